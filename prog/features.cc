@@ -1,0 +1,41 @@
+#include "prog/features.h"
+
+#include <cinttypes>
+#include <cstdio>
+
+#include "prog/op_table.h"
+#include "prog/text.h"
+
+namespace mmdiff {
+
+void EncodeFeatures(const KernelFeatures& f, ByteWriter* w) {
+  w->Str(f.release);
+  w->U64(f.features);
+  w->U64(f.uffd_api_features);
+  w->U64(f.scan_categories);
+  w->Str(f.thp_mode);
+  w->U64(f.hugetlb_free);
+  w->U64(f.swap_total_kb);
+}
+
+bool DecodeFeatures(ByteReader* r, KernelFeatures* out) {
+  return r->Str(&out->release, 256) && r->U32(&out->features) && r->U64(&out->uffd_api_features) &&
+         r->U32(&out->scan_categories) && r->Str(&out->thp_mode, 64) && r->U64(&out->hugetlb_free) &&
+         r->U64(&out->swap_total_kb);
+}
+
+std::string PrintFeatures(const KernelFeatures& f) {
+  std::string out = "kernel: " + f.release + "\n";
+  for (size_t bit = 0; bit < FeatureNames().size(); bit++)
+    out += std::string(FeatureNames()[bit]) + ": " + ((f.features >> bit) & 1 ? "yes" : "no") + "\n";
+  char buf[64];
+  snprintf(buf, sizeof buf, "0x%" PRIx64, f.uffd_api_features);
+  out += std::string("uffd_api_features: ") + buf + "\n";
+  out += "scan_categories: " + (f.scan_categories ? CategoryList(f.scan_categories) : "none") + "\n";
+  out += "thp_mode: " + f.thp_mode + "\n";
+  out += "hugetlb_free_pages: " + std::to_string(f.hugetlb_free) + "\n";
+  out += "swap_total_kb: " + std::to_string(f.swap_total_kb) + "\n";
+  return out;
+}
+
+}  // namespace mmdiff

@@ -1,0 +1,28 @@
+// What `mmdiff probe` measured on a kernel: the target's side of `requires`
+// and the model's kernel profile.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "prog/binary.h"
+
+namespace mmdiff {
+
+struct KernelFeatures {
+  std::string release;          // uname -r
+  uint32_t features = 0;        // Feature bits (op.h)
+  uint64_t uffd_api_features = 0;  // UFFDIO_API's answer to features=0 (every supported bit)
+  uint32_t scan_categories = 0; // PAGEMAP_SCAN categories the kernel accepts in return_mask
+  std::string thp_mode;         // /sys/kernel/mm/transparent_hugepage/enabled: always|madvise|never|absent
+  uint64_t hugetlb_free = 0;    // HugePages_Free (2 MiB pages)
+  uint64_t swap_total_kb = 0;   // SwapTotal
+  bool operator==(const KernelFeatures&) const = default;
+};
+
+void EncodeFeatures(const KernelFeatures& f, ByteWriter* w);
+bool DecodeFeatures(ByteReader* r, KernelFeatures* out);
+// Multi-line "name: value" listing for `mmdiff probe` and reports.
+std::string PrintFeatures(const KernelFeatures& f);
+
+}  // namespace mmdiff
