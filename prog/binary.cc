@@ -24,6 +24,8 @@ bool ByteReader::U64(uint64_t* v) {
     uint8_t b = data_[pos_++];
     out |= uint64_t{b & 0x7fu} << shift;
     if (!(b & 0x80)) {
+      // One encoding per value: no padding zero byte, no bits beyond 64.
+      if ((b == 0 && shift > 0) || (shift == 63 && b > 1)) return false;
       *v = out;
       return true;
     }

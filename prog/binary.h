@@ -38,6 +38,7 @@ class ByteReader {
   bool Str(std::string* s, size_t max = 1 << 20);
   bool done() const { return pos_ == data_.size(); }
   size_t remaining() const { return data_.size() - pos_; }
+  std::span<const uint8_t> rest() const { return data_.subspan(pos_); }
 
  private:
   std::span<const uint8_t> data_;

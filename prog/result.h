@@ -62,6 +62,11 @@ struct Result {
   bool operator==(const Result&) const = default;
 };
 
+// Whether an observed result satisfies an expected one: exact, except for
+// pagemap bits the expectation leaves open ('?', Result::either) and the raw
+// PFN/swap bits, which the text format does not show.
+bool ResultMatches(const Result& expected, const Result& observed);
+
 struct Trace {
   std::vector<Result> results;  // one per op of the program
   bool operator==(const Trace&) const = default;

@@ -538,10 +538,10 @@ std::string PrintResult(const Op& op, const Result& r, bool raw) {
   switch (r.kind) {
     case ResultKind::kNone: return "";
     case ResultKind::kOk: out = "ok"; break;
-    case ResultKind::kHang: return "hang";
-    case ResultKind::kLost: return "lost";
-    case ResultKind::kErr: return "err " + ErrnoName(r.err);
-    case ResultKind::kFault: return r.signal == SIGBUS ? "fault BUS" : "fault SEGV";
+    case ResultKind::kHang: out = "hang"; break;
+    case ResultKind::kLost: out = "lost"; break;
+    case ResultKind::kErr: out = "err " + ErrnoName(r.err); break;
+    case ResultKind::kFault: out = r.signal == SIGBUS ? "fault BUS" : "fault SEGV"; break;
     case ResultKind::kValue: {
       char buf[32];
       if (op.kind == OpKind::kRead) snprintf(buf, sizeof buf, "= 0x%02" PRIx64, static_cast<uint64_t>(r.value));

@@ -1,0 +1,11 @@
+// The subcommands of mmdiff. Each takes the arguments after its name and
+// returns the process exit code: 0 success, 1 a finding or failed
+// expectation, 2 a usage or input error.
+#pragma once
+
+namespace mmdiff::cli {
+
+int RunCommand(int argc, char** argv);
+int ProbeCommand(int argc, char** argv);
+
+}  // namespace mmdiff::cli

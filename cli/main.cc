@@ -1,0 +1,37 @@
+// mmdiff: differential fuzzing of Linux memory dirty tracking.
+#include <cstdio>
+#include <cstring>
+
+#include "cli/commands.h"
+
+namespace {
+
+struct Subcommand {
+  const char* name;
+  int (*fn)(int, char**);
+  const char* summary;
+};
+
+const Subcommand kSubcommands[] = {
+    {"run", mmdiff::cli::RunCommand, "run one program on a target, print each op with its result"},
+    {"probe", mmdiff::cli::ProbeCommand, "print the kernel features a target measures"},
+};
+
+void Usage(FILE* out) {
+  fputs("usage: mmdiff COMMAND [ARGS]   (mmdiff COMMAND --help for each)\n\ncommands:\n", out);
+  for (const Subcommand& s : kSubcommands) fprintf(out, "  %-8s %s\n", s.name, s.summary);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+    Usage(argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  for (const Subcommand& s : kSubcommands)
+    if (!strcmp(argv[1], s.name)) return s.fn(argc - 2, argv + 2);
+  fprintf(stderr, "mmdiff: unknown command '%s'\n", argv[1]);
+  Usage(stderr);
+  return 2;
+}

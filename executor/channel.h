@@ -1,0 +1,52 @@
+// The channel between mmdiff and an executor server: framed messages.
+//
+// A frame is "MMDF", a u32 type, a u32 payload length (little endian) and the
+// payload. The magic lets a reader resynchronise on a byte stream that also
+// carries other output (a guest's serial console). The interface is what the
+// QEMU target implements over serial, virtio-serial or shared memory.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace mmdiff {
+
+enum class MsgType : uint32_t {
+  kProbe = 1,     // -> kFeatures
+  kRun = 2,       // u64 timeout_ms, encoded program -> kTrace
+  kQuit = 3,      // the server exits
+  kFeatures = 10, // encoded KernelFeatures
+  kTrace = 11,    // encoded Trace
+  kError = 12,    // a string: the request was malformed
+};
+
+class Channel {
+ public:
+  virtual ~Channel() = default;
+  virtual bool Send(MsgType type, std::span<const uint8_t> payload) = 0;
+  // Waits up to timeout_ms (-1: forever). False on timeout, EOF or a bad frame;
+  // `error` says which.
+  virtual bool Recv(MsgType* type, std::vector<uint8_t>* payload, int timeout_ms,
+                    std::string* error) = 0;
+};
+
+// A channel over a pair of file descriptors (pipes, a serial device).
+class FdChannel : public Channel {
+ public:
+  FdChannel(int in_fd, int out_fd) : in_fd_(in_fd), out_fd_(out_fd) {}
+  bool Send(MsgType type, std::span<const uint8_t> payload) override;
+  bool Recv(MsgType* type, std::vector<uint8_t>* payload, int timeout_ms,
+            std::string* error) override;
+
+ private:
+  bool ReadExact(uint8_t* buf, size_t n, int64_t deadline_ms, std::string* error);
+  int in_fd_;
+  int out_fd_;
+  std::vector<uint8_t> buf_ = std::vector<uint8_t>(64 * 1024);  // read-ahead
+  size_t buf_pos_ = 0;
+  size_t buf_len_ = 0;
+};
+
+}  // namespace mmdiff

@@ -1,0 +1,43 @@
+// mmdiff-executor: runs .mmp programs on the kernel it runs on. Started by
+// mmdiff (local target) with pipes on stdin/stdout, or as a guest's /init.
+#include <signal.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+
+#include "executor/channel.h"
+#include "executor/probe.h"
+#include "executor/server.h"
+#include "prog/features.h"
+
+namespace {
+
+const char kUsage[] =
+    "usage: mmdiff-executor [serve | probe]\n"
+    "\n"
+    "The executor half of mmdiff; you normally do not run it yourself.\n"
+    "  serve   answer framed requests on stdin, replies on stdout (default)\n"
+    "  probe   print the kernel features this executor measures\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const char* cmd = argc > 1 ? argv[1] : "serve";
+  if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+    fputs(kUsage, stdout);
+    return 0;
+  }
+  if (!strcmp(cmd, "probe")) {
+    fputs(mmdiff::PrintFeatures(mmdiff::exec::ProbeKernel()).c_str(), stdout);
+    return 0;
+  }
+  if (!strcmp(cmd, "serve")) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);  // mmdiff went away: so do we
+    mmdiff::FdChannel channel(STDIN_FILENO, STDOUT_FILENO);
+    return mmdiff::exec::Serve(&channel);
+  }
+  fprintf(stderr, "mmdiff-executor: unknown command '%s'\n%s", cmd, kUsage);
+  return 2;
+}

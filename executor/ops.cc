@@ -1,0 +1,315 @@
+// One handler per op kind: the real syscall, its result. Runs inside the
+// processes under test: no allocation (see proc.h).
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "executor/proc.h"
+#include "executor/uapi.h"
+#include "prog/result.h"
+
+namespace mmdiff::exec {
+namespace {
+
+constexpr int kProt[] = {PROT_NONE, PROT_READ, PROT_READ | PROT_WRITE, PROT_READ | PROT_EXEC,
+                         PROT_READ | PROT_WRITE | PROT_EXEC};
+
+int MadviseAdvice(Advice a) {
+  switch (a) {
+    case Advice::kDontneed: return MADV_DONTNEED;
+    case Advice::kFree: return MADV_FREE;
+    case Advice::kRemove: return MADV_REMOVE;
+    case Advice::kWillneed: return MADV_WILLNEED;
+    case Advice::kPageout: return MADV_PAGEOUT;
+    case Advice::kCold: return MADV_COLD;
+    case Advice::kPopulateRead: return MADV_POPULATE_READ;
+    case Advice::kPopulateWrite: return MADV_POPULATE_WRITE;
+    case Advice::kHugepage: return MADV_HUGEPAGE;
+    case Advice::kNohugepage: return MADV_NOHUGEPAGE;
+    case Advice::kDontfork: return MADV_DONTFORK;
+    case Advice::kDofork: return MADV_DOFORK;
+    case Advice::kWipeonfork: return MADV_WIPEONFORK;
+    case Advice::kKeeponfork: return MADV_KEEPONFORK;
+    case Advice::kGuardInstall: return MADV_GUARD_INSTALL;
+    case Advice::kGuardRemove: return MADV_GUARD_REMOVE;
+  }
+  return -1;
+}
+
+uint64_t UffdApiFeatures(uint32_t f) {
+  // PAGEFAULT_FLAG_WP only asks for the WP flag in fault messages; it is
+  // always requested so sync WP faults can be told from missing faults.
+  uint64_t out = UFFD_FEATURE_PAGEFAULT_FLAG_WP;
+  if (f & kUffdWpAsync) out |= UFFD_FEATURE_WP_ASYNC;
+  if (f & kUffdWpUnpopulated) out |= UFFD_FEATURE_WP_UNPOPULATED;
+  if (f & kUffdWpHugetlbfsShmem) out |= UFFD_FEATURE_WP_HUGETLBFS_SHMEM;
+  if (f & kUffdEventFork) out |= UFFD_FEATURE_EVENT_FORK;
+  if (f & kUffdEventRemap) out |= UFFD_FEATURE_EVENT_REMAP;
+  if (f & kUffdEventRemove) out |= UFFD_FEATURE_EVENT_REMOVE;
+  if (f & kUffdEventUnmap) out |= UFFD_FEATURE_EVENT_UNMAP;
+  return out;
+}
+
+void SetErrno(ExecResult* res) {
+  res->kind = static_cast<uint8_t>(ResultKind::kErr);
+  res->err = errno;
+}
+
+// 0 → ok, otherwise err with errno.
+void OkOrErr(long ret, ExecResult* res) {
+  if (ret < 0) SetErrno(res);
+  else res->kind = static_cast<uint8_t>(ResultKind::kOk);
+}
+
+uint8_t* DataAlloc(size_t bytes, uint32_t* off) {
+  size_t start = (g_shared->data_used + 7) & ~size_t{7};
+  if (start + bytes > kDataBytes) return nullptr;
+  g_shared->data_used = static_cast<uint32_t>(start + bytes);
+  *off = static_cast<uint32_t>(start);
+  return g_shared->data + start;
+}
+
+void OpenFileSlot(const Op& op, ExecResult* res) {
+  int fd;
+  if (op.kind == OpKind::kMemfd) {
+    char name[16];
+    snprintf(name, sizeof name, "mmdiff-%u", op.file);
+    fd = memfd_create(name, 0);
+  } else {
+    char path[300];
+    snprintf(path, sizeof path, "%s/f%u", g_shared->tmpdir, op.file);
+    fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+  }
+  if (fd < 0) return SetErrno(res);
+  if (ftruncate(fd, static_cast<off_t>(op.npages) * kPageSize) < 0) {
+    SetErrno(res);
+    close(fd);
+    return;
+  }
+  if (g_self.file_fds[op.file] >= 0) close(g_self.file_fds[op.file]);
+  g_self.file_fds[op.file] = fd;
+  res->kind = static_cast<uint8_t>(ResultKind::kOk);
+}
+
+void Access(const Op& op, uint32_t index, ExecResult* res) {
+  bool write = op.kind == OpKind::kWrite;
+  uint32_t before[3];
+  for (int k = 0; k < 3; k++) before[k] = g_shared->faults[g_self.proc][k].load();
+  uint8_t loaded = 0;
+  int sig = GuardedAccess(PageAddress(op.page) + op.offset, write, WriteToken(op, index), &loaded);
+  static constexpr uint8_t kFaultBits[3] = {kFaultWp, kFaultMissing, kFaultMinor};
+  for (int k = 0; k < 3; k++)
+    if (g_shared->faults[g_self.proc][k].load() != before[k]) res->uffd_faults |= kFaultBits[k];
+  if (sig) {
+    res->kind = static_cast<uint8_t>(ResultKind::kFault);
+    res->signal = sig;
+  } else if (write) {
+    res->kind = static_cast<uint8_t>(ResultKind::kOk);
+  } else {
+    res->kind = static_cast<uint8_t>(ResultKind::kValue);
+    res->value = loaded;
+  }
+}
+
+void Fork(ExecResult* res) {
+  uint32_t child = g_shared->nprocs++;
+  g_shared->forking_child = child;
+  pid_t pid = fork();
+  if (pid < 0) {
+    g_shared->nprocs--;
+    return SetErrno(res);
+  }
+  if (pid == 0) {
+    g_self.proc = static_cast<int>(child);
+    OpenProcFiles();
+    UffdAfterFork();
+    return;
+  }
+  g_shared->pids[child] = pid;
+  // With EVENT_FORK the child's context reaches our handler thread during
+  // fork(); wait until it is recorded so the child can borrow it.
+  for (int spin = 0; g_self.uffd_event_fork && spin < 100000; spin++) {
+    if (g_shared->uffd_holder_pid[child].load() != 0) break;
+    sched_yield();
+  }
+  res->kind = static_cast<uint8_t>(ResultKind::kValue);
+  res->value = child;
+}
+
+void UffdOpen(const Op& op, ExecResult* res) {
+  int fd = static_cast<int>(syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK));
+  if (fd < 0) return SetErrno(res);
+  struct uffdio_api api = {};
+  api.api = UFFD_API;
+  api.features = UffdApiFeatures(op.uffd_features);
+  if (ioctl(fd, UFFDIO_API, &api) < 0) {
+    SetErrno(res);
+    close(fd);
+    return;
+  }
+  UffdAdopt(fd, g_self.proc);
+  g_self.uffd_event_fork = (op.uffd_features & kUffdEventFork) != 0;
+  res->kind = static_cast<uint8_t>(ResultKind::kOk);
+}
+
+void Pagemap(const Op& op, ExecResult* res) {
+  uint32_t off;
+  uint8_t* buf = DataAlloc(size_t{op.npages} * 8, &off);
+  if (!buf) {
+    res->kind = static_cast<uint8_t>(ResultKind::kErr);
+    res->err = ENOSPC;
+    return;
+  }
+  off_t pos = static_cast<off_t>(kArenaBase / kPageSize + op.page) * 8;
+  ssize_t n = pread(g_self.pagemap_fd, buf, size_t{op.npages} * 8, pos);
+  if (n < 0) return SetErrno(res);
+  res->kind = static_cast<uint8_t>(ResultKind::kPagemap);
+  res->data_off = off;
+  res->data_count = static_cast<uint32_t>(n / 8);
+}
+
+void Scan(const Op& op, ExecResult* res) {
+  uint32_t vec_len = (op.flags & kFlagHasVec) ? op.scan_vec : op.npages;
+  if (vec_len > kMaxObservedPages) vec_len = kMaxObservedPages;
+  uint32_t off = 0;
+  uint8_t* vec = vec_len ? DataAlloc(size_t{vec_len} * sizeof(page_region), &off) : nullptr;
+  if (vec_len && !vec) {
+    res->kind = static_cast<uint8_t>(ResultKind::kErr);
+    res->err = ENOSPC;
+    return;
+  }
+  struct pm_scan_arg arg = {};
+  arg.size = sizeof arg;
+  arg.flags = ((op.flags & kFlagWpMatching) ? PM_SCAN_WP_MATCHING : 0) |
+              ((op.flags & kFlagCheckWpasync) ? PM_SCAN_CHECK_WPASYNC : 0);
+  arg.start = PageAddress(op.page);
+  arg.end = PageAddress(op.page + op.npages);
+  arg.vec = reinterpret_cast<uint64_t>(vec);
+  arg.vec_len = vec_len;
+  arg.max_pages = op.scan_max;
+  arg.category_inverted = op.scan_inv;
+  arg.category_mask = op.scan_req;
+  arg.category_anyof_mask = op.scan_any;
+  arg.return_mask = (op.flags & kFlagHasRet) ? op.scan_ret : g_shared->scan_default_ret;
+  long ret = ioctl(g_self.pagemap_fd, PAGEMAP_SCAN, &arg);
+  if (ret < 0) return SetErrno(res);
+  res->kind = static_cast<uint8_t>(ResultKind::kValue);
+  res->is_scan = 1;
+  res->value = ret;
+  res->data_off = off;
+  res->data_count = static_cast<uint32_t>(ret);
+  res->walk_end = arg.walk_end;
+}
+
+}  // namespace
+
+void ExecuteOp(const Op& op, uint32_t index, ExecResult* res) {
+  void* addr = reinterpret_cast<void*>(PageAddress(op.page));
+  size_t len = size_t{op.npages} * kPageSize;
+  int fd = g_self.file_fds[op.file];
+  switch (op.kind) {
+    case OpKind::kRequires:
+      res->kind = static_cast<uint8_t>(ResultKind::kOk);
+      return;
+    case OpKind::kMmap: {
+      int flags = (op.shared ? MAP_SHARED : MAP_PRIVATE) |
+                  ((op.flags & kFlagFixed) ? MAP_FIXED : MAP_FIXED_NOREPLACE);
+      if (op.backing == Backing::kAnon) flags |= MAP_ANONYMOUS, fd = -1;
+      if (op.flags & kFlagPopulate) flags |= MAP_POPULATE;
+      if (op.flags & kFlagNoreserve) flags |= MAP_NORESERVE;
+      if (op.flags & kFlagHugetlb) flags |= MAP_HUGETLB;
+      void* p = mmap(addr, len, kProt[static_cast<int>(op.prot)], flags, fd,
+                     static_cast<off_t>(op.file_pgoff) * kPageSize);
+      if (p == MAP_FAILED) return SetErrno(res);
+      if (p != addr) {  // a kernel without MAP_FIXED_NOREPLACE treats it as a hint
+        munmap(p, len);
+        res->kind = static_cast<uint8_t>(ResultKind::kErr);
+        res->err = EEXIST;
+        return;
+      }
+      res->kind = static_cast<uint8_t>(ResultKind::kOk);
+      return;
+    }
+    case OpKind::kMunmap:
+      return OkOrErr(munmap(addr, len), res);
+    case OpKind::kMprotect:
+      return OkOrErr(mprotect(addr, len, kProt[static_cast<int>(op.prot)]), res);
+    case OpKind::kMremap: {
+      int flags = ((op.flags & kFlagMove) ? MREMAP_MAYMOVE | MREMAP_FIXED : 0) |
+                  ((op.flags & kFlagDontunmap) ? MREMAP_DONTUNMAP : 0);
+      void* want = (op.flags & kFlagMove) ? reinterpret_cast<void*>(PageAddress(op.new_page)) : addr;
+      void* p = mremap(addr, len, size_t{op.new_npages} * kPageSize, flags, want);
+      if (p == MAP_FAILED) return SetErrno(res);
+      res->kind = static_cast<uint8_t>(ResultKind::kOk);
+      if (p != want) {  // cannot happen without MAYMOVE alone; report rather than hide it
+        res->kind = static_cast<uint8_t>(ResultKind::kValue);
+        res->value = static_cast<int64_t>((reinterpret_cast<uint64_t>(p) - kArenaBase) / kPageSize);
+      }
+      return;
+    }
+    case OpKind::kMadvise:
+      return OkOrErr(madvise(addr, len, MadviseAdvice(op.advice)), res);
+    case OpKind::kRead:
+    case OpKind::kWrite:
+      return Access(op, index, res);
+    case OpKind::kFork:
+      return Fork(res);
+    case OpKind::kExit:
+      res->kind = static_cast<uint8_t>(ResultKind::kOk);
+      return;  // the turn loop exits after passing the turn on
+    case OpKind::kClearRefs: {
+      char buf[4];
+      int n = snprintf(buf, sizeof buf, "%u", op.value);
+      ssize_t w = write(g_self.clear_refs_fd, buf, n);  // clear_refs_write ignores the offset
+      if (w < 0) return SetErrno(res);
+      res->kind = static_cast<uint8_t>(ResultKind::kOk);
+      return;
+    }
+    case OpKind::kMemfd:
+    case OpKind::kFile:
+      return OpenFileSlot(op, res);
+    case OpKind::kFtruncate:
+      return OkOrErr(ftruncate(fd, static_cast<off_t>(op.npages) * kPageSize), res);
+    case OpKind::kFwrite: {
+      uint8_t b = WriteToken(op, index);
+      return OkOrErr(pwrite(fd, &b, 1, static_cast<off_t>(op.page) * kPageSize) == 1 ? 0 : -1, res);
+    }
+    case OpKind::kFpunch:
+      return OkOrErr(fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                               static_cast<off_t>(op.page) * kPageSize, len),
+                     res);
+    case OpKind::kUffdOpen:
+      return UffdOpen(op, res);
+    case OpKind::kUffdRegister: {
+      struct uffdio_register reg = {};
+      reg.range.start = PageAddress(op.page);
+      reg.range.len = len;
+      reg.mode = op.uffd_modes;  // UffdMode values are UFFDIO_REGISTER_MODE_*
+      return OkOrErr(ioctl(UffdForOps(), UFFDIO_REGISTER, &reg), res);
+    }
+    case OpKind::kUffdUnregister: {
+      struct uffdio_range range = {PageAddress(op.page), len};
+      return OkOrErr(ioctl(UffdForOps(), UFFDIO_UNREGISTER, &range), res);
+    }
+    case OpKind::kUffdWp: {
+      struct uffdio_writeprotect wp = {};
+      wp.range.start = PageAddress(op.page);
+      wp.range.len = len;
+      wp.mode = ((op.flags & kFlagWpOn) ? UFFDIO_WRITEPROTECT_MODE_WP : 0) |
+                ((op.flags & kFlagDontwake) ? UFFDIO_WRITEPROTECT_MODE_DONTWAKE : 0);
+      return OkOrErr(ioctl(UffdForOps(), UFFDIO_WRITEPROTECT, &wp), res);
+    }
+    case OpKind::kPagemap:
+      return Pagemap(op, res);
+    case OpKind::kScan:
+      return Scan(op, res);
+  }
+}
+
+}  // namespace mmdiff::exec

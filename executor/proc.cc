@@ -1,0 +1,112 @@
+// The turn loop of the processes under test and their fault-surviving memory
+// access. No allocation here (see proc.h).
+#include "executor/proc.h"
+
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstring>
+
+#include "prog/result.h"
+
+namespace mmdiff::exec {
+
+ProcSelf g_self;
+ExecShared* g_shared;
+
+namespace {
+
+sigjmp_buf g_fault_jmp;
+volatile sig_atomic_t g_in_access;
+volatile sig_atomic_t g_fault_signal;
+alignas(16) char g_altstack[64 * 1024];
+
+void FaultHandler(int sig, siginfo_t*, void*) {
+  if (!g_in_access) {
+    // The executor itself faulted: die by the signal, so the server reports
+    // the op as lost instead of a wrong result.
+    signal(sig, SIG_DFL);
+    return;  // the faulting instruction reruns and kills us
+  }
+  g_fault_signal = sig;
+  siglongjmp(g_fault_jmp, 1);
+}
+
+void InstallFaultHandlers() {
+  stack_t ss = {};
+  ss.ss_sp = g_altstack;
+  ss.ss_size = sizeof g_altstack;
+  sigaltstack(&ss, nullptr);
+  struct sigaction sa = {};
+  sa.sa_sigaction = FaultHandler;
+  sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+  sigaction(SIGSEGV, &sa, nullptr);
+  sigaction(SIGBUS, &sa, nullptr);
+}
+
+void FutexWait(std::atomic<uint32_t>* word, uint32_t val) {
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAIT, val, nullptr, nullptr, 0);
+}
+
+void FutexWakeAll(std::atomic<uint32_t>* word) {
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAKE, INT_MAX, nullptr, nullptr, 0);
+}
+
+int Reopen(int fd, const char* path, int flags) {
+  if (fd >= 0) close(fd);
+  return open(path, flags | O_CLOEXEC);
+}
+
+}  // namespace
+
+void OpenProcFiles() {
+  g_self.pagemap_fd = Reopen(g_self.pagemap_fd, "/proc/self/pagemap", O_RDONLY);
+  g_self.clear_refs_fd = Reopen(g_self.clear_refs_fd, "/proc/self/clear_refs", O_WRONLY);
+}
+
+int GuardedAccess(uint64_t addr, bool write, uint8_t value, uint8_t* loaded) {
+  volatile uint8_t* p = reinterpret_cast<volatile uint8_t*>(addr);
+  if (sigsetjmp(g_fault_jmp, 1)) {
+    g_in_access = 0;
+    return g_fault_signal;
+  }
+  g_in_access = 1;
+  if (write) *p = value;
+  else *loaded = *p;
+  g_in_access = 0;
+  return 0;
+}
+
+void RunProgramProcess(ExecShared* shared) {
+  g_shared = shared;
+  g_self.proc = 0;
+  for (int& fd : g_self.file_fds) fd = -1;
+  OpenProcFiles();
+  InstallFaultHandlers();
+  for (;;) {
+    uint32_t turn = shared->turn.load(std::memory_order_acquire);
+    if (turn == kTurnDone) _exit(0);
+    if (turn != static_cast<uint32_t>(g_self.proc)) {
+      FutexWait(&shared->turn, turn);
+      continue;
+    }
+    uint32_t pc = shared->pc;
+    const Op& op = shared->ops[pc];
+    int me = g_self.proc;
+    ExecuteOp(op, pc, &shared->results[pc]);
+    if (g_self.proc != me) continue;  // the child of a fork waits for its turn
+    uint32_t next = pc + 1;
+    shared->pc = next;
+    shared->turn.store(next < shared->nops ? shared->ops[next].proc : kTurnDone,
+                       std::memory_order_release);
+    FutexWakeAll(&shared->turn);
+    if (op.kind == OpKind::kExit) _exit(0);
+  }
+}
+
+}  // namespace mmdiff::exec

@@ -1,0 +1,50 @@
+// The processes under test: what runs inside p0, p1, ... of a program.
+//
+// Rule for every file that runs in these processes (proc.cc, ops.cc,
+// uffd_handler.cc): no heap allocation and no mapping changes of their own
+// (no malloc/new/std containers, no mmap outside what the program asks for).
+// An allocation can mmap and disturb exactly what is measured
+// (tests/executor/style_test.cc enforces this).
+#pragma once
+
+#include <cstdint>
+
+#include "executor/shared_state.h"
+#include "prog/op.h"
+
+namespace mmdiff::exec {
+
+// Process-local state; each fork copies it, and the child fixes it up.
+struct ProcSelf {
+  int proc = 0;
+  int pagemap_fd = -1;
+  int clear_refs_fd = -1;
+  int uffd = -1;  // this process's own uffd context
+  bool uffd_event_fork = false;  // its context reports forks (UFFD_FEATURE_EVENT_FORK)
+  int file_fds[kMaxFiles];
+};
+
+extern ProcSelf g_self;
+extern ExecShared* g_shared;
+
+// Entry of p0, called in a fresh child of the server. Runs the turn loop of
+// the program in `shared` until the program ends; never returns.
+[[noreturn]] void RunProgramProcess(ExecShared* shared);
+
+// Runs one op in the calling process and fills `res`. For `fork`, returns in
+// both processes; the child's g_self.proc is the new number.
+void ExecuteOp(const Op& op, uint32_t index, ExecResult* res);
+
+// A one-byte load or store at `addr` that survives SIGSEGV/SIGBUS: returns 0
+// or the signal number.
+int GuardedAccess(uint64_t addr, bool write, uint8_t value, uint8_t* loaded);
+
+// Reopens /proc/self files after fork (they name the task that opened them).
+void OpenProcFiles();
+
+// userfaultfd support (uffd_handler.cc).
+void UffdAdopt(int fd, int owner_proc);  // start handling faults and events of `fd`
+void UffdAfterFork();                    // child: drop the parent's contexts
+int UffdForOps();                        // the fd this process's uffd ops use, or -1
+
+}  // namespace mmdiff::exec

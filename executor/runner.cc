@@ -1,0 +1,200 @@
+#include "executor/runner.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include "executor/proc.h"
+#include "executor/uapi.h"
+
+namespace mmdiff::exec {
+namespace {
+
+int64_t NowMs() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t{ts.tv_sec} * 1000 + ts.tv_nsec / 1000000;
+}
+
+}  // namespace
+
+ProgramRunner::~ProgramRunner() {
+  if (shared_) munmap(shared_, sizeof(ExecShared));
+  if (sigchld_fd_ >= 0) close(sigchld_fd_);
+  if (!tmpdir_.empty()) rmdir(tmpdir_.c_str());
+}
+
+bool ProgramRunner::Init(std::string* err) {
+  void* p = mmap(nullptr, sizeof(ExecShared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) {
+    *err = std::string("mmap of the shared block: ") + strerror(errno);
+    return false;
+  }
+  shared_ = static_cast<ExecShared*>(p);
+  const char* base = getenv("TMPDIR");
+  std::string templ = std::string(base && *base ? base : "/tmp") + "/mmdiff-exec.XXXXXX";
+  if (!mkdtemp(templ.data()) || templ.size() >= sizeof(shared_->tmpdir)) {
+    *err = "cannot create a temporary directory " + templ + ": " + strerror(errno);
+    return false;
+  }
+  tmpdir_ = templ;
+  // Grandchildren (p1, p2, ...) are reparented to us when p0 exits, so we
+  // can reap them and no program process outlives its run.
+  prctl(PR_SET_CHILD_SUBREAPER, 1);
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &set, nullptr);
+  sigchld_fd_ = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (sigchld_fd_ < 0) {
+    *err = std::string("signalfd: ") + strerror(errno);
+    return false;
+  }
+  return true;
+}
+
+void ProgramRunner::Reset(const Program& prog) {
+  ExecShared* s = shared_;
+  uint32_t n = static_cast<uint32_t>(prog.ops.size());
+  s->pc = 0;
+  s->nops = n;
+  s->nprocs = 1;
+  s->forking_child = 0;
+  s->scan_default_ret = scan_default_ret_;
+  s->data_used = 0;
+  memset(s->pids, 0, sizeof s->pids);
+  for (int p = 0; p < kMaxProcs; p++) {
+    for (auto& f : s->faults[p]) f.store(0);
+    s->uffd_holder_pid[p].store(0);
+    s->uffd_holder_fd[p].store(-1);
+  }
+  snprintf(s->tmpdir, sizeof s->tmpdir, "%s", tmpdir_.c_str());
+  memcpy(s->ops, prog.ops.data(), n * sizeof(Op));
+  memset(s->results, 0, n * sizeof(ExecResult));
+  s->turn.store(n ? prog.ops[0].proc : kTurnDone);
+}
+
+// Returns true when every program process is gone (the done pipe hit EOF).
+bool ProgramRunner::WaitForEnd(int done_fd, pid_t pgid, int timeout_ms) {
+  int64_t deadline = NowMs() + timeout_ms;
+  bool killed = false;
+  for (;;) {
+    struct pollfd pfds[2] = {{done_fd, POLLIN, 0}, {sigchld_fd_, POLLIN, 0}};
+    int64_t left = deadline - NowMs();
+    int n = poll(pfds, 2, killed ? -1 : static_cast<int>(left > 0 ? left : 0));
+    if (n < 0 && errno == EINTR) continue;
+    if (pfds[0].revents) {
+      char c;
+      if (read(done_fd, &c, 1) <= 0) return true;
+    }
+    if (pfds[1].revents) {
+      struct signalfd_siginfo si;
+      while (read(sigchld_fd_, &si, sizeof si) == sizeof si) {
+      }
+      int status;
+      pid_t pid;
+      while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+        uint32_t turn = shared_->turn.load();
+        if (clean || killed || turn == kTurnDone || turn >= kMaxProcs) continue;
+        if (shared_->pids[turn] != pid) continue;
+        // The process whose turn it was died: nobody will pass the turn on.
+        if (shared_->pc < shared_->nops)
+          shared_->results[shared_->pc].kind = static_cast<uint8_t>(ResultKind::kLost);
+        kill(-pgid, SIGKILL);
+        killed = true;
+      }
+    }
+    if (!killed && n == 0 && NowMs() >= deadline) {
+      if (shared_->pc < shared_->nops)
+        shared_->results[shared_->pc].kind = static_cast<uint8_t>(ResultKind::kHang);
+      kill(-pgid, SIGKILL);
+      killed = true;
+    }
+  }
+}
+
+Trace ProgramRunner::CollectTrace() const {
+  Trace trace;
+  trace.results.resize(shared_->nops);
+  for (uint32_t i = 0; i < shared_->nops; i++) {
+    const ExecResult& e = shared_->results[i];
+    Result& r = trace.results[i];
+    r.kind = static_cast<ResultKind>(e.kind);
+    r.uffd_faults = e.uffd_faults;
+    r.err = e.err;
+    r.signal = e.signal;
+    r.value = e.value;
+    r.is_scan = e.is_scan;
+    if (r.kind == ResultKind::kPagemap) {
+      const uint64_t* words = reinterpret_cast<const uint64_t*>(shared_->data + e.data_off);
+      r.pagemap.assign(words, words + e.data_count);
+    } else if (e.is_scan) {
+      const page_region* regs = reinterpret_cast<const page_region*>(shared_->data + e.data_off);
+      for (uint32_t k = 0; k < e.data_count; k++)
+        r.regions.push_back({(regs[k].start - kArenaBase) / kPageSize,
+                             (regs[k].end - kArenaBase) / kPageSize,
+                             static_cast<uint32_t>(regs[k].categories)});
+      r.walk_end = (e.walk_end - kArenaBase) / kPageSize;
+    }
+  }
+  return trace;
+}
+
+Trace ProgramRunner::Run(const Program& prog, int timeout_ms) {
+  Reset(prog);
+  int done[2];
+  if (pipe2(done, O_CLOEXEC) < 0) {
+    Trace t;
+    t.results.resize(prog.ops.size());
+    if (!t.results.empty()) t.results[0] = Result{.kind = ResultKind::kLost};
+    return t;
+  }
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(done[0]);
+    setpgid(0, 0);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);  // no orphaned program if the server dies
+    // Only the done pipe's write end stays open: when the last program
+    // process exits, the server reads EOF.
+    syscall(SYS_close_range, 3, done[1] - 1, 0);
+    syscall(SYS_close_range, done[1] + 1, ~0u, 0);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    RunProgramProcess(shared_);
+  }
+  close(done[1]);
+  if (pid < 0) {
+    close(done[0]);
+    Trace t;
+    t.results.resize(prog.ops.size());
+    if (!t.results.empty()) t.results[0] = Result{.kind = ResultKind::kLost, .err = errno};
+    return t;
+  }
+  setpgid(pid, pid);
+  shared_->pids[0] = pid;
+  WaitForEnd(done[0], pid, timeout_ms);
+  close(done[0]);
+  while (waitpid(-1, nullptr, 0) > 0 || errno == EINTR) {
+  }
+  struct signalfd_siginfo si;
+  while (read(sigchld_fd_, &si, sizeof si) == sizeof si) {
+  }
+  for (int f = 0; f < kMaxFiles; f++)
+    unlink((tmpdir_ + "/f" + std::to_string(f)).c_str());
+  return CollectTrace();
+}
+
+}  // namespace mmdiff::exec

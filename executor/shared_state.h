@@ -1,0 +1,55 @@
+// The block of shared memory through which the server hands a program to the
+// processes under test and collects their results.
+//
+// The server maps it once (MAP_SHARED, outside the arena) before forking p0;
+// every process of the program inherits it across fork. Processes take turns:
+// `turn` names the process that runs op `pc`; it writes the op's result, sets
+// `turn` to the process of the next op and wakes the others (futex). Only one
+// process runs an op at a time, so the results area needs no locking; the
+// uffd handler threads only touch the per-process fault counters.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+#include "prog/op.h"
+
+namespace mmdiff::exec {
+
+constexpr uint32_t kTurnDone = 0xffffffffu;
+constexpr size_t kDataBytes = 8u << 20;  // pagemap words and scan regions
+
+// A Result without heap parts: variable data lives in ExecShared::data.
+struct ExecResult {
+  uint8_t kind;  // mmdiff::ResultKind
+  uint8_t uffd_faults;
+  uint8_t is_scan;
+  int32_t err;
+  int32_t signal;
+  int64_t value;
+  uint64_t walk_end;  // scan: raw address
+  uint32_t data_off;  // pagemap: u64 words; scan: struct page_region[]
+  uint32_t data_count;
+};
+
+struct ExecShared {
+  std::atomic<uint32_t> turn;
+  uint32_t pc;
+  uint32_t nops;
+  uint32_t nprocs;           // processes forked so far, p0 included
+  uint32_t forking_child;    // number the next fork's child gets (for EVENT_FORK)
+  uint32_t scan_default_ret; // return_mask when a scan has no ret=
+  uint32_t data_used;
+  int32_t pids[kMaxProcs];
+  // Sync faults the uffd handler resolved, per faulting process.
+  std::atomic<uint32_t> faults[kMaxProcs][3];  // [proc][wp, missing, minor]
+  // A child's uffd context created by EVENT_FORK: held by the parent's handler thread.
+  std::atomic<int32_t> uffd_holder_pid[kMaxProcs];
+  std::atomic<int32_t> uffd_holder_fd[kMaxProcs];
+  char tmpdir[256];
+  Op ops[kMaxOps];
+  ExecResult results[kMaxOps];
+  alignas(64) uint8_t data[kDataBytes];
+};
+
+}  // namespace mmdiff::exec

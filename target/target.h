@@ -1,0 +1,36 @@
+// Where programs run: a kernel behind an executor server (local, or in a QEMU
+// guest later), or the model. Callers see one interface.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "prog/features.h"
+#include "prog/program.h"
+#include "prog/result.h"
+
+namespace mmdiff {
+
+struct TargetOptions {
+  std::string executor_path;    // empty: mmdiff-executor beside this binary, or $MMDIFF_EXECUTOR
+  int program_timeout_ms = 5000;  // a program still running then is reported as a hang
+};
+
+class Target {
+ public:
+  virtual ~Target() = default;
+  // The kernel's features, measured once by the executor.
+  virtual bool Probe(KernelFeatures* out, std::string* err) = 0;
+  // Runs a validated program. False only when the target itself failed (the
+  // executor died or stopped answering); it restarts on the next call.
+  virtual bool Run(const Program& prog, Trace* out, std::string* err) = 0;
+};
+
+// The executor as a child process of this one, on the running kernel.
+std::unique_ptr<Target> MakeLocalTarget(const TargetOptions& options, std::string* err);
+
+// The executor binary to start: options.executor_path, else $MMDIFF_EXECUTOR,
+// else mmdiff-executor in the directory of the running binary.
+std::string FindExecutor(const TargetOptions& options);
+
+}  // namespace mmdiff
