@@ -4,11 +4,13 @@
 
 #include <fcntl.h>
 #include <linux/futex.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <climits>
 #include <cstring>
 
@@ -57,6 +59,21 @@ void FutexWakeAll(std::atomic<uint32_t>* word) {
   syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAKE, INT_MAX, nullptr, nullptr, 0);
 }
 
+// A process passes the turn on before its _exit() has unmapped its memory
+// and closed its files; without this wait, the next op races with that
+// teardown (e.g. a shared page still counts the exiting mapper). The pidfd
+// turns readable once the whole thread group has exited (after exit_mm).
+void WaitForExited(ExecShared* shared) {
+  int32_t pid = shared->exited_pid.exchange(0);
+  if (pid <= 0) return;
+  int fd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  if (fd < 0) return;  // already reaped
+  struct pollfd pfd = {fd, POLLIN, 0};
+  while (poll(&pfd, 1, -1) < 0 && errno == EINTR) {
+  }
+  close(fd);
+}
+
 int Reopen(int fd, const char* path, int flags) {
   if (fd >= 0) close(fd);
   return open(path, flags | O_CLOEXEC);
@@ -95,6 +112,7 @@ void RunProgramProcess(ExecShared* shared) {
       FutexWait(&shared->turn, turn);
       continue;
     }
+    WaitForExited(shared);
     uint32_t pc = shared->pc;
     const Op& op = shared->ops[pc];
     int me = g_self.proc;
@@ -102,6 +120,7 @@ void RunProgramProcess(ExecShared* shared) {
     if (g_self.proc != me) continue;  // the child of a fork waits for its turn
     uint32_t next = pc + 1;
     shared->pc = next;
+    if (op.kind == OpKind::kExit) shared->exited_pid.store(getpid());
     shared->turn.store(next < shared->nops ? shared->ops[next].proc : kTurnDone,
                        std::memory_order_release);
     FutexWakeAll(&shared->turn);

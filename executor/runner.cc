@@ -73,6 +73,7 @@ void ProgramRunner::Reset(const Program& prog) {
   s->forking_child = 0;
   s->scan_default_ret = scan_default_ret_;
   s->data_used = 0;
+  s->exited_pid.store(0);
   memset(s->pids, 0, sizeof s->pids);
   for (int p = 0; p < kMaxProcs; p++) {
     for (auto& f : s->faults[p]) f.store(0);

@@ -40,6 +40,9 @@ struct ExecShared {
   uint32_t forking_child;    // number the next fork's child gets (for EVENT_FORK)
   uint32_t scan_default_ret; // return_mask when a scan has no ret=
   uint32_t data_used;
+  // A process that ran `exit` and passed the turn on, but may still be
+  // tearing down its mm; the next process waits for it (proc.cc).
+  std::atomic<int32_t> exited_pid;
   int32_t pids[kMaxProcs];
   // Sync faults the uffd handler resolved, per faulting process.
   std::atomic<uint32_t> faults[kMaxProcs][3];  // [proc][wp, missing, minor]

@@ -397,6 +397,7 @@ std::string HexOr(uint32_t mask, std::span<const char* const> names) {
 }  // namespace
 
 std::string TextError::ToString() const {
+  if (line == 0) return file + ": " + message;  // the file as a whole (cannot open it)
   std::string out = file + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " + message;
   if (!token.empty()) out += ": '" + token + "'";
   return out;
@@ -436,8 +437,9 @@ bool ParseProgram(std::string_view text, std::string_view filename, Program* out
     if (nl == std::string_view::npos) break;
   }
   if (auto bad = Validate(*out)) {
-    int line = bad->op_index < out->lines.size() ? out->lines[bad->op_index] : 0;
-    *err = TextError{std::string(filename), line, 1, "", bad->message};
+    bool known = bad->op_index < out->lines.size();
+    *err = TextError{std::string(filename), known ? out->lines[bad->op_index] : 1, 1,
+                     known ? PrintOp(out->ops[bad->op_index]) : "", bad->message};
     return false;
   }
   return true;

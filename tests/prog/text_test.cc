@@ -379,14 +379,14 @@ const RejectCase kRejectCases[] = {
     {"uffd_wp 0 4", 1, 11, "4", "missing arguments for uffd_wp"},
     {"write 1048576", 1, 7, "1048576", "page out of range"},
     {"mmap 0 1048577 rw anon private", 1, 8, "1048577", "page count out of range"},
-    {"mmap 1048575 2 rw anon private", 1, 1, "", "range outside the arena"},
+    {"mmap 1048575 2 rw anon private", 1, 1, "mmap 1048575 2 rw anon private", "range outside the arena"},
     {"mremap 0 1 2 move 1048576", 1, 19, "1048576", "page out of range"},
     {"mremap 0 1 2 move", 1, 14, "move", "'move' needs a page"},
-    {"mremap 0 1 2 move 1048575", 1, 1, "", "new range outside the arena"},
+    {"mremap 0 1 2 move 1048575", 1, 1, "mremap 0 1 2 move 1048575", "new range outside the arena"},
     {"memfd 8 1", 1, 7, "8", "file slot out of range (max 7)"},
     {"mmap 0 1 rw memfd:8+0 shared", 1, 13, "memfd:8+0", "file slot out of range"},
     {"mmap 0 1 rw file:0+262144 shared", 1, 13, "file:0+262144", "file page offset out of range"},
-    {"memfd 0 262145", 1, 1, "", "file size beyond the largest file"},
+    {"memfd 0 262145", 1, 1, "memfd 0 262145", "file size beyond the largest file"},
     {"fwrite 0 262144", 1, 10, "262144", "file page out of range"},
     {"read 0 +4096", 1, 8, "+4096", "offset out of range (max 4095)"},
     {"read 0 +", 1, 8, "+", "expected a number for offset"},
@@ -420,9 +420,9 @@ const RejectCase kRejectCases[] = {
     {"scan 0 1 any=written,", 1, 10, "any=written,", "empty category after ','"},
     {"scan 0 1 inv=0x10000", 1, 10, "inv=0x10000", "category mask out of range"},
     {"scan 0 1 max=x", 1, 10, "max=x", "expected a number for max"},
-    {"scan 0 1 vec=4097", 1, 1, "", "vec= above 4096"},
+    {"scan 0 1 vec=4097", 1, 1, "scan 0 1 vec=4097", "vec= above 4096"},
     {"scan 0 1 wp_matching=1", 1, 10, "wp_matching=1", "unknown argument for scan"},
-    {"pagemap 0 4097", 1, 1, "", "pagemap of more than 4096 pages"},
+    {"pagemap 0 4097", 1, 1, "pagemap 0 4097", "pagemap of more than 4096 pages"},
     // Results.
     {"pagemap 0 1 => P--X-Q", 1, 16, "P--X-Q", "pagemap letter 6 must be 'D'"},
     {"pagemap 0 1 => p--X--", 1, 16, "p--X--", "pagemap letter 1 must be 'P'"},
@@ -460,10 +460,10 @@ const RejectCase kRejectCases[] = {
     {"=> ok", 1, 1, "=>", "'=>' before an op"},
     {"write 0\n  => ok", 2, 3, "=>", "'=>' before an op"},
     // Processes.
-    {"p1: write 0", 1, 1, "", "p1 has not been forked yet"},
-    {"write 0\nfork\np2: write 0", 3, 1, "", "p2 has not been forked yet"},
-    {"fork\np1: exit\np1: write 0", 3, 1, "", "p1 has exited"},
-    {"exit\nwrite 0", 2, 1, "", "p0 has exited"},
+    {"p1: write 0", 1, 1, "p1: write 0", "p1 has not been forked yet"},
+    {"write 0\nfork\np2: write 0", 3, 1, "p2: write 0", "p2 has not been forked yet"},
+    {"fork\np1: exit\np1: write 0", 3, 1, "p1: write 0", "p1 has exited"},
+    {"exit\nwrite 0", 2, 1, "write 0", "p0 has exited"},
     {"p16: write 0", 1, 1, "p16:", "process number out of range"},
     {"p1:", 1, 1, "p1:", "process prefix without an op"},
     {"px: write 0", 1, 1, "px:", "expected a number for process number"},
@@ -503,7 +503,7 @@ TEST(Reject, ToStringForm) {
   ASSERT_FALSE(ParseProgram("mmap 0 1 rw anon private\nwrite 0 =256\n", "x/y.mmp", &p, &e));
   EXPECT_EQ(e.ToString(), "x/y.mmp:2:9: byte out of range (max 255): '=256'");
   ASSERT_FALSE(ParseProgram("fork\np1: exit\np1: read 0\n", "z.mmp", &p, &e));
-  EXPECT_EQ(e.ToString(), "z.mmp:3:1: p1 has exited");
+  EXPECT_EQ(e.ToString(), "z.mmp:3:1: p1 has exited: 'p1: read 0'");
 }
 
 TEST(Reject, TooManyOps) {
@@ -539,7 +539,7 @@ TEST(Reject, MissingFile) {
   EXPECT_EQ(e.line, 0);
   EXPECT_NE(e.message.find("cannot open"), std::string::npos) << e.message;
   EXPECT_NE(e.message.find("No such file"), std::string::npos) << e.message;
-  EXPECT_EQ(e.ToString().rfind(path + ":0:0: cannot open", 0), 0u) << e.ToString();
+  EXPECT_EQ(e.ToString().rfind(path + ": cannot open", 0), 0u) << e.ToString();
 }
 
 TEST(ParseFile, ReadsAndNamesTheFile) {
