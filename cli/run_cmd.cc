@@ -1,5 +1,6 @@
 // mmdiff run / mmdiff probe.
 #include <cstdio>
+#include <cstdlib>
 
 #include "cli/args.h"
 #include "cli/commands.h"
@@ -34,9 +35,13 @@ const char kProbeUsage[] =
 std::unique_ptr<Target> OpenTarget(const Args& args, std::string* err) {
   TargetOptions options;
   if (!args.GetInt("timeout", 5000, &options.program_timeout_ms, err)) return nullptr;
-  std::string name = args.Get("target", "local");
+  options.kernel = args.Get("kernel");
+  options.append = args.Get("append");
+  options.kvm = getenv("MMDIFF_ACCEL") && std::string(getenv("MMDIFF_ACCEL")) == "kvm";
+  std::string name = args.Get("target", (args.Get("kernel").empty() ? "local" : "qemu"));
   if (name == "local") return MakeLocalTarget(options, err);
-  *err = "unknown target '" + name + "' (known: local)";
+  if (name == "qemu") return MakeQemuTarget(options, err);
+  *err = "unknown target '" + name + "' (known: local, qemu)";
   return nullptr;
 }
 
@@ -45,7 +50,7 @@ std::unique_ptr<Target> OpenTarget(const Args& args, std::string* err) {
 int RunCommand(int argc, char** argv) {
   Args args;
   std::string err;
-  if (!ParseArgs(argc, argv, {"target", "timeout"}, {"raw"}, &args, &err)) {
+  if (!ParseArgs(argc, argv, {"target", "timeout", "kernel", "append"}, {"raw"}, &args, &err)) {
     fprintf(stderr, "mmdiff run: %s\n%s", err.c_str(), kRunUsage);
     return 2;
   }
@@ -104,7 +109,7 @@ int RunCommand(int argc, char** argv) {
 int ProbeCommand(int argc, char** argv) {
   Args args;
   std::string err;
-  if (!ParseArgs(argc, argv, {"target"}, {}, &args, &err)) {
+  if (!ParseArgs(argc, argv, {"target", "kernel", "append"}, {}, &args, &err)) {
     fprintf(stderr, "mmdiff probe: %s\n%s", err.c_str(), kProbeUsage);
     return 2;
   }

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "executor/channel.h"
+#include "executor/guest_init.h"
 #include "executor/probe.h"
 #include "executor/server.h"
 #include "prog/features.h"
@@ -24,6 +25,7 @@ const char kUsage[] =
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (getpid() == 1) mmdiff::exec::GuestInitMain();  // a guest's /init
   const char* cmd = argc > 1 ? argv[1] : "serve";
   if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
     fputs(kUsage, stdout);

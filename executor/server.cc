@@ -1,11 +1,18 @@
 #include "executor/server.h"
 
-#include <cstdio>
+#include <fcntl.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "executor/bare_loop.h"
 #include "executor/probe.h"
 #include "executor/runner.h"
 #include "prog/binary.h"
 #include "prog/features.h"
+#include "prog/splat.h"
 
 namespace mmdiff::exec {
 namespace {
@@ -16,9 +23,26 @@ void SendError(Channel* channel, const std::string& message) {
   channel->Send(MsgType::kError, w.buffer());
 }
 
+// New kernel log records since the last call ("PRIO,SEQ,TS,FLAGS;TEXT").
+std::string ReadNewKmsg(int fd, bool* splat) {
+  std::string text;
+  char rec[8192];
+  for (;;) {
+    ssize_t n = read(fd, rec, sizeof rec - 1);
+    if (n < 0 && errno == EPIPE) continue;  // overwritten records: skip ahead
+    if (n <= 0) break;
+    rec[n] = 0;
+    const char* body = strchr(rec, ';');
+    std::string line = body ? body + 1 : rec;
+    *splat |= IsSplatLine(line);
+    text += line;
+  }
+  return text;
+}
+
 }  // namespace
 
-int Serve(Channel* channel) {
+int Serve(Channel* channel, bool watch_kmsg) {
   ProgramRunner runner;
   std::string err;
   if (!runner.Init(&err)) {
@@ -26,8 +50,11 @@ int Serve(Channel* channel) {
     fprintf(stderr, "mmdiff-executor: %s\n", err.c_str());
     return 1;
   }
+  int kmsg = watch_kmsg ? open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC) : -1;
+  if (kmsg >= 0) lseek(kmsg, 0, SEEK_END);
   KernelFeatures features = ProbeKernel();
   runner.set_scan_default_ret(features.scan_categories);
+  if (watch_kmsg) channel->Send(MsgType::kReady, {});
   for (;;) {
     MsgType type;
     std::vector<uint8_t> payload;
@@ -49,9 +76,30 @@ int Serve(Channel* channel) {
           break;
         }
         Trace trace = runner.Run(prog, static_cast<int>(timeout_ms));
+        if (kmsg >= 0) {
+          bool splat = false;
+          std::string log = ReadNewKmsg(kmsg, &splat);
+          if (splat) {
+            trace.end = TraceEnd::kKernelSplat;
+            trace.console = log.substr(0, 16384);
+          }
+        }
         ByteWriter w;
         EncodeTrace(trace, &w);
         channel->Send(MsgType::kTrace, w.buffer());
+        break;
+      }
+      case MsgType::kBareLoop: {
+        ByteReader r(payload);
+        uint64_t ms;
+        if (!r.U64(&ms) || ms > 600000) {
+          SendError(channel, "malformed bare-loop request");
+          break;
+        }
+        long n = RunBareLoop(ms / 1000.0);
+        ByteWriter w;
+        w.U64(n < 0 ? UINT64_MAX : static_cast<uint64_t>(n));
+        channel->Send(MsgType::kBareCount, w.buffer());
         break;
       }
       case MsgType::kQuit:
@@ -59,6 +107,8 @@ int Serve(Channel* channel) {
       case MsgType::kFeatures:
       case MsgType::kTrace:
       case MsgType::kError:
+      case MsgType::kReady:
+      case MsgType::kBareCount:
         SendError(channel, "unexpected message type " + std::to_string(static_cast<uint32_t>(type)));
         break;
     }

@@ -8,7 +8,9 @@
 namespace mmdiff::exec {
 
 // Returns the process exit code: 0 after kQuit or end of stream, 1 when the
-// runner cannot start.
-int Serve(Channel* channel);
+// runner cannot start. `watch_kmsg` (a guest, where the kernel is ours):
+// after each program, new /dev/kmsg records that show a splat end the trace
+// as kKernelSplat with those records as its console excerpt.
+int Serve(Channel* channel, bool watch_kmsg = false);
 
 }  // namespace mmdiff::exec

@@ -159,6 +159,8 @@ void EncodeTrace(const Trace& trace, ByteWriter* w) {
     }
     w->U64(res.walk_end);
   }
+  w->U8(static_cast<uint8_t>(trace.end));
+  w->Str(trace.console);
 }
 
 bool DecodeTrace(ByteReader* r, Trace* out) {
@@ -191,6 +193,10 @@ bool DecodeTrace(ByteReader* r, Trace* out) {
     }
     if (!r->U64(&res.walk_end)) return false;
   }
+  uint8_t end;
+  if (!r->U8(&end) || end > static_cast<uint8_t>(TraceEnd::kGuestHang) || !r->Str(&out->console))
+    return false;
+  out->end = static_cast<TraceEnd>(end);
   return true;
 }
 

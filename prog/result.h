@@ -67,8 +67,18 @@ struct Result {
 // PFN/swap bits, which the text format does not show.
 bool ResultMatches(const Result& expected, const Result& observed);
 
+// How a run ended beyond the per-op results: what a guest's console or
+// silence says about the kernel itself.
+enum class TraceEnd : uint8_t {
+  kCompleted,    // the executor answered (ops may still be kHang/kLost)
+  kKernelSplat,  // the console showed BUG/WARNING/Oops/KASAN/panic/stall
+  kGuestHang,    // the guest stopped answering and was killed
+};
+
 struct Trace {
   std::vector<Result> results;  // one per op of the program
+  TraceEnd end = TraceEnd::kCompleted;
+  std::string console;          // the console excerpt for a splat or hang
   bool operator==(const Trace&) const = default;
 };
 

@@ -8,14 +8,13 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "executor/channel.h"
-#include "prog/binary.h"
+#include "target/executor_client.h"
 #include "target/target.h"
 
 namespace mmdiff {
 namespace {
 
-// Speaks the executor protocol (executor/channel.h) to a server process.
+// The executor server as a child process, on pipes.
 class LocalTarget : public Target {
  public:
   explicit LocalTarget(TargetOptions options) : options_(std::move(options)) {}
@@ -28,8 +27,13 @@ class LocalTarget : public Target {
       return false;
     }
     int to_child[2], from_child[2];
-    if (pipe2(to_child, O_CLOEXEC) < 0 || pipe2(from_child, O_CLOEXEC) < 0) {
+    if (pipe2(to_child, O_CLOEXEC) < 0) {
       *err = std::string("pipe: ") + strerror(errno);
+      return false;
+    }
+    if (pipe2(from_child, O_CLOEXEC) < 0) {
+      *err = std::string("pipe: ") + strerror(errno);
+      close(to_child[0]), close(to_child[1]);
       return false;
     }
     pid_ = fork();
@@ -48,69 +52,41 @@ class LocalTarget : public Target {
     to_fd_ = to_child[1];
     from_fd_ = from_child[0];
     channel_ = std::make_unique<FdChannel>(from_fd_, to_fd_);
+    client_ = std::make_unique<ExecutorClient>(channel_.get());
     signal(SIGPIPE, SIG_IGN);  // a dead executor is reported, not fatal
     return true;
   }
 
   bool Probe(KernelFeatures* out, std::string* err) override {
-    std::vector<uint8_t> reply;
-    if (!Call(MsgType::kProbe, {}, MsgType::kFeatures, 30000, &reply, err)) return false;
-    ByteReader r(reply);
-    if (!DecodeFeatures(&r, out)) {
-      *err = "executor sent malformed features";
-      return false;
-    }
-    return true;
+    return Ready(err) && Check(client_->Probe(out, 30000, err), err);
   }
 
   bool Run(const Program& prog, Trace* out, std::string* err) override {
-    ByteWriter w;
-    w.U64(static_cast<uint64_t>(options_.program_timeout_ms));
-    w.Bytes(EncodeProgram(prog));
-    std::vector<uint8_t> reply;
     // The executor enforces the program timeout; allow it time to kill and reap.
-    if (!Call(MsgType::kRun, w.buffer(), MsgType::kTrace, options_.program_timeout_ms + 10000, &reply,
-              err))
-      return false;
-    ByteReader r(reply);
-    if (!DecodeTrace(&r, out) || out->results.size() != prog.ops.size()) {
-      *err = "executor sent a malformed trace";
-      return false;
-    }
-    return true;
+    return Ready(err) && Check(client_->Run(prog, options_.program_timeout_ms,
+                                            options_.program_timeout_ms + 10000, out, err),
+                               err);
+  }
+
+  bool BareLoop(int ms, long* programs, std::string* err) override {
+    return Ready(err) && Check(client_->BareLoop(ms, programs, err), err);
   }
 
  private:
-  bool Call(MsgType type, std::span<const uint8_t> payload, MsgType want, int timeout_ms,
-            std::vector<uint8_t>* reply, std::string* err) {
-    if (!channel_ && !Start(err)) return false;
-    MsgType got;
-    std::string why;
-    if (!channel_->Send(type, payload) || !channel_->Recv(&got, reply, timeout_ms, &why)) {
-      *err = "executor stopped answering (" + (why.empty() ? "write failed" : why) + ")" + Stop();
-      return false;
-    }
-    if (got == MsgType::kError) {
-      ByteReader r(*reply);
-      std::string message;
-      r.Str(&message);
-      *err = "executor: " + message;
-      return false;
-    }
-    if (got != want) {
-      *err = "executor answered with message type " + std::to_string(static_cast<uint32_t>(got));
-      Stop();
-      return false;
-    }
-    return true;
+  bool Ready(std::string* err) { return client_ || Start(err); }
+
+  // After a failed call the server is in an unknown state: stop it, and say how it ended.
+  bool Check(bool ok, std::string* err) {
+    if (!ok) *err += Stop();
+    return ok;
   }
 
-  // Ends the server; returns how it ended, for error messages.
   std::string Stop() {
-    if (!channel_) return "";
-    channel_->Send(MsgType::kQuit, {});
+    if (!client_) return "";
+    client_->Quit();
     close(to_fd_);
     close(from_fd_);
+    client_.reset();
     channel_.reset();
     int status = 0;
     for (int i = 0; i < 200; i++) {  // up to 2 s for a clean exit
@@ -134,6 +110,7 @@ class LocalTarget : public Target {
   int to_fd_ = -1;
   int from_fd_ = -1;
   std::unique_ptr<FdChannel> channel_;
+  std::unique_ptr<ExecutorClient> client_;
 };
 
 }  // namespace

@@ -14,6 +14,12 @@ namespace mmdiff {
 struct TargetOptions {
   std::string executor_path;    // empty: mmdiff-executor beside this binary, or $MMDIFF_EXECUTOR
   int program_timeout_ms = 5000;  // a program still running then is reported as a hang
+  // qemu:
+  std::string kernel;           // bzImage; empty: Debian's cloud kernel (vmimages/fetch-kernel)
+  std::string append;           // extra kernel command-line options
+  bool kvm = false;             // accel=kvm instead of TCG
+  int boot_timeout_ms = 60000;  // boot to the executor's first answer
+  int memory_mb = 512;
 };
 
 class Target {
@@ -24,10 +30,17 @@ class Target {
   // Runs a validated program. False only when the target itself failed (the
   // executor died or stopped answering); it restarts on the next call.
   virtual bool Run(const Program& prog, Trace* out, std::string* err) = 0;
+  // Benchmarks: how many programs the executor's bare C loop
+  // (executor/bare_loop.h) runs in `ms` on this target's kernel.
+  virtual bool BareLoop(int ms, long* programs, std::string* err) = 0;
 };
 
 // The executor as a child process of this one, on the running kernel.
 std::unique_ptr<Target> MakeLocalTarget(const TargetOptions& options, std::string* err);
+
+// A QEMU guest booting options.kernel with the static executor as /init.
+// Boots lazily on first use; reboots after a splat, a hang or a crash.
+std::unique_ptr<Target> MakeQemuTarget(const TargetOptions& options, std::string* err);
 
 // The executor binary to start: options.executor_path, else $MMDIFF_EXECUTOR,
 // else mmdiff-executor in the directory of the running binary.

@@ -1,0 +1,107 @@
+#include "executor/guest_init.h"
+
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "executor/channel.h"
+#include "executor/server.h"
+
+namespace mmdiff::exec {
+namespace {
+
+void Log(const std::string& msg) {
+  // The console is the host's watchdog input: one greppable prefix.
+  fprintf(stderr, "mmdiff-init: %s\n", msg.c_str());
+}
+
+void Mount(const char* src, const char* dst, const char* type, const char* opts) {
+  mkdir(dst, 0755);
+  if (mount(src, dst, type, 0, opts) != 0 && errno != EBUSY)
+    Log(std::string("mount ") + dst + ": " + strerror(errno));
+}
+
+std::string CmdlineParam(const std::string& cmdline, const std::string& name) {
+  std::istringstream in(cmdline);
+  std::string word;
+  while (in >> word)
+    if (word.rfind(name + "=", 0) == 0) return word.substr(name.size() + 1);
+  return "";
+}
+
+// /modules/load lists .ko files in dependency order (vmimages/ writes it
+// from the kernel package's modules.dep).
+void LoadModules() {
+  std::ifstream list("/modules/load");
+  std::string name;
+  while (std::getline(list, name)) {
+    if (name.empty()) continue;
+    std::string path = "/modules/" + name;
+    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || (syscall(SYS_finit_module, fd, "", 0) != 0 && errno != EEXIST))
+      Log("module " + name + ": " + strerror(errno));
+    if (fd >= 0) close(fd);
+  }
+}
+
+void MakeRaw(int fd) {
+  struct termios t;
+  if (tcgetattr(fd, &t) != 0) return;  // not a tty (virtio port)
+  cfmakeraw(&t);
+  cfsetispeed(&t, B115200);
+  cfsetospeed(&t, B115200);
+  tcsetattr(fd, TCSANOW, &t);
+}
+
+[[noreturn]] void PowerOff() {
+  sync();
+  reboot(RB_POWER_OFF);
+  reboot(RB_AUTOBOOT);  // without ACPI: QEMU -no-reboot exits on this
+  for (;;) pause();
+}
+
+}  // namespace
+
+void GuestInitMain() {
+  Mount("proc", "/proc", "proc", nullptr);
+  Mount("sysfs", "/sys", "sysfs", nullptr);
+  Mount("devtmpfs", "/dev", "devtmpfs", nullptr);
+  Mount("tmpfs", "/tmp", "tmpfs", "mode=1777");
+  setenv("TMPDIR", "/tmp", 1);
+  LoadModules();
+  std::ifstream in("/proc/cmdline");
+  std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string chan = CmdlineParam(cmdline, "mmdiff.chan");
+  if (chan.empty()) chan = "/dev/ttyS1";
+  int fd = -1;
+  for (int i = 0; i < 200 && fd < 0; i++) {  // a module's device node may appear late
+    fd = open(chan.c_str(), O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) usleep(10000);
+  }
+  if (fd < 0) {
+    Log("cannot open channel " + chan + ": " + strerror(errno));
+    PowerOff();
+  }
+  MakeRaw(fd);
+  std::ifstream up("/proc/uptime");
+  std::string uptime;
+  up >> uptime;
+  Log("serving on " + chan + " at uptime " + uptime + " s");
+  FdChannel channel(fd, fd);
+  Serve(&channel, /*watch_kmsg=*/true);
+  Log("host quit; powering off");
+  PowerOff();
+}
+
+}  // namespace mmdiff::exec

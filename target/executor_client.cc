@@ -1,0 +1,76 @@
+#include "target/executor_client.h"
+
+#include "prog/binary.h"
+
+namespace mmdiff {
+
+bool ExecutorClient::Call(MsgType type, std::span<const uint8_t> payload, MsgType want, int timeout_ms,
+                          std::vector<uint8_t>* reply, std::string* err) {
+  MsgType got;
+  std::string why;
+  if (!channel_->Send(type, payload)) {
+    *err = "executor stopped answering (write failed)";
+    return false;
+  }
+  if (!channel_->Recv(&got, reply, timeout_ms, &why)) {
+    *err = "executor stopped answering (" + why + ")";
+    return false;
+  }
+  if (got == MsgType::kError) {
+    ByteReader r(*reply);
+    std::string message;
+    r.Str(&message);
+    *err = "executor: " + message;
+    return false;
+  }
+  if (got != want) {
+    *err = "executor answered with message type " + std::to_string(static_cast<uint32_t>(got));
+    return false;
+  }
+  return true;
+}
+
+bool ExecutorClient::Probe(KernelFeatures* out, int reply_timeout_ms, std::string* err) {
+  std::vector<uint8_t> reply;
+  if (!Call(MsgType::kProbe, {}, MsgType::kFeatures, reply_timeout_ms, &reply, err)) return false;
+  ByteReader r(reply);
+  if (!DecodeFeatures(&r, out)) {
+    *err = "executor sent malformed features";
+    return false;
+  }
+  return true;
+}
+
+bool ExecutorClient::Run(const Program& prog, int program_timeout_ms, int reply_timeout_ms, Trace* out,
+                         std::string* err) {
+  ByteWriter w;
+  w.U64(static_cast<uint64_t>(program_timeout_ms));
+  w.Bytes(EncodeProgram(prog));
+  std::vector<uint8_t> reply;
+  if (!Call(MsgType::kRun, w.buffer(), MsgType::kTrace, reply_timeout_ms, &reply, err)) return false;
+  ByteReader r(reply);
+  if (!DecodeTrace(&r, out) || out->results.size() != prog.ops.size()) {
+    *err = "executor sent a malformed trace";
+    return false;
+  }
+  return true;
+}
+
+bool ExecutorClient::BareLoop(int ms, long* programs, std::string* err) {
+  ByteWriter w;
+  w.U64(static_cast<uint64_t>(ms));
+  std::vector<uint8_t> reply;
+  if (!Call(MsgType::kBareLoop, w.buffer(), MsgType::kBareCount, ms + 30000, &reply, err)) return false;
+  ByteReader r(reply);
+  uint64_t n;
+  if (!r.U64(&n) || n == UINT64_MAX) {
+    *err = "the bare loop failed in the executor";
+    return false;
+  }
+  *programs = static_cast<long>(n);
+  return true;
+}
+
+void ExecutorClient::Quit() { channel_->Send(MsgType::kQuit, {}); }
+
+}  // namespace mmdiff

@@ -1,0 +1,227 @@
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+
+#include "executor/channel.h"
+#include "target/console.h"
+#include "target/executor_client.h"
+#include "target/target.h"
+#include "vmimages/initramfs.h"
+#include "vmimages/qemu.h"
+
+namespace mmdiff {
+namespace {
+
+int64_t NowMs() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t{ts.tv_sec} * 1000 + ts.tv_nsec / 1000000;
+}
+
+// The default kernel: vmimages/fetch-kernel prints its cache directory.
+bool DefaultKernel(std::string* kernel, std::string* err) {
+  std::string cmd = std::string(MMDIFF_SOURCE_DIR) + "/vmimages/fetch-kernel";
+  FILE* p = popen(cmd.c_str(), "r");
+  char buf[4096] = {0};
+  bool ok = p && fgets(buf, sizeof buf, p);
+  int status = p ? pclose(p) : -1;
+  if (!ok || status != 0) {
+    *err = "cannot fetch the default guest kernel (" + cmd + " failed); pass --kernel bzImage";
+    return false;
+  }
+  std::string dir(buf);
+  while (!dir.empty() && (dir.back() == '\n' || dir.back() == '\r')) dir.pop_back();
+  *kernel = dir + "/vmlinuz";
+  return true;
+}
+
+class QemuTarget : public Target {
+ public:
+  explicit QemuTarget(TargetOptions options) : options_(std::move(options)) {}
+  ~QemuTarget() override { Shutdown(/*clean=*/true); }
+
+  bool Probe(KernelFeatures* out, std::string* err) override {
+    if (!qemu_pid_ && !Boot(err)) return false;
+    *out = features_;
+    return true;
+  }
+
+  bool Run(const Program& prog, Trace* out, std::string* err) override {
+    if (!qemu_pid_ && !Boot(err)) return false;
+    uint64_t console_pos = console_->Position();
+    std::string why;
+    if (!client_->Run(prog, options_.program_timeout_ms, options_.program_timeout_ms + 15000, out, &why)) {
+      // A panic reboots the guest (QEMU exits); a deadlock leaves it silent.
+      usleep(200 * 1000);  // let the console catch up with a dying kernel
+      *out = Trace{};
+      out->results.resize(prog.ops.size());
+      std::string splat = console_->FindSplat(console_pos);
+      out->end = splat.empty() ? TraceEnd::kGuestHang : TraceEnd::kKernelSplat;
+      out->console = splat.empty() ? why + "\n" + Tail(console_->Since(console_pos)) : splat;
+      Shutdown(/*clean=*/false);
+      return true;
+    }
+    if (out->end == TraceEnd::kCompleted) {
+      std::string splat = console_->FindSplat(console_pos);
+      if (!splat.empty()) out->end = TraceEnd::kKernelSplat, out->console = splat;
+    }
+    // A kernel that splatted is no longer a trustworthy kernel under test.
+    if (out->end != TraceEnd::kCompleted) Shutdown(false);
+    return true;
+  }
+
+  bool BareLoop(int ms, long* programs, std::string* err) override {
+    if (!qemu_pid_ && !Boot(err)) return false;
+    if (client_->BareLoop(ms, programs, err)) return true;
+    Shutdown(false);
+    return false;
+  }
+
+  int64_t boot_ms() const { return boot_ms_; }
+
+ private:
+  static std::string Tail(const std::string& s) { return s.size() > 8192 ? s.substr(s.size() - 8192) : s; }
+
+  bool Boot(std::string* err) {
+    int64_t start = NowMs();
+    if (options_.kernel.empty() && !DefaultKernel(&options_.kernel, err)) return false;
+    if (access(options_.kernel.c_str(), R_OK) != 0) {
+      *err = "cannot read kernel " + options_.kernel + ": " + strerror(errno);
+      return false;
+    }
+    char templ[] = "/tmp/mmdiff-vm.XXXXXX";
+    if (!mkdtemp(templ)) {
+      *err = std::string("mkdtemp: ") + strerror(errno);
+      return false;
+    }
+    workdir_ = templ;
+    vm::VmConfig config;
+    config.kernel = options_.kernel;
+    config.append = options_.append;
+    config.kvm = options_.kvm;
+    config.memory_mb = options_.memory_mb;
+    config.initramfs = workdir_ + "/initramfs.cpio";
+    config.channel_socket = workdir_ + "/chan.sock";
+    if (!vm::WriteInitramfs(config.initramfs, FindExecutor(options_), {}, err)) return Fail();
+    int listener = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_un addr = {};
+    addr.sun_family = AF_UNIX;
+    snprintf(addr.sun_path, sizeof addr.sun_path, "%s", config.channel_socket.c_str());
+    if (listener < 0 || bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        listen(listener, 1) != 0) {
+      *err = std::string("channel socket: ") + strerror(errno);
+      if (listener >= 0) close(listener);
+      return Fail();
+    }
+    int console[2];
+    if (pipe2(console, O_CLOEXEC) != 0) {
+      close(listener);
+      *err = std::string("pipe: ") + strerror(errno);
+      return Fail();
+    }
+    std::vector<std::string> args = vm::QemuCommand(config);
+    pid_t pid = fork();
+    if (pid == 0) {
+      int devnull = open("/dev/null", O_RDONLY);
+      dup2(devnull, STDIN_FILENO);
+      dup2(console[1], STDOUT_FILENO);
+      dup2(console[1], STDERR_FILENO);
+      std::vector<char*> argv;
+      for (std::string& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execvp(argv[0], argv.data());
+      fprintf(stderr, "mmdiff: cannot run %s: %s\n", argv[0], strerror(errno));
+      _exit(127);
+    }
+    close(console[1]);
+    qemu_pid_ = pid;
+    console_ = std::make_unique<ConsoleWatcher>(console[0]);
+    struct pollfd pfd = {listener, POLLIN, 0};
+    int conn = -1;
+    if (poll(&pfd, 1, 30000) == 1) conn = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+    close(listener);
+    if (conn < 0) {
+      *err = "QEMU did not connect the channel: " + Tail(console_->Since(0));
+      return Fail();
+    }
+    conn_ = conn;
+    channel_ = std::make_unique<FdChannel>(conn_, conn_);
+    // The executor announces itself once the kernel has booted to /init.
+    MsgType type;
+    std::vector<uint8_t> reply;
+    std::string why;
+    if (!channel_->Recv(&type, &reply, options_.boot_timeout_ms, &why) || type != MsgType::kReady) {
+      *err = "guest did not boot to the executor (" + why + "); console:\n" + Tail(console_->Since(0));
+      return Fail();
+    }
+    client_ = std::make_unique<ExecutorClient>(channel_.get());
+    if (!client_->Probe(&features_, 30000, err)) return Fail();
+    boot_ms_ = NowMs() - start;
+    fprintf(stderr, "mmdiff: guest %s booted in %.1f s\n", features_.release.c_str(), boot_ms_ / 1000.0);
+    return true;
+  }
+
+  bool Fail() {
+    Shutdown(false);
+    return false;
+  }
+
+  void Shutdown(bool clean) {
+    int64_t t0 = NowMs();
+    if (client_ && clean) client_->Quit();
+    client_.reset();
+    channel_.reset();
+    if (conn_ >= 0) close(conn_), conn_ = -1;
+    if (qemu_pid_ > 0) {
+      int status;
+      bool exited = false;
+      for (int i = 0; clean && i < 20 && !exited; i++) {  // a moment to power off; nothing to save
+        exited = waitpid(qemu_pid_, &status, WNOHANG) == qemu_pid_;
+        if (!exited) usleep(10000);
+      }
+      if (!exited) {
+        kill(qemu_pid_, SIGKILL);
+        waitpid(qemu_pid_, &status, 0);
+      }
+    }
+    if (qemu_pid_ > 0 && getenv("MMDIFF_DEBUG")) fprintf(stderr, "mmdiff: guest shutdown took %lld ms\n", (long long)(NowMs() - t0));
+    qemu_pid_ = 0;
+    console_.reset();
+    if (!workdir_.empty()) {
+      unlink((workdir_ + "/initramfs.cpio").c_str());
+      unlink((workdir_ + "/chan.sock").c_str());
+      rmdir(workdir_.c_str());
+      workdir_.clear();
+    }
+  }
+
+  TargetOptions options_;
+  pid_t qemu_pid_ = 0;
+  int conn_ = -1;
+  std::string workdir_;
+  std::unique_ptr<ConsoleWatcher> console_;
+  std::unique_ptr<FdChannel> channel_;
+  std::unique_ptr<ExecutorClient> client_;
+  KernelFeatures features_;
+  int64_t boot_ms_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<Target> MakeQemuTarget(const TargetOptions& options, std::string* err) {
+  (void)err;
+  return std::make_unique<QemuTarget>(options);
+}
+
+}  // namespace mmdiff

@@ -1,0 +1,16 @@
+// An initramfs (newc cpio, uncompressed: every kernel accepts it) whose
+// /init is the static executor, plus the kernel modules it must load.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace mmdiff::vm {
+
+// `modules` are .ko paths in load order; they go to /modules/ with a
+// /modules/load list (executor/guest_init.cc reads it). Written atomically
+// (temporary file + rename). False with `err` set.
+bool WriteInitramfs(const std::string& out_path, const std::string& executor_path,
+                    const std::vector<std::string>& modules, std::string* err);
+
+}  // namespace mmdiff::vm

@@ -1,0 +1,28 @@
+#include "vmimages/qemu.h"
+
+namespace mmdiff::vm {
+
+std::vector<std::string> QemuCommand(const VmConfig& c) {
+  // panic=-1: reboot at once on a panic, and -no-reboot turns that into QEMU
+  // exiting, which the host sees. loglevel=5 keeps KERN_WARNING (WARNING:
+  // splats) on the console but not the boot chatter a serial port pays for.
+  std::string append = "console=ttyS0 loglevel=5 panic=-1 mitigations=off mmdiff.chan=/dev/ttyS1";
+  if (!c.append.empty()) append += " " + c.append;
+  return {
+      "qemu-system-x86_64",
+      "-machine", c.kvm ? "q35,accel=kvm" : "q35,accel=tcg",
+      "-cpu", c.kvm ? "host" : "max",
+      "-m", std::to_string(c.memory_mb),
+      "-smp", "1",
+      "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
+      "-kernel", c.kernel,
+      "-initrd", c.initramfs,
+      "-append", append,
+      "-chardev", "stdio,id=con,signal=off",
+      "-serial", "chardev:con",
+      "-chardev", "socket,id=chan,path=" + c.channel_socket,
+      "-serial", "chardev:chan",
+  };
+}
+
+}  // namespace mmdiff::vm
