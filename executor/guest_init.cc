@@ -55,6 +55,24 @@ void LoadModules() {
   }
 }
 
+// The virtio-serial port the host named "mmdiff.0", if the kernel has
+// virtio_console (built in, or loaded above).
+std::string FindVirtioPort() {
+  for (int attempt = 0; attempt < 50; attempt++) {
+    for (int dev = 0; dev < 4; dev++) {
+      for (int port = 0; port < 4; port++) {
+        std::string node = "vport" + std::to_string(dev) + "p" + std::to_string(port);
+        std::ifstream name("/sys/class/virtio-ports/" + node + "/name");
+        std::string value;
+        if (name >> value && value == "mmdiff.0") return "/dev/" + node;
+      }
+    }
+    if (access("/sys/class/virtio-ports", F_OK) != 0) return "";
+    usleep(20000);
+  }
+  return "";
+}
+
 void MakeRaw(int fd) {
   struct termios t;
   if (tcgetattr(fd, &t) != 0) return;  // not a tty (virtio port)
@@ -82,7 +100,8 @@ void GuestInitMain() {
   LoadModules();
   std::ifstream in("/proc/cmdline");
   std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::string chan = CmdlineParam(cmdline, "mmdiff.chan");
+  std::string chan = FindVirtioPort();
+  if (chan.empty()) chan = CmdlineParam(cmdline, "mmdiff.chan");
   if (chan.empty()) chan = "/dev/ttyS1";
   int fd = -1;
   for (int i = 0; i < 200 && fd < 0; i++) {  // a module's device node may appear late

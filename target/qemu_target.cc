@@ -18,6 +18,7 @@
 #include "target/executor_client.h"
 #include "target/target.h"
 #include "vmimages/initramfs.h"
+#include "vmimages/modules.h"
 #include "vmimages/qemu.h"
 
 namespace mmdiff {
@@ -30,7 +31,7 @@ int64_t NowMs() {
 }
 
 // The default kernel: vmimages/fetch-kernel prints its cache directory.
-bool DefaultKernel(std::string* kernel, std::string* err) {
+bool DefaultKernel(std::string* kernel, std::string* modules_dir, std::string* err) {
   std::string cmd = std::string(MMDIFF_SOURCE_DIR) + "/vmimages/fetch-kernel";
   FILE* p = popen(cmd.c_str(), "r");
   char buf[4096] = {0};
@@ -43,7 +44,28 @@ bool DefaultKernel(std::string* kernel, std::string* err) {
   std::string dir(buf);
   while (!dir.empty() && (dir.back() == '\n' || dir.back() == '\r')) dir.pop_back();
   *kernel = dir + "/vmlinuz";
+  *modules_dir = dir + "/modules";
   return true;
+}
+
+int Listen(const std::string& path, std::string* err) {
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_un addr = {};
+  addr.sun_family = AF_UNIX;
+  snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
+  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || listen(fd, 1) != 0) {
+    *err = "channel socket " + path + ": " + strerror(errno);
+    if (fd >= 0) close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+int Accept(int listener, int timeout_ms) {
+  struct pollfd pfd = {listener, POLLIN, 0};
+  int fd = poll(&pfd, 1, timeout_ms) == 1 ? accept4(listener, nullptr, nullptr, SOCK_CLOEXEC) : -1;
+  close(listener);
+  return fd;
 }
 
 class QemuTarget : public Target {
@@ -95,11 +117,17 @@ class QemuTarget : public Target {
 
   bool Boot(std::string* err) {
     int64_t start = NowMs();
-    if (options_.kernel.empty() && !DefaultKernel(&options_.kernel, err)) return false;
+    if (options_.kernel.empty() && !DefaultKernel(&options_.kernel, &modules_dir_, err)) return false;
     if (access(options_.kernel.c_str(), R_OK) != 0) {
       *err = "cannot read kernel " + options_.kernel + ": " + strerror(errno);
       return false;
     }
+    // A distribution kernel has virtio_console as a module; a user's kernel
+    // has what it has built in (or the channel falls back to ttyS1).
+    std::vector<std::string> modules;
+    if (!modules_dir_.empty() &&
+        !vm::ModuleLoadOrder(modules_dir_, {"virtio_pci", "virtio_console"}, &modules, err))
+      return false;
     char templ[] = "/tmp/mmdiff-vm.XXXXXX";
     if (!mkdtemp(templ)) {
       *err = std::string("mkdtemp: ") + strerror(errno);
@@ -112,21 +140,19 @@ class QemuTarget : public Target {
     config.kvm = options_.kvm;
     config.memory_mb = options_.memory_mb;
     config.initramfs = workdir_ + "/initramfs.cpio";
-    config.channel_socket = workdir_ + "/chan.sock";
-    if (!vm::WriteInitramfs(config.initramfs, FindExecutor(options_), {}, err)) return Fail();
-    int listener = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_un addr = {};
-    addr.sun_family = AF_UNIX;
-    snprintf(addr.sun_path, sizeof addr.sun_path, "%s", config.channel_socket.c_str());
-    if (listener < 0 || bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-        listen(listener, 1) != 0) {
-      *err = std::string("channel socket: ") + strerror(errno);
-      if (listener >= 0) close(listener);
+    config.serial_socket = workdir_ + "/serial.sock";
+    config.virtio_socket = workdir_ + "/virtio.sock";
+    if (!vm::WriteInitramfs(config.initramfs, FindExecutor(options_), modules, err)) return Fail();
+    int serial_listener = Listen(config.serial_socket, err);
+    int virtio_listener = serial_listener < 0 ? -1 : Listen(config.virtio_socket, err);
+    if (virtio_listener < 0) {
+      if (serial_listener >= 0) close(serial_listener);
       return Fail();
     }
     int console[2];
     if (pipe2(console, O_CLOEXEC) != 0) {
-      close(listener);
+      close(serial_listener);
+      close(virtio_listener);
       *err = std::string("pipe: ") + strerror(errno);
       return Fail();
     }
@@ -147,16 +173,21 @@ class QemuTarget : public Target {
     close(console[1]);
     qemu_pid_ = pid;
     console_ = std::make_unique<ConsoleWatcher>(console[0]);
-    struct pollfd pfd = {listener, POLLIN, 0};
-    int conn = -1;
-    if (poll(&pfd, 1, 30000) == 1) conn = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
-    close(listener);
-    if (conn < 0) {
+    // QEMU connects both sockets as it starts; the guest announces itself on
+    // the one it uses.
+    serial_fd_ = Accept(serial_listener, 30000);
+    virtio_fd_ = Accept(virtio_listener, 30000);
+    if (serial_fd_ < 0 || virtio_fd_ < 0) {
       *err = "QEMU did not connect the channel: " + Tail(console_->Since(0));
       return Fail();
     }
-    conn_ = conn;
-    channel_ = std::make_unique<FdChannel>(conn_, conn_);
+    struct pollfd pfds[2] = {{virtio_fd_, POLLIN, 0}, {serial_fd_, POLLIN, 0}};
+    if (poll(pfds, 2, options_.boot_timeout_ms) <= 0) {
+      *err = "guest did not boot to the executor; console:\n" + Tail(console_->Since(0));
+      return Fail();
+    }
+    int chan = pfds[0].revents ? virtio_fd_ : serial_fd_;
+    channel_ = std::make_unique<FdChannel>(chan, chan);
     // The executor announces itself once the kernel has booted to /init.
     MsgType type;
     std::vector<uint8_t> reply;
@@ -182,7 +213,8 @@ class QemuTarget : public Target {
     if (client_ && clean) client_->Quit();
     client_.reset();
     channel_.reset();
-    if (conn_ >= 0) close(conn_), conn_ = -1;
+    if (serial_fd_ >= 0) close(serial_fd_), serial_fd_ = -1;
+    if (virtio_fd_ >= 0) close(virtio_fd_), virtio_fd_ = -1;
     if (qemu_pid_ > 0) {
       int status;
       bool exited = false;
@@ -200,7 +232,8 @@ class QemuTarget : public Target {
     console_.reset();
     if (!workdir_.empty()) {
       unlink((workdir_ + "/initramfs.cpio").c_str());
-      unlink((workdir_ + "/chan.sock").c_str());
+      unlink((workdir_ + "/serial.sock").c_str());
+      unlink((workdir_ + "/virtio.sock").c_str());
       rmdir(workdir_.c_str());
       workdir_.clear();
     }
@@ -208,7 +241,9 @@ class QemuTarget : public Target {
 
   TargetOptions options_;
   pid_t qemu_pid_ = 0;
-  int conn_ = -1;
+  int serial_fd_ = -1;
+  int virtio_fd_ = -1;
+  std::string modules_dir_;  // the default kernel's modules
   std::string workdir_;
   std::unique_ptr<ConsoleWatcher> console_;
   std::unique_ptr<FdChannel> channel_;

@@ -20,8 +20,11 @@ std::vector<std::string> QemuCommand(const VmConfig& c) {
       "-append", append,
       "-chardev", "stdio,id=con,signal=off",
       "-serial", "chardev:con",
-      "-chardev", "socket,id=chan,path=" + c.channel_socket,
+      "-chardev", "socket,id=chan,path=" + c.serial_socket,
       "-serial", "chardev:chan",
+      "-device", "virtio-serial-pci,id=vser",
+      "-chardev", "socket,id=vchan,path=" + c.virtio_socket,
+      "-device", "virtserialport,bus=vser.0,chardev=vchan,name=mmdiff.0",
   };
 }
 

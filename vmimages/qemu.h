@@ -10,15 +10,19 @@ struct VmConfig {
   std::string kernel;          // bzImage
   std::string initramfs;
   std::string append;          // extra kernel command-line options
-  std::string channel_socket;  // unix socket QEMU connects the channel port to
+  std::string serial_socket;   // unix socket for the channel on ttyS1
+  std::string virtio_socket;   // unix socket for the channel on virtio port "mmdiff.0"
   int memory_mb = 1024;
   // TCG by default: /dev/kvm may exist yet fail to run a guest (it does on
   // the machines this was built on), so KVM is asked for, not detected.
   bool kvm = false;
 };
 
-// The guest console is QEMU's stdout (ttyS0); the channel is the second
-// serial port (ttyS1) on a unix socket the host listens on.
+// The guest console is QEMU's stdout (ttyS0). The channel is offered twice,
+// on unix sockets the host listens on: a virtio-serial port (fast: one
+// notification per buffer) and the second serial port ttyS1 (every kernel
+// has it; under TCG each 16-byte FIFO load costs an interrupt). The guest
+// takes the virtio port when its kernel has virtio_console.
 std::vector<std::string> QemuCommand(const VmConfig& config);
 
 }  // namespace mmdiff::vm
