@@ -15,14 +15,14 @@ bool ResultMatches(const Result& expected, const Result& observed) {
     }
     case ResultKind::kValue:
       return expected.value == observed.value && expected.uffd_faults == observed.uffd_faults &&
-             expected.is_scan == observed.is_scan && expected.regions == observed.regions &&
-             (!expected.is_scan || expected.walk_end == observed.walk_end);
+             (!expected.is_scan || (observed.is_scan && expected.regions == observed.regions &&
+                                    expected.walk_end == observed.walk_end));
     case ResultKind::kOk:
       return expected.uffd_faults == observed.uffd_faults;
     case ResultKind::kErr:
-      return expected.err == observed.err;
+      return expected.err == observed.err && expected.uffd_faults == observed.uffd_faults;
     case ResultKind::kFault:
-      return expected.signal == observed.signal;
+      return expected.signal == observed.signal && expected.uffd_faults == observed.uffd_faults;
     case ResultKind::kNone:
     case ResultKind::kHang:
     case ResultKind::kLost:

@@ -1,0 +1,242 @@
+#include "model/checker.h"
+
+#include <cinttypes>
+#include <cstdio>
+
+#include "model/picture.h"
+#include "prog/op_table.h"
+#include "prog/text.h"
+
+namespace mmdiff {
+namespace {
+
+constexpr std::string_view kClassNames[] = {
+    "missed-dirty", "spurious-dirty", "wrong-wp",    "wrong-scan",   "wrong-errno", "data-corruption",
+    "wrong-pagemap", "wrong-fault",   "wrong-result", "hang",        "lost",
+};
+
+// Pagemap bits in the order a divergence reports them: the tracked bits first.
+struct BitName {
+  uint64_t bit;
+  char letter;
+};
+constexpr BitName kReportBits[] = {
+    {kPmSoftDirty, 'D'}, {kPmUffdWp, 'W'},        {kPmPresent, 'P'}, {kPmSwap, 'S'},
+    {kPmFile, 'F'},      {kPmMmapExclusive, 'X'}, {kPmGuardRegion, 'G'},
+};
+
+// The first differing pagemap bit, if any.
+bool FirstPagemapDiff(const Result& e, const Result& o, size_t* index, BitName* which) {
+  for (size_t i = 0; i < e.pagemap.size() && i < o.pagemap.size(); i++) {
+    uint64_t either = i < e.either.size() ? e.either[i] : 0;
+    uint64_t diff = (e.pagemap[i] ^ o.pagemap[i]) & kPmShownBits & ~either;
+    for (const BitName& b : kReportBits)
+      if (diff & b.bit) {
+        *index = i;
+        *which = b;
+        return true;
+      }
+  }
+  return false;
+}
+
+std::string MemKindName(const Vma* v) {
+  if (!v) return "unmapped";
+  std::string sharing = v->shared ? "-shared" : "-private";
+  switch (v->kind) {
+    case MemKind::kAnon: return "anon-private";
+    case MemKind::kShmem: return "anon-shared";
+    case MemKind::kMemfd: return "memfd" + sharing;
+    case MemKind::kFile: return "file" + sharing;
+  }
+  return "?";
+}
+
+std::string VmaState(const Model& m, const Vma* v) {
+  if (!v) return "none";
+  static constexpr const char* kProt[] = {"none", "r", "rw", "rx", "rwx"};
+  std::string s = kProt[static_cast<int>(v->prot)];
+  if (v->soft_dirty) s += ",sd";
+  if (v->uffd_modes & kUffdModeWp) s += m.WpAsync(*v) ? ",wp-async" : ",wp-sync";
+  if (v->uffd_modes & kUffdModeMissing) s += ",missing";
+  if (v->uffd_modes & kUffdModeMinor) s += ",minor";
+  if (v->anon_vma) s += ",anon_vma";
+  if (v->dontfork) s += ",dontfork";
+  if (v->wipeonfork) s += ",wipeonfork";
+  if (v->hugepage) s += ",hugepage";
+  return s;
+}
+
+std::string PteState(const MmState& st, const Pte* pte) {
+  if (!pte) return "none";
+  std::string s;
+  switch (pte->kind) {
+    case PteKind::kPresent:
+      if (pte->page == kZeroPage) s = "zero";
+      else s = st.pages[pte->page].anon ? "anon" : "pagecache";
+      if (pte->page != kZeroPage && st.pages[pte->page].mapcount > 1) s += ",shared";
+      break;
+    case PteKind::kSwap: s = "swap"; break;
+    case PteKind::kUffdMarker: s = "marker"; break;
+    case PteKind::kGuard: s = "guard"; break;
+  }
+  if (pte->soft_dirty) s += ",sd";
+  if (pte->uffd_wp) s += ",wp";
+  return s;
+}
+
+std::string Quote(const std::string& s) { return "\"" + s + "\""; }
+
+Divergence Describe(const Model& m, const Op& op, size_t index, const Prediction& pred,
+                    const Result& kernel) {
+  Divergence d;
+  d.op_index = index;
+  d.kernel = kernel;
+  d.model = pred;
+  const Result& e = pred.expected;
+  std::string head = " op=" + std::to_string(index) + " " + Quote(PrintOp(op));
+  uint32_t page = op.page;
+  std::string field, dir;
+  size_t pi = 0;
+  BitName bit{};
+  if (kernel.kind == ResultKind::kHang || kernel.kind == ResultKind::kLost) {
+    d.cls = kernel.kind == ResultKind::kHang ? DivergenceClass::kHang : DivergenceClass::kLost;
+    field = "result";
+    dir = PrintResult(op, kernel);
+  } else if (e.kind == ResultKind::kPagemap && kernel.kind == ResultKind::kPagemap &&
+             e.pagemap.size() == kernel.pagemap.size() && FirstPagemapDiff(e, kernel, &pi, &bit)) {
+    bool k = kernel.pagemap[pi] & bit.bit;
+    page = op.page + static_cast<uint32_t>(pi);
+    if (bit.letter == 'D') d.cls = k ? DivergenceClass::kSpuriousDirty : DivergenceClass::kMissedDirty;
+    else if (bit.letter == 'W') d.cls = DivergenceClass::kWrongWp;
+    else d.cls = DivergenceClass::kWrongPagemap;
+    field = std::string(1, bit.letter);
+    dir = std::string("k") + (k ? "1" : "0") + "m" + (k ? "0" : "1");
+    d.line = "DIVERGENCE " + std::string(DivergenceClassName(d.cls)) + head + " page=" +
+             std::to_string(page) + " bit=" + bit.letter + " kernel=" + (k ? "1" : "0") +
+             " model=" + (k ? "0" : "1");
+  } else {
+    if (kernel.kind == ResultKind::kErr || e.kind == ResultKind::kErr) {
+      d.cls = DivergenceClass::kWrongErrno;
+      field = "errno";
+    } else if (kernel.kind == ResultKind::kFault || e.kind == ResultKind::kFault) {
+      d.cls = DivergenceClass::kWrongFault;
+      field = "fault";
+    } else if (kernel.kind == e.kind && kernel.uffd_faults != e.uffd_faults) {
+      d.cls = (kernel.uffd_faults ^ e.uffd_faults) & kFaultWp ? DivergenceClass::kWrongWp
+                                                              : DivergenceClass::kWrongResult;
+      field = "uffd";
+    } else if (op.kind == OpKind::kScan) {
+      d.cls = DivergenceClass::kWrongScan;
+      field = "scan";
+    } else if (op.kind == OpKind::kRead) {
+      d.cls = DivergenceClass::kDataCorruption;
+      field = "value";
+    } else {
+      d.cls = DivergenceClass::kWrongResult;
+      field = "result";
+    }
+    dir = "kernel=" + (kernel.kind == ResultKind::kErr ? ErrnoName(kernel.err) : PrintResult(op, kernel)) +
+          ",model=" + (e.kind == ResultKind::kErr ? ErrnoName(e.err) : PrintResult(op, e));
+    if (d.cls == DivergenceClass::kDataCorruption || d.cls == DivergenceClass::kWrongScan ||
+        d.cls == DivergenceClass::kWrongResult)
+      dir = "value";
+  }
+  if (d.line.empty())
+    d.line = "DIVERGENCE " + std::string(DivergenceClassName(d.cls)) + head + " kernel=" +
+             Quote(PrintResult(op, kernel)) + " model=" + Quote(PrintResult(op, e));
+  const Process& p = m.state().procs[op.proc];
+  int vi = m.state().VmaAt(p, page);
+  const Vma* v = vi >= 0 ? &p.vmas[vi] : nullptr;
+  d.signature = std::string(DivergenceClassName(d.cls)) + "|" + GetOpInfo(op.kind).name + "|" +
+                field + "|" + dir + "|" + MemKindName(v) + "|vma=" + VmaState(m, v) +
+                "|pte=" + PteState(m.state(), p.ptes.Find(page));
+  uint32_t lo, hi;
+  uint32_t n = op.kind == OpKind::kMremap ? std::max(op.npages, op.new_npages) : op.npages;
+  PictureRange(m, op.proc, op.page, n, 96, &lo, &hi);
+  d.picture = DrawAddressSpace(m, op.proc, lo, hi);
+  return d;
+}
+
+void CountLatitudes(const Prediction& pred, const Result& observed, Verdict* v) {
+  for (const Latitude& l : pred.latitudes) {
+    v->granted[static_cast<int>(l.allowance)]++;
+    if (l.index < observed.pagemap.size() && l.index < pred.expected.pagemap.size() &&
+        ((observed.pagemap[l.index] ^ pred.expected.pagemap[l.index]) & l.bits))
+      v->taken[static_cast<int>(l.allowance)]++;
+  }
+  if (!pred.alternatives.empty()) {
+    v->granted[static_cast<int>(pred.alternative_allowance)]++;
+    if (!ResultMatches(pred.expected, observed)) v->taken[static_cast<int>(pred.alternative_allowance)]++;
+  }
+}
+
+}  // namespace
+
+std::string_view DivergenceClassName(DivergenceClass c) { return kClassNames[static_cast<int>(c)]; }
+
+Verdict CheckTrace(const Program& prog, const Trace& trace, const KernelProfile& profile) {
+  Verdict v;
+  if (uint32_t missing = prog.Requires() & ~profile.features) {
+    v.status = Verdict::Status::kSkipped;
+    v.note = "requires " + FeatureList(missing);
+    return v;
+  }
+  Model m(profile);
+  for (size_t i = 0; i < prog.ops.size(); i++) {
+    if (i >= trace.results.size()) break;
+    const Op& op = prog.ops[i];
+    Result kernel = trace.results[i];
+    if (kernel.kind == ResultKind::kNone) {
+      // `requires` and `exit` may come back without an answer; any other op
+      // without one did not run (an earlier op hung or its process died).
+      if (op.kind != OpKind::kRequires && op.kind != OpKind::kExit) break;
+      kernel.kind = ResultKind::kOk;
+    }
+    Prediction pred = m.Predict(op, i);
+    if (!pred.unmodelled.empty()) {
+      v.status = Verdict::Status::kUnmodelled;
+      v.note = "op " + std::to_string(i) + " " + Quote(PrintOp(op)) + ": " + pred.unmodelled;
+      return v;
+    }
+    if (!PredictionAllows(pred, kernel)) {
+      v.status = Verdict::Status::kDivergence;
+      v.divergence = Describe(m, op, i, pred, kernel);
+      return v;
+    }
+    CountLatitudes(pred, kernel, &v);
+    m.Apply(op, i, kernel);
+    v.ops_checked++;
+  }
+  return v;
+}
+
+Trace PredictTrace(const Program& prog, const KernelProfile& profile) {
+  Trace t;
+  t.results.resize(prog.ops.size());
+  Model m(profile);
+  for (size_t i = 0; i < prog.ops.size(); i++) {
+    Prediction pred = m.Predict(prog.ops[i], i);
+    if (!pred.unmodelled.empty()) break;
+    t.results[i] = pred.expected;
+    m.Apply(prog.ops[i], i, pred.expected);
+  }
+  return t;
+}
+
+std::optional<std::string> ExpectationMismatch(const Op& op, const Result& expected,
+                                               const Result& observed) {
+  if (ResultMatches(expected, observed)) return std::nullopt;
+  size_t pi = 0;
+  BitName bit{};
+  if (expected.kind == ResultKind::kPagemap && observed.kind == ResultKind::kPagemap &&
+      expected.pagemap.size() == observed.pagemap.size() &&
+      FirstPagemapDiff(expected, observed, &pi, &bit)) {
+    bool o = observed.pagemap[pi] & bit.bit;
+    return "page=" + std::to_string(op.page + pi) + " bit=" + bit.letter + " observed=" +
+           (o ? "1" : "0") + " expected=" + (o ? "0" : "1");
+  }
+  return "observed=" + Quote(PrintResult(op, observed)) + " expected=" + Quote(PrintResult(op, expected));
+}
+
+}  // namespace mmdiff

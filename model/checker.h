@@ -1,0 +1,77 @@
+// The trace checker: walks a program and the kernel's trace together, asks
+// the model what each op may return, and stops at the first result the model
+// does not allow (DESIGN.md "The oracle contract").
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "model/allowance.h"
+#include "model/model.h"
+#include "model/profile.h"
+#include "prog/program.h"
+#include "prog/result.h"
+
+namespace mmdiff {
+
+enum class DivergenceClass : uint8_t {
+  kMissedDirty,     // soft-dirty 0 where the model requires 1
+  kSpuriousDirty,   // soft-dirty 1 where the model requires 0
+  kWrongWp,         // uffd-wp bit or uffd-wp fault
+  kWrongScan,       // PAGEMAP_SCAN regions, count or walk_end
+  kWrongErrno,      // an error where the model expects another result, or the reverse
+  kDataCorruption,  // a byte read back differs
+  kWrongPagemap,    // present/swap/file/exclusive/guard bits
+  kWrongFault,      // SIGSEGV/SIGBUS where none was expected, or the reverse
+  kWrongResult,     // any other value (fork's process number)
+  kHang,
+  kLost,            // the process died without answering
+};
+std::string_view DivergenceClassName(DivergenceClass c);  // "missed-dirty"
+
+struct Divergence {
+  size_t op_index = 0;
+  DivergenceClass cls = DivergenceClass::kWrongResult;
+  // One stable greppable line, e.g.
+  // DIVERGENCE missed-dirty op=7 "pagemap 0 4" page=2 bit=D kernel=0 model=1
+  std::string line;
+  // For dedup: class, op kind, field, direction, memory kind, VMA and PTE
+  // state; no page numbers or op indices.
+  std::string signature;
+  // The address space of the op's process before the op (picture.h).
+  std::string picture;
+  Result kernel;
+  Prediction model;
+};
+
+struct Verdict {
+  enum class Status : uint8_t {
+    kPass,        // every result allowed
+    kDivergence,  // see `divergence`
+    kSkipped,     // a `requires` feature is missing from the profile
+    kUnmodelled,  // the model stopped at an op it does not model (`note`)
+  };
+  Status status = Status::kPass;
+  std::optional<Divergence> divergence;
+  std::string note;
+  size_t ops_checked = 0;
+  AllowanceCounts granted{};  // latitudes the model offered
+  AllowanceCounts taken{};    // latitudes where the kernel's answer used them
+};
+
+Verdict CheckTrace(const Program& prog, const Trace& trace, const KernelProfile& profile);
+
+// What the model predicts for every op (for `mmdiff run --target model`):
+// pagemap latitudes appear as Result::either ('?' when printed). Ops after an
+// unmodelled one get ResultKind::kNone.
+Trace PredictTrace(const Program& prog, const KernelProfile& profile);
+
+// Checks an expected result written in a program ("=> RESULT", '?' = either)
+// against an observed one; returns a one-line description of the first
+// difference, or nullopt when it matches.
+std::optional<std::string> ExpectationMismatch(const Op& op, const Result& expected,
+                                               const Result& observed);
+
+}  // namespace mmdiff

@@ -1,0 +1,90 @@
+#include "model/invariants.h"
+
+#include <vector>
+
+namespace mmdiff {
+namespace {
+
+std::string At(size_t proc, uint32_t page) {
+  return "p" + std::to_string(proc) + " page " + std::to_string(page) + ": ";
+}
+
+}  // namespace
+
+std::optional<std::string> CheckInvariants(const Model& model) {
+  const MmState& st = model.state();
+  std::vector<uint32_t> mapcount(st.pages.size(), 0), refs(st.pages.size(), 0);
+  for (const FileObj& f : st.files)
+    for (auto& [fp, id] : f.cache) {
+      if (id == kZeroPage || id >= st.pages.size() || !st.pages[id].in_use || st.pages[id].anon)
+        return "page cache holds a bad page " + std::to_string(id);
+      refs[id]++;
+    }
+  for (size_t pi = 0; pi < st.procs.size(); pi++) {
+    const Process& p = st.procs[pi];
+    if (!p.alive) {
+      if (!p.vmas.empty() || !p.ptes.empty()) return "p" + std::to_string(pi) + " exited but holds memory";
+      continue;
+    }
+    uint32_t prev_end = 0;
+    for (const Vma& v : p.vmas) {
+      std::string at = At(pi, v.start);
+      if (v.start >= v.end) return at + "empty VMA";
+      if (v.start < prev_end) return at + "VMAs overlap or are unsorted";
+      if (v.end > kArenaPages) return at + "VMA outside the arena";
+      prev_end = v.end;
+      if ((v.kind == MemKind::kAnon) != (v.obj < 0)) return at + "backing object does not match the kind";
+      if (v.obj >= static_cast<int32_t>(st.files.size())) return at + "bad backing object";
+      if (v.kind == MemKind::kAnon && v.shared) return at + "shared anon VMA without shmem";
+      if ((v.uffd_modes == 0) != (v.uffd < 0)) return at + "uffd modes and context disagree";
+      if (v.uffd >= static_cast<int32_t>(st.uffds.size())) return at + "bad uffd context";
+      if (v.uffd >= 0 && st.uffds[v.uffd].owner != static_cast<int>(pi))
+        return at + "VMA registered with another process's context";
+    }
+    for (auto& [page, pte] : p.ptes) {
+      std::string at = At(pi, page);
+      int vi = st.VmaAt(p, page);
+      if (vi < 0) return at + "PTE outside any VMA";
+      const Vma& v = p.vmas[vi];
+      if (st.PtAt(p, page) != PtState::kPresent) return at + "PTE without a page-table slot";
+      switch (pte.kind) {
+        case PteKind::kPresent:
+        case PteKind::kSwap:
+          if (pte.page >= st.pages.size() || !st.pages[pte.page].in_use) return at + "PTE maps a free page";
+          if (pte.page == kZeroPage) {
+            if (!v.IsAnonymous()) return at + "zero page outside a private anonymous VMA";
+          } else {
+            const PageObj& pg = st.pages[pte.page];
+            if (pg.anon && v.shared) return at + "anonymous page in a shared VMA";
+            if (pg.anon && !v.anon_vma) return at + "anonymous page in a VMA without anon_vma";
+            if (!pg.anon) {
+              const uint32_t* c = st.files[v.obj].cache.Find(v.FilePage(page));
+              if (!c || *c != pte.page) return at + "page-cache PTE does not map the cached page";
+            }
+            if (pte.kind == PteKind::kPresent) mapcount[pte.page]++;
+            refs[pte.page]++;
+          }
+          break;
+        case PteKind::kUffdMarker:
+          if (!model.UsesMarkers(v)) return at + "uffd-wp marker in a VMA that does not use markers";
+          break;
+        case PteKind::kGuard:
+          if (!model.profile().guard) return at + "guard marker on a kernel without guard regions";
+          break;
+      }
+    }
+  }
+  for (size_t id = 1; id < st.pages.size(); id++) {
+    const PageObj& pg = st.pages[id];
+    if (!pg.in_use) continue;
+    if (pg.mapcount != mapcount[id])
+      return "page " + std::to_string(id) + " mapcount " + std::to_string(pg.mapcount) + " but " +
+             std::to_string(mapcount[id]) + " PTEs map it";
+    if (pg.refs != refs[id])
+      return "page " + std::to_string(id) + " refs " + std::to_string(pg.refs) + " but " +
+             std::to_string(refs[id]) + " holders";
+  }
+  return std::nullopt;
+}
+
+}  // namespace mmdiff

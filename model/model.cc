@@ -1,0 +1,414 @@
+// Op dispatch and the address-space ops: mmap, munmap, mprotect, fork, exit,
+// clear_refs. Kernel references are to SEMANTICS.md sections and the files it
+// cites ([61] = Debian 6.1.192, [UP] = current upstream).
+#include "model/model.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+
+namespace mmdiff {
+namespace {
+
+Result Ok() {
+  Result r;
+  r.kind = ResultKind::kOk;
+  return r;
+}
+Result Err(int e) {
+  Result r;
+  r.kind = ResultKind::kErr;
+  r.err = e;
+  return r;
+}
+Result Value(int64_t v) {
+  Result r;
+  r.kind = ResultKind::kValue;
+  r.value = v;
+  return r;
+}
+
+}  // namespace
+
+bool PredictionAllows(const Prediction& pred, const Result& observed) {
+  if (ResultMatches(pred.expected, observed)) return true;
+  for (const Result& alt : pred.alternatives)
+    if (ResultMatches(alt, observed)) return true;
+  return false;
+}
+
+Model::Model(KernelProfile profile) : profile_(std::move(profile)) {}
+
+Prediction Model::Predict(const Op& op, size_t index) const {
+  Prediction pred;
+  Step s{op, index, /*apply=*/false, nullptr, &pred};
+  // A dry run (apply=false) never writes the state: every mutation in the
+  // Do* functions is guarded by s.apply.
+  pred.expected = const_cast<Model*>(this)->Exec(s);
+  if (!pred.latitudes.empty()) {
+    pred.expected.either.assign(pred.expected.pagemap.size(), 0);
+    for (const Latitude& l : pred.latitudes) pred.expected.either[l.index] |= l.bits;
+  }
+  return pred;
+}
+
+void Model::Apply(const Op& op, size_t index, const Result& observed) {
+  Prediction scratch;
+  Step s{op, index, /*apply=*/true, &observed, &scratch};
+  Exec(s);
+}
+
+Result Model::Exec(Step& s) {
+  switch (s.op.kind) {
+    case OpKind::kRequires: return Ok();
+    case OpKind::kMmap: return DoMmap(s);
+    case OpKind::kMunmap: return DoMunmap(s);
+    case OpKind::kMprotect: return DoMprotect(s);
+    case OpKind::kMremap: return DoMremap(s);
+    case OpKind::kMadvise: return DoMadvise(s);
+    case OpKind::kRead: return DoAccess(s, /*write=*/false);
+    case OpKind::kWrite: return DoAccess(s, /*write=*/true);
+    case OpKind::kFork: return DoFork(s);
+    case OpKind::kExit: return DoExit(s);
+    case OpKind::kClearRefs: return DoClearRefs(s);
+    case OpKind::kMemfd: return DoFileCreate(s);
+    case OpKind::kFile: return DoFileCreate(s);
+    case OpKind::kFtruncate: return DoFtruncate(s);
+    case OpKind::kFwrite: return DoFwrite(s);
+    case OpKind::kFpunch: return DoFpunch(s);
+    case OpKind::kUffdOpen: return DoUffdOpen(s);
+    case OpKind::kUffdRegister: return DoUffdRegister(s, /*reg=*/true);
+    case OpKind::kUffdUnregister: return DoUffdRegister(s, /*reg=*/false);
+    case OpKind::kUffdWp: return DoUffdWp(s);
+    case OpKind::kPagemap: return DoPagemap(s);
+    case OpKind::kScan: return DoScan(s);
+  }
+  return Err(ENOSYS);  // unreachable: the switch covers every OpKind
+}
+
+// --- mmap ---------------------------------------------------------------
+
+Result Model::DoMmap(Step& s) {
+  const Op& op = s.op;
+  Process& p = st_.procs[op.proc];
+  if (op.npages == 0) return Err(EINVAL);
+  if (op.flags & kFlagHugetlb) {
+    // ksys_mmap_pgoff(): MAP_HUGETLB on a file that is not hugetlbfs → EINVAL;
+    // hugetlb_file_setup() reserves the pages before anything else → ENOMEM.
+    if (op.backing != Backing::kAnon) return Err(EINVAL);
+    uint64_t need = (op.npages + kPagesPerPmd - 1) / kPagesPerPmd;
+    if (!(op.flags & kFlagNoreserve) && profile_.hugetlb_free < need) return Err(ENOMEM);
+    if (op.page % kPagesPerPmd) return Err(EINVAL);
+    s.pred->unmodelled = "hugetlb mappings";
+    return Ok();
+  }
+  int32_t obj = -1;
+  if (op.backing != Backing::kAnon) {
+    obj = p.fds[op.file];
+    if (obj < 0) return Err(EBADF);
+  }
+  uint32_t lo = op.page, hi = op.page + op.npages;
+  if (!(op.flags & kFlagFixed)) {
+    // MAP_FIXED_NOREPLACE: any overlap → EEXIST (do_mmap()).
+    size_t i = st_.FirstVmaEnding(p, lo);
+    if (i < p.vmas.size() && p.vmas[i].start < hi) return Err(EEXIST);
+  }
+  if ((op.flags & kFlagPopulate) && op.backing == Backing::kAnon && !op.shared && op.prot != Prot::kNone) {
+    Vma probe;
+    probe.start = lo;
+    probe.end = hi;
+    uint32_t first = (lo + kPagesPerPmd - 1) / kPagesPerPmd * kPagesPerPmd;
+    if (first < hi && ThpPossible(probe, first)) s.pred->unmodelled = "populate of a THP-eligible range";
+  }
+  if (!s.apply) return Ok();
+
+  if (op.flags & kFlagFixed) {
+    // MAP_FIXED replaces: the old range is unmapped first (markers dropped).
+    st_.SplitAt(p, lo);
+    st_.SplitAt(p, hi);
+    ZapRange(op.proc, lo, hi, Zap::kUnmap);
+    std::erase_if(p.vmas, [&](const Vma& v) { return v.start >= lo && v.end <= hi; });
+  }
+  Vma v;
+  v.start = lo;
+  v.end = hi;
+  v.prot = op.prot;
+  v.shared = op.shared;
+  v.noreserve = op.flags & kFlagNoreserve;
+  if (op.backing == Backing::kAnon) {
+    if (op.shared) {
+      // shmem_zero_setup(): a fresh unnamed shmem file of the mapping's size.
+      v.kind = MemKind::kShmem;
+      v.obj = static_cast<int32_t>(st_.files.size());
+      FileObj f;
+      f.kind = MemKind::kShmem;
+      f.size = op.npages;
+      st_.files.push_back(std::move(f));
+      v.pgoff = 0;
+    } else {
+      v.kind = MemKind::kAnon;
+      v.pgoff = lo;  // anonymous vm_pgoff = address >> PAGE_SHIFT
+    }
+  } else {
+    v.kind = st_.files[obj].kind;
+    v.obj = obj;
+    v.pgoff = op.file_pgoff;
+  }
+  // accountable_mapping(): private writable mappings without MAP_NORESERVE.
+  v.account = !v.shared && v.Writable() && !v.noreserve;
+  // New (or expanded) VMAs always get VM_SOFTDIRTY ([61] mm/mmap.c:2876-2882,
+  // [UP] __mmap_complete()).
+  v.soft_dirty = true;
+  size_t at = st_.FirstVmaEnding(p, lo);
+  p.vmas.insert(p.vmas.begin() + at, v);
+  st_.MergeAround(p, lo, hi);
+  st_.FreeEmptyPt(p, lo, hi);  // MAP_FIXED may have left empty slots
+
+  if (op.flags & kFlagPopulate) {
+    // populate_vma_page_range(): write faults for private writable mappings,
+    // read faults otherwise; nothing for PROT_NONE; errors are ignored and stop
+    // the walk ([61] mm/gup.c:1587-1594).
+    int vi = st_.VmaAt(p, lo);
+    const Vma& nv = p.vmas[vi];
+    if (nv.Readable()) {
+      bool write = !nv.shared && nv.Writable();
+      for (uint32_t pg = lo; pg < hi; pg++) {
+        uint8_t faults = 0;
+        if (FaultIn(op.proc, pg, write, &faults) != Fault::kNone) break;
+      }
+    }
+  }
+  return Ok();
+}
+
+// --- munmap ---------------------------------------------------------------
+
+Result Model::DoMunmap(Step& s) {
+  const Op& op = s.op;
+  if (op.npages == 0) return Err(EINVAL);
+  if (!s.apply) return Ok();
+  Process& p = st_.procs[op.proc];
+  uint32_t lo = op.page, hi = op.page + op.npages;
+  st_.SplitAt(p, lo);
+  st_.SplitAt(p, hi);
+  ZapRange(op.proc, lo, hi, Zap::kUnmap);
+  std::erase_if(p.vmas, [&](const Vma& v) { return v.start >= lo && v.end <= hi; });
+  st_.FreeEmptyPt(p, lo, hi);
+  return Ok();
+}
+
+void Model::ZapRange(int proc, uint32_t lo, uint32_t hi, Zap how) {
+  Process& p = st_.procs[proc];
+  // Collect first: ClearPte/SetPte edit the table we walk.
+  std::vector<uint32_t> pages;
+  for (auto it = p.ptes.LowerBound(lo); it != p.ptes.end() && it->first < hi; ++it)
+    pages.push_back(it->first);
+  for (uint32_t page : pages) {
+    Pte pte = *p.ptes.Find(page);
+    if (how == Zap::kUnmap) {
+      // unmap_vmas() with ZAP_FLAG_DROP_MARKER ([61] mm/memory.c:1718).
+      st_.ClearPte(p, page);
+      continue;
+    }
+    int vi = st_.VmaAt(p, page);
+    const Vma* v = vi >= 0 ? &p.vmas[vi] : nullptr;
+    switch (pte.kind) {
+      case PteKind::kGuard:
+        break;  // guard markers survive zapping (SEMANTICS.md §4.6)
+      case PteKind::kUffdMarker:
+        // Anonymous VMAs drop markers on zap; file/shmem VMAs keep them.
+        if (!v || v->IsAnonymous()) st_.ClearPte(p, page);
+        break;
+      case PteKind::kPresent:
+      case PteKind::kSwap:
+        st_.ClearPte(p, page);
+        // zap_install_uffd_wp_if_needed() / pte_install_uffd_wp_if_needed():
+        // a uffd-wp'd PTE of a non-anonymous uffd-wp VMA leaves a marker
+        // ([61] mm/memory.c:1374-1397, include/linux/mm_inline.h:557-584).
+        if (v && !v->IsAnonymous() && v->UffdWp() && pte.uffd_wp)
+          st_.SetPte(p, page, Pte{PteKind::kUffdMarker, false, true, kZeroPage});
+        break;
+    }
+  }
+}
+
+// --- mprotect -------------------------------------------------------------
+
+Result Model::DoMprotect(Step& s) {
+  const Op& op = s.op;
+  Process& p = st_.procs[op.proc];
+  if (op.npages == 0) return Ok();
+  uint32_t lo = op.page, hi = op.page + op.npages;
+  // do_mprotect_pkey(): VMAs are changed in address order; a hole stops the
+  // walk with ENOMEM after the earlier VMAs were already changed.
+  int err = 0;
+  uint32_t addr = lo;
+  while (addr < hi) {
+    int vi = st_.VmaAt(p, addr);
+    if (vi < 0) {
+      err = ENOMEM;
+      break;
+    }
+    uint32_t vend = std::min(hi, p.vmas[vi].end);
+    if (s.apply) {
+      st_.SplitAt(p, addr);
+      st_.SplitAt(p, vend);
+      Vma& v = p.vmas[st_.VmaAt(p, addr)];
+      v.prot = op.prot;
+      // mprotect_fixup(): making a private mapping writable charges it (VM_ACCOUNT);
+      // making it read-only again does not uncharge.
+      if (!v.shared && v.Writable() && !v.noreserve) v.account = true;
+      // PTE soft-dirty and uffd-wp bits are kept (_PAGE_CHG_MASK, §3.1, §4.7).
+    }
+    addr = vend;
+  }
+  if (s.apply) st_.MergeAround(p, lo, addr);
+  return err ? Err(err) : Ok();
+}
+
+// --- fork -----------------------------------------------------------------
+
+Result Model::DoFork(Step& s) {
+  const Op& op = s.op;
+  int child = static_cast<int>(st_.procs.size());
+  if (child >= kMaxProcs) return Err(EAGAIN);
+  if (!s.apply) return Value(child);
+  st_.procs.emplace_back();
+  Process& c = st_.procs[child];
+  Process& p = st_.procs[op.proc];  // after emplace_back: references are stable now
+  c.alive = true;
+  c.fds = p.fds;
+  c.uffd = p.uffd;
+  if (c.uffd >= 0) st_.uffds[c.uffd].refs++;
+  // dup_userfaultfd() ([61] fs/userfaultfd.c:680-738): with EVENT_FORK the
+  // child's VMAs move to a new context (one per parent context); without it
+  // they lose the registration before the page tables are copied.
+  std::vector<std::pair<int32_t, int32_t>> ctx_map;
+  auto child_ctx = [&](int32_t parent_ctx) {
+    for (auto& [from, to] : ctx_map)
+      if (from == parent_ctx) return to;
+    UffdCtx nc = st_.uffds[parent_ctx];
+    nc.owner = child;
+    nc.refs = 1;  // held by the parent's event reader
+    int32_t id = static_cast<int32_t>(st_.uffds.size());
+    st_.uffds.push_back(nc);
+    ctx_map.push_back({parent_ctx, id});
+    return id;
+  };
+  for (const Vma& v : p.vmas) {
+    if (v.dontfork) continue;  // VM_DONTCOPY ([61] kernel/fork.c:632)
+    Vma cv = v;
+    if (v.uffd >= 0 && (st_.uffds[v.uffd].features & kUffdEventFork)) {
+      cv.uffd = child_ctx(v.uffd);
+    } else {
+      cv.uffd = -1;
+      cv.uffd_modes = 0;
+    }
+    if (v.anon_vma) {
+      // anon_vma_fork(): the child VMA gets its own anon_vma chained to the parent's.
+      cv.anon_vma = st_.next_anon_vma++;
+      cv.anon_vma_cloned = true;
+    }
+    if (v.wipeonfork) {
+      // VM_WIPEONFORK: an empty VMA without anon_vma ([61] kernel/fork.c:667-673).
+      cv.anon_vma = 0;
+      cv.anon_vma_cloned = false;
+    }
+    c.vmas.push_back(cv);
+    // vma_needs_copy() ([61] mm/memory.c:1251-1275): page tables are copied
+    // only for uffd-wp child VMAs or VMAs with an anon_vma.
+    bool copy = !v.wipeonfork && (cv.UffdWp() || v.anon_vma != 0);
+    if (!copy) continue;
+    for (auto it = p.ptes.LowerBound(v.start); it != p.ptes.end() && it->first < v.end; ++it) {
+      Pte pte = it->second;
+      switch (pte.kind) {
+        case PteKind::kPresent:
+        case PteKind::kSwap:
+          // copy_present_pte()/copy_nonpresent_pte(): SD kept as is, uffd-wp
+          // only if the child VMA is uffd-wp.
+          pte.uffd_wp = pte.uffd_wp && cv.UffdWp();
+          break;
+        case PteKind::kUffdMarker:
+          if (!cv.UffdWp()) continue;  // [61] mm/memory.c:887-890
+          break;
+        case PteKind::kGuard:
+          break;  // guard markers are always copied
+      }
+      st_.SetPte(c, it->first, pte);
+    }
+    // The child gets a PTE table wherever the parent had one in this VMA
+    // (copy_pmd_range() walks the parent's non-none PMDs).
+    for (uint32_t slot = MmState::Slot(v.start); slot <= MmState::Slot(v.end - 1); slot++) {
+      const PtState* ps = p.pt.Find(slot);
+      if (ps && !c.pt.Find(slot)) c.pt[slot] = *ps;
+    }
+  }
+  return Value(child);
+}
+
+// --- exit -----------------------------------------------------------------
+
+Result Model::DoExit(Step& s) {
+  if (!s.apply) return Ok();
+  int proc = s.op.proc;
+  Process& p = st_.procs[proc];
+  ZapRange(proc, 0, kArenaPages, Zap::kUnmap);
+  p.vmas.clear();
+  p.pt.clear();
+  for (int f = 0; f < kMaxFiles; f++) CloseFd(proc, f);
+  if (p.uffd >= 0) {
+    int32_t ctx = p.uffd;
+    p.uffd = -1;
+    if (--st_.uffds[ctx].refs == 0) ReleaseUffd(ctx);
+  }
+  p.alive = false;
+  return Ok();
+}
+
+void Model::CloseFd(int proc, int slot) { st_.procs[proc].fds[slot] = -1; }
+
+// --- clear_refs -------------------------------------------------------------
+
+Result Model::DoClearRefs(Step& s) {
+  // clear_refs_write() ([61] fs/proc/task_mmu.c:1066-1325): types 1-3 and 5
+  // have no pagemap-visible effect; 4 clears soft-dirty when the kernel has
+  // it and is a silent no-op otherwise (SEMANTICS.md §2).
+  if (!s.apply || s.op.value != 4 || !profile_.soft_dirty) return Ok();
+  Process& p = st_.procs[s.op.proc];
+  for (Vma& v : p.vmas) v.soft_dirty = false;
+  for (auto& [page, pte] : p.ptes) pte.soft_dirty = false;
+  return Ok();
+}
+
+// --- anon_vma ---------------------------------------------------------------
+
+void Model::EnsureAnonVma(Process& p, size_t vi) {
+  Vma& v = p.vmas[vi];
+  if (v.anon_vma) return;
+  // find_mergeable_anon_vma(): reuse a neighbour's anon_vma when the two VMAs
+  // could merge but for their protections, and the neighbour's anon_vma chain
+  // is singular (mm/mmap.c anon_vma_compatible(), reusable_anon_vma()).
+  auto compatible = [](const Vma& a, const Vma& b) {
+    return a.end == b.start && a.kind == b.kind && a.obj == b.obj && a.shared == b.shared &&
+           b.pgoff == a.pgoff + (a.end - a.start) && a.account == b.account &&
+           a.noreserve == b.noreserve && a.dontfork == b.dontfork && a.wipeonfork == b.wipeonfork &&
+           a.hugepage == b.hugepage && a.nohugepage == b.nohugepage && a.uffd_modes == b.uffd_modes;
+  };
+  if (vi + 1 < p.vmas.size()) {
+    const Vma& n = p.vmas[vi + 1];
+    if (n.anon_vma && !n.anon_vma_cloned && compatible(v, n)) {
+      v.anon_vma = n.anon_vma;
+      return;
+    }
+  }
+  if (vi > 0) {
+    const Vma& pr = p.vmas[vi - 1];
+    if (pr.anon_vma && !pr.anon_vma_cloned && compatible(pr, v)) {
+      v.anon_vma = pr.anon_vma;
+      return;
+    }
+  }
+  v.anon_vma = st_.next_anon_vma++;
+}
+
+}  // namespace mmdiff

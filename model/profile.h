@@ -1,0 +1,50 @@
+// The kernel profile: which version of the contract the model checks.
+//
+// Built from what `mmdiff probe` measured (prog/features.h). The model reads
+// only this struct, never the probe directly, so tests can state a profile in
+// one line. Where SEMANTICS.md §8 lists behaviour that differs between the
+// 6.1 guest and current kernels, `legacy_61` selects the 6.1 side.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "model/allowance.h"
+#include "prog/features.h"
+
+namespace mmdiff {
+
+enum class ThpMode : uint8_t { kNever, kMadvise, kAlways };
+
+struct KernelProfile {
+  std::string release;
+  uint32_t features = 0;        // Feature bits (prog/op.h), for `requires`
+  bool soft_dirty = false;      // CONFIG_MEM_SOFT_DIRTY: pagemap bit 55, clear_refs 4
+  bool uffd_wp = false;         // userfaultfd with UFFD_FEATURE_PAGEFAULT_FLAG_WP
+  uint32_t uffd_features = 0;   // UffdFeature bits (prog/op.h) that UFFDIO_API accepts
+  bool pagemap_scan = false;    // PAGEMAP_SCAN ioctl (6.7+); else ENOTTY
+  uint32_t scan_categories = 0; // categories PAGEMAP_SCAN accepts (0xff or 0x1ff)
+  bool guard = false;           // MADV_GUARD_INSTALL/REMOVE, pagemap bit 58, PAGE_IS_GUARD
+  // 6.1 behaviour of SEMANTICS.md §8: UFFDIO_REGISTER with no VMA → ENOMEM
+  // (current: EINVAL); UFFDIO_WRITEPROTECT confined to one VMA; no uffd-wp
+  // markers on anonymous memory.
+  bool legacy_61 = false;
+  ThpMode thp = ThpMode::kNever;
+  uint64_t hugetlb_free = 0;    // free 2 MiB huge pages
+  bool swap = false;
+  QuirkSet quirks;              // known kernel bugs the model allows on this kernel
+
+  bool HasUffdFeature(uint32_t f) const { return (uffd_features & f) == f; }
+};
+
+// From a probe. The release string decides legacy_61 (older than 6.7).
+KernelProfile MakeProfile(const KernelFeatures& features);
+// The two kernels of SEMANTICS.md: the 6.18 host (no soft-dirty, WP_ASYNC,
+// PAGEMAP_SCAN with guard, THP madvise, no swap, no huge pages) and the
+// Debian 6.1 guest (soft-dirty, sync uffd-wp only, no PAGEMAP_SCAN).
+KernelFeatures HostFeatures618();
+KernelFeatures GuestFeatures61();
+inline KernelProfile HostProfile618() { return MakeProfile(HostFeatures618()); }
+inline KernelProfile GuestProfile61() { return MakeProfile(GuestFeatures61()); }
+
+}  // namespace mmdiff

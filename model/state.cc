@@ -1,0 +1,155 @@
+#include "model/state.h"
+
+#include <algorithm>
+
+namespace mmdiff {
+
+MmState::MmState() {
+  procs.resize(1);
+  procs[0].alive = true;
+  procs[0].fds.fill(-1);
+  pages.resize(1);  // the zero page
+  pages[0].in_use = true;
+  pages[0].anon = false;
+  named_files.fill(-1);
+}
+
+int MmState::VmaAt(const Process& p, uint32_t page) const {
+  size_t i = FirstVmaEnding(p, page);
+  return i < p.vmas.size() && p.vmas[i].start <= page ? static_cast<int>(i) : -1;
+}
+
+size_t MmState::FirstVmaEnding(const Process& p, uint32_t page) const {
+  auto it = std::upper_bound(p.vmas.begin(), p.vmas.end(), page,
+                             [](uint32_t pg, const Vma& v) { return pg < v.end; });
+  return static_cast<size_t>(it - p.vmas.begin());
+}
+
+void MmState::SplitAt(Process& p, uint32_t page) {
+  int i = VmaAt(p, page);
+  if (i < 0 || p.vmas[i].start == page) return;
+  // __split_vma (mm/mmap.c): both halves keep every flag, the anon_vma and the
+  // uffd context; the tail's pgoff advances.
+  Vma tail = p.vmas[i];
+  tail.pgoff = p.vmas[i].FilePage(page);
+  tail.start = page;
+  p.vmas[i].end = page;
+  p.vmas.insert(p.vmas.begin() + i + 1, tail);
+}
+
+bool MmState::Mergeable(const Vma& a, const Vma& b) {
+  // is_mergeable_vma() + is_mergeable_anon_vma() (mm/mmap.c in 6.1, mm/vma.c
+  // upstream): equal flags except VM_SOFTDIRTY, same file and contiguous
+  // pgoff, same uffd context, compatible anon_vma. The list_is_singular()
+  // test refuses to merge a VMA whose anon_vma chain was cloned at fork.
+  if (a.end != b.start) return false;
+  if (a.prot != b.prot || a.shared != b.shared || a.kind != b.kind || a.obj != b.obj) return false;
+  if (b.pgoff != a.pgoff + (a.end - a.start)) return false;
+  if (a.account != b.account || a.noreserve != b.noreserve || a.dontfork != b.dontfork ||
+      a.wipeonfork != b.wipeonfork || a.hugepage != b.hugepage || a.nohugepage != b.nohugepage)
+    return false;
+  if (a.uffd_modes != b.uffd_modes || a.uffd != b.uffd) return false;
+  if (a.anon_vma && b.anon_vma) return a.anon_vma == b.anon_vma;
+  if (a.anon_vma) return !a.anon_vma_cloned;
+  if (b.anon_vma) return !b.anon_vma_cloned;
+  return true;
+}
+
+bool MmState::MergeAround(Process& p, uint32_t lo, uint32_t hi) {
+  bool merged = false;
+  size_t i = FirstVmaEnding(p, lo > 0 ? lo - 1 : 0);
+  while (i + 1 < p.vmas.size() && p.vmas[i].start <= hi) {
+    Vma& a = p.vmas[i];
+    const Vma& b = p.vmas[i + 1];
+    if (Mergeable(a, b)) {
+      // Sticky VM_SOFTDIRTY: the merged VMA is soft-dirty if either side was
+      // (upstream "mm: propagate VM_SOFTDIRTY on merge"; SEMANTICS.md §3.3).
+      a.soft_dirty = a.soft_dirty || b.soft_dirty;
+      if (!a.anon_vma) {
+        a.anon_vma = b.anon_vma;
+        a.anon_vma_cloned = b.anon_vma_cloned;
+      }
+      a.end = b.end;
+      p.vmas.erase(p.vmas.begin() + i + 1);
+      merged = true;
+    } else {
+      i++;
+    }
+  }
+  return merged;
+}
+
+uint32_t MmState::NewPage(bool anon) {
+  uint32_t id;
+  if (!free_pages.empty()) {
+    id = free_pages.back();
+    free_pages.pop_back();
+  } else {
+    id = static_cast<uint32_t>(pages.size());
+    pages.emplace_back();
+  }
+  pages[id] = PageObj{};
+  pages[id].in_use = true;
+  pages[id].anon = anon;
+  return id;
+}
+
+uint32_t MmState::CopyPage(uint32_t from) {
+  uint32_t id = NewPage(/*anon=*/true);
+  if (from != kZeroPage) pages[id].bytes = pages[from].bytes;
+  return id;
+}
+
+void MmState::Unref(uint32_t page) {
+  if (page == kZeroPage) return;
+  PageObj& pg = pages[page];
+  if (--pg.refs == 0) {
+    pg = PageObj{};
+    free_pages.push_back(page);
+  }
+}
+
+uint32_t MmState::CachePage(int32_t obj, uint32_t fp) {
+  if (const uint32_t* id = files[obj].cache.Find(fp)) return *id;
+  uint32_t id = NewPage(/*anon=*/false);
+  pages[id].refs = 1;  // the page cache's reference
+  files[obj].cache[fp] = id;
+  return id;
+}
+
+void MmState::DropCache(int32_t obj, uint32_t lo, uint32_t hi) {
+  FlatMap<uint32_t, uint32_t>& cache = files[obj].cache;
+  for (auto it = cache.LowerBound(lo); it != cache.end() && it->first < hi; ++it) Unref(it->second);
+  cache.EraseRange(lo, hi);
+}
+
+void MmState::SetPte(Process& p, uint32_t page, const Pte& pte) {
+  if (pte.kind == PteKind::kPresent || pte.kind == PteKind::kSwap) {
+    Ref(pte.page);
+    if (pte.kind == PteKind::kPresent && pte.page != kZeroPage) pages[pte.page].mapcount++;
+  }
+  ClearPte(p, page);
+  p.ptes[page] = pte;
+  TouchPt(p, page);
+}
+
+void MmState::ClearPte(Process& p, uint32_t page) {
+  Pte* old = p.ptes.Find(page);
+  if (!old) return;
+  if (old->kind == PteKind::kPresent && old->page != kZeroPage) pages[old->page].mapcount--;
+  uint32_t id = (old->kind == PteKind::kPresent || old->kind == PteKind::kSwap) ? old->page : kZeroPage;
+  p.ptes.Erase(page);
+  Unref(id);
+}
+
+void MmState::FreeEmptyPt(Process& p, uint32_t lo, uint32_t hi) {
+  if (lo >= hi) return;
+  for (uint32_t s = Slot(lo); s <= Slot(hi - 1); s++) {
+    uint32_t a = s * kPagesPerPmd, b = a + kPagesPerPmd;
+    size_t i = FirstVmaEnding(p, a);
+    if (i < p.vmas.size() && p.vmas[i].start < b) continue;
+    p.pt.Erase(s);
+  }
+}
+
+}  // namespace mmdiff

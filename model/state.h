@@ -1,0 +1,175 @@
+// The model's state of the Linux mm: processes, VMAs, page-table entries,
+// pages and their contents, page caches, userfaultfd contexts.
+//
+// A plain value: copyable, comparable, no pointers between objects (indices
+// instead), no I/O. model.h drives it op by op; the primitives here keep the
+// bookkeeping (mapcounts, references, page-table slots) consistent so that
+// invariants.h can check it after every step.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include "model/flat_map.h"
+#include "prog/op.h"
+
+namespace mmdiff {
+
+// What backs a VMA. kShmem is MAP_SHARED|MAP_ANONYMOUS (an unnamed shmem file).
+enum class MemKind : uint8_t { kAnon, kShmem, kMemfd, kFile };
+
+// Sparse page contents: programs touch single bytes, everything else is zero.
+struct Bytes {
+  std::vector<std::pair<uint16_t, uint8_t>> v;  // (offset, byte), unsorted, unique offsets
+  uint8_t Get(uint16_t off) const {
+    for (auto& [o, b] : v)
+      if (o == off) return b;
+    return 0;
+  }
+  void Set(uint16_t off, uint8_t b) {
+    for (auto& [o, old] : v)
+      if (o == off) {
+        old = b;
+        return;
+      }
+    v.push_back({off, b});
+  }
+  bool operator==(const Bytes&) const = default;
+};
+
+// A physical page. Index 0 is the shared zero page (never freed, never
+// exclusive, neither anonymous nor file in pagemap terms).
+constexpr uint32_t kZeroPage = 0;
+struct PageObj {
+  bool in_use = false;
+  bool anon = true;        // anonymous page; else a page-cache page
+  bool lazyfree = false;   // MADV_FREE'd and clean since
+  bool dirty = false;      // page-cache page written (by a mapping or pwrite)
+  uint32_t mapcount = 0;   // present PTEs mapping it, in all processes
+  uint32_t refs = 0;       // mapcount + swap PTEs + page-cache membership
+  Bytes bytes;
+  bool operator==(const PageObj&) const = default;
+};
+
+enum class PteKind : uint8_t {
+  kPresent,     // maps `page`
+  kSwap,        // swapped out `page` (only with a swap device)
+  kUffdMarker,  // uffd-wp PTE marker (pagemap: SWAP|UFFD_WP)
+  kGuard,       // guard-region marker (pagemap: SWAP|GUARD)
+};
+// A non-none PTE; none PTEs are absent from the table.
+struct Pte {
+  PteKind kind = PteKind::kPresent;
+  bool soft_dirty = false;
+  bool uffd_wp = false;
+  uint32_t page = kZeroPage;  // kPresent/kSwap
+  bool operator==(const Pte&) const = default;
+};
+
+struct Vma {
+  uint32_t start = 0, end = 0;  // arena pages [start, end)
+  Prot prot = Prot::kNone;
+  bool shared = false;
+  MemKind kind = MemKind::kAnon;
+  int32_t obj = -1;          // FileObj index (shmem, memfd, file); -1 for private anon
+  uint32_t pgoff = 0;        // file page at `start`; for anon the virtual page (merge rule)
+  bool soft_dirty = false;   // VM_SOFTDIRTY
+  bool account = false;      // VM_ACCOUNT (private writable at some point, not noreserve)
+  bool noreserve = false;    // VM_NORESERVE
+  bool dontfork = false, wipeonfork = false, hugepage = false, nohugepage = false;
+  uint8_t uffd_modes = 0;    // UffdMode bits registered
+  int32_t uffd = -1;         // UffdCtx index when registered
+  uint32_t anon_vma = 0;     // anon_vma identity, 0 = none (shared by split halves)
+  bool anon_vma_cloned = false;  // anon_vma_chain not singular (VMA inherited at fork)
+
+  uint32_t FilePage(uint32_t page) const { return pgoff + (page - start); }
+  bool IsAnonymous() const { return kind == MemKind::kAnon; }  // vma_is_anonymous()
+  bool IsShmem() const { return kind == MemKind::kShmem || kind == MemKind::kMemfd; }
+  bool Writable() const { return prot == Prot::kRW || prot == Prot::kRWX; }
+  bool Readable() const { return prot != Prot::kNone; }
+  bool UffdWp() const { return uffd_modes & kUffdModeWp; }
+  bool operator==(const Vma&) const = default;
+};
+
+// A shmem object (shared anon, memfd) or a regular file: its page cache.
+struct FileObj {
+  MemKind kind = MemKind::kMemfd;  // kShmem, kMemfd, kFile
+  uint32_t size = 0;               // pages
+  FlatMap<uint32_t, uint32_t> cache;  // file page → PageObj index
+  bool operator==(const FileObj&) const = default;
+};
+
+struct UffdCtx {
+  uint32_t features = 0;  // UffdFeature bits in effect (WP_ASYNC implies WP_UNPOPULATED)
+  int owner = 0;          // the process whose mm it serves
+  int refs = 0;           // fd tables holding it
+  bool Async() const { return features & kUffdWpAsync; }
+  bool operator==(const UffdCtx&) const = default;
+};
+
+// Page-table existence per 2 MiB slot (SEMANTICS.md §5.9); absent slots are
+// not stored.
+enum class PtState : uint8_t { kAbsent, kPresent, kUnknown };
+
+struct Process {
+  bool alive = false;
+  std::vector<Vma> vmas;  // sorted, non-overlapping
+  FlatMap<uint32_t, Pte> ptes;
+  std::array<int32_t, kMaxFiles> fds{};  // FileObj index or -1
+  int32_t uffd = -1;                     // UffdCtx index or -1
+  FlatMap<uint32_t, PtState> pt;         // slot (page / 512) → present or unknown
+  bool operator==(const Process&) const = default;
+};
+
+class MmState {
+ public:
+  MmState();
+
+  std::vector<Process> procs;
+  std::vector<PageObj> pages;  // [0] = zero page
+  std::vector<uint32_t> free_pages;
+  std::vector<FileObj> files;
+  std::array<int32_t, kMaxFiles> named_files{};  // regular file per slot name, -1 none
+  std::vector<UffdCtx> uffds;
+  uint32_t next_anon_vma = 1;
+
+  // --- VMAs ---
+  // Index of the VMA containing `page`, or -1.
+  int VmaAt(const Process& p, uint32_t page) const;
+  // Index of the first VMA with end > page (vmas.size() if none): find_vma().
+  size_t FirstVmaEnding(const Process& p, uint32_t page) const;
+  // Ensures a VMA boundary at `page` (__split_vma) if `page` is inside a VMA.
+  void SplitAt(Process& p, uint32_t page);
+  // Merges adjacent mergeable VMAs around [lo, hi) (vma_merge). Returns true
+  // if it merged anything.
+  bool MergeAround(Process& p, uint32_t lo, uint32_t hi);
+  static bool Mergeable(const Vma& a, const Vma& b);
+
+  // --- pages ---
+  uint32_t NewPage(bool anon);
+  uint32_t CopyPage(uint32_t from);  // a new anon page with `from`'s contents
+  void Ref(uint32_t page) { if (page != kZeroPage) pages[page].refs++; }
+  void Unref(uint32_t page);
+  // Page-cache page of file page `fp`, allocated (zeroed) if absent.
+  uint32_t CachePage(int32_t obj, uint32_t fp);
+  // Drops file pages [lo, hi) from the cache.
+  void DropCache(int32_t obj, uint32_t lo, uint32_t hi);
+
+  // --- PTEs ---
+  void SetPte(Process& p, uint32_t page, const Pte& pte);  // replaces any old PTE
+  void ClearPte(Process& p, uint32_t page);
+  const Pte* GetPte(const Process& p, uint32_t page) const { return p.ptes.Find(page); }
+  // Page-table slot bookkeeping.
+  static uint32_t Slot(uint32_t page) { return page / kPagesPerPmd; }
+  void TouchPt(Process& p, uint32_t page) { p.pt[Slot(page)] = PtState::kPresent; }
+  PtState PtAt(const Process& p, uint32_t page) const {
+    const PtState* s = p.pt.Find(Slot(page));
+    return s ? *s : PtState::kAbsent;
+  }
+  // free_pgtables(): slots overlapping [lo, hi) with no VMA left lose their table.
+  void FreeEmptyPt(Process& p, uint32_t lo, uint32_t hi);
+};
+
+}  // namespace mmdiff

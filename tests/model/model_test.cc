@@ -1,0 +1,516 @@
+// Table-driven model tests: each case is a .mmp program whose observing ops
+// carry the result the model must predict (SEMANTICS.md is the reference for
+// every expectation). H = the 6.18 host profile, G = the 6.1 guest profile.
+#include <gtest/gtest.h>
+
+#include "model_test_util.h"
+
+namespace mmdiff {
+namespace {
+
+struct Case {
+  const char* name;
+  char profile;  // 'H' host 6.18, 'G' guest 6.1
+  const char* program;
+};
+
+const Case kCases[] = {
+    // --- soft-dirty (guest) ---------------------------------------------------
+    {"SoftDirtyFormatExample", 'G', R"(
+mmap 0 4 rw anon private => ok
+write 0 => ok
+clear_refs 4 => ok
+write 1 => ok
+pagemap 0 4 => P--X-- P--X-D ------ ------
+)"},
+    {"NewVmaIsSoftDirty", 'G', R"(
+mmap 0 2 rw anon private => ok
+pagemap 0 3 => -----D -----D ------
+read 0 => = 0x00
+pagemap 0 1 => P----D
+clear_refs 4 => ok
+pagemap 0 2 => P----- ------
+)"},
+    {"ReadDoesNotDirty", 'G', R"(
+mmap 0 2 rw anon private
+clear_refs 4
+read 0 => = 0x00
+pagemap 0 1 => P-----
+write 0 => ok
+pagemap 0 1 => P--X-D
+)"},
+    {"MprotectKeepsSoftDirtyClean", 'G', R"(
+mmap 0 1 rw anon private
+write 0
+pagemap 0 1 => P--X-D
+clear_refs 4
+pagemap 0 1 => P--X--
+mprotect 0 1 r => ok
+pagemap 0 1 => P--X--
+mprotect 0 1 rw => ok
+pagemap 0 1 => P--X--
+write 0 => ok
+pagemap 0 1 => P--X-D
+)"},
+    {"MprotectNoneStaysPresent", 'G', R"(
+mmap 0 2 rw anon private
+write 0
+clear_refs 4
+mprotect 0 1 none => ok
+read 0 => fault SEGV
+pagemap 0 2 => P--X-- ------
+mprotect 0 1 rw => ok
+write 0 => ok
+pagemap 0 2 => P--X-D ------
+)"},
+    {"SharedFileSoftDirty", 'G', R"(
+file 0 1 => ok
+mmap 0 1 rw file:0+0 shared => ok
+write 0 => ok
+pagemap 0 1 => P-FX-D
+clear_refs 4
+pagemap 0 1 => P-FX--
+mprotect 0 1 r
+mprotect 0 1 rw
+write 0 => ok
+pagemap 0 1 => P-FX-D
+)"},
+    {"MremapMoveMarksMovedPages", 'G', R"(
+mmap 0 2 rw anon private
+write 0
+clear_refs 4
+mremap 0 2 2 move 8 => ok
+pagemap 8 2 => P--X-D ------
+pagemap 0 2 => ------ ------
+read 8 => = 0x02
+)"},
+    {"MremapGrowTailNotSoftDirty", 'G', R"(
+mmap 0 2 rw anon private
+clear_refs 4
+mremap 0 2 4 => ok
+pagemap 0 4 => ------ ------ ------ ------
+write 3 => ok
+pagemap 3 1 => P--X-D
+mremap 0 4 8 => ok
+mmap 12 1 rw anon private => ok
+mremap 0 8 16 => err ENOMEM
+mremap 0 8 2 => ok
+pagemap 3 1 => ------
+)"},
+    {"MmapMergeMakesNeighbourSoftDirty", 'G', R"(
+mmap 0 2 rw anon private
+clear_refs 4
+mmap 2 2 rw anon private => ok
+pagemap 0 4 => -----D -----D -----D -----D
+)"},
+    // soft-dirty.c test_merge: VM_SOFTDIRTY is sticky across merges (the
+    // contract; 6.1.192 reports 0 here, a known bug).
+    {"SoftDirtyStickyOnMremapMerge", 'G', R"(
+mmap 100 5 none anon private
+munmap 100 4
+mmap 101 1 rw anon private fixed
+clear_refs 4
+mmap 103 1 rw anon private fixed
+mremap 103 1 1 move 102 => ok
+pagemap 101 2 => -----D -----D
+)"},
+    {"SoftDirtyStickyOnMprotectMerge", 'G', R"(
+mmap 100 5 none anon private
+munmap 100 4
+mmap 101 1 rw anon private fixed
+clear_refs 4
+mmap 102 1 rwx anon private fixed
+mprotect 101 1 rwx => ok
+pagemap 101 2 => -----D -----D
+)"},
+    {"ForkCopiesSoftDirty", 'G', R"(
+mmap 0 2 rw anon private
+write 0
+clear_refs 4
+write 1
+fork => = p1
+p1: pagemap 0 2 => P----- P----D
+pagemap 0 2 => P----- P----D
+)"},
+    // --- anonymous memory, fork, COW (host) ------------------------------------
+    {"ForkCow", 'H', R"(
+mmap 0 4 rw anon private => ok
+write 0 => ok
+read 1 => = 0x00
+fork => = p1
+pagemap 0 3 => P----- P----- ------
+p1: pagemap 0 3 => P----- P----- ------
+p1: write 0 => ok
+pagemap 0 1 => P--X--
+p1: pagemap 0 1 => P--X--
+read 0 => = 0x02
+p1: read 0 => = 0x07
+p1: exit => ok
+)"},
+    {"ForkExitMakesExclusiveAgain", 'H', R"(
+mmap 0 1 rw anon private
+write 0
+fork => = p1
+pagemap 0 1 => P-----
+p1: exit => ok
+pagemap 0 1 => P--X--
+write 0 => ok
+read 0 => = 0x07
+)"},
+    {"ForkZeroPageOnlyVmaNotCopied", 'H', R"(
+mmap 0 2 r anon private
+read 0 => = 0x00
+fork => = p1
+pagemap 0 1 => P-----
+p1: pagemap 0 1 => ------
+)"},
+    {"SharedAnonForkNoPteCopy", 'H', R"(
+mmap 0 2 rw anon shared => ok
+write 0 => ok
+pagemap 0 2 => P-FX-- ------
+fork => = p1
+p1: pagemap 0 2 => ------ ------
+p1: read 0 => = 0x02
+p1: pagemap 0 1 => P-F---
+pagemap 0 1 => P-F---
+p1: write 1 => ok
+read 1 => = 0x09
+)"},
+    {"DontforkAndWipeonfork", 'H', R"(
+mmap 0 2 rw anon private
+mmap 4 2 rw anon private
+write 0
+write 4
+madvise 0 2 dontfork => ok
+madvise 4 2 wipeonfork => ok
+fork => = p1
+p1: pagemap 0 6 => ------ ------ ------ ------ ------ ------
+p1: read 0 => fault SEGV
+p1: read 4 => = 0x00
+pagemap 4 1 => P--X--
+madvise 0 2 wipeonfork => ok
+mmap 8 1 rw memfd:0+0 shared => err EBADF
+)"},
+    {"MmapErrors", 'H', R"(
+mmap 0 0 rw anon private => err EINVAL
+mmap 0 4 rw anon private => ok
+mmap 2 4 rw anon private => err EEXIST
+mmap 2 4 r anon private fixed => ok
+write 2 => fault SEGV
+write 1 => ok
+munmap 0 0 => err EINVAL
+munmap 1 1 => ok
+read 1 => fault SEGV
+pagemap 0 3 => ------ ------ ------
+mmap 0 1 rw anon private hugetlb => err ENOMEM
+mprotect 0 8 rw => err ENOMEM
+write 0 => ok
+write 2 => fault SEGV
+)"},
+    {"MadviseDontneedAndFree", 'H', R"(
+mmap 0 4 rw anon private
+write 0
+write 1
+madvise 0 1 dontneed => ok
+pagemap 0 2 => ------ P--X--
+read 0 => = 0x00
+madvise 1 1 free => ok
+pagemap 1 1 => ?--?--
+madvise 1 1 pageout => ok
+pagemap 1 1 => ------
+read 1 => = 0x00
+madvise 0 8 dontneed => err ENOMEM
+madvise 0 1 remove => err EINVAL
+madvise 0 1 guard_install => ok
+pagemap 0 2 => -S----G ------
+read 0 => fault SEGV
+madvise 0 1 dontneed => ok
+pagemap 0 1 => -S----G
+madvise 0 1 guard_remove => ok
+pagemap 0 1 => ------
+)"},
+    {"GuardNotOnGuest", 'G', R"(
+mmap 0 4 rw anon private
+madvise 0 1 guard_install => err EINVAL
+)"},
+    // --- memfd / files (host) --------------------------------------------------
+    {"MemfdSharedAndPrivate", 'H', R"(
+memfd 0 4 => ok
+mmap 0 4 rw memfd:0+0 shared => ok
+mmap 8 4 rw memfd:0+0 private => ok
+write 0 => ok
+read 8 => = 0x04
+pagemap 8 1 => P-F---
+pagemap 0 1 => P-F---
+write 8 => ok
+pagemap 8 1 => P--X--
+pagemap 0 1 => P-FX--
+read 0 => = 0x04
+read 9 => = 0x00
+read 12 => fault SEGV
+fwrite 0 1 =7 => ok
+read 1 => = 0x07
+read 9 => = 0x07
+)"},
+    {"FileBeyondEofAndTruncate", 'H', R"(
+memfd 0 2 => ok
+mmap 0 4 rw memfd:0+0 shared => ok
+read 3 => fault BUS
+write 1 => ok
+ftruncate 0 1 => ok
+pagemap 0 2 => ------ ------
+read 1 => fault BUS
+ftruncate 0 2 => ok
+read 1 => = 0x00
+ftruncate 5 1 => err EBADF
+)"},
+    {"TruncateZapsPrivateCow", 'H', R"(
+file 1 2 => ok
+mmap 0 2 rw file:1+0 private => ok
+write 1 => ok
+pagemap 1 1 => P--X--
+fpunch 1 1 1 => ok
+pagemap 1 1 => P--X--
+ftruncate 1 1 => ok
+pagemap 1 1 => ------
+read 1 => fault BUS
+)"},
+    {"MadviseRemoveShared", 'H', R"(
+memfd 2 2
+mmap 0 2 rw memfd:2+0 shared
+write 0
+madvise 0 1 remove => ok
+pagemap 0 1 => ------
+read 0 => = 0x00
+mmap 4 2 rw memfd:2+0 private
+madvise 4 1 remove => err EACCES
+)"},
+    // --- uffd-wp (host) ------------------------------------------------------------
+    {"UffdAsyncMarkersAndScan", 'H', R"(
+mmap 0 4 rw anon private
+uffd_open wp_async => ok
+uffd_register 0 4 wp => ok
+uffd_wp 0 4 on => ok
+pagemap 0 4 => -S--W- -S--W- -S--W- -S--W-
+write 1 => ok
+read 2 => = 0x00
+pagemap 0 4 => -S--W- P--X-- P---W- -S--W-
+scan 0 4 => = 4 [0,1):as [1,2):awp [2,3):apz [3,4):as end=4
+scan 0 4 wp_matching check_wpasync req=written ret=written => = 1 [1,2):w end=4
+pagemap 1 1 => P--XW-
+scan 0 4 req=written ret=written => = 0 end=4
+uffd_wp 2 1 off => ok
+pagemap 2 1 => P-----
+uffd_wp 3 1 off => ok
+pagemap 3 1 => ------
+scan 0 4 req=written ret=written => = 1 [2,4):w end=4
+)"},
+    {"UffdSyncWpFault", 'H', R"(
+mmap 0 2 rw anon private
+write 0
+uffd_open => ok
+uffd_register 0 2 wp => ok
+uffd_wp 0 2 on => ok
+pagemap 0 2 => P--XW- ------
+write 0 => ok wpfault
+pagemap 0 2 => P--X-- ------
+write 1 => ok
+pagemap 1 1 => P--X--
+)"},
+    {"UffdErrors", 'H', R"(
+uffd_wp 0 1 on => err EBADF
+uffd_open wp_async => ok
+uffd_register 0 4 wp => err EINVAL
+mmap 0 4 rw anon private
+uffd_register 0 4 => err EINVAL
+uffd_wp 0 4 on => err ENOENT
+uffd_register 0 2 wp => ok
+uffd_wp 0 4 on => err ENOENT
+pagemap 0 4 => -S--W- -S--W- ------ ------
+uffd_wp 0 1 on dontwake => err EINVAL
+uffd_unregister 0 4 => ok
+pagemap 0 2 => ------ ------
+scan 0 4 check_wpasync => err EPERM
+scan 0 4 wp_matching => = 0 end=4
+scan 0 4 req=0x400 => err EINVAL
+)"},
+    {"UffdForkDropsWp", 'H', R"(
+mmap 0 8 rw anon private
+uffd_open wp_async
+uffd_register 0 8 wp
+write 0
+uffd_wp 0 8 on
+fork => = p1
+pagemap 0 2 => P---W- -S--W-
+p1: pagemap 0 2 => P----- ------
+p1: write 0 => ok
+p1: pagemap 0 1 => P--X--
+pagemap 0 1 => P--XW-
+)"},
+    {"UffdShmemMarkersSurviveDontneed", 'H', R"(
+mmap 0 4 rw anon shared
+uffd_open wp_async
+write 0
+write 1
+uffd_register 0 4 wp => ok
+uffd_wp 0 4 on => ok
+pagemap 0 3 => P-FXW- P-FXW- -S--W-
+madvise 0 1 dontneed => ok
+pagemap 0 1 => -S--W-
+read 0 => = 0x03
+pagemap 0 1 => P-FXW-
+write 0 => ok
+pagemap 0 1 => P-FX--
+read 2 => = 0x00
+pagemap 2 1 => P-FXW-
+)"},
+    {"UffdMremapDropsWp", 'H', R"(
+mmap 0 2 rw anon private
+uffd_open wp_async
+uffd_register 0 2 wp
+write 0
+uffd_wp 0 2 on
+mremap 0 2 2 move 8 => ok
+pagemap 8 2 => P--X-- ------
+uffd_wp 8 2 on => err ENOENT
+)"},
+    {"UffdMissingZeropage", 'H', R"(
+mmap 0 2 rw anon private
+uffd_open
+uffd_register 0 2 missing => ok
+read 0 => = 0x00 missingfault
+pagemap 0 1 => P-----
+write 1 => ok missingfault
+pagemap 1 1 => P--X--
+write 0 => ok
+)"},
+    {"GuestNoScanNoAsync", 'G', R"(
+mmap 0 4 rw anon private
+scan 0 4 => err ENOTTY
+uffd_open wp_async => err EINVAL
+uffd_open => ok
+uffd_register 8 4 wp => err ENOMEM
+uffd_register 0 4 wp => ok
+uffd_wp 0 4 on => ok
+pagemap 0 2 => -----D -----D
+mmap 4 4 r anon private
+uffd_register 4 4 wp => ok
+uffd_wp 2 4 on => err ENOENT
+uffd_wp 4 4 on => ok
+)"},
+    {"GuestShmemMarkers", 'G', R"(
+mmap 0 2 rw anon shared
+uffd_open
+uffd_register 0 2 wp
+uffd_wp 0 2 on => ok
+pagemap 0 2 => -S--WD -S--WD
+write 0 => ok wpfault
+pagemap 0 2 => P-FX-D -S--WD
+)"},
+    // --- PAGEMAP_SCAN details (host) -------------------------------------------------
+    {"ScanMaxPagesAndVec", 'H', R"(
+mmap 0 8 rw anon private
+write 0
+write 1
+write 2
+write 4
+scan 0 8 req=present ret=present => = 2 [0,3):p [4,5):p end=8
+scan 0 8 req=present ret=present max=2 => = 1 [0,2):p end=2
+scan 0 8 req=present ret=present vec=1 => = 1 [0,3):p end=4
+scan 0 8 req=present ret=present max=3 => = 1 [0,3):p end=4
+scan 0 8 req=present ret=present vec=0 => = 0 end=8
+scan 0 0 => = 0 end=0
+scan 0 8 ret=written => = 1 [0,8):w end=8
+)"},
+    {"ScanUntouchedSlotNotWritten", 'H', R"(
+mmap 0 4 rw anon private
+mmap 512 4 rw anon private
+write 0
+scan 0 4 ret=written,present => = 2 [0,1):wp [1,4):w end=4
+scan 512 4 ret=written,present => = 1 [512,516):- end=516
+)"},
+};
+
+class ModelCase : public testing::TestWithParam<Case> {};
+
+TEST_P(ModelCase, Predicts) {
+  const Case& c = GetParam();
+  KernelProfile profile = c.profile == 'G' ? GuestProfile61() : HostProfile618();
+  RunExpecting(profile, c.program);
+}
+
+INSTANTIATE_TEST_SUITE_P(Table, ModelCase, testing::ValuesIn(kCases),
+                         [](const testing::TestParamInfo<Case>& info) { return info.param.name; });
+
+TEST(Picture, DrawsVmasAndPtes) {
+  Model m = RunExpecting(GuestProfile61(), R"(
+mmap 0 4 rw anon private
+mmap 6 2 r anon shared
+write 1
+read 2
+clear_refs 4
+write 3
+)");
+  EXPECT_EQ(DrawAddressSpace(m, 0, 0, 8),
+            "p0 pages [0,8)\n"
+            "page  0\n"
+            "vma   Aaaa..Ss\n"
+            "prot  wwww  RR\n"
+            "vmasd ....  ..\n"
+            "uffd  ....  ..\n"
+            "pte   .aza....\n"
+            "sd    ...1....\n"
+            "wp    ........\n"
+            "excl  .x.x....\n"
+            "pt    ++++++++\n");
+}
+
+TEST(Profile, HostAndGuest) {
+  KernelProfile h = HostProfile618(), g = GuestProfile61();
+  EXPECT_FALSE(h.soft_dirty);
+  EXPECT_TRUE(h.pagemap_scan);
+  EXPECT_TRUE(h.guard);
+  EXPECT_FALSE(h.legacy_61);
+  EXPECT_TRUE(h.HasUffdFeature(kUffdWpAsync | kUffdWpUnpopulated | kUffdEventFork));
+  EXPECT_EQ(h.scan_categories, 0x1ffu);
+  EXPECT_TRUE(g.soft_dirty);
+  EXPECT_FALSE(g.pagemap_scan);
+  EXPECT_TRUE(g.legacy_61);
+  EXPECT_FALSE(g.HasUffdFeature(kUffdWpAsync));
+  EXPECT_TRUE(g.HasUffdFeature(kUffdWpHugetlbfsShmem | kUffdEventFork));
+}
+
+TEST(Model, IsACopyableValue) {
+  Model a = RunExpecting(HostProfile618(), "mmap 0 2 rw anon private\nwrite 0\n");
+  Model b = a;
+  Program prog = MustParse("write 1\n");
+  b.Apply(prog.ops[0], 5, b.Predict(prog.ops[0], 5).expected);
+  EXPECT_EQ(a.state().procs[0].ptes.size(), 1u);
+  EXPECT_EQ(b.state().procs[0].ptes.size(), 2u);
+}
+
+}  // namespace
+}  // namespace mmdiff
+
+namespace mmdiff {
+namespace {
+
+TEST(Model, ThpEligibleFaultIsUnmodelled) {
+  Program prog = MustParse("mmap 0 1024 rw anon private\nmadvise 0 1024 hugepage\nwrite 600\nwrite 0\n");
+  Model m(HostProfile618());
+  m.Apply(prog.ops[0], 0, m.Predict(prog.ops[0], 0).expected);
+  m.Apply(prog.ops[1], 1, m.Predict(prog.ops[1], 1).expected);
+  EXPECT_EQ(m.Predict(prog.ops[2], 2).unmodelled, "fault in a THP-eligible range");
+  // The guest profile with THP "never" models it.
+  KernelProfile never = GuestProfile61();
+  never.thp = ThpMode::kNever;
+  Model g(never);
+  for (size_t i = 0; i < 3; i++) {
+    Prediction pred = g.Predict(prog.ops[i], i);
+    EXPECT_TRUE(pred.unmodelled.empty());
+    g.Apply(prog.ops[i], i, pred.expected);
+  }
+}
+
+}  // namespace
+}  // namespace mmdiff

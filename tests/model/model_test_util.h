@@ -1,0 +1,46 @@
+// Helpers for the model tests: run a .mmp program through the model, compare
+// each prediction with the program's "=> RESULT" (printed, so '?' must match
+// exactly), check the invariants after every step.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "model/invariants.h"
+#include "model/model.h"
+#include "model/picture.h"
+#include "model/profile.h"
+#include "prog/text.h"
+
+namespace mmdiff {
+
+inline Program MustParse(const std::string& text) {
+  Program prog;
+  TextError err;
+  EXPECT_TRUE(ParseProgram(text, "test.mmp", &prog, &err)) << err.ToString();
+  return prog;
+}
+
+// Runs `text` on a fresh model; returns the model after the last op.
+inline Model RunExpecting(const KernelProfile& profile, const std::string& text) {
+  Program prog = MustParse(text);
+  Model m(profile);
+  for (size_t i = 0; i < prog.ops.size(); i++) {
+    const Op& op = prog.ops[i];
+    Prediction pred = m.Predict(op, i);
+    EXPECT_TRUE(pred.unmodelled.empty()) << "op " << i << " " << PrintOp(op) << ": " << pred.unmodelled;
+    if (prog.expect[i].kind != ResultKind::kNone) {
+      EXPECT_EQ(PrintResult(op, pred.expected), PrintResult(op, prog.expect[i]))
+          << "line " << prog.lines[i] << ": " << PrintOp(op) << "\n"
+          << DrawAddressSpace(m, op.proc, 0, 24);
+    }
+    m.Apply(op, i, pred.expected);
+    auto bad = CheckInvariants(m);
+    EXPECT_FALSE(bad.has_value()) << "after line " << prog.lines[i] << " " << PrintOp(op) << ": " << *bad;
+    if (bad) break;
+  }
+  return m;
+}
+
+}  // namespace mmdiff
