@@ -7,5 +7,6 @@ namespace mmdiff::cli {
 
 int RunCommand(int argc, char** argv);
 int ProbeCommand(int argc, char** argv);
+int CheckCommand(int argc, char** argv);
 
 }  // namespace mmdiff::cli

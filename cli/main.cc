@@ -14,6 +14,7 @@ struct Subcommand {
 
 const Subcommand kSubcommands[] = {
     {"run", mmdiff::cli::RunCommand, "run one program on a target, print each op with its result"},
+    {"check", mmdiff::cli::CheckCommand, "check many programs against the model; one line each and a summary"},
     {"probe", mmdiff::cli::ProbeCommand, "print the kernel features a target measures"},
 };
 

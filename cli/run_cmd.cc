@@ -1,61 +1,46 @@
 // mmdiff run / mmdiff probe.
 #include <cstdio>
-#include <cstdlib>
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/targets.h"
+#include "model/judge.h"
 #include "prog/text.h"
-#include "target/target.h"
 
 namespace mmdiff::cli {
 namespace {
 
 const char kRunUsage[] =
-    "usage: mmdiff run FILE.mmp [--target local] [--raw] [--timeout MS]\n"
+    "usage: mmdiff run FILE.mmp [--target T] [--raw] [target flags]\n"
     "\n"
-    "Runs the program on the target and prints each op followed by ' => RESULT'.\n"
-    "A result that differs from the program's own '=> EXPECTED' gets a\n"
-    "'# expected: ...' comment, and the exit status is then 1.\n"
+    "Runs the program on the target and prints each op followed by ' => RESULT',\n"
+    "then '# verdict: PASS' or the first divergence from the model. With\n"
+    "--target model, prints what the model allows ('?': either). A result that\n"
+    "differs from the program's own '=> EXPECTED' gets a '# expected: ...'\n"
+    "comment. Exit status 1 on a divergence, a failed expectation or an\n"
+    "incomplete run. A program whose 'requires' names a feature the kernel\n"
+    "lacks is skipped (exit 0) with the missing feature named.\n"
     "\n"
-    "  --target T    where to run: local (the running kernel; default)\n"
-    "  --raw         also print the raw 64-bit pagemap words\n"
-    "  --timeout MS  a program still running after MS ms is killed and\n"
-    "                reported as a hang (default 5000)\n"
-    "\n"
-    "A program whose 'requires' names a feature the kernel lacks is skipped\n"
-    "(exit 0) with the missing feature named.\n";
+    "  --raw          also print the raw 64-bit pagemap words\n";
 
 const char kProbeUsage[] =
-    "usage: mmdiff probe [--target local]\n"
+    "usage: mmdiff probe [--target local|qemu] [--kernel K] [--append A]\n"
     "\n"
     "Prints what the target kernel supports, measured by the executor:\n"
     "soft-dirty, uffd-wp and its async/unpopulated modes, PAGEMAP_SCAN and\n"
     "the categories it accepts, guard regions, THP mode, free huge pages, swap.\n";
-
-std::unique_ptr<Target> OpenTarget(const Args& args, std::string* err) {
-  TargetOptions options;
-  if (!args.GetInt("timeout", 5000, &options.program_timeout_ms, err)) return nullptr;
-  options.kernel = args.Get("kernel");
-  options.append = args.Get("append");
-  options.kvm = getenv("MMDIFF_ACCEL") && std::string(getenv("MMDIFF_ACCEL")) == "kvm";
-  std::string name = args.Get("target", (args.Get("kernel").empty() ? "local" : "qemu"));
-  if (name == "local") return MakeLocalTarget(options, err);
-  if (name == "qemu") return MakeQemuTarget(options, err);
-  *err = "unknown target '" + name + "' (known: local, qemu)";
-  return nullptr;
-}
 
 }  // namespace
 
 int RunCommand(int argc, char** argv) {
   Args args;
   std::string err;
-  if (!ParseArgs(argc, argv, {"target", "timeout", "kernel", "append"}, {"raw"}, &args, &err)) {
-    fprintf(stderr, "mmdiff run: %s\n%s", err.c_str(), kRunUsage);
+  if (!ParseArgs(argc, argv, TargetValueFlags(), {"raw"}, &args, &err)) {
+    fprintf(stderr, "mmdiff run: %s\n%s%s", err.c_str(), kRunUsage, kTargetFlagsHelp);
     return 2;
   }
   if (args.Has("help")) {
-    fputs(kRunUsage, stdout);
+    printf("%s%s", kRunUsage, kTargetFlagsHelp);
     return 0;
   }
   if (args.positional.size() != 1) {
@@ -70,18 +55,21 @@ int RunCommand(int argc, char** argv) {
     return 2;
   }
   auto target = OpenTarget(args, &err);
-  KernelFeatures features;
-  if (!target || !target->Probe(&features, &err)) {
+  KernelProfile profile;
+  if (!target || !ProfileFor(args, target.get(), &profile, &err)) {
     fprintf(stderr, "mmdiff run: %s\n", err.c_str());
     return 2;
   }
-  if (uint32_t missing = prog.Requires() & ~features.features) {
+  if (uint32_t missing = prog.Requires() & ~profile.features) {
     printf("SKIP %s: needs %s, which kernel %s lacks\n", path.c_str(), FeatureList(missing).c_str(),
-           features.release.c_str());
+           profile.release.c_str());
     return 0;
   }
+  bool model_only = TargetName(args) == "model";
   Trace trace;
-  if (!target->Run(prog, &trace, &err)) {
+  if (model_only) {
+    trace = PredictTrace(prog, profile);
+  } else if (!target->Run(prog, &trace, &err)) {
     fprintf(stderr, "mmdiff run: %s: %s\n", path.c_str(), err.c_str());
     return 2;
   }
@@ -99,17 +87,28 @@ int RunCommand(int argc, char** argv) {
     incomplete |= got.kind == ResultKind::kHang || got.kind == ResultKind::kLost;
     printf("%s\n", line.c_str());
   }
+  Judgement verdict = model_only ? JudgeModelOnly(prog, profile) : JudgeKernelRun(prog, trace, profile);
+  bool diverged = verdict.kind == Judgement::Kind::kFail;
+  if (verdict.kind == Judgement::Kind::kPass) printf("# verdict: PASS\n");
+  else printf("# verdict: %s%s\n", diverged ? "" : "SKIP ", verdict.line.c_str());
+  size_t pos = 0;
+  while (diverged && pos < verdict.detail.size()) {
+    size_t nl = verdict.detail.find('\n', pos);
+    printf("#   %s\n", verdict.detail.substr(pos, nl - pos).c_str());
+    if (nl == std::string::npos) break;
+    pos = nl + 1;
+  }
   if (incomplete) fprintf(stderr, "mmdiff run: %s did not complete (see hang/lost above)\n", path.c_str());
   if (mismatches)
     fprintf(stderr, "mmdiff run: %s: %d result(s) differ from the program's expectations\n", path.c_str(),
             mismatches);
-  return incomplete || mismatches ? 1 : 0;
+  return incomplete || mismatches || diverged ? 1 : 0;
 }
 
 int ProbeCommand(int argc, char** argv) {
   Args args;
   std::string err;
-  if (!ParseArgs(argc, argv, {"target", "kernel", "append"}, {}, &args, &err)) {
+  if (!ParseArgs(argc, argv, TargetValueFlags(), {}, &args, &err)) {
     fprintf(stderr, "mmdiff probe: %s\n%s", err.c_str(), kProbeUsage);
     return 2;
   }

@@ -36,6 +36,14 @@ std::vector<std::string> Lines(const std::string& text) {
   return lines;
 }
 
+// The annotated program: every line but the '# verdict' comment block.
+std::vector<std::string> OpLines(const std::string& text) {
+  std::vector<std::string> lines;
+  for (const std::string& l : Lines(text))
+    if (l.rfind("#", 0) != 0) lines.push_back(l);
+  return lines;
+}
+
 class Cli : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -207,8 +215,10 @@ TEST_F(Cli, WrongExpectationIsReported) {
                            "mmap 0 1 rw anon private => ok\n");  // EEXIST
   Output o = Run({"run", path});
   EXPECT_EQ(o.status, 1) << Show(o);
-  std::vector<std::string> lines = Lines(o.out);
+  std::vector<std::string> lines = OpLines(o.out);
   ASSERT_EQ(lines.size(), 6u) << o.out;
+  EXPECT_NE(o.out.find("\n# verdict: EXPECTATION op=2 \"read 0\" kernel: observed=\"= 0x02\" expected=\"= 0x01\"\n"),
+            std::string::npos) << o.out;
   EXPECT_EQ(lines[2], "read 0 => = 0x02  # expected: = 0x01");
   EXPECT_EQ(lines[5], "mmap 0 1 rw anon private => err EEXIST  # expected: ok");
   for (int i : {0, 1, 3, 4}) EXPECT_EQ(lines[i].find("# expected:"), std::string::npos) << lines[i];
@@ -218,8 +228,9 @@ TEST_F(Cli, WrongExpectationIsReported) {
 TEST_F(Cli, CorpusProgramPasses) {
   Output o = Run({"run", "corpus/anon_write_clear_refs.mmp"}, MMDIFF_SOURCE_DIR);
   EXPECT_EQ(o.status, 0) << Show(o);
-  std::vector<std::string> lines = Lines(o.out);
+  std::vector<std::string> lines = OpLines(o.out);
   EXPECT_EQ(lines.size(), 5u) << o.out;
+  EXPECT_NE(o.out.find("\n# verdict: PASS\n"), std::string::npos) << o.out;
   for (const std::string& l : lines) {
     EXPECT_NE(l.find(" => "), std::string::npos) << l;
     EXPECT_EQ(l.find("# expected"), std::string::npos) << l;
@@ -240,8 +251,9 @@ TEST_F(Cli, HangIsReportedWithExitOne) {
     if (o.out.rfind("mmap 0 262144 rw anon private => ok\n", 0) == 0) break;
   }
   EXPECT_EQ(o.status, 1) << Show(o);
-  std::vector<std::string> lines = Lines(o.out);
+  std::vector<std::string> lines = OpLines(o.out);
   ASSERT_EQ(lines.size(), 3u) << o.out;
+  EXPECT_NE(o.out.find("\n# verdict: DIVERGENCE hang op=1 "), std::string::npos) << o.out;
   EXPECT_EQ(lines[1], "madvise 0 262144 populate_write => hang");
   EXPECT_EQ(lines[2], "write 0");  // never ran: no result
   EXPECT_NE(o.err.find("did not complete"), std::string::npos) << o.err;

@@ -1,0 +1,70 @@
+#include "cli/targets.h"
+
+#include <cstdlib>
+
+namespace mmdiff::cli {
+
+const char kTargetFlagsHelp[] =
+    "  --target T     where programs run: local (the running kernel; default),\n"
+    "                 qemu (a guest; default when --kernel is given), model\n"
+    "  --kernel K     the guest's bzImage (default: Debian's cloud kernel, fetched\n"
+    "                 and cached in ~/.cache/mmdiff); implies --target qemu\n"
+    "  --append A     extra guest kernel command-line options\n"
+    "  --timeout MS   a program still running after MS ms is killed and reported\n"
+    "                 as a hang (default 5000)\n"
+    "  --profile P    the model's kernel profile: host618 or guest61 (default:\n"
+    "                 measured on the target; the local kernel for --target model)\n"
+    "  MMDIFF_ACCEL=kvm in the environment runs guests with KVM instead of TCG\n";
+
+std::set<std::string> TargetValueFlags() { return {"target", "kernel", "append", "timeout", "profile"}; }
+
+std::string TargetName(const Args& args) {
+  return args.Get("target", args.Get("kernel").empty() ? "local" : "qemu");
+}
+
+bool TargetOptionsFromArgs(const Args& args, TargetOptions* out, std::string* err) {
+  if (!args.GetInt("timeout", 5000, &out->program_timeout_ms, err)) return false;
+  out->kernel = args.Get("kernel");
+  out->append = args.Get("append");
+  const char* accel = getenv("MMDIFF_ACCEL");
+  out->kvm = accel && std::string(accel) == "kvm";
+  return true;
+}
+
+std::unique_ptr<Target> OpenTarget(const Args& args, std::string* err) {
+  TargetOptions options;
+  if (!TargetOptionsFromArgs(args, &options, err)) return nullptr;
+  std::string name = TargetName(args);
+  // The model needs a kernel's profile: it asks the local one.
+  if (name == "local" || name == "model") return MakeLocalTarget(options, err);
+  if (name == "qemu") return MakeQemuTarget(options, err);
+  *err = "unknown target '" + name + "' (known: local, qemu, model)";
+  return nullptr;
+}
+
+bool OpenPool(const Args& args, TargetPool* pool, std::string* err) {
+  int n;
+  if (!args.GetInt("vms", 1, &n, err)) return false;
+  if (args.values.count("vms") && TargetName(args) != "qemu") {
+    *err = "--vms needs --target qemu";
+    return false;
+  }
+  return pool->Start([&args](std::string* e) { return OpenTarget(args, e); }, n, err);
+}
+
+bool ProfileFor(const Args& args, Target* target, KernelProfile* out, std::string* err) {
+  std::string name = args.Get("profile");
+  if (name == "host618") *out = HostProfile618();
+  else if (name == "guest61") *out = GuestProfile61();
+  else if (!name.empty()) {
+    *err = "unknown profile '" + name + "' (known: host618, guest61)";
+    return false;
+  } else {
+    KernelFeatures features;
+    if (!target->Probe(&features, err)) return false;
+    *out = MakeProfile(features);
+  }
+  return true;
+}
+
+}  // namespace mmdiff::cli

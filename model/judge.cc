@@ -1,0 +1,68 @@
+#include "model/judge.h"
+
+#include "prog/text.h"
+
+namespace mmdiff {
+namespace {
+
+std::string Quote(const Op& op) { return "\"" + PrintOp(op) + "\""; }
+
+std::string FirstLine(const std::string& s) { return s.substr(0, s.find('\n')); }
+
+// Whether the model's prediction is at least as exact as the expectation and
+// agrees with it.
+std::optional<std::string> ModelDisagrees(const Op& op, const Result& expected, const Result& predicted) {
+  if (auto m = ExpectationMismatch(op, expected, predicted)) return m;
+  if (expected.kind == ResultKind::kPagemap) {
+    for (size_t i = 0; i < predicted.either.size() && i < expected.pagemap.size(); i++) {
+      uint64_t exact = kPmShownBits & ~(i < expected.either.size() ? expected.either[i] : 0);
+      if (predicted.either[i] & exact)
+        return "page=" + std::to_string(op.page + i) + " model allows either where the expectation is exact";
+    }
+  }
+  return std::nullopt;
+}
+
+Judgement Fail(std::string line, std::string detail, Verdict v = {}) {
+  return {Judgement::Kind::kFail, std::move(line), std::move(detail), std::move(v)};
+}
+
+}  // namespace
+
+Judgement JudgeKernelRun(const Program& prog, const Trace& kernel, const KernelProfile& profile) {
+  if (kernel.end == TraceEnd::kKernelSplat)
+    return Fail("KERNEL-SPLAT " + FirstLine(kernel.console), kernel.console);
+  if (kernel.end == TraceEnd::kGuestHang) return Fail("HANG the guest stopped answering", kernel.console);
+  Verdict v = CheckTrace(prog, kernel, profile);
+  if (v.status == Verdict::Status::kSkipped) return {Judgement::Kind::kSkip, v.note, "", v};
+  // The kernel against the program's own expectations, before the model's
+  // verdict: a documented expectation is the stronger statement.
+  for (size_t i = 0; i < prog.ops.size() && i < kernel.results.size(); i++) {
+    const Result& want = prog.expect[i];
+    if (want.kind == ResultKind::kNone || kernel.results[i].kind == ResultKind::kNone) continue;
+    if (auto m = ExpectationMismatch(prog.ops[i], want, kernel.results[i]))
+      return Fail("EXPECTATION op=" + std::to_string(i) + " " + Quote(prog.ops[i]) + " kernel: " + *m, "", v);
+  }
+  if (v.status == Verdict::Status::kDivergence) return Fail(v.divergence->line, v.divergence->picture, v);
+  if (v.status == Verdict::Status::kUnmodelled) return {Judgement::Kind::kSkip, "unmodelled: " + v.note, "", v};
+  Judgement model = JudgeModelOnly(prog, profile);
+  if (model.kind == Judgement::Kind::kFail) return model;
+  return {Judgement::Kind::kPass, "", "", v};
+}
+
+Judgement JudgeModelOnly(const Program& prog, const KernelProfile& profile) {
+  if (uint32_t missing = prog.Requires() & ~profile.features)
+    return {Judgement::Kind::kSkip, "requires " + FeatureList(missing), "", {}};
+  Trace predicted = PredictTrace(prog, profile);
+  for (size_t i = 0; i < prog.ops.size(); i++) {
+    const Result& want = prog.expect[i];
+    if (want.kind == ResultKind::kNone) continue;
+    if (predicted.results[i].kind == ResultKind::kNone)
+      return {Judgement::Kind::kSkip, "unmodelled at op " + std::to_string(i), "", {}};
+    if (auto m = ModelDisagrees(prog.ops[i], want, predicted.results[i]))
+      return Fail("EXPECTATION op=" + std::to_string(i) + " " + Quote(prog.ops[i]) + " model: " + *m, "");
+  }
+  return {Judgement::Kind::kPass, "", "", {}};
+}
+
+}  // namespace mmdiff

@@ -1,0 +1,36 @@
+// The verdict on one program, as `mmdiff check` (and later the fuzzer)
+// reports it: the trace checked against the model, the program's own
+// "=> RESULT" expectations checked against both the kernel and the model,
+// and what the guest's console said about the kernel itself.
+#pragma once
+
+#include <string>
+
+#include "model/checker.h"
+#include "model/profile.h"
+#include "prog/program.h"
+#include "prog/result.h"
+
+namespace mmdiff {
+
+struct Judgement {
+  enum class Kind : uint8_t { kPass, kFail, kSkip };
+  Kind kind = Kind::kPass;
+  // One line without the program's name: "" for a pass, the reason for a
+  // skip ("needs soft_dirty"), the first failure for a fail
+  // ("DIVERGENCE missed-dirty op=7 ...", "EXPECTATION op=3 ...",
+  // "KERNEL-SPLAT ...", "HANG ...").
+  std::string line;
+  std::string detail;  // multi-line: the address-space picture or console excerpt
+  Verdict verdict;
+};
+
+// `kernel` is the trace a kernel produced for `prog`.
+Judgement JudgeKernelRun(const Program& prog, const Trace& kernel, const KernelProfile& profile);
+
+// No kernel (--target model): every "=> RESULT" must agree with what the
+// model predicts: equal where the expectation is exact (a '?' of the model
+// there is a disagreement: the model is looser than the documentation).
+Judgement JudgeModelOnly(const Program& prog, const KernelProfile& profile);
+
+}  // namespace mmdiff
