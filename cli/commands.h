@@ -8,5 +8,6 @@ namespace mmdiff::cli {
 int RunCommand(int argc, char** argv);
 int ProbeCommand(int argc, char** argv);
 int CheckCommand(int argc, char** argv);
+int VmCommand(int argc, char** argv);
 
 }  // namespace mmdiff::cli

@@ -16,6 +16,7 @@ const Subcommand kSubcommands[] = {
     {"run", mmdiff::cli::RunCommand, "run one program on a target, print each op with its result"},
     {"check", mmdiff::cli::CheckCommand, "check many programs against the model; one line each and a summary"},
     {"probe", mmdiff::cli::ProbeCommand, "print the kernel features a target measures"},
+    {"vm", mmdiff::cli::VmCommand, "boot a guest and keep it; run programs typed on stdin"},
 };
 
 void Usage(FILE* out) {

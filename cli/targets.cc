@@ -9,7 +9,7 @@ const char kTargetFlagsHelp[] =
     "                 qemu (a guest; default when --kernel is given), model\n"
     "  --kernel K     the guest's bzImage (default: Debian's cloud kernel, fetched\n"
     "                 and cached in ~/.cache/mmdiff); implies --target qemu\n"
-    "  --append A     extra guest kernel command-line options\n"
+    "  --append A     extra guest kernel command-line options; implies --target qemu\n"
     "  --timeout MS   a program still running after MS ms is killed and reported\n"
     "                 as a hang (default 5000)\n"
     "  --profile P    the model's kernel profile: host618 or guest61 (default:\n"
@@ -19,7 +19,8 @@ const char kTargetFlagsHelp[] =
 std::set<std::string> TargetValueFlags() { return {"target", "kernel", "append", "timeout", "profile"}; }
 
 std::string TargetName(const Args& args) {
-  return args.Get("target", args.Get("kernel").empty() ? "local" : "qemu");
+  bool guest_flags = !args.Get("kernel").empty() || !args.Get("append").empty();
+  return args.Get("target", guest_flags ? "qemu" : "local");
 }
 
 bool TargetOptionsFromArgs(const Args& args, TargetOptions* out, std::string* err) {

@@ -16,7 +16,7 @@ namespace mmdiff::cli {
 extern const char kTargetFlagsHelp[];
 std::set<std::string> TargetValueFlags();
 
-// "local" (default; "qemu" when --kernel is given), "qemu" or "model".
+// "local" (default; "qemu" when --kernel or --append is given), "qemu" or "model".
 std::string TargetName(const Args& args);
 bool TargetOptionsFromArgs(const Args& args, TargetOptions* out, std::string* err);
 std::unique_ptr<Target> OpenTarget(const Args& args, std::string* err);

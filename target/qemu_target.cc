@@ -80,10 +80,20 @@ class QemuTarget : public Target {
   }
 
   bool Run(const Program& prog, Trace* out, std::string* err) override {
-    if (!qemu_pid_ && !Boot(err)) return false;
+    if (!qemu_pid_ && !Boot(err)) {
+      // A kernel that panics on the way up is a finding about the kernel,
+      // not a failure of the harness.
+      if (boot_splat_.empty()) return false;
+      *out = Trace{};
+      out->results.resize(prog.ops.size());
+      out->end = TraceEnd::kKernelSplat;
+      out->console = boot_splat_;
+      return true;
+    }
     uint64_t console_pos = console_->Position();
     std::string why;
-    if (!client_->Run(prog, options_.program_timeout_ms, options_.program_timeout_ms + 15000, out, &why)) {
+    if (!client_->Run(prog, options_.program_timeout_ms, options_.program_timeout_ms + options_.guest_margin_ms,
+                      out, &why)) {
       // A panic reboots the guest (QEMU exits); a deadlock leaves it silent.
       usleep(200 * 1000);  // let the console catch up with a dying kernel
       *out = Trace{};
@@ -117,6 +127,7 @@ class QemuTarget : public Target {
 
   bool Boot(std::string* err) {
     int64_t start = NowMs();
+    boot_splat_.clear();
     if (options_.kernel.empty() && !DefaultKernel(&options_.kernel, &modules_dir_, err)) return false;
     if (access(options_.kernel.c_str(), R_OK) != 0) {
       *err = "cannot read kernel " + options_.kernel + ": " + strerror(errno);
@@ -204,6 +215,9 @@ class QemuTarget : public Target {
   }
 
   bool Fail() {
+    // Give a dying kernel's last lines a moment to reach the console.
+    usleep(200 * 1000);
+    boot_splat_ = console_ ? console_->FindSplat(0) : "";
     Shutdown(false);
     return false;
   }
@@ -244,6 +258,7 @@ class QemuTarget : public Target {
   int serial_fd_ = -1;
   int virtio_fd_ = -1;
   std::string modules_dir_;  // the default kernel's modules
+  std::string boot_splat_;   // the console excerpt when the last boot ended in a splat
   std::string workdir_;
   std::unique_ptr<ConsoleWatcher> console_;
   std::unique_ptr<FdChannel> channel_;

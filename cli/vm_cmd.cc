@@ -1,0 +1,81 @@
+// mmdiff vm: boot a guest and keep it, running programs typed on stdin.
+#include <cstdio>
+#include <iostream>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "cli/targets.h"
+#include "model/judge.h"
+#include "prog/text.h"
+
+namespace mmdiff::cli {
+namespace {
+
+const char kVmUsage[] =
+    "usage: mmdiff vm [--kernel K] [--append A] [--timeout MS]\n"
+    "\n"
+    "Boots a guest (Debian's cloud kernel unless --kernel) and keeps it. Prints\n"
+    "what the guest kernel supports, then reads lines from stdin: a .mmp path\n"
+    "runs that program in the guest and prints its results and verdict, as\n"
+    "'mmdiff run' does; 'probe' prints the features again; EOF (Ctrl-D) or\n"
+    "'quit' shuts the guest down. A guest that panics or hangs is rebooted\n"
+    "before the next program.\n";
+
+void PrintRun(const Program& prog, const Trace& trace, const KernelProfile& profile) {
+  for (size_t i = 0; i < prog.ops.size(); i++) {
+    std::string line = PrintOp(prog.ops[i]);
+    if (trace.results[i].kind != ResultKind::kNone) line += " => " + PrintResult(prog.ops[i], trace.results[i]);
+    printf("%s\n", line.c_str());
+  }
+  Judgement j = JudgeKernelRun(prog, trace, profile);
+  printf("# verdict: %s\n", j.kind == Judgement::Kind::kPass ? "PASS" : j.line.c_str());
+  if (!j.detail.empty()) printf("%s\n", j.detail.c_str());
+}
+
+}  // namespace
+
+int VmCommand(int argc, char** argv) {
+  Args args;
+  std::string err;
+  if (!ParseArgs(argc, argv, TargetValueFlags(), {}, &args, &err)) {
+    fprintf(stderr, "mmdiff vm: %s\n%s", err.c_str(), kVmUsage);
+    return 2;
+  }
+  if (args.Has("help")) {
+    fputs(kVmUsage, stdout);
+    return 0;
+  }
+  args.values["target"] = "qemu";
+  auto target = OpenTarget(args, &err);
+  KernelFeatures features;
+  if (!target || !target->Probe(&features, &err)) {
+    fprintf(stderr, "mmdiff vm: %s\n", err.c_str());
+    return 2;
+  }
+  KernelProfile profile = MakeProfile(features);
+  fputs(PrintFeatures(features).c_str(), stdout);
+  printf("ready: type a .mmp path, 'probe', or 'quit'\n");
+  fflush(stdout);
+  std::string line;
+  while (std::getline(std::cin, line)) {
+    if (line.empty()) continue;
+    if (line == "quit" || line == "exit") break;
+    if (line == "probe") {
+      if (target->Probe(&features, &err)) fputs(PrintFeatures(features).c_str(), stdout);
+      else printf("error: %s\n", err.c_str());
+    } else {
+      Program prog;
+      TextError text_err;
+      Trace trace;
+      if (!ParseProgramFile(line, &prog, &text_err)) printf("%s\n", text_err.ToString().c_str());
+      else if (uint32_t missing = prog.Requires() & ~features.features)
+        printf("SKIP %s: needs %s\n", line.c_str(), FeatureList(missing).c_str());
+      else if (!target->Run(prog, &trace, &err)) printf("error: %s\n", err.c_str());
+      else PrintRun(prog, trace, profile);
+    }
+    fflush(stdout);
+  }
+  return 0;
+}
+
+}  // namespace mmdiff::cli
