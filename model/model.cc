@@ -278,8 +278,11 @@ Result Model::DoFork(Step& s) {
   Process& p = st_.procs[op.proc];  // after emplace_back: references are stable now
   c.alive = true;
   c.fds = p.fds;
-  c.uffd = p.uffd;
-  if (c.uffd >= 0) st_.uffds[c.uffd].refs++;
+  // The executor's child closes the uffds it inherits (they name the
+  // parent's contexts); its uffd ops use the context EVENT_FORK made for it,
+  // if any (set below).
+  c.uffd = -1;
+  c.older_uffds.clear();
   // dup_userfaultfd() ([61] fs/userfaultfd.c:680-738): with EVENT_FORK the
   // child's VMAs move to a new context (one per parent context); without it
   // they lose the registration before the page tables are copied.
@@ -343,6 +346,8 @@ Result Model::DoFork(Step& s) {
       if (ps && !c.pt.Find(slot)) c.pt[slot] = *ps;
     }
   }
+  for (auto& [from, to] : ctx_map)
+    if (from == p.uffd) c.uffd = to;  // borrowed from the parent's handler (pidfd_getfd)
   return Value(child);
 }
 
@@ -356,11 +361,12 @@ Result Model::DoExit(Step& s) {
   p.vmas.clear();
   p.pt.clear();
   for (int f = 0; f < kMaxFiles; f++) CloseFd(proc, f);
-  if (p.uffd >= 0) {
-    int32_t ctx = p.uffd;
-    p.uffd = -1;
+  std::vector<int32_t> held = p.older_uffds;
+  if (p.uffd >= 0) held.push_back(p.uffd);
+  p.uffd = -1;
+  p.older_uffds.clear();
+  for (int32_t ctx : held)
     if (--st_.uffds[ctx].refs == 0) ReleaseUffd(ctx);
-  }
   p.alive = false;
   return Ok();
 }

@@ -118,7 +118,10 @@ struct Process {
   std::vector<Vma> vmas;  // sorted, non-overlapping
   FlatMap<uint32_t, Pte> ptes;
   std::array<int32_t, kMaxFiles> fds{};  // FileObj index or -1
-  int32_t uffd = -1;                     // UffdCtx index or -1
+  int32_t uffd = -1;                     // UffdCtx index or -1: the one uffd ops use
+  // Contexts this process opened before `uffd`: the executor keeps their fds
+  // open (its handler thread polls them), so they stay registered until exit.
+  std::vector<int32_t> older_uffds;
   FlatMap<uint32_t, PtState> pt;         // slot (page / 512) → present or unknown
   bool operator==(const Process&) const = default;
 };

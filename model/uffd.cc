@@ -41,11 +41,9 @@ Result Model::DoUffdOpen(Step& s) {
   if (!profile_.uffd_wp || !profile_.HasUffdFeature(op.uffd_features)) return Err(EINVAL);
   if (!s.apply) return Ok();
   Process& p = st_.procs[op.proc];
-  if (p.uffd >= 0) {  // the executor closes the previous uffd of this process
-    int32_t old = p.uffd;
-    p.uffd = -1;
-    if (--st_.uffds[old].refs == 0) ReleaseUffd(old);
-  }
+  // A second uffd_open opens a second context; the first stays open (its
+  // fd is still held), uffd ops use the newest.
+  if (p.uffd >= 0) p.older_uffds.push_back(p.uffd);
   UffdCtx c;
   c.features = op.uffd_features;
   // "WP_ASYNC relies on WP_UNPOPULATED, choose it unconditionally".
