@@ -66,7 +66,14 @@ std::optional<std::string> CheckInvariants(const Model& model) {
           }
           break;
         case PteKind::kUffdMarker:
-          if (!model.UsesMarkers(v)) return at + "uffd-wp marker in a VMA that does not use markers";
+          // Markers outlive the registration that made them: re-registering
+          // without MODE_WP changes only the VMA flags (userfaultfd_register()),
+          // and so does releasing a context whose VMA is no longer uffd-wp
+          // (userfaultfd_clear_vma()); a later registration may then use no
+          // markers. pte_marker_handle_uffd_wp() copes with such leftovers
+          // (access.cc: stale_marker). Only 6.1 never has them on anon VMAs.
+          if (!pte.uffd_wp) return at + "uffd-wp marker without the uffd-wp bit";
+          if (v.IsAnonymous() && model.profile().legacy_61) return at + "uffd-wp marker in an anonymous VMA on 6.1";
           break;
         case PteKind::kGuard:
           if (!model.profile().guard) return at + "guard marker on a kernel without guard regions";
