@@ -2,11 +2,13 @@
 
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -112,6 +114,19 @@ uint64_t MeminfoField(const std::string& meminfo, const char* name) {
 }
 
 }  // namespace
+
+uint64_t PinFaultAround() {
+  const char* path = "/sys/kernel/debug/fault_around_bytes";
+  if (access(path, F_OK) != 0) mount("debugfs", "/sys/kernel/debug", "debugfs", 0, nullptr);
+  int fd = open(path, O_RDWR | O_CLOEXEC);
+  if (fd < 0) return 0;
+  char buf[32] = {0};
+  if (write(fd, "4096", 4) < 0) {
+  }
+  ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+  close(fd);
+  return n > 0 ? strtoull(buf, nullptr, 10) : 0;
+}
 
 KernelFeatures ProbeKernel() {
   KernelFeatures f;

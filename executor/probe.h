@@ -9,4 +9,11 @@ namespace mmdiff::exec {
 // writes 4 to its own clear_refs.
 KernelFeatures ProbeKernel();
 
+// Fault-around (mm/memory.c do_fault_around) maps up to fault_around_bytes of
+// neighbouring, already cached pages on a read fault of a file mapping, on
+// the kernel's own terms. The model predicts one page per fault, so the
+// executor pins the tunable to one page (a global setting: mounts debugfs if
+// needed). Returns the value now in force, 0 if debugfs is unavailable.
+uint64_t PinFaultAround();
+
 }  // namespace mmdiff::exec

@@ -52,7 +52,9 @@ int Serve(Channel* channel, bool watch_kmsg) {
   }
   int kmsg = watch_kmsg ? open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC) : -1;
   if (kmsg >= 0) lseek(kmsg, 0, SEEK_END);
+  uint64_t fault_around = PinFaultAround();
   KernelFeatures features = ProbeKernel();
+  features.fault_around_bytes = fault_around;
   runner.set_scan_default_ret(features.scan_categories);
   if (watch_kmsg) channel->Send(MsgType::kReady, {});
   for (;;) {

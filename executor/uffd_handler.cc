@@ -31,17 +31,20 @@ alignas(4096) char g_zero_page[kHugePage];  // source for UFFDIO_COPY of a zero 
 
 // Missing fault: map a zero page, the simplest content a monitor provides.
 // ZEROPAGE is not supported on hugetlb (EINVAL): copy zeroes there instead.
+// EEXIST (something is mapped there already) installs nothing and wakes
+// nobody, so the caller wakes the faulting thread itself.
 void ResolveMissing(int fd, uint64_t addr) {
   struct uffdio_zeropage zp = {};
   zp.range.start = addr;
   zp.range.len = kPageSize;
-  if (ioctl(fd, UFFDIO_ZEROPAGE, &zp) == 0 || errno == EEXIST) return;
+  if (ioctl(fd, UFFDIO_ZEROPAGE, &zp) == 0) return;
   for (uint64_t len : {kPageSize, kHugePage}) {
+    if (errno == EEXIST) break;
     struct uffdio_copy copy = {};
     copy.dst = addr & ~(len - 1);
     copy.src = reinterpret_cast<uint64_t>(g_zero_page);
     copy.len = len;
-    if (ioctl(fd, UFFDIO_COPY, &copy) == 0 || errno == EEXIST) return;
+    if (ioctl(fd, UFFDIO_COPY, &copy) == 0) return;
   }
   struct uffdio_range range = {addr, kPageSize};
   ioctl(fd, UFFDIO_WAKE, &range);
@@ -64,7 +67,7 @@ void HandleFault(int fd, int owner, const uffd_msg& msg) {
     struct uffdio_continue cont = {};
     cont.range.start = addr;
     cont.range.len = kPageSize;
-    if (ioctl(fd, UFFDIO_CONTINUE, &cont) == 0 || errno == EEXIST) return;
+    if (ioctl(fd, UFFDIO_CONTINUE, &cont) == 0) return;  // EEXIST: wake below
   } else {
     g_shared->faults[owner][1]++;
     return ResolveMissing(fd, addr);

@@ -17,6 +17,9 @@ struct KernelFeatures {
   std::string thp_mode;         // /sys/kernel/mm/transparent_hugepage/enabled: always|madvise|never|absent
   uint64_t hugetlb_free = 0;    // HugePages_Free (2 MiB pages)
   uint64_t swap_total_kb = 0;   // SwapTotal
+  // /sys/kernel/debug/fault_around_bytes after the executor pinned it to one
+  // page (0: debugfs unavailable, fault-around left as the kernel has it).
+  uint64_t fault_around_bytes = 0;
   bool operator==(const KernelFeatures&) const = default;
 };
 
