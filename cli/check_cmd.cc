@@ -8,10 +8,12 @@
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
+#include <mutex>
 
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/targets.h"
+#include "fuzz/generator.h"
 #include "model/judge.h"
 #include "prog/text.h"
 
@@ -19,7 +21,8 @@ namespace mmdiff::cli {
 namespace {
 
 const char kCheckUsage[] =
-    "usage: mmdiff check [FILE.mmp | DIR]... [--target T] [--vms N] [--save DIR] [--verbose]\n"
+    "usage: mmdiff check [FILE.mmp | DIR]... [--generate N [--seed S]] [--target T] [--vms N]\n"
+    "                    [--save DIR] [--verbose]\n"
     "\n"
     "Runs each program on the target and checks every result against the model\n"
     "and against the program's own '=> EXPECTED' results (both the kernel's and\n"
@@ -28,6 +31,9 @@ const char kCheckUsage[] =
     "'N passed, N failed, N skipped'. Exit status 1 when any program failed.\n"
     "A DIR means every .mmp file in it.\n"
     "\n"
+    "  --generate N   also check N generated programs, named gen:SEED:INDEX\n"
+    "  --seed S       the generator's seed (default 1): the same seed gives the\n"
+    "                 same programs on every machine\n"
     "  --vms N        spread the programs over N guests (--target qemu)\n"
     "  --save DIR     write each failing program to DIR/NAME.mmp with its verdict\n"
     "  --verbose      print the picture of every failure in full\n";
@@ -81,6 +87,14 @@ void SaveFailure(const std::string& dir, const std::string& name, const Program&
   rename(tmp.c_str(), path.c_str());
 }
 
+// The program of index `i` when the pool did not run it (a skip, a model-only
+// check): entries are kept; generated programs are made again (deterministic).
+Program make_unrun(size_t i, const std::vector<Entry>& entries, Generator& generator, std::mutex& mu) {
+  if (i < entries.size()) return entries[i].prog;
+  std::lock_guard<std::mutex> lock(mu);
+  return generator.Generate(i - entries.size());
+}
+
 void PrintIndented(const std::string& text) {
   size_t pos = 0;
   while (pos < text.size()) {
@@ -97,7 +111,7 @@ int CheckCommand(int argc, char** argv) {
   Args args;
   std::string err;
   auto value_flags = TargetValueFlags();
-  value_flags.insert({"vms", "save"});
+  value_flags.insert({"vms", "save", "generate", "seed"});
   if (!ParseArgs(argc, argv, value_flags, {"verbose"}, &args, &err)) {
     fprintf(stderr, "mmdiff check: %s\n%s%s", err.c_str(), kCheckUsage, kTargetFlagsHelp);
     return 2;
@@ -107,8 +121,13 @@ int CheckCommand(int argc, char** argv) {
     return 0;
   }
   std::vector<std::string> paths = ExpandPaths(args.positional, &err);
-  if (!err.empty() || paths.empty()) {
-    fprintf(stderr, "mmdiff check: %s\n", err.empty() ? "no programs to check" : err.c_str());
+  int generate, seed;
+  if (!err.empty() || !args.GetInt("generate", 0, &generate, &err) || !args.GetInt("seed", 1, &seed, &err)) {
+    fprintf(stderr, "mmdiff check: %s\n", err.c_str());
+    return 2;
+  }
+  if (paths.empty() && generate == 0) {
+    fprintf(stderr, "mmdiff check: no programs to check\n%s", kCheckUsage);
     return 2;
   }
   std::vector<Entry> entries;
@@ -126,9 +145,43 @@ int CheckCommand(int argc, char** argv) {
     fprintf(stderr, "mmdiff check: %s\n", err.c_str());
     return 2;
   }
+  Generator generator(GeneratorOptions{static_cast<uint64_t>(seed), 10, 60, profile});
+  std::mutex generator_mu;
+  size_t total = entries.size() + static_cast<size_t>(generate);
+  auto name_of = [&](size_t i) {
+    return i < entries.size() ? entries[i].name
+                              : "gen:" + std::to_string(seed) + ":" + std::to_string(i - entries.size());
+  };
+  // A program the target cannot run (unparsable, or needing a missing
+  // feature) is judged without running it.
+  auto runnable = [&](const Program& prog) { return !model_only && !(prog.Requires() & ~profile.features); };
+  auto make = [&](size_t i) {
+    Program prog;
+    if (i < entries.size()) {
+      if (!entries[i].parse_error.empty()) return Program{};
+      prog = entries[i].prog;
+    } else {
+      std::lock_guard<std::mutex> lock(generator_mu);
+      prog = generator.Generate(i - entries.size());
+    }
+    return runnable(prog) ? prog : Program{};
+  };
+
   int passed = 0, failed = 0, skipped = 0;
   AllowanceCounts granted{}, taken{};
-  auto report = [&](const std::string& name, const Program& prog, const Judgement& j) {
+  time_t last_progress = time(nullptr), start = last_progress;
+  auto done = [&](size_t i, const Program& ran, bool ok, const Trace& trace, const std::string& run_err) {
+    const std::string name = name_of(i);
+    Program prog = ran.ops.empty() ? make_unrun(i, entries, generator, generator_mu) : ran;
+    Judgement j;
+    if (i < entries.size() && !entries[i].parse_error.empty())
+      j = Judgement{Judgement::Kind::kFail, "ERROR " + entries[i].parse_error, "", {}};
+    else if (model_only || ran.ops.empty())
+      j = JudgeModelOnly(prog, profile);
+    else if (!ok)
+      j = Judgement{Judgement::Kind::kFail, "ERROR target: " + run_err, "", {}};
+    else
+      j = JudgeKernelRun(prog, trace, profile);
     switch (j.kind) {
       case Judgement::Kind::kPass: passed++; printf("PASS %s\n", name.c_str()); break;
       case Judgement::Kind::kSkip: skipped++; printf("SKIP %s: %s\n", name.c_str(), j.line.c_str()); break;
@@ -141,34 +194,14 @@ int CheckCommand(int argc, char** argv) {
     }
     for (int a = 0; a < kNumAllowances; a++) granted[a] += j.verdict.granted[a], taken[a] += j.verdict.taken[a];
     fflush(stdout);
+    time_t now = time(nullptr);
+    if (total > 100 && now - last_progress >= 5) {
+      last_progress = now;
+      fprintf(stderr, "mmdiff check: %zu/%zu checked, %d failed, %.0f programs/s\n", i + 1, total, failed,
+              (i + 1) / static_cast<double>(now - start));
+    }
   };
-  auto judge = [&](const Entry& e, bool ok, const Trace& trace, const std::string& run_err) {
-    if (!e.parse_error.empty()) return Judgement{Judgement::Kind::kFail, "ERROR " + e.parse_error, "", {}};
-    if (model_only) return JudgeModelOnly(e.prog, profile);
-    if (!ok) return Judgement{Judgement::Kind::kFail, "ERROR target: " + run_err, "", {}};
-    return JudgeKernelRun(e.prog, trace, profile);
-  };
-  // Programs the target cannot run are skipped before they reach it.
-  auto runnable = [&](const Entry& e) {
-    return e.parse_error.empty() && !model_only && !(e.prog.Requires() & ~profile.features);
-  };
-  std::vector<size_t> to_run;
-  for (size_t i = 0; i < entries.size(); i++)
-    if (runnable(entries[i])) to_run.push_back(i);
-  std::vector<std::optional<std::pair<bool, Trace>>> traces(entries.size());
-  std::vector<std::string> errors(entries.size());
-  pool.RunAll(
-      to_run.size(), [&](size_t k) { return entries[to_run[k]].prog; },
-      [&](size_t k, const Program&, bool ok, const Trace& t, const std::string& e) {
-        traces[to_run[k]] = std::make_pair(ok, t);
-        errors[to_run[k]] = e;
-      });
-  for (size_t i = 0; i < entries.size(); i++) {
-    const Entry& e = entries[i];
-    Trace none;
-    bool ok = traces[i] ? traces[i]->first : true;
-    report(e.name, e.prog, judge(e, ok, traces[i] ? traces[i]->second : none, errors[i]));
-  }
+  pool.RunAll(total, make, done);
   for (int a = 0; a < kNumAllowances; a++)
     if (granted[a])
       printf("allowance %s: granted %u, taken %u\n", std::string(AllowanceName(static_cast<Allowance>(a))).c_str(),

@@ -39,8 +39,8 @@ void TargetPool::RunAll(size_t count, const Make& make, const Done& done) {
         if (next >= count) return;
         i = next++;
       }
-      Finished f{make(i), false, {}, {}};
-      f.ok = target->Run(f.prog, &f.trace, &f.err);
+      Finished f{make(i), true, {}, {}};
+      if (!f.prog.ops.empty()) f.ok = target->Run(f.prog, &f.trace, &f.err);
       std::unique_lock<std::mutex> lock(mu);
       pending.emplace(i, std::move(f));
       // Whoever completes the next index in order reports it (and any that follow).

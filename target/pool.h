@@ -20,7 +20,7 @@ class TargetPool {
   int size() const { return static_cast<int>(targets_.size()); }
 
   // Runs programs 0..count-1, `make(i)` building each (called on a worker
-  // thread, so it must be thread-safe). `done` is called in index order, on
+  // thread, so it must be thread-safe; an empty program is not run). `done` is called in index order, on
   // one thread at a time, with the trace or the target's error.
   using Make = std::function<Program(size_t)>;
   using Done = std::function<void(size_t, const Program&, bool ok, const Trace&, const std::string& err)>;
