@@ -82,6 +82,21 @@ void MakeRaw(int fd) {
   tcsetattr(fd, TCSANOW, &t);
 }
 
+// The host attaches an ext4 disk (vmimages MakeScratchDisk) for `file`
+// slots: regular files on tmpfs would be shmem. Without it, tmpfs it is.
+std::string MountScratchDisk() {
+  for (int i = 0; i < 100; i++) {  // the virtio_blk probe may finish after the module loads
+    if (access("/dev/vda", F_OK) == 0) {
+      mkdir("/scratch", 0755);
+      if (mount("/dev/vda", "/scratch", "ext4", 0, nullptr) == 0) return "/scratch";
+      Log(std::string("mount /dev/vda: ") + strerror(errno));
+      break;
+    }
+    usleep(10000);
+  }
+  return "/tmp";
+}
+
 [[noreturn]] void PowerOff() {
   sync();
   reboot(RB_POWER_OFF);
@@ -96,8 +111,8 @@ void GuestInitMain() {
   Mount("sysfs", "/sys", "sysfs", nullptr);
   Mount("devtmpfs", "/dev", "devtmpfs", nullptr);
   Mount("tmpfs", "/tmp", "tmpfs", "mode=1777");
-  setenv("TMPDIR", "/tmp", 1);
   LoadModules();
+  setenv("TMPDIR", MountScratchDisk().c_str(), 1);
   std::ifstream in("/proc/cmdline");
   std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   std::string chan = FindVirtioPort();

@@ -137,7 +137,7 @@ class QemuTarget : public Target {
     // has what it has built in (or the channel falls back to ttyS1).
     std::vector<std::string> modules;
     if (!modules_dir_.empty() &&
-        !vm::ModuleLoadOrder(modules_dir_, {"virtio_pci", "virtio_console"}, &modules, err))
+        !vm::ModuleLoadOrder(modules_dir_, {"virtio_pci", "virtio_console", "virtio_blk"}, &modules, err))
       return false;
     char templ[] = "/tmp/mmdiff-vm.XXXXXX";
     if (!mkdtemp(templ)) {
@@ -153,7 +153,10 @@ class QemuTarget : public Target {
     config.initramfs = workdir_ + "/initramfs.cpio";
     config.serial_socket = workdir_ + "/serial.sock";
     config.virtio_socket = workdir_ + "/virtio.sock";
-    if (!vm::WriteInitramfs(config.initramfs, FindExecutor(options_), modules, err)) return Fail();
+    config.scratch_disk = workdir_ + "/scratch.img";
+    if (!vm::WriteInitramfs(config.initramfs, FindExecutor(options_), modules, err) ||
+        !vm::MakeScratchDisk(config.scratch_disk, 64, err))
+      return Fail();
     int serial_listener = Listen(config.serial_socket, err);
     int virtio_listener = serial_listener < 0 ? -1 : Listen(config.virtio_socket, err);
     if (virtio_listener < 0) {
@@ -246,6 +249,7 @@ class QemuTarget : public Target {
     console_.reset();
     if (!workdir_.empty()) {
       unlink((workdir_ + "/initramfs.cpio").c_str());
+      unlink((workdir_ + "/scratch.img").c_str());
       unlink((workdir_ + "/serial.sock").c_str());
       unlink((workdir_ + "/virtio.sock").c_str());
       rmdir(workdir_.c_str());

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -48,6 +49,22 @@ bool Slurp(const std::string& path, std::string* out) {
 }
 
 }  // namespace
+
+bool MakeScratchDisk(const std::string& path, int mib, std::string* err) {
+  if (truncate(path.c_str(), 0) != 0) {
+    std::ofstream create(path);
+  }
+  if (truncate(path.c_str(), off_t{mib} << 20) != 0) {
+    *err = "cannot create " + path;
+    return false;
+  }
+  std::string cmd = "mkfs.ext4 -q -F -E lazy_itable_init=1,lazy_journal_init=1 '" + path + "' >/dev/null 2>&1";
+  if (system(cmd.c_str()) != 0) {
+    *err = "mkfs.ext4 failed on " + path + " (is e2fsprogs installed?)";
+    return false;
+  }
+  return true;
+}
 
 bool WriteInitramfs(const std::string& out_path, const std::string& executor_path,
                     const std::vector<std::string>& modules, std::string* err) {

@@ -25,6 +25,8 @@ std::vector<std::string> QemuCommand(const VmConfig& c) {
       "-device", "virtio-serial-pci,id=vser",
       "-chardev", "socket,id=vchan,path=" + c.virtio_socket,
       "-device", "virtserialport,bus=vser.0,chardev=vchan,name=mmdiff.0",
+      // cache=unsafe: the disk lives as long as the guest; nothing to flush.
+      "-drive", "file=" + c.scratch_disk + ",if=virtio,format=raw,cache=unsafe",
   };
 }
 

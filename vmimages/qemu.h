@@ -12,6 +12,7 @@ struct VmConfig {
   std::string append;          // extra kernel command-line options
   std::string serial_socket;   // unix socket for the channel on ttyS1
   std::string virtio_socket;   // unix socket for the channel on virtio port "mmdiff.0"
+  std::string scratch_disk;    // raw ext4 image: the guest's directory for `file` slots
   int memory_mb = 1024;
   // TCG by default: /dev/kvm may exist yet fail to run a guest (it does on
   // the machines this was built on), so KVM is asked for, not detected.
