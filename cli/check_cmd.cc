@@ -12,6 +12,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/programs.h"
 #include "cli/targets.h"
 #include "fuzz/generator.h"
 #include "model/judge.h"
@@ -43,35 +44,6 @@ struct Entry {
   Program prog;
   std::string parse_error;
 };
-
-bool EndsWith(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-// Files and directories (their .mmp files, sorted) in argument order.
-std::vector<std::string> ExpandPaths(const std::vector<std::string>& args, std::string* err) {
-  std::vector<std::string> out;
-  for (const std::string& a : args) {
-    struct stat st;
-    if (stat(a.c_str(), &st) != 0) {
-      *err = a + ": no such file or directory";
-      return {};
-    }
-    if (!S_ISDIR(st.st_mode)) {
-      out.push_back(a);
-      continue;
-    }
-    std::vector<std::string> files;
-    if (DIR* d = opendir(a.c_str())) {
-      while (dirent* e = readdir(d))
-        if (EndsWith(e->d_name, ".mmp")) files.push_back((a.back() == '/' ? a : a + "/") + e->d_name);
-      closedir(d);
-    }
-    std::sort(files.begin(), files.end());
-    out.insert(out.end(), files.begin(), files.end());
-  }
-  return out;
-}
 
 // Atomically: a crash never leaves half a program behind.
 void SaveFailure(const std::string& dir, const std::string& name, const Program& prog, const Judgement& j) {

@@ -9,5 +9,6 @@ int RunCommand(int argc, char** argv);
 int ProbeCommand(int argc, char** argv);
 int CheckCommand(int argc, char** argv);
 int VmCommand(int argc, char** argv);
+int FuzzCommand(int argc, char** argv);
 
 }  // namespace mmdiff::cli

@@ -30,21 +30,25 @@ alignas(64) char g_thread_stack[256 * 1024];
 alignas(4096) char g_zero_page[kHugePage];  // source for UFFDIO_COPY of a zero huge page
 
 // Missing fault: map a zero page, the simplest content a monitor provides.
-// ZEROPAGE is not supported on hugetlb (EINVAL): copy zeroes there instead.
-// EEXIST (something is mapped there already) installs nothing and wakes
-// nobody, so the caller wakes the faulting thread itself.
+// UFFDIO_ZEROPAGE wants a none PTE, but a MISSING fault also comes from a
+// uffd-wp marker (mm/memory.c pte_marker_handle_uffd_wp -> do_anonymous_page),
+// which UFFDIO_COPY accepts (pte_none_mostly) and ZEROPAGE answers with
+// EEXIST (mm/userfaultfd.c mfill_atomic_pte_zeropage): so ZEROPAGE, then a
+// copy of zeroes (also what hugetlb needs: EINVAL for ZEROPAGE there). EEXIST
+// from COPY means a page is really there: installs nothing, wakes nobody, so
+// the faulting thread is woken here.
 void ResolveMissing(int fd, uint64_t addr) {
   struct uffdio_zeropage zp = {};
   zp.range.start = addr;
   zp.range.len = kPageSize;
   if (ioctl(fd, UFFDIO_ZEROPAGE, &zp) == 0) return;
   for (uint64_t len : {kPageSize, kHugePage}) {
-    if (errno == EEXIST) break;
     struct uffdio_copy copy = {};
     copy.dst = addr & ~(len - 1);
     copy.src = reinterpret_cast<uint64_t>(g_zero_page);
     copy.len = len;
     if (ioctl(fd, UFFDIO_COPY, &copy) == 0) return;
+    if (errno != EINVAL) break;
   }
   struct uffdio_range range = {addr, kPageSize};
   ioctl(fd, UFFDIO_WAKE, &range);

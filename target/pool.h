@@ -17,6 +17,7 @@ class TargetPool {
   // Creates `n` targets with `factory`; false with `err` if one cannot start.
   bool Start(const Factory& factory, int n, std::string* err);
   Target* first() { return targets_.front().get(); }
+  Target* at(int i) { return targets_[i].get(); }
   int size() const { return static_cast<int>(targets_.size()); }
 
   // Runs programs 0..count-1, `make(i)` building each (called on a worker

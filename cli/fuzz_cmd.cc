@@ -1,0 +1,118 @@
+// mmdiff fuzz: a campaign. Thin: fuzz/campaign.h does the work.
+#include <signal.h>
+
+#include <atomic>
+#include <cstdio>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "cli/programs.h"
+#include "cli/targets.h"
+#include "fuzz/campaign.h"
+#include "prog/text.h"
+
+namespace mmdiff::cli {
+namespace {
+
+const char kFuzzUsage[] =
+    "usage: mmdiff fuzz [--target local|qemu] [--kernel K] [--vms N] [--jobs N]\n"
+    "                   [--minutes M | --execs N] [--out DIR] [--seed S] [--corpus DIR]\n"
+    "\n"
+    "A fuzzing campaign: programs generated and mutated, run on the target,\n"
+    "every result checked against the model. Runs until Ctrl-C (or the limit),\n"
+    "with a status line every few seconds. A divergence is re-run to confirm\n"
+    "it, then recorded once per signature in DIR/findings/NAME/ (program.mmp,\n"
+    "report.txt, meta.txt with the hit count); ones that do not reproduce every\n"
+    "time go to DIR/flaky/. Programs reaching new model-state coverage are kept\n"
+    "in DIR/corpus/ and a later run with the same --out resumes from them.\n"
+    "DIR/stats.json follows the status line. Everything is written atomically.\n"
+    "\n"
+    "  --out DIR      output directory (default mmdiff-out)\n"
+    "  --minutes M    stop after M minutes\n"
+    "  --execs N      stop after N program runs\n"
+    "  --seed S       the campaign's seed (default: from the clock; printed)\n"
+    "  --jobs N       N executors on the local kernel (--target local)\n"
+    "  --vms N        N guests (--target qemu)\n"
+    "  --corpus DIR   seed programs (.mmp); default: the project's corpus/ if found\n";
+
+std::atomic<bool> g_stop{false};
+
+void OnSigint(int) {
+  g_stop.store(true);
+  signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends at once; findings are already on disk
+}
+
+}  // namespace
+
+int FuzzCommand(int argc, char** argv) {
+  Args args;
+  std::string err;
+  auto value_flags = TargetValueFlags();
+  value_flags.insert({"vms", "jobs", "minutes", "execs", "out", "seed", "corpus"});
+  if (!ParseArgs(argc, argv, value_flags, {}, &args, &err)) {
+    fprintf(stderr, "mmdiff fuzz: %s\n%s%s", err.c_str(), kFuzzUsage, kTargetFlagsHelp);
+    return 2;
+  }
+  if (args.Has("help")) {
+    printf("%s%s", kFuzzUsage, kTargetFlagsHelp);
+    return 0;
+  }
+  if (!args.positional.empty()) {
+    fprintf(stderr, "mmdiff fuzz: unexpected argument '%s'\n", args.positional[0].c_str());
+    return 2;
+  }
+  int minutes, execs, seed, jobs;
+  if (!args.GetInt("minutes", 0, &minutes, &err) || !args.GetInt("execs", 0, &execs, &err) ||
+      !args.GetInt("seed", 0, &seed, &err) || !args.GetInt("jobs", 1, &jobs, &err)) {
+    fprintf(stderr, "mmdiff fuzz: %s\n", err.c_str());
+    return 2;
+  }
+  std::string target = TargetName(args);
+  if (target == "model") {
+    fprintf(stderr, "mmdiff fuzz: a campaign needs a kernel: --target local or qemu\n");
+    return 2;
+  }
+  if (args.values.count("jobs") && target != "local") {
+    fprintf(stderr, "mmdiff fuzz: --jobs is for --target local; guests: --vms\n");
+    return 2;
+  }
+  TargetPool pool;
+  KernelProfile profile;
+  if (target == "local") {
+    if (!pool.Start([&args](std::string* e) { return OpenTarget(args, e); }, jobs, &err)) {
+      fprintf(stderr, "mmdiff fuzz: %s\n", err.c_str());
+      return 2;
+    }
+  } else if (!OpenPool(args, &pool, &err)) {
+    fprintf(stderr, "mmdiff fuzz: %s\n", err.c_str());
+    return 2;
+  }
+  if (!ProfileFor(args, pool.first(), &profile, &err)) {
+    fprintf(stderr, "mmdiff fuzz: %s\n", err.c_str());
+    return 2;
+  }
+  CampaignOptions options;
+  options.out_dir = args.Get("out", "mmdiff-out");
+  options.seed = static_cast<uint64_t>(seed);
+  options.max_seconds = minutes * 60.0;
+  options.max_execs = static_cast<uint64_t>(execs);
+  options.target_word = target == "qemu" ? "vms" : "executors";
+  std::string corpus_dir = args.Get("corpus", std::string(MMDIFF_SOURCE_DIR) + "/corpus");
+  if (!LoadPrograms(corpus_dir, &options.seeds, &err) && args.values.count("corpus")) {
+    fprintf(stderr, "mmdiff fuzz: %s\n", err.c_str());
+    return 2;
+  }
+  signal(SIGINT, OnSigint);
+  signal(SIGTERM, OnSigint);
+  CampaignStats stats;
+  if (!RunCampaign(options, &pool, profile, g_stop, &stats, &err)) {
+    fprintf(stderr, "mmdiff fuzz: %s\n", err.c_str());
+    return 2;
+  }
+  printf("%s\n", StatusLine(stats, options.target_word).c_str());
+  printf("findings: %s/findings (%llu unique, %llu flaky)\n", options.out_dir.c_str(),
+         static_cast<unsigned long long>(stats.unique), static_cast<unsigned long long>(stats.flaky));
+  return 0;
+}
+
+}  // namespace mmdiff::cli

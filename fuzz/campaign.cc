@@ -1,0 +1,250 @@
+#include "fuzz/campaign.h"
+
+#include <dirent.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <mutex>
+#include <thread>
+
+#include "fuzz/coverage.h"
+#include "fuzz/findings.h"
+#include "fuzz/generator.h"
+#include "model/judge.h"
+#include "prog/text.h"
+
+namespace mmdiff {
+namespace {
+
+double Now() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+uint64_t HashText(const std::string& s) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (unsigned char c : s) h = (h ^ c) * 0x100000001b3ULL;
+  return h;
+}
+
+class CampaignRun {
+ public:
+  CampaignRun(const CampaignOptions& o, TargetPool* pool, const KernelProfile& profile,
+              const std::atomic<bool>& stop)
+      : o_(o), pool_(pool), profile_(profile), stop_(stop) {}
+
+  bool Run(CampaignStats* out, std::string* err) {
+    if (!store_.Open(o_.out_dir, err)) return false;
+    corpus_dir_ = o_.out_dir + "/corpus";
+    mkdir(corpus_dir_.c_str(), 0755);
+    seed_ = o_.seed ? o_.seed : static_cast<uint64_t>(time(nullptr));
+    fprintf(stderr, "mmdiff fuzz: seed %" PRIu64 ", output in %s\n", seed_, o_.out_dir.c_str());
+    start_ = Now();
+    Triage();
+    std::vector<std::thread> workers;
+    for (int w = 0; w < pool_->size(); w++) workers.emplace_back([this, w] { Worker(w); });
+    double next_status = Now() + o_.status_every_s;
+    while (!Done()) {
+      usleep(100 * 1000);
+      if (Now() >= next_status) {
+        Status();
+        next_status = Now() + o_.status_every_s;
+      }
+    }
+    for (auto& t : workers) t.join();
+    *out = Stats();
+    WriteStats(*out);
+    fprintf(stderr, "mmdiff fuzz: done: %s\n", StatusLine(*out, TargetWord()).c_str());
+    return true;
+  }
+
+ private:
+  bool Done() const {
+    if (stop_.load()) return true;
+    if (o_.max_execs && execs_.load() >= o_.max_execs) return true;
+    return o_.max_seconds > 0 && Now() - start_ >= o_.max_seconds;
+  }
+
+  std::string TargetWord() const { return o_.target_word; }
+
+  // Seeds and the corpus of an earlier run: each runs once to rebuild the
+  // coverage map; the ones that add coverage make up the starting corpus.
+  void Triage() {
+    std::vector<Program> start = o_.seeds;
+    if (DIR* d = opendir(corpus_dir_.c_str())) {
+      std::vector<std::string> files;
+      while (dirent* e = readdir(d))
+        if (std::string(e->d_name).size() > 4 && std::string(e->d_name).rfind(".mmp") == strlen(e->d_name) - 4)
+          files.push_back(corpus_dir_ + "/" + e->d_name);
+      closedir(d);
+      std::sort(files.begin(), files.end());
+      for (const std::string& f : files) {
+        Program p;
+        TextError te;
+        if (ParseProgramFile(f, &p, &te)) start.push_back(std::move(p));
+      }
+    }
+    resumed_ = start.size() - o_.seeds.size();
+    if (start.empty()) return;
+    fprintf(stderr, "mmdiff fuzz: triaging %zu seed and corpus programs (%zu from an earlier run)\n",
+            start.size(), resumed_);
+    pool_->RunAll(
+        start.size(),
+        [&](size_t i) {
+          return (start[i].Requires() & ~profile_.features) ? Program{} : start[i];
+        },
+        [&](size_t, const Program& prog, bool ok, const Trace& trace, const std::string&) {
+          if (prog.ops.empty()) return;
+          execs_++;
+          if (ok) Consider(prog, trace, nullptr);
+        });
+  }
+
+  Program NextProgram(Generator& gen, Rng& rng) {
+    if (o_.mutate && rng.Chance(4, 5)) {
+      std::vector<Program> snapshot;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (!corpus_.empty()) {
+          // The mutator may splice with a few others; hand it a small sample.
+          for (int k = 0; k < 4; k++) snapshot.push_back(corpus_[rng.Below(corpus_.size())]);
+        }
+      }
+      if (!snapshot.empty()) {
+        Program p = snapshot[0];
+        if (o_.mutate(&p, rng, snapshot)) return p;
+      }
+    }
+    return gen.Next();
+  }
+
+  void Worker(int w) {
+    Target* target = pool_->at(w);
+    Generator gen(GeneratorOptions{seed_ * 1000003 + static_cast<uint64_t>(w), 10, 60, profile_});
+    Rng rng(seed_ ^ (0x5851f42d4c957f2dULL * (w + 1)));
+    while (!Done()) {
+      Program prog = NextProgram(gen, rng);
+      Trace trace;
+      std::string err;
+      bool ok = target->Run(prog, &trace, &err);
+      execs_++;
+      if (!ok) {
+        restarts_++;
+        continue;
+      }
+      if (trace.end != TraceEnd::kCompleted) restarts_++;  // the guest was rebooted
+      Consider(prog, trace, target);
+    }
+  }
+
+  // A diverging program is re-run on the same target before it is recorded.
+  void Consider(const Program& prog, const Trace& trace, Target* target) {
+    Judgement j = JudgeKernelRun(prog, trace, profile_);
+    if (j.kind == Judgement::Kind::kFail) {
+      std::string signature = FindingSignature(j);
+      int reproduced = 1, runs = 1;
+      for (int r = 1; target && r < o_.confirm_runs && !stop_.load(); r++) {
+        Trace again;
+        std::string err;
+        runs++;
+        execs_++;
+        if (target->Run(prog, &again, &err) &&
+            FindingSignature(JudgeKernelRun(prog, again, profile_)) == signature)
+          reproduced++;
+      }
+      if (store_.Record(prog, trace, j, reproduced, runs))
+        fprintf(stderr, "mmdiff fuzz: new %s %s (%d/%d): %s\n", reproduced == runs ? "finding" : "flaky",
+                FindingName(signature, FindingClass(j)).c_str(), reproduced, runs, j.line.c_str());
+      return;
+    }
+    if (j.kind != Judgement::Kind::kPass) return;
+    std::vector<uint64_t> features = TraceFeatures(prog, trace, profile_);
+    std::lock_guard<std::mutex> lock(mu_);
+    if (coverage_.Merge(features) == 0) return;
+    corpus_.push_back(prog);
+    std::string text = PrintProgram(prog);
+    char name[32];
+    snprintf(name, sizeof name, "%016" PRIx64 ".mmp", HashText(text));
+    WriteFileAtomically(corpus_dir_ + "/" + name, text);
+  }
+
+  CampaignStats Stats() {
+    CampaignStats s;
+    s.elapsed_s = Now() - start_;
+    s.execs = execs_.load();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      s.corpus = corpus_.size();
+      s.coverage = coverage_.size();
+    }
+    s.divergences = store_.hits();
+    s.unique = store_.unique();
+    s.flaky = store_.flaky();
+    s.restarts = restarts_.load();
+    s.targets = pool_->size();
+    return s;
+  }
+
+  void WriteStats(const CampaignStats& s) {
+    char buf[1024];
+    snprintf(buf, sizeof buf,
+             "{\n  \"seed\": %" PRIu64 ",\n  \"elapsed_s\": %.1f,\n  \"execs\": %" PRIu64
+             ",\n  \"execs_per_s\": %.1f,\n  \"corpus\": %" PRIu64 ",\n  \"coverage\": %" PRIu64
+             ",\n  \"divergences\": %" PRIu64 ",\n  \"unique_signatures\": %" PRIu64 ",\n  \"flaky\": %" PRIu64
+             ",\n  \"targets\": %d,\n  \"restarts\": %" PRIu64,
+             seed_, s.elapsed_s, s.execs, s.elapsed_s > 0 ? s.execs / s.elapsed_s : 0.0, s.corpus, s.coverage,
+             s.divergences, s.unique, s.flaky, s.targets, s.restarts);
+    std::string json = buf;
+    if (o_.mutator_stats_json) json += ",\n  \"mutators\": " + o_.mutator_stats_json();
+    json += "\n}\n";
+    WriteFileAtomically(o_.out_dir + "/stats.json", json);
+  }
+
+  void Status() {
+    CampaignStats s = Stats();
+    WriteStats(s);
+    fprintf(stderr, "%s\n", StatusLine(s, TargetWord()).c_str());
+  }
+
+  const CampaignOptions& o_;
+  TargetPool* pool_;
+  const KernelProfile& profile_;
+  const std::atomic<bool>& stop_;
+  FindingStore store_;
+  std::string corpus_dir_;
+  uint64_t seed_ = 0;
+  size_t resumed_ = 0;
+  double start_ = 0;
+  std::atomic<uint64_t> execs_{0};
+  std::atomic<uint64_t> restarts_{0};
+  std::mutex mu_;
+  std::vector<Program> corpus_;
+  CoverageMap coverage_;
+};
+
+}  // namespace
+
+std::string StatusLine(const CampaignStats& s, const std::string& target_word) {
+  char buf[512];
+  int secs = static_cast<int>(s.elapsed_s);
+  snprintf(buf, sizeof buf,
+           "elapsed %d:%02d:%02d  execs %" PRIu64 " (%.0f/s)  corpus %" PRIu64 "  cov %" PRIu64
+           "  divergences %" PRIu64 "  unique %" PRIu64 "  flaky %" PRIu64 "  %s %d  restarts %" PRIu64,
+           secs / 3600, secs / 60 % 60, secs % 60, s.execs, s.elapsed_s > 0 ? s.execs / s.elapsed_s : 0.0,
+           s.corpus, s.coverage, s.divergences, s.unique, s.flaky, target_word.c_str(), s.targets, s.restarts);
+  return buf;
+}
+
+bool RunCampaign(const CampaignOptions& options, TargetPool* pool, const KernelProfile& profile,
+                 const std::atomic<bool>& stop, CampaignStats* out, std::string* err) {
+  CampaignRun run(options, pool, profile, stop);
+  return run.Run(out, err);
+}
+
+}  // namespace mmdiff

@@ -1,0 +1,61 @@
+// A fuzzing campaign: programs generated and mutated, run on a pool of
+// targets, checked against the model; new model-state coverage keeps a
+// program in the corpus, a divergence is confirmed by re-running it and then
+// recorded once per signature (findings.h). Everything on disk is written
+// atomically, so a campaign stopped by Ctrl-C or a crash resumes from DIR.
+//
+//   DIR/corpus/HASH.mmp    programs that reached new coverage (resumed)
+//   DIR/findings/, flaky/  see findings.h
+//   DIR/stats.json         updated with every status line
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "fuzz/rng.h"
+#include "model/profile.h"
+#include "prog/program.h"
+#include "target/pool.h"
+
+namespace mmdiff {
+
+struct CampaignOptions {
+  std::string out_dir = "mmdiff-out";
+  uint64_t seed = 0;         // 0: from the clock (printed, so a run can be repeated)
+  double max_seconds = 0;    // 0: until stopped
+  uint64_t max_execs = 0;    // 0: no limit
+  int status_every_s = 5;
+  int confirm_runs = 3;      // re-runs of a diverging program before it is recorded
+  std::string target_word = "executors";  // the status line's name for targets ("vms")
+  std::vector<Program> seeds;  // initial corpus
+  // Structure-aware mutation of a corpus program (fuzz/mutator.h); empty:
+  // the campaign only generates. Returns false when nothing applied.
+  std::function<bool(Program*, Rng&, std::span<const Program> corpus)> mutate;
+  std::function<std::string()> mutator_stats_json;  // for stats.json
+};
+
+struct CampaignStats {
+  double elapsed_s = 0;
+  uint64_t execs = 0;
+  uint64_t corpus = 0;
+  uint64_t coverage = 0;
+  uint64_t divergences = 0;  // confirmed hits, all signatures
+  uint64_t unique = 0;       // distinct confirmed signatures
+  uint64_t flaky = 0;
+  uint64_t restarts = 0;     // targets restarted (executor died, guest rebooted)
+  int targets = 0;
+};
+
+// Runs until `stop` is set or a limit is reached. Prints a status line to
+// stderr every options.status_every_s seconds and a summary at the end.
+// False with `err` when DIR cannot be used.
+bool RunCampaign(const CampaignOptions& options, TargetPool* pool, const KernelProfile& profile,
+                 const std::atomic<bool>& stop, CampaignStats* out, std::string* err);
+
+std::string StatusLine(const CampaignStats& s, const std::string& target_word);
+
+}  // namespace mmdiff

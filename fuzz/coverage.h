@@ -1,0 +1,41 @@
+// Model-state coverage: the abstract transitions a program drove the model
+// through, as feedback that keeps a program in the campaign's corpus when it
+// reaches something new. No kernel coverage is needed (the guest kernels here
+// have no KCOV); the model's view of the mm is the map.
+//
+// A feature is a hash of (op kind, memory kind and uffd registration of the
+// VMA, PTE state before, PTE state after, the result's kind, errno and uffd
+// faults) for each page an op touches (at most 16 per op), plus one per op
+// for its result alone. PTE state abstracts kind (none, anon exclusive, anon
+// shared, zero page, file page, swap, uffd-wp marker, guard), soft-dirty and
+// uffd-wp.
+#pragma once
+
+#include <cstdint>
+#include <unordered_set>
+#include <vector>
+
+#include "model/profile.h"
+#include "prog/program.h"
+#include "prog/result.h"
+
+namespace mmdiff {
+
+// Features of a trace the checker accepted (walks the model along the
+// kernel's results, like CheckTrace). Stops at the first op the model does
+// not allow or does not model.
+std::vector<uint64_t> TraceFeatures(const Program& prog, const Trace& trace, const KernelProfile& profile);
+
+class CoverageMap {
+ public:
+  // Adds features; returns how many were new.
+  size_t Merge(const std::vector<uint64_t>& features);
+  // Without adding: how many are new.
+  size_t CountNew(const std::vector<uint64_t>& features) const;
+  size_t size() const { return seen_.size(); }
+
+ private:
+  std::unordered_set<uint64_t> seen_;
+};
+
+}  // namespace mmdiff

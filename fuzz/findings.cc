@@ -1,0 +1,201 @@
+#include "fuzz/findings.h"
+
+#include <dirent.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "prog/text.h"
+
+namespace mmdiff {
+namespace {
+
+uint64_t Fnv1a(const std::string& s) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (unsigned char c : s) h = (h ^ c) * 0x100000001b3ULL;
+  return h;
+}
+
+// A splat line without what changes between runs: numbers, hex addresses.
+std::string StripNumbers(const std::string& line) {
+  std::string out;
+  for (size_t i = 0; i < line.size(); i++) {
+    if (isdigit(static_cast<unsigned char>(line[i]))) {
+      while (i + 1 < line.size() && isxdigit(static_cast<unsigned char>(line[i + 1]))) i++;
+      if (out.empty() || out.back() != '#') out += '#';
+      continue;
+    }
+    out += line[i];
+  }
+  return out;
+}
+
+std::string SplatLine(const std::string& console) {
+  std::istringstream in(console);
+  std::string line;
+  while (std::getline(in, line)) {
+    // The line that named the failure (prog/splat.h patterns), from the first
+    // word after the timestamp.
+    size_t close = line.find("] ");
+    std::string text = close == std::string::npos ? line : line.substr(close + 2);
+    if (text.find("BUG") != std::string::npos || text.find("WARNING") != std::string::npos ||
+        text.find("Oops") != std::string::npos || text.find("KASAN") != std::string::npos ||
+        text.find("panic") != std::string::npos || text.find("stall") != std::string::npos ||
+        text.find("blocked for more than") != std::string::npos || text.find("fault") != std::string::npos)
+      return StripNumbers(text);
+  }
+  return "unknown";
+}
+
+std::string Annotated(const Program& prog, const Trace& trace) {
+  std::string out;
+  for (size_t i = 0; i < prog.ops.size(); i++) {
+    out += PrintOp(prog.ops[i]);
+    if (i < trace.results.size() && trace.results[i].kind != ResultKind::kNone)
+      out += "  # kernel: " + PrintResult(prog.ops[i], trace.results[i]);
+    out += "\n";
+  }
+  return out;
+}
+
+std::map<std::string, std::string> ReadMeta(const std::string& path) {
+  std::map<std::string, std::string> kv;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    size_t colon = line.find(": ");
+    if (colon != std::string::npos) kv[line.substr(0, colon)] = line.substr(colon + 2);
+  }
+  return kv;
+}
+
+}  // namespace
+
+std::string FindingClass(const Judgement& j) {
+  if (j.verdict.divergence) return std::string(DivergenceClassName(j.verdict.divergence->cls));
+  if (j.line.rfind("KERNEL-SPLAT", 0) == 0) return "kernel-splat";
+  if (j.line.rfind("HANG", 0) == 0) return "hang";
+  if (j.line.rfind("EXPECTATION", 0) == 0) return "expectation";
+  return "error";
+}
+
+std::string FindingSignature(const Judgement& j) {
+  if (j.verdict.divergence) return j.verdict.divergence->signature;
+  std::string cls = FindingClass(j);
+  if (cls == "kernel-splat") return cls + "|" + SplatLine(j.detail);
+  return cls;
+}
+
+std::string FindingName(const std::string& signature, const std::string& cls) {
+  char hash[17];
+  snprintf(hash, sizeof hash, "%016llx", static_cast<unsigned long long>(Fnv1a(signature)));
+  return cls + "-" + std::string(hash, 12);
+}
+
+bool WriteFileAtomically(const std::string& path, const std::string& content) {
+  std::string tmp = path + ".tmp." + std::to_string(getpid());
+  {
+    std::ofstream out(tmp, std::ios::binary);
+    out << content;
+    if (!out.flush()) return false;
+  }
+  return rename(tmp.c_str(), path.c_str()) == 0;
+}
+
+bool FindingStore::Open(const std::string& dir, std::string* err) {
+  dir_ = dir;
+  for (const std::string& d : {dir, dir + "/findings", dir + "/flaky"}) {
+    if (mkdir(d.c_str(), 0755) != 0 && errno != EEXIST) {
+      *err = "cannot create " + d + ": " + strerror(errno);
+      return false;
+    }
+  }
+  for (const char* sub : {"findings", "flaky"}) {
+    DIR* d = opendir((dir + "/" + sub).c_str());
+    while (dirent* e = d ? readdir(d) : nullptr) {
+      if (e->d_name[0] == '.') continue;
+      auto kv = ReadMeta(dir + "/" + sub + "/" + e->d_name + "/meta.txt");
+      if (kv["signature"].empty()) continue;
+      Entry& entry = by_signature_[kv["signature"]];
+      entry.cls = kv["class"];
+      entry.hits = strtoull(kv["hits"].c_str(), nullptr, 10);
+      entry.reproduced = atoi(kv["reproduced"].c_str());
+      entry.runs = atoi(kv["runs"].c_str());
+      entry.flaky = std::string(sub) == "flaky";
+    }
+    if (d) closedir(d);
+  }
+  return true;
+}
+
+void FindingStore::WriteEntry(const std::string& sub, const std::string& name, const std::string& signature,
+                              const Entry& e, const Program* prog, const Trace* trace, const Judgement* j) {
+  std::string d = dir_ + "/" + sub + "/" + name;
+  mkdir(d.c_str(), 0755);
+  if (prog && j) {
+    std::string report = j->line + "\nclass: " + e.cls + "\nsignature: " + signature + "\n";
+    if (!j->detail.empty()) report += "\n" + j->detail + "\n";
+    WriteFileAtomically(d + "/report.txt", report);
+    WriteFileAtomically(d + "/program.mmp", "# " + j->line + "\n" + Annotated(*prog, *trace));
+    if (!trace->console.empty()) WriteFileAtomically(d + "/console.txt", trace->console);
+  }
+  // meta.txt last: a directory with meta.txt is complete.
+  WriteFileAtomically(d + "/meta.txt", "signature: " + signature + "\nclass: " + e.cls +
+                                           "\nhits: " + std::to_string(e.hits) + "\nreproduced: " +
+                                           std::to_string(e.reproduced) + "\nruns: " + std::to_string(e.runs) +
+                                           "\nupdated: " + std::to_string(time(nullptr)) + "\n");
+}
+
+bool FindingStore::Record(const Program& prog, const Trace& trace, const Judgement& j, int reproduced, int runs) {
+  std::string signature = FindingSignature(j);
+  std::string cls = FindingClass(j);
+  std::lock_guard<std::mutex> lock(mu_);
+  auto [it, fresh] = by_signature_.try_emplace(signature);
+  Entry& e = it->second;
+  bool was_flaky = !fresh && e.flaky;
+  e.cls = cls;
+  e.hits++;
+  bool now_flaky = reproduced < runs;
+  // A signature once confirmed stays a finding; a flaky one is promoted when
+  // a later hit reproduces every time.
+  e.flaky = fresh ? now_flaky : (e.flaky && now_flaky);
+  std::string name = FindingName(signature, cls);
+  bool write_files = fresh || (was_flaky && !e.flaky);
+  if (write_files) e.reproduced = reproduced, e.runs = runs;
+  if (was_flaky && !e.flaky) {
+    std::string from = dir_ + "/flaky/" + name, to = dir_ + "/findings/" + name;
+    rename(from.c_str(), to.c_str());
+  }
+  WriteEntry(e.flaky ? "flaky" : "findings", name, signature, e, write_files ? &prog : nullptr, &trace, &j);
+  return fresh;
+}
+
+size_t FindingStore::unique() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  size_t n = 0;
+  for (auto& [sig, e] : by_signature_) n += !e.flaky;
+  return n;
+}
+
+size_t FindingStore::flaky() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  size_t n = 0;
+  for (auto& [sig, e] : by_signature_) n += e.flaky;
+  return n;
+}
+
+uint64_t FindingStore::hits() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  uint64_t n = 0;
+  for (auto& [sig, e] : by_signature_) n += e.hits;
+  return n;
+}
+
+}  // namespace mmdiff

@@ -1,0 +1,65 @@
+// The findings directory of a campaign: one subdirectory per distinct
+// divergence signature, written so that Ctrl-C or a crash at any moment
+// leaves every finding either complete or absent (temporary file + rename).
+//
+//   DIR/findings/NAME/program.mmp   the program, with the kernel's results as
+//                                   '=>' lines and the verdict on top
+//                     report.txt    the DIVERGENCE line, class, signature,
+//                                   address-space picture, console excerpt
+//                     meta.txt      signature, class, hits, confirmation
+//   DIR/flaky/NAME/...               the same, for divergences that did not
+//                                   reproduce on every confirmation run
+//
+// NAME is the class and a hash of the signature: stable across runs and
+// machines, so `mmdiff merge` can dedup directories of many campaigns.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "model/judge.h"
+#include "prog/program.h"
+#include "prog/result.h"
+
+namespace mmdiff {
+
+// The dedup key of a failed judgement: the checker's signature for a
+// divergence; for a splat, its first splat line without numbers (addresses,
+// timestamps, PIDs); for a guest hang, the class alone.
+std::string FindingSignature(const Judgement& j);
+std::string FindingClass(const Judgement& j);  // "missed-dirty", "kernel-splat", "hang", ...
+std::string FindingName(const std::string& signature, const std::string& cls);
+
+bool WriteFileAtomically(const std::string& path, const std::string& content);
+
+class FindingStore {
+ public:
+  // Creates DIR/findings and DIR/flaky, and loads what is there (resuming).
+  bool Open(const std::string& dir, std::string* err);
+
+  // Records a confirmed finding (`reproduced` of `runs` confirmation runs
+  // diverged the same way; all of them: a finding, fewer: flaky). Returns
+  // true when the signature is new to this directory.
+  bool Record(const Program& prog, const Trace& trace, const Judgement& j, int reproduced, int runs);
+
+  size_t unique() const;  // distinct confirmed signatures
+  size_t flaky() const;
+  uint64_t hits() const;  // confirmed divergences, all signatures
+
+ private:
+  struct Entry {
+    std::string cls;
+    uint64_t hits = 0;
+    int reproduced = 0, runs = 0;
+    bool flaky = false;
+  };
+  void WriteEntry(const std::string& sub, const std::string& name, const std::string& signature, const Entry& e,
+                  const Program* prog, const Trace* trace, const Judgement* j);
+  std::string dir_;
+  mutable std::mutex mu_;
+  std::map<std::string, Entry> by_signature_;
+};
+
+}  // namespace mmdiff
