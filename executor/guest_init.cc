@@ -94,6 +94,7 @@ std::string MountScratchDisk() {
     }
     usleep(10000);
   }
+  Log("no ext4 scratch disk (/dev/vda): file slots on tmpfs, where they are shmem");
   return "/tmp";
 }
 

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/vfs.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -115,6 +116,19 @@ uint64_t MeminfoField(const std::string& meminfo, const char* name) {
 
 }  // namespace
 
+std::string FileSlotFilesystem() {
+  const char* dir = getenv("TMPDIR");
+  struct statfs fs;
+  if (statfs(dir && *dir ? dir : "/tmp", &fs) != 0) return "unknown";
+  switch (static_cast<unsigned long>(fs.f_type)) {
+    case 0xEF53: return "ext4";
+    case 0x01021994: return "tmpfs";
+    case 0x9123683E: return "btrfs";
+    case 0x58465342: return "xfs";
+    default: return "other";
+  }
+}
+
 uint64_t PinFaultAround() {
   const char* path = "/sys/kernel/debug/fault_around_bytes";
   if (access(path, F_OK) != 0) mount("debugfs", "/sys/kernel/debug", "debugfs", 0, nullptr);
@@ -123,8 +137,11 @@ uint64_t PinFaultAround() {
   char buf[32] = {0};
   if (write(fd, "4096", 4) < 0) {
   }
-  ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
   close(fd);
+  // Read back through a fresh open: debugfs attribute files refuse pread.
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
+  if (fd >= 0) close(fd);
   return n > 0 ? strtoull(buf, nullptr, 10) : 0;
 }
 
@@ -154,6 +171,7 @@ KernelFeatures ProbeKernel() {
   f.swap_total_kb = MeminfoField(meminfo, "SwapTotal");
   if (f.hugetlb_free > 0) f.features |= kFeatHugetlb;
   if (f.swap_total_kb > 0) f.features |= kFeatSwap;
+  f.file_fs = FileSlotFilesystem();
   return f;
 }
 

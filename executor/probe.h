@@ -1,6 +1,8 @@
 // `mmdiff probe`: what the running kernel supports, measured in this process.
 #pragma once
 
+#include <string>
+
 #include "prog/features.h"
 
 namespace mmdiff::exec {
@@ -15,5 +17,9 @@ KernelFeatures ProbeKernel();
 // executor pins the tunable to one page (a global setting: mounts debugfs if
 // needed). Returns the value now in force, 0 if debugfs is unavailable.
 uint64_t PinFaultAround();
+
+// The filesystem `file` slots live on ($TMPDIR): on tmpfs a regular file is
+// shmem, another memory kind than the model assumes for `file`.
+std::string FileSlotFilesystem();
 
 }  // namespace mmdiff::exec

@@ -17,12 +17,14 @@ void EncodeFeatures(const KernelFeatures& f, ByteWriter* w) {
   w->U64(f.hugetlb_free);
   w->U64(f.swap_total_kb);
   w->U64(f.fault_around_bytes);
+  w->Str(f.file_fs);
 }
 
 bool DecodeFeatures(ByteReader* r, KernelFeatures* out) {
   return r->Str(&out->release, 256) && r->U32(&out->features) && r->U64(&out->uffd_api_features) &&
          r->U32(&out->scan_categories) && r->Str(&out->thp_mode, 64) && r->U64(&out->hugetlb_free) &&
-         r->U64(&out->swap_total_kb) && r->U64(&out->fault_around_bytes);
+         r->U64(&out->swap_total_kb) && r->U64(&out->fault_around_bytes) &&
+         r->Str(&out->file_fs, 64);
 }
 
 std::string PrintFeatures(const KernelFeatures& f) {
@@ -36,6 +38,7 @@ std::string PrintFeatures(const KernelFeatures& f) {
   out += "thp_mode: " + f.thp_mode + "\n";
   out += "hugetlb_free_pages: " + std::to_string(f.hugetlb_free) + "\n";
   out += "swap_total_kb: " + std::to_string(f.swap_total_kb) + "\n";
+  out += "file_slots_fs: " + (f.file_fs.empty() ? std::string("unknown") : f.file_fs) + "\n";
   out += "fault_around_bytes: " +
          (f.fault_around_bytes ? std::to_string(f.fault_around_bytes) : std::string("unknown")) + "\n";
   return out;

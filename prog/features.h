@@ -20,6 +20,7 @@ struct KernelFeatures {
   // /sys/kernel/debug/fault_around_bytes after the executor pinned it to one
   // page (0: debugfs unavailable, fault-around left as the kernel has it).
   uint64_t fault_around_bytes = 0;
+  std::string file_fs;          // filesystem of the executor's `file` slots: ext4, tmpfs, ...
   bool operator==(const KernelFeatures&) const = default;
 };
 

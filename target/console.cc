@@ -1,5 +1,6 @@
 #include "target/console.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <unistd.h>
 
@@ -14,7 +15,8 @@ constexpr size_t kKeep = 1 << 20;
 
 }  // namespace
 
-ConsoleWatcher::ConsoleWatcher(int fd) : fd_(fd) {
+ConsoleWatcher::ConsoleWatcher(int fd, const std::string& log_path) : fd_(fd) {
+  if (!log_path.empty()) log_fd_ = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (pipe(stop_pipe_) != 0) stop_pipe_[0] = stop_pipe_[1] = -1;
   thread_ = std::thread([this] { Loop(); });
 }
@@ -24,6 +26,7 @@ ConsoleWatcher::~ConsoleWatcher() {
   }
   thread_.join();
   close(fd_);
+  if (log_fd_ >= 0) close(log_fd_);
   if (stop_pipe_[0] >= 0) close(stop_pipe_[0]), close(stop_pipe_[1]);
 }
 
@@ -34,6 +37,8 @@ void ConsoleWatcher::Loop() {
     if (poll(pfds, 2, -1) < 0) continue;
     if (pfds[1].revents) return;
     ssize_t n = read(fd_, chunk.data(), chunk.size());
+    if (n > 0 && log_fd_ >= 0 && write(log_fd_, chunk.data(), n) < 0) {
+    }
     std::lock_guard<std::mutex> lock(mu_);
     if (n <= 0) {
       eof_ = true;

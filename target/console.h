@@ -11,7 +11,9 @@ namespace mmdiff {
 
 class ConsoleWatcher {
  public:
-  explicit ConsoleWatcher(int fd);  // takes ownership of fd; starts the reader thread
+  // Takes ownership of fd; starts the reader thread. A non-empty `log_path`
+  // also appends everything read there (MMDIFF_CONSOLE).
+  explicit ConsoleWatcher(int fd, const std::string& log_path = "");
   ~ConsoleWatcher();
 
   // Bytes read so far (a position that Since() and FindSplat() take).
@@ -27,6 +29,7 @@ class ConsoleWatcher {
  private:
   void Loop();
   int fd_;
+  int log_fd_ = -1;
   int stop_pipe_[2];
   std::mutex mu_;
   std::string buf_;      // the last kKeep bytes

@@ -186,7 +186,8 @@ class QemuTarget : public Target {
     }
     close(console[1]);
     qemu_pid_ = pid;
-    console_ = std::make_unique<ConsoleWatcher>(console[0]);
+    const char* console_log = getenv("MMDIFF_CONSOLE");  // every guest's console, appended
+    console_ = std::make_unique<ConsoleWatcher>(console[0], console_log ? console_log : "");
     // QEMU connects both sockets as it starts; the guest announces itself on
     // the one it uses.
     serial_fd_ = Accept(serial_listener, 30000);

@@ -6,7 +6,9 @@ std::vector<std::string> QemuCommand(const VmConfig& c) {
   // panic=-1: reboot at once on a panic, and -no-reboot turns that into QEMU
   // exiting, which the host sees. loglevel=5 keeps KERN_WARNING (WARNING:
   // splats) on the console but not the boot chatter a serial port pays for.
-  std::string append = "console=ttyS0 loglevel=5 panic=-1 mitigations=off mmdiff.chan=/dev/ttyS1";
+  // hugepages=8: a small hugetlb pool (16 MiB) so hugetlb programs run.
+  std::string append =
+      "console=ttyS0 loglevel=5 panic=-1 mitigations=off hugepages=8 mmdiff.chan=/dev/ttyS1";
   if (!c.append.empty()) append += " " + c.append;
   return {
       "qemu-system-x86_64",
