@@ -10,5 +10,6 @@ int ProbeCommand(int argc, char** argv);
 int CheckCommand(int argc, char** argv);
 int VmCommand(int argc, char** argv);
 int FuzzCommand(int argc, char** argv);
+int MergeCommand(int argc, char** argv);
 
 }  // namespace mmdiff::cli

@@ -76,6 +76,10 @@ int FuzzCommand(int argc, char** argv) {
     fprintf(stderr, "mmdiff fuzz: --jobs is for --target local; guests: --vms\n");
     return 2;
   }
+  if (args.values.count("vms") && target != "qemu") {
+    fprintf(stderr, "mmdiff fuzz: --vms is for --target qemu; local executors: --jobs\n");
+    return 2;
+  }
   TargetPool pool;
   KernelProfile profile;
   if (target == "local") {

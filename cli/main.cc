@@ -15,6 +15,7 @@ struct Subcommand {
 const Subcommand kSubcommands[] = {
     {"run", mmdiff::cli::RunCommand, "run one program on a target, print each op with its result"},
     {"fuzz", mmdiff::cli::FuzzCommand, "a fuzzing campaign on a target: findings, corpus, stats in --out DIR"},
+    {"merge", mmdiff::cli::MergeCommand, "merge and dedup the findings of several campaign directories"},
     {"check", mmdiff::cli::CheckCommand, "check many programs against the model; one line each and a summary"},
     {"probe", mmdiff::cli::ProbeCommand, "print the kernel features a target measures"},
     {"vm", mmdiff::cli::VmCommand, "boot a guest and keep it; run programs typed on stdin"},

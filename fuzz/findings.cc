@@ -199,3 +199,75 @@ uint64_t FindingStore::hits() const {
 }
 
 }  // namespace mmdiff
+
+namespace mmdiff {
+namespace {
+
+bool CopyFile(const std::string& from, const std::string& to) {
+  std::ifstream in(from, std::ios::binary);
+  if (!in) return false;
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return WriteFileAtomically(to, ss.str());
+}
+
+}  // namespace
+
+bool MergeFindingDirs(const std::vector<std::string>& dirs, const std::string& out, MergeStats* stats,
+                      std::string* err) {
+  struct Merged {
+    std::string cls, source;  // source: the entry directory whose files are kept
+    uint64_t hits = 0;
+    int reproduced = 0, runs = 0;
+    bool flaky = true;
+  };
+  std::map<std::string, Merged> by_signature;
+  for (const std::string& dir : dirs) {
+    struct stat st;
+    if (stat((dir + "/findings").c_str(), &st) != 0) {
+      *err = dir + ": not a campaign directory (no findings/)";
+      return false;
+    }
+    stats->dirs++;
+    for (const char* sub : {"findings", "flaky"}) {
+      DIR* d = opendir((dir + "/" + sub).c_str());
+      while (dirent* e = d ? readdir(d) : nullptr) {
+        if (e->d_name[0] == '.') continue;
+        std::string entry = dir + "/" + sub + "/" + e->d_name;
+        auto kv = ReadMeta(entry + "/meta.txt");
+        if (kv["signature"].empty()) continue;  // incomplete: a campaign was killed mid-write
+        auto [it, fresh] = by_signature.try_emplace(kv["signature"]);
+        Merged& m = it->second;
+        if (!fresh) stats->duplicates++;
+        bool confirmed = std::string(sub) == "findings";
+        if (fresh || (m.flaky && confirmed)) {
+          m.source = entry;
+          m.cls = kv["class"];
+          m.reproduced = atoi(kv["reproduced"].c_str());
+          m.runs = atoi(kv["runs"].c_str());
+        }
+        m.flaky = m.flaky && !confirmed;
+        m.hits += strtoull(kv["hits"].c_str(), nullptr, 10);
+      }
+      if (d) closedir(d);
+    }
+  }
+  FindingStore store;
+  if (!store.Open(out, err)) return false;
+  for (auto& [signature, m] : by_signature) {
+    std::string name = FindingName(signature, m.cls);
+    std::string to = out + "/" + (m.flaky ? "flaky/" : "findings/") + name;
+    mkdir(to.c_str(), 0755);
+    for (const char* f : {"program.mmp", "report.txt", "console.txt", "min.mmp", "repro.c", "report.md"})
+      CopyFile(m.source + "/" + f, to + "/" + f);
+    WriteFileAtomically(to + "/meta.txt", "signature: " + signature + "\nclass: " + m.cls + "\nhits: " +
+                                              std::to_string(m.hits) + "\nreproduced: " +
+                                              std::to_string(m.reproduced) + "\nruns: " +
+                                              std::to_string(m.runs) + "\nupdated: " +
+                                              std::to_string(time(nullptr)) + "\n");
+    (m.flaky ? stats->flaky : stats->findings)++;
+  }
+  return true;
+}
+
+}  // namespace mmdiff

@@ -18,6 +18,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "model/judge.h"
 #include "prog/program.h"
@@ -33,6 +34,19 @@ std::string FindingClass(const Judgement& j);  // "missed-dirty", "kernel-splat"
 std::string FindingName(const std::string& signature, const std::string& cls);
 
 bool WriteFileAtomically(const std::string& path, const std::string& content);
+
+struct MergeStats {
+  size_t dirs = 0;
+  size_t findings = 0;  // distinct signatures in the output
+  size_t flaky = 0;
+  size_t duplicates = 0;  // entries whose signature was already there
+};
+
+// `mmdiff merge`: the findings of several campaign directories (same layout)
+// into `out`, one entry per signature: the first directory's files, the sum
+// of the hits; a signature confirmed anywhere is a finding, not flaky.
+bool MergeFindingDirs(const std::vector<std::string>& dirs, const std::string& out, MergeStats* stats,
+                      std::string* err);
 
 class FindingStore {
  public:
