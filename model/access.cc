@@ -1,5 +1,6 @@
 // Loads and stores: the page-fault paths of mm/memory.c as the model sees
-// them (SEMANTICS.md §3.2 soft-dirty, §4.5 uffd-wp faults, §4.6 markers).
+// them (SEMANTICS.md §3.2 soft-dirty, §4.5 uffd-wp faults, §4.6 markers,
+// §6 item 5 fault-around).
 #include <cerrno>
 #include <csignal>
 
@@ -14,10 +15,83 @@ bool IsSyncWp(const Vma& v, const std::vector<UffdCtx>& uffds) {
 
 }  // namespace
 
+bool Model::ThpPossible(const Vma& v, uint32_t page) const {
+  if (v.kind != MemKind::kAnon || v.nohugepage) return false;
+  if (profile_.thp == ThpMode::kNever || (profile_.thp == ThpMode::kMadvise && !v.hugepage)) return false;
+  uint32_t slot = page / kPagesPerPmd * kPagesPerPmd;
+  return v.start <= slot && slot + kPagesPerPmd <= v.end;
+}
+
+bool Model::MapsHugeZero(const Process& p, const Vma& v, uint32_t page) const {
+  // __handle_mm_fault(): a PMD with no PTE table in a THP-enabled VMA goes to
+  // create_huge_pmd() → do_huge_pmd_anonymous_page(), which maps the huge
+  // zero page on a read fault (use_zero_page = 1 on both kernels). With a PTE
+  // table the fault is a 4K one.
+  return ThpPossible(v, page) && st_.PtAt(p, page) == PtState::kAbsent && v.uffd_modes == 0;
+}
+
+bool Model::TouchesHugeZero(const Process& p, uint32_t lo, uint32_t hi) const {
+  if (lo >= hi || p.huge_zero.empty()) return false;
+  auto it = p.huge_zero.LowerBound(MmState::Slot(lo));
+  return it != p.huge_zero.end() && it->first <= MmState::Slot(hi - 1);
+}
+
+void Model::FaultAround(int proc, uint32_t page) {
+  // should_fault_around(): a ->map_pages VMA (file, shmem), not uffd-wp or
+  // minor registered (uffd_disable_fault_around()), fault_around_pages > 1.
+  uint32_t n = profile_.fault_around_pages;
+  if (n <= 1) return;
+  Process& p = st_.procs[proc];
+  int vi = st_.VmaAt(p, page);
+  if (vi < 0) return;
+  const Vma v = p.vmas[vi];
+  if (v.IsAnonymous() || (v.uffd_modes & (kUffdModeWp | kUffdModeMinor))) return;
+  // do_fault_around(): from the faulting page aligned down to n pages (the
+  // arena is 2 MiB aligned, so arena pages align like addresses), clamped to
+  // the VMA; n pages from there, clamped to the VMA and the PTE table.
+  uint32_t slot_start = MmState::Slot(page) * kPagesPerPmd;
+  uint32_t from = std::max(page / n * n, v.start);
+  uint32_t to = std::min({from + n, slot_start + kPagesPerPmd, v.end});
+  for (uint32_t pg = from; pg < to; pg++) {
+    if (pg == page) continue;
+    // filemap_map_pages(): only none PTEs (not markers), only uptodate
+    // page-cache pages below EOF, mapped read-only and clean. The kernel may
+    // skip any of them (a locked folio, ...): a doubt, primary mapped.
+    // A regular file's page need not be in the model's cache: filemap_fault()
+    // of an uncached page starts readahead (do_sync_mmap_readahead()), drops
+    // the mmap lock for the I/O and retries the fault, whose fault-around
+    // then maps what readahead brought in (FileObj::readahead; shmem does no
+    // readahead).
+    if (p.ptes.Find(pg) || p.doubts.Find(pg)) continue;
+    uint32_t fp = v.FilePage(pg);
+    if (fp >= st_.files[v.obj].size || !st_.files[v.obj].MayBeCached(fp)) continue;
+    const uint32_t* cached = st_.files[v.obj].cache.Find(fp);
+    uint32_t id = cached ? *cached : st_.CachePage(v.obj, fp);
+    st_.SetPte(p, pg, Pte{PteKind::kPresent, false, false, id});
+    SetDoubt(proc, pg, std::nullopt, Grant::Of(Allowance::kFaultAroundMayMap));
+  }
+}
+
+Model::Fault Model::FaultIn(int proc, uint32_t page, bool write, uint8_t* uffd_faults) {
+  Process& p = st_.procs[proc];
+  const Doubt* d = p.doubts.Find(page);
+  if (!d) return FaultInCertain(proc, page, write, uffd_faults);
+  // A doubtful PTE: fault on both sides and keep both outcomes.
+  Grant why = d->why;
+  Model alt = *this;
+  alt.ResolveDoubt(proc, page, /*to_alt=*/true);
+  uint8_t alt_faults = 0;
+  alt.FaultInCertain(proc, page, write, &alt_faults);
+  ResolveDoubt(proc, page, /*to_alt=*/false);
+  Fault f = FaultInCertain(proc, page, write, uffd_faults);
+  MergeWorld(alt, why);  // if the sides differ beyond PTEs, the primary stays
+  return f;
+}
+
 // One user access at `page`, as the CPU would fault it in: resolves
 // userfaults the way the executor's handler does and leaves the PTE in its
 // final state (for a write: present, writable, dirty, soft-dirty, no uffd-wp).
-Model::Fault Model::FaultIn(int proc, uint32_t page, bool write, uint8_t* uffd_faults) {
+Model::Fault Model::FaultInCertain(int proc, uint32_t page, bool write, uint8_t* uffd_faults) {
   Process& p = st_.procs[proc];
   int vi = st_.VmaAt(p, page);
   if (vi < 0) return Fault::kSegv;
@@ -27,8 +101,26 @@ Model::Fault Model::FaultIn(int proc, uint32_t page, bool write, uint8_t* uffd_f
   const Pte* cur = p.ptes.Find(page);
   if (cur && cur->kind == PteKind::kGuard) return Fault::kSegv;  // guard region: SIGSEGV
   bool none_like = !cur || cur->kind == PteKind::kUffdMarker;
-  if (v.kind != MemKind::kAnon && none_like && v.FilePage(page) >= st_.files[v.obj].size)
-    return Fault::kBus;  // beyond EOF: shmem_fault()/filemap_fault() → SIGBUS
+  if (v.kind != MemKind::kAnon && none_like && v.FilePage(page) >= st_.files[v.obj].size) {
+    // beyond EOF: shmem_fault()/filemap_fault() → SIGBUS, after do_read_fault()
+    // tried fault-around, or do_cow_fault() prepared the anon_vma of a
+    // private VMA (vmf_anon_prepare() comes first: fork then copies it).
+    if (cur && cur->kind == PteKind::kUffdMarker && !v.UffdWp()) {
+      st_.ClearPte(p, page);  // pte_marker_handle_uffd_wp(): a stale marker goes first
+      cur = nullptr;
+    }
+    if (!write && !cur) {
+      // filemap_map_pages() installs the PTE table only once it maps a page
+      // (filemap_map_pmd()), and the SIGBUS maps none: if fault-around may
+      // have mapped nothing, the table may not exist.
+      PtState before = st_.PtAt(p, page);
+      FaultAround(proc, page);
+      if (before == PtState::kAbsent && st_.PtAt(p, page) == PtState::kPresent)
+        p.pt[MmState::Slot(page)] = PtState::kUnknown;
+    }
+    if (write && !v.shared) EnsureAnonVma(p, vi);  // none or marker: do_cow_fault()
+    return Fault::kBus;
+  }
 
   // A marker in a VMA that is no longer uffd-wp is cleared and the fault
   // retried as on a none PTE (pte_marker_handle_uffd_wp(), [61] mm/memory.c:3732).
@@ -37,22 +129,86 @@ Model::Fault Model::FaultIn(int proc, uint32_t page, bool write, uint8_t* uffd_f
     cur = nullptr;
   }
   bool sync_wp = IsSyncWp(v, st_.uffds);
+  bool cached = !v.IsAnonymous() && st_.files[v.obj].cache.Find(v.FilePage(page));
+  if (v.kind == MemKind::kFile && !cached && !cur) {
+    // filemap_fault() → do_sync_mmap_readahead(): mmap read-around of
+    // ra_pages (32 with 128 KiB read_ahead_kb) around the page, and from its
+    // PG_readahead mark async readahead of further windows, which later
+    // faults and fault-arounds may trigger: any page of the file may be in the
+    // cache from now on (the model does not follow readahead windows).
+    st_.files[v.obj].readahead.assign(1, {0, UINT32_MAX});
+  }
+  bool missing = (v.uffd_modes & kUffdModeMissing) && (v.IsAnonymous() || (v.IsShmem() && !cached));
+  bool minor = (v.uffd_modes & kUffdModeMinor) && v.IsShmem() && cached;
+
+  if (!write && !cur && MapsHugeZero(p, v, page)) {
+    // do_huge_pmd_anonymous_page(): vmf_anon_prepare() first (the VMA gets
+    // an anon_vma, so fork copies its page tables), then
+    // set_huge_zero_folio(): one PMD maps the whole 2 MiB slot.
+    EnsureAnonVma(p, vi);
+    uint32_t s0 = MmState::Slot(page) * kPagesPerPmd;
+    for (uint32_t pg = s0; pg < s0 + kPagesPerPmd; pg++)
+      st_.SetPte(p, pg, Pte{PteKind::kPresent, false, false, kZeroPage});
+    p.huge_zero[MmState::Slot(page)] = true;
+    return Fault::kNone;
+  }
+
+  if (cur && cur->kind == PteKind::kUffdMarker && missing) {
+    // A live marker in a MISSING-registered VMA: pte_marker_handle_uffd_wp()
+    // → do_pte_missing() → do_anonymous_page() / shmem_fault() raise a
+    // MISSING userfault. The handler's UFFDIO_ZEROPAGE installs over a marker
+    // only through mfill_atomic_install_pte() (pte_none_mostly(): shared
+    // shmem); for private VMAs mfill_atomic_pte_zeropage() wants pte_none()
+    // → EEXIST, and the handler's UFFDIO_COPY of a zero page installs a new
+    // anonymous page (mm/userfaultfd.c). Either way: dirty, writable, no
+    // uffd-wp bit.
+    *uffd_faults |= kFaultMissing;
+    Pte np{PteKind::kPresent, profile_.soft_dirty, false, kZeroPage};
+    if (v.shared) {
+      np.page = st_.CachePage(v.obj, v.FilePage(page));
+      st_.pages[np.page].dirty = true;
+    } else {
+      np.page = st_.NewPage(/*anon=*/true);
+      EnsureAnonVma(p, st_.VmaAt(p, page));
+    }
+    st_.SetPte(p, page, np);
+    cur = p.ptes.Find(page);
+  } else if (cur && cur->kind == PteKind::kUffdMarker && minor) {
+    // Likewise shmem_fault() raises a MINOR userfault for a cached page;
+    // UFFDIO_CONTINUE installs over the marker (mfill_atomic_install_pte(),
+    // pte_none_mostly()) without the uffd-wp bit.
+    *uffd_faults |= kFaultMinor;
+    if (!v.shared) EnsureAnonVma(p, vi);  // mfill_atomic(): anon_vma_prepare() for private VMAs
+    // mfill_atomic_install_pte(): pte_mkdirty() → soft-dirty.
+    st_.SetPte(p, page,
+               Pte{PteKind::kPresent, profile_.soft_dirty, false, st_.CachePage(v.obj, v.FilePage(page))});
+    cur = p.ptes.Find(page);
+  }
 
   if (!cur) {
-    bool cached = v.IsShmem() && st_.files[v.obj].cache.Find(v.FilePage(page));
-    if ((v.uffd_modes & kUffdModeMissing) && (v.IsAnonymous() || (v.IsShmem() && !cached))) {
+    if (!write) FaultAround(proc, page);  // do_read_fault(): fault-around first
+    if (missing) {
       // MISSING userfault; the handler answers UFFDIO_ZEROPAGE: the zero page
-      // for anonymous memory, a zeroed page-cache page for shmem.
+      // for private VMAs (mfill_atomic_pte_zeropage(), also private shmem), a
+      // zeroed page-cache page for shared shmem (shmem_mfill_atomic_pte()).
       *uffd_faults |= kFaultMissing;
-      if (v.IsAnonymous()) {
+      if (!v.shared) {
+        // mfill_atomic() prepares the anon_vma of a private VMA whatever it
+        // installs, the zero page included (fork then copies the VMA).
+        EnsureAnonVma(p, vi);
         st_.SetPte(p, page, Pte{PteKind::kPresent, false, false, kZeroPage});
       } else {
-        st_.SetPte(p, page, Pte{PteKind::kPresent, false, false, st_.CachePage(v.obj, v.FilePage(page))});
+        // shmem_mfill_atomic_pte() → mfill_atomic_install_pte(): pte_mkdirty().
+        st_.SetPte(p, page, Pte{PteKind::kPresent, profile_.soft_dirty, false,
+                                st_.CachePage(v.obj, v.FilePage(page))});
       }
-    } else if ((v.uffd_modes & kUffdModeMinor) && v.IsShmem() && cached) {
-      // MINOR userfault; UFFDIO_CONTINUE maps the page-cache page.
+    } else if (minor) {
+      // MINOR userfault; UFFDIO_CONTINUE maps the page-cache page
+      // (mfill_atomic_install_pte(): pte_mkdirty() → soft-dirty).
       *uffd_faults |= kFaultMinor;
-      st_.SetPte(p, page, Pte{PteKind::kPresent, false, false, st_.CachePage(v.obj, v.FilePage(page))});
+      if (!v.shared) EnsureAnonVma(p, vi);
+      st_.SetPte(p, page, Pte{PteKind::kPresent, profile_.soft_dirty, false,
+                              st_.CachePage(v.obj, v.FilePage(page))});
     }
     cur = p.ptes.Find(page);
   }
@@ -75,6 +231,7 @@ Model::Fault Model::FaultIn(int proc, uint32_t page, bool write, uint8_t* uffd_f
 
   // Write. First the uffd-wp fault: sync mode reports it and the handler
   // unprotects exactly this page; async mode resolves it in the kernel.
+  bool async_wp_fault = cur && v.UffdWp() && cur->uffd_wp && !sync_wp;
   if (cur && v.UffdWp() && cur->uffd_wp) {
     if (sync_wp) *uffd_faults |= kFaultWp;
     if (cur->kind == PteKind::kUffdMarker) {
@@ -86,7 +243,7 @@ Model::Fault Model::FaultIn(int proc, uint32_t page, bool write, uint8_t* uffd_f
   }
   Pte next;
   next.kind = PteKind::kPresent;
-  next.soft_dirty = true;  // pte_mkdirty() sets _PAGE_SOFT_DIRTY (§3.1)
+  next.soft_dirty = profile_.soft_dirty;  // pte_mkdirty() sets _PAGE_SOFT_DIRTY (§3.1)
   if (cur && (cur->kind == PteKind::kPresent || cur->kind == PteKind::kSwap)) {
     uint32_t old = cur->page;
     if (old == kZeroPage) {
@@ -99,6 +256,8 @@ Model::Fault Model::FaultIn(int proc, uint32_t page, bool write, uint8_t* uffd_f
       }
     } else if (st_.pages[old].refs == 1) {
       next.page = old;  // wp_page_reuse(): exclusively ours
+    } else if (profile_.mutant == Mutant::kCowWriteSharesPage) {
+      next.page = old;
     } else {
       next.page = st_.CopyPage(old);  // COW after fork
     }
@@ -108,25 +267,125 @@ Model::Fault Model::FaultIn(int proc, uint32_t page, bool write, uint8_t* uffd_f
     uint32_t cache = st_.CachePage(v.obj, v.FilePage(page));
     next.page = v.shared ? cache : st_.CopyPage(cache);  // do_shared_fault()/do_cow_fault()
   }
+  // wp_page_reuse() keeps the PTE's other bits: a stale uffd-wp bit (the
+  // VMA re-registered without WP, userfaultfd_pte_wp() ignores it) stays and
+  // pagemap still shows it; a new page (COW, fault on none) starts clean.
+  if (cur && cur->kind == PteKind::kPresent && next.page == cur->page && !v.UffdWp())
+    next.uffd_wp = cur->uffd_wp;
+  if (async_wp_fault && profile_.mutant == Mutant::kAsyncWriteKeepsWp) next.uffd_wp = true;
   if (st_.pages[next.page].anon) EnsureAnonVma(p, st_.VmaAt(p, page));
   st_.SetPte(p, page, next);
   PageObj& pg = st_.pages[next.page];
   pg.lazyfree = false;
-  if (!pg.anon) pg.dirty = true;
+  if (!pg.anon) {
+    pg.dirty = true;
+    pg.maybe_dropped = false;  // a dirty page stays (no swap to write it to)
+  }
   return Fault::kNone;
 }
 
-bool Model::ThpPossible(const Vma& v, uint32_t page) const {
-  if (v.kind != MemKind::kAnon || v.nohugepage) return false;
-  if (profile_.thp == ThpMode::kNever || (profile_.thp == ThpMode::kMadvise && !v.hugepage)) return false;
-  uint32_t slot = page / kPagesPerPmd * kPagesPerPmd;
-  return v.start <= slot && slot + kPagesPerPmd <= v.end;
+Result Model::AccessNow(const Op& op, size_t index, bool write) {
+  Result r;
+  uint8_t faults = 0;
+  switch (FaultIn(op.proc, op.page, write, &faults)) {
+    case Fault::kSegv:
+      r.kind = ResultKind::kFault;
+      r.signal = SIGSEGV;
+      return r;
+    case Fault::kBus:
+      r.kind = ResultKind::kFault;
+      r.signal = SIGBUS;
+      return r;
+    case Fault::kNone:
+      break;
+  }
+  r.uffd_faults = faults;
+  const Pte* pte = st_.procs[op.proc].ptes.Find(op.page);
+  if (write) {
+    st_.pages[pte->page].bytes.Set(op.offset, WriteToken(op, index));
+    r.kind = ResultKind::kOk;
+  } else {
+    r.kind = ResultKind::kValue;
+    r.value = pte->page == kZeroPage ? 0 : st_.pages[pte->page].bytes.Get(op.offset);
+  }
+  return r;
 }
 
 Result Model::DoAccess(Step& s, bool write) {
   const Op& op = s.op;
   Process& p = st_.procs[op.proc];
   uint32_t page = op.page;
+  // Worlds the model cannot tell apart at this page: a doubtful PTE (state.h
+  // Doubt), and a clean shmem page reclaim may have dropped from the page
+  // cache (PageObj::maybe_dropped), which only a MISSING/MINOR userfault can
+  // tell. The access runs in each; the kernel's answer picks the world.
+  struct World {
+    Model m;
+    Grants grants;
+  };
+  auto may_be_dropped = [&](const Model& w) {
+    const Process& wp = w.st_.procs[op.proc];
+    int vi = w.st_.VmaAt(wp, page);
+    if (vi < 0) return false;
+    const Vma& v = wp.vmas[vi];
+    if (!v.IsShmem() || !(v.uffd_modes & (kUffdModeMissing | kUffdModeMinor))) return false;
+    const Pte* pte = wp.ptes.Find(page);
+    if (pte && pte->kind != PteKind::kUffdMarker) return false;
+    const uint32_t* c = w.st_.files[v.obj].cache.Find(v.FilePage(page));
+    return c && w.st_.pages[*c].maybe_dropped;
+  };
+  const Doubt* d = p.doubts.Find(page);
+  if (d || may_be_dropped(*this)) {
+    std::vector<World> worlds;
+    worlds.push_back({*this, {}});
+    if (d) {
+      Grants g;
+      g.Add(d->why);
+      worlds.push_back({*this, g});
+      worlds[0].m.ResolveDoubt(op.proc, page, /*to_alt=*/false);
+      worlds[1].m.ResolveDoubt(op.proc, page, /*to_alt=*/true);
+    }
+    for (size_t k = 0, n = worlds.size(); k < n; k++) {
+      if (!may_be_dropped(worlds[k].m)) continue;
+      World dropped = worlds[k];
+      const Process& wp = dropped.m.st_.procs[op.proc];
+      const Vma& v = wp.vmas[dropped.m.st_.VmaAt(wp, page)];
+      dropped.m.st_.DropCache(v.obj, v.FilePage(page), v.FilePage(page) + 1);
+      dropped.grants.Add(Grant::Of(Allowance::kReclaimMayUnmap));
+      worlds.push_back(std::move(dropped));
+    }
+    std::vector<Result> results;
+    for (World& w : worlds) results.push_back(w.m.AccessNow(op, s.index, write));
+    for (size_t k = 1; k < worlds.size(); k++) {
+      bool dup = results[k] == results[0];
+      for (const Alternative& a : s.pred->alternatives) dup |= a.result == results[k];
+      if (!dup) s.pred->alternatives.push_back({results[k], worlds[k].grants});
+    }
+    // The worlds the kernel's answer allows, the contract's first.
+    std::vector<size_t> match;
+    for (size_t k = 0; k < worlds.size(); k++)
+      if (!s.observed || ResultMatches(results[k], *s.observed)) match.push_back(k);
+    if (match.empty()) match.push_back(0);
+    Model chosen = worlds[match[0]].m;
+    bool merged_all = true;
+    for (size_t k = 1; k < match.size(); k++) {
+      Grant why = worlds[match[k]].grants.Has(Grant::Of(Allowance::kReclaimMayUnmap))
+                      ? Grant::Of(Allowance::kReclaimMayUnmap)
+                      : (d ? d->why : Grant::Of(Allowance::kReclaimMayUnmap));
+      Model trial = chosen;
+      if (trial.MergeWorld(worlds[match[k]].m, why)) chosen = std::move(trial);
+      else merged_all = false;
+    }
+    if (!s.apply) {
+      // Worlds that differ only by a dropped cache page are left to the first
+      // (the page is mapped there); other differences are not modelled.
+      if (!merged_all && worlds.size() == 2 && d) s.pred->unmodelled = "access to a page the model cannot pin down";
+      return results[0];
+    }
+    st_ = std::move(chosen.st_);
+    return results[0];
+  }
+
   Result r;
   // Predict without writing: the same decisions as FaultIn, read-only.
   uint8_t faults = 0;
@@ -140,20 +399,32 @@ Result Model::DoAccess(Step& s, bool write) {
     const Vma& v = p.vmas[vi];
     bool none_like = !cur || cur->kind == PteKind::kUffdMarker;
     bool stale_marker = cur && cur->kind == PteKind::kUffdMarker && !v.UffdWp();
+    bool live_marker = cur && cur->kind == PteKind::kUffdMarker && v.UffdWp();
     if (!v.Readable() || (write && !v.Writable()) || (cur && cur->kind == PteKind::kGuard)) {
       fault = Fault::kSegv;
     } else if (v.kind != MemKind::kAnon && none_like && v.FilePage(page) >= st_.files[v.obj].size) {
       fault = Fault::kBus;
     } else {
-      if (none_like && ThpPossible(v, page)) s.pred->unmodelled = "fault in a THP-eligible range";
+      if (ThpPossible(v, page) && st_.PtAt(p, page) != PtState::kPresent) {
+        // A PMD without PTE table: a write allocates a THP; a read maps the
+        // huge zero page (not with uffd, nor when PT_RECLAIM leaves the table unknown).
+        if (write) s.pred->unmodelled = "write fault in a THP-eligible range";
+        else if (!MapsHugeZero(p, v, page)) s.pred->unmodelled = "fault in a THP-eligible range";
+      }
+      if (write && p.huge_zero.Find(MmState::Slot(page))) s.pred->unmodelled = "write to a huge zero page";
       const uint32_t* cached = v.IsAnonymous() ? nullptr : st_.files[v.obj].cache.Find(v.FilePage(page));
-      if (!cur || stale_marker) {
-        if ((v.uffd_modes & kUffdModeMissing) && (v.IsAnonymous() || (v.IsShmem() && !cached)))
+      bool missing = (v.uffd_modes & kUffdModeMissing) && (v.IsAnonymous() || (v.IsShmem() && !cached));
+      bool minor = (v.uffd_modes & kUffdModeMinor) && v.IsShmem() && cached;
+      if (!cur || stale_marker || live_marker) {
+        // See FaultInCertain(): a live marker is replaced by the resolution
+        // of a MISSING/MINOR fault, and then there is no WP fault.
+        if (missing)
           faults |= kFaultMissing;
-        else if ((v.uffd_modes & kUffdModeMinor) && v.IsShmem() && cached)
+        else if (minor)
           faults |= kFaultMinor;
       }
-      if (write && cur && !stale_marker && v.UffdWp() && cur->uffd_wp && IsSyncWp(v, st_.uffds))
+      if (write && cur && !stale_marker && v.UffdWp() && cur->uffd_wp && IsSyncWp(v, st_.uffds) &&
+          !(live_marker && (missing || minor)))
         faults |= kFaultWp;
       if (!write) {
         if (cur && (cur->kind == PteKind::kPresent || cur->kind == PteKind::kSwap)) {
@@ -164,6 +435,7 @@ Result Model::DoAccess(Step& s, bool write) {
       }
     }
   }
+  if (faults && NobodyReads(op.proc, page, page + 1, 0)) s.pred->unmodelled = "a userfault nobody answers";
   if (s.apply && fault == Fault::kNone) {
     uint8_t applied = 0;
     FaultIn(op.proc, page, write, &applied);
@@ -171,6 +443,9 @@ Result Model::DoAccess(Step& s, bool write) {
       const Pte* pte = p.ptes.Find(page);
       st_.pages[pte->page].bytes.Set(op.offset, WriteToken(op, s.index));
     }
+  } else if (s.apply && fault == Fault::kBus) {
+    uint8_t applied = 0;
+    FaultIn(op.proc, page, write, &applied);  // fault-around or anon_vma before the SIGBUS
   }
   switch (fault) {
     case Fault::kSegv:

@@ -6,11 +6,21 @@ namespace {
 constexpr std::string_view kAllowanceNames[] = {
     "page-table-may-be-reclaimed",
     "lazyfree-may-be-discarded",
+    "fault-around-may-map",
+    "reclaim-may-unmap",
 };
 static_assert(std::size(kAllowanceNames) == kNumAllowances);
 
+// The names of corpus/QUIRKS.md (and of corpus/quirks/NAME.mmp).
 constexpr std::string_view kQuirkNames[] = {
-    "scan-stale-walk-end",
+    "softdirty_lost_on_mprotect_merge",
+    "softdirty_lost_on_mremap_merge",
+    "shmem_drop_page_keeps_uffd_wp_marker",
+    "huge_zero_page_pagemap_file",
+    "scan_stale_walk_end",
+    "uffd_unregister_other_ctx",
+    "mremap_merge_drops_uffd_registration",
+    "guard_install_livelock_on_uffd_wp",
 };
 static_assert(std::size(kQuirkNames) == kNumQuirks);
 
@@ -23,6 +33,20 @@ std::optional<Quirk> QuirkByName(std::string_view name) {
   for (int i = 0; i < kNumQuirks; i++)
     if (kQuirkNames[i] == name) return static_cast<Quirk>(i);
   return std::nullopt;
+}
+
+std::string_view Grant::Name() const {
+  return quirk ? QuirkName(static_cast<Quirk>(id)) : AllowanceName(static_cast<Allowance>(id));
+}
+
+std::string QuirkList(uint32_t quirk_bits) {
+  std::string out;
+  for (int i = 0; i < kNumQuirks; i++) {
+    if (!(quirk_bits & (1u << i))) continue;
+    if (!out.empty()) out += ", ";
+    out += QuirkName(static_cast<Quirk>(i));
+  }
+  return out;
 }
 
 }  // namespace mmdiff

@@ -3,13 +3,14 @@
 // An *allowance* is latitude the contract gives the kernel (SEMANTICS.md §6):
 // where the model predicts "either", it names the allowance, and the checker
 // counts how often the kernel took it. A *quirk* is a known kernel bug
-// (corpus/QUIRKS.md): allowed only when the profile switches it on by name.
-// Neither is ever a silent `if` in the model.
+// (corpus/QUIRKS.md): allowed only when the profile switches it on by name,
+// and counted the same way. Neither is ever a silent `if` in the model.
 #pragma once
 
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace mmdiff {
@@ -21,23 +22,58 @@ enum class Allowance : uint8_t {
   kPageTableMayBeReclaimed,
   // §6 item 7: MADV_FREE'd pages may be discarded by reclaim at any time.
   kLazyfreeMayBeDiscarded,
+  // §6 item 5: a read fault of a file-backed VMA may also map neighbouring
+  // page-cache pages (mm/memory.c do_read_fault/do_fault_around,
+  // mm/filemap.c filemap_map_pages) when fault_around_bytes is not pinned;
+  // for a regular file also pages its readahead just brought in.
+  kFaultAroundMayMap,
+  // §6 item 7: MADV_PAGEOUT (reclaim) may unmap a page-cache page mapped
+  // once, whether or not it can then write it out (mm/vmscan.c
+  // shrink_folio_list: try_to_unmap before pageout).
+  kReclaimMayUnmap,
 };
-constexpr int kNumAllowances = 2;
+constexpr int kNumAllowances = 4;
 
 std::string_view AllowanceName(Allowance a);
 using AllowanceCounts = std::array<uint32_t, kNumAllowances>;
 
-// Known kernel bugs, switched on per profile. Empty for now: the first entries
-// come with corpus/QUIRKS.md.
+// Known kernel bugs (corpus/QUIRKS.md, same names), switched on per profile
+// (MakeProfile). The model allows a quirk's outcome as an alternative to the
+// contract's only when the profile has it.
 enum class Quirk : uint8_t {
+  // mprotect merges a clean VMA with a VM_SOFTDIRTY neighbour and keeps the
+  // clean flags (6.1 mm/mprotect.c mprotect_fixup; fixed by "mm: propagate
+  // VM_SOFTDIRTY on merge").
+  kSoftdirtyLostOnMprotectMerge,
+  // mremap's copy_vma merges the moved VMA into a clean neighbour and keeps
+  // the neighbour's flags (6.1 mm/mmap.c copy_vma; same fix).
+  kSoftdirtyLostOnMremapMerge,
+  // Truncation / hole punch of write-protected file pages leaves uffd-wp
+  // markers (unmap_mapping_range() zaps without ZAP_FLAG_DROP_MARKER).
+  kShmemDropPageKeepsUffdWpMarker,
+  // pagemap reports the huge zero page as a file page (bit 61).
+  kHugeZeroPagePagemapFile,
   // PAGEMAP_SCAN keeps walk_end from an earlier bounce-buffer stop when the
   // re-walk completes (>512 regions; SEMANTICS.md §5.6, [EMP] 6.18.44).
   kScanStaleWalkEnd,
+  // UFFDIO_UNREGISTER through another uffd than the registering one
+  // unregisters the VMA (no "prevent unregistering VMAs through a different
+  // userfaultfd", 2025, in 6.1.192).
+  kUffdUnregisterOtherCtx,
+  // mremap moving part of a uffd-registered VMA next to that VMA merges the
+  // copy into it and resets the registration of the whole (copy_vma() +
+  // mremap_userfaultfd_prep()): the part that stays loses its registration.
+  kMremapMergeDropsUffdRegistration,
+  // MADV_GUARD_INSTALL over a file VMA holding uffd-wp markers never
+  // returns: the zap keeps (or makes) the markers, the install finds them and
+  // restarts the syscall.
+  kGuardInstallLivelockOnUffdWp,
 };
-constexpr int kNumQuirks = 1;
+constexpr int kNumQuirks = 8;
 
 std::string_view QuirkName(Quirk q);
 std::optional<Quirk> QuirkByName(std::string_view name);
+using QuirkCounts = std::array<uint32_t, kNumQuirks>;
 
 struct QuirkSet {
   uint32_t bits = 0;
@@ -45,5 +81,32 @@ struct QuirkSet {
   void Set(Quirk q) { bits |= 1u << static_cast<int>(q); }
   bool operator==(const QuirkSet&) const = default;
 };
+
+// What grants the kernel an outcome other than the model's primary one: an
+// allowance or a quirk.
+struct Grant {
+  bool quirk = false;
+  uint8_t id = 0;
+  static Grant Of(Allowance a) { return {false, static_cast<uint8_t>(a)}; }
+  static Grant Of(Quirk q) { return {true, static_cast<uint8_t>(q)}; }
+  std::string_view Name() const;
+  bool operator==(const Grant&) const = default;
+};
+
+// A set of grants: bit i = allowance i, bit 16 + i = quirk i.
+struct Grants {
+  uint32_t bits = 0;
+  static uint32_t Bit(Grant g) { return 1u << ((g.quirk ? 16 : 0) + g.id); }
+  void Add(Grant g) { bits |= Bit(g); }
+  void Add(Grants g) { bits |= g.bits; }
+  bool Has(Grant g) const { return bits & Bit(g); }
+  bool HasQuirk() const { return bits >> 16; }
+  uint32_t QuirkBits() const { return bits >> 16; }
+  bool empty() const { return bits == 0; }
+  bool operator==(const Grants&) const = default;
+};
+
+// "known quirk a, b" style list of the quirks in `quirk_bits`.
+std::string QuirkList(uint32_t quirk_bits);
 
 }  // namespace mmdiff

@@ -158,17 +158,18 @@ Divergence Describe(const Model& m, const Op& op, size_t index, const Prediction
   return d;
 }
 
-void CountLatitudes(const Prediction& pred, const Result& observed, Verdict* v) {
-  for (const Latitude& l : pred.latitudes) {
-    v->granted[static_cast<int>(l.allowance)]++;
-    if (l.index < observed.pagemap.size() && l.index < pred.expected.pagemap.size() &&
-        ((observed.pagemap[l.index] ^ pred.expected.pagemap[l.index]) & l.bits))
-      v->taken[static_cast<int>(l.allowance)]++;
+void CountGrants(const Prediction& pred, Grants used, size_t op_index, Verdict* v) {
+  Grants offered;
+  for (const Latitude& l : pred.latitudes) offered.Add(l.grant);
+  for (const Alternative& a : pred.alternatives) offered.Add(a.grants);
+  for (int a = 0; a < kNumAllowances; a++) {
+    Grant g = Grant::Of(static_cast<Allowance>(a));
+    if (offered.Has(g)) v->granted[a]++;
+    if (used.Has(g)) v->taken[a]++;
   }
-  if (!pred.alternatives.empty()) {
-    v->granted[static_cast<int>(pred.alternative_allowance)]++;
-    if (!ResultMatches(pred.expected, observed)) v->taken[static_cast<int>(pred.alternative_allowance)]++;
-  }
+  for (int q = 0; q < kNumQuirks; q++)
+    if (used.Has(Grant::Of(static_cast<Quirk>(q)))) v->quirks_taken[q]++;
+  if (used.HasQuirk()) v->quirk_ops.push_back({op_index, used.QuirkBits()});
 }
 
 }  // namespace
@@ -199,12 +200,13 @@ Verdict CheckTrace(const Program& prog, const Trace& trace, const KernelProfile&
       v.note = "op " + std::to_string(i) + " " + Quote(PrintOp(op)) + ": " + pred.unmodelled;
       return v;
     }
-    if (!PredictionAllows(pred, kernel)) {
+    Grants used;
+    if (!PredictionAllows(pred, kernel, &used)) {
       v.status = Verdict::Status::kDivergence;
       v.divergence = Describe(m, op, i, pred, kernel);
       return v;
     }
-    CountLatitudes(pred, kernel, &v);
+    CountGrants(pred, used, i, &v);
     m.Apply(op, i, kernel);
     v.ops_checked++;
   }
@@ -218,8 +220,9 @@ Trace PredictTrace(const Program& prog, const KernelProfile& profile) {
   for (size_t i = 0; i < prog.ops.size(); i++) {
     Prediction pred = m.Predict(prog.ops[i], i);
     if (!pred.unmodelled.empty()) break;
-    t.results[i] = pred.expected;
-    m.Apply(prog.ops[i], i, pred.expected);
+    Result contract = WithoutQuirks(pred).expected;
+    t.results[i] = contract;
+    m.Apply(prog.ops[i], i, contract);
   }
   return t;
 }

@@ -7,6 +7,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "model/allowance.h"
 #include "model/model.h"
@@ -59,13 +61,24 @@ struct Verdict {
   size_t ops_checked = 0;
   AllowanceCounts granted{};  // latitudes the model offered
   AllowanceCounts taken{};    // latitudes where the kernel's answer used them
+  QuirkCounts quirks_taken{}; // known quirks the kernel's answers needed
+  // The ops whose kernel answer the model allowed only through a quirk:
+  // (op index, bits of Quirk).
+  std::vector<std::pair<size_t, uint32_t>> quirk_ops;
+  // Bits of Quirk over quirk_ops.
+  uint32_t QuirksTaken() const {
+    uint32_t bits = 0;
+    for (auto& [op, q] : quirk_ops) bits |= q;
+    return bits;
+  }
 };
 
 Verdict CheckTrace(const Program& prog, const Trace& trace, const KernelProfile& profile);
 
 // What the model predicts for every op (for `mmdiff run --target model`):
-// pagemap latitudes appear as Result::either ('?' when printed). Ops after an
-// unmodelled one get ResultKind::kNone.
+// the contract's answer, with the allowances' pagemap latitudes as
+// Result::either ('?' when printed) and without what quirks allow. Ops after
+// an unmodelled one get ResultKind::kNone.
 Trace PredictTrace(const Program& prog, const KernelProfile& profile);
 
 // Checks an expected result written in a program ("=> RESULT", '?' = either)

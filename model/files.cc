@@ -1,5 +1,6 @@
 // memfd/file slots and file-level ops: create, ftruncate, pwrite, punch hole
 // (shmem: mm/shmem.c; regular files: mm/truncate.c).
+#include <algorithm>
 #include <cerrno>
 
 #include "model/model.h"
@@ -24,27 +25,76 @@ Result Err(int e) {
 void Model::UnmapMapping(int32_t obj, uint32_t lo, uint32_t hi, bool even_cows) {
   // unmap_mapping_range(): every process, every VMA of the file, the PTEs of
   // file pages [lo, hi); private COW copies only for truncation (even_cows).
-  // uffd-wp markers of those pages go too (truncation drops markers, §4.6);
-  // guard markers stay.
-  for (Process& p : st_.procs) {
+  // The contract: the page is dropped, and so are the uffd-wp markers of its
+  // PTEs (ZAP_FLAG_DROP_MARKER "when we will completely drop the page ...
+  // either by truncation", include/linux/mm.h; SEMANTICS.md §4.6); guard
+  // markers stay. Kernels zap without DROP_MARKER first, so a uffd-wp'd PTE
+  // leaves a marker and markers stay (quirk
+  // shmem_drop_page_keeps_uffd_wp_marker): an alternative where the profile
+  // has the quirk.
+  bool quirk = profile_.quirks.Has(Quirk::kShmemDropPageKeepsUffdWpMarker);
+  for (size_t pi = 0; pi < st_.procs.size(); pi++) {
+    Process& p = st_.procs[pi];
     if (!p.alive) continue;
-    for (const Vma& v : p.vmas) {
+    for (size_t vi = 0; vi < p.vmas.size(); vi++) {
+      const Vma v = p.vmas[vi];
       if (v.obj != obj) continue;
       uint64_t vlo = v.pgoff, vhi = v.pgoff + (v.end - v.start);
       uint64_t a = std::max<uint64_t>(lo, vlo), b = std::min<uint64_t>(hi, vhi);
       if (a >= b) continue;
       uint32_t first = v.start + static_cast<uint32_t>(a - vlo);
       uint32_t last = v.start + static_cast<uint32_t>(b - vlo);
-      std::vector<uint32_t> zap;
-      for (auto it = p.ptes.LowerBound(first); it != p.ptes.end() && it->first < last; ++it) {
-        const Pte& pte = it->second;
-        if (pte.kind == PteKind::kGuard) continue;
-        bool cow = (pte.kind == PteKind::kPresent || pte.kind == PteKind::kSwap) &&
-                   (pte.page == kZeroPage || st_.pages[pte.page].anon);
-        if (cow && !even_cows) continue;
-        zap.push_back(it->first);
+      auto contract = [&](const Variant& pte) -> Variant {
+        if (!pte || pte->kind == PteKind::kGuard) return pte;
+        // should_zap_folio(): without even_cows only anonymous (COW) folios
+        // stay; the zero page (no folio) goes too.
+        bool cow = (pte->kind == PteKind::kPresent || pte->kind == PteKind::kSwap) &&
+                   pte->page != kZeroPage && st_.pages[pte->page].anon;
+        if (cow && !even_cows) return pte;
+        return std::nullopt;
+      };
+      auto buggy = [&](const Variant& pte) -> Variant {
+        // zap_install_uffd_wp_if_needed() without DROP_MARKER (mm/memory.c).
+        // An existing marker is kept in any file VMA, registered or not
+        // (zap_nonpresent_ptes(): "for file: only drop the marker if
+        // explicitly requested"); a uffd-wp'd PTE leaves a fresh one only in
+        // a uffd-wp VMA (pte_install_uffd_wp_if_needed()).
+        Variant c = contract(pte);
+        if (c || !pte || v.IsAnonymous()) return c;
+        if (pte->kind == PteKind::kUffdMarker) return pte;  // kept as it is (its swap soft-dirty bit too)
+        if (pte->uffd_wp && v.UffdWp()) return Pte{PteKind::kUffdMarker, false, true, kZeroPage};  // a fresh marker
+        return c;
+      };
+      auto doubts = TakeDoubts(static_cast<int>(pi), first, last);
+      std::vector<uint32_t> pages;
+      for (auto it = p.ptes.LowerBound(first); it != p.ptes.end() && it->first < last; ++it) pages.push_back(it->first);
+      for (auto& [page, d] : doubts) pages.push_back(page);
+      std::sort(pages.begin(), pages.end());
+      pages.erase(std::unique(pages.begin(), pages.end()), pages.end());
+      for (uint32_t page : pages) {
+        Variant prim = Primary(p, page);
+        const Doubt* d = nullptr;
+        for (auto& [dp, dd] : doubts)
+          if (dp == page) d = &dd;
+        Variant alt_before = d ? (d->alt_none ? Variant{} : Variant{d->alt}) : prim;
+        Variant now = contract(prim);
+        // The other outcomes: the doubt's alternative, and the quirk's.
+        Variant alt = contract(alt_before);
+        Grant why = d ? d->why : Grant::Of(Quirk::kShmemDropPageKeepsUffdWpMarker);
+        if (quirk) {
+          Variant q = buggy(prim);
+          if (!q || q->kind != PteKind::kUffdMarker) q = buggy(alt_before);
+          if (q && q->kind == PteKind::kUffdMarker && !(now && *now == *q)) {
+            alt = q;
+            why = Grant::Of(Quirk::kShmemDropPageKeepsUffdWpMarker);
+          }
+        }
+        if (!(prim && now && *prim == *now)) {
+          st_.ClearPte(p, page);
+          if (now) st_.SetPte(p, page, *now);
+        }
+        SetDoubt(static_cast<int>(pi), page, alt, why);
       }
-      for (uint32_t page : zap) st_.ClearPte(p, page);
     }
   }
 }
@@ -69,6 +119,7 @@ Result Model::DoFileCreate(Step& s) {
     if (op.kind == OpKind::kFile) st_.named_files[op.file] = obj;
   }
   st_.files[obj].size = op.npages;  // ftruncate(N pages)
+  st_.files[obj].readahead.clear();
   p.fds[op.file] = obj;
   return Ok();
 }
@@ -100,6 +151,7 @@ Result Model::DoFwrite(Step& s) {
   uint32_t id = st_.CachePage(obj, op.page);
   st_.pages[id].bytes.Set(0, WriteToken(op, s.index));
   st_.pages[id].dirty = true;
+  st_.pages[id].maybe_dropped = false;
   return Ok();
 }
 

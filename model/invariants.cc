@@ -46,13 +46,18 @@ std::optional<std::string> CheckInvariants(const Model& model) {
       int vi = st.VmaAt(p, page);
       if (vi < 0) return at + "PTE outside any VMA";
       const Vma& v = p.vmas[vi];
-      if (st.PtAt(p, page) != PtState::kPresent) return at + "PTE without a page-table slot";
+      // A slot whose table is unknown holds only PTEs the model cannot pin
+      // down (fault-around that may have mapped nothing).
+      if (st.PtAt(p, page) == PtState::kAbsent ||
+          (st.PtAt(p, page) == PtState::kUnknown && !p.doubts.Find(page)))
+        return at + "PTE without a page-table slot";
       switch (pte.kind) {
         case PteKind::kPresent:
         case PteKind::kSwap:
           if (pte.page >= st.pages.size() || !st.pages[pte.page].in_use) return at + "PTE maps a free page";
           if (pte.page == kZeroPage) {
-            if (!v.IsAnonymous()) return at + "zero page outside a private anonymous VMA";
+            // UFFDIO_ZEROPAGE maps it into private shmem VMAs too.
+            if (v.shared) return at + "zero page in a shared VMA";
           } else {
             const PageObj& pg = st.pages[pte.page];
             if (pg.anon && v.shared) return at + "anonymous page in a shared VMA";
@@ -78,6 +83,28 @@ std::optional<std::string> CheckInvariants(const Model& model) {
         case PteKind::kGuard:
           if (!model.profile().guard) return at + "guard marker on a kernel without guard regions";
           break;
+      }
+    }
+  }
+  for (size_t pi = 0; pi < st.procs.size(); pi++) {
+    const Process& p = st.procs[pi];
+    for (auto& [page, d] : p.doubts) {
+      std::string at = At(pi, page);
+      if (st.VmaAt(p, page) < 0) return at + "doubt outside any VMA";
+      const Pte* prim = p.ptes.Find(page);
+      if (d.alt_none && !prim) return at + "doubt between two none PTEs";
+      if (!d.alt_none) {
+        if (prim && d.alt == *prim) return at + "doubt between two equal PTEs";
+        bool mapped = d.alt.kind == PteKind::kPresent || d.alt.kind == PteKind::kSwap;
+        if (mapped && (!prim || prim->kind != d.alt.kind || prim->page != d.alt.page))
+          return at + "doubt's alternative maps another page than the primary";
+      }
+    }
+    for (auto& [slot, on] : p.huge_zero) {
+      for (uint32_t pg = slot * kPagesPerPmd; pg < (slot + 1) * kPagesPerPmd; pg++) {
+        const Pte* pte = p.ptes.Find(pg);
+        if (!pte || pte->kind != PteKind::kPresent || pte->page != kZeroPage)
+          return At(pi, pg) + "huge zero slot with a PTE that is not the zero page";
       }
     }
   }

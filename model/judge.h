@@ -16,7 +16,8 @@ namespace mmdiff {
 struct Judgement {
   enum class Kind : uint8_t { kPass, kFail, kSkip };
   Kind kind = Kind::kPass;
-  // One line without the program's name: "" for a pass, the reason for a
+  // One line without the program's name: "" for a pass (or "known quirk
+  // NAME[, NAME]" when the kernel's answers needed known quirks), the reason for a
   // skip ("needs soft_dirty"), the first failure for a fail
   // ("DIVERGENCE missed-dirty op=7 ...", "EXPECTATION op=3 ...",
   // "KERNEL-SPLAT ...", "HANG ...").

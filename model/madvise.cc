@@ -48,11 +48,21 @@ Result Model::DoMadvise(Step& s) {
 
   if (advice == Advice::kPopulateRead || advice == Advice::kPopulateWrite) {
     // madvise_populate(): a hole → ENOMEM at once; permission problems →
-    // EINVAL; SIGBUS/SIGSEGV while faulting → EFAULT.
+    // EINVAL; SIGBUS/SIGSEGV while faulting → EFAULT. 6.1 populates VMA by
+    // VMA in madvise_walk_vmas(): a hole is skipped and reported (ENOMEM)
+    // at the end ([EMP] 6.1.192: pages after the hole written).
     bool write = advice == Advice::kPopulateWrite;
     uint8_t faults = 0;
+    bool hole = false;
     for (uint32_t page = lo; page < hi;) {
       int vi = st_.VmaAt(p, page);
+      if (vi < 0 && profile_.legacy_61) {
+        hole = true;
+        size_t n = st_.FirstVmaEnding(p, page);
+        if (n == p.vmas.size() || p.vmas[n].start >= hi) break;
+        page = p.vmas[n].start;
+        continue;
+      }
       if (vi < 0) return Err(ENOMEM);
       const Vma& v = p.vmas[vi];
       if (!v.Readable() || (write && !v.Writable())) return Err(EINVAL);
@@ -61,9 +71,13 @@ Result Model::DoMadvise(Step& s) {
         const Pte* pte = p.ptes.Find(page);
         if (pte && pte->kind == PteKind::kGuard) return Err(EFAULT);
         bool none_like = !pte || pte->kind == PteKind::kUffdMarker;
-        if (v.kind != MemKind::kAnon && none_like && v.FilePage(page) >= st_.files[v.obj].size)
+        if (v.kind != MemKind::kAnon && none_like && v.FilePage(page) >= st_.files[v.obj].size) {
+          // The SIGBUS fault still did its fault-around (or anon_vma_prepare()).
+          if (s.apply) FaultIn(op.proc, page, write, &faults);
           return Err(EFAULT);
-        if (ThpPossible(v, page)) s.pred->unmodelled = "populate of a THP-eligible range";
+        }
+        if (ThpPossible(v, page) || (write && p.huge_zero.Find(MmState::Slot(page))))
+          s.pred->unmodelled = "populate of a THP-eligible range";
         if (!s.apply) {
           // A dry run cannot fault pages in; uffd faults of populate are not
           // predicted yet.
@@ -73,6 +87,7 @@ Result Model::DoMadvise(Step& s) {
         FaultIn(op.proc, page, write, &faults);
       }
     }
+    if (hole) return Err(ENOMEM);
     return Ok(faults);
   }
 
@@ -80,6 +95,7 @@ Result Model::DoMadvise(Step& s) {
   // error of one VMA stops the walk (earlier VMAs keep their change).
   int unmapped = 0;
   uint32_t addr = lo;
+  uint32_t changed_lo = UINT32_MAX, changed_hi = 0;  // VMAs whose flags changed
   while (addr < hi) {
     int vi = st_.VmaAt(p, addr);
     if (vi < 0) {
@@ -94,7 +110,9 @@ Result Model::DoMadvise(Step& s) {
     addr = b;
     switch (advice) {
       case Advice::kDontneed: {
+        if (NobodyReads(op.proc, a, b, kUffdEventRemove)) s.pred->unmodelled = "a uffd event nobody reads";
         if (!s.apply) break;
+        if (profile_.mutant == Mutant::kDontneedKeepsAnon && v.kind == MemKind::kAnon && !v.shared) break;
         ZapRange(op.proc, a, b, Zap::kDontneed);
         // PT_RECLAIM (current kernels): a zap covering a whole 2 MiB slot may
         // free its now-empty PTE table (§6 item 3): the model cannot know.
@@ -121,22 +139,38 @@ Result Model::DoMadvise(Step& s) {
         }
         break;
       case Advice::kRemove:
-        // madvise_remove(): only shared writable file/shmem mappings; punches a hole.
+        // madvise_remove(): file/shmem mappings only (EINVAL); then
+        // vma_is_shared_maywrite() (VM_SHARED|VM_MAYWRITE: every shared mapping
+        // here, the executor's files are open O_RDWR) → EACCES; then punches a
+        // hole. (Before 6.7 the check was VM_SHARED|VM_WRITE; the 6.1.192
+        // guest has the backport: [EMP] a PROT_NONE shared mapping → ok.)
         if (v.IsAnonymous()) return Err(EINVAL);
-        if (!v.shared || !v.Writable()) return Err(EACCES);
+        if (!v.shared) return Err(EACCES);
+        if (NobodyReads(op.proc, a, b, kUffdEventRemove)) s.pred->unmodelled = "a uffd event nobody reads";
         if (!s.apply) break;
         UnmapMapping(v.obj, v.FilePage(a), v.FilePage(b), /*even_cows=*/false);
         st_.DropCache(v.obj, v.FilePage(a), v.FilePage(b));
         break;
       case Advice::kWillneed:
+        // madvise_willneed() → vfs_fadvise(WILLNEED): a regular file's pages
+        // are read into the page cache (not mapped: fault-around may map
+        // them later, FileObj::readahead); shmem only swaps in.
+        if (s.apply && v.kind == MemKind::kFile)
+          st_.files[v.obj].readahead.push_back({v.FilePage(a), v.FilePage(b)});
+        break;
       case Advice::kCold:
-        break;  // readahead / deactivation: nothing pagemap shows
+        break;  // deactivation: nothing pagemap shows
       case Advice::kPageout: {
-        if (!s.apply) break;
-        // madvise_cold_or_pageout_pte_range() + reclaim, on a machine without
-        // memory pressure: pages mapped once are reclaimed if clean (lazyfree
-        // anon, unwritten file pages); dirty anon pages go to swap if there is
-        // swap, else stay; shmem pages need swap.
+        // madvise_cold_or_pageout_pte_range() isolates pages mapped once
+        // (folio_mapcount() == 1 / !folio_likely_mapped_shared()), then
+        // reclaim_pages() → shrink_folio_list(), on a machine without memory
+        // pressure: anonymous pages need swap (add_to_swap() fails first
+        // without it: they stay mapped), lazyfree ones are discarded;
+        // page-cache pages are unmapped by try_to_unmap() before writeback is
+        // even considered, leaving a uffd-wp marker for a uffd-wp'd PTE
+        // (try_to_unmap_one() → pte_install_uffd_wp_if_needed()), while the
+        // data stays in (or is reread into) the page cache. Whether reclaim
+        // gets to a page-cache page is its choice (reclaim-may-unmap).
         std::vector<uint32_t> pages;
         for (auto it = p.ptes.LowerBound(a); it != p.ptes.end() && it->first < b; ++it)
           pages.push_back(it->first);
@@ -144,21 +178,29 @@ Result Model::DoMadvise(Step& s) {
           Pte pte = *p.ptes.Find(page);
           if (pte.kind != PteKind::kPresent || pte.page == kZeroPage) continue;
           PageObj& pg = st_.pages[pte.page];
-          if (pg.mapcount != 1) continue;
           if (pg.anon) {
+            if (pg.mapcount != 1 || !s.apply) continue;
             if (pg.lazyfree) {
-              st_.ClearPte(p, page);
+              // Discarded if reclaim gets to it (it may not: a folio still
+              // in a per-CPU LRU batch is not isolated, [EMP] rare): a doubt.
+              SetDoubt(op.proc, page, std::nullopt, Grant::Of(Allowance::kLazyfreeMayBeDiscarded));
             } else if (profile_.swap) {
               Pte sw = pte;
               sw.kind = PteKind::kSwap;
               st_.SetPte(p, page, sw);
             }
-          } else if (st_.files[v.obj].kind == MemKind::kFile && !pg.dirty) {
-            st_.ClearPte(p, page);
-            // try_to_unmap_one() leaves a marker for a uffd-wp file PTE.
-            if (pte.uffd_wp && v.UffdWp())
-              st_.SetPte(p, page, Pte{PteKind::kUffdMarker, false, true, kZeroPage});
+            continue;
           }
+          uint32_t sure = pg.mapcount - DoubtfulMaps(pte.page) + (p.doubts.Find(page) ? 1 : 0);
+          if (sure > 1) continue;
+          if (!s.apply) continue;
+          // A clean shmem folio is not written out but dropped from the page
+          // cache (__remove_mapping()): its data is zeros, so only MISSING and
+          // MINOR userfaults can tell (DoAccess() tries both).
+          if (v.IsShmem() && !pg.dirty) pg.maybe_dropped = true;
+          Variant gone;
+          if (pte.uffd_wp && v.UffdWp() && !v.IsAnonymous()) gone = Pte{PteKind::kUffdMarker, false, true, kZeroPage};
+          SetDoubt(op.proc, page, gone, Grant::Of(Allowance::kReclaimMayUnmap));
         }
         break;
       }
@@ -169,6 +211,20 @@ Result Model::DoMadvise(Step& s) {
       case Advice::kWipeonfork: case Advice::kKeeponfork: {
         if (advice == Advice::kWipeonfork && (v.kind != MemKind::kAnon || v.shared)) return Err(EINVAL);
         if (!s.apply) break;
+        // madvise_update_vma(): unchanged flags → no split.
+        bool same = false;
+        switch (advice) {
+          case Advice::kHugepage: same = v.hugepage && !v.nohugepage; break;
+          case Advice::kNohugepage: same = v.nohugepage && !v.hugepage; break;
+          case Advice::kDontfork: same = v.dontfork; break;
+          case Advice::kDofork: same = !v.dontfork; break;
+          case Advice::kWipeonfork: same = v.wipeonfork; break;
+          case Advice::kKeeponfork: same = !v.wipeonfork; break;
+          default: break;
+        }
+        if (same) break;
+        changed_lo = std::min(changed_lo, a);
+        changed_hi = std::max(changed_hi, b);
         st_.SplitAt(p, a);
         st_.SplitAt(p, b);
         Vma& w = p.vmas[st_.VmaAt(p, a)];
@@ -184,16 +240,27 @@ Result Model::DoMadvise(Step& s) {
         break;
       }
       case Advice::kGuardInstall: {
-        // madvise_guard_install(): zap, then a guard marker in every PTE. A
-        // file VMA whose zap re-installs uffd-wp markers is not modelled.
+        // madvise_guard_install(): zap, then a guard marker in every none PTE,
+        // retried (restart_syscall()) while some PTE is not none. In a file
+        // VMA the zap keeps uffd-wp markers (stale ones too) and turns
+        // uffd-wp'd PTEs of a uffd-wp VMA into markers: the call never
+        // returns (quirk guard_install_livelock_on_uffd_wp, [EMP] 6.18).
         bool blocked = false;
-        if (!v.IsAnonymous() && v.UffdWp())
+        if (!v.IsAnonymous()) {
           for (auto it = p.ptes.LowerBound(a); it != p.ptes.end() && it->first < b; ++it)
-            blocked |= it->second.uffd_wp || it->second.kind == PteKind::kUffdMarker;
-        if (blocked) s.pred->unmodelled = "guard_install over uffd-wp file pages";
+            blocked |= it->second.kind == PteKind::kUffdMarker || (v.UffdWp() && it->second.uffd_wp);
+          for (auto it = p.doubts.LowerBound(a); it != p.doubts.end() && it->first < b; ++it)
+            blocked |= !it->second.alt_none && it->second.alt.uffd_wp;
+        }
+        if (blocked) s.pred->unmodelled = "guard_install over uffd-wp markers of a file VMA (quirk guard_install_livelock_on_uffd_wp)";
         if (!s.apply) break;
-        if (v.IsAnonymous()) EnsureAnonVma(p, vi);  // markers must be copied at fork
+        // Markers must be copied at fork: the VMA gets VM_MAYBE_GUARD, which
+        // vma_needs_copy() honours for every VMA kind (VM_COPY_ON_FORK; before
+        // it, anon_vma_prepare(); [EMP] 6.18.44 copies a guarded VMA whose
+        // anon_vma an mremap DONTUNMAP of the whole VMA had unlinked).
+        p.vmas[vi].maybe_guard = true;  // the whole VMA: a hint, no split
         ZapRange(op.proc, a, b, Zap::kDontneed);
+        p.doubts.EraseRange(a, b);
         for (uint32_t page = a; page < b; page++) {
           const Pte* pte = p.ptes.Find(page);
           if (pte && pte->kind == PteKind::kGuard) continue;
@@ -211,7 +278,7 @@ Result Model::DoMadvise(Step& s) {
       }
     }
   }
-  if (s.apply && ChangesFlags(advice)) st_.MergeAround(p, lo, hi);
+  if (s.apply && ChangesFlags(advice) && changed_lo < changed_hi) st_.MergeAround(p, changed_lo, changed_hi);
   return unmapped ? Err(unmapped) : Ok();
 }
 

@@ -30,11 +30,39 @@ Result Value(int64_t v) {
 
 }  // namespace
 
-bool PredictionAllows(const Prediction& pred, const Result& observed) {
-  if (ResultMatches(pred.expected, observed)) return true;
-  for (const Result& alt : pred.alternatives)
-    if (ResultMatches(alt, observed)) return true;
-  return false;
+bool PredictionAllows(const Prediction& pred, const Result& observed, Grants* used) {
+  if (ResultMatches(pred.expected, observed)) {
+    if (used) {
+      // The latitudes whose bits the kernel's answer took.
+      for (const Latitude& l : pred.latitudes)
+        if (l.index < observed.pagemap.size() && l.index < pred.expected.pagemap.size() &&
+            ((observed.pagemap[l.index] ^ pred.expected.pagemap[l.index]) & l.bits & kPmShownBits))
+          used->Add(l.grant);
+    }
+    return true;
+  }
+  // The alternative needing the fewest quirks (the contract's latitude first).
+  const Alternative* best = nullptr;
+  for (const Alternative& alt : pred.alternatives)
+    if (ResultMatches(alt.result, observed) && (!best || (best->grants.HasQuirk() && !alt.grants.HasQuirk())))
+      best = &alt;
+  if (!best) return false;
+  if (used) used->Add(best->grants);
+  return true;
+}
+
+Prediction WithoutQuirks(const Prediction& pred) {
+  Prediction out = pred;
+  std::erase_if(out.latitudes, [](const Latitude& l) { return l.grant.quirk; });
+  std::erase_if(out.alternatives, [](const Alternative& a) { return a.grants.HasQuirk(); });
+  if (!out.expected.either.empty()) {
+    out.expected.either.assign(out.expected.pagemap.size(), 0);
+    for (const Latitude& l : out.latitudes) out.expected.either[l.index] |= l.bits;
+    bool any = false;
+    for (uint64_t e : out.expected.either) any |= e != 0;
+    if (!any) out.expected.either.clear();
+  }
+  return out;
 }
 
 Model::Model(KernelProfile profile) : profile_(std::move(profile)) {}
@@ -93,12 +121,26 @@ Result Model::DoMmap(Step& s) {
   Process& p = st_.procs[op.proc];
   if (op.npages == 0) return Err(EINVAL);
   if (op.flags & kFlagHugetlb) {
-    // ksys_mmap_pgoff(): MAP_HUGETLB on a file that is not hugetlbfs → EINVAL;
-    // hugetlb_file_setup() reserves the pages before anything else → ENOMEM.
-    if (op.backing != Backing::kAnon) return Err(EINVAL);
-    uint64_t need = (op.npages + kPagesPerPmd - 1) / kPagesPerPmd;
-    if (!(op.flags & kFlagNoreserve) && profile_.hugetlb_free < need) return Err(ENOMEM);
+    // ksys_mmap_pgoff(): MAP_HUGETLB on a file that is not hugetlbfs → EINVAL.
+    // The anonymous hugetlb file is set up VM_NORESERVE; then do_mmap():
+    // get_unmapped_area() → hugetlb_get_unmapped_area() / prepare_hugepage_range()
+    // refuses an unaligned fixed address (EINVAL), MAP_FIXED_NOREPLACE an
+    // overlap (EEXIST), and only hugetlbfs_file_mmap() → hugetlb_reserve_pages()
+    // fails for want of huge pages (ENOMEM).
+    if (op.backing != Backing::kAnon) return Err(p.fds[op.file] < 0 ? EBADF : EINVAL);  // fget() first
     if (op.page % kPagesPerPmd) return Err(EINVAL);
+    uint32_t hlo = op.page, hhi = op.page + (op.npages + kPagesPerPmd - 1) / kPagesPerPmd * kPagesPerPmd;
+    if (!(op.flags & kFlagFixed)) {
+      size_t i = st_.FirstVmaEnding(p, hlo);
+      if (i < p.vmas.size() && p.vmas[i].start < hhi) return Err(EEXIST);
+    }
+    uint64_t need = (op.npages + kPagesPerPmd - 1) / kPagesPerPmd;
+    if (!(op.flags & kFlagNoreserve) && profile_.hugetlb_free < need) {
+      // MAP_FIXED: whether the old mapping survives the failure depends on
+      // the kernel's mmap_region() (unmap first on 6.1, restored later).
+      if (op.flags & kFlagFixed) s.pred->unmodelled = "failing fixed hugetlb mmap";
+      return Err(ENOMEM);
+    }
     s.pred->unmodelled = "hugetlb mappings";
     return Ok();
   }
@@ -120,6 +162,8 @@ Result Model::DoMmap(Step& s) {
     uint32_t first = (lo + kPagesPerPmd - 1) / kPagesPerPmd * kPagesPerPmd;
     if (first < hi && ThpPossible(probe, first)) s.pred->unmodelled = "populate of a THP-eligible range";
   }
+  if ((op.flags & kFlagFixed) && NobodyReads(op.proc, lo, hi, kUffdEventUnmap))
+    s.pred->unmodelled = "a uffd event nobody reads";
   if (!s.apply) return Ok();
 
   if (op.flags & kFlagFixed) {
@@ -128,6 +172,9 @@ Result Model::DoMmap(Step& s) {
     st_.SplitAt(p, hi);
     ZapRange(op.proc, lo, hi, Zap::kUnmap);
     std::erase_if(p.vmas, [&](const Vma& v) { return v.start >= lo && v.end <= hi; });
+    // The old VMAs' page tables go before the new VMA is in place
+    // (free_pgtables() between the neighbours: mmap_region() unmaps first).
+    st_.FreeEmptyPt(p, lo, hi);
   }
   Vma v;
   v.start = lo;
@@ -162,7 +209,6 @@ Result Model::DoMmap(Step& s) {
   size_t at = st_.FirstVmaEnding(p, lo);
   p.vmas.insert(p.vmas.begin() + at, v);
   st_.MergeAround(p, lo, hi);
-  st_.FreeEmptyPt(p, lo, hi);  // MAP_FIXED may have left empty slots
 
   if (op.flags & kFlagPopulate) {
     // populate_vma_page_range(): write faults for private writable mappings,
@@ -186,6 +232,8 @@ Result Model::DoMmap(Step& s) {
 Result Model::DoMunmap(Step& s) {
   const Op& op = s.op;
   if (op.npages == 0) return Err(EINVAL);
+  if (NobodyReads(op.proc, op.page, op.page + op.npages, kUffdEventUnmap))
+    s.pred->unmodelled = "a uffd event nobody reads";
   if (!s.apply) return Ok();
   Process& p = st_.procs[op.proc];
   uint32_t lo = op.page, hi = op.page + op.npages;
@@ -197,39 +245,55 @@ Result Model::DoMunmap(Step& s) {
   return Ok();
 }
 
+Model::Variant Model::ZapOne(const Vma* v, const Variant& pte, Zap how) {
+  if (!pte || how == Zap::kUnmap) return std::nullopt;  // unmap_vmas(): ZAP_FLAG_DROP_MARKER
+  switch (pte->kind) {
+    case PteKind::kGuard:
+      return pte;  // guard markers survive zapping (SEMANTICS.md §4.6)
+    case PteKind::kUffdMarker:
+      // Anonymous VMAs drop markers on zap; file/shmem VMAs keep them.
+      if (!v || v->IsAnonymous()) return std::nullopt;
+      return pte;
+    case PteKind::kPresent:
+    case PteKind::kSwap:
+      // zap_install_uffd_wp_if_needed() / pte_install_uffd_wp_if_needed():
+      // a uffd-wp'd PTE of a non-anonymous uffd-wp VMA leaves a marker
+      // ([61] mm/memory.c:1374-1397, include/linux/mm_inline.h:557-584).
+      if (v && !v->IsAnonymous() && v->UffdWp() && pte->uffd_wp)
+        return Pte{PteKind::kUffdMarker, false, true, kZeroPage};
+      return std::nullopt;
+  }
+  return std::nullopt;
+}
+
 void Model::ZapRange(int proc, uint32_t lo, uint32_t hi, Zap how) {
   Process& p = st_.procs[proc];
+  auto doubts = TakeDoubts(proc, lo, hi);
   // Collect first: ClearPte/SetPte edit the table we walk.
   std::vector<uint32_t> pages;
   for (auto it = p.ptes.LowerBound(lo); it != p.ptes.end() && it->first < hi; ++it)
     pages.push_back(it->first);
   for (uint32_t page : pages) {
-    Pte pte = *p.ptes.Find(page);
-    if (how == Zap::kUnmap) {
-      // unmap_vmas() with ZAP_FLAG_DROP_MARKER ([61] mm/memory.c:1718).
-      st_.ClearPte(p, page);
-      continue;
-    }
     int vi = st_.VmaAt(p, page);
     const Vma* v = vi >= 0 ? &p.vmas[vi] : nullptr;
-    switch (pte.kind) {
-      case PteKind::kGuard:
-        break;  // guard markers survive zapping (SEMANTICS.md §4.6)
-      case PteKind::kUffdMarker:
-        // Anonymous VMAs drop markers on zap; file/shmem VMAs keep them.
-        if (!v || v->IsAnonymous()) st_.ClearPte(p, page);
-        break;
-      case PteKind::kPresent:
-      case PteKind::kSwap:
-        st_.ClearPte(p, page);
-        // zap_install_uffd_wp_if_needed() / pte_install_uffd_wp_if_needed():
-        // a uffd-wp'd PTE of a non-anonymous uffd-wp VMA leaves a marker
-        // ([61] mm/memory.c:1374-1397, include/linux/mm_inline.h:557-584).
-        if (v && !v->IsAnonymous() && v->UffdWp() && pte.uffd_wp)
-          st_.SetPte(p, page, Pte{PteKind::kUffdMarker, false, true, kZeroPage});
-        break;
-    }
+    Variant after = ZapOne(v, *p.ptes.Find(page), how);
+    if (after && *after == *p.ptes.Find(page)) continue;
+    st_.ClearPte(p, page);
+    if (after) st_.SetPte(p, page, *after);
   }
+  for (auto& [page, d] : doubts) {
+    int vi = st_.VmaAt(p, page);
+    const Vma* v = vi >= 0 ? &p.vmas[vi] : nullptr;
+    SetDoubt(proc, page, ZapOne(v, d.alt_none ? Variant{} : Variant{d.alt}, how), d.why);
+  }
+  // A huge zero PMD is zapped whole (zap_huge_pmd(): the PMD is cleared, no
+  // PTE table is left) or split into a PTE table first (zap_pmd_range()).
+  if (lo < hi)
+    for (uint32_t slot = MmState::Slot(lo); slot <= MmState::Slot(hi - 1); slot++) {
+      if (!p.huge_zero.Find(slot)) continue;
+      p.huge_zero.Erase(slot);
+      if (lo <= slot * kPagesPerPmd && (slot + 1) * kPagesPerPmd <= hi) p.pt.Erase(slot);
+    }
 }
 
 // --- mprotect -------------------------------------------------------------
@@ -243,6 +307,7 @@ Result Model::DoMprotect(Step& s) {
   // walk with ENOMEM after the earlier VMAs were already changed.
   int err = 0;
   uint32_t addr = lo;
+  uint32_t changed_lo = UINT32_MAX, changed_hi = 0;
   while (addr < hi) {
     int vi = st_.VmaAt(p, addr);
     if (vi < 0) {
@@ -250,7 +315,11 @@ Result Model::DoMprotect(Step& s) {
       break;
     }
     uint32_t vend = std::min(hi, p.vmas[vi].end);
-    if (s.apply) {
+    // mprotect_fixup(): nothing to do (no split) when the flags stay.
+    bool same = p.vmas[vi].prot == op.prot;
+    if (s.apply && !same) {
+      changed_lo = std::min(changed_lo, addr);
+      changed_hi = std::max(changed_hi, vend);
       st_.SplitAt(p, addr);
       st_.SplitAt(p, vend);
       Vma& v = p.vmas[st_.VmaAt(p, addr)];
@@ -262,8 +331,37 @@ Result Model::DoMprotect(Step& s) {
     }
     addr = vend;
   }
-  if (s.apply) st_.MergeAround(p, lo, addr);
+  if (s.apply && changed_lo < changed_hi) {
+    // mprotect_fixup() ([61] mm/mprotect.c:605-633): a merged VMA gets the
+    // flags of the VMA mprotect changed, dropping a neighbour's
+    // VM_SOFTDIRTY. The contract (sticky VM_SOFTDIRTY, SEMANTICS.md §3.3)
+    // keeps it; kernels with the quirk may not.
+    std::vector<Vma> before = p.vmas;
+    st_.MergeAround(p, changed_lo, changed_hi);
+    if (profile_.quirks.Has(Quirk::kSoftdirtyLostOnMprotectMerge))
+      MarkSoftDirtyLoss(p, before, changed_lo, changed_hi, /*keeper_inside=*/true,
+                        Quirk::kSoftdirtyLostOnMprotectMerge);
+  }
   return err ? Err(err) : Ok();
+}
+
+void Model::MarkSoftDirtyLoss(Process& p, const std::vector<Vma>& before, uint32_t lo, uint32_t hi,
+                              bool keeper_inside, Quirk q) {
+  // For each VMA that the merge made out of several: soft-dirty, but none of
+  // the parts whose flags the kernel keeps (inside [lo, hi) or outside it) was
+  // → the kernel may report it clean.
+  for (Vma& v : p.vmas) {
+    if (!v.soft_dirty || v.end <= lo || v.start >= hi) continue;
+    bool merged = true;
+    bool keeper_sd = false;
+    for (const Vma& b : before) {
+      if (b.start == v.start && b.end == v.end) merged = false;
+      if (b.end <= v.start || b.start >= v.end) continue;
+      bool inside = b.start < hi && b.end > lo;
+      if (inside == keeper_inside && b.soft_dirty && !b.sd_lost_quirk) keeper_sd = true;
+    }
+    if (merged && !keeper_sd) v.sd_lost_quirk = static_cast<uint8_t>(static_cast<int>(q) + 1);
+  }
 }
 
 // --- fork -----------------------------------------------------------------
@@ -272,7 +370,31 @@ Result Model::DoFork(Step& s) {
   const Op& op = s.op;
   int child = static_cast<int>(st_.procs.size());
   if (child >= kMaxProcs) return Err(EAGAIN);
-  if (!s.apply) return Value(child);
+  if (NobodyReads(op.proc, 0, kArenaPages, kUffdEventFork)) s.pred->unmodelled = "a uffd event nobody reads";
+  {
+    // Several EVENT_FORK contexts with registrations: the child gets one
+    // context each, and which one its ioctls use is whichever FORK message
+    // the executor's handler read last (uffd_holder_fd): not deterministic.
+    const Process& p = st_.procs[op.proc];
+    std::vector<int32_t> ctxs;
+    for (const Vma& v : p.vmas)
+      if (!v.dontfork && v.uffd >= 0 && (st_.uffds[v.uffd].features & kUffdEventFork) &&
+          std::find(ctxs.begin(), ctxs.end(), v.uffd) == ctxs.end())
+        ctxs.push_back(v.uffd);
+    if (ctxs.size() > 1) s.pred->unmodelled = "fork with several EVENT_FORK contexts";
+  }
+  if (!s.apply) {
+    // vma_needs_copy(): a copied VMA with a doubtful PTE is not modelled.
+    const Process& p = st_.procs[op.proc];
+    for (const Vma& v : p.vmas) {
+      if (v.dontfork || v.wipeonfork) continue;
+      bool keeps_uffd = v.uffd >= 0 && (st_.uffds[v.uffd].features & kUffdEventFork) && v.UffdWp();
+      if (!v.anon_vma && !keeps_uffd && !v.maybe_guard) continue;
+      auto d = p.doubts.LowerBound(v.start);
+      if (d != p.doubts.end() && d->first < v.end) s.pred->unmodelled = "fork copying a PTE the model cannot pin down";
+    }
+    return Value(child);
+  }
   st_.procs.emplace_back();
   Process& c = st_.procs[child];
   Process& p = st_.procs[op.proc];  // after emplace_back: references are stable now
@@ -283,6 +405,8 @@ Result Model::DoFork(Step& s) {
   // if any (set below).
   c.uffd = -1;
   c.older_uffds.clear();
+  c.handler_uffds.clear();
+  c.uffd_unborrowed = false;
   // dup_userfaultfd() ([61] fs/userfaultfd.c:680-738): with EVENT_FORK the
   // child's VMAs move to a new context (one per parent context); without it
   // they lose the registration before the page tables are copied.
@@ -292,9 +416,13 @@ Result Model::DoFork(Step& s) {
       if (from == parent_ctx) return to;
     UffdCtx nc = st_.uffds[parent_ctx];
     nc.owner = child;
+    nc.handler = st_.uffds[parent_ctx].handler;  // the FORK event's reader adopts it
     nc.refs = 1;  // held by the parent's event reader
     int32_t id = static_cast<int32_t>(st_.uffds.size());
     st_.uffds.push_back(nc);
+    // The FORK message goes to the parent context's reader, whose handler
+    // adopts the child's fd (executor uffd_handler.cc Drain()).
+    st_.procs[nc.handler].handler_uffds.push_back(id);
     ctx_map.push_back({parent_ctx, id});
     return id;
   };
@@ -318,10 +446,15 @@ Result Model::DoFork(Step& s) {
       cv.anon_vma_cloned = false;
     }
     c.vmas.push_back(cv);
-    // vma_needs_copy() ([61] mm/memory.c:1251-1275): page tables are copied
-    // only for uffd-wp child VMAs or VMAs with an anon_vma.
-    bool copy = !v.wipeonfork && (cv.UffdWp() || v.anon_vma != 0);
+    // vma_needs_copy() ([61] mm/memory.c:1251-1275; [UP] VM_COPY_ON_FORK):
+    // page tables are copied only for uffd-wp child VMAs, VMAs with an
+    // anon_vma, and VMAs that may hold guard markers (VM_MAYBE_GUARD), of
+    // any kind.
+    bool copy = !v.wipeonfork && (cv.UffdWp() || v.anon_vma != 0 || v.maybe_guard);
     if (!copy) continue;
+    for (auto it = p.huge_zero.LowerBound(MmState::Slot(v.start));
+         it != p.huge_zero.end() && it->first * kPagesPerPmd < v.end; ++it)
+      c.huge_zero[it->first] = true;  // copy_huge_pmd(): the huge zero PMD is shared
     for (auto it = p.ptes.LowerBound(v.start); it != p.ptes.end() && it->first < v.end; ++it) {
       Pte pte = it->second;
       switch (pte.kind) {
@@ -329,13 +462,16 @@ Result Model::DoFork(Step& s) {
         case PteKind::kSwap:
           // copy_present_pte()/copy_nonpresent_pte(): SD kept as is, uffd-wp
           // only if the child VMA is uffd-wp.
-          pte.uffd_wp = pte.uffd_wp && cv.UffdWp();
+          pte.uffd_wp = pte.uffd_wp && cv.UffdWp() && profile_.mutant != Mutant::kForkDropsUffdWp;
           break;
         case PteKind::kUffdMarker:
           if (!cv.UffdWp()) continue;  // [61] mm/memory.c:887-890
           break;
         case PteKind::kGuard:
-          break;  // guard markers are always copied
+          // Always copied, as a fresh marker (copy_pte_marker()): a uffd-wp
+          // bit WP_MATCHING set on it is not.
+          pte.uffd_wp = false;
+          break;
       }
       st_.SetPte(c, it->first, pte);
     }
@@ -346,8 +482,13 @@ Result Model::DoFork(Step& s) {
       if (ps && !c.pt.Find(slot)) c.pt[slot] = *ps;
     }
   }
-  for (auto& [from, to] : ctx_map)
-    if (from == p.uffd) c.uffd = to;  // borrowed from the parent's handler (pidfd_getfd)
+  // The executor gives the child the context of the FORK message its handler
+  // read (uffd_holder_fd), whichever parent context it came from; it is
+  // borrowed from that handler (pidfd_getfd()) at the child's first ioctl.
+  if (!ctx_map.empty()) {
+    c.uffd = ctx_map.back().second;
+    c.uffd_unborrowed = true;
+  }
   return Value(child);
 }
 
@@ -360,11 +501,16 @@ Result Model::DoExit(Step& s) {
   ZapRange(proc, 0, kArenaPages, Zap::kUnmap);
   p.vmas.clear();
   p.pt.clear();
+  p.doubts.clear();
+  p.huge_zero.clear();
   for (int f = 0; f < kMaxFiles; f++) CloseFd(proc, f);
   std::vector<int32_t> held = p.older_uffds;
-  if (p.uffd >= 0) held.push_back(p.uffd);
+  if (p.uffd >= 0 && !p.uffd_unborrowed) held.push_back(p.uffd);
+  for (int32_t ctx : p.handler_uffds) held.push_back(ctx);
   p.uffd = -1;
+  p.uffd_unborrowed = false;
   p.older_uffds.clear();
+  p.handler_uffds.clear();
   for (int32_t ctx : held)
     if (--st_.uffds[ctx].refs == 0) ReleaseUffd(ctx);
   p.alive = false;
@@ -380,10 +526,33 @@ Result Model::DoClearRefs(Step& s) {
   // have no pagemap-visible effect; 4 clears soft-dirty when the kernel has
   // it and is a silent no-op otherwise (SEMANTICS.md §2).
   if (!s.apply || s.op.value != 4 || !profile_.soft_dirty) return Ok();
+  if (profile_.mutant == Mutant::kClearRefsKeepsSoftDirty) return Ok();
   Process& p = st_.procs[s.op.proc];
-  for (Vma& v : p.vmas) v.soft_dirty = false;
+  for (Vma& v : p.vmas) {
+    v.soft_dirty = false;
+    v.sd_lost_quirk = 0;
+  }
   for (auto& [page, pte] : p.ptes) pte.soft_dirty = false;
+  for (auto& [page, d] : p.doubts) d.alt.soft_dirty = false;
   return Ok();
+}
+
+// --- userfaultfd events without a reader ------------------------------------
+
+bool Model::NobodyReads(int proc, uint32_t lo, uint32_t hi, uint32_t event_features) const {
+  // The executor answers userfaults and reads events on the handler thread of
+  // the context's reader; when that process has exited, the faulting or
+  // notifying thread waits forever (handle_userfault(),
+  // userfaultfd_event_wait_completion()): the program would hang.
+  const Process& p = st_.procs[proc];
+  for (size_t i = st_.FirstVmaEnding(p, lo); i < p.vmas.size() && p.vmas[i].start < hi; i++) {
+    const Vma& v = p.vmas[i];
+    if (v.uffd < 0) continue;
+    const UffdCtx& c = st_.uffds[v.uffd];
+    if (event_features && !(c.features & event_features)) continue;
+    if (!st_.procs[c.handler].alive) return true;
+  }
+  return false;
 }
 
 // --- anon_vma ---------------------------------------------------------------

@@ -9,13 +9,17 @@
 // executor): MAP_FIXED_NOREPLACE unless `fixed`; uffd_open adds
 // PAGEFAULT_FLAG_WP; the sync handler resolves a WP fault with
 // UFFDIO_WRITEPROTECT(mode=0) on that page, a MISSING fault with
-// UFFDIO_ZEROPAGE, a MINOR fault with UFFDIO_CONTINUE; `file F N` is
+// UFFDIO_ZEROPAGE (and, when that finds a uffd-wp marker, UFFDIO_COPY of a
+// zero page), a MINOR fault with UFFDIO_CONTINUE; `file F N` is
 // open(O_CREAT|O_TRUNC) of one path per slot F + ftruncate; a second memfd/file
-// on a used slot closes the old fd; fault-around is disabled
-// (fault_around_bytes = 4096), so a read fault maps exactly one page.
+// on a used slot closes the old fd; fault-around is pinned off
+// (fault_around_bytes = 4096) where debugfs allows it; elsewhere the profile
+// says so (KernelProfile::fault_around_pages) and the model allows it.
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,22 +32,27 @@
 namespace mmdiff {
 
 // One named latitude inside a pagemap prediction: entry `index` may differ
-// from `expected.pagemap[index]` in `bits`.
+// from `expected.pagemap[index]` in `bits`, as `grant` allows.
 struct Latitude {
   uint32_t index = 0;
   uint64_t bits = 0;
-  Allowance allowance = Allowance::kLazyfreeMayBeDiscarded;
+  Grant grant;
+};
+
+// Another whole result the kernel may give, and what allows it.
+struct Alternative {
+  Result result;
+  Grants grants;
 };
 
 struct Prediction {
-  // The model's primary answer. For pagemap, `expected.either` holds the
-  // union of the latitudes' bits (empty when exact), as in an expected result
-  // written with '?'.
+  // The model's primary answer: the contract's. For pagemap,
+  // `expected.either` holds the union of the latitudes' bits (empty when
+  // exact), as in an expected result written with '?'.
   Result expected;
-  // Other whole results also allowed (e.g. scans over page tables the model
-  // cannot know), granted by `alternative_allowance`.
-  std::vector<Result> alternatives;
-  Allowance alternative_allowance = Allowance::kPageTableMayBeReclaimed;
+  // Other whole results also allowed (scans over page tables or PTEs the
+  // model cannot know, uffd faults of a doubtful PTE), each with its grants.
+  std::vector<Alternative> alternatives;
   std::vector<Latitude> latitudes;
   // Non-empty: the model does not model this op in this state (not a
   // divergence; the checker stops with an "unmodelled" verdict).
@@ -51,11 +60,16 @@ struct Prediction {
 };
 
 // Whether the prediction or one of its alternatives allows `observed`
-// (ResultMatches of prog/result.h: '?' pagemap bits may be either).
-bool PredictionAllows(const Prediction& pred, const Result& observed);
+// (ResultMatches of prog/result.h: '?' pagemap bits may be either); when it
+// does, `used` (if given) gets the allowances and quirks the kernel needed.
+bool PredictionAllows(const Prediction& pred, const Result& observed, Grants* used = nullptr);
+// The prediction without what quirks allow: the contract (and its latitude).
+Prediction WithoutQuirks(const Prediction& pred);
 
 class Model {
  public:
+  using Variant = std::optional<Pte>;  // a PTE or none (nullopt)
+
   explicit Model(KernelProfile profile);
 
   const KernelProfile& profile() const { return profile_; }
@@ -89,6 +103,8 @@ class Model {
   // madvise.cc / mremap.cc
   Result DoMadvise(Step& s);
   Result DoMremap(Step& s);
+  // One VMA's part of a move (mremap_to() / move_vma()).
+  Result MoveRange(Step& s, uint32_t addr, uint32_t old_len, uint32_t new_len, uint32_t new_addr);
   // files.cc
   Result DoFileCreate(Step& s);
   Result DoFtruncate(Step& s);
@@ -98,6 +114,9 @@ class Model {
   Result DoUffdOpen(Step& s);
   Result DoUffdRegister(Step& s, bool reg);
   Result DoUffdWp(Step& s);
+  // The caller's uffd for an ioctl, borrowed from the parent's handler if
+  // it is a forked child's; false: no usable fd (EBADF).
+  bool BorrowUffd(Step& s);
   // observe.cc
   Result DoPagemap(Step& s);
   Result DoScan(Step& s);
@@ -114,7 +133,16 @@ class Model {
   // Populates (faults in) one page as a user access would; returns the fault.
   // `flags` collects uffd faults taken (sync WP, MISSING, MINOR).
   Fault FaultIn(int proc, uint32_t page, bool write, uint8_t* uffd_faults);
+  // FaultIn on a page without doubt.
+  Fault FaultInCertain(int proc, uint32_t page, bool write, uint8_t* uffd_faults);
+  // Fault-around after a read fault at `page` (mm/memory.c do_fault_around()).
+  void FaultAround(int proc, uint32_t page);
+  // The whole access op (read/write at op's page), mutating, for the
+  // two-world simulation of a doubtful page.
+  Result AccessNow(const Op& op, size_t index, bool write);
   void ZapRange(int proc, uint32_t lo, uint32_t hi, Zap how);
+  // What zapping one PTE leaves (none or a uffd-wp marker).
+  static Variant ZapOne(const Vma* v, const Variant& pte, Zap how);
   // Unmaps file pages [lo, hi) of `obj` in every process (unmap_mapping_range);
   // `even_cows` also zaps private COW copies (truncate).
   void UnmapMapping(int32_t obj, uint32_t lo, uint32_t hi, bool even_cows);
@@ -127,11 +155,49 @@ class Model {
   void ReleaseUffd(int32_t ctx);          // userfaultfd_release()
   void CloseFd(int proc, int slot);
   void EnsureAnonVma(Process& p, size_t vma_index);  // anon_vma_prepare()
+  // Whether a VMA of [lo, hi) is registered with a context (having one of
+  // `event_features`, or any if 0) whose messages nobody reads any more.
+  bool NobodyReads(int proc, uint32_t lo, uint32_t hi, uint32_t event_features) const;
+  // After a merge that the quirk `q` handles wrongly: marks merged VMAs whose
+  // VM_SOFTDIRTY did not come from the part whose flags the kernel keeps (the
+  // VMA in [lo, hi) if keeper_inside, else the neighbours) as possibly clean
+  // (Vma::sd_lost_quirk).
+  void MarkSoftDirtyLoss(Process& p, const std::vector<Vma>& before, uint32_t lo, uint32_t hi,
+                         bool keeper_inside, Quirk q);
   uint64_t PagemapEntry(const Process& p, uint32_t page) const;
   // Whether a fault at `page` may map a PMD THP (SEMANTICS.md §6 item 4): an
   // anonymous private VMA covering the page's whole aligned 2 MiB range, with
-  // THP enabled for it. Not modelled yet: such ops are reported unmodelled.
+  // THP enabled for it. Only read faults that map the huge zero page are
+  // modelled; other such ops are reported unmodelled.
   bool ThpPossible(const Vma& v, uint32_t page) const;
+  // A read fault at `page` maps the huge zero page (do_huge_pmd_anonymous_page()).
+  bool MapsHugeZero(const Process& p, const Vma& v, uint32_t page) const;
+  // Whether [lo, hi) touches a slot mapped by the huge zero page.
+  bool TouchesHugeZero(const Process& p, uint32_t lo, uint32_t hi) const;
+
+  // --- doubt.cc: PTEs the model cannot pin down (state.h Doubt) ---
+  Variant Primary(const Process& p, uint32_t page) const;
+  // The doubt's alternative; the primary when there is no doubt.
+  Variant AlternativeAt(const Process& p, uint32_t page) const;
+  // Records that the kernel may hold `alt` instead of the primary at `page`,
+  // as `why` allows. Dropped when equal to the primary or not representable
+  // (an alternative present page must be the primary's page).
+  void SetDoubt(int proc, uint32_t page, const Variant& alt, Grant why);
+  // Makes one side of the doubt at `page` certain.
+  void ResolveDoubt(int proc, uint32_t page, bool to_alt);
+  // Removes and returns the doubts of [lo, hi): ops that rewrite PTEs take
+  // them first and put back what their per-PTE rule makes of the alternative.
+  std::vector<std::pair<uint32_t, Doubt>> TakeDoubts(int proc, uint32_t lo, uint32_t hi);
+  // Doubtful PTEs (in any process) that map `page_id` while their
+  // alternative does not: the spread of its mapcount.
+  uint32_t DoubtfulMaps(uint32_t page_id) const;
+  // After one op run on two copies of the model (this one from the primary
+  // side of a doubt, `other` from the alternative side), keeps both outcomes:
+  // every PTE that differs becomes a doubt granted by `why`. False (and no
+  // change) when the two differ in more than PTEs.
+  bool MergeWorld(const Model& other, Grant why);
+  // Pagemap entry of `page` if its PTE were `v`.
+  uint64_t PagemapEntryOf(const Process& p, uint32_t page, const Variant& v) const;
 
  private:
   KernelProfile profile_;

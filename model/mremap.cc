@@ -32,6 +32,24 @@ Result Model::DoMremap(Step& s) {
   if (dontunmap && !move) return Err(EINVAL);
   if (dontunmap && old_len != new_len) return Err(EINVAL);
   if (new_len == 0) return Err(EINVAL);
+  if (old_len == 0) {
+    s.pred->unmodelled = "mremap with old_len 0";
+    return Err(EINVAL);
+  }
+  // Current kernels check that a move's ranges do not overlap among the
+  // arguments (check_mremap_params(), [EMP] 6.18: EINVAL without a VMA);
+  // 6.1 does it in mremap_to(), after the lookup.
+  if (move && !profile_.legacy_61 && addr + old_len > op.new_page && op.new_page + new_len > addr)
+    return Err(EINVAL);
+  if (NobodyReads(op.proc, addr, addr + old_len, kUffdEventRemap | kUffdEventUnmap) ||
+      (move && NobodyReads(op.proc, op.new_page, op.new_page + new_len, kUffdEventUnmap)))
+    s.pred->unmodelled = "a uffd event nobody reads";
+  // do_mremap() / 6.1 SYSCALL mremap(): vma_lookup(addr) right after the
+  // argument checks, before any shrink, move or unmap → EFAULT.
+  if (st_.VmaAt(p, addr) < 0) return Err(EFAULT);
+  if (TouchesHugeZero(p, addr, addr + std::max(old_len, new_len)) ||
+      (move && TouchesHugeZero(p, op.new_page, op.new_page + new_len)))
+    s.pred->unmodelled = "mremap of a huge zero page";
 
   if (!move) {
     if (old_len >= new_len) {
@@ -46,11 +64,7 @@ Result Model::DoMremap(Step& s) {
       }
       return Ok();
     }
-    if (old_len == 0) {
-      s.pred->unmodelled = "mremap with old_len 0";
-      return Err(EINVAL);
-    }
-    // vma_to_resize(): the old range must lie in one VMA.
+    // vma_to_resize() / remap_is_valid(): the old range must lie in one VMA.
     int vi = st_.VmaAt(p, addr);
     if (vi < 0 || addr + old_len > p.vmas[vi].end) return Err(EFAULT);
     const Vma& v = p.vmas[vi];
@@ -61,17 +75,79 @@ Result Model::DoMremap(Step& s) {
     if (addr + new_len > kArenaPages) return Err(ENOMEM);
     if (!s.apply) return Ok();
     // vma_adjust()/vma_expand(): VM_SOFTDIRTY is NOT set on the new tail (§3.3).
+    // Current kernels then merge with the next VMA (vma_merge_extend()); 6.1's
+    // vma_adjust() does not.
     p.vmas[vi].end = addr + new_len;
-    st_.MergeAround(p, addr, addr + new_len);
+    if (!profile_.legacy_61) st_.MergeAround(p, addr, addr + new_len);
     return Ok();
   }
 
   uint32_t new_addr = op.new_page;
   // mremap_to(): the ranges must not overlap.
   if (addr + old_len > new_addr && new_addr + new_len > addr) return Err(EINVAL);
-  if (old_len == 0) {
-    s.pred->unmodelled = "mremap with old_len 0";
-    return Err(EINVAL);
+  if (!profile_.legacy_61 && old_len == new_len) {
+    // remap_move() (6.17+, "mm/mremap: permit mremap() move of multiple
+    // VMAs"): a fixed move without resize moves every VMA in [addr, +len),
+    // each piece to the same offset, gaps kept (a gap at the start: EFAULT;
+    // later ones and one at the end are skipped). A uffd-armed VMA
+    // (vma_multi_allowed()) may only be moved alone: as the first of several
+    // → EFAULT before anything moved, after others → EFAULT with those moved.
+    uint32_t end = addr + old_len, target = new_addr, last_end = 0;
+    bool seen = false;
+    int err = 0;
+    struct Piece {
+      uint32_t a, len, dst;
+    };
+    std::vector<Piece> pieces;
+    for (size_t i = st_.FirstVmaEnding(p, addr); i < p.vmas.size() && p.vmas[i].start < end; i++) {
+      const Vma& v = p.vmas[i];
+      uint32_t offset = seen ? v.start - last_end : 0;
+      last_end = v.end;
+      uint32_t a = std::max(v.start, addr), len = std::min(end, v.end) - a;
+      if (v.uffd >= 0 && (seen || v.end < end)) {
+        err = EFAULT;
+        break;
+      }
+      pieces.push_back({a, len, target + offset});
+      target = target + offset + len;
+      seen = true;
+    }
+    for (const Piece& pc : pieces) {
+      Result r = MoveRange(s, pc.a, pc.len, pc.len, pc.dst);
+      if (r.kind == ResultKind::kErr) return r;
+    }
+    return err ? Err(err) : Ok();
+  }
+  return MoveRange(s, addr, old_len, new_len, new_addr);
+}
+
+Result Model::MoveRange(Step& s, uint32_t addr, uint32_t old_len, uint32_t new_len, uint32_t new_addr) {
+  const Op& op = s.op;
+  Process& p = st_.procs[op.proc];
+  bool dontunmap = op.flags & kFlagDontunmap;
+  if (!profile_.legacy_61) {
+    // check_prep_vma() before mremap_to(): the range to move (new_len for a
+    // shrink) must lie in the VMA → EFAULT before anything is unmapped
+    // ([EMP] 6.18; 6.1 checks in vma_to_resize(), after the unmaps below).
+    int vi = st_.VmaAt(p, addr);
+    if (vi < 0 || addr + std::min(old_len, new_len) > p.vmas[vi].end) return Err(EFAULT);
+  }
+  {
+    // copy_vma() merges the copy into the source VMA itself when they end up
+    // adjacent (an anonymous VMA without anon_vma gets the linear pgoff of
+    // its new address), and mremap_userfaultfd_prep() then resets the
+    // registration of the whole merged VMA: the part that stays unregisters
+    // too (quirk mremap_merge_drops_uffd_registration, both kernels). Which
+    // VMA keeps which registration is not modelled.
+    const Vma& v = p.vmas[st_.VmaAt(p, addr)];
+    uint32_t vs = v.start, ve = v.end;
+    if (new_addr + new_len <= addr && new_addr + new_len > vs) vs = new_addr + new_len;
+    if (new_addr >= addr + old_len && new_addr < ve) ve = new_addr;
+    bool adjacent = new_addr + new_len == vs || new_addr == ve;
+    bool remap_event = v.uffd >= 0 && (st_.uffds[v.uffd].features & kUffdEventRemap);
+    if (adjacent && v.uffd >= 0 && !remap_event && v.IsAnonymous() && !v.anon_vma &&
+        profile_.quirks.Has(Quirk::kMremapMergeDropsUffdRegistration))
+      s.pred->unmodelled = "mremap next to its uffd-registered source VMA (quirk mremap_merge_drops_uffd_registration)";
   }
   // The destination is unmapped first (MREMAP_FIXED), then a shrinking move
   // unmaps the old tail, and only then is the source checked — so a failing
@@ -103,58 +179,140 @@ Result Model::DoMremap(Step& s) {
 
   // move_vma(): split the source to exactly the moved range, copy_vma() to the
   // destination (flags copied, VM_SOFTDIRTY not set), move the PTEs.
-  st_.SplitAt(p, addr);
-  st_.SplitAt(p, addr + move_len);
+  // With DONTUNMAP the old VMA stays whole (nothing unmaps, so nothing
+  // splits it: 6.1 move_vma(), current dontunmap_complete()).
+  if (!dontunmap) {
+    st_.SplitAt(p, addr);
+    st_.SplitAt(p, addr + move_len);
+  }
   vi = st_.VmaAt(p, addr);
   Vma nv = p.vmas[vi];
+  nv.pgoff = p.vmas[vi].FilePage(addr);
   nv.start = new_addr;
   nv.end = new_addr + new_len;
   if (nv.IsAnonymous() && !nv.anon_vma) nv.pgoff = new_addr;  // copy_vma(): fresh anon pgoff
+  bool whole_vma = p.vmas[vi].start == addr && p.vmas[vi].end == addr + move_len;
   // mremap_userfaultfd_prep(): without EVENT_REMAP the new VMA is unregistered.
   bool keep_uffd = nv.uffd >= 0 && (st_.uffds[nv.uffd].features & kUffdEventRemap);
+  bool uffd_no_remap = nv.uffd >= 0 && !keep_uffd;  // vma_has_uffd_without_event_remap()
   if (!keep_uffd) {
     nv.uffd = -1;
     nv.uffd_modes = 0;
   }
   // Collect the moved PTEs (and their table slots) before changing the table.
   std::vector<std::pair<uint32_t, Pte>> moved;
-  std::vector<uint32_t> pt_pages;
   for (auto it = p.ptes.LowerBound(addr); it != p.ptes.end() && it->first < addr + move_len; ++it)
     moved.push_back(*it);
-  for (uint32_t pg = addr; pg < addr + move_len; pg += 1) {
-    if (st_.PtAt(p, pg) != PtState::kAbsent) pt_pages.push_back(pg);
-    uint32_t next_slot = (MmState::Slot(pg) + 1) * kPagesPerPmd;
-    if (next_slot > pg + 1) pg = std::min(next_slot, addr + move_len) - 1;
+  // move_page_tables() walks extents that cross neither an old nor a new PMD
+  // boundary; an extent whose old PMD has no table is skipped, otherwise the
+  // new PMD gets a table (moved whole or allocated). So a destination slot has
+  // a table iff a source slot mapping onto it had one.
+  struct PtRun {
+    uint32_t lo, hi;
+    PtState state;
+  };
+  std::vector<PtRun> pt_runs;
+  for (uint32_t pg = addr; pg < addr + move_len;) {
+    uint32_t next = std::min((MmState::Slot(pg) + 1) * kPagesPerPmd, addr + move_len);
+    PtState ps = st_.PtAt(p, pg);
+    if (ps != PtState::kAbsent) pt_runs.push_back({pg, next, ps});
+    pg = next;
   }
+  auto moved_doubts = TakeDoubts(op.proc, addr, addr + move_len);
   // Hold references while the source PTEs go away.
   for (auto& [pg, pte] : moved)
     if (pte.kind == PteKind::kPresent || pte.kind == PteKind::kSwap) st_.Ref(pte.page);
   for (auto& [pg, pte] : moved) st_.ClearPte(p, pg);
-  if (dontunmap) {
-    // The old VMA stays, empty, and is no longer charged (VM_ACCOUNT moves).
-    p.vmas[vi].account = false;
-  } else {
-    p.vmas.erase(p.vmas.begin() + vi);
-    st_.FreeEmptyPt(p, addr, addr + move_len);
-  }
+  // With DONTUNMAP the old VMA stays, its moved range empty (the rest: after
+  // the merge). Otherwise it is unmapped after copy_vma() inserted the new
+  // one, so free_pgtables() keeps a table the new VMA shares (its floor and
+  // ceiling are the neighbours then: mm/mremap.c move_vma() → do_vmi_munmap()).
+  if (!dontunmap) p.vmas.erase(p.vmas.begin() + vi);
   p.vmas.insert(p.vmas.begin() + st_.FirstVmaEnding(p, new_addr), nv);
-  for (uint32_t pg : pt_pages) st_.TouchPt(p, new_addr + (pg - addr));
-  for (auto& [pg, pte] : moved) {
-    Pte np = pte;
-    // move_ptes(): without EVENT_REMAP uffd-wp bits are cleared and markers
-    // dropped (CVE-2025-21696 fix, in 6.1.192); every moved entry is marked
-    // soft-dirty (move_soft_dirty_pte()).
+  if (!dontunmap) st_.FreeEmptyPt(p, addr, addr + move_len);
+  // move_normal_pmd(): a whole aligned 2 MiB extent moves its page table
+  // itself when the new PMD is empty (and no uffd-wp VMA without EVENT_REMAP
+  // refuses it): the source slot is left without a table.
+  std::vector<uint32_t> table_moved;
+  if (!uffd_no_remap && (new_addr % kPagesPerPmd) == (addr % kPagesPerPmd)) {
+    for (const PtRun& r : pt_runs)
+      if (r.hi - r.lo == kPagesPerPmd && r.state == PtState::kPresent &&
+          st_.PtAt(p, new_addr + (r.lo - addr)) == PtState::kAbsent)
+        table_moved.push_back(MmState::Slot(r.lo));
+  }
+  std::vector<uint32_t> unknown_dest;  // destination slots whose table is unknown
+  for (const PtRun& r : pt_runs) {
+    uint32_t lo = new_addr + (r.lo - addr), hi = new_addr + (r.hi - addr);
+    for (uint32_t slot = MmState::Slot(lo); slot <= MmState::Slot(hi - 1); slot++) {
+      if (r.state == PtState::kPresent) {
+        p.pt[slot] = PtState::kPresent;
+      } else if (!p.pt.Find(slot) || *p.pt.Find(slot) == PtState::kUnknown) {
+        p.pt[slot] = PtState::kUnknown;
+        unknown_dest.push_back(slot);
+      }
+    }
+  }
+  for (uint32_t slot : table_moved) p.pt.Erase(slot);
+  // move_ptes(): without EVENT_REMAP uffd-wp bits are cleared and markers
+  // dropped (CVE-2025-21696 fix, in 6.1.192); every moved entry is marked
+  // soft-dirty (move_soft_dirty_pte()).
+  auto move_one = [&](Pte np) -> Variant {
     if (!keep_uffd) {
-      if (np.kind == PteKind::kUffdMarker) continue;
+      if (np.kind == PteKind::kUffdMarker) return std::nullopt;
       np.uffd_wp = false;
     }
-    np.soft_dirty = true;
-    st_.SetPte(p, new_addr + (pg - addr), np);
+    np.soft_dirty = profile_.soft_dirty;
+    return np;
+  };
+  for (auto& [pg, pte] : moved) {
+    Variant np = move_one(pte);
+    if (np) st_.SetPte(p, new_addr + (pg - addr), *np);
+  }
+  for (auto& [pg, d] : moved_doubts)
+    SetDoubt(op.proc, new_addr + (pg - addr), d.alt_none ? Variant{} : move_one(d.alt), d.why);
+  // A table moved from a slot whose table the model does not know, holding
+  // only PTEs the model cannot pin down, stays unknown (SetPte() above
+  // assumed one).
+  for (uint32_t slot : unknown_dest) {
+    uint32_t s0 = slot * kPagesPerPmd, s1 = s0 + kPagesPerPmd;
+    bool only_doubtful = true;
+    for (auto it = p.ptes.LowerBound(s0); it != p.ptes.end() && it->first < s1; ++it)
+      only_doubtful &= p.doubts.Find(it->first) != nullptr;
+    if (only_doubtful) p.pt[slot] = PtState::kUnknown;
   }
   for (auto& [pg, pte] : moved)
     if (pte.kind == PteKind::kPresent || pte.kind == PteKind::kSwap) st_.Unref(pte.page);
-  st_.MergeAround(p, new_addr, new_addr + new_len);
-  if (dontunmap) st_.MergeAround(p, addr, addr + move_len);
+  // copy_vma() merges the moved VMA into a neighbour and keeps the
+  // neighbour's flags ([61] mm/mmap.c:3411): the contract's sticky
+  // VM_SOFTDIRTY (SEMANTICS.md §3.3) may be lost on kernels with the quirk.
+  // copy_vma() merges the copy with its new neighbours before the source is
+  // unmapped, the (DONTUNMAP) source VMA itself included ("Source vma may
+  // have been merged into new_vma"; [EMP] both kernels).
+  std::vector<Vma> before = p.vmas;
+  // 6.1 does not merge the copy with a DONTUNMAP source ([EMP] 6.1.192: the
+  // two stay apart).
+  uint32_t keep_apart = UINT32_MAX, keep_apart2 = UINT32_MAX;
+  if (dontunmap && profile_.legacy_61) {
+    int oi = st_.VmaAt(p, addr);
+    if (oi >= 0 && p.vmas[oi].end == new_addr) keep_apart = new_addr;
+    if (oi >= 0 && p.vmas[oi].start == new_addr + new_len) keep_apart2 = new_addr + new_len;
+  }
+  st_.MergeAround(p, new_addr, new_addr + new_len, keep_apart, keep_apart2);
+  if (profile_.quirks.Has(Quirk::kSoftdirtyLostOnMremapMerge))
+    MarkSoftDirtyLoss(p, before, new_addr, new_addr + new_len, /*keeper_inside=*/false,
+                      Quirk::kSoftdirtyLostOnMremapMerge);
+  if (dontunmap) {
+    // The old VMA keeps VM_ACCOUNT ([EMP] 6.1 and 6.18: it still merges
+    // with a new accountable mapping; upstream later clears it in
+    // dontunmap_complete()); its anon_vma is unlinked if the whole VMA moved to
+    // a VMA of its own (unlink_anon_vmas()).
+    Vma& old_vma = p.vmas[st_.VmaAt(p, addr)];
+    bool merged = old_vma.start <= new_addr && old_vma.end >= new_addr + new_len;
+    if (whole_vma && !merged) {
+      old_vma.anon_vma = 0;
+      old_vma.anon_vma_cloned = false;
+    }
+  }
   return Ok();
 }
 

@@ -2,43 +2,14 @@
 // (SEMANTICS.md §1.3 and §5; [61]/[UP] fs/proc/task_mmu.c).
 #include <algorithm>
 #include <cerrno>
+#include <optional>
 
 #include "model/model.h"
 
 namespace mmdiff {
 
 uint64_t Model::PagemapEntry(const Process& p, uint32_t page) const {
-  // pagemap_pte_hole()/pte_to_pagemap_entry() (§1.3).
-  int vi = st_.VmaAt(p, page);
-  if (vi < 0) return 0;
-  const Vma& v = p.vmas[vi];
-  uint64_t e = 0;
-  if (const Pte* pte = p.ptes.Find(page)) {
-    switch (pte->kind) {
-      case PteKind::kPresent:
-        e |= kPmPresent;
-        if (pte->page != kZeroPage) {
-          const PageObj& pg = st_.pages[pte->page];
-          if (!pg.anon) e |= kPmFile;
-          if (pg.mapcount == 1) e |= kPmMmapExclusive;
-        }
-        break;
-      case PteKind::kSwap:
-        e |= kPmSwap;
-        break;
-      case PteKind::kUffdMarker:
-        e |= kPmSwap | kPmUffdWp;  // markers look like swap entries (§0.1 item 1)
-        break;
-      case PteKind::kGuard:
-        e |= kPmSwap | (profile_.guard ? kPmGuardRegion : 0);
-        break;
-    }
-    if (pte->soft_dirty) e |= kPmSoftDirty;
-    if (pte->uffd_wp) e |= kPmUffdWp;
-  }
-  if (v.soft_dirty) e |= kPmSoftDirty;
-  if (!profile_.soft_dirty) e &= ~kPmSoftDirty;  // VM_SOFTDIRTY and _PAGE_SOFT_DIRTY are 0
-  return e;
+  return PagemapEntryOf(p, page, Primary(p, page));
 }
 
 Result Model::DoPagemap(Step& s) {
@@ -47,24 +18,72 @@ Result Model::DoPagemap(Step& s) {
   Result r;
   r.kind = ResultKind::kPagemap;
   r.pagemap.resize(op.npages);
+  const Result* obs = s.apply && s.observed && s.observed->kind == ResultKind::kPagemap &&
+                              s.observed->pagemap.size() == op.npages
+                          ? s.observed
+                          : nullptr;
   std::vector<uint32_t> discarded;
+  std::vector<std::pair<uint32_t, bool>> resolved;  // page, to the alternative
+  std::vector<std::pair<int, bool>> vma_sd;         // VMA index, observed soft-dirty
   for (uint32_t i = 0; i < op.npages; i++) {
     uint32_t page = op.page + i;
     r.pagemap[i] = PagemapEntry(p, page);
     const Pte* pte = p.ptes.Find(page);
+    int vi = st_.VmaAt(p, page);
     if (pte && pte->kind == PteKind::kPresent && pte->page != kZeroPage && st_.pages[pte->page].lazyfree) {
       // A lazyfree page may have been discarded by reclaim: it then reads as
       // a none PTE (the VMA's soft-dirty only).
-      int vi = st_.VmaAt(p, page);
       uint64_t gone = p.vmas[vi].soft_dirty && profile_.soft_dirty ? kPmSoftDirty : 0;
       uint64_t bits = (r.pagemap[i] ^ gone) & kPmShownBits;
-      s.pred->latitudes.push_back({i, bits, Allowance::kLazyfreeMayBeDiscarded});
-      if (s.apply && s.observed && i < s.observed->pagemap.size() &&
-          !(s.observed->pagemap[i] & kPmPresent))
-        discarded.push_back(page);
+      s.pred->latitudes.push_back({i, bits, Grant::Of(Allowance::kLazyfreeMayBeDiscarded)});
+      if (obs && !(obs->pagemap[i] & kPmPresent)) discarded.push_back(page);
+    }
+    if (const Doubt* d = p.doubts.Find(page)) {
+      // The alternative PTE: its entry differs in some bits (EXCLUSIVE aside).
+      uint64_t alt = PagemapEntryOf(p, page, AlternativeAt(p, page));
+      uint64_t bits = (r.pagemap[i] ^ alt) & kPmShownBits;
+      if (bits) s.pred->latitudes.push_back({i, bits, d->why});
+      if (obs) {
+        uint64_t cmp = kPmShownBits & ~kPmMmapExclusive;
+        bool is_prim = !((obs->pagemap[i] ^ r.pagemap[i]) & cmp);
+        bool is_alt = !((obs->pagemap[i] ^ alt) & cmp);
+        if (is_prim != is_alt) resolved.push_back({page, is_alt});
+      }
+    }
+    if (pte && pte->kind == PteKind::kPresent && pte->page != kZeroPage) {
+      // EXCLUSIVE depends on other mappings of the page that are doubtful.
+      const PageObj& pg = st_.pages[pte->page];
+      uint32_t doubtful = DoubtfulMaps(pte->page);
+      bool self_doubtful = p.doubts.Find(page) != nullptr;
+      uint32_t sure = pg.mapcount - doubtful + (self_doubtful ? 1 : 0);
+      if (doubtful > (self_doubtful ? 1u : 0u) && sure <= 1) {
+        Grant why = Grant::Of(Allowance::kFaultAroundMayMap);
+        for (const Process& q : st_.procs)
+          for (auto& [qp, qd] : q.doubts) {
+            const Pte* qpte = q.ptes.Find(qp);
+            if (qpte && qpte->kind == PteKind::kPresent && qpte->page == pte->page) why = qd.why;
+          }
+        s.pred->latitudes.push_back({i, kPmMmapExclusive, why});
+      }
+    }
+    if (pte && pte->kind == PteKind::kPresent && pte->page == kZeroPage && p.huge_zero.Find(MmState::Slot(page)) &&
+        profile_.quirks.Has(Quirk::kHugeZeroPagePagemapFile)) {
+      // pagemap_pmd_range() takes the huge zero page for a file page (bit 61).
+      s.pred->latitudes.push_back({i, kPmFile, Grant::Of(Quirk::kHugeZeroPagePagemapFile)});
+    }
+    if (vi >= 0 && p.vmas[vi].sd_lost_quirk && profile_.soft_dirty && !(pte && pte->soft_dirty)) {
+      // The VMA's VM_SOFTDIRTY may have been lost in a merge (quirk).
+      Quirk q = static_cast<Quirk>(p.vmas[vi].sd_lost_quirk - 1);
+      s.pred->latitudes.push_back({i, kPmSoftDirty, Grant::Of(q)});
+      if (obs) vma_sd.push_back({vi, (obs->pagemap[i] & kPmSoftDirty) != 0});
     }
   }
   for (uint32_t page : discarded) st_.ClearPte(p, page);
+  for (auto& [page, to_alt] : resolved) ResolveDoubt(op.proc, page, to_alt);
+  for (auto& [vi, sd] : vma_sd) {
+    p.vmas[vi].soft_dirty = sd;
+    p.vmas[vi].sd_lost_quirk = 0;
+  }
   return r;
 }
 
@@ -155,8 +174,15 @@ struct ScanSim {
 
 namespace {
 
-uint32_t PageCategories(const Pte* pte, bool has_pt, const Vma& v, const MmState& st,
+uint32_t PageCategories(const Pte* pte, bool has_pt, bool huge_zero, const Vma& v, const MmState& st,
                         const KernelProfile& prof) {
+  if (huge_zero) {
+    // pagemap_thp_category() of the huge zero PMD: HUGE, PRESENT, PFNZERO,
+    // WRITTEN unless uffd-wp; no FILE (vm_normal_page_pmd() is NULL).
+    uint32_t c = kCatHuge | kCatPresent | kCatPfnZero;
+    if (!pte->uffd_wp) c |= kCatWritten;
+    return c;
+  }
   if (!pte) {
     // none PTE: WRITTEN (July-2026 fix, the contract); page-table hole:
     // WRITTEN only in uffd-wp VMAs (§5.5, §5.9).
@@ -198,14 +224,15 @@ bool AlreadyWp(const Pte* pte) {
 // `unknown` taken as absent where `absent_mask` has their bit. Returns the
 // result (or error) and fills sim->protect.
 static Result RunScan(const Model& m, const Process& p, const Op& op, const KernelProfile& prof,
-                      const std::vector<uint32_t>& unknown, uint32_t absent_mask, ScanSim* sim) {
+                      const std::vector<uint32_t>& unknown, uint32_t absent_mask, bool stale_walk_end,
+                      ScanSim* sim) {
   const MmState& st = m.state();
   ScanSim& S = *sim;
   S.req = op.scan_req;
   S.inv = op.scan_inv;
   S.any = op.scan_any;
   S.ret = (op.flags & kFlagHasRet) ? op.scan_ret : prof.scan_categories;
-  S.max_pages = op.scan_max ? op.scan_max : UINT64_MAX;
+  S.max_pages = op.scan_max && prof.mutant != Mutant::kScanIgnoresMaxPages ? op.scan_max : UINT64_MAX;
   S.vec_len = (op.flags & kFlagHasVec) ? op.scan_vec : op.npages;
   S.wp_matching = op.flags & kFlagWpMatching;
   S.check_wpasync = op.flags & kFlagCheckWpasync;
@@ -250,7 +277,8 @@ static Result RunScan(const Model& m, const Process& p, const Op& op, const Kern
           if (!AlreadyWp(pte)) S.protect.push_back(page);
           continue;
         }
-        uint32_t cats = vma_cat | PageCategories(pte, pt, v, st, prof);
+        bool huge_zero = pte && p.huge_zero.Find(MmState::Slot(page));
+        uint32_t cats = vma_cat | PageCategories(pte, pt, huge_zero, v, st, prof);
         if (!S.Interesting(cats)) continue;
         bool counted;
         int r = S.Output(cats, kBias + page, &counted);
@@ -267,9 +295,9 @@ static Result RunScan(const Model& m, const Process& p, const Op& op, const Kern
   uint64_t n_out = 0;
   int ret = 0;
   for (uint64_t ws = start; ws < end; ws = S.walk_end) {
-    // The contract: walk_end tells where the last walk stopped. The kernel
-    // keeps a stale value from an earlier bounce-buffer stop (§5.6).
-    if (!prof.quirks.Has(Quirk::kScanStaleWalkEnd)) S.walk_end = 0;
+    // The contract: walk_end tells where the last walk stopped. Kernels with
+    // the quirk keep a stale value from an earlier bounce-buffer stop (§5.6).
+    if (!stale_walk_end) S.walk_end = 0;
     ret = walk(ws);
     n_out += S.Flush();
     if (ret != ENOSPC) break;
@@ -306,46 +334,106 @@ Result Model::DoScan(Step& s) {
     return r;
   }
   Process& p = st_.procs[op.proc];
-  // Page-table slots the model cannot know (PT_RECLAIM): try each choice.
+  uint32_t lo = op.page, hi = op.page + op.npages;
+  if ((op.flags & kFlagWpMatching) && TouchesHugeZero(p, lo, hi))
+    s.pred->unmodelled = "PAGEMAP_SCAN write-protecting a huge zero page";
+  // Page-table slots the model cannot know (PT_RECLAIM) and PTEs it cannot
+  // pin down (doubts): every combination is a whole-result alternative.
   std::vector<uint32_t> unknown;
   if (op.npages) {
-    for (uint32_t slot = MmState::Slot(op.page); slot <= MmState::Slot(op.page + op.npages - 1); slot++) {
+    for (uint32_t slot = MmState::Slot(lo); slot <= MmState::Slot(hi - 1); slot++) {
       const PtState* ps = p.pt.Find(slot);
       if (ps && *ps == PtState::kUnknown && unknown.size() < 4) unknown.push_back(slot);
     }
   }
-  ScanSim primary;
-  r = RunScan(*this, p, op, profile_, unknown, 0, &primary);
-  uint32_t chosen = 0;
-  ScanSim* chosen_sim = &primary;
-  std::vector<ScanSim> sims;
-  if (!unknown.empty()) {
-    sims.resize((1u << unknown.size()) - 1);
-    s.pred->alternative_allowance = Allowance::kPageTableMayBeReclaimed;
-    bool matched_primary = s.observed && ResultMatches(r, *s.observed);
-    for (uint32_t mask = 1; mask < (1u << unknown.size()); mask++) {
-      ScanSim& sim = sims[mask - 1];
-      Result alt = RunScan(*this, p, op, profile_, unknown, mask, &sim);
-      if (!(alt == r)) s.pred->alternatives.push_back(alt);
-      if (s.observed && !matched_primary && chosen == 0 && ResultMatches(alt, *s.observed)) {
-        chosen = mask;
-        chosen_sim = &sim;
+  std::vector<std::pair<uint32_t, Grant>> doubtful;
+  for (auto it = p.doubts.LowerBound(lo); it != p.doubts.end() && it->first < hi; ++it)
+    doubtful.push_back({it->first, it->second.why});
+  if (doubtful.size() > 4) {
+    s.pred->unmodelled = "PAGEMAP_SCAN over more than 4 PTEs the model cannot pin down";
+    doubtful.resize(4);
+  }
+  struct Candidate {
+    Result result;
+    Grants grants;
+    uint32_t doubt_mask = 0, absent_mask = 0;
+    ScanSim sim;
+  };
+  std::vector<Candidate> cands;
+  bool stale_quirk = profile_.quirks.Has(Quirk::kScanStaleWalkEnd);
+  for (uint32_t dm = 0; dm < (1u << doubtful.size()); dm++) {
+    // The world where the doubts in `dm` took their alternative.
+    std::optional<Model> world_copy;
+    if (dm) {
+      world_copy.emplace(*this);
+      for (size_t k = 0; k < doubtful.size(); k++)
+        world_copy->ResolveDoubt(op.proc, doubtful[k].first, (dm >> k) & 1);
+    }
+    const Model& world = dm ? *world_copy : *this;
+    const Process& wp = world.state().procs[op.proc];
+    for (uint32_t am = 0; am < (1u << unknown.size()); am++) {
+      for (int stale = 0; stale <= (stale_quirk ? 1 : 0); stale++) {
+        Candidate c;
+        c.doubt_mask = dm;
+        c.absent_mask = am;
+        c.result = RunScan(world, wp, op, profile_, unknown, am, stale, &c.sim);
+        for (size_t k = 0; k < doubtful.size(); k++)
+          if ((dm >> k) & 1) c.grants.Add(doubtful[k].second);
+        if (am) c.grants.Add(Grant::Of(Allowance::kPageTableMayBeReclaimed));
+        if (stale) {
+          // Only an alternative where the stale value differs.
+          if (c.result == cands.back().result) continue;
+          c.grants.Add(Grant::Of(Quirk::kScanStaleWalkEnd));
+        }
+        cands.push_back(std::move(c));
       }
     }
   }
+  r = cands[0].result;
+  for (size_t k = 1; k < cands.size(); k++) {
+    bool dup = cands[k].result == r;
+    for (const Alternative& a : s.pred->alternatives) dup |= a.result == cands[k].result;
+    if (!dup) s.pred->alternatives.push_back({cands[k].result, cands[k].grants});
+  }
   if (!s.apply) return r;
+
+  // Follow the kernel's answer: the candidates it matches (the contract's
+  // first); doubts on which they all agree are resolved, the others kept.
+  std::vector<const Candidate*> matching;
+  for (const Candidate& c : cands)
+    if (!s.observed || ResultMatches(c.result, *s.observed)) matching.push_back(&c);
+  if (matching.empty()) matching.push_back(&cands[0]);
+  const Candidate& chosen = *matching[0];
   for (size_t k = 0; k < unknown.size(); k++) {
-    if (chosen & (1u << k)) p.pt.Erase(unknown[k]);
+    bool absent = chosen.absent_mask & (1u << k), agree = true;
+    for (const Candidate* c : matching) agree &= ((c->absent_mask & (1u << k)) != 0) == absent;
+    if (!agree) continue;  // the answer does not tell: still unknown
+    if (absent) p.pt.Erase(unknown[k]);
     else p.pt[unknown[k]] = PtState::kPresent;
   }
-  // WP_MATCHING: make_uffd_wp_pte() / uffd_wp_range() on the chosen branch.
-  for (uint32_t page : chosen_sim->protect) {
-    Pte* pte = p.ptes.Find(page);
-    if (pte) {
-      if (pte->kind != PteKind::kUffdMarker) pte->uffd_wp = true;
-    } else {
-      st_.SetPte(p, page, Pte{PteKind::kUffdMarker, false, true, kZeroPage});
-    }
+  std::vector<uint32_t> kept;  // doubts the answer leaves open
+  for (size_t k = 0; k < doubtful.size(); k++) {
+    bool side = (chosen.doubt_mask >> k) & 1, agree = true;
+    for (const Candidate* c : matching) agree &= ((c->doubt_mask >> k) & 1) == side;
+    if (agree) ResolveDoubt(op.proc, doubtful[k].first, side);
+    else kept.push_back(doubtful[k].first);
+  }
+  // WP_MATCHING: make_uffd_wp_pte() / uffd_wp_range() on the chosen branch
+  // (to both sides of a doubt that stays open).
+  auto protect = [](const Variant& v) -> Variant {
+    if (!v) return Pte{PteKind::kUffdMarker, false, true, kZeroPage};
+    Pte out = *v;
+    if (out.kind != PteKind::kUffdMarker) out.uffd_wp = true;
+    return out;
+  };
+  for (uint32_t page : chosen.sim.protect) {
+    const Doubt* d = p.doubts.Find(page);
+    std::optional<Doubt> saved;
+    if (d) saved = *d;
+    Variant now = protect(Primary(p, page));
+    if (Pte* pte = p.ptes.Find(page)) *pte = *now;
+    else st_.SetPte(p, page, *now);
+    if (saved) SetDoubt(op.proc, page, protect(saved->alt_none ? Variant{} : Variant{saved->alt}), saved->why);
   }
   return r;
 }

@@ -83,6 +83,15 @@ std::string DrawAddressSpace(const Model& model, int proc, uint32_t lo, uint32_t
     if (e.soft_dirty) sd[i] = '1';
     if (e.uffd_wp || e.kind == PteKind::kUffdMarker) wp[i] = '1';
   }
+  // Doubts (only drawn when there are some in the window): the kernel may
+  // hold instead . none, m a uffd-wp marker, * the page with other bits.
+  std::string doubt(w, ' ');
+  bool any_doubt = false;
+  for (auto it = p.doubts.LowerBound(lo); it != p.doubts.end() && it->first < hi; ++it) {
+    const Doubt& d = it->second;
+    doubt[it->first - lo] = d.alt_none ? '.' : d.alt.kind == PteKind::kUffdMarker ? 'm' : '*';
+    any_doubt = true;
+  }
   for (size_t i = 0; i < w; i++) {
     PtState s = st.PtAt(p, static_cast<uint32_t>(lo + i));
     pt[i] = s == PtState::kPresent ? '+' : s == PtState::kUnknown ? '?' : ' ';
@@ -97,8 +106,8 @@ std::string DrawAddressSpace(const Model& model, int proc, uint32_t lo, uint32_t
   std::string out = "p" + std::to_string(proc) + " pages [" + std::to_string(lo) + "," +
                     std::to_string(hi) + ")\n";
   out += row("page", ruler) + row("vma", vma) + row("prot", prot) + row("vmasd", vsd) +
-         row("uffd", uffd) + row("pte", pte) + row("sd", sd) + row("wp", wp) + row("excl", excl) +
-         row("pt", pt);
+         row("uffd", uffd) + row("pte", pte) + (any_doubt ? row("doubt", doubt) : "") + row("sd", sd) +
+         row("wp", wp) + row("excl", excl) + row("pt", pt);
   return out;
 }
 

@@ -11,6 +11,8 @@
 //   uffd  ....wwww....      w wp (sync), a wp (async), m missing, n minor, + several
 //   pte   za.....m.cc.      . none, z zero page, a anon page, c page-cache page,
 //                           s swap, m uffd-wp marker, g guard marker
+//   doubt          .   m    (only when some PTE is doubtful, state.h Doubt) what
+//                           the kernel may hold instead: . none, m marker, * other bits
 //   sd    .1......11..      soft-dirty PTE bit
 //   wp    ..1....1....      uffd-wp PTE bit (markers included)
 //   excl  .x.......x..      page mapped exactly once

@@ -1,5 +1,6 @@
 #include "model/profile.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "prog/op.h"
@@ -49,7 +50,8 @@ KernelProfile MakeProfile(const KernelFeatures& f) {
   p.scan_categories = p.pagemap_scan ? (f.scan_categories ? f.scan_categories : 0xffu) : 0;
   p.guard = f.features & kFeatGuard;
   int major = 0, minor = 0;
-  if (ParseRelease(f.release, &major, &minor))
+  bool parsed = ParseRelease(f.release, &major, &minor);
+  if (parsed)
     p.legacy_61 = major < 6 || (major == 6 && minor < 7);
   else
     p.legacy_61 = !p.pagemap_scan;
@@ -58,6 +60,30 @@ KernelProfile MakeProfile(const KernelFeatures& f) {
   else p.thp = ThpMode::kNever;
   p.hugetlb_free = f.hugetlb_free;
   p.swap = f.swap_total_kb > 0;
+  // fault_around_bytes: 0 = unknown (the kernel default, 64 KiB), else what
+  // the executor pinned it to (mm/memory.c fault_around_bytes_set()).
+  uint64_t fab = f.fault_around_bytes ? f.fault_around_bytes : 65536;
+  uint64_t pages = std::min<uint64_t>(fab / 4096, 512);
+  p.fault_around_pages = 1;
+  while (p.fault_around_pages * 2 <= pages) p.fault_around_pages *= 2;  // rounddown_pow_of_two
+
+  // Known quirks (corpus/QUIRKS.md), by the release that fixed them.
+  // Soft-dirty lost on merge: fixed by "mm: propagate VM_SOFTDIRTY on merge"
+  // (posted 2025-11, for 6.19); only visible with CONFIG_MEM_SOFT_DIRTY.
+  bool before_619 = !parsed || major < 6 || (major == 6 && minor < 19);
+  if (p.soft_dirty && before_619) {
+    p.quirks.Set(Quirk::kSoftdirtyLostOnMprotectMerge);
+    p.quirks.Set(Quirk::kSoftdirtyLostOnMremapMerge);
+  }
+  // No fix known: every kernel with the feature.
+  if (p.uffd_wp) p.quirks.Set(Quirk::kShmemDropPageKeepsUffdWpMarker);
+  if (p.thp != ThpMode::kNever) p.quirks.Set(Quirk::kHugeZeroPagePagemapFile);
+  if (p.pagemap_scan) p.quirks.Set(Quirk::kScanStaleWalkEnd);
+  if (p.uffd_wp) p.quirks.Set(Quirk::kMremapMergeDropsUffdRegistration);
+  if (p.uffd_wp && p.guard) p.quirks.Set(Quirk::kGuardInstallLivelockOnUffdWp);
+  // Unregistering through another uffd: fixed in 2025 (6.16); 6.1.192 lacks it.
+  bool before_616 = !parsed || major < 6 || (major == 6 && minor < 16);
+  if (p.uffd_wp && before_616) p.quirks.Set(Quirk::kUffdUnregisterOtherCtx);
   return p;
 }
 
@@ -69,6 +95,7 @@ KernelFeatures HostFeatures618() {
   f.uffd_api_features = 0x1ffff;
   f.scan_categories = 0x1ff;
   f.thp_mode = "madvise";
+  f.fault_around_bytes = 0;  // debugfs is not writable on the host: unknown
   return f;
 }
 
@@ -79,6 +106,7 @@ KernelFeatures GuestFeatures61() {
   f.uffd_api_features = 0x1fff;  // bits 0..12 (SEMANTICS.md §4.1)
   f.scan_categories = 0;
   f.thp_mode = "madvise";
+  f.fault_around_bytes = 4096;  // pinned by the executor
   return f;
 }
 

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "model/allowance.h"
+#include "model/mutant.h"
 #include "prog/features.h"
 
 namespace mmdiff {
@@ -25,19 +26,27 @@ struct KernelProfile {
   bool pagemap_scan = false;    // PAGEMAP_SCAN ioctl (6.7+); else ENOTTY
   uint32_t scan_categories = 0; // categories PAGEMAP_SCAN accepts (0xff or 0x1ff)
   bool guard = false;           // MADV_GUARD_INSTALL/REMOVE, pagemap bit 58, PAGE_IS_GUARD
-  // 6.1 behaviour of SEMANTICS.md §8: UFFDIO_REGISTER with no VMA → ENOMEM
-  // (current: EINVAL); UFFDIO_WRITEPROTECT confined to one VMA; no uffd-wp
-  // markers on anonymous memory.
+  // 6.1 behaviour of SEMANTICS.md §8: UFFDIO_WRITEPROTECT confined to one
+  // VMA; no uffd-wp markers on anonymous memory; mremap checks its source
+  // after the unmaps and moves one VMA only; MADV_POPULATE skips holes.
+  // (UFFDIO_REGISTER's ENOMEM needs no VMA at all above the start: the
+  // executor's stack always is, so EINVAL on both.)
   bool legacy_61 = false;
   ThpMode thp = ThpMode::kNever;
   uint64_t hugetlb_free = 0;    // free 2 MiB huge pages
   bool swap = false;
+  // Pages a read fault of a file-backed VMA may map (mm/memory.c
+  // fault_around_pages): 1 when the executor pinned fault_around_bytes to one
+  // page; the kernel default of 64 KiB (16) when the probe could not tell.
+  uint32_t fault_around_pages = 16;
+  Mutant mutant = Mutant::kNone;  // a rule broken on purpose (model/mutant.h): self-tests only
   QuirkSet quirks;              // known kernel bugs the model allows on this kernel
 
   bool HasUffdFeature(uint32_t f) const { return (uffd_features & f) == f; }
 };
 
-// From a probe. The release string decides legacy_61 (older than 6.7).
+// From a probe. The release string decides legacy_61 (older than 6.7) and
+// which quirks of corpus/QUIRKS.md the kernel is known to have.
 KernelProfile MakeProfile(const KernelFeatures& features);
 // The two kernels of SEMANTICS.md: the 6.18 host (no soft-dirty, WP_ASYNC,
 // PAGEMAP_SCAN with guard, THP madvise, no swap, no huge pages) and the

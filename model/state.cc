@@ -30,6 +30,8 @@ void MmState::SplitAt(Process& p, uint32_t page) {
   if (i < 0 || p.vmas[i].start == page) return;
   // __split_vma (mm/mmap.c): both halves keep every flag, the anon_vma and the
   // uffd context; the tail's pgoff advances.
+  // A huge PMD across the boundary is split (vma_adjust_trans_huge()).
+  if (page % kPagesPerPmd) p.huge_zero.Erase(Slot(page));
   Vma tail = p.vmas[i];
   tail.pgoff = p.vmas[i].FilePage(page);
   tail.start = page;
@@ -55,16 +57,21 @@ bool MmState::Mergeable(const Vma& a, const Vma& b) {
   return true;
 }
 
-bool MmState::MergeAround(Process& p, uint32_t lo, uint32_t hi) {
+bool MmState::MergeAround(Process& p, uint32_t lo, uint32_t hi, uint32_t not_at, uint32_t not_at2) {
   bool merged = false;
+  // Pairs whose right VMA starts at or before hi: the VMAs in [lo, hi) with
+  // their immediate neighbours (vma_merge() looks at prev and next only).
   size_t i = FirstVmaEnding(p, lo > 0 ? lo - 1 : 0);
-  while (i + 1 < p.vmas.size() && p.vmas[i].start <= hi) {
+  while (i + 1 < p.vmas.size() && p.vmas[i + 1].start <= hi) {
     Vma& a = p.vmas[i];
     const Vma& b = p.vmas[i + 1];
-    if (Mergeable(a, b)) {
+    if (Mergeable(a, b) && a.end != not_at && a.end != not_at2) {
       // Sticky VM_SOFTDIRTY: the merged VMA is soft-dirty if either side was
       // (upstream "mm: propagate VM_SOFTDIRTY on merge"; SEMANTICS.md §3.3).
+      bool sure = (a.soft_dirty && !a.sd_lost_quirk) || (b.soft_dirty && !b.sd_lost_quirk);
+      a.sd_lost_quirk = sure ? 0 : std::max(a.sd_lost_quirk, b.sd_lost_quirk);
       a.soft_dirty = a.soft_dirty || b.soft_dirty;
+      a.maybe_guard = a.maybe_guard || b.maybe_guard;  // sticky, like VM_SOFTDIRTY
       if (!a.anon_vma) {
         a.anon_vma = b.anon_vma;
         a.anon_vma_cloned = b.anon_vma_cloned;

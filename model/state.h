@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "model/allowance.h"
 #include "model/flat_map.h"
 #include "prog/op.h"
 
@@ -47,6 +48,9 @@ struct PageObj {
   bool anon = true;        // anonymous page; else a page-cache page
   bool lazyfree = false;   // MADV_FREE'd and clean since
   bool dirty = false;      // page-cache page written (by a mapping or pwrite)
+  // A clean shmem page reclaim may have dropped from the page cache
+  // (MADV_PAGEOUT: __remove_mapping()); only MISSING/MINOR userfaults tell.
+  bool maybe_dropped = false;
   uint32_t mapcount = 0;   // present PTEs mapping it, in all processes
   uint32_t refs = 0;       // mapcount + swap PTEs + page-cache membership
   Bytes bytes;
@@ -68,6 +72,18 @@ struct Pte {
   bool operator==(const Pte&) const = default;
 };
 
+// A PTE the model cannot pin down: the kernel holds either the model's PTE
+// at that page (the primary: Process::ptes, or none when absent there) or
+// this alternative, which `why` allows (allowance.h). The alternative holds no
+// page reference: it is a none PTE, a uffd-wp marker, or the primary's own
+// page with other bits. Observations resolve it (doubt.cc).
+struct Doubt {
+  bool alt_none = true;
+  Pte alt;
+  Grant why;
+  bool operator==(const Doubt&) const = default;
+};
+
 struct Vma {
   uint32_t start = 0, end = 0;  // arena pages [start, end)
   Prot prot = Prot::kNone;
@@ -76,9 +92,15 @@ struct Vma {
   int32_t obj = -1;          // FileObj index (shmem, memfd, file); -1 for private anon
   uint32_t pgoff = 0;        // file page at `start`; for anon the virtual page (merge rule)
   bool soft_dirty = false;   // VM_SOFTDIRTY
+  // soft_dirty is the contract's answer, but a known quirk (this Quirk + 1;
+  // 0 = none) lets the kernel have lost it in a merge.
+  uint8_t sd_lost_quirk = 0;
   bool account = false;      // VM_ACCOUNT (private writable at some point, not noreserve)
   bool noreserve = false;    // VM_NORESERVE
   bool dontfork = false, wipeonfork = false, hugepage = false, nohugepage = false;
+  // VM_MAYBE_GUARD: guard markers were installed (sticky: kept by splits,
+  // OR-ed by merges, ignored for mergeability); fork copies the page tables.
+  bool maybe_guard = false;
   uint8_t uffd_modes = 0;    // UffdMode bits registered
   int32_t uffd = -1;         // UffdCtx index when registered
   uint32_t anon_vma = 0;     // anon_vma identity, 0 = none (shared by split halves)
@@ -98,6 +120,16 @@ struct FileObj {
   MemKind kind = MemKind::kMemfd;  // kShmem, kMemfd, kFile
   uint32_t size = 0;               // pages
   FlatMap<uint32_t, uint32_t> cache;  // file page → PageObj index
+  // Regular files: file pages [lo, hi) that readahead may have brought into
+  // the page cache beside `cache` (a fault on an uncached page reads around
+  // it: do_sync_mmap_readahead()). Only fault-around can tell.
+  std::vector<std::pair<uint32_t, uint32_t>> readahead;
+  bool MayBeCached(uint32_t fp) const {
+    if (cache.Find(fp)) return true;
+    for (auto& [lo, hi] : readahead)
+      if (fp >= lo && fp < hi) return true;
+    return false;
+  }
   bool operator==(const FileObj&) const = default;
 };
 
@@ -105,6 +137,10 @@ struct UffdCtx {
   uint32_t features = 0;  // UffdFeature bits in effect (WP_ASYNC implies WP_UNPOPULATED)
   int owner = 0;          // the process whose mm it serves
   int refs = 0;           // fd tables holding it
+  // The process whose executor thread reads its messages (the opener; for
+  // an EVENT_FORK child context, the reader of the parent context): with
+  // it gone, a userfault or an event that waits for its reader hangs.
+  int handler = 0;
   bool Async() const { return features & kUffdWpAsync; }
   bool operator==(const UffdCtx&) const = default;
 };
@@ -122,7 +158,18 @@ struct Process {
   // Contexts this process opened before `uffd`: the executor keeps their fds
   // open (its handler thread polls them), so they stay registered until exit.
   std::vector<int32_t> older_uffds;
+  // `uffd` is the context EVENT_FORK made for this child, whose fd lives in
+  // the parent's handler thread; the child borrows it (pidfd_getfd()) at its
+  // first uffd ioctl, and only then holds a reference of its own.
+  bool uffd_unborrowed = false;
+  // Contexts of children whose fds this process's handler thread holds
+  // (UFFD_EVENT_FORK messages): closed when this process exits.
+  std::vector<int32_t> handler_uffds;
   FlatMap<uint32_t, PtState> pt;         // slot (page / 512) → present or unknown
+  FlatMap<uint32_t, Doubt> doubts;       // page → the kernel's other possible PTE
+  // Slots mapped by a PMD of the huge zero page (do_huge_pmd_anonymous_page()
+  // on a read fault); their PTEs are kZeroPage entries, one per 4K page.
+  FlatMap<uint32_t, bool> huge_zero;
   bool operator==(const Process&) const = default;
 };
 
@@ -145,9 +192,12 @@ class MmState {
   size_t FirstVmaEnding(const Process& p, uint32_t page) const;
   // Ensures a VMA boundary at `page` (__split_vma) if `page` is inside a VMA.
   void SplitAt(Process& p, uint32_t page);
-  // Merges adjacent mergeable VMAs around [lo, hi) (vma_merge). Returns true
-  // if it merged anything.
-  bool MergeAround(Process& p, uint32_t lo, uint32_t hi);
+  // Merges the VMAs in [lo, hi) with mergeable neighbours (vma_merge(): the
+  // changed VMA with its prev and next). Returns true if it merged anything.
+  // Callers pass only ranges whose VMAs changed: unchanged VMAs do not merge.
+  // No merge across the boundaries `not_at`/`not_at2`.
+  bool MergeAround(Process& p, uint32_t lo, uint32_t hi, uint32_t not_at = UINT32_MAX,
+                   uint32_t not_at2 = UINT32_MAX);
   static bool Mergeable(const Vma& a, const Vma& b);
 
   // --- pages ---

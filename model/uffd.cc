@@ -43,12 +43,14 @@ Result Model::DoUffdOpen(Step& s) {
   Process& p = st_.procs[op.proc];
   // A second uffd_open opens a second context; the first stays open (its
   // fd is still held), uffd ops use the newest.
-  if (p.uffd >= 0) p.older_uffds.push_back(p.uffd);
+  if (p.uffd >= 0 && !p.uffd_unborrowed) p.older_uffds.push_back(p.uffd);
+  p.uffd_unborrowed = false;
   UffdCtx c;
   c.features = op.uffd_features;
   // "WP_ASYNC relies on WP_UNPOPULATED, choose it unconditionally".
   if (c.features & kUffdWpAsync) c.features |= kUffdWpUnpopulated;
   c.owner = op.proc;
+  c.handler = op.proc;
   c.refs = 1;
   p.uffd = static_cast<int32_t>(st_.uffds.size());
   st_.uffds.push_back(c);
@@ -61,24 +63,36 @@ void Model::ReleaseUffd(int32_t ctx) {
   int owner = st_.uffds[ctx].owner;
   Process& p = st_.procs[owner];
   if (!p.alive) return;
+  std::vector<std::pair<uint32_t, uint32_t>> changed;
   for (size_t i = 0; i < p.vmas.size(); i++) {
     Vma& v = p.vmas[i];
     if (v.uffd != ctx) continue;
     if (v.UffdWp()) ClearUffdWp(owner, v.start, v.end);
     v.uffd = -1;
     v.uffd_modes = 0;
+    changed.push_back({v.start, v.end});
   }
-  if (!p.vmas.empty()) st_.MergeAround(p, p.vmas.front().start, p.vmas.back().end);
+  for (auto& [a, b] : changed) st_.MergeAround(p, a, b);
 }
 
 void Model::ClearUffdWp(int proc, uint32_t lo, uint32_t hi) {
   Process& p = st_.procs[proc];
+  auto doubts = TakeDoubts(proc, lo, hi);
+  for (auto& [page, d] : doubts) {
+    Variant alt = d.alt_none || d.alt.kind == PteKind::kUffdMarker ? Variant{} : Variant{d.alt};
+    if (alt && alt->kind != PteKind::kGuard) alt->uffd_wp = false;
+    d.alt_none = !alt;
+    if (alt) d.alt = *alt;
+  }
   std::vector<uint32_t> markers;
   for (auto it = p.ptes.LowerBound(lo); it != p.ptes.end() && it->first < hi; ++it) {
     if (it->second.kind == PteKind::kUffdMarker) markers.push_back(it->first);
-    else it->second.uffd_wp = false;
+    // change_pte_range() skips guard markers (is_guard_swp_entry()): a uffd-wp
+    // bit that PAGEMAP_SCAN's WP_MATCHING set on one stays ([EMP] 6.18).
+    else if (it->second.kind != PteKind::kGuard) it->second.uffd_wp = false;
   }
   for (uint32_t page : markers) st_.ClearPte(p, page);
+  for (auto& [page, d] : doubts) SetDoubt(proc, page, d.alt_none ? Variant{} : Variant{d.alt}, d.why);
 }
 
 void Model::WriteProtect(int proc, uint32_t lo, uint32_t hi, bool on) {
@@ -86,27 +100,31 @@ void Model::WriteProtect(int proc, uint32_t lo, uint32_t hi, bool on) {
   int vi = st_.VmaAt(p, lo);
   if (vi < 0) return;
   bool markers = UsesMarkers(p.vmas[vi]);
-  if (!on) {
-    // MM_CP_UFFD_WP_RESOLVE: bits cleared, markers → none (§4.4).
-    std::vector<uint32_t> drop;
-    for (auto it = p.ptes.LowerBound(lo); it != p.ptes.end() && it->first < hi; ++it) {
-      if (it->second.kind == PteKind::kUffdMarker) drop.push_back(it->first);
-      else if (it->second.kind != PteKind::kGuard) it->second.uffd_wp = false;
+  // change_pte_range() per PTE (§4.4). MM_CP_UFFD_WP: present and swap PTEs
+  // get the bit; none PTEs get a marker where markers are used (page tables
+  // are allocated for the whole range); markers and guard markers stay.
+  // MM_CP_UFFD_WP_RESOLVE: bits cleared, markers → none, guards stay.
+  auto rule = [&](const Variant& v) -> Variant {
+    if (!v) return on && markers ? Variant{Pte{PteKind::kUffdMarker, false, true, kZeroPage}} : Variant{};
+    Pte out = *v;
+    switch (out.kind) {
+      case PteKind::kUffdMarker: return on ? Variant{out} : Variant{};
+      case PteKind::kGuard: return out;
+      case PteKind::kPresent:
+      case PteKind::kSwap: out.uffd_wp = on; return out;
     }
-    for (uint32_t page : drop) st_.ClearPte(p, page);
-    return;
-  }
-  // MM_CP_UFFD_WP: present and swap PTEs get the bit; none PTEs get a marker
-  // where markers are used (page tables are allocated for the whole range);
-  // guard markers are left alone.
+    return out;
+  };
+  auto doubts = TakeDoubts(proc, lo, hi);
   for (uint32_t page = lo; page < hi; page++) {
-    Pte* pte = p.ptes.Find(page);
-    if (pte) {
-      if (pte->kind == PteKind::kPresent || pte->kind == PteKind::kSwap) pte->uffd_wp = true;
-    } else if (markers) {
-      st_.SetPte(p, page, Pte{PteKind::kUffdMarker, false, true, kZeroPage});
-    }
+    const Pte* pte = p.ptes.Find(page);
+    if (!pte && !(on && markers)) continue;
+    Variant now = rule(Primary(p, page));
+    if (!now) st_.ClearPte(p, page);
+    else if (!pte) st_.SetPte(p, page, *now);
+    else *p.ptes.Find(page) = *now;  // same page: no reference changes
   }
+  for (auto& [page, d] : doubts) SetDoubt(proc, page, rule(d.alt_none ? Variant{} : Variant{d.alt}), d.why);
 }
 
 namespace {
@@ -121,10 +139,29 @@ bool CanUserfault(const Vma& v, uint32_t modes, bool async_ctx, bool legacy) {
 
 }  // namespace
 
+bool Model::BorrowUffd(Step& s) {
+  // The executor's UffdForOps(): a forked child's context is fetched from the
+  // parent's handler with pidfd_getfd() at the first use; with the parent
+  // gone there is nothing to fetch (ioctl on fd -1: EBADF).
+  Process& caller = st_.procs[s.op.proc];
+  if (caller.uffd < 0) return false;
+  if (!caller.uffd_unborrowed) return true;
+  bool holder_alive = false;
+  for (const Process& q : st_.procs)
+    if (q.alive)
+      for (int32_t h : q.handler_uffds) holder_alive |= h == caller.uffd;
+  if (!holder_alive) return false;
+  if (s.apply) {
+    st_.uffds[caller.uffd].refs++;
+    caller.uffd_unborrowed = false;
+  }
+  return true;
+}
+
 Result Model::DoUffdRegister(Step& s, bool reg) {
   const Op& op = s.op;
   Process& caller = st_.procs[op.proc];
-  if (caller.uffd < 0) return Err(EBADF);
+  if (!BorrowUffd(s)) return Err(EBADF);
   int32_t ctx = caller.uffd;
   const UffdCtx& c = st_.uffds[ctx];
   int owner = c.owner;
@@ -138,23 +175,41 @@ Result Model::DoUffdRegister(Step& s, bool reg) {
   if (reg && modes == 0) return Err(EINVAL);
   if (op.npages == 0) return Err(EINVAL);
   uint32_t lo = op.page, hi = op.page + op.npages;
+  // find_vma(start): none at all → ENOMEM on 6.1 (EINVAL on current
+  // kernels, §8); one starting at or after the end → EINVAL. The executor's
+  // stack always lies above the arena, so 6.1 too finds a VMA: EINVAL.
   size_t i = st_.FirstVmaEnding(p, lo);
-  if (i == p.vmas.size()) return Err(profile_.legacy_61 ? ENOMEM : EINVAL);  // §8
-  if (p.vmas[i].start >= hi) return Err(EINVAL);
+  if (i == p.vmas.size() || p.vmas[i].start >= hi) return Err(EINVAL);
   bool async = c.Async();
+  bool other_ctx = false;
   for (size_t k = i; k < p.vmas.size() && p.vmas[k].start < hi; k++) {
     const Vma& v = p.vmas[k];
     if (reg) {
       if (!CanUserfault(v, modes, async, profile_.legacy_61)) return Err(EINVAL);
       if (v.uffd >= 0 && v.uffd != ctx) return Err(EBUSY);
-    } else if (!CanUserfault(v, v.uffd_modes, async, profile_.legacy_61)) {
-      return Err(EINVAL);
+    } else {
+      // userfaultfd_unregister(): not through another context than the one
+      // that registered the VMA ("userfaultfd: prevent unregistering VMAs
+      // through a different userfaultfd", Fixes: the original syscall), then
+      // vma_can_userfault() on the VMA's own modes.
+      if (v.uffd >= 0 && v.uffd != ctx) other_ctx = true;
+      if (!CanUserfault(v, v.uffd_modes, async, profile_.legacy_61)) return Err(EINVAL);
     }
+  }
+  if (other_ctx) {
+    // Kernels without that fix unregister them (quirk uffd_unregister_other_ctx).
+    if (!profile_.quirks.Has(Quirk::kUffdUnregisterOtherCtx)) return Err(EINVAL);
+    Grants g;
+    g.Add(Grant::Of(Quirk::kUffdUnregisterOtherCtx));
+    s.pred->alternatives.push_back({Ok(), g});
+    if (!s.apply || !s.observed || s.observed->kind != ResultKind::kOk) return Err(EINVAL);
+    // The kernel took the quirk: go on as it did.
   }
   if (!s.apply) return Ok();
   // Nothing was modified before every VMA passed; now split so that exactly
   // [lo, hi) changes, and merge where the flags allow.
   uint32_t addr = std::max(lo, p.vmas[i].start);
+  uint32_t changed_lo = UINT32_MAX, changed_hi = 0;
   while (addr < hi) {
     int vi = st_.VmaAt(p, addr);
     if (vi < 0) {
@@ -167,6 +222,8 @@ Result Model::DoUffdRegister(Step& s, bool reg) {
     const Vma& v = p.vmas[vi];
     bool skip = reg ? (v.uffd == ctx && (v.uffd_modes & modes) == modes) : v.uffd < 0;
     if (!skip) {
+      changed_lo = std::min(changed_lo, addr);
+      changed_hi = std::max(changed_hi, vend);
       st_.SplitAt(p, addr);
       st_.SplitAt(p, vend);
       Vma& w = p.vmas[st_.VmaAt(p, addr)];
@@ -182,14 +239,14 @@ Result Model::DoUffdRegister(Step& s, bool reg) {
     }
     addr = vend;
   }
-  st_.MergeAround(p, lo, hi);
+  if (changed_lo < changed_hi) st_.MergeAround(p, changed_lo, changed_hi);
   return Ok();
 }
 
 Result Model::DoUffdWp(Step& s) {
   const Op& op = s.op;
   Process& caller = st_.procs[op.proc];
-  if (caller.uffd < 0) return Err(EBADF);
+  if (!BorrowUffd(s)) return Err(EBADF);
   const UffdCtx& c = st_.uffds[caller.uffd];
   if (!st_.procs[c.owner].alive) {
     s.pred->unmodelled = "uffd ioctl on a context whose process exited";
@@ -198,6 +255,8 @@ Result Model::DoUffdWp(Step& s) {
   int owner = c.owner;
   Process& p = st_.procs[owner];
   bool on = op.flags & kFlagWpOn;
+  if (on && TouchesHugeZero(p, op.page, op.page + op.npages))
+    s.pred->unmodelled = "write-protecting a huge zero page";
   // userfaultfd_writeprotect(): validate_range(), then mode checks.
   if (op.npages == 0) return Err(EINVAL);
   if (on && (op.flags & kFlagDontwake)) return Err(EINVAL);

@@ -67,12 +67,9 @@ std::string LastLine(const std::string& text) {
   return last;
 }
 
-// Disabled until the model allows every kernel result of the corpus on the
-// local kernel (madvise_willneed_cold_pageout.mmp: the model predicts a
-// shmem page stays mapped after MADV_PAGEOUT without swap) and the known
-// kernel quirks of corpus/QUIRKS.md that show on the local kernel no longer
-// fail their corpus programs.
-TEST(Corpus, DISABLED_AllProgramsPassOnLocalKernel) {
+// Every program passes or is skipped; the known kernel quirks of
+// corpus/QUIRKS.md pass as "known quirk" where the profile has them.
+TEST(Corpus, AllProgramsPassOnLocalKernel) {
   Output o = RunMmdiff({"check", "corpus/", "--target", "local"});
   std::string show = "status " + std::to_string(o.status) + "\n--- stdout:\n" + o.out +
                      "--- stderr:\n" + o.err;

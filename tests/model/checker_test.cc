@@ -189,3 +189,398 @@ TEST(Expectation, QuestionMarksAllowEither) {
 
 }  // namespace
 }  // namespace mmdiff
+
+namespace mmdiff {
+namespace {
+
+// --- known quirks: taken and counted when the profile has them, a divergence
+// of the right class when it does not ------------------------------------------
+
+KernelProfile WithoutQuirk(KernelProfile p, Quirk q) {
+  p.quirks.bits &= ~(1u << static_cast<int>(q));
+  return p;
+}
+
+struct QuirkCase {
+  const char* name;
+  char profile;          // 'H' host 6.18, 'G' guest 6.1
+  Quirk quirk;
+  const char* program;   // the last op is the observation the quirk changes
+  uint64_t set, clear;   // how the kernel's last pagemap entry differs from the contract
+  DivergenceClass without;
+};
+
+const QuirkCase kQuirkCases[] = {
+    {"ShmemDropKeepsMarker", 'H', Quirk::kShmemDropPageKeepsUffdWpMarker, R"(
+memfd 0 1
+mmap 0 1 rw memfd:0+0 shared
+uffd_open wp_hugetlbfs_shmem
+uffd_register 0 1 wp
+write 0
+uffd_wp 0 1 on
+fpunch 0 0 1
+pagemap 0 1
+)",
+     kPmSwap | kPmUffdWp, 0, DivergenceClass::kWrongWp},
+    {"TruncateKeepsMarker", 'G', Quirk::kShmemDropPageKeepsUffdWpMarker, R"(
+memfd 0 2
+mmap 0 2 rw memfd:0+0 shared
+uffd_open
+uffd_register 0 2 wp
+uffd_wp 0 2 on
+ftruncate 0 0
+pagemap 1 1
+)",
+     kPmSwap | kPmUffdWp, 0, DivergenceClass::kWrongWp},
+    // An existing marker stays though the VMA is no longer uffd-wp
+    // registered (zap_nonpresent_ptes() keeps file markers without
+    // ZAP_FLAG_DROP_MARKER).
+    {"PunchKeepsMarkerOfUnregisteredVma", 'H', Quirk::kShmemDropPageKeepsUffdWpMarker, R"(
+memfd 0 2
+mmap 0 2 rw memfd:0+0 private
+uffd_open wp_hugetlbfs_shmem
+uffd_register 0 2 wp
+uffd_wp 0 2 on
+uffd_register 0 2 minor
+fpunch 0 0 1
+pagemap 0 1
+)",
+     kPmSwap | kPmUffdWp, 0, DivergenceClass::kWrongWp},
+    {"HugeZeroPageIsFile", 'H', Quirk::kHugeZeroPagePagemapFile, R"(
+mmap 0 512 r anon private
+madvise 0 512 hugepage
+read 0
+pagemap 0 1
+)",
+     kPmFile, 0, DivergenceClass::kWrongPagemap},
+    {"SoftDirtyLostOnMprotectMerge", 'G', Quirk::kSoftdirtyLostOnMprotectMerge, R"(
+mmap 0 1 rw anon private
+clear_refs 4
+mmap 1 1 rwx anon private
+mprotect 0 1 rwx
+pagemap 1 1
+)",
+     0, kPmSoftDirty, DivergenceClass::kMissedDirty},
+    {"SoftDirtyLostOnMremapMerge", 'G', Quirk::kSoftdirtyLostOnMremapMerge, R"(
+mmap 0 1 rw anon private
+clear_refs 4
+mmap 4 1 rw anon private
+mremap 4 1 1 move 1
+pagemap 1 1
+)",
+     0, kPmSoftDirty, DivergenceClass::kMissedDirty},
+};
+
+class QuirkCheck : public testing::TestWithParam<QuirkCase> {};
+
+TEST_P(QuirkCheck, TakenAndCountedOnlyWhenTheProfileHasIt) {
+  const QuirkCase& c = GetParam();
+  KernelProfile profile = c.profile == 'G' ? GuestProfile61() : HostProfile618();
+  ASSERT_TRUE(profile.quirks.Has(c.quirk));
+  Program prog = MustParse(c.program);
+  Trace t = Predicted(prog, profile);
+  size_t last = prog.ops.size() - 1;
+  ASSERT_EQ(t.results[last].kind, ResultKind::kPagemap);
+  t.results[last].pagemap[0] = (t.results[last].pagemap[0] | c.set) & ~c.clear;
+
+  Verdict v = CheckTrace(prog, t, profile);
+  ASSERT_EQ(v.status, Verdict::Status::kPass) << (v.divergence ? v.divergence->line : v.note);
+  EXPECT_EQ(v.quirks_taken[static_cast<int>(c.quirk)], 1u);
+  ASSERT_EQ(v.quirk_ops.size(), 1u);
+  EXPECT_EQ(v.quirk_ops[0].first, last);
+  EXPECT_EQ(v.QuirksTaken(), 1u << static_cast<int>(c.quirk));
+
+  // The contract's own trace takes no quirk.
+  Verdict clean = CheckTrace(prog, Predicted(prog, profile), profile);
+  EXPECT_EQ(clean.status, Verdict::Status::kPass);
+  EXPECT_EQ(clean.QuirksTaken(), 0u);
+
+  Verdict off = CheckTrace(prog, t, WithoutQuirk(profile, c.quirk));
+  ASSERT_EQ(off.status, Verdict::Status::kDivergence);
+  EXPECT_EQ(off.divergence->cls, c.without) << off.divergence->line;
+  EXPECT_EQ(off.divergence->op_index, last);
+}
+
+INSTANTIATE_TEST_SUITE_P(Quirks, QuirkCheck, testing::ValuesIn(kQuirkCases),
+                         [](const testing::TestParamInfo<QuirkCase>& info) { return info.param.name; });
+
+TEST(Quirk, NamesMatchQuirksMd) {
+  EXPECT_EQ(QuirkName(Quirk::kShmemDropPageKeepsUffdWpMarker), "shmem_drop_page_keeps_uffd_wp_marker");
+  EXPECT_EQ(QuirkByName("softdirty_lost_on_mremap_merge"), Quirk::kSoftdirtyLostOnMremapMerge);
+  EXPECT_EQ(QuirkByName("scan_stale_walk_end"), Quirk::kScanStaleWalkEnd);
+  EXPECT_FALSE(QuirkByName("no_such_quirk").has_value());
+}
+
+TEST(Quirk, ProfilesSwitchThemOn) {
+  KernelProfile h = HostProfile618(), g = GuestProfile61();
+  EXPECT_TRUE(h.quirks.Has(Quirk::kShmemDropPageKeepsUffdWpMarker));
+  EXPECT_TRUE(h.quirks.Has(Quirk::kHugeZeroPagePagemapFile));
+  EXPECT_TRUE(h.quirks.Has(Quirk::kScanStaleWalkEnd));
+  EXPECT_FALSE(h.quirks.Has(Quirk::kSoftdirtyLostOnMprotectMerge));  // no soft-dirty
+  EXPECT_TRUE(g.quirks.Has(Quirk::kSoftdirtyLostOnMprotectMerge));
+  EXPECT_TRUE(g.quirks.Has(Quirk::kSoftdirtyLostOnMremapMerge));
+  EXPECT_FALSE(g.quirks.Has(Quirk::kScanStaleWalkEnd));  // no PAGEMAP_SCAN
+  KernelFeatures fixed = GuestFeatures61();
+  fixed.release = "6.19.0";
+  EXPECT_FALSE(MakeProfile(fixed).quirks.Has(Quirk::kSoftdirtyLostOnMprotectMerge));
+}
+
+// A sync uffd-wp write to a page whose marker the quirk kept: the WP fault is
+// allowed only through the quirk.
+TEST(Quirk, KeptMarkerWpFaultIsAnAlternative) {
+  Program prog = MustParse(R"(
+memfd 0 1
+mmap 0 1 rw memfd:0+0 shared
+uffd_open wp_hugetlbfs_shmem
+uffd_register 0 1 wp
+write 0
+uffd_wp 0 1 on
+fpunch 0 0 1
+write 0
+)");
+  Trace t = Predicted(prog, HostProfile618());
+  EXPECT_EQ(t.results[7].uffd_faults, 0);
+  t.results[7].uffd_faults = kFaultWp;
+  Verdict v = CheckTrace(prog, t, HostProfile618());
+  EXPECT_EQ(v.status, Verdict::Status::kPass) << (v.divergence ? v.divergence->line : v.note);
+  EXPECT_EQ(v.quirks_taken[static_cast<int>(Quirk::kShmemDropPageKeepsUffdWpMarker)], 1u);
+  Verdict off = CheckTrace(prog, t, WithoutQuirk(HostProfile618(), Quirk::kShmemDropPageKeepsUffdWpMarker));
+  ASSERT_EQ(off.status, Verdict::Status::kDivergence);
+  EXPECT_EQ(off.divergence->cls, DivergenceClass::kWrongWp);
+}
+
+// More than 512 regions: walk_end may keep the first bounce-buffer stop.
+TEST(Quirk, StaleWalkEndIsAnAlternative) {
+  std::string text = "mmap 0 1400 rw anon private\n";
+  for (int i = 0; i < 1400; i += 2) text += "write " + std::to_string(i) + "\n";
+  text += "scan 0 1400 req=present ret=present vec=4096\n";
+  Program prog = MustParse(text);
+  KernelProfile h = HostProfile618();
+  Model m(h);
+  for (size_t i = 0; i + 1 < prog.ops.size(); i++) m.Apply(prog.ops[i], i, m.Predict(prog.ops[i], i).expected);
+  Prediction pred = m.Predict(prog.ops.back(), prog.ops.size() - 1);
+  EXPECT_EQ(pred.expected.walk_end, 1400u);
+  ASSERT_EQ(pred.alternatives.size(), 1u);
+  EXPECT_TRUE(pred.alternatives[0].grants.Has(Grant::Of(Quirk::kScanStaleWalkEnd)));
+  EXPECT_EQ(pred.alternatives[0].result.walk_end, 1024u);  // the first stop: 512 regions later
+  Grants used;
+  EXPECT_TRUE(PredictionAllows(pred, pred.alternatives[0].result, &used));
+  EXPECT_TRUE(used.Has(Grant::Of(Quirk::kScanStaleWalkEnd)));
+  Model n(WithoutQuirk(h, Quirk::kScanStaleWalkEnd));
+  for (size_t i = 0; i + 1 < prog.ops.size(); i++) n.Apply(prog.ops[i], i, n.Predict(prog.ops[i], i).expected);
+  EXPECT_FALSE(PredictionAllows(n.Predict(prog.ops.back(), prog.ops.size() - 1), pred.alternatives[0].result));
+}
+
+// --- fault-around and reclaim: allowances with doubtful PTEs -----------------
+
+constexpr const char* kFaultAround = R"(
+memfd 0 8
+fwrite 0 1 =1
+fwrite 0 2 =2
+fwrite 0 3 =3
+mmap 0 8 r memfd:0+0 shared
+read 0
+pagemap 0 4
+scan 0 4 ret=present
+)";
+
+TEST(FaultAround, KernelMappingAnySubsetPasses) {
+  Program prog = MustParse(kFaultAround);
+  KernelProfile h = HostProfile618();
+  ASSERT_EQ(h.fault_around_pages, 16u);
+  for (int mapped = 0; mapped < 8; mapped++) {
+    Trace t = Predicted(prog, h);
+    t.results.resize(7);  // up to the pagemap
+    for (int k = 1; k <= 3; k++)
+      if (!(mapped & (1 << (k - 1)))) t.results[6].pagemap[k] = 0;
+    Verdict v = CheckTrace(prog, t, h);
+    EXPECT_EQ(v.status, Verdict::Status::kPass) << mapped << ": " << (v.divergence ? v.divergence->line : v.note);
+    EXPECT_EQ(v.taken[static_cast<int>(Allowance::kFaultAroundMayMap)], mapped == 7 ? 0u : 1u) << mapped;
+    EXPECT_EQ(v.granted[static_cast<int>(Allowance::kFaultAroundMayMap)], 1u);
+  }
+  // Pinned off (the guest's executor): the same mapping is a divergence.
+  KernelProfile pinned = h;
+  pinned.fault_around_pages = 1;
+  Trace t = Predicted(prog, h);
+  t.results.resize(7);
+  Verdict v = CheckTrace(prog, t, pinned);
+  ASSERT_EQ(v.status, Verdict::Status::kDivergence);
+  EXPECT_EQ(v.divergence->line, "DIVERGENCE wrong-pagemap op=6 \"pagemap 0 4\" page=1 bit=P kernel=1 model=0");
+}
+
+TEST(FaultAround, ScanGivesEveryCombinationAndResolvesThePtes) {
+  Program prog = MustParse(kFaultAround);
+  KernelProfile h = HostProfile618();
+  Model m(h);
+  for (size_t i = 0; i < 6; i++) m.Apply(prog.ops[i], i, m.Predict(prog.ops[i], i).expected);
+  EXPECT_EQ(m.state().procs[0].doubts.size(), 3u);
+  Prediction pred = m.Predict(prog.ops[7], 7);
+  EXPECT_EQ(PrintResult(prog.ops[7], pred.expected), "= 1 [0,4):p end=4");
+  EXPECT_EQ(pred.alternatives.size(), 7u);
+  // The kernel mapped only page 2: the scan shows it, and the model follows.
+  Result k = pred.expected;
+  k.value = 4;
+  k.regions = {{0, 1, kCatPresent}, {1, 2, 0}, {2, 3, kCatPresent}, {3, 4, 0}};
+  Grants used;
+  ASSERT_TRUE(PredictionAllows(pred, k, &used));
+  EXPECT_TRUE(used.Has(Grant::Of(Allowance::kFaultAroundMayMap)));
+  m.Apply(prog.ops[7], 7, k);
+  EXPECT_TRUE(m.state().procs[0].doubts.empty());
+  EXPECT_NE(DrawAddressSpace(m, 0, 0, 8).find("pte   c.c....."), std::string::npos) << DrawAddressSpace(m, 0, 0, 8);
+}
+
+TEST(FaultAround, ForkCopyingADoubtIsUnmodelled) {
+  Program prog = MustParse(R"(
+memfd 0 4
+fwrite 0 1 =1
+mmap 0 4 r memfd:0+0 private
+read 0
+fork
+)");
+  Model m(HostProfile618());
+  for (size_t i = 0; i < 4; i++) m.Apply(prog.ops[i], i, m.Predict(prog.ops[i], i).expected);
+  // No anon_vma: the page tables are not copied, nothing to decide.
+  EXPECT_TRUE(m.Predict(prog.ops[4], 4).unmodelled.empty());
+  Program cow = MustParse("mprotect 0 4 rw\nwrite 3\n");
+  for (size_t i = 0; i < cow.ops.size(); i++) m.Apply(cow.ops[i], 5 + i, m.Predict(cow.ops[i], 5 + i).expected);
+  EXPECT_EQ(m.Predict(prog.ops[4], 7).unmodelled, "fork copying a PTE the model cannot pin down");
+}
+
+TEST(Reclaim, PageoutUnmapIsACountedAllowance) {
+  Program prog = MustParse(R"(
+mmap 0 2 rw anon shared
+write 0
+madvise 0 1 pageout
+pagemap 0 1
+read 0
+)");
+  Trace t = Predicted(prog, HostProfile618());
+  t.results[3].pagemap[0] = 0;  // unmapped; the data stays in the page cache
+  Verdict v = CheckTrace(prog, t, HostProfile618());
+  EXPECT_EQ(v.status, Verdict::Status::kPass) << (v.divergence ? v.divergence->line : v.note);
+  EXPECT_EQ(v.taken[static_cast<int>(Allowance::kReclaimMayUnmap)], 1u);
+  EXPECT_EQ(t.results[4].value, 2);
+}
+
+}  // namespace
+}  // namespace mmdiff
+
+#include "model/judge.h"
+
+namespace mmdiff {
+namespace {
+
+// A corpus program documents the contract; on a kernel with the quirk it
+// passes with a note, and its expectations after the quirk are excused.
+TEST(Judge, ExpectationMismatchThroughAQuirkIsAKnownQuirk) {
+  Program prog = MustParse(R"(
+memfd 0 1 => ok
+mmap 0 1 rw memfd:0+0 shared => ok
+uffd_open wp_hugetlbfs_shmem => ok
+uffd_register 0 1 wp => ok
+write 0 => ok
+uffd_wp 0 1 on => ok
+fpunch 0 0 1 => ok
+pagemap 0 1 => ------
+write 0 => ok
+)");
+  KernelProfile h = HostProfile618();
+  Trace t = Predicted(prog, h);
+  t.results[7].pagemap[0] = kPmSwap | kPmUffdWp;  // the marker stayed
+  t.results[8].uffd_faults = kFaultWp;             // and a sync write faults on it
+  Judgement j = JudgeKernelRun(prog, t, h);
+  EXPECT_EQ(j.kind, Judgement::Kind::kPass) << j.line;
+  EXPECT_EQ(j.line, "known quirk shmem_drop_page_keeps_uffd_wp_marker");
+  EXPECT_EQ(JudgeKernelRun(prog, Predicted(prog, h), h).line, "");
+
+  KernelProfile off = WithoutQuirk(h, Quirk::kShmemDropPageKeepsUffdWpMarker);
+  Judgement f = JudgeKernelRun(prog, t, off);
+  EXPECT_EQ(f.kind, Judgement::Kind::kFail);
+  EXPECT_EQ(f.line, "EXPECTATION op=7 \"pagemap 0 1\" kernel: page=0 bit=W observed=1 expected=0");
+  // The model alone agrees with the documented contract.
+  EXPECT_EQ(JudgeModelOnly(prog, h).kind, Judgement::Kind::kPass);
+}
+
+}  // namespace
+}  // namespace mmdiff
+
+namespace mmdiff {
+namespace {
+
+// 6.1 unregisters through another context (no "prevent unregistering VMAs
+// through a different userfaultfd"): ok instead of EINVAL, and the owner's
+// registration is gone.
+TEST(Quirk, UnregisterThroughAnotherContext) {
+  Program prog = MustParse(R"(
+mmap 0 4 rw anon private
+uffd_open
+uffd_register 0 2 wp
+uffd_open
+uffd_unregister 0 4
+uffd_wp 0 2 on
+)");
+  KernelProfile g = GuestProfile61();
+  ASSERT_TRUE(g.quirks.Has(Quirk::kUffdUnregisterOtherCtx));
+  EXPECT_FALSE(HostProfile618().quirks.Has(Quirk::kUffdUnregisterOtherCtx));
+  Trace t = Predicted(prog, g);
+  EXPECT_EQ(PrintResult(prog.ops[4], t.results[4]), "err EINVAL");
+  t.results[4] = Result{};
+  t.results[4].kind = ResultKind::kOk;
+  t.results[5] = Result{};
+  t.results[5].kind = ResultKind::kErr;
+  t.results[5].err = ENOENT;  // the second context does not own [0,2) anyway
+  Verdict v = CheckTrace(prog, t, g);
+  EXPECT_EQ(v.status, Verdict::Status::kPass) << (v.divergence ? v.divergence->line : v.note);
+  EXPECT_EQ(v.quirks_taken[static_cast<int>(Quirk::kUffdUnregisterOtherCtx)], 1u);
+  Verdict off = CheckTrace(prog, t, WithoutQuirk(g, Quirk::kUffdUnregisterOtherCtx));
+  ASSERT_EQ(off.status, Verdict::Status::kDivergence);
+  EXPECT_EQ(off.divergence->cls, DivergenceClass::kWrongErrno);
+  EXPECT_EQ(off.divergence->op_index, 4u);
+}
+
+// The mremap merge that drops the registration of the part that stays is
+// not followed: the op is reported unmodelled where the quirk is on.
+TEST(Quirk, MremapMergeDroppingRegistrationIsUnmodelled) {
+  Program prog = MustParse(R"(
+mmap 66 14 rw anon private
+uffd_open
+uffd_register 66 14 wp
+mremap 72 6 6 move 66
+)");
+  Model m(HostProfile618());
+  for (size_t i = 0; i < 3; i++) m.Apply(prog.ops[i], i, m.Predict(prog.ops[i], i).expected);
+  EXPECT_EQ(m.Predict(prog.ops[3], 3).unmodelled,
+            "mremap next to its uffd-registered source VMA (quirk mremap_merge_drops_uffd_registration)");
+}
+
+}  // namespace
+}  // namespace mmdiff
+
+namespace mmdiff {
+namespace {
+
+// After MADV_PAGEOUT of a clean shmem page, a MINOR-registered read may see
+// the page still mapped (no fault), unmapped but cached (MINOR fault), or
+// dropped from the cache (no fault, a new page): all pass, counted.
+TEST(Reclaim, CleanShmemPageMayLeaveTheCache) {
+  Program prog = MustParse(R"(
+memfd 0 4
+mmap 0 4 r memfd:0+0 shared
+madvise 0 4 populate_read
+madvise 0 4 pageout
+uffd_open
+uffd_register 0 4 minor
+read 1
+read 2
+)");
+  KernelProfile h = HostProfile618();
+  Trace t = Predicted(prog, h);
+  EXPECT_EQ(t.results[6].uffd_faults, 0);
+  t.results[7].uffd_faults = kFaultMinor;  // page 2: unmapped, still cached
+  Verdict v = CheckTrace(prog, t, h);
+  EXPECT_EQ(v.status, Verdict::Status::kPass) << (v.divergence ? v.divergence->line : v.note);
+  EXPECT_GE(v.taken[static_cast<int>(Allowance::kReclaimMayUnmap)], 1u);
+}
+
+}  // namespace
+}  // namespace mmdiff

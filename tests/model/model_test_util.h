@@ -1,6 +1,9 @@
 // Helpers for the model tests: run a .mmp program through the model, compare
 // each prediction with the program's "=> RESULT" (printed, so '?' must match
-// exactly), check the invariants after every step.
+// exactly), check the invariants after every step. RunExpecting checks the
+// contract's prediction (without what quirks allow) and follows it, as
+// PredictTrace does; RunWithQuirks checks the full prediction, quirks' '?'
+// included.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -23,12 +26,13 @@ inline Program MustParse(const std::string& text) {
 }
 
 // Runs `text` on a fresh model; returns the model after the last op.
-inline Model RunExpecting(const KernelProfile& profile, const std::string& text) {
+inline Model RunExpecting(const KernelProfile& profile, const std::string& text, bool with_quirks = false) {
   Program prog = MustParse(text);
   Model m(profile);
   for (size_t i = 0; i < prog.ops.size(); i++) {
     const Op& op = prog.ops[i];
     Prediction pred = m.Predict(op, i);
+    if (!with_quirks) pred = WithoutQuirks(pred);
     EXPECT_TRUE(pred.unmodelled.empty()) << "op " << i << " " << PrintOp(op) << ": " << pred.unmodelled;
     if (prog.expect[i].kind != ResultKind::kNone) {
       EXPECT_EQ(PrintResult(op, pred.expected), PrintResult(op, prog.expect[i]))
@@ -41,6 +45,10 @@ inline Model RunExpecting(const KernelProfile& profile, const std::string& text)
     if (bad) break;
   }
   return m;
+}
+
+inline Model RunWithQuirks(const KernelProfile& profile, const std::string& text) {
+  return RunExpecting(profile, text, /*with_quirks=*/true);
 }
 
 }  // namespace mmdiff

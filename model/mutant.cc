@@ -1,0 +1,37 @@
+#include "model/mutant.h"
+
+namespace mmdiff {
+namespace {
+
+constexpr MutantInfo kMutants[] = {
+    {Mutant::kForkDropsUffdWp, "fork-drops-uffd-wp",
+     "with EVENT_FORK the child keeps uffd-wp (fs/userfaultfd.c dup_userfaultfd)", false},
+    {Mutant::kAsyncWriteKeepsWp, "async-write-keeps-wp",
+     "an async uffd-wp write clears the page's wp bit (mm/memory.c do_wp_page)", false},
+    {Mutant::kDontneedKeepsAnon, "dontneed-keeps-anon",
+     "MADV_DONTNEED zaps private anonymous pages (mm/madvise.c)", false},
+    {Mutant::kCowWriteSharesPage, "cow-write-shares-page",
+     "a write after fork copies the page (mm/memory.c wp_page_copy)", false},
+    {Mutant::kClearRefsKeepsSoftDirty, "clear-refs-keeps-soft-dirty",
+     "clear_refs 4 clears soft-dirty (fs/proc/task_mmu.c clear_soft_dirty)", true},
+    {Mutant::kScanIgnoresMaxPages, "scan-ignores-max-pages",
+     "PAGEMAP_SCAN stops at max_pages (fs/proc/task_mmu.c pagemap_scan_output)", false},
+};
+
+}  // namespace
+
+std::span<const MutantInfo> AllMutants() { return kMutants; }
+
+std::optional<Mutant> MutantByName(std::string_view name) {
+  for (const MutantInfo& m : kMutants)
+    if (name == m.name) return m.mutant;
+  return std::nullopt;
+}
+
+std::string_view MutantName(Mutant m) {
+  for (const MutantInfo& info : kMutants)
+    if (info.mutant == m) return info.name;
+  return "none";
+}
+
+}  // namespace mmdiff

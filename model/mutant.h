@@ -1,0 +1,36 @@
+// Model mutants: the model with one named rule deliberately broken, to prove
+// the pipeline end to end. A campaign against a mutant must find the broken
+// rule as a divergence on a correct kernel (tests/campaign: each within 60 s
+// on the local kernel). The model checks its profile's mutant only at the one
+// place each rule lives.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string_view>
+
+namespace mmdiff {
+
+enum class Mutant : uint8_t {
+  kNone,
+  kForkDropsUffdWp,          // fork with EVENT_FORK: the child loses uffd-wp bits
+  kAsyncWriteKeepsWp,        // an async uffd-wp write leaves the page write-protected
+  kDontneedKeepsAnon,        // MADV_DONTNEED leaves private anonymous pages mapped
+  kCowWriteSharesPage,       // a write after fork also changes the other process's page
+  kClearRefsKeepsSoftDirty,  // clear_refs 4 does not clear soft-dirty (needs soft-dirty)
+  kScanIgnoresMaxPages,      // PAGEMAP_SCAN reports past max_pages
+};
+
+struct MutantInfo {
+  Mutant mutant;
+  const char* name;
+  const char* rule;           // the rule it breaks, for --help
+  bool needs_soft_dirty;      // only observable on a kernel with soft-dirty
+};
+
+std::span<const MutantInfo> AllMutants();  // kNone excluded
+std::optional<Mutant> MutantByName(std::string_view name);
+std::string_view MutantName(Mutant m);
+
+}  // namespace mmdiff
