@@ -11,5 +11,8 @@ int CheckCommand(int argc, char** argv);
 int VmCommand(int argc, char** argv);
 int FuzzCommand(int argc, char** argv);
 int MergeCommand(int argc, char** argv);
+int MinimizeCommand(int argc, char** argv);
+int ReproCommand(int argc, char** argv);
+int ReportCommand(int argc, char** argv);
 
 }  // namespace mmdiff::cli

@@ -1,0 +1,137 @@
+// mmdiff report. Thin: fuzz/report.h (and fuzz/minimize.h) do the work.
+#include <signal.h>
+
+#include <atomic>
+#include <cstdio>
+#include <vector>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "cli/targets.h"
+#include "fuzz/minimize.h"
+#include "fuzz/report.h"
+#include "prog/text.h"
+
+namespace mmdiff::cli {
+
+// minimize_cmd.cc
+std::vector<char*> LongOutputFlag(int argc, char** argv);
+bool WriteOutput(const std::string& path, const std::string& text, std::string* err);
+
+namespace {
+
+const char kReportUsage[] =
+    "usage: mmdiff report FILE.mmp [-o report.txt] [--runs N] [--minimize] [--no-quirks] [target flags]\n"
+    "\n"
+    "Writes the text of a linux-mm bug report for a program that fails on the\n"
+    "target: a subject line, the kernel release and its probed features, what\n"
+    "the documentation promises (the sentence quoted, with its file), what the\n"
+    "kernel did instead, the steps as .mmp lines with the system call each\n"
+    "makes and the kernel's answer, the address space before and after the\n"
+    "diverging step, and the C reproducer. The program should be minimized\n"
+    "first (mmdiff minimize), or pass --minimize.\n"
+    "\n"
+    "  -o report.txt  write the report there (default: stdout)\n"
+    "  --runs N       runs for the reliability line (default 3)\n"
+    "  --minimize     minimize the program first (progress on stderr)\n"
+    "  --no-quirks    allow no known kernel quirk (corpus/QUIRKS.md): a known quirk\n"
+    "                 is a divergence again (for its reproducer and report)\n";
+
+std::atomic<bool> g_stop{false};
+
+void OnSigint(int) {
+  g_stop.store(true);
+  signal(SIGINT, SIG_DFL);
+}
+
+}  // namespace
+
+int ReportCommand(int argc, char** argv) {
+  Args args;
+  std::string err;
+  auto value_flags = TargetValueFlags();
+  value_flags.insert({"output", "runs"});
+  std::vector<char*> av = LongOutputFlag(argc, argv);
+  if (!ParseArgs(static_cast<int>(av.size()), av.data(), value_flags, {"minimize", "no-quirks"}, &args, &err)) {
+    fprintf(stderr, "mmdiff report: %s\n%s%s", err.c_str(), kReportUsage, kTargetFlagsHelp);
+    return 2;
+  }
+  if (args.Has("help")) {
+    printf("%s%s", kReportUsage, kTargetFlagsHelp);
+    return 0;
+  }
+  if (args.positional.size() != 1) {
+    fprintf(stderr, "mmdiff report: expected one program file\n%s", kReportUsage);
+    return 2;
+  }
+  int runs;
+  if (!args.GetInt("runs", 3, &runs, &err)) {
+    fprintf(stderr, "mmdiff report: %s\n", err.c_str());
+    return 2;
+  }
+  if (TargetName(args) == "model") {
+    fprintf(stderr, "mmdiff report: a report needs a kernel: --target local or qemu\n");
+    return 2;
+  }
+  const std::string& path = args.positional[0];
+  ReportInput in;
+  TextError text_err;
+  if (!ParseProgramFile(path, &in.prog, &text_err)) {
+    fprintf(stderr, "%s\n", text_err.ToString().c_str());
+    return 2;
+  }
+  auto target = OpenTarget(args, &err);
+  if (!target || !target->Probe(&in.features, &err) || !ProfileFor(args, target.get(), &in.profile, &err)) {
+    fprintf(stderr, "mmdiff report: %s\n", err.c_str());
+    return 2;
+  }
+  if (args.Has("no-quirks")) in.profile.quirks = {};
+  if (args.Has("minimize")) {
+    signal(SIGINT, OnSigint);
+    MinimizeStats stats;
+    stats.on_step = [&stats](const std::string& step, const Program& now) {
+      fprintf(stderr, "minimize: %3zu ops (attempt %d): %s\n", now.ops.size(), stats.attempts, step.c_str());
+    };
+    TargetMinimizeOptions options;
+    options.confirm_runs = runs;
+    TargetMinimizeResult out;
+    if (!MinimizeOnTarget(in.prog, target.get(), in.profile, options, &stats, &g_stop, &out, &err)) {
+      fprintf(stderr, "mmdiff report: %s: %s\n", path.c_str(), err.c_str());
+      return 2;
+    }
+    in.prog = out.program;
+    in.trace = out.trace;
+    in.judgement = out.judgement;
+    in.reproduced = out.reproduced;
+    in.runs = out.runs;
+  } else {
+    std::string sig;
+    for (int r = 0; r < runs; r++) {
+      Trace t;
+      if (!target->Run(in.prog, &t, &err)) {
+        fprintf(stderr, "mmdiff report: %s: %s\n", path.c_str(), err.c_str());
+        return 2;
+      }
+      Judgement j = JudgeKernelRun(in.prog, t, in.profile);
+      if (r == 0) {
+        in.trace = t;
+        in.judgement = j;
+        sig = MinimizeSignature(j);
+        if (sig.empty()) {
+          fprintf(stderr, "mmdiff report: %s does not fail on kernel %s (%s)\n", path.c_str(),
+                  in.features.release.c_str(), j.line.empty() ? "PASS" : j.line.c_str());
+          return 1;
+        }
+      }
+      in.runs++;
+      in.reproduced += MinimizeSignature(j) == sig;
+    }
+  }
+  if (!WriteOutput(args.Get("output"), WriteReport(in), &err)) {
+    fprintf(stderr, "mmdiff report: %s\n", err.c_str());
+    return 2;
+  }
+  return 0;
+}
+
+}  // namespace mmdiff::cli

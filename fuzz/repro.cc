@@ -1,0 +1,2087 @@
+// The C reproducer writer. Every op's C comes from one switch over OpKind
+// (CWriter::Step, no default); the names of flags and constants from small
+// tables beside it; the runtime (turn protocol, uffd handler, guarded
+// access, requirement probes) is emitted piece by piece, only what the
+// program uses. The C mirrors executor/ops.cc, proc.cc and uffd_handler.cc:
+// a reproducer must do exactly what the executor did.
+#include "fuzz/repro.h"
+
+#include <cinttypes>
+#include <cstdarg>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <regex>
+#include <set>
+
+#include "prog/op_table.h"
+#include "prog/text.h"
+
+namespace mmdiff {
+namespace {
+
+std::string Fmt(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+std::string Fmt(const char* fmt, ...) {
+  char buf[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  return buf;
+}
+
+std::string Hex(uint64_t v) { return Fmt("0x%" PRIx64, v); }
+
+// A C string literal (no trigraph: a '?' after a '?' is escaped).
+std::string Quoted(const std::string& s) {
+  std::string out = "\"";
+  char prev = 0;
+  for (char c : s) {
+    if (c == '"' || c == '\\' || (c == '?' && prev == '?')) out += '\\';
+    prev = c;
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out + "\"";
+}
+
+// --- uapi constants: name, value, where the value comes from. Emitted as
+// #ifndef/#define, only the ones a reproducer uses. ---
+struct Uapi {
+  const char* name;
+  const char* value;
+  const char* from;
+};
+constexpr Uapi kUapi[] = {
+    {"MAP_NORESERVE", "0x4000", "asm-generic/mman.h"},
+    {"MAP_POPULATE", "0x8000", "asm-generic/mman-common.h"},
+    {"MAP_HUGETLB", "0x40000", "asm-generic/mman-common.h"},
+    {"MAP_FIXED_NOREPLACE", "0x100000", "asm-generic/mman-common.h"},
+    {"MREMAP_MAYMOVE", "1", "linux/mman.h"},
+    {"MREMAP_FIXED", "2", "linux/mman.h"},
+    {"MREMAP_DONTUNMAP", "4", "linux/mman.h"},
+    {"MADV_WILLNEED", "3", "asm-generic/mman-common.h"},
+    {"MADV_DONTNEED", "4", "asm-generic/mman-common.h"},
+    {"MADV_FREE", "8", "asm-generic/mman-common.h"},
+    {"MADV_REMOVE", "9", "asm-generic/mman-common.h"},
+    {"MADV_DONTFORK", "10", "asm-generic/mman-common.h"},
+    {"MADV_DOFORK", "11", "asm-generic/mman-common.h"},
+    {"MADV_HUGEPAGE", "14", "asm-generic/mman-common.h"},
+    {"MADV_NOHUGEPAGE", "15", "asm-generic/mman-common.h"},
+    {"MADV_WIPEONFORK", "18", "asm-generic/mman-common.h"},
+    {"MADV_KEEPONFORK", "19", "asm-generic/mman-common.h"},
+    {"MADV_COLD", "20", "asm-generic/mman-common.h"},
+    {"MADV_PAGEOUT", "21", "asm-generic/mman-common.h"},
+    {"MADV_POPULATE_READ", "22", "asm-generic/mman-common.h"},
+    {"MADV_POPULATE_WRITE", "23", "asm-generic/mman-common.h"},
+    {"MADV_GUARD_INSTALL", "102", "asm-generic/mman-common.h"},
+    {"MADV_GUARD_REMOVE", "103", "asm-generic/mman-common.h"},
+    {"FALLOC_FL_KEEP_SIZE", "0x01", "linux/falloc.h"},
+    {"FALLOC_FL_PUNCH_HOLE", "0x02", "linux/falloc.h"},
+    {"SYS_mount", "165", "x86_64 syscall table"},
+    {"SYS_userfaultfd", "323", "x86_64 syscall table"},
+    {"SYS_pidfd_open", "434", "x86_64 syscall table"},
+    {"SYS_pidfd_getfd", "438", "x86_64 syscall table"},
+    {"FUTEX_WAIT", "0", "linux/futex.h"},
+    {"FUTEX_WAKE", "1", "linux/futex.h"},
+    {"PR_SET_CHILD_SUBREAPER", "36", "linux/prctl.h"},
+    {"UFFD_API", "0xAA", "linux/userfaultfd.h"},
+    {"UFFDIO_API", "0xc018aa3f", "_IOWR(0xAA, 0x3F, struct uffdio_api)"},
+    {"UFFDIO_REGISTER", "0xc020aa00", "_IOWR(0xAA, 0x00, struct uffdio_register)"},
+    {"UFFDIO_UNREGISTER", "0x8010aa01", "_IOR(0xAA, 0x01, struct uffdio_range)"},
+    {"UFFDIO_WAKE", "0x8010aa02", "_IOR(0xAA, 0x02, struct uffdio_range)"},
+    {"UFFDIO_COPY", "0xc028aa03", "_IOWR(0xAA, 0x03, struct uffdio_copy)"},
+    {"UFFDIO_ZEROPAGE", "0xc020aa04", "_IOWR(0xAA, 0x04, struct uffdio_zeropage)"},
+    {"UFFDIO_WRITEPROTECT", "0xc018aa06", "_IOWR(0xAA, 0x06, struct uffdio_writeprotect)"},
+    {"UFFDIO_CONTINUE", "0xc020aa07", "_IOWR(0xAA, 0x07, struct uffdio_continue)"},
+    {"UFFD_FEATURE_PAGEFAULT_FLAG_WP", "(1 << 0)", "linux/userfaultfd.h"},
+    {"UFFD_FEATURE_EVENT_FORK", "(1 << 1)", "linux/userfaultfd.h"},
+    {"UFFD_FEATURE_EVENT_REMAP", "(1 << 2)", "linux/userfaultfd.h"},
+    {"UFFD_FEATURE_EVENT_REMOVE", "(1 << 3)", "linux/userfaultfd.h"},
+    {"UFFD_FEATURE_EVENT_UNMAP", "(1 << 6)", "linux/userfaultfd.h"},
+    {"UFFD_FEATURE_WP_HUGETLBFS_SHMEM", "(1 << 12)", "linux/userfaultfd.h"},
+    {"UFFD_FEATURE_WP_UNPOPULATED", "(1 << 13)", "linux/userfaultfd.h"},
+    {"UFFD_FEATURE_WP_ASYNC", "(1 << 15)", "linux/userfaultfd.h"},
+    {"UFFDIO_REGISTER_MODE_MISSING", "(1 << 0)", "linux/userfaultfd.h"},
+    {"UFFDIO_REGISTER_MODE_WP", "(1 << 1)", "linux/userfaultfd.h"},
+    {"UFFDIO_REGISTER_MODE_MINOR", "(1 << 2)", "linux/userfaultfd.h"},
+    {"UFFDIO_WRITEPROTECT_MODE_WP", "(1 << 0)", "linux/userfaultfd.h"},
+    {"UFFDIO_WRITEPROTECT_MODE_DONTWAKE", "(1 << 1)", "linux/userfaultfd.h"},
+    {"UFFD_EVENT_PAGEFAULT", "0x12", "linux/userfaultfd.h"},
+    {"UFFD_EVENT_FORK", "0x13", "linux/userfaultfd.h"},
+    {"UFFD_PAGEFAULT_FLAG_WP", "(1 << 1)", "linux/userfaultfd.h"},
+    {"UFFD_PAGEFAULT_FLAG_MINOR", "(1 << 2)", "linux/userfaultfd.h"},
+    {"PAGEMAP_SCAN", "0xc0606610", "_IOWR('f', 16, struct pm_scan_arg)"},
+    {"PM_SCAN_WP_MATCHING", "(1 << 0)", "linux/fs.h"},
+    {"PM_SCAN_CHECK_WPASYNC", "(1 << 1)", "linux/fs.h"},
+    {"PAGE_IS_WPALLOWED", "(1 << 0)", "linux/fs.h"},
+    {"PAGE_IS_WRITTEN", "(1 << 1)", "linux/fs.h"},
+    {"PAGE_IS_FILE", "(1 << 2)", "linux/fs.h"},
+    {"PAGE_IS_PRESENT", "(1 << 3)", "linux/fs.h"},
+    {"PAGE_IS_SWAPPED", "(1 << 4)", "linux/fs.h"},
+    {"PAGE_IS_PFNZERO", "(1 << 5)", "linux/fs.h"},
+    {"PAGE_IS_HUGE", "(1 << 6)", "linux/fs.h"},
+    {"PAGE_IS_SOFT_DIRTY", "(1 << 7)", "linux/fs.h"},
+    {"PAGE_IS_GUARD", "(1 << 8)", "linux/fs.h"},
+};
+
+constexpr const char* kProtC[] = {"PROT_NONE", "PROT_READ", "PROT_READ | PROT_WRITE", "PROT_READ | PROT_EXEC",
+                                  "PROT_READ | PROT_WRITE | PROT_EXEC"};
+
+const char* AdviceC(Advice a) {
+  switch (a) {
+    case Advice::kDontneed: return "MADV_DONTNEED";
+    case Advice::kFree: return "MADV_FREE";
+    case Advice::kRemove: return "MADV_REMOVE";
+    case Advice::kWillneed: return "MADV_WILLNEED";
+    case Advice::kPageout: return "MADV_PAGEOUT";
+    case Advice::kCold: return "MADV_COLD";
+    case Advice::kPopulateRead: return "MADV_POPULATE_READ";
+    case Advice::kPopulateWrite: return "MADV_POPULATE_WRITE";
+    case Advice::kHugepage: return "MADV_HUGEPAGE";
+    case Advice::kNohugepage: return "MADV_NOHUGEPAGE";
+    case Advice::kDontfork: return "MADV_DONTFORK";
+    case Advice::kDofork: return "MADV_DOFORK";
+    case Advice::kWipeonfork: return "MADV_WIPEONFORK";
+    case Advice::kKeeponfork: return "MADV_KEEPONFORK";
+    case Advice::kGuardInstall: return "MADV_GUARD_INSTALL";
+    case Advice::kGuardRemove: return "MADV_GUARD_REMOVE";
+  }
+  return "?";
+}
+
+// In UffdFeature bit order (prog/op.h).
+constexpr const char* kUffdFeatureC[] = {
+    "UFFD_FEATURE_WP_ASYNC",      "UFFD_FEATURE_WP_UNPOPULATED", "UFFD_FEATURE_WP_HUGETLBFS_SHMEM",
+    "UFFD_FEATURE_EVENT_FORK",    "UFFD_FEATURE_EVENT_REMAP",    "UFFD_FEATURE_EVENT_REMOVE",
+    "UFFD_FEATURE_EVENT_UNMAP",
+};
+static_assert(std::size(kUffdFeatureC) == kNumUffdFeatures);
+constexpr const char* kUffdModeC[] = {"UFFDIO_REGISTER_MODE_MISSING", "UFFDIO_REGISTER_MODE_WP",
+                                      "UFFDIO_REGISTER_MODE_MINOR"};
+constexpr const char* kCategoryC[] = {"PAGE_IS_WPALLOWED", "PAGE_IS_WRITTEN", "PAGE_IS_FILE",
+                                      "PAGE_IS_PRESENT",   "PAGE_IS_SWAPPED", "PAGE_IS_PFNZERO",
+                                      "PAGE_IS_HUGE",      "PAGE_IS_SOFT_DIRTY", "PAGE_IS_GUARD"};
+static_assert(std::size(kCategoryC) == kNumScanCategories);
+
+// Names of the set bits of `mask` joined by `sep`; `uses` collects them.
+std::string Bits(uint32_t mask, const char* const* names, size_t n, const char* sep, std::set<std::string>* uses,
+                 const char* none = "0") {
+  std::string out;
+  for (size_t b = 0; b < 32; b++) {
+    if (!(mask & (1u << b))) continue;
+    std::string name = b < n ? names[b] : Hex(1u << b);
+    if (b < n && uses) uses->insert(name);
+    if (!out.empty()) out += sep;
+    out += name;
+  }
+  return out.empty() ? none : out;
+}
+
+std::string MmapFlagsC(const Op& op, const char* sep, std::set<std::string>* uses) {
+  std::vector<std::string> f = {op.shared ? "MAP_SHARED" : "MAP_PRIVATE",
+                                (op.flags & kFlagFixed) ? "MAP_FIXED" : "MAP_FIXED_NOREPLACE"};
+  if (op.backing == Backing::kAnon) f.push_back("MAP_ANONYMOUS");
+  if (op.flags & kFlagPopulate) f.push_back("MAP_POPULATE");
+  if (op.flags & kFlagNoreserve) f.push_back("MAP_NORESERVE");
+  if (op.flags & kFlagHugetlb) f.push_back("MAP_HUGETLB");
+  std::string out;
+  for (const std::string& s : f) {
+    if (uses) uses->insert(s);
+    out += (out.empty() ? "" : sep) + s;
+  }
+  return out;
+}
+
+std::string MremapFlagsC(const Op& op, const char* sep, std::set<std::string>* uses) {
+  std::string out;
+  auto add = [&](const char* s) {
+    if (uses) uses->insert(s);
+    out += (out.empty() ? "" : sep) + std::string(s);
+  };
+  if (op.flags & kFlagMove) add("MREMAP_MAYMOVE"), add("MREMAP_FIXED");
+  if (op.flags & kFlagDontunmap) add("MREMAP_DONTUNMAP");
+  return out.empty() ? "0" : out;
+}
+
+// The UFFDIO_API features the executor asks for (executor/ops.cc UffdApiFeatures).
+std::string UffdApiFeaturesC(uint32_t f, const char* sep, std::set<std::string>* uses) {
+  std::string out = "UFFD_FEATURE_PAGEFAULT_FLAG_WP";
+  if (uses) uses->insert(out);
+  if (f) out += sep + Bits(f, kUffdFeatureC, std::size(kUffdFeatureC), sep, uses);
+  return out;
+}
+
+std::string ScanFlagsC(const Op& op, const char* sep, std::set<std::string>* uses) {
+  std::string out;
+  auto add = [&](const char* s) {
+    if (uses) uses->insert(s);
+    out += (out.empty() ? "" : sep) + std::string(s);
+  };
+  if (op.flags & kFlagWpMatching) add("PM_SCAN_WP_MATCHING");
+  if (op.flags & kFlagCheckWpasync) add("PM_SCAN_CHECK_WPASYNC");
+  return out.empty() ? "0" : out;
+}
+
+std::string CategoriesC(uint32_t mask, const char* sep, std::set<std::string>* uses) {
+  return Bits(mask, kCategoryC, std::size(kCategoryC), sep, uses);
+}
+
+uint32_t ScanVecLen(const Op& op) {
+  uint32_t v = (op.flags & kFlagHasVec) ? op.scan_vec : op.npages;
+  return std::min(v, kMaxObservedPages);
+}
+
+char ResultStyle(const Op& op) {
+  return op.kind == OpKind::kRead ? 'r' : op.kind == OpKind::kFork ? 'f' : 'n';
+}
+
+// --- Program history, for the reasons of a check. ---
+
+// Per process: the process that forked it and the index of that fork.
+struct Lineage {
+  int parent[kMaxProcs] = {};
+  size_t fork_at[kMaxProcs] = {};
+};
+Lineage LineageOf(const Program& prog) {
+  Lineage l;
+  int next = 1;
+  for (size_t i = 0; i < prog.ops.size(); i++)
+    if (prog.ops[i].kind == OpKind::kFork && next < kMaxProcs) {
+      l.parent[next] = prog.ops[i].proc;
+      l.fork_at[next] = i;
+      next++;
+    }
+  return l;
+}
+
+// Whether op j is part of the history of `proc`'s address space as of op i:
+// its own earlier ops, and its ancestors' ops before the forks that led to it.
+bool InHistory(const Program& prog, const Lineage& l, size_t j, int proc, size_t i) {
+  for (;;) {
+    if (j >= i) return false;
+    if (prog.ops[j].proc == proc) return true;
+    if (proc == 0) return false;
+    i = l.fork_at[proc];
+    proc = l.parent[proc];
+  }
+}
+
+bool Covers(const Op& op, uint32_t page) {
+  switch (op.kind) {
+    case OpKind::kMmap: case OpKind::kMunmap: case OpKind::kMprotect: case OpKind::kMadvise:
+    case OpKind::kUffdRegister: case OpKind::kUffdUnregister: case OpKind::kUffdWp: case OpKind::kPagemap:
+    case OpKind::kScan:
+      return page >= op.page && page < op.page + op.npages;
+    case OpKind::kMremap: {
+      uint32_t dst = (op.flags & kFlagMove) ? op.new_page : op.page;
+      return (page >= op.page && page < op.page + op.npages) || (page >= dst && page < dst + op.new_npages);
+    }
+    case OpKind::kRead: case OpKind::kWrite:
+      return page == op.page;
+    case OpKind::kClearRefs: case OpKind::kFork:
+      return true;
+    case OpKind::kRequires: case OpKind::kExit: case OpKind::kMemfd: case OpKind::kFile:
+    case OpKind::kFtruncate: case OpKind::kFwrite: case OpKind::kFpunch: case OpKind::kUffdOpen:
+      return false;
+  }
+  return false;
+}
+
+// How a reason names an op: "a write", "mprotect", "madvise(MADV_DONTNEED)".
+std::string OpNoun(const Op& op) {
+  switch (op.kind) {
+    case OpKind::kRead: return "a read";
+    case OpKind::kWrite: return "a write";
+    case OpKind::kMadvise: return std::string("madvise(") + AdviceC(op.advice) + ")";
+    case OpKind::kClearRefs: return "clear_refs " + std::to_string(op.value);
+    case OpKind::kUffdWp: return (op.flags & kFlagWpOn) ? "uffd_wp on" : "uffd_wp off";
+    case OpKind::kScan: return "PAGEMAP_SCAN";
+    case OpKind::kPagemap: return "a pagemap read";
+    case OpKind::kRequires: case OpKind::kMmap: case OpKind::kMunmap: case OpKind::kMprotect:
+    case OpKind::kMremap: case OpKind::kFork: case OpKind::kExit: case OpKind::kMemfd: case OpKind::kFile:
+    case OpKind::kFtruncate: case OpKind::kFwrite: case OpKind::kFpunch: case OpKind::kUffdOpen:
+    case OpKind::kUffdRegister: case OpKind::kUffdUnregister:
+      return GetOpInfo(op.kind).name;
+  }
+  return "?";
+}
+
+// Ops that change what the page holds or how it is tracked (observations do not).
+bool ChangesState(const Op& op) {
+  if (op.kind == OpKind::kPagemap) return false;
+  if (op.kind == OpKind::kScan) return (op.flags & kFlagWpMatching) != 0;
+  return true;
+}
+
+bool WritesPage(const Op& op, uint32_t page) {
+  if (op.kind == OpKind::kWrite) return op.page == page;
+  if (op.kind == OpKind::kMadvise && op.advice == Advice::kPopulateWrite) return Covers(op, page);
+  if (op.kind == OpKind::kMmap && (op.flags & kFlagPopulate) && !op.shared &&
+      (op.prot == Prot::kRW || op.prot == Prot::kRWX))
+    return Covers(op, page);
+  return false;
+}
+
+bool AccessesPage(const Op& op, uint32_t page) {
+  if (WritesPage(op, page)) return true;
+  if (op.kind == OpKind::kRead) return op.page == page;
+  if (op.kind == OpKind::kMadvise && op.advice == Advice::kPopulateRead) return Covers(op, page);
+  return op.kind == OpKind::kMmap && (op.flags & kFlagPopulate) && Covers(op, page);
+}
+
+bool ZapsPage(const Op& op, uint32_t page) {
+  if (!Covers(op, page)) return false;
+  if (op.kind == OpKind::kMunmap) return true;
+  if (op.kind == OpKind::kMmap) return true;  // a new mapping starts without pages
+  if (op.kind == OpKind::kMadvise)
+    return op.advice == Advice::kDontneed || op.advice == Advice::kFree || op.advice == Advice::kRemove ||
+           op.advice == Advice::kPageout;
+  if (op.kind == OpKind::kMremap) return page >= op.page && page < op.page + op.npages;
+  return false;
+}
+
+std::string StepRef(size_t j) { return "step " + std::to_string(j); }
+
+// --- The C runtime, piece by piece. ---
+
+const char kSay[] = R"C(static void say(const char *fmt, ...)
+{
+  char buf[8192];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  if (n > (int)sizeof buf - 1)
+    n = sizeof buf - 1;
+  if (n > 0 && write(1, buf, n) < 0) {
+  }
+}
+)C";
+
+const char kResult[] = R"C(/* The result of the step that just ran, as mmdiff's executor records it. */
+enum { RES_NONE, RES_OK, RES_VALUE, RES_ERR, RES_FAULT, RES_PAGEMAP, RES_SCAN };
+static struct {
+  int kind;
+  int err;          /* RES_ERR: errno */
+  int sig;          /* RES_FAULT: SIGSEGV or SIGBUS */
+  unsigned faults;  /* userfaults the access raised and the handler resolved: 1 wp, 2 missing, 4 minor */
+  int64_t value;    /* RES_VALUE; RES_SCAN: the ioctl's return value */
+  unsigned n;       /* RES_PAGEMAP: entries in pm[]; RES_SCAN: regions in regions[] */
+  uint64_t walk_end;
+} res;
+
+static UNUSED void set_ok(void) { res.kind = RES_OK; }
+static UNUSED void set_err(void) { res.kind = RES_ERR; res.err = errno; }
+static UNUSED void ok_or_err(long ret)
+{
+  if (ret < 0)
+    set_err();
+  else
+    set_ok();
+}
+)C";
+
+// The shared block: only the turn protocol needs it in shared memory.
+const char kShared[] = R"C(#define TURN_DONE 0xffffffffu
+static struct shared {
+  uint32_t turn;           /* the step that may run next (futex word) */
+  int verdict;             /* 1 once a check failed */
+  int forking_child;       /* the process number the running fork creates */
+  int exited_pid;          /* a process that ran `exit`: the next step waits for it to be gone */
+  int holder_pid[16];      /* UFFD_FEATURE_EVENT_FORK: who holds a child's uffd context */
+  int holder_fd[16];
+  unsigned faults[16][3];  /* userfaults resolved per process: wp, missing, minor */
+} *sh, sh_local UNUSED;
+)C";
+
+const char kTurns[] = R"C(/* The turn protocol: each process runs the same straight-line code and
+   executes only its own steps, one step at a time in program order. */
+static void wake_all(void)
+{
+  syscall(SYS_futex, &sh->turn, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+}
+
+static void wait_turn(int s)
+{
+  for (;;) {
+    uint32_t t = __atomic_load_n(&sh->turn, __ATOMIC_ACQUIRE);
+    if (t == (uint32_t)s)
+      break;
+    if (t == TURN_DONE)
+      _exit(0);
+    syscall(SYS_futex, &sh->turn, FUTEX_WAIT, t, NULL, NULL, 0);
+  }
+  /* A process that exited passed the turn on before its mm was gone:
+     wait for its teardown, as the executor does (pidfd readable at exit). */
+  int pid = __atomic_exchange_n(&sh->exited_pid, 0, __ATOMIC_ACQ_REL);
+  if (pid > 0) {
+    int fd = syscall(SYS_pidfd_open, pid, 0);
+    if (fd >= 0) {
+      struct pollfd pfd = {fd, POLLIN, 0};
+      while (poll(&pfd, 1, -1) < 0 && errno == EINTR) {
+      }
+      close(fd);
+    }
+  }
+  begin_step(s);
+}
+
+static void pass_turn(uint32_t next)
+{
+  __atomic_store_n(&sh->turn, next >= NSTEPS ? TURN_DONE : next, __ATOMIC_RELEASE);
+  wake_all();
+}
+
+/* The end of every process: wait until the program is over. */
+static void end_process(void)
+{
+  for (;;) {
+    uint32_t t = __atomic_load_n(&sh->turn, __ATOMIC_ACQUIRE);
+    if (t == TURN_DONE)
+      _exit(0);
+    syscall(SYS_futex, &sh->turn, FUTEX_WAIT, t, NULL, NULL, 0);
+  }
+}
+
+static UNUSED void fail(void)
+{
+  sh->verdict = 1;
+  pass_turn(TURN_DONE);
+  _exit(0);
+}
+)C";
+
+const char kAccess[] = R"C(/* Loads and stores that survive SIGSEGV/SIGBUS (executor/proc.cc GuardedAccess). */
+static sigjmp_buf fault_jmp;
+static volatile sig_atomic_t in_access, fault_sig;
+static char altstack[64 << 10] __attribute__((aligned(16)));
+
+static void on_fault(int sig, siginfo_t *si, void *uc)
+{
+  (void)si;
+  (void)uc;
+  if (!in_access) {
+    signal(sig, SIG_DFL);
+    return;
+  }
+  fault_sig = sig;
+  siglongjmp(fault_jmp, 1);
+}
+
+static void install_fault_handlers(void)
+{
+  stack_t ss = {.ss_sp = altstack, .ss_size = sizeof altstack};
+  sigaltstack(&ss, NULL);
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = on_fault;
+  sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+  sigaction(SIGSEGV, &sa, NULL);
+  sigaction(SIGBUS, &sa, NULL);
+}
+
+static void access_byte(uint64_t addr, int is_write, uint8_t value)
+{
+  volatile uint8_t *p = (volatile uint8_t *)(uintptr_t)addr;
+  unsigned before[3];
+  for (int k = 0; k < 3; k++)
+    before[k] = __atomic_load_n(&sh->faults[me][k], __ATOMIC_ACQUIRE);
+  if (sigsetjmp(fault_jmp, 1)) {
+    in_access = 0;
+    res.kind = RES_FAULT;
+    res.sig = fault_sig;
+  } else {
+    in_access = 1;
+    if (is_write)
+      *p = value;
+    else
+      res.value = *p;
+    in_access = 0;
+    res.kind = is_write ? RES_OK : RES_VALUE;
+  }
+  for (int k = 0; k < 3; k++)
+    if (__atomic_load_n(&sh->faults[me][k], __ATOMIC_ACQUIRE) != before[k])
+      res.faults |= 1u << k;
+}
+)C";
+
+const char kMmapResult[] = R"C(static void mmap_result(void *p, void *want, size_t len)
+{
+  if (p == MAP_FAILED) {
+    set_err();
+  } else if (p != want) { /* a kernel without MAP_FIXED_NOREPLACE took it as a hint */
+    munmap(p, len);
+    res.kind = RES_ERR;
+    res.err = EEXIST;
+  } else {
+    set_ok();
+  }
+}
+)C";
+
+const char kMremapResult[] = R"C(static void mremap_result(void *p, void *want)
+{
+  if (p == MAP_FAILED) {
+    set_err();
+  } else if (p != want) {
+    res.kind = RES_VALUE;
+    res.value = (int64_t)(((uint64_t)(uintptr_t)p - ARENA) / PAGE);
+  } else {
+    set_ok();
+  }
+}
+)C";
+
+const char kFiles[] = R"C(static int fds[8] = {-1, -1, -1, -1, -1, -1, -1, -1}; /* file slots F */
+
+/* memfd/file F N: the new fd replaces the slot's old one. */
+static UNUSED void open_slot(int f, int fd, uint64_t pages)
+{
+  if (fd < 0) {
+    set_err();
+    return;
+  }
+  if (ftruncate(fd, (off_t)(pages * PAGE)) < 0) {
+    set_err();
+    close(fd);
+    return;
+  }
+  if (fds[f] >= 0)
+    close(fds[f]);
+  fds[f] = fd;
+  set_ok();
+}
+)C";
+
+const char kTmpdir[] = R"C(static char tmpdir[256]; /* the `file` slots live here */
+
+static void make_tmpdir(void)
+{
+  const char *base = getenv("TMPDIR");
+  snprintf(tmpdir, sizeof tmpdir, "%s/mmdiff-repro.XXXXXX", base && *base ? base : "/tmp");
+  if (!mkdtemp(tmpdir)) {
+    say("ERROR: cannot create %s: %s\n", tmpdir, strerror(errno));
+    exit(2);
+  }
+}
+)C";
+
+const char kFaultAround[] = R"C(/* As mmdiff's executor: a read fault of a file-backed mapping maps only its
+   own page (mm/memory.c fault_around_bytes); best effort, needs debugfs. */
+static void pin_fault_around(void)
+{
+  const char *path = "/sys/kernel/debug/fault_around_bytes";
+  if (access(path, F_OK) != 0)
+    syscall(SYS_mount, "debugfs", "/sys/kernel/debug", "debugfs", 0, NULL);
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    if (write(fd, "4096", 4) < 0) {
+    }
+    close(fd);
+  }
+}
+)C";
+
+const char kUffdHandler[] = R"C(/* The userfaultfd handler thread (executor/uffd_handler.cc): resolves sync
+   faults as a monitor would and reads events so the kernel does not block. */
+#define MAX_UFFDS 20
+static int h_fd[MAX_UFFDS], h_owner[MAX_UFFDS];
+static volatile int h_n;
+static int wake_fd = -1, thread_running;
+static char thread_stack[256 << 10] __attribute__((aligned(64)));
+static char zero_src[2 << 20] __attribute__((aligned(4096))); /* source of UFFDIO_COPY */
+
+/* MISSING: a zero page; UFFDIO_ZEROPAGE refuses a uffd-wp marker (EEXIST)
+   and hugetlb (EINVAL), so then a copy of zeroes, 4 KiB or 2 MiB. */
+static void resolve_missing(int fd, uint64_t addr)
+{
+  struct uffdio_zeropage zp = {{addr, PAGE}, 0, 0};
+  if (ioctl(fd, UFFDIO_ZEROPAGE, &zp) == 0)
+    return;
+  for (uint64_t len = PAGE; len <= (2u << 20); len = 2u << 20) {
+    struct uffdio_copy copy = {addr & ~(len - 1), (uint64_t)(uintptr_t)zero_src, len, 0, 0};
+    if (ioctl(fd, UFFDIO_COPY, &copy) == 0)
+      return;
+    if (errno != EINVAL || len == (2u << 20))
+      break;
+  }
+  struct uffdio_range range = {addr, PAGE};
+  ioctl(fd, UFFDIO_WAKE, &range);
+}
+
+static void handle_fault(int fd, int owner, const struct uffd_msg *msg)
+{
+  uint64_t addr = msg->arg.pagefault.address & ~(PAGE - 1);
+  uint64_t flags = msg->arg.pagefault.flags;
+  if (flags & UFFD_PAGEFAULT_FLAG_WP) {
+    __atomic_add_fetch(&sh->faults[owner][0], 1, __ATOMIC_RELEASE);
+    struct uffdio_writeprotect wp = {{addr, PAGE}, 0}; /* un-protect and wake */
+    if (ioctl(fd, UFFDIO_WRITEPROTECT, &wp) == 0)
+      return;
+  } else if (flags & UFFD_PAGEFAULT_FLAG_MINOR) {
+    __atomic_add_fetch(&sh->faults[owner][2], 1, __ATOMIC_RELEASE);
+    struct uffdio_continue cont = {{addr, PAGE}, 0, 0};
+    if (ioctl(fd, UFFDIO_CONTINUE, &cont) == 0)
+      return;
+  } else {
+    __atomic_add_fetch(&sh->faults[owner][1], 1, __ATOMIC_RELEASE);
+    resolve_missing(fd, addr);
+    return;
+  }
+  struct uffdio_range range = {addr, PAGE};
+  ioctl(fd, UFFDIO_WAKE, &range);
+}
+
+static void adopt(int fd, int owner)
+{
+  int n = h_n;
+  if (n == MAX_UFFDS)
+    return;
+  h_fd[n] = fd;
+  h_owner[n] = owner;
+  __atomic_store_n(&h_n, n + 1, __ATOMIC_RELEASE);
+  uint64_t one = 1;
+  if (write(wake_fd, &one, sizeof one) < 0) {
+  }
+}
+
+static void drain(int fd, int owner)
+{
+  struct uffd_msg msg;
+  while (read(fd, &msg, sizeof msg) == sizeof msg) {
+    if (msg.event == UFFD_EVENT_PAGEFAULT) {
+      handle_fault(fd, owner, &msg);
+@EVENT_FORK@    }
+    /* other events: reading them is what unblocks the process */
+  }
+}
+
+static void *handler_main(void *arg)
+{
+  (void)arg;
+  struct pollfd pfds[MAX_UFFDS + 1];
+  for (;;) {
+    int n = __atomic_load_n(&h_n, __ATOMIC_ACQUIRE);
+    for (int i = 0; i < n; i++)
+      pfds[i] = (struct pollfd){h_fd[i], POLLIN, 0};
+    pfds[n] = (struct pollfd){wake_fd, POLLIN, 0};
+    if (poll(pfds, n + 1, -1) < 0)
+      continue;
+    if (pfds[n].revents) {
+      uint64_t v;
+      if (read(wake_fd, &v, sizeof v) < 0) {
+      }
+    }
+    for (int i = 0; i < n; i++)
+      if (pfds[i].revents & POLLIN)
+        drain(h_fd[i], h_owner[i]);
+  }
+  return NULL;
+}
+
+static void uffd_adopt(int fd)
+{
+  uffd = fd;
+  if (!thread_running) {
+    wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstack(&attr, thread_stack, sizeof thread_stack);
+    pthread_t thread;
+    pthread_create(&thread, &attr, handler_main, NULL);
+    thread_running = 1;
+  }
+  adopt(fd, me);
+}
+
+/* A child's inherited contexts belong to its parent's mm; threads do not survive fork. */
+static UNUSED void uffd_after_fork(void)
+{
+  for (int i = 0; i < h_n; i++)
+    if (h_fd[i] != uffd)
+      close(h_fd[i]);
+  if (uffd >= 0)
+    close(uffd);
+  if (wake_fd >= 0)
+    close(wake_fd);
+  h_n = 0;
+  uffd = -1;
+  wake_fd = -1;
+  thread_running = 0;
+}
+)C";
+
+const char kEventForkDrain[] = R"C(    } else if (msg.event == UFFD_EVENT_FORK) {
+      /* the child's context: its faults come here; the child borrows the fd */
+      int child = sh->forking_child;
+      sh->holder_fd[child] = (int)msg.arg.fork.ufd;
+      __atomic_store_n(&sh->holder_pid[child], getpid(), __ATOMIC_RELEASE);
+      adopt((int)msg.arg.fork.ufd, child);
+)C";
+
+const char kUffdNoThread[] = R"C(/* No handler thread: every uffd of this program is async write-protect
+   without events, so the kernel never waits for a monitor. */
+static void uffd_adopt(int fd) { uffd = fd; }
+static UNUSED void uffd_after_fork(void)
+{
+  if (uffd >= 0)
+    close(uffd);
+  uffd = -1;
+}
+)C";
+
+const char kUffdBorrow[] = R"C(/* The fd this process's uffd ops use: its own, or (a child whose context
+   came with UFFD_FEATURE_EVENT_FORK) the one its parent's handler holds. */
+static int uffd_for_ops(void)
+{
+  if (uffd >= 0)
+    return uffd;
+  int holder = __atomic_load_n(&sh->holder_pid[me], __ATOMIC_ACQUIRE);
+  if (holder == 0)
+    return -1;
+  int pidfd = syscall(SYS_pidfd_open, holder, 0);
+  if (pidfd < 0)
+    return -1;
+  uffd = syscall(SYS_pidfd_getfd, pidfd, sh->holder_fd[me], 0);
+  close(pidfd);
+  return uffd;
+}
+)C";
+
+const char kStructs[] = R"C(struct uffdio_range {
+  uint64_t start, len;
+};
+struct uffdio_api {
+  uint64_t api, features, ioctls;
+};
+struct uffdio_register {
+  struct uffdio_range range;
+  uint64_t mode, ioctls;
+};
+struct uffdio_writeprotect {
+  struct uffdio_range range;
+  uint64_t mode;
+};
+)C";
+
+const char kHandlerStructs[] = R"C(struct uffdio_zeropage {
+  struct uffdio_range range;
+  uint64_t mode;
+  int64_t zeropage;
+};
+struct uffdio_copy {
+  uint64_t dst, src, len, mode;
+  int64_t copy;
+};
+struct uffdio_continue {
+  struct uffdio_range range;
+  uint64_t mode;
+  int64_t mapped;
+};
+struct uffd_msg {
+  uint8_t event, reserved1;
+  uint16_t reserved2;
+  uint32_t reserved3;
+  union {
+    struct {
+      uint64_t flags, address;
+      uint32_t ptid;
+    } __attribute__((packed)) pagefault;
+    struct {
+      uint32_t ufd;
+    } fork;
+    uint64_t reserved[3];
+  } arg;
+} __attribute__((packed));
+_Static_assert(sizeof(struct uffd_msg) == 32, "uffd_msg is 32 bytes in the uapi");
+)C";
+
+const char kScanStructs[] = R"C(struct page_region {
+  uint64_t start, end, categories;
+};
+struct pm_scan_arg {
+  uint64_t size, flags, start, end, walk_end, vec, vec_len, max_pages;
+  uint64_t category_inverted, category_mask, category_anyof_mask, return_mask;
+};
+_Static_assert(sizeof(struct pm_scan_arg) == 96, "pm_scan_arg is 96 bytes in the uapi");
+)C";
+
+// One probe per feature a `requires` line can name (executor/probe.cc).
+struct FeatureProbe {
+  Feature feature;
+  const char* fn;    // C function name
+  const char* code;  // its definition
+  std::vector<const char*> uses;  // uapi names
+};
+
+const FeatureProbe kProbes[] = {
+    {kFeatSoftDirty, "have_soft_dirty", R"C(/* A page written after clear_refs 4 reads soft-dirty (bit 55), and not before. */
+static int have_soft_dirty(void)
+{
+  volatile char *p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  int pm = open("/proc/self/pagemap", O_RDONLY), cr = open("/proc/self/clear_refs", O_WRONLY);
+  uint64_t e = 0, off = (uint64_t)(uintptr_t)p / PAGE * 8;
+  int ok = p != MAP_FAILED && pm >= 0 && cr >= 0;
+  if (ok) {
+    *p = 1;
+    ok = write(cr, "4", 1) == 1 && pread(pm, &e, 8, off) == 8 && !(e >> 55 & 1);
+    *p = 2;
+    ok = ok && pread(pm, &e, 8, off) == 8 && (e >> 55 & 1);
+  }
+  if (p != MAP_FAILED)
+    munmap((void *)p, PAGE);
+  close(pm);
+  close(cr);
+  return ok;
+}
+)C", {}},
+    {kFeatUffdWp, "have_uffd_wp", R"C(static int have_uffd_wp(void)
+{
+  int fd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK), ok = 0;
+  struct uffdio_api api = {UFFD_API, 0, 0};
+  void *p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (fd >= 0 && p != MAP_FAILED && ioctl(fd, UFFDIO_API, &api) == 0) {
+    struct uffdio_register reg = {{(uint64_t)(uintptr_t)p, PAGE}, UFFDIO_REGISTER_MODE_WP, 0};
+    ok = ioctl(fd, UFFDIO_REGISTER, &reg) == 0;
+  }
+  if (p != MAP_FAILED)
+    munmap(p, PAGE);
+  if (fd >= 0)
+    close(fd);
+  return ok;
+}
+)C", {"SYS_userfaultfd", "UFFD_API", "UFFDIO_API", "UFFDIO_REGISTER", "UFFDIO_REGISTER_MODE_WP"}},
+    {kFeatWpAsync, "have_wp_async", R"C(static int have_wp_async(void) { return (uffd_api_features() & UFFD_FEATURE_WP_ASYNC) != 0; }
+)C", {"UFFD_FEATURE_WP_ASYNC"}},
+    {kFeatWpUnpopulated, "have_wp_unpopulated",
+     R"C(static int have_wp_unpopulated(void) { return (uffd_api_features() & UFFD_FEATURE_WP_UNPOPULATED) != 0; }
+)C", {"UFFD_FEATURE_WP_UNPOPULATED"}},
+    {kFeatPagemapScan, "have_pagemap_scan", R"C(static int have_pagemap_scan(void) { return scan_categories() != 0; }
+)C", {}},
+    {kFeatScanSoftDirty, "have_scan_soft_dirty",
+     R"C(static int have_scan_soft_dirty(void) { return have_soft_dirty() && (scan_categories() & PAGE_IS_SOFT_DIRTY); }
+)C", {"PAGE_IS_SOFT_DIRTY"}},
+    {kFeatThp, "have_thp", R"C(static int have_thp(void)
+{
+  char buf[128] = {0};
+  int fd = open("/sys/kernel/mm/transparent_hugepage/enabled", O_RDONLY);
+  if (fd < 0)
+    return 0;
+  if (read(fd, buf, sizeof buf - 1) < 0) {
+  }
+  close(fd);
+  return strstr(buf, "[always]") || strstr(buf, "[madvise]");
+}
+)C", {}},
+    {kFeatHugetlb, "have_hugetlb", R"C(static int have_hugetlb(void) { return meminfo("HugePages_Free:") > 0; }
+)C", {}},
+    {kFeatSwap, "have_swap", R"C(static int have_swap(void) { return meminfo("SwapTotal:") > 0; }
+)C", {}},
+    {kFeatGuard, "have_guard", R"C(static int have_guard(void)
+{
+  void *p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  int ok = p != MAP_FAILED && madvise(p, PAGE, MADV_GUARD_INSTALL) == 0;
+  if (p != MAP_FAILED)
+    munmap(p, PAGE);
+  return ok;
+}
+)C", {"MADV_GUARD_INSTALL"}},
+};
+
+const char kUffdApiFeatures[] = R"C(/* What UFFDIO_API with features=0 reports: every feature the kernel has. */
+static uint64_t uffd_api_features(void)
+{
+  int fd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+  struct uffdio_api api = {UFFD_API, 0, 0};
+  uint64_t f = fd >= 0 && ioctl(fd, UFFDIO_API, &api) == 0 ? api.features : 0;
+  if (fd >= 0)
+    close(fd);
+  return f;
+}
+)C";
+
+const char kScanCategories[] = R"C(/* The PAGEMAP_SCAN categories this kernel accepts in return_mask (0: no
+   PAGEMAP_SCAN); a scan without ret= asks for all of them, as the executor does. */
+static uint64_t scan_categories(void)
+{
+  void *p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  int pm = open("/proc/self/pagemap", O_RDONLY);
+  uint64_t cats = 0;
+  struct page_region region;
+  for (int bit = -1; bit < 16 && p != MAP_FAILED && pm >= 0; bit++) {
+    struct pm_scan_arg arg = {.size = sizeof arg, .start = (uint64_t)(uintptr_t)p,
+                              .end = (uint64_t)(uintptr_t)p + PAGE, .vec = (uint64_t)(uintptr_t)&region,
+                              .vec_len = 1, .return_mask = bit < 0 ? PAGE_IS_PRESENT : 1ull << bit};
+    int ok = ioctl(pm, PAGEMAP_SCAN, &arg) >= 0;
+    if (bit < 0 && !ok)
+      break;
+    if (bit >= 0 && ok)
+      cats |= 1ull << bit;
+  }
+  if (p != MAP_FAILED)
+    munmap(p, PAGE);
+  if (pm >= 0)
+    close(pm);
+  return cats;
+}
+)C";
+
+const char kMeminfo[] = R"C(static long meminfo(const char *name)
+{
+  static char buf[16384];
+  int fd = open("/proc/meminfo", O_RDONLY);
+  ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
+  if (fd >= 0)
+    close(fd);
+  if (n <= 0)
+    return 0;
+  buf[n] = 0;
+  char *s = strstr(buf, name);
+  return s ? strtol(s + strlen(name), NULL, 10) : 0;
+}
+)C";
+
+// The errnos the result printer names: common ones and those the checks expect.
+constexpr int kCommonErrnos[] = {EPERM,  ENOENT, ESRCH,  EINTR,  EIO,    ENXIO,  EBADF,     EAGAIN,
+                                 ENOMEM, EACCES, EFAULT, EBUSY,  EEXIST, ENODEV, EINVAL,    EFBIG,
+                                 ENOSPC, ESPIPE, ENOTTY, ENOSYS, EOVERFLOW, EOPNOTSUPP};
+
+class CWriter {
+ public:
+  CWriter(const Program& prog, const ReproSpec& spec) : prog_(prog), spec_(spec) { Analyze(); }
+  std::string Write();
+
+ private:
+  void Analyze();
+  std::string Step(size_t i);
+  std::string Check(const ReproCheck& c);
+  std::string Header() const;
+  std::string Runtime();
+  std::string Main();
+  void Use(const std::string& name) { uses_.insert(name); }
+  std::string A(uint32_t page) const { return "ADDR(" + std::to_string(page) + ")"; }
+  std::string Len(uint32_t n) const { return std::to_string(n) + " * PAGE"; }
+
+  const Program& prog_;
+  const ReproSpec& spec_;
+  std::set<std::string> uses_;
+  std::set<int> errnos_;
+  bool fork_ = false, access_ = false, pagemap_ = false, clear_refs_ = false, files_ = false,
+       tmpdir_ = false, uffd_ = false, thread_ = false, borrow_ = false, scan_ = false,
+       scan_default_ = false, file_mmap_ = false, mmap_ = false, mremap_ = false;
+  uint32_t max_pm_ = 1, max_vec_ = 1;
+  std::vector<int> fork_child_;  // per op: the process a fork creates
+};
+
+void CWriter::Analyze() {
+  bool all_async_quiet = true, event_fork = false;
+  fork_child_.assign(prog_.ops.size(), 0);
+  int next_child = 1;
+  for (size_t i = 0; i < prog_.ops.size(); i++)
+    if (prog_.ops[i].kind == OpKind::kFork) fork_child_[i] = next_child++;
+  for (const Op& op : prog_.ops) {
+    switch (op.kind) {
+      case OpKind::kFork: fork_ = true; break;
+      case OpKind::kRead: case OpKind::kWrite: access_ = true; break;
+      case OpKind::kPagemap:
+        pagemap_ = true;
+        max_pm_ = std::max(max_pm_, op.npages);
+        break;
+      case OpKind::kScan:
+        scan_ = pagemap_ = true;
+        max_vec_ = std::max(max_vec_, ScanVecLen(op));
+        if (!(op.flags & kFlagHasRet)) scan_default_ = true;
+        break;
+      case OpKind::kClearRefs: clear_refs_ = true; break;
+      case OpKind::kMemfd: files_ = true; break;
+      case OpKind::kFile: files_ = tmpdir_ = true; break;
+      case OpKind::kFtruncate: case OpKind::kFwrite: case OpKind::kFpunch: files_ = true; break;
+      case OpKind::kMmap:
+        mmap_ = true;
+        if (op.backing != Backing::kAnon) files_ = true;
+        if (op.backing != Backing::kAnon || op.shared) file_mmap_ = true;
+        break;
+      case OpKind::kMremap: mremap_ = true; break;
+      case OpKind::kUffdOpen:
+        uffd_ = true;
+        if (!(op.uffd_features & kUffdWpAsync) ||
+            (op.uffd_features & (kUffdEventFork | kUffdEventRemap | kUffdEventRemove | kUffdEventUnmap)))
+          all_async_quiet = false;
+        event_fork |= (op.uffd_features & kUffdEventFork) != 0;
+        break;
+      case OpKind::kUffdRegister:
+        uffd_ = true;
+        if (op.uffd_modes & ~uint32_t{kUffdModeWp}) all_async_quiet = false;
+        break;
+      case OpKind::kUffdUnregister: case OpKind::kUffdWp: uffd_ = true; break;
+      case OpKind::kRequires: case OpKind::kMunmap: case OpKind::kMprotect: case OpKind::kMadvise:
+      case OpKind::kExit:
+        break;
+    }
+  }
+  thread_ = uffd_ && !all_async_quiet;
+  borrow_ = fork_ && event_fork && thread_;
+  for (const ReproCheck& c : spec_.checks)
+    for (const Result& r : c.allowed)
+      if (r.kind == ResultKind::kErr) errnos_.insert(r.err);
+  for (int e : kCommonErrnos) errnos_.insert(e);
+}
+
+std::string CWriter::Step(size_t i) {
+  const Op& op = prog_.ops[i];
+  std::string c;  // the body, indented by two
+  auto line = [&c](const std::string& s) { c += "  " + s + "\n"; };
+  switch (op.kind) {
+    case OpKind::kRequires:
+      line("set_ok(); /* checked before the first step */");
+      break;
+    case OpKind::kMmap: {
+      std::string fd = op.backing == Backing::kAnon ? "-1" : "fds[" + std::to_string(op.file) + "]";
+      line("{");
+      line("  void *p = mmap(" + A(op.page) + ", " + Len(op.npages) + ", " + kProtC[static_cast<int>(op.prot)] +
+           ",");
+      line("                 " + MmapFlagsC(op, " | ", &uses_) + ", " + fd + ", " +
+           (op.file_pgoff ? "(off_t)" + std::to_string(op.file_pgoff) + " * PAGE" : std::string("0")) + ");");
+      line("  mmap_result(p, " + A(op.page) + ", " + Len(op.npages) + ");");
+      line("}");
+      break;
+    }
+    case OpKind::kMunmap:
+      line("ok_or_err(munmap(" + A(op.page) + ", " + Len(op.npages) + "));");
+      break;
+    case OpKind::kMprotect:
+      line("ok_or_err(mprotect(" + A(op.page) + ", " + Len(op.npages) + ", " + kProtC[static_cast<int>(op.prot)] +
+           "));");
+      break;
+    case OpKind::kMremap: {
+      std::string want = (op.flags & kFlagMove) ? A(op.new_page) : A(op.page);
+      line("mremap_result(mremap(" + A(op.page) + ", " + Len(op.npages) + ", " + Len(op.new_npages) + ", " +
+           MremapFlagsC(op, " | ", &uses_) + ", " + want + "), " + want + ");");
+      break;
+    }
+    case OpKind::kMadvise:
+      Use(AdviceC(op.advice));
+      line("ok_or_err(madvise(" + A(op.page) + ", " + Len(op.npages) + ", " + AdviceC(op.advice) + "));");
+      break;
+    case OpKind::kRead:
+    case OpKind::kWrite: {
+      std::string addr = "ARENA + " + std::to_string(op.page) + " * PAGE" +
+                         (op.offset ? " + " + std::to_string(op.offset) : std::string());
+      if (op.kind == OpKind::kWrite)
+        line("access_byte(" + addr + ", 1, " + Fmt("0x%02x", WriteToken(op, i)) + "); /* store one byte */");
+      else
+        line("access_byte(" + addr + ", 0, 0); /* load one byte */");
+      break;
+    }
+    case OpKind::kFork:
+      // Returns 1 in the child, which goes on to its own steps; the rest of
+      // this step (result, check, turn) is the parent's: Write() closes the brace.
+      line("if (!do_fork(" + std::to_string(fork_child_[i]) + ")) {");
+      break;
+    case OpKind::kExit:
+      line("set_ok();");
+      break;
+    case OpKind::kClearRefs: {
+      std::string v = std::to_string(op.value);
+      line("ok_or_err(write(clear_refs_fd, \"" + v + "\", " + std::to_string(v.size()) + ") < 0 ? -1 : 0);");
+      break;
+    }
+    case OpKind::kMemfd:
+      line("open_slot(" + std::to_string(op.file) + ", memfd_create(\"mmdiff-" + std::to_string(op.file) +
+           "\", 0), " + std::to_string(op.npages) + ");");
+      break;
+    case OpKind::kFile:
+      line("{");
+      line("  char path[300];");
+      line("  snprintf(path, sizeof path, \"%s/f" + std::to_string(op.file) + "\", tmpdir);");
+      line("  open_slot(" + std::to_string(op.file) + ", open(path, O_RDWR | O_CREAT | O_TRUNC, 0600), " +
+           std::to_string(op.npages) + ");");
+      line("}");
+      break;
+    case OpKind::kFtruncate:
+      line("ok_or_err(ftruncate(fds[" + std::to_string(op.file) + "], (off_t)" + Len(op.npages) + "));");
+      break;
+    case OpKind::kFwrite:
+      line("{");
+      line("  uint8_t b = " + Fmt("0x%02x", WriteToken(op, i)) + ";");
+      line("  ok_or_err(pwrite(fds[" + std::to_string(op.file) + "], &b, 1, (off_t)" + Len(op.page) +
+           ") == 1 ? 0 : -1);");
+      line("}");
+      break;
+    case OpKind::kFpunch:
+      Use("FALLOC_FL_PUNCH_HOLE");
+      Use("FALLOC_FL_KEEP_SIZE");
+      line("ok_or_err(fallocate(fds[" + std::to_string(op.file) + "], FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)" +
+           Len(op.page) + ", (off_t)" + Len(op.npages) + "));");
+      break;
+    case OpKind::kUffdOpen:
+      Use("SYS_userfaultfd");
+      Use("UFFD_API");
+      Use("UFFDIO_API");
+      line("{");
+      line("  int fd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);");
+      line("  struct uffdio_api api = {UFFD_API, " + UffdApiFeaturesC(op.uffd_features, " | ", &uses_) + ", 0};");
+      line("  if (fd < 0) {");
+      line("    set_err();");
+      line("  } else if (ioctl(fd, UFFDIO_API, &api) < 0) {");
+      line("    set_err();");
+      line("    close(fd);");
+      line("  } else {");
+      line("    uffd_adopt(fd);");
+      if (borrow_) line(std::string("    uffd_event_fork = ") + ((op.uffd_features & kUffdEventFork) ? "1" : "0") + ";");
+      line("    set_ok();");
+      line("  }");
+      line("}");
+      break;
+    case OpKind::kUffdRegister: {
+      Use("UFFDIO_REGISTER");
+      std::string modes = Bits(op.uffd_modes, kUffdModeC, std::size(kUffdModeC), " | ", &uses_);
+      line("{");
+      line("  struct uffdio_register reg = {{ARENA + " + Len(op.page) + ", " + Len(op.npages) + "}, " + modes +
+           ", 0};");
+      line("  ok_or_err(ioctl(" + std::string(borrow_ ? "uffd_for_ops()" : "uffd") + ", UFFDIO_REGISTER, &reg));");
+      line("}");
+      break;
+    }
+    case OpKind::kUffdUnregister:
+      Use("UFFDIO_UNREGISTER");
+      line("{");
+      line("  struct uffdio_range range = {ARENA + " + Len(op.page) + ", " + Len(op.npages) + "};");
+      line("  ok_or_err(ioctl(" + std::string(borrow_ ? "uffd_for_ops()" : "uffd") +
+           ", UFFDIO_UNREGISTER, &range));");
+      line("}");
+      break;
+    case OpKind::kUffdWp: {
+      Use("UFFDIO_WRITEPROTECT");
+      std::string mode;
+      if (op.flags & kFlagWpOn) mode = "UFFDIO_WRITEPROTECT_MODE_WP", Use(mode);
+      if (op.flags & kFlagDontwake) {
+        Use("UFFDIO_WRITEPROTECT_MODE_DONTWAKE");
+        mode += std::string(mode.empty() ? "" : " | ") + "UFFDIO_WRITEPROTECT_MODE_DONTWAKE";
+      }
+      line("{");
+      line("  struct uffdio_writeprotect wp = {{ARENA + " + Len(op.page) + ", " + Len(op.npages) + "}, " +
+           (mode.empty() ? "0" : mode) + "};");
+      line("  ok_or_err(ioctl(" + std::string(borrow_ ? "uffd_for_ops()" : "uffd") +
+           ", UFFDIO_WRITEPROTECT, &wp));");
+      line("}");
+      break;
+    }
+    case OpKind::kPagemap:
+      line("{");
+      line("  ssize_t n = pread(pagemap_fd, pm, " + std::to_string(op.npages) + " * 8, (off_t)(ARENA / PAGE + " +
+           std::to_string(op.page) + ") * 8);");
+      line("  if (n < 0) {");
+      line("    set_err();");
+      line("  } else {");
+      line("    res.kind = RES_PAGEMAP;");
+      line("    res.n = (unsigned)(n / 8);");
+      line("  }");
+      line("}");
+      break;
+    case OpKind::kScan: {
+      Use("PAGEMAP_SCAN");
+      uint32_t vec = ScanVecLen(op);
+      std::string ret = (op.flags & kFlagHasRet) ? CategoriesC(op.scan_ret, " | ", &uses_) : "scan_default_ret";
+      line("{");
+      line("  struct pm_scan_arg arg = {");
+      line("      .size = sizeof arg,");
+      line("      .flags = " + ScanFlagsC(op, " | ", &uses_) + ",");
+      line("      .start = ARENA + " + Len(op.page) + ",");
+      line("      .end = ARENA + " + Len(op.page + op.npages) + ",");
+      line("      .vec = " + std::string(vec ? "(uint64_t)(uintptr_t)regions" : "0") + ",");
+      line("      .vec_len = " + std::to_string(vec) + ",");
+      line("      .max_pages = " + std::to_string(op.scan_max) + ",");
+      line("      .category_inverted = " + CategoriesC(op.scan_inv, " | ", &uses_) + ",");
+      line("      .category_mask = " + CategoriesC(op.scan_req, " | ", &uses_) + ",");
+      line("      .category_anyof_mask = " + CategoriesC(op.scan_any, " | ", &uses_) + ",");
+      line("      .return_mask = " + ret + ",");
+      line("  };");
+      line("  long n = ioctl(pagemap_fd, PAGEMAP_SCAN, &arg);");
+      line("  if (n < 0) {");
+      line("    set_err();");
+      line("  } else {");
+      line("    res.kind = RES_SCAN;");
+      line("    res.value = n;");
+      line("    res.n = (unsigned)n;");
+      line("    res.walk_end = arg.walk_end;");
+      line("  }");
+      line("}");
+      break;
+    }
+  }
+  return c;
+}
+
+
+// Adds `extra` spaces before every line of `code`.
+std::string Indent(const std::string& code, int extra) {
+  std::string pad(extra, ' '), out;
+  size_t pos = 0;
+  while (pos < code.size()) {
+    size_t nl = code.find('\n', pos);
+    if (nl == std::string::npos) nl = code.size();
+    if (nl > pos) out += pad + code.substr(pos, nl - pos);
+    out += "\n";
+    pos = nl + 1;
+  }
+  return out;
+}
+
+std::string CWriter::Check(const ReproCheck& c) {
+  const Op& op = prog_.ops[c.op_index];
+  std::string text = Quoted(PrintOp(op));
+  if (c.single_bit) {
+    return Fmt("  check_bit(%u, %u, %d, %d, ", c.page - op.page, c.page, PagemapBitNumber(c.bit), c.value ? 1 : 0) +
+           Quoted(PagemapBitName(c.bit)) + ",\n            " + Quoted(c.after) + ",\n            " +
+           Quoted(c.because) + ");\n";
+  }
+  if (c.allowed.empty()) return "";
+  bool all_pagemap = true;
+  for (const Result& r : c.allowed) all_pagemap &= r.kind == ResultKind::kPagemap && r.pagemap.size() == op.npages;
+  std::string out = "  {\n";
+  std::string texts;
+  for (const Result& r : c.allowed) texts += "      " + Quoted(PrintResult(op, r)) + ",\n";
+  if (all_pagemap && op.npages > 0) {
+    std::string want, care;
+    for (const Result& r : c.allowed) {
+      want += "      {";
+      care += "      {";
+      for (size_t k = 0; k < r.pagemap.size(); k++) {
+        uint64_t mask = kPmShownBits & ~(k < r.either.size() ? r.either[k] : 0);
+        want += Fmt("%s0x%" PRIx64 "ull", k ? ", " : "", r.pagemap[k] & mask);
+        care += Fmt("%s0x%" PRIx64 "ull", k ? ", " : "", mask);
+      }
+      want += "},\n";
+      care += "},\n";
+    }
+    std::string dims = Fmt("[%zu][%u]", c.allowed.size(), op.npages);
+    out += "    static const uint64_t want" + dims + " = {\n" + want + "    };\n";
+    out += "    static const uint64_t care" + dims + " = {\n" + care + "    };\n";
+    out += "    static const char *const text[] = {\n" + texts + "    };\n";
+    out += Fmt("    check_pagemap(%s, %u, %u, %zu, &want[0][0], &care[0][0], text, ", text.c_str(), op.page, op.npages,
+               c.allowed.size()) +
+           Quoted(c.because) + ");\n";
+  } else {
+    out += "    static const char *const allowed[] = {\n" + texts + "    };\n";
+    out += Fmt("    check_text(%s, '%c', %zu, allowed, ", text.c_str(), ResultStyle(op), c.allowed.size()) +
+           Quoted(c.because) + ");\n";
+  }
+  return out + "  }\n";
+}
+
+std::string CWriter::Header() const {
+  std::string h = "// mmdiff reproducer: " + spec_.title + "\n";
+  for (const std::string& n : spec_.notes) h += "// " + n + "\n";
+  h += "//\n// The program (.mmp), one step per line; step N is op N:\n";
+  for (size_t i = 0; i < prog_.ops.size(); i++) h += Fmt("//   step %zu: ", i) + PrintOp(prog_.ops[i]) + "\n";
+  if (!spec_.checks.empty()) h += "//\n// Checked:\n";
+  for (const ReproCheck& c : spec_.checks) {
+    if (c.single_bit)
+      h += Fmt("//   after step %zu: page %u must read %s %d", c.op_index, c.page, PagemapBitName(c.bit).c_str(),
+               c.value ? 1 : 0) +
+           (c.because.empty() ? "" : " (" + c.because + ")") + "\n";
+    else if (!c.allowed.empty())
+      h += Fmt("//   step %zu: ", c.op_index) + PrintOp(prog_.ops[c.op_index]) + " => " +
+           PrintResult(prog_.ops[c.op_index], c.allowed[0]) + (c.allowed.size() > 1 ? " (or another allowed result)" : "") +
+           "\n";
+  }
+  h += "//\n"
+       "// cc -O2 -static -Wall -o repro repro.c && ./repro     (-v: every step's result)\n"
+       "// FAIL (exit 1): the kernel does not do what its documentation says.\n"
+       "// PASS (exit 0): it does. SKIP (exit 125): it lacks a feature the program needs.\n"
+       "// Pages are 4 KiB at ARENA + page * 4096, as in mmdiff's executor.\n";
+  return h;
+}
+
+std::string CWriter::Write() {
+  // Steps first: they record the uapi names they use.
+  std::string steps;
+  for (size_t i = 0; i < prog_.ops.size(); i++) {
+    const Op& op = prog_.ops[i];
+    std::string comment = "  /* step " + std::to_string(i) + ": " + PrintOp(op) + " */\n";
+    std::string body = Step(i);
+    std::string tail = "  show(" + Quoted(PrintOp(op)) + ", '" + ResultStyle(op) + "');\n";
+    for (const ReproCheck& c : spec_.checks)
+      if (c.op_index == i) tail += Check(c);
+    if (!fork_) {
+      if (op.kind == OpKind::kExit) tail += "  return;\n";
+      steps += comment + Fmt("  begin_step(%zu);\n", i) + body + tail + "\n";
+      continue;
+    }
+    if (op.kind == OpKind::kExit)
+      tail += "  __atomic_store_n(&sh->exited_pid, getpid(), __ATOMIC_RELEASE);\n" +
+              Fmt("  pass_turn(%zu);\n", i + 1) + "  _exit(0);\n";
+    else if (op.kind == OpKind::kFork)
+      tail = Indent(tail + Fmt("  pass_turn(%zu);\n", i + 1), 2) + "  }\n";
+    else
+      tail += Fmt("  pass_turn(%zu);\n", i + 1);
+    steps += comment + Fmt("  if (me == %d) {\n    wait_turn(%zu);\n", op.proc, i) + Indent(body + tail, 2) + "  }\n\n";
+  }
+  if (fork_) steps += "  end_process();\n";
+  else if (!steps.empty()) steps.pop_back();
+
+  std::string runtime = Runtime();
+  std::string main = Main();
+
+  std::string out = Header();
+  out += "#define _GNU_SOURCE\n";
+  std::vector<std::string> inc = {"errno.h", "fcntl.h", "signal.h", "stdarg.h", "stdint.h", "stdio.h",
+                                  "stdlib.h", "string.h", "unistd.h", "sys/mman.h", "sys/syscall.h"};
+  if (access_) inc.push_back("setjmp.h");
+  if (uffd_ || scan_ || (prog_.Requires() & (kFeatUffdWp | kFeatWpAsync | kFeatWpUnpopulated | kFeatPagemapScan |
+                                            kFeatScanSoftDirty)))
+    inc.push_back("sys/ioctl.h");
+  if (fork_) {
+    for (const char* h : {"limits.h", "sched.h", "time.h", "sys/prctl.h", "sys/wait.h"}) inc.push_back(h);
+  }
+  if (fork_ || thread_) inc.push_back("poll.h");
+  if (thread_) inc.push_back("pthread.h"), inc.push_back("sys/eventfd.h");
+  std::sort(inc.begin(), inc.end());
+  for (const std::string& h : inc) out += "#include <" + h + ">\n";
+
+  out += "\n/* The uapi constants this program uses (values of the Linux uapi headers). */\n";
+  bool any = false;
+  for (const Uapi& u : kUapi) {
+    if (!uses_.count(u.name)) continue;
+    out += Fmt("#ifndef %s\n#define %s %s /* %s */\n#endif\n", u.name, u.name, u.value, u.from);
+    any = true;
+  }
+  if (!any) out.erase(out.rfind("\n/* The uapi"));
+  bool uffd_structs = uffd_ || (prog_.Requires() & (kFeatUffdWp | kFeatWpAsync | kFeatWpUnpopulated));
+  bool scan_structs = scan_ || (prog_.Requires() & (kFeatPagemapScan | kFeatScanSoftDirty));
+  if (uffd_structs || scan_structs) out += "\n/* uapi structures (include/uapi/linux/userfaultfd.h, fs.h) */\n";
+  if (uffd_structs) out += kStructs;
+  if (thread_) out += kHandlerStructs;
+  if (scan_structs) out += kScanStructs;
+  out += "\n#define UNUSED __attribute__((unused))\n"
+         "#define ARENA 0x100000000000ull /* every address is ARENA + page * PAGE */\n"
+         "#define PAGE 4096ull\n"
+         "#define ADDR(page) ((void *)(uintptr_t)(ARENA + (uint64_t)(page) * PAGE))\n";
+  out += Fmt("#define NSTEPS %zu\n#define TIMEOUT %d /* seconds */\n", prog_.ops.size(), spec_.timeout_s);
+  out += "\nstatic int verbose; /* -v */\nstatic int step = -1; /* the step running */\n"
+         "static UNUSED int me; /* the process running this code: p0, p1, ... */\n\n";
+  out += runtime;
+  out += "\nstatic void run_program(void)\n{\n" + steps + "}\n\n" + main;
+  return out;
+}
+
+std::string CWriter::Runtime() {
+  std::string r = kSay;
+  r += "\n";
+  r += kResult;
+  r += "\nstatic void begin_step(int s)\n{\n  step = s;\n  memset(&res, 0, sizeof res);\n}\n\n";
+  r += kShared;
+  if (files_) r += std::string("\n") + kFiles;
+  if (tmpdir_) r += std::string("\n") + kTmpdir;
+  r += "\nstatic void cleanup(void)\n{\n";
+  if (tmpdir_)
+    r += "  char path[300];\n  for (int f = 0; f < 8; f++) {\n    snprintf(path, sizeof path, \"%s/f%d\", tmpdir, f);\n"
+         "    unlink(path);\n  }\n  rmdir(tmpdir);\n";
+  r += "}\n";
+  if (fork_) {
+    Use("FUTEX_WAIT");
+    Use("FUTEX_WAKE");
+    Use("SYS_pidfd_open");
+    r += std::string("\n") + kTurns;
+  } else {
+    r += "\nstatic UNUSED void fail(void)\n{\n  cleanup();\n  exit(1);\n}\n";
+  }
+  // The result printer and the checks.
+  r += "\n";
+  if (pagemap_ && !scan_) r += Fmt("static uint64_t pm[%u]; /* the entries of the last pagemap step */\n", max_pm_);
+  if (scan_) {
+    r += Fmt("static uint64_t pm[%u]; /* the entries of the last pagemap step */\n", max_pm_);
+    r += Fmt("static struct page_region regions[%u]; /* PAGEMAP_SCAN output */\n", max_vec_);
+    if (scan_default_) r += "static uint64_t scan_default_ret; /* return_mask of a scan without ret= */\n";
+  }
+  r += "static char out_buf[1 << 18];\nstatic size_t out_n;\n\n"
+       "static void out(const char *fmt, ...)\n{\n  va_list ap;\n  va_start(ap, fmt);\n"
+       "  int n = vsnprintf(out_buf + out_n, sizeof out_buf - out_n, fmt, ap);\n  va_end(ap);\n"
+       "  if (n > 0)\n    out_n += (size_t)n;\n  if (out_n > sizeof out_buf - 1)\n    out_n = sizeof out_buf - 1;\n}\n\n";
+  r += "static const char *errno_name(int e)\n{\n  switch (e) {\n";
+  for (int e : errnos_) {
+    std::string name = ErrnoName(e);
+    if (name.empty() || name[0] != 'E' || name.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") != std::string::npos)
+      continue;
+    r += "  case " + name + ":\n    return \"" + name + "\";\n";
+  }
+  r += "  }\n  static char buf[16];\n  snprintf(buf, sizeof buf, \"E%d\", e);\n  return buf;\n}\n\n";
+  if (pagemap_)
+    r += "/* A pagemap entry as the .mmp format prints it: P S F X W D (bits 63 62 61 56 57 55), G (58). */\n"
+         "static void pm_token(char t[8], uint64_t e)\n{\n"
+         "  static const char letters[] = \"PSFXWD\";\n"
+         "  static const int bits[] = {63, 62, 61, 56, 57, 55};\n"
+         "  for (int k = 0; k < 6; k++)\n    t[k] = e >> bits[k] & 1 ? letters[k] : '-';\n"
+         "  t[6] = e >> 58 & 1 ? 'G' : 0;\n  t[7] = 0;\n}\n\n";
+  r += "/* The step's result in the .mmp result syntax; style 'r': a read (hex byte), 'f': fork (pN). */\n"
+       "static const char *fmt_result(char style)\n{\n  out_n = 0;\n  out_buf[0] = 0;\n  switch (res.kind) {\n"
+       "  case RES_OK:\n    out(\"ok\");\n    break;\n"
+       "  case RES_ERR:\n    out(\"err %s\", errno_name(res.err));\n    break;\n"
+       "  case RES_FAULT:\n    out(\"%s\", res.sig == SIGBUS ? \"fault BUS\" : \"fault SEGV\");\n    break;\n"
+       "  case RES_VALUE:\n    if (style == 'r')\n      out(\"= 0x%02x\", (unsigned)res.value);\n"
+       "    else if (style == 'f')\n      out(\"= p%lld\", (long long)res.value);\n"
+       "    else\n      out(\"= %lld\", (long long)res.value);\n    break;\n";
+  if (pagemap_)
+    r += "  case RES_PAGEMAP:\n    for (unsigned k = 0; k < res.n; k++) {\n      char t[8];\n      pm_token(t, pm[k]);\n"
+         "      out(\"%s%s\", k ? \" \" : \"\", t);\n    }\n    return out_buf;\n";
+  if (scan_)
+    r += "  case RES_SCAN:\n    out(\"= %lld\", (long long)res.value);\n"
+         "    for (unsigned k = 0; k < res.n && k < sizeof regions / sizeof regions[0]; k++) {\n"
+         "      char cats[16];\n      int c = 0;\n"
+         "      for (int b = 0; b < 9; b++)\n        if (regions[k].categories >> b & 1)\n"
+         "          cats[c++] = \"awfpszhdg\"[b];\n"
+         "      if (!c)\n        cats[c++] = '-';\n      cats[c] = 0;\n"
+         "      out(\" [%llu,%llu):%s\", (unsigned long long)((regions[k].start - ARENA) / PAGE),\n"
+         "          (unsigned long long)((regions[k].end - ARENA) / PAGE), cats);\n    }\n"
+         "    out(\" end=%llu\", (unsigned long long)((res.walk_end - ARENA) / PAGE));\n    break;\n";
+  r += "  default:\n    break;\n  }\n"
+       "  if (res.faults & 2)\n    out(\" missingfault\");\n  if (res.faults & 4)\n    out(\" minorfault\");\n"
+       "  if (res.faults & 1)\n    out(\" wpfault\");\n  return out_buf;\n}\n\n";
+  r += "static UNUSED void show(const char *op, char style)\n{\n  if (verbose)\n"
+       "    say(\"step %d: %s => %s\\n\", step, op, fmt_result(style));\n}\n";
+  bool bit = false, pagemap_check = false, text_check = false;
+  for (const ReproCheck& c : spec_.checks) {
+    if (c.single_bit) bit = true;
+    else if (!c.allowed.empty()) {
+      bool all_pm = true;
+      for (const Result& res : c.allowed)
+        all_pm &= res.kind == ResultKind::kPagemap && res.pagemap.size() == prog_.ops[c.op_index].npages;
+      (all_pm && prog_.ops[c.op_index].npages ? pagemap_check : text_check) = true;
+    }
+  }
+  if (bit)
+    r += R"C(
+/* The check of one pagemap bit of one page. */
+static void check_bit(unsigned idx, unsigned page, int bit, int want, const char *name, const char *after,
+                      const char *because)
+{
+  if (res.kind != RES_PAGEMAP || res.n <= idx) {
+    say("FAIL: step %d: reading pagemap failed: %s\n", step, fmt_result('n'));
+    fail();
+    return;
+  }
+  int got = (int)(pm[idx] >> bit & 1);
+  if (got != want) {
+    say("FAIL: page %u: %s is %d after %s (expected %d: %s)\n", page, name, got, after, want, because);
+    say("  seen by step %d: %s\n", step, fmt_result('n'));
+    fail();
+  } else if (verbose) {
+    say("ok: page %u: %s is %d at step %d (%s)\n", page, name, got, step, because);
+  }
+}
+)C";
+  if (pagemap_check)
+    r += R"C(
+/* The check of a whole pagemap result: one of `nalt` allowed ones, each
+   compared on its `care` bits (a '?' in the .mmp syntax is not compared). */
+static void check_pagemap(const char *op, unsigned first, unsigned n, unsigned nalt, const uint64_t *want,
+                          const uint64_t *care, const char *const *text, const char *because)
+{
+  static const int order[] = {55, 57, 63, 62, 61, 56, 58}; /* D W P S F X G */
+  static const char *const names[] = {"soft-dirty", "uffd-wp", "present", "swapped", "file/shared-anon",
+                                      "exclusively mapped", "guard region"};
+  int shown = 0;
+  if (res.kind == RES_PAGEMAP && res.n == n) {
+    for (unsigned a = 0; a < nalt; a++) {
+      unsigned k = 0;
+      while (k < n && ((pm[k] ^ want[a * n + k]) & care[a * n + k]) == 0)
+        k++;
+      if (k == n) {
+        if (verbose)
+          say("ok: step %d: %s\n", step, op);
+        return;
+      }
+    }
+    for (unsigned k = 0; k < n && !shown; k++)
+      for (int b = 0; b < 7 && !shown; b++)
+        if (((pm[k] ^ want[k]) & care[k]) >> order[b] & 1) {
+          say("FAIL: page %u: %s is %d at step %d (expected %d%s%s)\n", first + k, names[b],
+              (int)(pm[k] >> order[b] & 1), step, (int)(want[k] >> order[b] & 1), *because ? ": " : "", because);
+          shown = 1;
+        }
+  }
+  if (!shown)
+    say("FAIL: step %d: %s => %s\n", step, op, fmt_result('n'));
+  say("  step %d: %s => %s\n  expected: %s%s\n", step, op, fmt_result('n'), text[0],
+      nalt > 1 ? " (or another allowed result)" : "");
+  fail();
+}
+)C";
+  if (text_check)
+    r += R"C(
+/* '?' matches one letter of a pagemap token, or a missing seventh one (G). */
+static int match(const char *got, const char *want)
+{
+  while (*want) {
+    if (*want == '?') {
+      if (*got && *got != ' ')
+        got++;
+      want++;
+    } else if (*got++ != *want++) {
+      return 0;
+    }
+  }
+  return *got == 0;
+}
+
+/* The check of a whole result, printed: one of `nalt` allowed ones. */
+static void check_text(const char *op, char style, unsigned nalt, const char *const *allowed, const char *because)
+{
+  const char *got = fmt_result(style);
+  for (unsigned a = 0; a < nalt; a++)
+    if (match(got, allowed[a])) {
+      if (verbose)
+        say("ok: step %d: %s => %s\n", step, op, got);
+      return;
+    }
+  say("FAIL: step %d: %s => %s (expected %s%s%s%s)\n", step, op, got, allowed[0],
+      nalt > 1 ? " or another allowed result" : "", *because ? ": " : "", because);
+  fail();
+}
+)C";
+  if (access_) r += std::string("\n") + kAccess;
+  if (pagemap_ || clear_refs_ || fork_) {
+    r += "\n";
+    if (pagemap_) r += "static int pagemap_fd = -1;\n";
+    if (clear_refs_) r += "static int clear_refs_fd = -1;\n";
+    r += "\n/* /proc/self files name the task that opened them: reopened after fork. */\n"
+         "static void open_proc_files(void)\n{\n";
+    if (pagemap_)
+      r += "  if (pagemap_fd >= 0)\n    close(pagemap_fd);\n"
+           "  pagemap_fd = open(\"/proc/self/pagemap\", O_RDONLY | O_CLOEXEC);\n";
+    if (clear_refs_)
+      r += "  if (clear_refs_fd >= 0)\n    close(clear_refs_fd);\n"
+           "  clear_refs_fd = open(\"/proc/self/clear_refs\", O_WRONLY | O_CLOEXEC);\n";
+    r += "}\n";
+  }
+  if (mmap_) r += std::string("\n") + kMmapResult;
+  if (mremap_) r += std::string("\n") + kMremapResult;
+  if (file_mmap_) {
+    Use("SYS_mount");
+    r += std::string("\n") + kFaultAround;
+  }
+  if (uffd_) {
+    r += "\nstatic int uffd = -1; /* this process's userfaultfd */\n";
+    if (borrow_) r += "static int uffd_event_fork; /* it reports forks (UFFD_FEATURE_EVENT_FORK) */\n";
+    if (thread_) {
+      for (const char* u : {"UFFDIO_ZEROPAGE", "UFFDIO_COPY", "UFFDIO_WAKE", "UFFDIO_WRITEPROTECT", "UFFDIO_CONTINUE",
+                            "UFFD_EVENT_PAGEFAULT", "UFFD_PAGEFAULT_FLAG_WP", "UFFD_PAGEFAULT_FLAG_MINOR"})
+        Use(u);
+      std::string h = kUffdHandler;
+      size_t at = h.find("@EVENT_FORK@");
+      if (borrow_) {
+        Use("UFFD_EVENT_FORK");
+        h.replace(at, strlen("@EVENT_FORK@"), kEventForkDrain);
+      } else {
+        h.erase(at, strlen("@EVENT_FORK@"));
+      }
+      if (borrow_) {
+        std::string reset = "  thread_running = 0;\n}\n";
+        size_t pos = h.rfind(reset);
+        h.replace(pos, reset.size(), "  thread_running = 0;\n  uffd_event_fork = 0;\n}\n");
+      }
+      r += "\n" + h;
+    } else {
+      r += std::string("\n") + kUffdNoThread;
+    }
+    if (borrow_) {
+      Use("SYS_pidfd_open");
+      Use("SYS_pidfd_getfd");
+      r += std::string("\n") + kUffdBorrow;
+    }
+  }
+  if (fork_) {
+    r += "\n/* fork: 1 in the child (which becomes process `child`), 0 in the parent. */\n"
+         "static int do_fork(int child)\n{\n  sh->forking_child = child;\n  pid_t pid = fork();\n"
+         "  if (pid < 0) {\n    set_err();\n    return 0;\n  }\n  if (pid == 0) {\n    me = child;\n"
+         "    open_proc_files();\n";
+    if (uffd_) r += "    uffd_after_fork();\n";
+    r += "    return 1;\n  }\n";
+    if (borrow_)
+      r += "  /* with EVENT_FORK the child's context reaches our handler during fork(): wait until it is recorded */\n"
+           "  for (int spin = 0; uffd_event_fork && spin < 100000; spin++) {\n"
+           "    if (__atomic_load_n(&sh->holder_pid[child], __ATOMIC_ACQUIRE))\n      break;\n    sched_yield();\n  }\n";
+    r += "  res.kind = RES_VALUE;\n  res.value = child;\n  return 0;\n}\n";
+  }
+  // Requirement probes, and what a scan without ret= asks for.
+  uint32_t req = prog_.Requires();
+  if (scan_default_ || (req & (kFeatPagemapScan | kFeatScanSoftDirty))) {
+    Use("PAGEMAP_SCAN");
+    Use("PAGE_IS_PRESENT");
+    r += std::string("\n") + kScanCategories;
+  }
+  if (req) {
+    bool api = req & (kFeatWpAsync | kFeatWpUnpopulated);
+    bool mem = req & (kFeatHugetlb | kFeatSwap);
+    if (req & kFeatScanSoftDirty) req |= kFeatSoftDirty;  // have_scan_soft_dirty calls have_soft_dirty
+    r += "\n";
+    if (api) {
+      for (const char* u : {"SYS_userfaultfd", "UFFD_API", "UFFDIO_API"}) Use(u);
+      r += std::string(kUffdApiFeatures) + "\n";
+    }
+    if (mem) r += std::string(kMeminfo) + "\n";
+    for (const FeatureProbe& p : kProbes) {
+      if (!(req & p.feature)) continue;
+      for (const char* u : p.uses) Use(u);
+      r += std::string(p.code) + "\n";
+    }
+    r += "static void require(int ok, const char *what)\n{\n  if (!ok) {\n"
+         "    say(\"SKIP: this kernel lacks %s, which the program requires\\n\", what);\n    exit(125);\n  }\n}\n";
+  }
+  return r;
+}
+
+std::string CWriter::Main() {
+  std::string m;
+  if (!fork_)
+    m += "static void on_timeout(int sig)\n{\n  (void)sig;\n"
+         "  say(\"FAIL: step %d did not finish within %d s (hang)\\n\", step, TIMEOUT);\n  _exit(1);\n}\n\n";
+  else
+    m += R"C(/* The conductor: waits for every process of the program (it is their
+   subreaper), stops a hang, and turns the verdict into the exit status. */
+static int conduct(pid_t p0)
+{
+  struct timespec t0, now;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  int done = 0;
+  for (;;) {
+    int status;
+    pid_t pid = waitpid(-1, &status, WNOHANG);
+    if (pid < 0 && errno == ECHILD)
+      break;
+    uint32_t turn = __atomic_load_n(&sh->turn, __ATOMIC_ACQUIRE);
+    if (pid > 0) {
+      if (!done && turn != TURN_DONE && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+        say("FAIL: step %u: a process died (%s %d)\n", turn, WIFSIGNALED(status) ? "signal" : "exit status",
+            WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+        sh->verdict = done = 1;
+        kill(-p0, SIGKILL);
+      }
+      continue;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (!done && now.tv_sec - t0.tv_sec >= TIMEOUT) {
+      say("FAIL: step %u did not finish within %d s (hang)\n", turn, TIMEOUT);
+      sh->verdict = done = 1;
+      kill(-p0, SIGKILL);
+    }
+    usleep(1000);
+  }
+  cleanup();
+  if (sh->verdict)
+    return 1;
+  say("PASS\n");
+  return 0;
+}
+
+)C";
+  m += "int main(int argc, char **argv)\n{\n  verbose = argc > 1 && !strcmp(argv[1], \"-v\");\n";
+  if (fork_)
+    m += "  sh = mmap(NULL, sizeof *sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);\n"
+         "  if (sh == MAP_FAILED) {\n    say(\"ERROR: mmap: %s\\n\", strerror(errno));\n    return 2;\n  }\n";
+  else
+    m += "  sh = &sh_local;\n";
+  uint32_t req = prog_.Requires();
+  for (const FeatureProbe& p : kProbes)
+    if (req & p.feature) m += "  require(" + std::string(p.fn) + "(), \"" + FeatureNames()[__builtin_ctz(p.feature)] + "\");\n";
+  if (scan_default_) m += "  scan_default_ret = scan_categories();\n";
+  if (file_mmap_) m += "  pin_fault_around();\n";
+  if (tmpdir_) m += "  make_tmpdir();\n";
+  if (access_) m += "  install_fault_handlers();\n";
+  if (!fork_) {
+    m += "  signal(SIGALRM, on_timeout);\n  alarm(TIMEOUT);\n";
+    if (pagemap_ || clear_refs_) m += "  open_proc_files();\n";
+    m += "  run_program();\n  cleanup();\n  say(\"PASS\\n\");\n  return 0;\n}\n";
+    return m;
+  }
+  Use("PR_SET_CHILD_SUBREAPER");
+  m += "  prctl(PR_SET_CHILD_SUBREAPER, 1); /* grandchildren come back to us */\n"
+       "  pid_t p0 = fork();\n  if (p0 < 0) {\n    say(\"ERROR: fork: %s\\n\", strerror(errno));\n    return 2;\n  }\n"
+       "  if (p0 == 0) {\n    setpgid(0, 0);\n    open_proc_files();\n    run_program(); /* does not return */\n  }\n"
+       "  setpgid(p0, p0);\n  return conduct(p0);\n}\n";
+  return m;
+}
+
+}  // namespace
+
+std::string WriteReproC(const Program& prog, const ReproSpec& spec) { return CWriter(prog, spec).Write(); }
+
+// --- Bits, checks and reasons. ---
+
+namespace {
+
+struct BitInfo {
+  char letter;
+  uint64_t bit;
+  int number;
+  const char* name;
+};
+// In the checker's order of reporting (model/checker.cc kReportBits).
+constexpr BitInfo kBits[] = {
+    {'D', kPmSoftDirty, 55, "soft-dirty"},  {'W', kPmUffdWp, 57, "uffd-wp"},
+    {'P', kPmPresent, 63, "present"},       {'S', kPmSwap, 62, "swapped"},
+    {'F', kPmFile, 61, "file/shared-anon"}, {'X', kPmMmapExclusive, 56, "exclusively mapped"},
+    {'G', kPmGuardRegion, 58, "guard region"},
+};
+
+const BitInfo* Bit(char letter) {
+  for (const BitInfo& b : kBits)
+    if (b.letter == letter) return &b;
+  return nullptr;
+}
+
+Explanation Because(size_t cause, std::string because) {
+  Explanation e;
+  e.because = std::move(because);
+  e.cause_op = cause;
+  return e;
+}
+
+}  // namespace
+
+std::string PagemapBitName(char letter) {
+  const BitInfo* b = Bit(letter);
+  return b ? b->name : "?";
+}
+
+int PagemapBitNumber(char letter) {
+  const BitInfo* b = Bit(letter);
+  return b ? b->number : 0;
+}
+
+bool FirstPagemapDifference(const Result& expected, const Result& observed, size_t* index, char* letter) {
+  for (size_t i = 0; i < expected.pagemap.size() && i < observed.pagemap.size(); i++) {
+    uint64_t either = i < expected.either.size() ? expected.either[i] : 0;
+    uint64_t diff = (expected.pagemap[i] ^ observed.pagemap[i]) & kPmShownBits & ~either;
+    for (const BitInfo& b : kBits)
+      if (diff & b.bit) {
+        *index = i;
+        *letter = b.letter;
+        return true;
+      }
+  }
+  return false;
+}
+
+Explanation ExplainBit(const Program& prog, size_t op_index, uint32_t page, char bit, bool value) {
+  Lineage l = LineageOf(prog);
+  int proc = prog.ops[op_index].proc;
+  auto hist = [&](size_t j) { return InHistory(prog, l, j, proc, op_index); };
+  // The last state-changing op that touched the page: what the kernel had just done.
+  size_t last = SIZE_MAX;
+  for (size_t j = op_index; j-- > 0;)
+    if (hist(j) && ChangesState(prog.ops[j]) && Covers(prog.ops[j], page)) {
+      last = j;
+      break;
+    }
+  // The latest op in the history (before op_index, after `from`) matching `pred`.
+  auto latest = [&](size_t from, auto pred) {
+    for (size_t j = op_index; j-- > 0;) {
+      if (from != SIZE_MAX && j <= from) break;
+      if (hist(j) && pred(prog.ops[j])) return j;
+    }
+    return SIZE_MAX;
+  };
+  Explanation e;
+  switch (bit) {
+    case 'D': {
+      size_t clear = latest(SIZE_MAX, [](const Op& op) { return op.kind == OpKind::kClearRefs && op.value == 4; });
+      std::string since = clear == SIZE_MAX ? "" : " since clear_refs at " + StepRef(clear);
+      size_t write = latest(clear, [&](const Op& op) { return WritesPage(op, page); });
+      size_t map = latest(clear, [&](const Op& op) { return op.kind == OpKind::kMmap && Covers(op, page); });
+      size_t move = latest(clear, [&](const Op& op) {
+        if (op.kind != OpKind::kMremap || !Covers(op, page)) return false;
+        uint32_t dst = (op.flags & kFlagMove) ? op.new_page : op.page;
+        return page >= dst && page < dst + op.new_npages;
+      });
+      if (!value) {
+        e = Because(clear, clear == SIZE_MAX ? "the model requires 0" : "not written" + since);
+        break;
+      }
+      size_t best = std::max({write == SIZE_MAX ? 0 : write + 1, map == SIZE_MAX ? 0 : map + 1,
+                              move == SIZE_MAX ? 0 : move + 1});
+      if (best == 0) {
+        // A merge with a new (soft-dirty) mapping: the merged VMA keeps VM_SOFTDIRTY.
+        size_t fresh = latest(clear, [&](const Op& op) { return op.kind == OpKind::kMmap && !Covers(op, page); });
+        size_t merge = latest(fresh, [&](const Op& op) {
+          return (op.kind == OpKind::kMprotect || op.kind == OpKind::kMremap || op.kind == OpKind::kMadvise) &&
+                 Covers(op, page);
+        });
+        if (fresh != SIZE_MAX && merge != SIZE_MAX)
+          e = Because(merge, OpNoun(prog.ops[merge]) + " at " + StepRef(merge) +
+                                 " can merge its VMA with the new mapping of " + StepRef(fresh) +
+                                 "; new mappings are soft-dirty, and a merged VMA stays soft-dirty");
+        else
+          e = Because(SIZE_MAX, "the model requires 1");
+      }
+      else if (best == write + 1)
+        e = Because(write, "written" + (write == last ? std::string() : " at " + StepRef(write)) + since);
+      else if (best == map + 1)
+        e = Because(map, "mapped anew at " + StepRef(map) + since + "; new mappings are soft-dirty");
+      else
+        e = Because(move, "moved by mremap at " + StepRef(move) + since + "; moved pages are soft-dirty");
+      break;
+    }
+    case 'W': {
+      auto protects = [&](const Op& op) {
+        return Covers(op, page) && ((op.kind == OpKind::kUffdWp && (op.flags & kFlagWpOn)) ||
+                                    (op.kind == OpKind::kScan && (op.flags & kFlagWpMatching)));
+      };
+      size_t wp = latest(SIZE_MAX, protects);
+      std::string by = wp == SIZE_MAX ? "" : (prog.ops[wp].kind == OpKind::kScan ? "PAGEMAP_SCAN(WP_MATCHING)"
+                                                                                   : "uffd_wp on");
+      if (value) {
+        e = wp == SIZE_MAX ? Because(SIZE_MAX, "the model requires 1")
+                           : Because(wp, "write-protected by " + by + " at " + StepRef(wp) + " and not written since");
+        break;
+      }
+      size_t undo = latest(wp, [&](const Op& op) {
+        return Covers(op, page) && ((op.kind == OpKind::kUffdWp && !(op.flags & kFlagWpOn)) ||
+                                    op.kind == OpKind::kUffdUnregister || WritesPage(op, page) ||
+                                    ZapsPage(op, page));
+      });
+      if (wp == SIZE_MAX) e = Because(SIZE_MAX, "never write-protected");
+      else if (undo == SIZE_MAX) e = Because(SIZE_MAX, "the model requires 0");
+      else
+        e = Because(undo, OpNoun(prog.ops[undo]) + " at " + StepRef(undo) + " after " + by + " at " + StepRef(wp));
+      break;
+    }
+    case 'P': {
+      if (value) {
+        size_t acc = latest(SIZE_MAX, [&](const Op& op) { return AccessesPage(op, page); });
+        e = acc == SIZE_MAX ? Because(SIZE_MAX, "the model requires 1")
+                            : Because(acc, (WritesPage(prog.ops[acc], page) ? "written at " : "accessed at ") +
+                                               StepRef(acc));
+      } else {
+        size_t zap = latest(SIZE_MAX, [&](const Op& op) { return ZapsPage(op, page); });
+        size_t acc = latest(zap, [&](const Op& op) { return AccessesPage(op, page); });
+        if (zap != SIZE_MAX && acc == SIZE_MAX)
+          e = Because(zap, "dropped by " + OpNoun(prog.ops[zap]) + " at " + StepRef(zap) + " and not touched since");
+        else if (zap == SIZE_MAX && acc == SIZE_MAX)
+          e = Because(SIZE_MAX, "never accessed");
+        else
+          e = Because(SIZE_MAX, "the model requires 0");
+      }
+      break;
+    }
+    case 'F': {
+      size_t map = latest(SIZE_MAX, [&](const Op& op) { return op.kind == OpKind::kMmap && Covers(op, page); });
+      if (map == SIZE_MAX) {
+        e = Because(SIZE_MAX, std::string("the model requires ") + (value ? "1" : "0"));
+        break;
+      }
+      const Op& m = prog.ops[map];
+      std::string kind = m.backing == Backing::kMemfd ? (m.shared ? "shared memfd" : "private memfd")
+                         : m.backing == Backing::kFile ? (m.shared ? "shared file" : "private file")
+                         : m.shared                    ? "shared anonymous"
+                                                       : "private anonymous";
+      e = Because(map, "the page belongs to the " + kind + " mapping of " + StepRef(map));
+      break;
+    }
+    case 'X': {
+      size_t fork = latest(SIZE_MAX, [](const Op& op) { return op.kind == OpKind::kFork; });
+      size_t acc = latest(SIZE_MAX, [&](const Op& op) { return AccessesPage(op, page); });
+      if (!value && fork != SIZE_MAX && (acc == SIZE_MAX || acc < fork))
+        e = Because(fork, "shared with the process forked at " + StepRef(fork));
+      else if (!value && acc != SIZE_MAX && prog.ops[acc].kind == OpKind::kRead)
+        e = Because(acc, "the read at " + StepRef(acc) + " maps a shared zero or page-cache page");
+      else if (value && acc != SIZE_MAX)
+        e = Because(acc, "mapped by this process only since " + StepRef(acc));
+      else
+        e = Because(SIZE_MAX, std::string("the model requires ") + (value ? "1" : "0"));
+      break;
+    }
+    default:
+      e = Because(SIZE_MAX, std::string("the model requires ") + (value ? "1" : "0"));
+      break;
+  }
+  e.after = last == SIZE_MAX ? StepRef(op_index == 0 ? 0 : op_index - 1)
+                             : OpNoun(prog.ops[last]) + " at " + StepRef(last);
+  return e;
+}
+
+Explanation ExplainResult(const Program& prog, size_t op_index, const Result& expected) {
+  const Op& op = prog.ops[op_index];
+  Lineage l = LineageOf(prog);
+  Explanation e;
+  if (op.kind == OpKind::kRead && expected.kind == ResultKind::kValue) {
+    for (size_t j = op_index; j-- > 0;) {
+      const Op& w = prog.ops[j];
+      if (InHistory(prog, l, j, op.proc, op_index) && w.kind == OpKind::kWrite && w.page == op.page &&
+          w.offset == op.offset) {
+        if (WriteToken(w, j) == static_cast<uint8_t>(expected.value))
+          e = Because(j, Fmt("written with 0x%02x at step %zu", WriteToken(w, j), j));
+        break;
+      }
+    }
+  }
+  return e;
+}
+
+ReproCheck CheckFromPrediction(const Program& prog, size_t op_index, const Prediction& pred) {
+  ReproCheck c;
+  c.op_index = op_index;
+  Prediction contract = WithoutQuirks(pred);
+  c.allowed.push_back(contract.expected);
+  for (const Alternative& a : contract.alternatives) c.allowed.push_back(a.result);
+  Explanation e = ExplainResult(prog, op_index, contract.expected);
+  c.after = e.after;
+  c.because = e.because;
+  return c;
+}
+
+ReproCheck CheckFromDivergence(const Program& prog, const Divergence& d) {
+  Prediction contract = WithoutQuirks(d.model);
+  const Op& op = prog.ops[d.op_index];
+  size_t index = 0;
+  char letter = 0;
+  if (contract.alternatives.empty() && contract.expected.kind == ResultKind::kPagemap &&
+      d.kernel.kind == ResultKind::kPagemap && contract.expected.pagemap.size() == d.kernel.pagemap.size() &&
+      FirstPagemapDifference(contract.expected, d.kernel, &index, &letter)) {
+    ReproCheck c;
+    c.op_index = d.op_index;
+    c.single_bit = true;
+    c.page = op.page + static_cast<uint32_t>(index);
+    c.bit = letter;
+    c.value = (contract.expected.pagemap[index] & Bit(letter)->bit) != 0;
+    Explanation e = ExplainBit(prog, d.op_index, c.page, letter, c.value);
+    c.after = e.after;
+    c.because = e.because;
+    return c;
+  }
+  return CheckFromPrediction(prog, d.op_index, d.model);
+}
+
+std::vector<ReproCheck> ChecksFromExpectations(const Program& prog) {
+  std::vector<ReproCheck> out;
+  for (size_t i = 0; i < prog.ops.size(); i++) {
+    if (prog.expect[i].kind == ResultKind::kNone) continue;
+    ReproCheck c;
+    c.op_index = i;
+    c.allowed.push_back(prog.expect[i]);
+    Explanation e = ExplainResult(prog, i, prog.expect[i]);
+    c.after = e.after;
+    c.because = e.because;
+    out.push_back(c);
+  }
+  return out;
+}
+
+ReproSpec SpecForJudgement(const Program& prog, const Judgement& j) {
+  ReproSpec spec;
+  spec.title = j.line.empty() ? "PASS (the checks are the program's own expectations)" : j.line;
+  if (j.line.rfind("DIVERGENCE", 0) == 0 && j.verdict.divergence) {
+    spec.checks.push_back(CheckFromDivergence(prog, *j.verdict.divergence));
+    spec.notes.push_back("signature: " + j.verdict.divergence->signature);
+    return spec;
+  }
+  std::smatch m;
+  if (j.line.rfind("EXPECTATION", 0) == 0 && std::regex_search(j.line, m, std::regex("op=([0-9]+)"))) {
+    size_t i = std::stoul(m[1]);
+    if (i < prog.ops.size() && prog.expect[i].kind != ResultKind::kNone) {
+      ReproCheck c;
+      c.op_index = i;
+      c.allowed.push_back(prog.expect[i]);
+      Explanation e = ExplainResult(prog, i, prog.expect[i]);
+      c.because = e.because;
+      spec.checks.push_back(c);
+    }
+    return spec;
+  }
+  if (j.line.rfind("KERNEL-SPLAT", 0) == 0 || j.line.rfind("HANG", 0) == 0) {
+    spec.notes.push_back("Nothing to check in userspace: run it and watch the kernel log (dmesg).");
+    return spec;
+  }
+  spec.checks = ChecksFromExpectations(prog);
+  return spec;
+}
+
+namespace {
+std::string ProtText(Prot p) {
+  std::string s = kProtC[static_cast<int>(p)];
+  return std::regex_replace(s, std::regex(" \\| "), "|");
+}
+}  // namespace
+
+std::string SyscallText(const Op& op, size_t index) {
+  auto addr = [](uint32_t page) { return Hex(PageAddress(page)); };
+  auto len = [](uint32_t n) { return std::to_string(uint64_t{n} * kPageSize); };
+  std::string fd = "fd" + std::to_string(op.file);
+  switch (op.kind) {
+    case OpKind::kRequires:
+      return "(no call: the program needs " + FeatureList(op.required_features) + ")";
+    case OpKind::kMmap:
+      return "mmap(" + addr(op.page) + ", " + len(op.npages) + ", " + ProtText(op.prot) +
+             ", " + MmapFlagsC(op, "|", nullptr) + ", " + (op.backing == Backing::kAnon ? "-1" : fd) + ", " +
+             len(op.file_pgoff) + ")";
+    case OpKind::kMunmap:
+      return "munmap(" + addr(op.page) + ", " + len(op.npages) + ")";
+    case OpKind::kMprotect:
+      return "mprotect(" + addr(op.page) + ", " + len(op.npages) + ", " + ProtText(op.prot) + ")";
+    case OpKind::kMremap:
+      return "mremap(" + addr(op.page) + ", " + len(op.npages) + ", " + len(op.new_npages) + ", " +
+             MremapFlagsC(op, "|", nullptr) + ((op.flags & kFlagMove) ? ", " + addr(op.new_page) : "") + ")";
+    case OpKind::kMadvise:
+      return "madvise(" + addr(op.page) + ", " + len(op.npages) + ", " + AdviceC(op.advice) + ")";
+    case OpKind::kRead:
+      return "load one byte at " + Hex(PageAddress(op.page) + op.offset);
+    case OpKind::kWrite:
+      return Fmt("store 0x%02x at ", WriteToken(op, index)) + Hex(PageAddress(op.page) + op.offset);
+    case OpKind::kFork:
+      return "fork()";
+    case OpKind::kExit:
+      return "_exit(0)";
+    case OpKind::kClearRefs:
+      return "write(\"/proc/self/clear_refs\", \"" + std::to_string(op.value) + "\")";
+    case OpKind::kMemfd:
+      return fd + " = memfd_create(\"mmdiff-" + std::to_string(op.file) + "\", 0); ftruncate(" + fd + ", " +
+             len(op.npages) + ")";
+    case OpKind::kFile:
+      return fd + " = open(\"$TMPDIR/f" + std::to_string(op.file) + "\", O_RDWR|O_CREAT|O_TRUNC); ftruncate(" + fd +
+             ", " + len(op.npages) + ")";
+    case OpKind::kFtruncate:
+      return "ftruncate(" + fd + ", " + len(op.npages) + ")";
+    case OpKind::kFwrite:
+      return Fmt("pwrite(%s, &(char){0x%02x}, 1, ", fd.c_str(), WriteToken(op, index)) + len(op.page) + ")";
+    case OpKind::kFpunch:
+      return "fallocate(" + fd + ", FALLOC_FL_PUNCH_HOLE|FALLOC_FL_KEEP_SIZE, " + len(op.page) + ", " +
+             len(op.npages) + ")";
+    case OpKind::kUffdOpen:
+      return "uffd = userfaultfd(O_CLOEXEC|O_NONBLOCK); ioctl(uffd, UFFDIO_API, {.features = " +
+             UffdApiFeaturesC(op.uffd_features, "|", nullptr) + "})";
+    case OpKind::kUffdRegister:
+      return "ioctl(uffd, UFFDIO_REGISTER, {" + addr(op.page) + ", " + len(op.npages) + ", " +
+             Bits(op.uffd_modes, kUffdModeC, std::size(kUffdModeC), "|", nullptr) + "})";
+    case OpKind::kUffdUnregister:
+      return "ioctl(uffd, UFFDIO_UNREGISTER, {" + addr(op.page) + ", " + len(op.npages) + "})";
+    case OpKind::kUffdWp: {
+      std::string mode = (op.flags & kFlagWpOn) ? "UFFDIO_WRITEPROTECT_MODE_WP" : "0";
+      if (op.flags & kFlagDontwake) mode += "|UFFDIO_WRITEPROTECT_MODE_DONTWAKE";
+      return "ioctl(uffd, UFFDIO_WRITEPROTECT, {" + addr(op.page) + ", " + len(op.npages) + ", " + mode + "})";
+    }
+    case OpKind::kPagemap:
+      return "pread(\"/proc/self/pagemap\", " + std::to_string(uint64_t{op.npages} * 8) + " bytes at " +
+             Hex((kArenaBase / kPageSize + op.page) * 8) + ")";
+    case OpKind::kScan: {
+      std::string s = "ioctl(pagemap, PAGEMAP_SCAN, {.start = " + addr(op.page) + ", .end = " +
+                      addr(op.page + op.npages);
+      if (op.flags & (kFlagWpMatching | kFlagCheckWpasync)) s += ", .flags = " + ScanFlagsC(op, "|", nullptr);
+      if (op.scan_req) s += ", .category_mask = " + CategoriesC(op.scan_req, "|", nullptr);
+      if (op.scan_inv) s += ", .category_inverted = " + CategoriesC(op.scan_inv, "|", nullptr);
+      if (op.scan_any) s += ", .category_anyof_mask = " + CategoriesC(op.scan_any, "|", nullptr);
+      s += ", .return_mask = " +
+           ((op.flags & kFlagHasRet) ? CategoriesC(op.scan_ret, "|", nullptr) : std::string("<all the kernel knows>"));
+      s += ", .vec_len = " + std::to_string(ScanVecLen(op));
+      if (op.scan_max) s += ", .max_pages = " + std::to_string(op.scan_max);
+      return s + "})";
+    }
+  }
+  return "?";
+}
+
+}  // namespace mmdiff

@@ -1,0 +1,98 @@
+// Standalone C reproducers (syzkaller's csource, from our op table).
+//
+// WriteReproC turns a program into one C file that needs only libc: the same
+// system calls as executor/ops.cc at the same arena addresses, its own
+// #defines of exactly the uapi constants and structs the program uses, fork
+// through a turn protocol in shared memory (only when the program forks), a
+// userfaultfd handler thread (only when the program can raise sync faults or
+// uffd events), loads and stores that survive SIGSEGV/SIGBUS (sigsetjmp).
+// After the steps it checks, it prints one line and exits:
+//
+//   FAIL: page 2: soft-dirty is 0 after a write at step 5 (expected 1: written since clear_refs at step 3)
+//     exit 1: the kernel does not do what the documentation says
+//   PASS  exit 0: it does (a fixed kernel)
+//   SKIP: ...  exit 125 ("cannot test" for git bisect run): a feature the
+//              program requires is missing
+//
+// `./repro -v` prints every step with its result in the .mmp result syntax.
+// The C compiles with `cc -O2 -static -Wall` without warnings.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "model/checker.h"
+#include "model/judge.h"
+#include "model/profile.h"
+#include "prog/program.h"
+#include "prog/result.h"
+
+namespace mmdiff {
+
+// What the reproducer checks right after one step.
+struct ReproCheck {
+  size_t op_index = 0;
+  // One pagemap bit of one page (a pagemap divergence) ...
+  bool single_bit = false;
+  uint32_t page = 0;   // arena page
+  char bit = 0;        // 'P' 'S' 'F' 'X' 'W' 'D' 'G' (FORMAT.md pagemap letters)
+  bool value = false;  // what the contract requires
+  // ... or the whole result, which must be one of these (pagemap: `either`
+  // bits are not compared, as '?' in an expectation).
+  std::vector<Result> allowed;
+  // Short reasons, derived from the program (ExplainBit): the message is
+  // "FAIL: page P: NAME is K after AFTER (expected V: BECAUSE)".
+  std::string after;    // "a write at step 5"
+  std::string because;  // "written since clear_refs at step 3"
+};
+
+struct ReproSpec {
+  std::string title;               // first comment line: the DIVERGENCE line
+  std::vector<std::string> notes;  // more comment lines (kernel, signature, reliability)
+  std::vector<ReproCheck> checks;  // the first that fails ends the run
+  int timeout_s = 10;              // a step still running then: FAIL (hang)
+};
+
+// The reproducer's C source for `prog`.
+std::string WriteReproC(const Program& prog, const ReproSpec& spec);
+
+// Checks from a divergence: the diverging pagemap bit (when the model allowed
+// only one answer), else every whole result the contract allows (quirks not).
+ReproCheck CheckFromDivergence(const Program& prog, const Divergence& d);
+// The model's contract for op `op_index` (for a program that passes).
+ReproCheck CheckFromPrediction(const Program& prog, size_t op_index, const Prediction& pred);
+// One check per "=> RESULT" of the program.
+std::vector<ReproCheck> ChecksFromExpectations(const Program& prog);
+// What a judgement calls for: its divergence, its failed expectation
+// ("EXPECTATION op=N"), else (a pass) every expectation of the program. A
+// splat or hang has nothing to check: the run itself is the reproducer.
+ReproSpec SpecForJudgement(const Program& prog, const Judgement& j);
+
+// Why op `op_index` must see `bit` == `value` on `page`, from the program's
+// earlier ops in the history of that op's process: `after` names the last op
+// that touched the page ("a write at step 5"), `because` the reason
+// ("written since clear_refs at step 3"). Falls back to "the model requires V".
+struct Explanation {
+  std::string after;
+  std::string because;
+  size_t cause_op = SIZE_MAX;  // the op the reason names, when one does
+};
+Explanation ExplainBit(const Program& prog, size_t op_index, uint32_t page, char bit, bool value);
+// The reason for a whole result (a read's byte: the write that stored it), or "".
+Explanation ExplainResult(const Program& prog, size_t op_index, const Result& expected);
+
+// "soft-dirty", "uffd-wp", "present", "swapped", "file/shared-anon",
+// "exclusively mapped", "guard region"; and its pagemap bit number.
+std::string PagemapBitName(char letter);
+int PagemapBitNumber(char letter);
+// The first pagemap bit where `observed` differs from `expected` outside its
+// `either` bits, in the checker's order (D W P S F X G); false when none.
+bool FirstPagemapDifference(const Result& expected, const Result& observed, size_t* index, char* letter);
+
+// The system call(s) a step makes, as C: "mmap(0x100000000000, 16384,
+// PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_FIXED_NOREPLACE|MAP_ANONYMOUS, -1, 0)".
+std::string SyscallText(const Op& op, size_t index);
+
+}  // namespace mmdiff

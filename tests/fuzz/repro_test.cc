@@ -1,0 +1,404 @@
+// C reproducers: generated, compiled with the system's C compiler
+// (cc -O2 -static -Wall -Werror) and run on the running kernel.
+//   - every corpus program that passes here, with its own "=> RESULT"s as
+//     the checks, prints PASS (the C does what the executor does);
+//   - a divergence the kernel does not have prints PASS; one that a
+//     deliberately wrong model invents prints FAIL with its reason;
+//   - a real divergence (a known quirk the profile does not allow) FAILs;
+//   - the uapi values the C defines agree with this machine's headers.
+#include "fuzz/repro.h"
+
+#include <dirent.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "fuzz/report.h"
+#include "model/checker.h"
+#include "model/judge.h"
+#include "model/profile.h"
+#include "prog/text.h"
+#include "target/target.h"
+
+namespace mmdiff {
+namespace {
+
+Program Parse(const std::string& text) {
+  Program prog;
+  TextError err;
+  EXPECT_TRUE(ParseProgram(text, "test.mmp", &prog, &err)) << err.ToString();
+  return prog;
+}
+
+// The C compiler: $CC, else cc, gcc or clang on $PATH; "" when none.
+std::string FindCompiler() {
+  if (const char* cc = getenv("CC"); cc && *cc) return cc;
+  const char* path = getenv("PATH");
+  std::stringstream dirs(path ? path : "/usr/bin:/bin");
+  std::string dir;
+  std::vector<std::string> all;
+  while (std::getline(dirs, dir, ':')) all.push_back(dir);
+  for (const char* name : {"cc", "gcc", "clang"})
+    for (const std::string& d : all)
+      if (access((d + "/" + name).c_str(), X_OK) == 0) return d + "/" + name;
+  return "";
+}
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+class ReproTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    cc_ = FindCompiler();
+    if (cc_.empty()) GTEST_SKIP() << "no C compiler";
+    char templ[] = "/tmp/repro_test.XXXXXX";
+    ASSERT_TRUE(mkdtemp(templ));
+    dir_ = templ;
+  }
+  void TearDown() override {
+    if (!dir_.empty()) std::system(("rm -rf " + dir_).c_str());
+  }
+
+  // Compiles `source` warning-free; returns the binary ("" on failure, with
+  // the compiler's output as a test failure).
+  std::string Compile(const std::string& name, const std::string& source) {
+    std::string c = dir_ + "/" + name + ".c", bin = dir_ + "/" + name, log = dir_ + "/" + name + ".log";
+    std::ofstream(c) << source;
+    std::string cmd = cc_ + " -O2 -static -Wall -Werror -o " + bin + " " + c + " > " + log + " 2>&1";
+    int rc = std::system(cmd.c_str());
+    if (rc != 0) {
+      ADD_FAILURE() << name << ": " << cmd << "\n" << Slurp(log);
+      return "";
+    }
+    return bin;
+  }
+
+  // Runs `bin`; returns its exit status (-1: killed) and stdout in `out`.
+  int Run(const std::string& bin, std::string* out, const std::string& args = "") {
+    std::string log = bin + ".out";
+    int rc = std::system((bin + " " + args + " > " + log + " 2>&1").c_str());
+    *out = Slurp(log);
+    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+  }
+
+  std::unique_ptr<Target> LocalTarget(KernelProfile* profile) {
+    TargetOptions options;
+    options.executor_path = MMDIFF_EXECUTOR_PATH;
+    std::string err;
+    auto target = MakeLocalTarget(options, &err);
+    EXPECT_TRUE(target) << err;
+    KernelFeatures features;
+    if (target) {
+      EXPECT_TRUE(target->Probe(&features, &err)) << err;
+    }
+    *profile = MakeProfile(features);
+    return target;
+  }
+
+  std::string cc_, dir_;
+};
+
+std::string LastLine(const std::string& s) {
+  std::string t = s;
+  while (!t.empty() && t.back() == '\n') t.pop_back();
+  size_t nl = t.rfind('\n');
+  return nl == std::string::npos ? t : t.substr(nl + 1);
+}
+
+std::string FirstLine(const std::string& s) { return s.substr(0, s.find('\n')); }
+
+// A hand-made divergence at pagemap op `op` of `prog`: the model says
+// `model`, the kernel `kernel` (only the model side decides what the C checks).
+Divergence HandMade(const Program& prog, size_t op, std::vector<uint64_t> kernel, std::vector<uint64_t> model) {
+  Divergence d;
+  d.op_index = op;
+  d.cls = DivergenceClass::kWrongPagemap;
+  d.kernel.kind = ResultKind::kPagemap;
+  d.kernel.pagemap = std::move(kernel);
+  d.model.expected.kind = ResultKind::kPagemap;
+  d.model.expected.pagemap = std::move(model);
+  d.line = "DIVERGENCE wrong-pagemap op=" + std::to_string(op) + " \"" + PrintOp(prog.ops[op]) + "\" (hand-made)";
+  return d;
+}
+
+constexpr uint64_t P = kPmPresent, X = kPmMmapExclusive;
+
+TEST_F(ReproTest, DivergenceTheKernelDoesNotHavePasses) {
+  Program prog = Parse("mmap 0 2 rw anon private\nwrite 1\npagemap 0 2\n");
+  // The "kernel" lost page 1; the model (rightly) requires it present.
+  Divergence d = HandMade(prog, 2, {0, 0}, {0, P | X});
+  ReproCheck c = CheckFromDivergence(prog, d);
+  ASSERT_TRUE(c.single_bit);
+  EXPECT_EQ(c.page, 1u);
+  EXPECT_EQ(c.bit, 'P');
+  EXPECT_TRUE(c.value);
+  EXPECT_EQ(c.after, "a write at step 1");
+  EXPECT_EQ(c.because, "written at step 1");
+  ReproSpec spec{d.line, {}, {c}};
+  std::string bin = Compile("pass", WriteReproC(prog, spec));
+  ASSERT_FALSE(bin.empty());
+  std::string out;
+  EXPECT_EQ(Run(bin, &out), 0) << out;
+  EXPECT_EQ(LastLine(out), "PASS") << out;
+}
+
+TEST_F(ReproTest, DeliberatelyWrongModelFails) {
+  Program prog = Parse("mmap 0 2 rw anon private\nwrite 0\nclear_refs 4\nwrite 1\npagemap 0 2\n");
+  // A wrong model: a written anonymous page "must not be present".
+  Divergence d = HandMade(prog, 4, {P | X, P | X}, {P | X, 0});
+  ReproSpec spec{d.line, {}, {CheckFromDivergence(prog, d)}};
+  std::string bin = Compile("fail", WriteReproC(prog, spec));
+  ASSERT_FALSE(bin.empty());
+  std::string out;
+  EXPECT_EQ(Run(bin, &out), 1) << out;
+  EXPECT_EQ(FirstLine(out), "FAIL: page 1: present is 1 after a write at step 3 (expected 0: the model requires 0)")
+      << out;
+  // -v shows every step in the .mmp result syntax.
+  EXPECT_EQ(Run(bin, &out, "-v"), 1);
+  EXPECT_NE(out.find("step 4: pagemap 0 2 => P--X-- P--X--"), std::string::npos) << out;
+}
+
+TEST_F(ReproTest, WrongExpectationInAForkedChildFails) {
+  // The child sees the COW-shared page present and not exclusive: "------" is wrong.
+  Program prog = Parse("mmap 0 1 rw anon private\nwrite 0\nfork\np1: pagemap 0 1 => ------\np1: exit\nread 0\n");
+  ReproSpec spec;
+  spec.title = "hand-made";
+  spec.checks = ChecksFromExpectations(prog);
+  std::string source = WriteReproC(prog, spec);
+  EXPECT_NE(source.find("wait_turn"), std::string::npos);
+  std::string bin = Compile("fork_fail", source);
+  ASSERT_FALSE(bin.empty());
+  std::string out;
+  EXPECT_EQ(Run(bin, &out), 1) << out;
+  EXPECT_EQ(FirstLine(out), "FAIL: page 0: present is 1 at step 3 (expected 0)") << out;
+  // The right expectation passes, and every process runs its steps in order.
+  prog = Parse("mmap 0 1 rw anon private\nwrite 0\nfork\np1: pagemap 0 1 => P-----\np1: exit\nread 0 => = 0x02\n");
+  spec.checks = ChecksFromExpectations(prog);
+  bin = Compile("fork_pass", WriteReproC(prog, spec));
+  ASSERT_FALSE(bin.empty());
+  EXPECT_EQ(Run(bin, &out), 0) << out;
+  EXPECT_EQ(out, "PASS\n");
+  EXPECT_EQ(Run(bin, &out, "-v"), 0) << out;
+  EXPECT_NE(out.find("step 2: fork => = p1\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("step 5: read 0 => = 0x02\n"), std::string::npos) << out;
+  EXPECT_EQ(LastLine(out), "PASS") << out;
+}
+
+TEST_F(ReproTest, MissingRequirementSkips) {
+  KernelProfile profile;
+  LocalTarget(&profile);
+  if (profile.soft_dirty) GTEST_SKIP() << "this kernel has soft-dirty";
+  Program prog = Parse("requires soft_dirty\nmmap 0 1 rw anon private\npagemap 0 1 => -----D\n");
+  ReproSpec spec;
+  spec.checks = ChecksFromExpectations(prog);
+  std::string bin = Compile("skip", WriteReproC(prog, spec));
+  ASSERT_FALSE(bin.empty());
+  std::string out;
+  EXPECT_EQ(Run(bin, &out), 125) << out;
+  EXPECT_EQ(FirstLine(out), "SKIP: this kernel lacks soft_dirty, which the program requires") << out;
+}
+
+// A real divergence of this kernel: the huge zero page reads as a file page
+// (quirk huge_zero_page_pagemap_file), not allowed by a profile without quirks.
+TEST_F(ReproTest, RealQuirkDivergenceFails) {
+  KernelProfile profile;
+  auto target = LocalTarget(&profile);
+  ASSERT_TRUE(target);
+  if (!(profile.features & kFeatThp)) GTEST_SKIP() << "no THP";
+  profile.quirks = {};
+  Program prog = Parse("requires thp\nmmap 0 512 r anon private\nmadvise 0 512 hugepage\nread 0\npagemap 0 1\n");
+  Trace trace;
+  std::string err;
+  ASSERT_TRUE(target->Run(prog, &trace, &err)) << err;
+  Judgement j = JudgeKernelRun(prog, trace, profile);
+  ASSERT_TRUE(j.verdict.divergence) << j.line;
+  ReproSpec spec = SpecForJudgement(prog, j);
+  ASSERT_EQ(spec.checks.size(), 1u);
+  std::string bin = Compile("quirk", WriteReproC(prog, spec));
+  ASSERT_FALSE(bin.empty());
+  std::string out;
+  EXPECT_EQ(Run(bin, &out), 1) << out;
+  EXPECT_EQ(FirstLine(out), "FAIL: page 0: file/shared-anon is 1 after a read at step 3 (expected 0: the page belongs to the private "
+            "anonymous mapping of step 1)")
+      << out;
+
+  // Its report: subject, documentation, pictures, the C inline.
+  ReportInput in;
+  in.prog = prog;
+  in.trace = trace;
+  in.judgement = j;
+  ASSERT_TRUE(target->Probe(&in.features, &err));
+  in.profile = profile;
+  std::string report = WriteReport(in);
+  EXPECT_EQ(FirstLine(report), "Subject: [BUG] fs/proc/task_mmu: pagemap file/shared-anon bit set after a read (anon-private)")
+      << report;
+  EXPECT_NE(report.find("Bit  61    page is file-page or shared-anon (since 3.5)"), std::string::npos) << report;
+  EXPECT_NE(report.find("before step 4:"), std::string::npos) << report;
+  EXPECT_NE(report.find("madvise(0x100000000000, 2097152, MADV_HUGEPAGE)  => ok"), std::string::npos) << report;
+  EXPECT_NE(report.find("int main(int argc, char **argv)"), std::string::npos) << report;
+}
+
+// The C does exactly what the executor does: every corpus program that
+// passes on this kernel (without needing a known quirk) passes as C, with
+// every one of its "=> RESULT"s checked.
+TEST_F(ReproTest, CorpusProgramsPassAsC) {
+  KernelProfile profile;
+  auto target = LocalTarget(&profile);
+  ASSERT_TRUE(target);
+  std::vector<std::string> files;
+  std::string corpus = std::string(MMDIFF_SOURCE_DIR) + "/corpus";
+  if (DIR* d = opendir(corpus.c_str())) {
+    while (dirent* e = readdir(d)) {
+      std::string n = e->d_name;
+      if (n.size() > 4 && n.compare(n.size() - 4, 4, ".mmp") == 0) files.push_back(n);
+    }
+    closedir(d);
+  }
+  std::sort(files.begin(), files.end());
+  int ran = 0, forks = 0, uffds = 0, scans = 0;
+  for (const std::string& f : files) {
+    Program prog;
+    TextError terr;
+    ASSERT_TRUE(ParseProgramFile(corpus + "/" + f, &prog, &terr)) << terr.ToString();
+    Trace trace;
+    std::string err;
+    ASSERT_TRUE(target->Run(prog, &trace, &err)) << f << ": " << err;
+    Judgement j = JudgeKernelRun(prog, trace, profile);
+    if (j.kind != Judgement::Kind::kPass || !j.line.empty()) continue;  // skipped, or needed a quirk
+    ReproSpec spec = SpecForJudgement(prog, j);
+    if (spec.checks.empty()) continue;
+    std::string name = f.substr(0, f.size() - 4);
+    std::string bin = Compile(name, WriteReproC(prog, spec));
+    if (bin.empty()) continue;
+    std::string out;
+    EXPECT_EQ(Run(bin, &out), 0) << f << "\n" << out;
+    EXPECT_EQ(out, "PASS\n") << f;  // once: only the conductor (or p0) says it
+    ran++;
+    forks += prog.NumProcs() > 1;
+    for (const Op& op : prog.ops) {
+      uffds += op.kind == OpKind::kUffdOpen;
+      scans += op.kind == OpKind::kScan;
+    }
+  }
+  EXPECT_GE(ran, 20);
+  EXPECT_GE(forks, 3);
+  EXPECT_GE(uffds, 3);
+  std::printf("[ corpus ] %d programs passed as C (%d with fork, %d uffd_open, %d scans)\n", ran, forks, uffds, scans);
+}
+
+// The uapi values the reproducers define equal this machine's headers where
+// those have them.
+TEST_F(ReproTest, UapiValuesMatchTheSystemHeaders) {
+  Program prog = Parse(R"(requires uffd_wp wp_async pagemap_scan guard hugetlb
+memfd 0 4
+file 1 4
+mmap 0 4 rw memfd:0+0 shared populate noreserve
+mmap 8 4 rw anon private fixed
+mremap 8 4 4 move 16 dontunmap
+fpunch 0 0 1
+madvise 0 1 dontneed
+madvise 0 1 free
+madvise 0 1 remove
+madvise 0 1 willneed
+madvise 0 1 pageout
+madvise 0 1 cold
+madvise 0 1 populate_read
+madvise 0 1 populate_write
+madvise 0 1 hugepage
+madvise 0 1 nohugepage
+madvise 0 1 dontfork
+madvise 0 1 dofork
+madvise 0 1 wipeonfork
+madvise 0 1 keeponfork
+madvise 0 1 guard_install
+madvise 0 1 guard_remove
+uffd_open wp_unpopulated wp_hugetlbfs_shmem event_fork event_remap event_remove event_unmap
+uffd_register 0 4 wp missing minor
+uffd_wp 0 4 on dontwake
+uffd_unregister 0 4
+fork
+p1: write 0
+scan 0 4 wp_matching check_wpasync req=wpallowed,written,file,present inv=swapped,pfnzero any=huge,soft_dirty ret=guard
+)");
+  std::string c = WriteReproC(prog, {});
+  std::regex def("#define ([A-Za-z_0-9]+) (.*) /\\* [^*]* \\*/");
+  std::string checks;
+  int n = 0;
+  for (std::sregex_iterator it(c.begin(), c.end(), def), end; it != end; ++it) {
+    std::string name = (*it)[1], value = (*it)[2];
+    checks += "#ifdef " + name + "\n_Static_assert((" + name + ") == (" + value + "), \"" + name + "\");\n#endif\n";
+    n++;
+  }
+  EXPECT_GE(n, 50);
+  std::string source = R"(#define _GNU_SOURCE
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <linux/fs.h>
+#include <linux/futex.h>
+#include <linux/mman.h>
+#include <linux/userfaultfd.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+)" + checks + "int main(void) { return 0; }\n";
+  EXPECT_FALSE(Compile("uapi", source).empty());
+  // And the generated program itself compiles warning-free.
+  EXPECT_FALSE(Compile("everything", c).empty());
+}
+
+TEST(Explain, SoftDirtyReasons) {
+  Program prog = Parse(
+      "mmap 0 4 rw anon private\nwrite 0\nclear_refs 4\nwrite 2\nmprotect 0 4 r\npagemap 0 4\n"
+      "mmap 8 1 rw anon private\npagemap 8 1\nmremap 8 1 1 move 12\npagemap 12 1\n");
+  Explanation e = ExplainBit(prog, 5, 2, 'D', true);
+  EXPECT_EQ(e.after, "mprotect at step 4");
+  EXPECT_EQ(e.because, "written at step 3 since clear_refs at step 2");
+  EXPECT_EQ(e.cause_op, 3u);
+  e = ExplainBit(prog, 5, 0, 'D', false);
+  EXPECT_EQ(e.because, "not written since clear_refs at step 2");
+  e = ExplainBit(prog, 7, 8, 'D', true);
+  EXPECT_EQ(e.because, "mapped anew at step 6 since clear_refs at step 2; new mappings are soft-dirty");
+  e = ExplainBit(prog, 9, 12, 'D', true);
+  EXPECT_EQ(e.after, "mremap at step 8");
+  EXPECT_EQ(e.because, "moved by mremap at step 8 since clear_refs at step 2; moved pages are soft-dirty");
+  // The issue's example line.
+  prog = Parse("mmap 0 4 rw anon private\nwrite 2\nread 1\nclear_refs 4\nread 2\nwrite 2\npagemap 0 4\n");
+  e = ExplainBit(prog, 6, 2, 'D', true);
+  EXPECT_EQ("FAIL: page 2: soft-dirty is 0 after " + e.after + " (expected 1: " + e.because + ")",
+            "FAIL: page 2: soft-dirty is 0 after a write at step 5 (expected 1: written since clear_refs at step 3)");
+}
+
+TEST(Explain, UffdWpReasons) {
+  Program prog = Parse(
+      "mmap 0 2 rw anon private\nuffd_open wp_async\nuffd_register 0 2 wp\nwrite 0\nuffd_wp 0 2 on\n"
+      "pagemap 0 2\nwrite 1\npagemap 0 2\n");
+  EXPECT_EQ(ExplainBit(prog, 5, 0, 'W', true).because, "write-protected by uffd_wp on at step 4 and not written since");
+  EXPECT_EQ(ExplainBit(prog, 7, 1, 'W', false).because, "a write at step 6 after uffd_wp on at step 4");
+}
+
+TEST(SyscallText, NamesTheCalls) {
+  Program prog = Parse("mmap 2 4 rw memfd:1+3 shared populate\nwrite 2 +5\nscan 0 4 wp_matching req=written ret=written\n");
+  EXPECT_EQ(SyscallText(prog.ops[0], 0),
+            "mmap(0x100000002000, 16384, PROT_READ|PROT_WRITE, MAP_SHARED|MAP_FIXED_NOREPLACE|MAP_POPULATE, fd1, "
+            "12288)");
+  EXPECT_EQ(SyscallText(prog.ops[1], 1), "store 0x02 at 0x100000002005");
+  EXPECT_EQ(SyscallText(prog.ops[2], 2),
+            "ioctl(pagemap, PAGEMAP_SCAN, {.start = 0x100000000000, .end = 0x100000004000, .flags = "
+            "PM_SCAN_WP_MATCHING, .category_mask = PAGE_IS_WRITTEN, .return_mask = PAGE_IS_WRITTEN, .vec_len = 4})");
+}
+
+}  // namespace
+}  // namespace mmdiff
