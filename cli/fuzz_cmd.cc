@@ -3,12 +3,15 @@
 
 #include <atomic>
 #include <cstdio>
+#include <mutex>
 
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/programs.h"
 #include "cli/targets.h"
 #include "fuzz/campaign.h"
+#include "fuzz/mutator.h"
+#include "model/mutant.h"
 #include "prog/text.h"
 
 namespace mmdiff::cli {
@@ -33,7 +36,11 @@ const char kFuzzUsage[] =
     "  --seed S       the campaign's seed (default: from the clock; printed)\n"
     "  --jobs N       N executors on the local kernel (--target local)\n"
     "  --vms N        N guests (--target qemu)\n"
-    "  --corpus DIR   seed programs (.mmp); default: the project's corpus/ if found\n";
+    "  --corpus DIR   seed programs (.mmp); default: the project's corpus/ if found\n"
+    "  --until-found  stop at the first confirmed finding\n"
+    "\n"
+    "Model mutants for --model-mutant (the self-test: a campaign on a correct\n"
+    "kernel must find the broken rule):\n";
 
 std::atomic<bool> g_stop{false};
 
@@ -49,12 +56,15 @@ int FuzzCommand(int argc, char** argv) {
   std::string err;
   auto value_flags = TargetValueFlags();
   value_flags.insert({"vms", "jobs", "minutes", "execs", "out", "seed", "corpus"});
-  if (!ParseArgs(argc, argv, value_flags, {}, &args, &err)) {
+  if (!ParseArgs(argc, argv, value_flags, {"until-found"}, &args, &err)) {
     fprintf(stderr, "mmdiff fuzz: %s\n%s%s", err.c_str(), kFuzzUsage, kTargetFlagsHelp);
     return 2;
   }
   if (args.Has("help")) {
-    printf("%s%s", kFuzzUsage, kTargetFlagsHelp);
+    printf("%s", kFuzzUsage);
+    for (const MutantInfo& m : AllMutants())
+      printf("  %-28s breaks: %s%s\n", m.name, m.rule, m.needs_soft_dirty ? " (needs soft-dirty)" : "");
+    printf("\n%s", kTargetFlagsHelp);
     return 0;
   }
   if (!args.positional.empty()) {
@@ -101,11 +111,40 @@ int FuzzCommand(int argc, char** argv) {
   options.max_seconds = minutes * 60.0;
   options.max_execs = static_cast<uint64_t>(execs);
   options.target_word = target == "qemu" ? "vms" : "executors";
+  options.until_found = args.Has("until-found");
+  if (profile.mutant != Mutant::kNone)
+    fprintf(stderr, "mmdiff fuzz: model mutant %s: the model breaks on purpose\n",
+            std::string(MutantName(profile.mutant)).c_str());
   std::string corpus_dir = args.Get("corpus", std::string(MMDIFF_SOURCE_DIR) + "/corpus");
   if (!LoadPrograms(corpus_dir, &options.seeds, &err) && args.values.count("corpus")) {
     fprintf(stderr, "mmdiff fuzz: %s\n", err.c_str());
     return 2;
   }
+  // One mutation table for all workers, behind a lock (its stats are shared).
+  Mutator mutator(profile);
+  std::mutex mutator_mu;
+  options.mutate = [&](Program* prog, Rng& rng, std::span<const Program> corpus, int* which) {
+    std::lock_guard<std::mutex> lock(mutator_mu);
+    size_t index;
+    if (!mutator.Mutate(prog, rng, corpus, &index)) return false;
+    *which = static_cast<int>(index);
+    return true;
+  };
+  options.credit = [&](int which) {
+    std::lock_guard<std::mutex> lock(mutator_mu);
+    mutator.CreditLast(static_cast<size_t>(which));
+  };
+  options.mutator_stats_json = [&] {
+    std::lock_guard<std::mutex> lock(mutator_mu);
+    std::string json = "{";
+    for (size_t i = 0; i < mutator.stats().size(); i++) {
+      const MutatorStats& m = mutator.stats()[i];
+      json += std::string(i ? ", " : "") + "\"" + Mutator::Names()[i] + "\": {\"tried\": " + std::to_string(m.tried) +
+              ", \"applied\": " + std::to_string(m.applied) + ", \"new_coverage\": " +
+              std::to_string(m.new_coverage) + "}";
+    }
+    return json + "}";
+  };
   signal(SIGINT, OnSigint);
   signal(SIGTERM, OnSigint);
   CampaignStats stats;

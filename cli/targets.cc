@@ -2,6 +2,8 @@
 
 #include <cstdlib>
 
+#include "model/mutant.h"
+
 namespace mmdiff::cli {
 
 const char kTargetFlagsHelp[] =
@@ -14,9 +16,13 @@ const char kTargetFlagsHelp[] =
     "                 as a hang (default 5000)\n"
     "  --profile P    the model's kernel profile: host618 or guest61 (default:\n"
     "                 measured on the target; the local kernel for --target model)\n"
+    "  --model-mutant NAME  check against a model with one rule broken on purpose\n"
+    "                 (a self-test of the pipeline): NAMEs are listed by 'mmdiff fuzz --help'\n"
     "  MMDIFF_ACCEL=kvm in the environment runs guests with KVM instead of TCG\n";
 
-std::set<std::string> TargetValueFlags() { return {"target", "kernel", "append", "timeout", "profile"}; }
+std::set<std::string> TargetValueFlags() {
+  return {"target", "kernel", "append", "timeout", "profile", "model-mutant"};
+}
 
 std::string TargetName(const Args& args) {
   bool guest_flags = !args.Get("kernel").empty() || !args.Get("append").empty();
@@ -64,6 +70,14 @@ bool ProfileFor(const Args& args, Target* target, KernelProfile* out, std::strin
     KernelFeatures features;
     if (!target->Probe(&features, err)) return false;
     *out = MakeProfile(features);
+  }
+  if (args.values.count("model-mutant")) {
+    auto mutant = MutantByName(args.Get("model-mutant"));
+    if (!mutant) {
+      *err = "unknown model mutant '" + args.Get("model-mutant") + "' (see mmdiff fuzz --help)";
+      return false;
+    }
+    out->mutant = *mutant;
   }
   return true;
 }

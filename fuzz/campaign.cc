@@ -67,6 +67,7 @@ class CampaignRun {
  private:
   bool Done() const {
     if (stop_.load()) return true;
+    if (o_.until_found && store_.unique() > 0) return true;
     if (o_.max_execs && execs_.load() >= o_.max_execs) return true;
     return o_.max_seconds > 0 && Now() - start_ >= o_.max_seconds;
   }
@@ -92,6 +93,7 @@ class CampaignRun {
     }
     resumed_ = start.size() - o_.seeds.size();
     if (start.empty()) return;
+    std::vector<std::pair<Program, Trace>> failed;
     fprintf(stderr, "mmdiff fuzz: triaging %zu seed and corpus programs (%zu from an earlier run)\n",
             start.size(), resumed_);
     pool_->RunAll(
@@ -102,11 +104,20 @@ class CampaignRun {
         [&](size_t, const Program& prog, bool ok, const Trace& trace, const std::string&) {
           if (prog.ops.empty()) return;
           execs_++;
-          if (ok) Consider(prog, trace, nullptr);
+          if (!ok) return;
+          // Failures are confirmed after the triage, when a target is free.
+          if (JudgeKernelRun(prog, trace, profile_).kind == Judgement::Kind::kFail)
+            failed.push_back({prog, trace});
+          else
+            Consider(prog, trace, nullptr);
         });
+    for (auto& [prog, trace] : failed) Consider(prog, trace, pool_->first());
   }
 
-  Program NextProgram(Generator& gen, Rng& rng) {
+  // A mutation of a corpus program most of the time; `which` says which
+  // mutator made it (-1: generated).
+  Program NextProgram(Generator& gen, Rng& rng, int* which) {
+    *which = -1;
     if (o_.mutate && rng.Chance(4, 5)) {
       std::vector<Program> snapshot;
       {
@@ -118,7 +129,8 @@ class CampaignRun {
       }
       if (!snapshot.empty()) {
         Program p = snapshot[0];
-        if (o_.mutate(&p, rng, snapshot)) return p;
+        if (o_.mutate(&p, rng, snapshot, which)) return p;
+        *which = -1;
       }
     }
     return gen.Next();
@@ -129,7 +141,8 @@ class CampaignRun {
     Generator gen(GeneratorOptions{seed_ * 1000003 + static_cast<uint64_t>(w), 10, 60, profile_});
     Rng rng(seed_ ^ (0x5851f42d4c957f2dULL * (w + 1)));
     while (!Done()) {
-      Program prog = NextProgram(gen, rng);
+      int which;
+      Program prog = NextProgram(gen, rng, &which);
       Trace trace;
       std::string err;
       bool ok = target->Run(prog, &trace, &err);
@@ -139,12 +152,13 @@ class CampaignRun {
         continue;
       }
       if (trace.end != TraceEnd::kCompleted) restarts_++;  // the guest was rebooted
-      Consider(prog, trace, target);
+      if (Consider(prog, trace, target) && which >= 0 && o_.credit) o_.credit(which);
     }
   }
 
   // A diverging program is re-run on the same target before it is recorded.
-  void Consider(const Program& prog, const Trace& trace, Target* target) {
+  // True when the program reached new coverage (and joined the corpus).
+  bool Consider(const Program& prog, const Trace& trace, Target* target) {
     Judgement j = JudgeKernelRun(prog, trace, profile_);
     if (j.kind == Judgement::Kind::kFail) {
       std::string signature = FindingSignature(j);
@@ -161,17 +175,18 @@ class CampaignRun {
       if (store_.Record(prog, trace, j, reproduced, runs))
         fprintf(stderr, "mmdiff fuzz: new %s %s (%d/%d): %s\n", reproduced == runs ? "finding" : "flaky",
                 FindingName(signature, FindingClass(j)).c_str(), reproduced, runs, j.line.c_str());
-      return;
+      return false;
     }
-    if (j.kind != Judgement::Kind::kPass) return;
+    if (j.kind != Judgement::Kind::kPass) return false;
     std::vector<uint64_t> features = TraceFeatures(prog, trace, profile_);
     std::lock_guard<std::mutex> lock(mu_);
-    if (coverage_.Merge(features) == 0) return;
+    if (coverage_.Merge(features) == 0) return false;
     corpus_.push_back(prog);
     std::string text = PrintProgram(prog);
     char name[32];
     snprintf(name, sizeof name, "%016" PRIx64 ".mmp", HashText(text));
     WriteFileAtomically(corpus_dir_ + "/" + name, text);
+    return true;
   }
 
   CampaignStats Stats() {

@@ -30,11 +30,15 @@ struct CampaignOptions {
   uint64_t max_execs = 0;    // 0: no limit
   int status_every_s = 5;
   int confirm_runs = 3;      // re-runs of a diverging program before it is recorded
+  bool until_found = false;  // stop at the first confirmed finding (model-mutant self-tests)
   std::string target_word = "executors";  // the status line's name for targets ("vms")
   std::vector<Program> seeds;  // initial corpus
   // Structure-aware mutation of a corpus program (fuzz/mutator.h); empty:
-  // the campaign only generates. Returns false when nothing applied.
-  std::function<bool(Program*, Rng&, std::span<const Program> corpus)> mutate;
+  // the campaign only generates. Returns false when nothing applied, else
+  // which mutator did (`which`), to be credited when the program reaches new
+  // coverage. Called from several worker threads.
+  std::function<bool(Program*, Rng&, std::span<const Program> corpus, int* which)> mutate;
+  std::function<void(int which)> credit;
   std::function<std::string()> mutator_stats_json;  // for stats.json
 };
 
