@@ -155,7 +155,10 @@ int CheckCommand(int argc, char** argv) {
     else
       j = JudgeKernelRun(prog, trace, profile);
     switch (j.kind) {
-      case Judgement::Kind::kPass: passed++; printf("PASS %s\n", name.c_str()); break;
+      case Judgement::Kind::kPass:
+        passed++;
+        printf("PASS %s%s\n", name.c_str(), j.line.empty() ? "" : (" (" + j.line + ")").c_str());
+        break;
       case Judgement::Kind::kSkip: skipped++; printf("SKIP %s: %s\n", name.c_str(), j.line.c_str()); break;
       case Judgement::Kind::kFail:
         failed++;

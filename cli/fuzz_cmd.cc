@@ -25,7 +25,8 @@ const char kFuzzUsage[] =
     "every result checked against the model. Runs until Ctrl-C (or the limit),\n"
     "with a status line every few seconds. A divergence is re-run to confirm\n"
     "it, then recorded once per signature in DIR/findings/NAME/ (program.mmp,\n"
-    "report.txt, meta.txt with the hit count); ones that do not reproduce every\n"
+    "divergence.txt, meta.txt with the hit count; min.mmp, repro.c and the\n"
+    "linux-mm report.txt once minimized); ones that do not reproduce every\n"
     "time go to DIR/flaky/. Programs reaching new model-state coverage are kept\n"
     "in DIR/corpus/ and a later run with the same --out resumes from them.\n"
     "DIR/stats.json follows the status line. Everything is written atomically.\n"
@@ -38,6 +39,9 @@ const char kFuzzUsage[] =
     "  --vms N        N guests (--target qemu)\n"
     "  --corpus DIR   seed programs (.mmp); default: the project's corpus/ if found\n"
     "  --until-found  stop at the first confirmed finding\n"
+    "  --no-minimize  do not minimize new findings (by default a background\n"
+    "                 minimizer on a target of its own writes min.mmp, repro.c\n"
+    "                 and report.txt, the linux-mm report, into each finding)\n"
     "\n"
     "Model mutants for --model-mutant (the self-test: a campaign on a correct\n"
     "kernel must find the broken rule):\n";
@@ -56,7 +60,7 @@ int FuzzCommand(int argc, char** argv) {
   std::string err;
   auto value_flags = TargetValueFlags();
   value_flags.insert({"vms", "jobs", "minutes", "execs", "out", "seed", "corpus"});
-  if (!ParseArgs(argc, argv, value_flags, {"until-found"}, &args, &err)) {
+  if (!ParseArgs(argc, argv, value_flags, {"until-found", "no-minimize"}, &args, &err)) {
     fprintf(stderr, "mmdiff fuzz: %s\n%s%s", err.c_str(), kFuzzUsage, kTargetFlagsHelp);
     return 2;
   }
@@ -112,6 +116,8 @@ int FuzzCommand(int argc, char** argv) {
   options.max_execs = static_cast<uint64_t>(execs);
   options.target_word = target == "qemu" ? "vms" : "executors";
   options.until_found = args.Has("until-found");
+  if (!args.Has("no-minimize"))
+    options.minimize_target = [&args](std::string* e) { return OpenTarget(args, e); };
   if (profile.mutant != Mutant::kNone)
     fprintf(stderr, "mmdiff fuzz: model mutant %s: the model breaks on purpose\n",
             std::string(MutantName(profile.mutant)).c_str());

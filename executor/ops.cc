@@ -127,17 +127,12 @@ void Fork(ExecResult* res) {
   }
   if (pid == 0) {
     g_self.proc = static_cast<int>(child);
+    g_self.forked_with_event = g_self.uffd_event_fork;
     OpenProcFiles();
     UffdAfterFork();
     return;
   }
   g_shared->pids[child] = pid;
-  // With EVENT_FORK the child's context reaches our handler thread during
-  // fork(); wait until it is recorded so the child can borrow it.
-  for (int spin = 0; g_self.uffd_event_fork && spin < 100000; spin++) {
-    if (g_shared->uffd_holder_pid[child].load() != 0) break;
-    sched_yield();
-  }
   res->kind = static_cast<uint8_t>(ResultKind::kValue);
   res->value = child;
 }

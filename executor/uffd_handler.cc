@@ -7,6 +7,7 @@
 #include <sched.h>
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -164,7 +165,16 @@ void UffdAfterFork() {
 
 int UffdForOps() {
   if (g_self.uffd >= 0) return g_self.uffd;
+  // The parent's handler read the fork event before fork() returned there
+  // (fs/userfaultfd.c dup_userfaultfd_complete waits for it), and records it
+  // right after: a moment's wait at most. No event at all when no VMA was
+  // registered with the context, hence the bound.
   int holder = g_shared->uffd_holder_pid[g_self.proc].load();
+  for (int i = 0; holder == 0 && g_self.forked_with_event && i < 200; i++) {
+    struct timespec ts = {0, 100 * 1000};
+    nanosleep(&ts, nullptr);
+    holder = g_shared->uffd_holder_pid[g_self.proc].load();
+  }
   if (holder == 0) return -1;
   int pidfd = static_cast<int>(syscall(SYS_pidfd_open, holder, 0));
   if (pidfd < 0) return -1;

@@ -9,12 +9,16 @@
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
+#include <condition_variable>
 #include <mutex>
 #include <thread>
 
 #include "fuzz/coverage.h"
 #include "fuzz/findings.h"
 #include "fuzz/generator.h"
+#include "fuzz/minimize.h"
+#include "fuzz/report.h"
+#include "fuzz/repro.h"
 #include "model/judge.h"
 #include "prog/text.h"
 
@@ -47,6 +51,8 @@ class CampaignRun {
     fprintf(stderr, "mmdiff fuzz: seed %" PRIu64 ", output in %s\n", seed_, o_.out_dir.c_str());
     start_ = Now();
     Triage();
+    std::thread minimizer;
+    if (o_.minimize_target) minimizer = std::thread([this] { Minimizer(); });
     std::vector<std::thread> workers;
     for (int w = 0; w < pool_->size(); w++) workers.emplace_back([this, w] { Worker(w); });
     double next_status = Now() + o_.status_every_s;
@@ -58,6 +64,9 @@ class CampaignRun {
       }
     }
     for (auto& t : workers) t.join();
+    finishing_.store(true);  // the minimizer keeps its best so far and stops
+    queue_cv_.notify_all();
+    if (minimizer.joinable()) minimizer.join();
     *out = Stats();
     WriteStats(*out);
     fprintf(stderr, "mmdiff fuzz: done: %s\n", StatusLine(*out, TargetWord()).c_str());
@@ -172,9 +181,16 @@ class CampaignRun {
             FindingSignature(JudgeKernelRun(prog, again, profile_)) == signature)
           reproduced++;
       }
-      if (store_.Record(prog, trace, j, reproduced, runs))
+      if (store_.Record(prog, trace, j, reproduced, runs)) {
+        std::string name = FindingName(signature, FindingClass(j));
         fprintf(stderr, "mmdiff fuzz: new %s %s (%d/%d): %s\n", reproduced == runs ? "finding" : "flaky",
-                FindingName(signature, FindingClass(j)).c_str(), reproduced, runs, j.line.c_str());
+                name.c_str(), reproduced, runs, j.line.c_str());
+        if (reproduced == runs && o_.minimize_target) {
+          std::lock_guard<std::mutex> lock(queue_mu_);
+          queue_.push_back({store_.dir() + "/findings/" + name, prog});
+          queue_cv_.notify_all();
+        }
+      }
       return false;
     }
     if (j.kind != Judgement::Kind::kPass) return false;
@@ -187,6 +203,41 @@ class CampaignRun {
     snprintf(name, sizeof name, "%016" PRIx64 ".mmp", HashText(text));
     WriteFileAtomically(corpus_dir_ + "/" + name, text);
     return true;
+  }
+
+  // Minimizes new findings one at a time on a target of its own, so the
+  // campaign's targets keep fuzzing.
+  void Minimizer() {
+    std::unique_ptr<Target> target;
+    for (;;) {
+      std::pair<std::string, Program> job;
+      {
+        std::unique_lock<std::mutex> lock(queue_mu_);
+        queue_cv_.wait(lock, [&] { return finishing_.load() || !queue_.empty(); });
+        if (finishing_.load() || queue_.empty()) return;
+        job = std::move(queue_.front());
+        queue_.erase(queue_.begin());
+      }
+      std::string err;
+      if (!target) target = o_.minimize_target(&err);
+      if (!target) {
+        fprintf(stderr, "mmdiff fuzz: no target for the minimizer: %s\n", err.c_str());
+        return;
+      }
+      MinimizeStats stats;
+      TargetMinimizeResult r;
+      if (!MinimizeOnTarget(job.second, target.get(), profile_, {}, &stats, &finishing_, &r, &err)) continue;
+      const std::string& d = job.first;
+      WriteFileAtomically(d + "/min.mmp", "# " + r.judgement.line + "\n# reproduced " +
+                                              std::to_string(r.reproduced) + "/" + std::to_string(r.runs) +
+                                              "\n" + PrintProgram(r.program));
+      WriteFileAtomically(d + "/repro.c", WriteReproC(r.program, SpecForJudgement(r.program, r.judgement)));
+      ReportInput in{r.program, r.trace, r.judgement, {}, profile_, r.reproduced, r.runs};
+      target->Probe(&in.features, &err);
+      WriteFileAtomically(d + "/report.txt", WriteReport(in));
+      fprintf(stderr, "mmdiff fuzz: minimized %s to %zu ops (reproduced %d/%d)\n",
+              d.substr(d.rfind('/') + 1).c_str(), r.program.ops.size(), r.reproduced, r.runs);
+    }
   }
 
   CampaignStats Stats() {
@@ -240,6 +291,10 @@ class CampaignRun {
   std::atomic<uint64_t> restarts_{0};
   std::mutex mu_;
   std::vector<Program> corpus_;
+  std::atomic<bool> finishing_{false};
+  std::mutex queue_mu_;
+  std::condition_variable queue_cv_;
+  std::vector<std::pair<std::string, Program>> queue_;  // (finding dir, program) to minimize
   CoverageMap coverage_;
 };
 

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -40,6 +41,9 @@ struct CampaignOptions {
   std::function<bool(Program*, Rng&, std::span<const Program> corpus, int* which)> mutate;
   std::function<void(int which)> credit;
   std::function<std::string()> mutator_stats_json;  // for stats.json
+  // A target of its own for the background minimizer: each new confirmed
+  // finding gets min.mmp, repro.c and report.txt. Empty: no minimization.
+  std::function<std::unique_ptr<Target>(std::string* err)> minimize_target;
 };
 
 struct CampaignStats {

@@ -142,7 +142,7 @@ void FindingStore::WriteEntry(const std::string& sub, const std::string& name, c
   if (prog && j) {
     std::string report = j->line + "\nclass: " + e.cls + "\nsignature: " + signature + "\n";
     if (!j->detail.empty()) report += "\n" + j->detail + "\n";
-    WriteFileAtomically(d + "/report.txt", report);
+    WriteFileAtomically(d + "/divergence.txt", report);
     WriteFileAtomically(d + "/program.mmp", "# " + j->line + "\n" + Annotated(*prog, *trace));
     if (!trace->console.empty()) WriteFileAtomically(d + "/console.txt", trace->console);
   }
@@ -258,7 +258,7 @@ bool MergeFindingDirs(const std::vector<std::string>& dirs, const std::string& o
     std::string name = FindingName(signature, m.cls);
     std::string to = out + "/" + (m.flaky ? "flaky/" : "findings/") + name;
     mkdir(to.c_str(), 0755);
-    for (const char* f : {"program.mmp", "report.txt", "console.txt", "min.mmp", "repro.c", "report.md"})
+    for (const char* f : {"program.mmp", "divergence.txt", "console.txt", "min.mmp", "repro.c", "report.txt"})
       CopyFile(m.source + "/" + f, to + "/" + f);
     WriteFileAtomically(to + "/meta.txt", "signature: " + signature + "\nclass: " + m.cls + "\nhits: " +
                                               std::to_string(m.hits) + "\nreproduced: " +

@@ -3,10 +3,13 @@
 // leaves every finding either complete or absent (temporary file + rename).
 //
 //   DIR/findings/NAME/program.mmp   the program, with the kernel's results as
-//                                   '=>' lines and the verdict on top
-//                     report.txt    the DIVERGENCE line, class, signature,
+//                                   comments and the verdict on top
+//                     divergence.txt the DIVERGENCE line, class, signature,
 //                                   address-space picture, console excerpt
 //                     meta.txt      signature, class, hits, confirmation
+//                     min.mmp, repro.c, report.txt  the minimized program, its
+//                                   C reproducer, the linux-mm report (written
+//                                   by the campaign's background minimizer)
 //   DIR/flaky/NAME/...               the same, for divergences that did not
 //                                   reproduce on every confirmation run
 //
@@ -57,6 +60,7 @@ class FindingStore {
   // diverged the same way; all of them: a finding, fewer: flaky). Returns
   // true when the signature is new to this directory.
   bool Record(const Program& prog, const Trace& trace, const Judgement& j, int reproduced, int runs);
+  std::string dir() const { return dir_; }
 
   size_t unique() const;  // distinct confirmed signatures
   size_t flaky() const;

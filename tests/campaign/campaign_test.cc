@@ -74,7 +74,7 @@ void ExpectFindingsComplete(const std::string& dir) {
       std::string entry = dir + "/" + sub + "/" + name;
       if (access((entry + "/meta.txt").c_str(), F_OK) != 0) continue;
       EXPECT_EQ(access((entry + "/program.mmp").c_str(), F_OK), 0) << entry;
-      EXPECT_EQ(access((entry + "/report.txt").c_str(), F_OK), 0) << entry;
+      EXPECT_EQ(access((entry + "/divergence.txt").c_str(), F_OK), 0) << entry;
       EXPECT_NE(Slurp(entry + "/meta.txt").find("hits: "), std::string::npos) << entry;
     }
 }
