@@ -149,7 +149,8 @@ void UffdOpen(const Op& op, ExecResult* res) {
     return;
   }
   UffdAdopt(fd, g_self.proc);
-  g_self.uffd_event_fork = (op.uffd_features & kUffdEventFork) != 0;
+  // Any of the process's contexts may report forks (older ones stay open).
+  g_self.uffd_event_fork |= (op.uffd_features & kUffdEventFork) != 0;
   res->kind = static_cast<uint8_t>(ResultKind::kOk);
 }
 

@@ -20,7 +20,7 @@ struct ProcSelf {
   int pagemap_fd = -1;
   int clear_refs_fd = -1;
   int uffd = -1;  // this process's own uffd context
-  bool uffd_event_fork = false;  // its context reports forks (UFFD_FEATURE_EVENT_FORK)
+  bool uffd_event_fork = false;  // one of its contexts reports forks (UFFD_FEATURE_EVENT_FORK)
   bool forked_with_event = false;  // forked by a process whose context reports forks
   int file_fds[kMaxFiles];
 };

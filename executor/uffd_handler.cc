@@ -170,7 +170,7 @@ int UffdForOps() {
   // right after: a moment's wait at most. No event at all when no VMA was
   // registered with the context, hence the bound.
   int holder = g_shared->uffd_holder_pid[g_self.proc].load();
-  for (int i = 0; holder == 0 && g_self.forked_with_event && i < 200; i++) {
+  for (int i = 0; holder == 0 && g_self.forked_with_event && i < 2000; i++) {  // 200 ms
     struct timespec ts = {0, 100 * 1000};
     nanosleep(&ts, nullptr);
     holder = g_shared->uffd_holder_pid[g_self.proc].load();

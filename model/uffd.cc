@@ -99,6 +99,13 @@ void Model::WriteProtect(int proc, uint32_t lo, uint32_t hi, bool on) {
   Process& p = st_.procs[proc];
   int vi = st_.VmaAt(p, lo);
   if (vi < 0) return;
+  // change_pmd_range() (mm/mprotect.c): a range covering a PMD only in part
+  // splits it (__split_huge_pmd) whether it protects or unprotects, so a
+  // huge zero page becomes 512 PTEs of the 4K zero page; a whole PMD stays.
+  for (uint32_t slot = MmState::Slot(lo); lo < hi && slot <= MmState::Slot(hi - 1); slot++) {
+    uint32_t s0 = slot * kPagesPerPmd;
+    if ((lo > s0 || hi < s0 + kPagesPerPmd) && p.huge_zero.Find(slot)) p.huge_zero.Erase(slot);
+  }
   bool markers = UsesMarkers(p.vmas[vi]);
   // change_pte_range() per PTE (§4.4). MM_CP_UFFD_WP: present and swap PTEs
   // get the bit; none PTEs get a marker where markers are used (page tables
