@@ -4,24 +4,9 @@
 #include <cerrno>
 
 #include "model/model.h"
+#include "model/result_make.h"
 
 namespace mmdiff {
-namespace {
-
-Result Ok() {
-  Result r;
-  r.kind = ResultKind::kOk;
-  return r;
-}
-Result Err(int e) {
-  Result r;
-  r.kind = ResultKind::kErr;
-  r.err = e;
-  return r;
-}
-
-}  // namespace
-
 void Model::UnmapMapping(int32_t obj, uint32_t lo, uint32_t hi, bool even_cows) {
   // unmap_mapping_range(): every process, every VMA of the file, the PTEs of
   // file pages [lo, hi); private COW copies only for truncation (even_cows).

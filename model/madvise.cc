@@ -4,22 +4,10 @@
 #include <cerrno>
 
 #include "model/model.h"
+#include "model/result_make.h"
 
 namespace mmdiff {
 namespace {
-
-Result Ok(uint8_t faults = 0) {
-  Result r;
-  r.kind = ResultKind::kOk;
-  r.uffd_faults = faults;
-  return r;
-}
-Result Err(int e) {
-  Result r;
-  r.kind = ResultKind::kErr;
-  r.err = e;
-  return r;
-}
 
 bool ChangesFlags(Advice a) {
   switch (a) {

@@ -2,34 +2,13 @@
 // clear_refs. Kernel references are to SEMANTICS.md sections and the files it
 // cites ([61] = Debian 6.1.192, [UP] = current upstream).
 #include "model/model.h"
+#include "model/result_make.h"
 
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
 
 namespace mmdiff {
-namespace {
-
-Result Ok() {
-  Result r;
-  r.kind = ResultKind::kOk;
-  return r;
-}
-Result Err(int e) {
-  Result r;
-  r.kind = ResultKind::kErr;
-  r.err = e;
-  return r;
-}
-Result Value(int64_t v) {
-  Result r;
-  r.kind = ResultKind::kValue;
-  r.value = v;
-  return r;
-}
-
-}  // namespace
-
 bool PredictionAllows(const Prediction& pred, const Result& observed, Grants* used) {
   if (ResultMatches(pred.expected, observed)) {
     if (used) {

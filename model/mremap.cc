@@ -4,24 +4,9 @@
 #include <cerrno>
 
 #include "model/model.h"
+#include "model/result_make.h"
 
 namespace mmdiff {
-namespace {
-
-Result Ok() {
-  Result r;
-  r.kind = ResultKind::kOk;
-  return r;
-}
-Result Err(int e) {
-  Result r;
-  r.kind = ResultKind::kErr;
-  r.err = e;
-  return r;
-}
-
-}  // namespace
-
 Result Model::DoMremap(Step& s) {
   const Op& op = s.op;
   Process& p = st_.procs[op.proc];

@@ -4,24 +4,9 @@
 #include <cerrno>
 
 #include "model/model.h"
+#include "model/result_make.h"
 
 namespace mmdiff {
-namespace {
-
-Result Ok() {
-  Result r;
-  r.kind = ResultKind::kOk;
-  return r;
-}
-Result Err(int e) {
-  Result r;
-  r.kind = ResultKind::kErr;
-  r.err = e;
-  return r;
-}
-
-}  // namespace
-
 bool Model::UsesMarkers(const Vma& v) const {
   // userfaultfd_wp_use_markers(): file-backed VMAs always; anonymous ones only
   // with WP_UNPOPULATED (implied by WP_ASYNC), and never on 6.1 (§4.4, §8).
