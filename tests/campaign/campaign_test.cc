@@ -30,7 +30,9 @@ std::string Slurp(const std::string& path) {
 // Runs mmdiff with `args`; `interrupt_after_s` > 0 sends SIGINT after that long.
 Output Mmdiff(const std::vector<std::string>& args, int interrupt_after_s = 0) {
   std::string dir = testing::TempDir();
-  std::string out_path = dir + "/mmdiff.out", err_path = dir + "/mmdiff.err";
+  // Per process: ctest runs these tests in parallel, each in its own process.
+  std::string tag = std::to_string(getpid());
+  std::string out_path = dir + "/mmdiff." + tag + ".out", err_path = dir + "/mmdiff." + tag + ".err";
   pid_t pid = fork();
   if (pid == 0) {
     freopen(out_path.c_str(), "w", stdout);
