@@ -130,12 +130,14 @@ Model::Fault Model::FaultInCertain(int proc, uint32_t page, bool write, uint8_t*
   }
   bool sync_wp = IsSyncWp(v, st_.uffds);
   bool cached = !v.IsAnonymous() && st_.files[v.obj].cache.Find(v.FilePage(page));
-  if (v.kind == MemKind::kFile && !cached && !cur) {
+  if (v.kind == MemKind::kFile && !cached && (!cur || cur->kind == PteKind::kUffdMarker)) {
     // filemap_fault() → do_sync_mmap_readahead(): mmap read-around of
     // ra_pages (32 with 128 KiB read_ahead_kb) around the page, and from its
     // PG_readahead mark async readahead of further windows, which later
     // faults and fault-arounds may trigger: any page of the file may be in the
-    // cache from now on (the model does not follow readahead windows).
+    // cache from now on (the model does not follow readahead windows). A
+    // live uffd-wp marker faults the same way (pte_marker_handle_uffd_wp()
+    // → do_pte_missing()).
     st_.files[v.obj].readahead.assign(1, {0, UINT32_MAX});
   }
   bool missing = (v.uffd_modes & kUffdModeMissing) && (v.IsAnonymous() || (v.IsShmem() && !cached));
@@ -273,8 +275,15 @@ Model::Fault Model::FaultInCertain(int proc, uint32_t page, bool write, uint8_t*
   if (cur && cur->kind == PteKind::kPresent && next.page == cur->page && !v.UffdWp())
     next.uffd_wp = cur->uffd_wp;
   if (async_wp_fault && profile_.mutant == Mutant::kAsyncWriteKeepsWp) next.uffd_wp = true;
+  // Quirk softdirty_lost_on_uffd_wp_resolve: a PTE 6.1's uffd_wp_range()
+  // mapped writable takes the write without a fault, soft-dirty unchanged.
+  std::optional<Pte> silent;
+  if (cur && cur->kind == PteKind::kPresent && cur->sd_silent && !cur->soft_dirty &&
+      next.page == cur->page && profile_.quirks.Has(Quirk::kSoftdirtyLostOnUffdWpResolve))
+    silent = *cur;
   if (st_.pages[next.page].anon) EnsureAnonVma(p, st_.VmaAt(p, page));
   st_.SetPte(p, page, next);
+  if (silent) SetDoubt(proc, page, silent, Grant::Of(Quirk::kSoftdirtyLostOnUffdWpResolve));
   PageObj& pg = st_.pages[next.page];
   pg.lazyfree = false;
   if (!pg.anon) {

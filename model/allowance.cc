@@ -21,6 +21,7 @@ constexpr std::string_view kQuirkNames[] = {
     "uffd_unregister_other_ctx",
     "mremap_merge_drops_uffd_registration",
     "guard_install_livelock_on_uffd_wp",
+    "softdirty_lost_on_uffd_wp_resolve",
 };
 static_assert(std::size(kQuirkNames) == kNumQuirks);
 

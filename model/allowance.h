@@ -68,8 +68,14 @@ enum class Quirk : uint8_t {
   // returns: the zap keeps (or makes) the markers, the install finds them and
   // restarts the syscall.
   kGuardInstallLivelockOnUffdWp,
+  // UFFDIO_WRITEPROTECT off / UFFDIO_UNREGISTER of a uffd-wp shared writable
+  // VMA maps its present PTEs writable with vm_get_page_prot() (6.1
+  // mm/userfaultfd.c uffd_wp_range()), ignoring soft-dirty write-notify: a
+  // later write does not fault and the page stays soft-clean (fixed by
+  // "mm/userfaultfd: rely on vma->vm_page_prot in uffd_wp_range()", 6.3).
+  kSoftdirtyLostOnUffdWpResolve,
 };
-constexpr int kNumQuirks = 8;
+constexpr int kNumQuirks = 9;
 
 std::string_view QuirkName(Quirk q);
 std::optional<Quirk> QuirkByName(std::string_view name);

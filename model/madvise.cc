@@ -247,6 +247,11 @@ Result Model::DoMadvise(Step& s) {
         // it, anon_vma_prepare(); [EMP] 6.18.44 copies a guarded VMA whose
         // anon_vma an mremap DONTUNMAP of the whole VMA had unlinked).
         p.vmas[vi].maybe_guard = true;  // the whole VMA: a hint, no split
+        // An anonymous VMA also gets its anon_vma (madvise_guard_install():
+        // "If anonymous and we are establishing page tables the VMA ought to
+        // have an anon_vma"; before VM_MAYBE_GUARD every VMA did): an mremap
+        // copy then keeps its pgoff and does not merge back ([EMP] 6.18.44).
+        if (p.vmas[vi].IsAnonymous()) EnsureAnonVma(p, vi);
         ZapRange(op.proc, a, b, Zap::kDontneed);
         p.doubts.EraseRange(a, b);
         for (uint32_t page = a; page < b; page++) {

@@ -44,7 +44,9 @@ Prediction WithoutQuirks(const Prediction& pred) {
   return out;
 }
 
-Model::Model(KernelProfile profile) : profile_(std::move(profile)) {}
+Model::Model(KernelProfile profile) : profile_(std::move(profile)) {
+  st_.legacy_anon_vma_merge = profile_.legacy_61;
+}
 
 Prediction Model::Predict(const Op& op, size_t index) const {
   Prediction pred;
@@ -304,8 +306,19 @@ Result Model::DoMprotect(Step& s) {
       Vma& v = p.vmas[st_.VmaAt(p, addr)];
       v.prot = op.prot;
       // mprotect_fixup(): making a private mapping writable charges it (VM_ACCOUNT);
-      // making it read-only again does not uncharge.
+      // making it read-only again does not uncharge — except, on current
+      // kernels, an anonymous VMA that never faulted (no anon_vma: "mm/mprotect:
+      // allow unfaulted VMAs to be unaccounted on mprotect()", 6.6; [EMP]
+      // 6.18: it then no longer merges with a charged neighbour).
       if (!v.shared && v.Writable() && !v.noreserve) v.account = true;
+      else if (!v.Writable() && !profile_.legacy_61 && v.IsAnonymous() && !v.anon_vma) v.account = false;
+      // change_protection() with vm_page_prot: a PTE the quirk
+      // softdirty_lost_on_uffd_wp_resolve left writable is write-notified again
+      // (can_change_pte_writable() wants soft-dirty set to upgrade it).
+      for (auto it = p.ptes.LowerBound(addr); it != p.ptes.end() && it->first < vend; ++it)
+        if (!it->second.soft_dirty) it->second.sd_silent = false;
+      for (auto it = p.doubts.LowerBound(addr); it != p.doubts.end() && it->first < vend; ++it)
+        if (!it->second.alt.soft_dirty) it->second.alt.sd_silent = false;
       // PTE soft-dirty and uffd-wp bits are kept (_PAGE_CHG_MASK, §3.1, §4.7).
     }
     addr = vend;
@@ -511,8 +524,16 @@ Result Model::DoClearRefs(Step& s) {
     v.soft_dirty = false;
     v.sd_lost_quirk = 0;
   }
-  for (auto& [page, pte] : p.ptes) pte.soft_dirty = false;
-  for (auto& [page, d] : p.doubts) d.alt.soft_dirty = false;
+  // clear_soft_dirty(): pte_wrprotect() + pte_clear_soft_dirty() (a PTE
+  // the quirk left writable is write-protected again).
+  for (auto& [page, pte] : p.ptes) {
+    pte.soft_dirty = false;
+    pte.sd_silent = false;
+  }
+  for (auto& [page, d] : p.doubts) {
+    d.alt.soft_dirty = false;
+    d.alt.sd_silent = false;
+  }
   return Ok();
 }
 

@@ -137,6 +137,8 @@ class Model {
   Fault FaultInCertain(int proc, uint32_t page, bool write, uint8_t* uffd_faults);
   // Fault-around after a read fault at `page` (mm/memory.c do_fault_around()).
   void FaultAround(int proc, uint32_t page);
+  // Quirk softdirty_lost_on_uffd_wp_resolve applies to the VMA at `page`.
+  bool ResolveMapsWritable(const Process& p, uint32_t page) const;
   // The whole access op (read/write at op's page), mutating, for the
   // two-world simulation of a doubtful page.
   Result AccessNow(const Op& op, size_t index, bool write);

@@ -117,22 +117,38 @@ Result Model::MoveRange(Step& s, uint32_t addr, uint32_t old_len, uint32_t new_l
     int vi = st_.VmaAt(p, addr);
     if (vi < 0 || addr + std::min(old_len, new_len) > p.vmas[vi].end) return Err(EFAULT);
   }
-  {
-    // copy_vma() merges the copy into the source VMA itself when they end up
-    // adjacent (an anonymous VMA without anon_vma gets the linear pgoff of
-    // its new address), and mremap_userfaultfd_prep() then resets the
-    // registration of the whole merged VMA: the part that stays unregisters
-    // too (quirk mremap_merge_drops_uffd_registration, both kernels). Which
-    // VMA keeps which registration is not modelled.
-    const Vma& v = p.vmas[st_.VmaAt(p, addr)];
-    uint32_t vs = v.start, ve = v.end;
-    if (new_addr + new_len <= addr && new_addr + new_len > vs) vs = new_addr + new_len;
-    if (new_addr >= addr + old_len && new_addr < ve) ve = new_addr;
-    bool adjacent = new_addr + new_len == vs || new_addr == ve;
+  if (int vi = st_.VmaAt(p, addr); vi >= 0 && profile_.quirks.Has(Quirk::kMremapMergeDropsUffdRegistration)) {
+    // copy_vma() merges the copy (still carrying the source's uffd context)
+    // with a compatible neighbour at the destination — the rest of the
+    // source VMA itself (an anonymous VMA without anon_vma gets the linear
+    // pgoff of its new address) or another VMA of the same context — and
+    // mremap_userfaultfd_prep() then resets the registration of the whole
+    // merged VMA: the neighbour unregisters too (quirk
+    // mremap_merge_drops_uffd_registration, both kernels). Which VMA keeps
+    // which registration is not modelled.
+    const Vma& v = p.vmas[vi];
     bool remap_event = v.uffd >= 0 && (st_.uffds[v.uffd].features & kUffdEventRemap);
-    if (adjacent && v.uffd >= 0 && !remap_event && v.IsAnonymous() && !v.anon_vma &&
-        profile_.quirks.Has(Quirk::kMremapMergeDropsUffdRegistration))
-      s.pred->unmodelled = "mremap next to its uffd-registered source VMA (quirk mremap_merge_drops_uffd_registration)";
+    if (v.uffd >= 0 && !remap_event) {
+      Vma copy = v;
+      copy.start = new_addr;
+      copy.end = new_addr + new_len;
+      copy.pgoff = v.IsAnonymous() && !v.anon_vma ? new_addr : v.FilePage(addr);
+      // The neighbours once the destination is unmapped (and, for the
+      // source VMA, once the moved range is gone).
+      bool merges = false;
+      for (const Vma& w : p.vmas) {
+        Vma n = w;
+        if (&w == &v) {
+          if (new_addr + new_len <= addr && new_addr + new_len > n.start) n.start = new_addr + new_len;
+          if (new_addr >= addr + old_len && new_addr < n.end) n.end = new_addr;
+          if (n.start != w.start) n.pgoff = w.FilePage(n.start);
+        }
+        if (n.end == new_addr && n.start < new_addr) merges |= MmState::Mergeable(n, copy);
+        if (n.start == new_addr + new_len && n.end > n.start) merges |= MmState::Mergeable(copy, n);
+      }
+      if (merges)
+        s.pred->unmodelled = "mremap next to a VMA of its uffd context (quirk mremap_merge_drops_uffd_registration)";
+    }
   }
   // The destination is unmapped first (MREMAP_FIXED), then a shrinking move
   // unmaps the old tail, and only then is the source checked — so a failing
@@ -282,7 +298,11 @@ Result Model::MoveRange(Step& s, uint32_t addr, uint32_t old_len, uint32_t new_l
     if (oi >= 0 && p.vmas[oi].end == new_addr) keep_apart = new_addr;
     if (oi >= 0 && p.vmas[oi].start == new_addr + new_len) keep_apart2 = new_addr + new_len;
   }
-  st_.MergeAround(p, new_addr, new_addr + new_len, keep_apart, keep_apart2);
+  // The copy still carries the source's uffd context when it merges;
+  // mremap_userfaultfd_prep() resets it afterwards without merging again, so
+  // a copy that loses its registration stays apart from unregistered
+  // neighbours (a neighbour of the same context: the quirk above).
+  if (!uffd_no_remap) st_.MergeAround(p, new_addr, new_addr + new_len, keep_apart, keep_apart2);
   if (profile_.quirks.Has(Quirk::kSoftdirtyLostOnMremapMerge))
     MarkSoftDirtyLoss(p, before, new_addr, new_addr + new_len, /*keeper_inside=*/false,
                       Quirk::kSoftdirtyLostOnMremapMerge);

@@ -84,6 +84,10 @@ KernelProfile MakeProfile(const KernelFeatures& f) {
   // Unregistering through another uffd: fixed in 2025 (6.16); 6.1.192 lacks it.
   bool before_616 = !parsed || major < 6 || (major == 6 && minor < 16);
   if (p.uffd_wp && before_616) p.quirks.Set(Quirk::kUffdUnregisterOtherCtx);
+  // uffd_wp_range() ignoring write-notify: fixed in 6.3 (931298e103c2, not
+  // sent to stable); only visible with CONFIG_MEM_SOFT_DIRTY.
+  bool before_63 = !parsed || major < 6 || (major == 6 && minor < 3);
+  if (p.soft_dirty && p.uffd_wp && before_63) p.quirks.Set(Quirk::kSoftdirtyLostOnUffdWpResolve);
   return p;
 }
 

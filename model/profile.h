@@ -28,7 +28,11 @@ struct KernelProfile {
   bool guard = false;           // MADV_GUARD_INSTALL/REMOVE, pagemap bit 58, PAGE_IS_GUARD
   // 6.1 behaviour of SEMANTICS.md §8: UFFDIO_WRITEPROTECT confined to one
   // VMA; no uffd-wp markers on anonymous memory; mremap checks its source
-  // after the unmaps and moves one VMA only; MADV_POPULATE skips holes.
+  // after the unmaps and moves one VMA only; MADV_POPULATE skips holes;
+  // VMA merges: UFFDIO_(UN)REGISTER from inside a VMA passes the VMA's own
+  // pgoff (no merge with the next), a VMA with an anon_vma never merges into
+  // a neighbour without one, mprotect read-only keeps VM_ACCOUNT of an
+  // unfaulted VMA ([EMP] 6.1.192; current kernels: mm/vma.c).
   // (UFFDIO_REGISTER's ENOMEM needs no VMA at all above the start: the
   // executor's stack always is, so EINVAL on both.)
   bool legacy_61 = false;

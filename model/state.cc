@@ -65,7 +65,20 @@ bool MmState::MergeAround(Process& p, uint32_t lo, uint32_t hi, uint32_t not_at,
   while (i + 1 < p.vmas.size() && p.vmas[i + 1].start <= hi) {
     Vma& a = p.vmas[i];
     const Vma& b = p.vmas[i + 1];
-    if (Mergeable(a, b) && a.end != not_at && a.end != not_at2) {
+    bool ok = Mergeable(a, b) && a.end != not_at && a.end != not_at2;
+    if (ok && legacy_anon_vma_merge && (a.anon_vma == 0) != (b.anon_vma == 0)) {
+      // 6.1 mm/mmap.c is_mergeable_anon_vma(area's anon_vma, target's,
+      // target): with one of them NULL it wants the target's anon_vma_chain
+      // singular, so a changed VMA with an anon_vma does not merge into a
+      // neighbour without one (upstream checks the side that has it,
+      // mm/vma.c). The target is the unchanged neighbour, or for two
+      // changed VMAs the left one (processed first). [EMP] 6.1.192.
+      bool b_is_target = b.start >= hi;
+      const Vma& src = b_is_target ? a : b;
+      const Vma& tgt = b_is_target ? b : a;
+      if (src.anon_vma && !tgt.anon_vma) ok = false;
+    }
+    if (ok) {
       // Sticky VM_SOFTDIRTY: the merged VMA is soft-dirty if either side was
       // (upstream "mm: propagate VM_SOFTDIRTY on merge"; SEMANTICS.md §3.3).
       bool sure = (a.soft_dirty && !a.sd_lost_quirk) || (b.soft_dirty && !b.sd_lost_quirk);

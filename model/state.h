@@ -69,6 +69,10 @@ struct Pte {
   bool soft_dirty = false;
   bool uffd_wp = false;
   uint32_t page = kZeroPage;  // kPresent/kSwap
+  // kPresent: mapped writable without soft-dirty write-notify by the quirk
+  // softdirty_lost_on_uffd_wp_resolve (set only where the profile has it):
+  // a write may leave soft_dirty as it is.
+  bool sd_silent = false;
   bool operator==(const Pte&) const = default;
 };
 
@@ -184,6 +188,10 @@ class MmState {
   std::array<int32_t, kMaxFiles> named_files{};  // regular file per slot name, -1 none
   std::vector<UffdCtx> uffds;
   uint32_t next_anon_vma = 1;
+  // 6.1's is_mergeable_anon_vma() tests list_is_singular() on the merge
+  // target: a VMA with an anon_vma never merges into a neighbour without
+  // one (set from KernelProfile::legacy_61).
+  bool legacy_anon_vma_merge = false;
 
   // --- VMAs ---
   // Index of the VMA containing `page`, or -1.

@@ -60,12 +60,23 @@ void Model::ReleaseUffd(int32_t ctx) {
   for (auto& [a, b] : changed) st_.MergeAround(p, a, b);
 }
 
+bool Model::ResolveMapsWritable(const Process& p, uint32_t page) const {
+  // 6.1 uffd_wp_range(..., false) applies vm_get_page_prot(vm_flags) — write
+  // permission for a shared writable VMA — to every present PTE, so soft-dirty
+  // tracking loses its write fault (quirk softdirty_lost_on_uffd_wp_resolve).
+  if (!profile_.quirks.Has(Quirk::kSoftdirtyLostOnUffdWpResolve)) return false;
+  int vi = st_.VmaAt(p, page);
+  return vi >= 0 && p.vmas[vi].shared && p.vmas[vi].Writable();
+}
+
 void Model::ClearUffdWp(int proc, uint32_t lo, uint32_t hi) {
   Process& p = st_.procs[proc];
+  bool writable = lo < hi && ResolveMapsWritable(p, lo);
   auto doubts = TakeDoubts(proc, lo, hi);
   for (auto& [page, d] : doubts) {
     Variant alt = d.alt_none || d.alt.kind == PteKind::kUffdMarker ? Variant{} : Variant{d.alt};
     if (alt && alt->kind != PteKind::kGuard) alt->uffd_wp = false;
+    if (alt && alt->kind == PteKind::kPresent && writable) alt->sd_silent = true;
     d.alt_none = !alt;
     if (alt) d.alt = *alt;
   }
@@ -75,6 +86,7 @@ void Model::ClearUffdWp(int proc, uint32_t lo, uint32_t hi) {
     // change_pte_range() skips guard markers (is_guard_swp_entry()): a uffd-wp
     // bit that PAGEMAP_SCAN's WP_MATCHING set on one stays ([EMP] 6.18).
     else if (it->second.kind != PteKind::kGuard) it->second.uffd_wp = false;
+    if (it->second.kind == PteKind::kPresent && writable) it->second.sd_silent = true;
   }
   for (uint32_t page : markers) st_.ClearPte(p, page);
   for (auto& [page, d] : doubts) SetDoubt(proc, page, d.alt_none ? Variant{} : Variant{d.alt}, d.why);
@@ -92,6 +104,7 @@ void Model::WriteProtect(int proc, uint32_t lo, uint32_t hi, bool on) {
     if ((lo > s0 || hi < s0 + kPagesPerPmd) && p.huge_zero.Find(slot)) p.huge_zero.Erase(slot);
   }
   bool markers = UsesMarkers(p.vmas[vi]);
+  bool writable = !on && ResolveMapsWritable(p, lo);
   // change_pte_range() per PTE (§4.4). MM_CP_UFFD_WP: present and swap PTEs
   // get the bit; none PTEs get a marker where markers are used (page tables
   // are allocated for the whole range); markers and guard markers stay.
@@ -103,7 +116,11 @@ void Model::WriteProtect(int proc, uint32_t lo, uint32_t hi, bool on) {
       case PteKind::kUffdMarker: return on ? Variant{out} : Variant{};
       case PteKind::kGuard: return out;
       case PteKind::kPresent:
-      case PteKind::kSwap: out.uffd_wp = on; return out;
+      case PteKind::kSwap:
+        out.uffd_wp = on;
+        // Protecting write-protects; resolving may map it writable (quirk).
+        if (out.kind == PteKind::kPresent) out.sd_silent = writable;
+        return out;
     }
     return out;
   };
@@ -202,6 +219,16 @@ Result Model::DoUffdRegister(Step& s, bool reg) {
   // [lo, hi) changes, and merge where the flags allow.
   uint32_t addr = std::max(lo, p.vmas[i].start);
   uint32_t changed_lo = UINT32_MAX, changed_hi = 0;
+  // 6.1 passes vma_merge() the pgoff of the VMA's start, not of `start`
+  // (fs/userfaultfd.c; the 6.1.y backport of "mm/uffd: fix vma operation
+  // where start addr cuts part of vma" took only the prev fix, not "mm/uffd:
+  // Allow vma to merge as much as possible"): a first piece that starts
+  // inside its VMA cannot merge with the VMA after it unless that VMA is
+  // changed by this call too (its own iteration merges back with the right
+  // pgoff). [EMP] 6.1.192: register [101,104) over [100,104) with [103,104)
+  // registered leaves two VMAs.
+  uint32_t no_merge_at = UINT32_MAX;
+  std::vector<uint32_t> piece_starts;
   while (addr < hi) {
     int vi = st_.VmaAt(p, addr);
     if (vi < 0) {
@@ -216,6 +243,8 @@ Result Model::DoUffdRegister(Step& s, bool reg) {
     if (!skip) {
       changed_lo = std::min(changed_lo, addr);
       changed_hi = std::max(changed_hi, vend);
+      piece_starts.push_back(addr);
+      if (profile_.legacy_61 && addr > v.start && vend == v.end) no_merge_at = vend;
       st_.SplitAt(p, addr);
       st_.SplitAt(p, vend);
       Vma& w = p.vmas[st_.VmaAt(p, addr)];
@@ -231,7 +260,9 @@ Result Model::DoUffdRegister(Step& s, bool reg) {
     }
     addr = vend;
   }
-  if (changed_lo < changed_hi) st_.MergeAround(p, changed_lo, changed_hi);
+  if (std::find(piece_starts.begin(), piece_starts.end(), no_merge_at) != piece_starts.end())
+    no_merge_at = UINT32_MAX;
+  if (changed_lo < changed_hi) st_.MergeAround(p, changed_lo, changed_hi, no_merge_at);
   return Ok();
 }
 

@@ -269,6 +269,32 @@ mremap 4 1 1 move 1
 pagemap 1 1
 )",
      0, kPmSoftDirty, DivergenceClass::kMissedDirty},
+    // 6.1 uffd_wp_range() maps the shared PTE writable on unregister: the
+    // write after clear_refs does not fault, the page stays soft-clean.
+    {"SoftDirtyLostOnUffdWpResolve", 'G', Quirk::kSoftdirtyLostOnUffdWpResolve, R"(
+mmap 0 2 rw anon shared
+write 1
+clear_refs 4
+uffd_open wp_hugetlbfs_shmem
+uffd_register 0 2 wp
+uffd_unregister 0 2
+write 1
+pagemap 1 1
+)",
+     0, kPmSoftDirty, DivergenceClass::kMissedDirty},
+    {"SoftDirtyLostOnUffdWpOff", 'G', Quirk::kSoftdirtyLostOnUffdWpResolve, R"(
+mmap 0 2 rw anon shared
+write 1
+clear_refs 4
+uffd_open wp_hugetlbfs_shmem
+uffd_register 0 2 wp
+uffd_wp 0 2 on
+uffd_wp 0 2 off
+write 1
+write 1
+pagemap 1 1
+)",
+     0, kPmSoftDirty, DivergenceClass::kMissedDirty},
 };
 
 class QuirkCheck : public testing::TestWithParam<QuirkCase> {};
@@ -323,6 +349,10 @@ TEST(Quirk, ProfilesSwitchThemOn) {
   KernelFeatures fixed = GuestFeatures61();
   fixed.release = "6.19.0";
   EXPECT_FALSE(MakeProfile(fixed).quirks.Has(Quirk::kSoftdirtyLostOnMprotectMerge));
+  EXPECT_TRUE(g.quirks.Has(Quirk::kSoftdirtyLostOnUffdWpResolve));
+  EXPECT_FALSE(h.quirks.Has(Quirk::kSoftdirtyLostOnUffdWpResolve));
+  fixed.release = "6.3.0";
+  EXPECT_FALSE(MakeProfile(fixed).quirks.Has(Quirk::kSoftdirtyLostOnUffdWpResolve));
 }
 
 // A sync uffd-wp write to a page whose marker the quirk kept: the WP fault is
@@ -550,7 +580,30 @@ mremap 72 6 6 move 66
   Model m(HostProfile618());
   for (size_t i = 0; i < 3; i++) m.Apply(prog.ops[i], i, m.Predict(prog.ops[i], i).expected);
   EXPECT_EQ(m.Predict(prog.ops[3], 3).unmodelled,
-            "mremap next to its uffd-registered source VMA (quirk mremap_merge_drops_uffd_registration)");
+            "mremap next to a VMA of its uffd context (quirk mremap_merge_drops_uffd_registration)");
+}
+
+// The same with another VMA of the same context at the destination (found
+// by generated programs: the neighbour lost its registration, so fork no
+// longer copied its page table).
+TEST(Quirk, MremapMergeWithAnotherRegisteredVmaIsUnmodelled) {
+  Program prog = MustParse(R"(
+mmap 66 4 rw anon private
+mmap 80 4 rw anon private
+uffd_open
+uffd_register 66 4 wp
+uffd_register 80 4 wp
+mremap 66 2 2 move 78
+mremap 67 1 1 move 90
+)");
+  Model m(HostProfile618());
+  for (size_t i = 0; i < 5; i++) m.Apply(prog.ops[i], i, m.Predict(prog.ops[i], i).expected);
+  EXPECT_EQ(m.Predict(prog.ops[5], 5).unmodelled,
+            "mremap next to a VMA of its uffd context (quirk mremap_merge_drops_uffd_registration)");
+  EXPECT_EQ(m.Predict(prog.ops[6], 6).unmodelled, "");  // no neighbour at 90
+  Model off(WithoutQuirk(HostProfile618(), Quirk::kMremapMergeDropsUffdRegistration));
+  for (size_t i = 0; i < 5; i++) off.Apply(prog.ops[i], i, off.Predict(prog.ops[i], i).expected);
+  EXPECT_EQ(off.Predict(prog.ops[5], 5).unmodelled, "");
 }
 
 }  // namespace

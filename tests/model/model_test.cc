@@ -679,6 +679,78 @@ mremap 600 2 10 move 505 => ok
 pagemap 505 2 => P--X-- ------
 scan 505 10 ret=written => = 1 [505,515):w end=515
 )"},
+    // The copy merges while it still carries the source's uffd context;
+    // losing it afterwards (no EVENT_REMAP) does not merge it with an
+    // unregistered neighbour: the old range spans two VMAs.
+    {"MremapUnregisteredCopyStaysApart", 'H', R"(
+mmap 0 12 rw anon private => ok
+uffd_open => ok
+uffd_register 4 4 missing => ok
+mremap 4 4 4 move 12 => ok
+mremap 8 8 9 => err EFAULT
+uffd_register 12 4 wp => ok
+)"},
+    // Guard install prepares the anon_vma of an anonymous VMA: the
+    // DONTUNMAP copy keeps the source pgoff and stays a VMA of its own.
+    {"GuardInstallPreparesAnonVma", 'H', R"(
+mmap 0 16 r anon private => ok
+madvise 12 2 guard_install => ok
+mremap 0 2 2 move 16 dontunmap => ok
+mprotect 0 18 rw => ok
+mremap 3 15 16 => err EFAULT
+)"},
+    // 6.1 registers a range starting inside a VMA with the pgoff of the
+    // VMA's start: the piece does not merge with the registered VMA after it
+    // (UFFDIO_WRITEPROTECT over both: one VMA wanted → ENOENT); current
+    // kernels merge them ([EMP] 6.1.192, 6.18).
+    {"UffdRegisterMidVmaNoMergeOnGuest", 'G', R"(
+mmap 100 4 rw anon private => ok
+uffd_open => ok
+uffd_register 103 1 wp => ok
+uffd_register 101 3 wp => ok
+uffd_wp 101 3 on => err ENOENT
+uffd_wp 101 2 on => ok
+)"},
+    {"UffdRegisterMidVmaMergesOnHost", 'H', R"(
+mmap 100 4 rw anon private => ok
+uffd_open => ok
+uffd_register 103 1 wp => ok
+uffd_register 101 3 wp => ok
+uffd_wp 101 3 on => ok
+)"},
+    // 6.1 does not merge a VMA that has an anon_vma into a neighbour that
+    // has none (is_mergeable_anon_vma() tests the target's chain); current
+    // kernels do ([EMP] 6.1.192, 6.18).
+    {"AnonVmaIntoEmptyNeighbourNoMergeOnGuest", 'G', R"(
+mmap 100 2 rw anon private => ok
+mprotect 100 2 r => ok
+mmap 102 2 rw anon private => ok
+write 102 => ok
+mprotect 102 2 r => ok
+mremap 100 4 5 => err EFAULT
+mmap 200 2 rw anon private => ok
+write 200 => ok
+mprotect 200 2 r => ok
+mmap 202 2 rw anon private => ok
+mprotect 202 2 r => ok
+mremap 200 4 5 => ok
+)"},
+    // Current kernels uncharge an unfaulted anonymous VMA made read-only
+    // (mprotect_fixup(), 6.6): it no longer merges with a charged one; a
+    // VMA with an anon_vma merges into a neighbour without one.
+    {"UnfaultedReadOnlyUnchargedOnHost", 'H', R"(
+mmap 100 2 rw anon private => ok
+mprotect 100 2 r => ok
+mmap 102 2 rw anon private => ok
+write 102 => ok
+mprotect 102 2 r => ok
+mremap 100 4 5 => err EFAULT
+mmap 200 2 rw anon private => ok
+mmap 202 2 rx anon private => ok
+madvise 202 1 guard_install => ok
+mprotect 202 2 rw => ok
+mremap 200 4 5 => ok
+)"},
     // copy_vma() merges the copy with the DONTUNMAP source itself when
     // adjacent (one VMA: a grow over both works); a whole-VMA move to a VMA
     // of its own unlinks the old anon_vma (fork copies nothing there), the
@@ -751,6 +823,20 @@ mmap 32 4 rw file:1+0 private => ok
 write 33 => fault BUS
 fork => = p1
 p1: pagemap 32 2 => ------ ------
+)"},
+    // A fault on a live uffd-wp marker of an uncached regular-file page goes
+    // to filemap_fault() like a none PTE (do_pte_missing()): its readahead
+    // may bring in other pages, which a later fault-around may map.
+    {"MarkerFaultStartsReadahead", 'H', R"(
+file 0 8 => ok
+mmap 0 8 rw file:0+0 shared => ok
+uffd_open wp_async => ok
+uffd_register 0 8 wp => ok
+uffd_wp 0 8 on => ok
+write 1 =7 => ok
+mmap 16 8 r file:0+0 shared => ok
+read 17 => = 0x07
+pagemap 21 3 => ?-??-- ?-??-- ?-??--
 )"},
     // An EVENT_FORK child context lives in the parent's handler; the child
     // borrows it at its first ioctl and then keeps it past the parent's exit.
@@ -852,6 +938,26 @@ TEST_P(ModelCase, Predicts) {
 
 INSTANTIATE_TEST_SUITE_P(Table, ModelCase, testing::ValuesIn(kCases),
                          [](const testing::TestParamInfo<Case>& info) { return info.param.name; });
+
+// clear_refs write-protects again what 6.1's uffd_wp_range() left writable
+// (quirk softdirty_lost_on_uffd_wp_resolve): the next write is soft-dirty for
+// certain; without clear_refs the quirk leaves D open.
+TEST(Quirk, ClearRefsEndsUffdWpResolveQuirk) {
+  RunWithQuirks(GuestProfile61(), R"(
+mmap 0 2 rw anon shared => ok
+write 0 => ok
+write 1 => ok
+clear_refs 4 => ok
+uffd_open wp_hugetlbfs_shmem => ok
+uffd_register 0 2 wp => ok
+uffd_unregister 0 2 => ok
+write 0 => ok
+pagemap 0 1 => P-FX-?
+clear_refs 4 => ok
+write 1 => ok
+pagemap 1 1 => P-FX-D
+)");
+}
 
 TEST(Picture, DrawsVmasAndPtes) {
   Model m = RunExpecting(GuestProfile61(), R"(
