@@ -18,12 +18,15 @@ enum class MsgType : uint32_t {
   kRun = 2,       // u64 timeout_ms, encoded program -> kTrace
   kQuit = 3,      // the server exits
   kBareLoop = 4,  // u64 milliseconds -> kBareCount: the bare C loop's floor (benchmarks)
+  kExecBinary = 5, // u64 timeout_ms, u64 argc, argc strings, the binary -> kBinaryRun
   kFeatures = 10, // encoded KernelFeatures
   kTrace = 11,    // encoded Trace
   kError = 12,    // a string: the request was malformed
   kReady = 13,    // a guest's server announces itself: bytes sent to a serial
                   // port before the guest opens it are lost
   kBareCount = 14, // u64 programs the bare loop ran (or UINT64_MAX on failure)
+  kBinaryRun = 15, // u64 exit code + 1 (0: signalled), u64 signal, u8 timed out,
+                   // string output, string console
 };
 
 class Channel {

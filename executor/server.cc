@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "executor/bare_loop.h"
+#include "executor/exec_binary.h"
 #include "executor/probe.h"
 #include "executor/runner.h"
 #include "prog/binary.h"
@@ -104,6 +105,37 @@ int Serve(Channel* channel, bool watch_kmsg) {
         channel->Send(MsgType::kBareCount, w.buffer());
         break;
       }
+      case MsgType::kExecBinary: {
+        ByteReader r(payload);
+        uint64_t timeout_ms, argc;
+        std::vector<std::string> args;
+        bool ok = r.U64(&timeout_ms) && timeout_ms > 0 && timeout_ms <= 3600 * 1000 && r.U64(&argc) && argc <= 64;
+        for (uint64_t i = 0; ok && i < argc; i++) ok = r.Str(&args.emplace_back(), 4096);
+        if (!ok) {
+          SendError(channel, "malformed exec request");
+          break;
+        }
+        std::span<const uint8_t> rest = r.rest();
+        BinaryRun run;
+        if (!RunBinary({rest.begin(), rest.end()}, args, static_cast<int>(timeout_ms), runner.tmpdir(), &run,
+                       &err)) {
+          SendError(channel, err);
+          break;
+        }
+        if (kmsg >= 0) {
+          bool splat = false;
+          std::string log = ReadNewKmsg(kmsg, &splat);
+          if (splat) run.console = log.substr(0, 16384);
+        }
+        ByteWriter w;
+        w.U64(run.exit_code < 0 ? 0 : static_cast<uint64_t>(run.exit_code) + 1);
+        w.U64(static_cast<uint64_t>(run.signal));
+        w.U8(run.timed_out);
+        w.Str(run.output);
+        w.Str(run.console);
+        channel->Send(MsgType::kBinaryRun, w.buffer());
+        break;
+      }
       case MsgType::kQuit:
         return 0;
       case MsgType::kFeatures:
@@ -111,6 +143,7 @@ int Serve(Channel* channel, bool watch_kmsg) {
       case MsgType::kError:
       case MsgType::kReady:
       case MsgType::kBareCount:
+      case MsgType::kBinaryRun:
         SendError(channel, "unexpected message type " + std::to_string(static_cast<uint32_t>(type)));
         break;
     }

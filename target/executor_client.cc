@@ -71,6 +71,30 @@ bool ExecutorClient::BareLoop(int ms, long* programs, std::string* err) {
   return true;
 }
 
+bool ExecutorClient::RunBinary(const std::vector<uint8_t>& binary, const std::vector<std::string>& args,
+                               int timeout_ms, int reply_timeout_ms, BinaryRun* out, std::string* err) {
+  ByteWriter w;
+  w.U64(static_cast<uint64_t>(timeout_ms));
+  w.U64(args.size());
+  for (const std::string& a : args) w.Str(a);
+  w.Bytes(binary);
+  std::vector<uint8_t> reply;
+  if (!Call(MsgType::kExecBinary, w.buffer(), MsgType::kBinaryRun, reply_timeout_ms, &reply, err)) return false;
+  ByteReader r(reply);
+  uint64_t code, sig;
+  uint8_t timed_out;
+  *out = BinaryRun{};
+  if (!r.U64(&code) || !r.U64(&sig) || !r.U8(&timed_out) || !r.Str(&out->output) || !r.Str(&out->console) ||
+      code > 256 || sig > 64) {
+    *err = "executor sent a malformed binary-run result";
+    return false;
+  }
+  out->exit_code = static_cast<int>(code) - 1;
+  out->signal = static_cast<int>(sig);
+  out->timed_out = timed_out != 0;
+  return true;
+}
+
 void ExecutorClient::Quit() { channel_->Send(MsgType::kQuit, {}); }
 
 }  // namespace mmdiff

@@ -120,6 +120,26 @@ class QemuTarget : public Target {
     return false;
   }
 
+  bool RunBinary(const std::vector<uint8_t>& binary, const std::vector<std::string>& args, int timeout_ms,
+                 BinaryRun* out, std::string* err) override {
+    if (!qemu_pid_ && !Boot(err)) return false;
+    uint64_t console_pos = console_->Position();
+    std::string why;
+    bool ok = client_->RunBinary(binary, args, timeout_ms, timeout_ms + options_.guest_margin_ms, out, &why);
+    if (!ok) usleep(200 * 1000);  // let the console catch up with a dying kernel
+    std::string splat = console_->FindSplat(console_pos);
+    if (!ok && splat.empty()) {
+      *err = why + "; console:\n" + Tail(console_->Since(console_pos));
+      Shutdown(false);
+      return false;
+    }
+    if (!ok) *out = BinaryRun{};
+    if (out->console.empty()) out->console = splat;
+    // A kernel that splatted is no longer a trustworthy kernel under test.
+    if (!out->console.empty()) Shutdown(false);
+    return true;
+  }
+
   int64_t boot_ms() const { return boot_ms_; }
 
  private:

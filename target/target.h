@@ -4,7 +4,9 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "executor/exec_binary.h"
 #include "prog/features.h"
 #include "prog/program.h"
 #include "prog/result.h"
@@ -34,6 +36,10 @@ class Target {
   // Benchmarks: how many programs the executor's bare C loop
   // (executor/bare_loop.h) runs in `ms` on this target's kernel.
   virtual bool BareLoop(int ms, long* programs, std::string* err) = 0;
+  // Runs a static binary (a C reproducer) on this target's kernel with
+  // `args`, killed after `timeout_ms`. False when it could not be run there.
+  virtual bool RunBinary(const std::vector<uint8_t>& binary, const std::vector<std::string>& args, int timeout_ms,
+                         BinaryRun* out, std::string* err) = 0;
 };
 
 // The executor as a child process of this one, on the running kernel.
