@@ -6,6 +6,7 @@
 #include "cli/commands.h"
 #include "cli/targets.h"
 #include "fuzz/repro.h"
+#include "fuzz/repro_build.h"
 #include "model/checker.h"
 #include "prog/text.h"
 
@@ -18,7 +19,7 @@ bool WriteOutput(const std::string& path, const std::string& text, std::string* 
 namespace {
 
 const char kReproUsage[] =
-    "usage: mmdiff repro FILE.mmp [-o repro.c] [--op N] [--no-quirks] [target flags]\n"
+    "usage: mmdiff repro FILE.mmp [-o repro.c] [--op N] [--no-quirks] [--run] [target flags]\n"
     "\n"
     "Writes a standalone C reproducer of the program (libc only; build it with\n"
     "cc -O2 -static -Wall repro.c). It makes the same system calls as the\n"
@@ -30,10 +31,35 @@ const char kReproUsage[] =
     "'=> RESULT': that result; a pass: every '=> RESULT' of the program (or,\n"
     "with --op N, what the model requires of op N).\n"
     "\n"
-    "  -o repro.c     write the C there (default: stdout)\n"
+    "  -o repro.c     write the C there (default: stdout, or nowhere with --run)\n"
     "  --op N         check op N against the model instead\n"
     "  --no-quirks    allow no known kernel quirk (corpus/QUIRKS.md): a known quirk\n"
-    "                 is a divergence again (for its reproducer and report)\n";
+    "                 is a divergence again (for its reproducer and report)\n"
+    "  --run          also build it ($CC, else cc; -O2 -static -Wall) and run it on\n"
+    "                 the target's kernel (in the guest with --target qemu); prints\n"
+    "                 its output and exits with its status (0 PASS, 1 FAIL, 125 SKIP)\n";
+
+// Builds the C and runs it on the target: the reproducer's exit status, or 2.
+int BuildAndRun(const std::string& source, Target* target, const std::string& release) {
+  std::vector<uint8_t> binary;
+  std::string err;
+  if (!CompileRepro(source, {}, &binary, &err)) {
+    fprintf(stderr, "mmdiff repro: %s", err.c_str());
+    return 2;
+  }
+  BinaryRun run;
+  if (!target->RunBinary(binary, {}, 120000, &run, &err)) {
+    fprintf(stderr, "mmdiff repro: cannot run the reproducer on %s: %s\n", release.c_str(), err.c_str());
+    return 2;
+  }
+  fwrite(run.output.data(), 1, run.output.size(), stdout);
+  fflush(stdout);
+  if (!run.console.empty()) fprintf(stderr, "kernel console:\n%s\n", run.console.c_str());
+  std::string outcome = ReproOutcome(run);
+  fprintf(stderr, "repro: ran on kernel %s: %s\n", release.c_str(), outcome.c_str());
+  if (outcome == "PASS" || outcome == "FAIL" || outcome == "SKIP") return run.exit_code;
+  return 1;  // a hang, a crash or a splat is the kernel failing too
+}
 
 // What the model requires of op `index`, having followed the kernel's
 // answers to the ops before it.
@@ -65,7 +91,7 @@ int ReproCommand(int argc, char** argv) {
   auto value_flags = TargetValueFlags();
   value_flags.insert({"output", "op"});
   std::vector<char*> av = LongOutputFlag(argc, argv);
-  if (!ParseArgs(static_cast<int>(av.size()), av.data(), value_flags, {"no-quirks"}, &args, &err)) {
+  if (!ParseArgs(static_cast<int>(av.size()), av.data(), value_flags, {"no-quirks", "run"}, &args, &err)) {
     fprintf(stderr, "mmdiff repro: %s\n%s%s", err.c_str(), kReproUsage, kTargetFlagsHelp);
     return 2;
   }
@@ -93,6 +119,11 @@ int ReproCommand(int argc, char** argv) {
       return 2;
     }
     op = static_cast<int>(v);
+  }
+  bool run = args.Has("run");
+  if (run && TargetName(args) == "model") {
+    fprintf(stderr, "mmdiff repro: --run needs a kernel: --target local or --target qemu\n");
+    return 2;
   }
   auto target = OpenTarget(args, &err);
   KernelProfile profile;
@@ -138,14 +169,17 @@ int ReproCommand(int argc, char** argv) {
     return 2;
   }
   spec.notes.insert(spec.notes.begin(), "from " + path + ", run on kernel " + release);
-  if (!WriteOutput(args.Get("output"), WriteReproC(prog, spec), &err)) {
+  std::string source = WriteReproC(prog, spec);
+  if ((!run || !args.Get("output").empty()) && !WriteOutput(args.Get("output"), source, &err)) {
     fprintf(stderr, "mmdiff repro: %s\n", err.c_str());
     return 2;
   }
-  fprintf(stderr, "repro: %s; %zu check%s%s%s\n", j.kind == Judgement::Kind::kFail ? j.line.c_str() : "PASS",
+  std::string verdict = j.kind == Judgement::Kind::kFail ? j.line : "PASS";
+  if (verdict.size() > 300) verdict = verdict.substr(0, 300) + "...";  // a scan's regions
+  fprintf(stderr, "repro: %s; %zu check%s%s%s\n", verdict.c_str(),
           spec.checks.size(), spec.checks.size() == 1 ? "" : "s", args.Get("output").empty() ? "" : "; wrote ",
           args.Get("output").c_str());
-  return 0;
+  return run ? BuildAndRun(source, target.get(), release) : 0;
 }
 
 }  // namespace mmdiff::cli

@@ -1984,6 +1984,21 @@ ReproSpec SpecForJudgement(const Program& prog, const Judgement& j) {
   if (j.line.rfind("EXPECTATION", 0) == 0 && std::regex_search(j.line, m, std::regex("op=([0-9]+)"))) {
     size_t i = std::stoul(m[1]);
     if (i < prog.ops.size() && prog.expect[i].kind != ResultKind::kNone) {
+      // The model diverging on the same bit the expectation states: its
+      // single-bit check says why that bit must be so.
+      if (j.verdict.divergence && j.verdict.divergence->op_index == i) {
+        ReproCheck c = CheckFromDivergence(prog, *j.verdict.divergence);
+        const Result& want = prog.expect[i];
+        size_t k = c.page - prog.ops[i].page;
+        if (c.single_bit && want.kind == ResultKind::kPagemap && k < want.pagemap.size()) {
+          uint64_t bit = Bit(c.bit)->bit;
+          bool stated = k >= want.either.size() || !(want.either[k] & bit);
+          if (stated && ((want.pagemap[k] & bit) != 0) == c.value) {
+            spec.checks.push_back(c);
+            return spec;
+          }
+        }
+      }
       ReproCheck c;
       c.op_index = i;
       c.allowed.push_back(prog.expect[i]);

@@ -259,6 +259,27 @@ TEST_F(Cli, HangIsReportedWithExitOne) {
   EXPECT_NE(o.err.find("did not complete"), std::string::npos) << o.err;
 }
 
+// repro --run: the C built and run on the kernel, its verdict as the exit code.
+TEST_F(Cli, ReproRunBuildsAndRunsTheReproducer) {
+  Output o = Run({"repro", "corpus/anon_write_clear_refs.mmp", "--run"}, MMDIFF_SOURCE_DIR);
+  EXPECT_EQ(o.status, 0) << Show(o);
+  EXPECT_EQ(o.out, "PASS\n") << Show(o);  // the C itself is not printed with --run
+  EXPECT_NE(o.err.find("repro: ran on kernel "), std::string::npos) << Show(o);
+
+  o = Run({"repro", "corpus/anon_write_clear_refs.mmp", "--run", "--target", "model"}, MMDIFF_SOURCE_DIR);
+  EXPECT_EQ(o.status, 2) << Show(o);
+  EXPECT_EQ(o.err, "mmdiff repro: --run needs a kernel: --target local or --target qemu\n");
+
+  if (access("/sys/kernel/mm/transparent_hugepage/enabled", R_OK) != 0) GTEST_SKIP() << "no THP";
+  // This kernel's quirk huge_zero_page_pagemap_file, not allowed: a FAIL.
+  std::string c = dir_ + "/quirk.c";
+  o = Run({"repro", "corpus/quirks/huge_zero_page_pagemap_file.mmp", "--no-quirks", "--run", "-o", c},
+          MMDIFF_SOURCE_DIR);
+  EXPECT_EQ(o.status, 1) << Show(o);
+  EXPECT_EQ(o.out.rfind("FAIL: page 0: file/shared-anon is 1 after a read at step 3", 0), 0u) << Show(o);
+  EXPECT_NE(Slurp(c).find("int main(int argc, char **argv)"), std::string::npos);
+}
+
 TEST_F(Cli, ProbeListsHostFeatures) {
   Output o = Run({"probe"});
   EXPECT_EQ(o.status, 0) << Show(o);

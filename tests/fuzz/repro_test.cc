@@ -27,71 +27,26 @@
 #include "model/profile.h"
 #include "prog/text.h"
 #include "target/target.h"
+#include "tests/fuzz/repro_test_util.h"
 
 namespace mmdiff {
 namespace {
 
-Program Parse(const std::string& text) {
-  Program prog;
-  TextError err;
-  EXPECT_TRUE(ParseProgram(text, "test.mmp", &prog, &err)) << err.ToString();
-  return prog;
-}
-
-// The C compiler: $CC, else cc, gcc or clang on $PATH; "" when none.
-std::string FindCompiler() {
-  if (const char* cc = getenv("CC"); cc && *cc) return cc;
-  const char* path = getenv("PATH");
-  std::stringstream dirs(path ? path : "/usr/bin:/bin");
-  std::string dir;
-  std::vector<std::string> all;
-  while (std::getline(dirs, dir, ':')) all.push_back(dir);
-  for (const char* name : {"cc", "gcc", "clang"})
-    for (const std::string& d : all)
-      if (access((d + "/" + name).c_str(), X_OK) == 0) return d + "/" + name;
-  return "";
-}
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using namespace reprotest;
 
 class ReproTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    cc_ = FindCompiler();
-    if (cc_.empty()) GTEST_SKIP() << "no C compiler";
-    char templ[] = "/tmp/repro_test.XXXXXX";
-    ASSERT_TRUE(mkdtemp(templ));
-    dir_ = templ;
-  }
-  void TearDown() override {
-    if (!dir_.empty()) std::system(("rm -rf " + dir_).c_str());
+    if (FindCCompiler().empty()) GTEST_SKIP() << "no C compiler";
   }
 
-  // Compiles `source` warning-free; returns the binary ("" on failure, with
-  // the compiler's output as a test failure).
-  std::string Compile(const std::string& name, const std::string& source) {
-    std::string c = dir_ + "/" + name + ".c", bin = dir_ + "/" + name, log = dir_ + "/" + name + ".log";
-    std::ofstream(c) << source;
-    std::string cmd = cc_ + " -O2 -static -Wall -Werror -o " + bin + " " + c + " > " + log + " 2>&1";
-    int rc = std::system(cmd.c_str());
-    if (rc != 0) {
-      ADD_FAILURE() << name << ": " << cmd << "\n" << Slurp(log);
-      return "";
+  // Runs `bin` on the running kernel through a local executor.
+  int Run(const std::vector<uint8_t>& bin, std::string* out, const std::vector<std::string>& args = {}) {
+    if (!runner_) {
+      KernelProfile unused;
+      runner_ = LocalTarget(&unused);
     }
-    return bin;
-  }
-
-  // Runs `bin`; returns its exit status (-1: killed) and stdout in `out`.
-  int Run(const std::string& bin, std::string* out, const std::string& args = "") {
-    std::string log = bin + ".out";
-    int rc = std::system((bin + " " + args + " > " + log + " 2>&1").c_str());
-    *out = Slurp(log);
-    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+    return runner_ ? RunOn(runner_.get(), bin, out, args) : -2;
   }
 
   std::unique_ptr<Target> LocalTarget(KernelProfile* profile) {
@@ -108,17 +63,8 @@ class ReproTest : public ::testing::Test {
     return target;
   }
 
-  std::string cc_, dir_;
+  std::unique_ptr<Target> runner_;
 };
-
-std::string LastLine(const std::string& s) {
-  std::string t = s;
-  while (!t.empty() && t.back() == '\n') t.pop_back();
-  size_t nl = t.rfind('\n');
-  return nl == std::string::npos ? t : t.substr(nl + 1);
-}
-
-std::string FirstLine(const std::string& s) { return s.substr(0, s.find('\n')); }
 
 // A hand-made divergence at pagemap op `op` of `prog`: the model says
 // `model`, the kernel `kernel` (only the model side decides what the C checks).
@@ -148,7 +94,7 @@ TEST_F(ReproTest, DivergenceTheKernelDoesNotHavePasses) {
   EXPECT_EQ(c.after, "a write at step 1");
   EXPECT_EQ(c.because, "written at step 1");
   ReproSpec spec{d.line, {}, {c}};
-  std::string bin = Compile("pass", WriteReproC(prog, spec));
+  auto bin = Compile("pass", WriteReproC(prog, spec));
   ASSERT_FALSE(bin.empty());
   std::string out;
   EXPECT_EQ(Run(bin, &out), 0) << out;
@@ -160,14 +106,14 @@ TEST_F(ReproTest, DeliberatelyWrongModelFails) {
   // A wrong model: a written anonymous page "must not be present".
   Divergence d = HandMade(prog, 4, {P | X, P | X}, {P | X, 0});
   ReproSpec spec{d.line, {}, {CheckFromDivergence(prog, d)}};
-  std::string bin = Compile("fail", WriteReproC(prog, spec));
+  auto bin = Compile("fail", WriteReproC(prog, spec));
   ASSERT_FALSE(bin.empty());
   std::string out;
   EXPECT_EQ(Run(bin, &out), 1) << out;
   EXPECT_EQ(FirstLine(out), "FAIL: page 1: present is 1 after a write at step 3 (expected 0: the model requires 0)")
       << out;
   // -v shows every step in the .mmp result syntax.
-  EXPECT_EQ(Run(bin, &out, "-v"), 1);
+  EXPECT_EQ(Run(bin, &out, {"-v"}), 1);
   EXPECT_NE(out.find("step 4: pagemap 0 2 => P--X-- P--X--"), std::string::npos) << out;
 }
 
@@ -179,7 +125,7 @@ TEST_F(ReproTest, WrongExpectationInAForkedChildFails) {
   spec.checks = ChecksFromExpectations(prog);
   std::string source = WriteReproC(prog, spec);
   EXPECT_NE(source.find("wait_turn"), std::string::npos);
-  std::string bin = Compile("fork_fail", source);
+  auto bin = Compile("fork_fail", source);
   ASSERT_FALSE(bin.empty());
   std::string out;
   EXPECT_EQ(Run(bin, &out), 1) << out;
@@ -191,7 +137,7 @@ TEST_F(ReproTest, WrongExpectationInAForkedChildFails) {
   ASSERT_FALSE(bin.empty());
   EXPECT_EQ(Run(bin, &out), 0) << out;
   EXPECT_EQ(out, "PASS\n");
-  EXPECT_EQ(Run(bin, &out, "-v"), 0) << out;
+  EXPECT_EQ(Run(bin, &out, {"-v"}), 0) << out;
   EXPECT_NE(out.find("step 2: fork => = p1\n"), std::string::npos) << out;
   EXPECT_NE(out.find("step 5: read 0 => = 0x02\n"), std::string::npos) << out;
   EXPECT_EQ(LastLine(out), "PASS") << out;
@@ -204,7 +150,7 @@ TEST_F(ReproTest, MissingRequirementSkips) {
   Program prog = Parse("requires soft_dirty\nmmap 0 1 rw anon private\npagemap 0 1 => -----D\n");
   ReproSpec spec;
   spec.checks = ChecksFromExpectations(prog);
-  std::string bin = Compile("skip", WriteReproC(prog, spec));
+  auto bin = Compile("skip", WriteReproC(prog, spec));
   ASSERT_FALSE(bin.empty());
   std::string out;
   EXPECT_EQ(Run(bin, &out), 125) << out;
@@ -227,7 +173,7 @@ TEST_F(ReproTest, RealQuirkDivergenceFails) {
   ASSERT_TRUE(j.verdict.divergence) << j.line;
   ReproSpec spec = SpecForJudgement(prog, j);
   ASSERT_EQ(spec.checks.size(), 1u);
-  std::string bin = Compile("quirk", WriteReproC(prog, spec));
+  auto bin = Compile("quirk", WriteReproC(prog, spec));
   ASSERT_FALSE(bin.empty());
   std::string out;
   EXPECT_EQ(Run(bin, &out), 1) << out;
@@ -251,52 +197,32 @@ TEST_F(ReproTest, RealQuirkDivergenceFails) {
   EXPECT_NE(report.find("int main(int argc, char **argv)"), std::string::npos) << report;
 }
 
-// The C does exactly what the executor does: every corpus program that
-// passes on this kernel (without needing a known quirk) passes as C, with
-// every one of its "=> RESULT"s checked.
+// Every corpus program that passes here passes as C (see CorpusPassesAsC).
 TEST_F(ReproTest, CorpusProgramsPassAsC) {
   KernelProfile profile;
   auto target = LocalTarget(&profile);
   ASSERT_TRUE(target);
-  std::vector<std::string> files;
-  std::string corpus = std::string(MMDIFF_SOURCE_DIR) + "/corpus";
-  if (DIR* d = opendir(corpus.c_str())) {
-    while (dirent* e = readdir(d)) {
-      std::string n = e->d_name;
-      if (n.size() > 4 && n.compare(n.size() - 4, 4, ".mmp") == 0) files.push_back(n);
-    }
-    closedir(d);
-  }
-  std::sort(files.begin(), files.end());
-  int ran = 0, forks = 0, uffds = 0, scans = 0;
-  for (const std::string& f : files) {
-    Program prog;
-    TextError terr;
-    ASSERT_TRUE(ParseProgramFile(corpus + "/" + f, &prog, &terr)) << terr.ToString();
-    Trace trace;
-    std::string err;
-    ASSERT_TRUE(target->Run(prog, &trace, &err)) << f << ": " << err;
-    Judgement j = JudgeKernelRun(prog, trace, profile);
-    if (j.kind != Judgement::Kind::kPass || !j.line.empty()) continue;  // skipped, or needed a quirk
-    ReproSpec spec = SpecForJudgement(prog, j);
-    if (spec.checks.empty()) continue;
-    std::string name = f.substr(0, f.size() - 4);
-    std::string bin = Compile(name, WriteReproC(prog, spec));
-    if (bin.empty()) continue;
-    std::string out;
-    EXPECT_EQ(Run(bin, &out), 0) << f << "\n" << out;
-    EXPECT_EQ(out, "PASS\n") << f;  // once: only the conductor (or p0) says it
-    ran++;
-    forks += prog.NumProcs() > 1;
-    for (const Op& op : prog.ops) {
-      uffds += op.kind == OpKind::kUffdOpen;
-      scans += op.kind == OpKind::kScan;
-    }
-  }
-  EXPECT_GE(ran, 20);
-  EXPECT_GE(forks, 3);
-  EXPECT_GE(uffds, 3);
-  std::printf("[ corpus ] %d programs passed as C (%d with fork, %d uffd_open, %d scans)\n", ran, forks, uffds, scans);
+  CorpusAsC n = CorpusPassesAsC(target.get(), profile, std::string(MMDIFF_SOURCE_DIR) + "/corpus");
+  EXPECT_GE(n.ran, 20);
+  EXPECT_GE(n.forks, 3);
+  EXPECT_GE(n.uffds, 3);
+  std::printf("[ corpus ] %d programs passed as C (%d with fork, %d uffd_open, %d scans)\n", n.ran, n.forks, n.uffds,
+              n.scans);
+}
+
+// The corpus's quirk programs as C on this kernel: FAIL where it has the
+// quirk, PASS where it is fixed (see QuirkProgramsAsC).
+TEST_F(ReproTest, CorpusQuirksAsC) {
+  KernelProfile profile;
+  auto target = LocalTarget(&profile);
+  ASSERT_TRUE(target);
+  QuirksAsC q = QuirkProgramsAsC(target.get(), profile, std::string(MMDIFF_SOURCE_DIR) + "/corpus/quirks");
+  std::string failed, passed;
+  for (const std::string& n : q.failed) failed += " " + n;
+  for (const std::string& n : q.passed) passed += " " + n;
+  // The host's quirks that need no soft-dirty: five (corpus/QUIRKS.md).
+  EXPECT_GE(q.failed.size(), 5u) << failed;
+  std::printf("[ quirks ] FAIL as C:%s; PASS as C:%s\n", failed.c_str(), passed.c_str());
 }
 
 // The uapi values the reproducers define equal this machine's headers where
