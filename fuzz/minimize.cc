@@ -470,6 +470,81 @@ bool ModelAccepts(const Program& prog, const KernelProfile& profile, bool fully_
   return true;
 }
 
+namespace {
+
+// The features the program's ops ask for by name: a `requires` of one of
+// these stays even where the model's contract is the same without it (a
+// huge zero page reads like a small one, but the bug may need the huge one).
+uint32_t FeaturesNamed(const Program& prog) {
+  uint32_t used = 0;
+  for (const Op& op : prog.ops) {
+    uint32_t cats = op.scan_req | op.scan_inv | op.scan_any | op.scan_ret;
+    switch (op.kind) {
+      case OpKind::kClearRefs:
+        if (op.value == 4) used |= kFeatSoftDirty;
+        break;
+      case OpKind::kMmap:
+        if (op.flags & kFlagHugetlb) used |= kFeatHugetlb;
+        break;
+      case OpKind::kMadvise:
+        if (op.advice == Advice::kHugepage) used |= kFeatThp;
+        if (op.advice == Advice::kGuardInstall || op.advice == Advice::kGuardRemove) used |= kFeatGuard;
+        if (op.advice == Advice::kPageout) used |= kFeatSwap;
+        break;
+      case OpKind::kUffdOpen:
+        if (op.uffd_features & kUffdWpAsync) used |= kFeatWpAsync | kFeatUffdWp;
+        if (op.uffd_features & kUffdWpUnpopulated) used |= kFeatWpUnpopulated | kFeatUffdWp;
+        break;
+      case OpKind::kUffdRegister:
+        if (op.uffd_modes & kUffdModeWp) used |= kFeatUffdWp;
+        break;
+      case OpKind::kUffdWp:
+        used |= kFeatUffdWp;
+        break;
+      case OpKind::kScan:
+        used |= kFeatPagemapScan;
+        if (cats & kCatSoftDirty) used |= kFeatScanSoftDirty | kFeatSoftDirty;
+        if (cats & kCatGuard) used |= kFeatGuard;
+        if (cats & kCatHuge) used |= kFeatThp;
+        if (cats & (kCatWpAllowed | kCatWritten)) used |= kFeatUffdWp;
+        break;
+      default:
+        break;
+    }
+  }
+  return used;
+}
+
+}  // namespace
+
+Program DropUnneededRequires(const Program& prog, const KernelProfile& profile,
+                             const std::function<bool(const Program&)>& still_fails) {
+  Program cur = prog;
+  for (size_t i = 0; i < cur.ops.size();) {
+    bool op_removed = false;
+    for (uint32_t f = 1; cur.ops[i].kind == OpKind::kRequires && f < (1u << kNumFeatures) && !op_removed; f <<= 1) {
+      if (!(cur.ops[i].required_features & f) || (FeaturesNamed(cur) & f)) continue;
+      Program cand = cur;
+      cand.ops[i].required_features &= ~f;
+      Trace with = PredictTrace(cand, profile), without = PredictTrace(cand, WithoutFeature(profile, f));
+      bool modelled = true;
+      for (const Result& r : with.results) modelled &= r.kind != ResultKind::kNone;
+      if (!modelled || !(with == without)) continue;
+      bool empty = cand.ops[i].required_features == 0;
+      if (empty) {
+        std::vector<bool> keep(cand.ops.size(), true);
+        keep[i] = false;
+        cand = RemoveOps(cand, keep);
+      }
+      if (Validate(cand) || !still_fails(cand)) continue;
+      cur = cand;
+      op_removed = empty;
+    }
+    if (!op_removed) i++;
+  }
+  return cur;
+}
+
 bool MinimizeOnTarget(const Program& prog, Target* target, const KernelProfile& profile,
                       const TargetMinimizeOptions& options, MinimizeStats* stats, std::atomic<bool>* stop,
                       TargetMinimizeResult* out, std::string* err) {
@@ -510,6 +585,10 @@ bool MinimizeOnTarget(const Program& prog, Target* target, const KernelProfile& 
     return run(cand, &t, &cj, &e) && MinimizeSignature(cj) == sig;
   };
   out->program = Minimize(start, still_fails, stats, stop);
+  if (!(stop && stop->load())) {
+    out->program = DropUnneededRequires(out->program, profile, still_fails);
+    if (stats) stats->ops_after = out->program.ops.size();
+  }
   out->signature = sig;
   out->trace = trace;
   out->judgement = j;

@@ -11,7 +11,8 @@
 //   processes  remove a fork with every op of its process and of the
 //              processes it forked; later processes are renumbered
 //   ops        delta debugging over the other ops (halves, quarters, ... single
-//              ops, last chunks first); `requires` lines stay
+//              ops, last chunks first); `requires` lines stay until the
+//              end, when DropUnneededRequires keeps only what matters
 //   uffd       remove a process's whole userfaultfd setup (uffd_open and its
 //              register/unregister/uffd_wp ops) at once
 //   simplify   per op: fewer option words and features, narrower ranges and
@@ -61,6 +62,15 @@ std::string MinimizeSignature(const Judgement& j);
 // The model's quick filter: `prog` is valid, needs no feature `profile`
 // lacks, and when `fully_modelled`, the model predicts every op.
 bool ModelAccepts(const Program& prog, const KernelProfile& profile, bool fully_modelled);
+
+// The features of the program's `requires` lines that this program does not
+// depend on (the generator draws them at random) go. A feature stays when an
+// op asks for it by name (uffd_register wp, madvise hugepage, a scan, ...)
+// or when the model predicts a different trace on a kernel without it: the
+// program, or its C reproducer, would be wrong there rather than skipped.
+// Each removal must keep `still_fails`.
+Program DropUnneededRequires(const Program& prog, const KernelProfile& profile,
+                             const std::function<bool(const Program&)>& still_fails);
 
 struct TargetMinimizeOptions {
   int confirm_runs = 5;  // re-runs of the result, for its reliability

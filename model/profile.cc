@@ -29,6 +29,35 @@ bool ParseRelease(const std::string& release, int* major, int* minor) {
 
 }  // namespace
 
+KernelProfile WithoutFeature(KernelProfile p, uint32_t feature) {
+  p.features &= ~feature;
+  switch (feature) {
+    case kFeatSoftDirty:
+      p.soft_dirty = false;
+      p.features &= ~kFeatScanSoftDirty;
+      break;
+    case kFeatUffdWp:
+      p.uffd_wp = false;
+      p.uffd_features &= ~(kUffdWpHugetlbfsShmem | kUffdWpAsync | kUffdWpUnpopulated);
+      p.features &= ~(kFeatWpAsync | kFeatWpUnpopulated);
+      break;
+    case kFeatWpAsync: p.uffd_features &= ~kUffdWpAsync; break;
+    case kFeatWpUnpopulated: p.uffd_features &= ~kUffdWpUnpopulated; break;
+    case kFeatPagemapScan:
+      p.pagemap_scan = false;
+      p.scan_categories = 0;
+      p.features &= ~kFeatScanSoftDirty;
+      break;
+    case kFeatScanSoftDirty: p.scan_categories &= ~kCatSoftDirty; break;
+    case kFeatThp: p.thp = ThpMode::kNever; break;
+    case kFeatHugetlb: p.hugetlb_free = 0; break;
+    case kFeatSwap: p.swap = false; break;
+    case kFeatGuard: p.guard = false; break;
+    default: break;
+  }
+  return p;
+}
+
 KernelProfile MakeProfile(const KernelFeatures& f) {
   KernelProfile p;
   p.release = f.release;

@@ -52,6 +52,10 @@ struct KernelProfile {
 // From a probe. The release string decides legacy_61 (older than 6.7) and
 // which quirks of corpus/QUIRKS.md the kernel is known to have.
 KernelProfile MakeProfile(const KernelFeatures& features);
+
+// The same kernel without one Feature bit (prog/op.h): what the model
+// predicts there (the minimizer keeps a `requires` feature that changes it).
+KernelProfile WithoutFeature(KernelProfile profile, uint32_t feature);
 // The two kernels of SEMANTICS.md: the 6.18 host (no soft-dirty, WP_ASYNC,
 // PAGEMAP_SCAN with guard, THP madvise, no swap, no huge pages) and the
 // Debian 6.1 guest (soft-dirty, sync uffd-wp only, no PAGEMAP_SCAN).

@@ -248,7 +248,9 @@ TEST(MinimizeOnTarget, LocalKernelQuirkDivergence) {
   KernelProfile profile = MakeProfile(features);
   if (!(profile.features & kFeatThp)) GTEST_SKIP() << "no THP on this kernel";
   profile.quirks = {};
-  Program prog = Parse(R"(requires thp
+  // `requires` as the generator writes it: thp (which the bug needs) among
+  // features it draws at random.
+  Program prog = Parse(R"(requires thp uffd_wp guard
 mmap 2048 8 rw anon private
 write 2049
 mmap 0 512 r anon private
@@ -270,6 +272,28 @@ pagemap 0 4
   EXPECT_EQ(out.reproduced, 5) << out.judgement.line;
   EXPECT_NE(out.signature.find("wrong-pagemap|pagemap|F"), std::string::npos) << out.signature;
   EXPECT_EQ(out.program.ops[1].page % kPagesPerPmd, 0u) << text;
+  EXPECT_EQ(PrintOp(out.program.ops[0]), "requires thp") << text;
+}
+
+// The features of `requires` that matter stay: one an op names, one whose
+// absence changes the model's contract; the others go.
+TEST(Minimize, DropsOnlyUnneededRequires) {
+  KernelProfile guest = GuestProfile61();
+  auto always = [](const Program&) { return true; };
+  // soft_dirty: no op names it, but without it every page reads clean.
+  Program prog = Parse("requires soft_dirty hugetlb\nmmap 0 1 rw anon private\nwrite 0\npagemap 0 1\n");
+  EXPECT_EQ(PrintProgram(DropUnneededRequires(prog, guest, always)),
+            "requires soft_dirty\nmmap 0 1 rw anon private\nwrite 0\npagemap 0 1\n");
+  // uffd_wp: named by uffd_register wp; soft_dirty does not change this
+  // program's trace (no pagemap): the line keeps uffd_wp only.
+  prog = Parse("requires soft_dirty uffd_wp\nmmap 0 1 rw anon private\nuffd_open\nuffd_register 0 1 wp\n");
+  EXPECT_EQ(PrintOp(DropUnneededRequires(prog, guest, always).ops[0]), "requires uffd_wp");
+  // Nothing matters: the line goes.
+  prog = Parse("requires hugetlb\nmmap 0 1 rw anon private\nwrite 0\nread 0\n");
+  EXPECT_EQ(DropUnneededRequires(prog, guest, always).ops.size(), 3u);
+  // A removal the predicate rejects is not taken.
+  auto keeps_requires = [](const Program& c) { return c.ops[0].kind == OpKind::kRequires; };
+  EXPECT_EQ(DropUnneededRequires(prog, guest, keeps_requires).ops.size(), 4u);
 }
 
 TEST(MinimizeOnTarget, RefusesAPassingProgram) {
