@@ -3,11 +3,11 @@
 
 #include <atomic>
 #include <cstdio>
-#include <fstream>
-#include <vector>
 
 #include "cli/args.h"
+#include "cli/command_setup.h"
 #include "cli/commands.h"
+#include "cli/output.h"
 #include "cli/targets.h"
 #include "fuzz/minimize.h"
 #include "prog/text.h"
@@ -43,69 +43,20 @@ void OnSigint(int) {
 
 }  // namespace
 
-// Shared with repro_cmd.cc and report_cmd.cc (declared there).
-// "-o FILE" → "--output FILE" (ParseArgs knows long options only).
-std::vector<char*> LongOutputFlag(int argc, char** argv) {
-  static char kOutput[] = "--output";
-  std::vector<char*> out(argv, argv + argc);
-  for (char*& a : out)
-    if (std::string(a) == "-o") a = kOutput;
-  return out;
-}
-
-bool WriteOutput(const std::string& path, const std::string& text, std::string* err) {
-  if (path.empty() || path == "-") {
-    fputs(text.c_str(), stdout);
-    return true;
-  }
-  std::ofstream out(path);
-  out << text;
-  if (!out.flush()) {
-    *err = "cannot write " + path;
-    return false;
-  }
-  return true;
-}
-
 int MinimizeCommand(int argc, char** argv) {
-  Args args;
+  int runs = 0;
+  CommandSpec cmd{.name = "minimize", .usage = kMinimizeUsage, .value_flags = {"output", "runs"},
+                  .switch_flags = {"no-quirks"}, .short_output = true};
+  cmd.check_args = [&runs](const Args& args, std::string* err) { return args.GetInt("runs", 5, &runs, err); };
+  CommandSetup s;
+  if (auto exit_code = SetUpCommand(cmd, argc, argv, &s)) return *exit_code;
+  const Args& args = s.args;
+  const std::string& path = s.path;
+  const Program& prog = s.prog;
+  const KernelProfile& profile = s.profile;
   std::string err;
-  auto value_flags = TargetValueFlags();
-  value_flags.insert({"output", "runs"});
-  std::vector<char*> av = LongOutputFlag(argc, argv);
-  if (!ParseArgs(static_cast<int>(av.size()), av.data(), value_flags, {"no-quirks"}, &args, &err)) {
-    fprintf(stderr, "mmdiff minimize: %s\n%s%s", err.c_str(), kMinimizeUsage, kTargetFlagsHelp);
-    return 2;
-  }
-  if (args.Has("help")) {
-    printf("%s%s", kMinimizeUsage, kTargetFlagsHelp);
-    return 0;
-  }
-  if (args.positional.size() != 1) {
-    fprintf(stderr, "mmdiff minimize: expected one program file\n%s", kMinimizeUsage);
-    return 2;
-  }
-  int runs;
-  if (!args.GetInt("runs", 5, &runs, &err)) {
-    fprintf(stderr, "mmdiff minimize: %s\n", err.c_str());
-    return 2;
-  }
-  const std::string& path = args.positional[0];
-  Program prog;
-  TextError text_err;
-  if (!ParseProgramFile(path, &prog, &text_err)) {
-    fprintf(stderr, "%s\n", text_err.ToString().c_str());
-    return 2;
-  }
-  auto target = OpenTarget(args, &err);
-  KernelProfile profile;
-  if (!target || !ProfileFor(args, target.get(), &profile, &err)) {
-    fprintf(stderr, "mmdiff minimize: %s\n", err.c_str());
-    return 2;
-  }
-  if (args.Has("no-quirks")) profile.quirks = {};
   KernelFeatures features;  // the kernel's own release (the profile's may be a stand-in: --profile)
-  std::string release = target->Probe(&features, &err) ? features.release : profile.release;
+  std::string release = s.target->Probe(&features, &err) ? features.release : profile.release;
   signal(SIGINT, OnSigint);
   signal(SIGTERM, OnSigint);
   MinimizeStats stats;
@@ -123,14 +74,16 @@ int MinimizeCommand(int argc, char** argv) {
               j.line.empty() ? "PASS" : j.line.c_str());
       return 2;
     }
-    result = Minimize(prog, [&](const Program& c) { return MinimizeSignature(JudgeModelOnly(c, profile)) == sig; },
-                      &stats, &g_stop);
+    auto still_fails = [&](const Program& c) { return MinimizeSignature(JudgeModelOnly(c, profile)) == sig; };
+    result = Minimize(prog, still_fails, &stats, &g_stop);
+    if (!g_stop.load()) result = DropUnneededRequires(result, profile, still_fails);
+    stats.ops_after = result.ops.size();
     header = "# " + JudgeModelOnly(result, profile).line + "\n";
   } else {
     TargetMinimizeOptions options;
     options.confirm_runs = runs;
     TargetMinimizeResult out;
-    if (!MinimizeOnTarget(prog, target.get(), profile, options, &stats, &g_stop, &out, &err)) {
+    if (!MinimizeOnTarget(prog, s.target.get(), profile, options, &stats, &g_stop, &out, &err)) {
       fprintf(stderr, "mmdiff minimize: %s: %s\n", path.c_str(), err.c_str());
       return 2;
     }

@@ -3,21 +3,16 @@
 
 #include <atomic>
 #include <cstdio>
-#include <vector>
 
 #include "cli/args.h"
+#include "cli/command_setup.h"
 #include "cli/commands.h"
+#include "cli/output.h"
 #include "cli/targets.h"
 #include "fuzz/minimize.h"
 #include "fuzz/report.h"
-#include "prog/text.h"
 
 namespace mmdiff::cli {
-
-// minimize_cmd.cc
-std::vector<char*> LongOutputFlag(int argc, char** argv);
-bool WriteOutput(const std::string& path, const std::string& text, std::string* err);
-
 namespace {
 
 const char kReportUsage[] =
@@ -47,45 +42,23 @@ void OnSigint(int) {
 }  // namespace
 
 int ReportCommand(int argc, char** argv) {
-  Args args;
-  std::string err;
-  auto value_flags = TargetValueFlags();
-  value_flags.insert({"output", "runs"});
-  std::vector<char*> av = LongOutputFlag(argc, argv);
-  if (!ParseArgs(static_cast<int>(av.size()), av.data(), value_flags, {"minimize", "no-quirks"}, &args, &err)) {
-    fprintf(stderr, "mmdiff report: %s\n%s%s", err.c_str(), kReportUsage, kTargetFlagsHelp);
-    return 2;
-  }
-  if (args.Has("help")) {
-    printf("%s%s", kReportUsage, kTargetFlagsHelp);
-    return 0;
-  }
-  if (args.positional.size() != 1) {
-    fprintf(stderr, "mmdiff report: expected one program file\n%s", kReportUsage);
-    return 2;
-  }
-  int runs;
-  if (!args.GetInt("runs", 3, &runs, &err)) {
-    fprintf(stderr, "mmdiff report: %s\n", err.c_str());
-    return 2;
-  }
-  if (TargetName(args) == "model") {
-    fprintf(stderr, "mmdiff report: a report needs a kernel: --target local or qemu\n");
-    return 2;
-  }
-  const std::string& path = args.positional[0];
+  int runs = 0;
+  CommandSpec cmd{.name = "report", .usage = kReportUsage, .value_flags = {"output", "runs"},
+                  .switch_flags = {"minimize", "no-quirks"}, .short_output = true, .probe = true};
+  cmd.check_args = [&runs](const Args& args, std::string* err) {
+    return args.GetInt("runs", 3, &runs, err) &&
+           NeedsKernel(args, "a report needs a kernel: --target local or qemu", err);
+  };
+  CommandSetup s;
+  if (auto exit_code = SetUpCommand(cmd, argc, argv, &s)) return *exit_code;
+  const Args& args = s.args;
+  const std::string& path = s.path;
+  Target* target = s.target.get();
   ReportInput in;
-  TextError text_err;
-  if (!ParseProgramFile(path, &in.prog, &text_err)) {
-    fprintf(stderr, "%s\n", text_err.ToString().c_str());
-    return 2;
-  }
-  auto target = OpenTarget(args, &err);
-  if (!target || !target->Probe(&in.features, &err) || !ProfileFor(args, target.get(), &in.profile, &err)) {
-    fprintf(stderr, "mmdiff report: %s\n", err.c_str());
-    return 2;
-  }
-  if (args.Has("no-quirks")) in.profile.quirks = {};
+  in.prog = std::move(s.prog);
+  in.features = s.features;
+  in.profile = s.profile;
+  std::string err;
   if (args.Has("minimize")) {
     signal(SIGINT, OnSigint);
     MinimizeStats stats;
@@ -95,7 +68,7 @@ int ReportCommand(int argc, char** argv) {
     TargetMinimizeOptions options;
     options.confirm_runs = runs;
     TargetMinimizeResult out;
-    if (!MinimizeOnTarget(in.prog, target.get(), in.profile, options, &stats, &g_stop, &out, &err)) {
+    if (!MinimizeOnTarget(in.prog, target, in.profile, options, &stats, &g_stop, &out, &err)) {
       fprintf(stderr, "mmdiff report: %s: %s\n", path.c_str(), err.c_str());
       return 2;
     }

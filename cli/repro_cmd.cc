@@ -3,19 +3,15 @@
 #include <vector>
 
 #include "cli/args.h"
+#include "cli/command_setup.h"
 #include "cli/commands.h"
+#include "cli/output.h"
 #include "cli/targets.h"
 #include "fuzz/repro.h"
 #include "fuzz/repro_build.h"
 #include "model/checker.h"
-#include "prog/text.h"
 
 namespace mmdiff::cli {
-
-// minimize_cmd.cc
-std::vector<char*> LongOutputFlag(int argc, char** argv);
-bool WriteOutput(const std::string& path, const std::string& text, std::string* err);
-
 namespace {
 
 const char kReproUsage[] =
@@ -61,77 +57,38 @@ int BuildAndRun(const std::string& source, Target* target, const std::string& re
   return 1;  // a hang, a crash or a splat is the kernel failing too
 }
 
-// What the model requires of op `index`, having followed the kernel's
-// answers to the ops before it.
-bool PredictionAt(const Program& prog, const Trace& trace, const KernelProfile& profile, size_t index,
-                  Prediction* out, std::string* err) {
-  Model m(profile);
-  for (size_t i = 0; i <= index; i++) {
-    Prediction pred = m.Predict(prog.ops[i], i);
-    if (!pred.unmodelled.empty()) {
-      *err = "the model does not model op " + std::to_string(i) + ": " + pred.unmodelled;
-      return false;
-    }
-    if (i == index) {
-      *out = pred;
-      return true;
-    }
-    Result r = i < trace.results.size() ? trace.results[i] : Result{};
-    if (r.kind == ResultKind::kNone) r = WithoutQuirks(pred).expected;
-    m.Apply(prog.ops[i], i, r);
+// --op N: an index into the program's ops; -1 without the flag.
+bool OpIndex(const Args& args, const Program& prog, int* op, std::string* err) {
+  if (!args.values.count("op")) return true;
+  char* end = nullptr;
+  long v = strtol(args.Get("op").c_str(), &end, 10);
+  if (*end || v < 0 || static_cast<size_t>(v) >= prog.ops.size()) {
+    *err = "--op needs an op index below " + std::to_string(prog.ops.size());
+    return false;
   }
-  return false;
+  *op = static_cast<int>(v);
+  return true;
 }
 
 }  // namespace
 
 int ReproCommand(int argc, char** argv) {
-  Args args;
-  std::string err;
-  auto value_flags = TargetValueFlags();
-  value_flags.insert({"output", "op"});
-  std::vector<char*> av = LongOutputFlag(argc, argv);
-  if (!ParseArgs(static_cast<int>(av.size()), av.data(), value_flags, {"no-quirks", "run"}, &args, &err)) {
-    fprintf(stderr, "mmdiff repro: %s\n%s%s", err.c_str(), kReproUsage, kTargetFlagsHelp);
-    return 2;
-  }
-  if (args.Has("help")) {
-    printf("%s%s", kReproUsage, kTargetFlagsHelp);
-    return 0;
-  }
-  if (args.positional.size() != 1) {
-    fprintf(stderr, "mmdiff repro: expected one program file\n%s", kReproUsage);
-    return 2;
-  }
-  const std::string& path = args.positional[0];
-  Program prog;
-  TextError text_err;
-  if (!ParseProgramFile(path, &prog, &text_err)) {
-    fprintf(stderr, "%s\n", text_err.ToString().c_str());
-    return 2;
-  }
   int op = -1;
-  if (args.values.count("op")) {
-    char* end = nullptr;
-    long v = strtol(args.Get("op").c_str(), &end, 10);
-    if (*end || v < 0 || static_cast<size_t>(v) >= prog.ops.size()) {
-      fprintf(stderr, "mmdiff repro: --op needs an op index below %zu\n", prog.ops.size());
-      return 2;
-    }
-    op = static_cast<int>(v);
-  }
+  CommandSpec cmd{.name = "repro", .usage = kReproUsage, .value_flags = {"output", "op"},
+                  .switch_flags = {"no-quirks", "run"}, .short_output = true};
+  cmd.check_program = [&op](const Args& args, const Program& prog, std::string* err) {
+    return OpIndex(args, prog, &op, err) &&
+           (!args.Has("run") || NeedsKernel(args, "--run needs a kernel: --target local or --target qemu", err));
+  };
+  CommandSetup s;
+  if (auto exit_code = SetUpCommand(cmd, argc, argv, &s)) return *exit_code;
+  const Args& args = s.args;
+  const std::string& path = s.path;
+  const Program& prog = s.prog;
+  Target* target = s.target.get();
+  const KernelProfile& profile = s.profile;
   bool run = args.Has("run");
-  if (run && TargetName(args) == "model") {
-    fprintf(stderr, "mmdiff repro: --run needs a kernel: --target local or --target qemu\n");
-    return 2;
-  }
-  auto target = OpenTarget(args, &err);
-  KernelProfile profile;
-  if (!target || !ProfileFor(args, target.get(), &profile, &err)) {
-    fprintf(stderr, "mmdiff repro: %s\n", err.c_str());
-    return 2;
-  }
-  if (args.Has("no-quirks")) profile.quirks = {};
+  std::string err;
   KernelFeatures features;  // the kernel's own release (the profile's may be a stand-in: --profile)
   std::string release = target->Probe(&features, &err) ? features.release : profile.release;
   Trace trace;
@@ -179,7 +136,7 @@ int ReproCommand(int argc, char** argv) {
   fprintf(stderr, "repro: %s; %zu check%s%s%s\n", verdict.c_str(),
           spec.checks.size(), spec.checks.size() == 1 ? "" : "s", args.Get("output").empty() ? "" : "; wrote ",
           args.Get("output").c_str());
-  return run ? BuildAndRun(source, target.get(), release) : 0;
+  return run ? BuildAndRun(source, target, release) : 0;
 }
 
 }  // namespace mmdiff::cli

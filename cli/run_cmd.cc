@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "cli/args.h"
+#include "cli/command_setup.h"
 #include "cli/commands.h"
 #include "cli/targets.h"
 #include "model/judge.h"
@@ -33,33 +34,14 @@ const char kProbeUsage[] =
 }  // namespace
 
 int RunCommand(int argc, char** argv) {
-  Args args;
+  CommandSetup s;
+  if (auto exit_code = SetUpCommand({.name = "run", .usage = kRunUsage, .switch_flags = {"raw"}}, argc, argv, &s))
+    return *exit_code;
+  const Args& args = s.args;
+  const std::string& path = s.path;
+  const Program& prog = s.prog;
+  const KernelProfile& profile = s.profile;
   std::string err;
-  if (!ParseArgs(argc, argv, TargetValueFlags(), {"raw"}, &args, &err)) {
-    fprintf(stderr, "mmdiff run: %s\n%s%s", err.c_str(), kRunUsage, kTargetFlagsHelp);
-    return 2;
-  }
-  if (args.Has("help")) {
-    printf("%s%s", kRunUsage, kTargetFlagsHelp);
-    return 0;
-  }
-  if (args.positional.size() != 1) {
-    fprintf(stderr, "mmdiff run: expected one program file\n%s", kRunUsage);
-    return 2;
-  }
-  const std::string& path = args.positional[0];
-  Program prog;
-  TextError text_err;
-  if (!ParseProgramFile(path, &prog, &text_err)) {
-    fprintf(stderr, "%s\n", text_err.ToString().c_str());
-    return 2;
-  }
-  auto target = OpenTarget(args, &err);
-  KernelProfile profile;
-  if (!target || !ProfileFor(args, target.get(), &profile, &err)) {
-    fprintf(stderr, "mmdiff run: %s\n", err.c_str());
-    return 2;
-  }
   if (uint32_t missing = prog.Requires() & ~profile.features) {
     printf("SKIP %s: needs %s, which kernel %s lacks\n", path.c_str(), FeatureList(missing).c_str(),
            profile.release.c_str());
@@ -69,7 +51,7 @@ int RunCommand(int argc, char** argv) {
   Trace trace;
   if (model_only) {
     trace = PredictTrace(prog, profile);
-  } else if (!target->Run(prog, &trace, &err)) {
+  } else if (!s.target->Run(prog, &trace, &err)) {
     fprintf(stderr, "mmdiff run: %s: %s\n", path.c_str(), err.c_str());
     return 2;
   }

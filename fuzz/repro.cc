@@ -1957,6 +1957,27 @@ ReproCheck CheckFromDivergence(const Program& prog, const Divergence& d) {
   return CheckFromPrediction(prog, d.op_index, d.model);
 }
 
+bool PredictionAt(const Program& prog, const Trace& trace, const KernelProfile& profile, size_t index,
+                  Prediction* out, std::string* err) {
+  Model m(profile);
+  for (size_t i = 0; i <= index && i < prog.ops.size(); i++) {
+    Prediction pred = m.Predict(prog.ops[i], i);
+    if (!pred.unmodelled.empty()) {
+      *err = "the model does not model op " + std::to_string(i) + ": " + pred.unmodelled;
+      return false;
+    }
+    if (i == index) {
+      *out = pred;
+      return true;
+    }
+    Result r = i < trace.results.size() ? trace.results[i] : Result{};
+    if (r.kind == ResultKind::kNone) r = WithoutQuirks(pred).expected;
+    m.Apply(prog.ops[i], i, r);
+  }
+  *err = "no op " + std::to_string(index);
+  return false;
+}
+
 std::vector<ReproCheck> ChecksFromExpectations(const Program& prog) {
   std::vector<ReproCheck> out;
   for (size_t i = 0; i < prog.ops.size(); i++) {

@@ -70,6 +70,13 @@ std::vector<ReproCheck> ChecksFromExpectations(const Program& prog);
 // splat or hang has nothing to check: the run itself is the reproducer.
 ReproSpec SpecForJudgement(const Program& prog, const Judgement& j);
 
+// What the model of `profile` requires of op `index` (for --op N, and the
+// contract's check beside a mutant's), having followed the kernel's answers
+// in `trace` to the ops before it. False with `err` when the model does not
+// model an op up to it.
+bool PredictionAt(const Program& prog, const Trace& trace, const KernelProfile& profile, size_t index,
+                  Prediction* out, std::string* err);
+
 // Why op `op_index` must see `bit` == `value` on `page`, from the program's
 // earlier ops in the history of that op's process: `after` names the last op
 // that touched the page ("a write at step 5"), `because` the reason
