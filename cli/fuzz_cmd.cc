@@ -67,7 +67,7 @@ int FuzzCommand(int argc, char** argv) {
   if (args.Has("help")) {
     printf("%s", kFuzzUsage);
     for (const MutantInfo& m : AllMutants())
-      printf("  %-28s breaks: %s%s\n", m.name, m.rule, m.needs_soft_dirty ? " (needs soft-dirty)" : "");
+      printf("  %-28s breaks: %s%s\n", m.name, m.rule, m.needs ? (" (needs " + FeatureList(m.needs) + ")").c_str() : "");
     printf("\n%s", kTargetFlagsHelp);
     return 0;
   }

@@ -1,8 +1,10 @@
 #include "cli/targets.h"
 
+#include <cstdio>
 #include <cstdlib>
 
 #include "model/mutant.h"
+#include "prog/text.h"
 
 namespace mmdiff::cli {
 
@@ -78,6 +80,10 @@ bool ProfileFor(const Args& args, Target* target, KernelProfile* out, std::strin
       return false;
     }
     out->mutant = *mutant;
+    for (const MutantInfo& m : AllMutants())
+      if (m.mutant == *mutant && (m.needs & ~out->features))
+        fprintf(stderr, "mmdiff: warning: model mutant %s needs %s, which this kernel lacks: it cannot diverge here\n",
+                m.name, FeatureList(m.needs & ~out->features).c_str());
   }
   return true;
 }

@@ -1,21 +1,23 @@
 #include "model/mutant.h"
 
+#include "prog/op.h"
+
 namespace mmdiff {
 namespace {
 
 constexpr MutantInfo kMutants[] = {
     {Mutant::kForkDropsUffdWp, "fork-drops-uffd-wp",
-     "with EVENT_FORK the child keeps uffd-wp (fs/userfaultfd.c dup_userfaultfd)", false},
+     "with EVENT_FORK the child keeps uffd-wp (fs/userfaultfd.c dup_userfaultfd)", kFeatUffdWp},
     {Mutant::kAsyncWriteKeepsWp, "async-write-keeps-wp",
-     "an async uffd-wp write clears the page's wp bit (mm/memory.c do_wp_page)", false},
+     "an async uffd-wp write clears the page's wp bit (mm/memory.c do_wp_page)", kFeatWpAsync},
     {Mutant::kDontneedKeepsAnon, "dontneed-keeps-anon",
-     "MADV_DONTNEED zaps private anonymous pages (mm/madvise.c)", false},
+     "MADV_DONTNEED zaps private anonymous pages (mm/madvise.c)", 0},
     {Mutant::kCowWriteSharesPage, "cow-write-shares-page",
-     "a write after fork copies the page (mm/memory.c wp_page_copy)", false},
+     "a write after fork copies the page (mm/memory.c wp_page_copy)", 0},
     {Mutant::kClearRefsKeepsSoftDirty, "clear-refs-keeps-soft-dirty",
-     "clear_refs 4 clears soft-dirty (fs/proc/task_mmu.c clear_soft_dirty)", true},
+     "clear_refs 4 clears soft-dirty (fs/proc/task_mmu.c clear_soft_dirty)", kFeatSoftDirty},
     {Mutant::kScanIgnoresMaxPages, "scan-ignores-max-pages",
-     "PAGEMAP_SCAN stops at max_pages (fs/proc/task_mmu.c pagemap_scan_output)", false},
+     "PAGEMAP_SCAN stops at max_pages (fs/proc/task_mmu.c pagemap_scan_output)", kFeatPagemapScan},
 };
 
 }  // namespace

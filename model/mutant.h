@@ -26,7 +26,7 @@ struct MutantInfo {
   Mutant mutant;
   const char* name;
   const char* rule;           // the rule it breaks, for --help
-  bool needs_soft_dirty;      // only observable on a kernel with soft-dirty
+  uint32_t needs;             // Feature bits (prog/op.h) a kernel needs to show it
 };
 
 std::span<const MutantInfo> AllMutants();  // kNone excluded
