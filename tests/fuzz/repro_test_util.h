@@ -72,6 +72,22 @@ inline std::string LastLine(const std::string& s) {
   return nl == std::string::npos ? t : t.substr(nl + 1);
 }
 
+// Parses the program at `path` and runs it on `target`; false (a test
+// failure) when either fails.
+inline bool ParseAndRun(Target* target, const std::string& path, Program* prog, Trace* trace) {
+  TextError terr;
+  std::string err;
+  if (!ParseProgramFile(path, prog, &terr)) {
+    ADD_FAILURE() << terr.ToString();
+    return false;
+  }
+  if (!target->Run(*prog, trace, &err)) {
+    ADD_FAILURE() << path << ": " << err;
+    return false;
+  }
+  return true;
+}
+
 struct CorpusAsC {
   int ran = 0, forks = 0, uffds = 0, scans = 0, soft_dirty = 0;
 };
@@ -83,17 +99,8 @@ inline CorpusAsC CorpusPassesAsC(Target* target, const KernelProfile& profile, c
   CorpusAsC n;
   for (const std::string& f : MmpFiles(dir)) {
     Program prog;
-    TextError terr;
-    if (!ParseProgramFile(dir + "/" + f, &prog, &terr)) {
-      ADD_FAILURE() << terr.ToString();
-      continue;
-    }
     Trace trace;
-    std::string err;
-    if (!target->Run(prog, &trace, &err)) {
-      ADD_FAILURE() << f << ": " << err;
-      continue;
-    }
+    if (!ParseAndRun(target, dir + "/" + f, &prog, &trace)) continue;
     Judgement j = JudgeKernelRun(prog, trace, profile);
     if (j.kind != Judgement::Kind::kPass || !j.line.empty()) continue;  // skipped, or needed a quirk
     ReproSpec spec = SpecForJudgement(prog, j);
@@ -125,17 +132,8 @@ inline QuirksAsC QuirkProgramsAsC(Target* target, KernelProfile profile, const s
   profile.quirks = {};
   for (const std::string& f : MmpFiles(dir)) {
     Program prog;
-    TextError terr;
-    if (!ParseProgramFile(dir + "/" + f, &prog, &terr)) {
-      ADD_FAILURE() << terr.ToString();
-      continue;
-    }
     Trace trace;
-    std::string err;
-    if (!target->Run(prog, &trace, &err)) {
-      ADD_FAILURE() << f << ": " << err;
-      continue;
-    }
+    if (!ParseAndRun(target, dir + "/" + f, &prog, &trace)) continue;
     Judgement j = JudgeKernelRun(prog, trace, profile);
     if (j.kind == Judgement::Kind::kSkip) continue;
     bool fails = j.kind == Judgement::Kind::kFail;
