@@ -41,6 +41,15 @@ std::string ReadNewKmsg(int fd, bool* splat) {
   return text;
 }
 
+// After a run: the kernel's new records when one of them shows a splat
+// (the console excerpt of the result), else "". No /dev/kmsg (-1): "".
+std::string NewSplat(int kmsg) {
+  if (kmsg < 0) return "";
+  bool splat = false;
+  std::string log = ReadNewKmsg(kmsg, &splat);
+  return splat ? log.substr(0, 16384) : "";
+}
+
 }  // namespace
 
 int Serve(Channel* channel, bool watch_kmsg) {
@@ -79,13 +88,9 @@ int Serve(Channel* channel, bool watch_kmsg) {
           break;
         }
         Trace trace = runner.Run(prog, static_cast<int>(timeout_ms));
-        if (kmsg >= 0) {
-          bool splat = false;
-          std::string log = ReadNewKmsg(kmsg, &splat);
-          if (splat) {
-            trace.end = TraceEnd::kKernelSplat;
-            trace.console = log.substr(0, 16384);
-          }
+        if (std::string splat = NewSplat(kmsg); !splat.empty()) {
+          trace.end = TraceEnd::kKernelSplat;
+          trace.console = splat;
         }
         ByteWriter w;
         EncodeTrace(trace, &w);
@@ -122,11 +127,7 @@ int Serve(Channel* channel, bool watch_kmsg) {
           SendError(channel, err);
           break;
         }
-        if (kmsg >= 0) {
-          bool splat = false;
-          std::string log = ReadNewKmsg(kmsg, &splat);
-          if (splat) run.console = log.substr(0, 16384);
-        }
+        run.console = NewSplat(kmsg);
         ByteWriter w;
         w.U64(run.exit_code < 0 ? 0 : static_cast<uint64_t>(run.exit_code) + 1);
         w.U64(static_cast<uint64_t>(run.signal));
