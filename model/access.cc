@@ -13,6 +13,15 @@ bool IsSyncWp(const Vma& v, const std::vector<UffdCtx>& uffds) {
   return v.UffdWp() && v.uffd >= 0 && !uffds[v.uffd].Async();
 }
 
+// The signal of an access that faulted: no access to the VMA, or a file
+// page past the end of the file.
+Result FaultResult(Model::Fault fault) {
+  Result r;
+  r.kind = ResultKind::kFault;
+  r.signal = fault == Model::Fault::kSegv ? SIGSEGV : SIGBUS;
+  return r;
+}
+
 }  // namespace
 
 bool Model::ThpPossible(const Vma& v, uint32_t page) const {
@@ -296,18 +305,7 @@ Model::Fault Model::FaultInCertain(int proc, uint32_t page, bool write, uint8_t*
 Result Model::AccessNow(const Op& op, size_t index, bool write) {
   Result r;
   uint8_t faults = 0;
-  switch (FaultIn(op.proc, op.page, write, &faults)) {
-    case Fault::kSegv:
-      r.kind = ResultKind::kFault;
-      r.signal = SIGSEGV;
-      return r;
-    case Fault::kBus:
-      r.kind = ResultKind::kFault;
-      r.signal = SIGBUS;
-      return r;
-    case Fault::kNone:
-      break;
-  }
+  if (Fault fault = FaultIn(op.proc, op.page, write, &faults); fault != Fault::kNone) return FaultResult(fault);
   r.uffd_faults = faults;
   const Pte* pte = st_.procs[op.proc].ptes.Find(op.page);
   if (write) {
@@ -456,18 +454,7 @@ Result Model::DoAccess(Step& s, bool write) {
     uint8_t applied = 0;
     FaultIn(op.proc, page, write, &applied);  // fault-around or anon_vma before the SIGBUS
   }
-  switch (fault) {
-    case Fault::kSegv:
-      r.kind = ResultKind::kFault;
-      r.signal = SIGSEGV;
-      return r;
-    case Fault::kBus:
-      r.kind = ResultKind::kFault;
-      r.signal = SIGBUS;
-      return r;
-    case Fault::kNone:
-      break;
-  }
+  if (fault != Fault::kNone) return FaultResult(fault);
   r.uffd_faults = faults;
   if (write) {
     r.kind = ResultKind::kOk;
