@@ -79,11 +79,10 @@ bool ProfileFor(const Args& args, Target* target, KernelProfile* out, std::strin
       *err = "unknown model mutant '" + args.Get("model-mutant") + "' (see mmdiff fuzz --help)";
       return false;
     }
-    out->mutant = *mutant;
-    for (const MutantInfo& m : AllMutants())
-      if (m.mutant == *mutant && (m.needs & ~out->features))
-        fprintf(stderr, "mmdiff: warning: model mutant %s needs %s, which this kernel lacks: it cannot diverge here\n",
-                m.name, FeatureList(m.needs & ~out->features).c_str());
+    out->mutant = mutant->mutant;
+    if (uint32_t missing = mutant->needs & ~out->features)
+      fprintf(stderr, "mmdiff: warning: model mutant %s needs %s, which this kernel lacks: it cannot diverge here\n",
+              mutant->name, FeatureList(missing).c_str());
   }
   return true;
 }

@@ -520,10 +520,11 @@ uint32_t FeaturesNamed(const Program& prog) {
 Program DropUnneededRequires(const Program& prog, const KernelProfile& profile,
                              const std::function<bool(const Program&)>& still_fails) {
   Program cur = prog;
+  uint32_t named = FeaturesNamed(prog);  // `requires` ops name none: removals leave it as is
   for (size_t i = 0; i < cur.ops.size();) {
     bool op_removed = false;
     for (uint32_t f = 1; cur.ops[i].kind == OpKind::kRequires && f < (1u << kNumFeatures) && !op_removed; f <<= 1) {
-      if (!(cur.ops[i].required_features & f) || (FeaturesNamed(cur) & f)) continue;
+      if (!(cur.ops[i].required_features & f) || (named & f)) continue;
       Program cand = cur;
       cand.ops[i].required_features &= ~f;
       Trace with = PredictTrace(cand, profile), without = PredictTrace(cand, WithoutFeature(profile, f));

@@ -24,10 +24,10 @@ constexpr MutantInfo kMutants[] = {
 
 std::span<const MutantInfo> AllMutants() { return kMutants; }
 
-std::optional<Mutant> MutantByName(std::string_view name) {
+const MutantInfo* MutantByName(std::string_view name) {
   for (const MutantInfo& m : kMutants)
-    if (name == m.name) return m.mutant;
-  return std::nullopt;
+    if (name == m.name) return &m;
+  return nullptr;
 }
 
 std::string_view MutantName(Mutant m) {

@@ -6,7 +6,6 @@
 #pragma once
 
 #include <cstdint>
-#include <optional>
 #include <span>
 #include <string_view>
 
@@ -30,7 +29,7 @@ struct MutantInfo {
 };
 
 std::span<const MutantInfo> AllMutants();  // kNone excluded
-std::optional<Mutant> MutantByName(std::string_view name);
+const MutantInfo* MutantByName(std::string_view name);  // nullptr: no such mutant
 std::string_view MutantName(Mutant m);
 
 }  // namespace mmdiff

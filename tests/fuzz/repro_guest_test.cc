@@ -78,7 +78,7 @@ TEST_F(ReproGuestTest, SoftDirtyMutantFailsAndTheContractPasses) {
   std::string err;
   ASSERT_TRUE(target_->Run(prog, &trace, &err)) << err;
   KernelProfile mutated = *profile_;
-  mutated.mutant = *MutantByName("clear-refs-keeps-soft-dirty");
+  mutated.mutant = MutantByName("clear-refs-keeps-soft-dirty")->mutant;
   Judgement j = JudgeKernelRun(prog, trace, mutated);
   ASSERT_TRUE(j.verdict.divergence) << j.line;
   auto bin = Compile("mutant", WriteReproC(prog, SpecForJudgement(prog, j)));
