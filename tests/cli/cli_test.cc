@@ -13,21 +13,14 @@
 #include <string>
 #include <vector>
 
+#include "tests/cli/run_mmdiff.h"
+
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Output {
-  int status = -1;  // exit code; -1 if killed by a signal
-  std::string out, err;
-};
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using mmdiff::clitest::Output;
+using mmdiff::clitest::Slurp;
 
 std::vector<std::string> Lines(const std::string& text) {
   std::vector<std::string> lines;
@@ -63,30 +56,9 @@ class Cli : public ::testing::Test {
     return path;
   }
 
-  // Runs mmdiff with `args` in `cwd`; stdout and stderr go to files.
+  // Runs mmdiff with `args` in `cwd`.
   static Output Run(const std::vector<std::string>& args, const std::string& cwd = dir_) {
-    std::string out_path = dir_ + "/.stdout", err_path = dir_ + "/.stderr";
-    pid_t pid = fork();
-    if (pid == 0) {
-      int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-      if (out < 0 || err < 0 || chdir(cwd.c_str()) < 0) _exit(126);
-      dup2(out, 1);
-      dup2(err, 2);
-      std::vector<char*> argv;
-      argv.push_back(const_cast<char*>(MMDIFF_BIN));
-      for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-      argv.push_back(nullptr);
-      execv(MMDIFF_BIN, argv.data());
-      _exit(127);
-    }
-    Output o;
-    int status = 0;
-    EXPECT_EQ(waitpid(pid, &status, 0), pid);
-    if (WIFEXITED(status)) o.status = WEXITSTATUS(status);
-    o.out = Slurp(out_path);
-    o.err = Slurp(err_path);
-    return o;
+    return mmdiff::clitest::RunMmdiff(args, cwd);
   }
 
   static std::string dir_;

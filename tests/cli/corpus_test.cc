@@ -2,62 +2,22 @@
 // local` must pass every program the running kernel can run (the others are
 // skipped), judged both against the model and against each program's own
 // '=> EXPECTED' results.
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <cstdlib>
-#include <fstream>
 #include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "tests/cli/run_mmdiff.h"
+
+namespace mmdiff {
 namespace {
 
-struct Output {
-  int status = -1;  // exit code; -1 if killed by a signal
-  std::string out, err;
-};
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using clitest::Output;
 
 // Runs the built mmdiff with `args` in the source directory.
-Output RunMmdiff(const std::vector<std::string>& args) {
-  char templ[] = "/tmp/mmdiff-corpus-test.XXXXXX";
-  EXPECT_TRUE(mkdtemp(templ));
-  std::string dir = templ, out_path = dir + "/stdout", err_path = dir + "/stderr";
-  pid_t pid = fork();
-  if (pid == 0) {
-    int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (out < 0 || err < 0 || chdir(MMDIFF_SOURCE_DIR) < 0) _exit(126);
-    dup2(out, 1);
-    dup2(err, 2);
-    std::vector<char*> argv;
-    argv.push_back(const_cast<char*>(MMDIFF_BIN));
-    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execv(MMDIFF_BIN, argv.data());
-    _exit(127);
-  }
-  Output o;
-  int status = 0;
-  EXPECT_EQ(waitpid(pid, &status, 0), pid);
-  if (WIFEXITED(status)) o.status = WEXITSTATUS(status);
-  o.out = Slurp(out_path);
-  o.err = Slurp(err_path);
-  unlink(out_path.c_str());
-  unlink(err_path.c_str());
-  rmdir(dir.c_str());
-  return o;
-}
+Output RunMmdiff(const std::vector<std::string>& args) { return clitest::RunMmdiff(args, MMDIFF_SOURCE_DIR); }
 
 std::string LastLine(const std::string& text) {
   std::string last;
@@ -82,3 +42,4 @@ TEST(Corpus, AllProgramsPassOnLocalKernel) {
 }
 
 }  // namespace
+}  // namespace mmdiff

@@ -1,0 +1,60 @@
+// The built `mmdiff` binary run as a user runs it, for the command-line tests.
+#pragma once
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace mmdiff::clitest {
+
+struct Output {
+  int status = -1;  // exit code; -1 if killed by a signal
+  std::string out, err;
+};
+
+inline std::string Slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Runs MMDIFF_BIN with `args` in `cwd`; stdout and stderr are captured
+// through files in a temporary directory, removed afterwards.
+inline Output RunMmdiff(const std::vector<std::string>& args, const std::string& cwd) {
+  char templ[] = "/tmp/mmdiff-cli-run.XXXXXX";
+  EXPECT_TRUE(mkdtemp(templ));
+  std::string dir = templ, out_path = dir + "/stdout", err_path = dir + "/stderr";
+  pid_t pid = fork();
+  if (pid == 0) {
+    int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (out < 0 || err < 0 || chdir(cwd.c_str()) < 0) _exit(126);
+    dup2(out, 1);
+    dup2(err, 2);
+    std::vector<char*> argv;
+    argv.push_back(const_cast<char*>(MMDIFF_BIN));
+    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(MMDIFF_BIN, argv.data());
+    _exit(127);
+  }
+  Output o;
+  int status = 0;
+  EXPECT_EQ(waitpid(pid, &status, 0), pid);
+  if (WIFEXITED(status)) o.status = WEXITSTATUS(status);
+  o.out = Slurp(out_path);
+  o.err = Slurp(err_path);
+  unlink(out_path.c_str());
+  unlink(err_path.c_str());
+  rmdir(dir.c_str());
+  return o;
+}
+
+}  // namespace mmdiff::clitest
