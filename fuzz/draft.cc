@@ -767,24 +767,30 @@ bool Drafter::ChooseRegister(Op* op, const Plan* plan) {
     if (!plan) return true;  // the table's range: errno coverage
     for (const Vma& v : o.vmas) c.push_back(&v);
   }
+  RangeOver(op, c, 7);
+  return true;
+}
+
+void Drafter::RangeOver(Op* op, const std::vector<const Vma*>& c, int whole_in_10) {
   const Vma& v = *c[rng_.Below(c.size())];
-  Range r = rng_.Chance(7, 10) ? Range{v.start, v.end - v.start} : VmaSubRange(v);
+  Range r = rng_.Chance(whole_in_10, 10) ? Range{v.start, v.end - v.start} : VmaSubRange(v);
   op->page = r.lo;
   op->npages = r.n;
-  return true;
+}
+
+std::vector<const Vma*> Drafter::RegisteredVmas(int proc, int owner, bool wp_only) const {
+  std::vector<const Vma*> c;
+  for (const Vma& v : P(owner).vmas)
+    if (v.uffd == P(proc).uffd && (!wp_only || v.UffdWp())) c.push_back(&v);
+  return c;
 }
 
 bool Drafter::ChooseUnregister(Op* op) {
   int owner = UffdOwner(op->proc);
   if (owner < 0 || rng_.OneIn(8)) return true;
-  std::vector<const Vma*> c;
-  for (const Vma& v : P(owner).vmas)
-    if (v.uffd == P(op->proc).uffd) c.push_back(&v);
+  std::vector<const Vma*> c = RegisteredVmas(op->proc, owner, /*wp_only=*/false);
   if (c.empty()) return true;
-  const Vma& v = *c[rng_.Below(c.size())];
-  Range r = rng_.Chance(7, 10) ? Range{v.start, v.end - v.start} : VmaSubRange(v);
-  op->page = r.lo;
-  op->npages = r.n;
+  RangeOver(op, c, 7);
   return true;
 }
 
@@ -797,14 +803,9 @@ bool Drafter::ChooseWp(Op* op, const Plan* plan) {
   }
   int owner = UffdOwner(op->proc);
   if (owner < 0 || rng_.OneIn(10)) return true;
-  std::vector<const Vma*> c;
-  for (const Vma& v : P(owner).vmas)
-    if (v.uffd == P(op->proc).uffd && v.UffdWp()) c.push_back(&v);
+  std::vector<const Vma*> c = RegisteredVmas(op->proc, owner, /*wp_only=*/true);
   if (c.empty()) return true;
-  const Vma& v = *c[rng_.Below(c.size())];
-  Range r = rng_.Chance(6, 10) ? Range{v.start, v.end - v.start} : VmaSubRange(v);
-  op->page = r.lo;
-  op->npages = r.n;
+  RangeOver(op, c, 6);
   return true;
 }
 

@@ -128,6 +128,11 @@ class Drafter {
   bool ChooseFileOp(Op* op);
   bool ChooseRegister(Op* op, const Plan* plan);
   bool ChooseUnregister(Op* op);
+  // The op's range over one VMA of `c`: all of it `whole_in_10` times in
+  // ten, else a part (VmaSubRange).
+  void RangeOver(Op* op, const std::vector<const Vma*>& c, int whole_in_10);
+  // The VMAs of `owner` registered with `proc`'s uffd (with WP: `wp_only`).
+  std::vector<const Vma*> RegisteredVmas(int proc, int owner, bool wp_only) const;
   bool ChooseWp(Op* op, const Plan* plan);
   bool ChooseObserve(Op* op, const Plan* plan);
 
