@@ -66,7 +66,10 @@ std::vector<int> Drafter::OpenSlots(int proc, int kind_filter) const {
   for (int f = 0; f < kMaxFiles; f++) {
     int32_t obj = P(proc).fds[f];
     if (obj < 0) continue;
-    if (kind_filter >= 0 && static_cast<int>(St().files[obj].kind) != kind_filter) continue;
+    const FileObj& file = St().files[obj];
+    // A `file` slot on tmpfs has the memfd kind (model/files.cc): still a file slot.
+    MemKind kind = file.file_slot ? MemKind::kFile : file.kind;
+    if (kind_filter >= 0 && static_cast<int>(kind) != kind_filter) continue;
     out.push_back(f);
   }
   return out;

@@ -99,7 +99,11 @@ Result Model::DoFileCreate(Step& s) {
   } else {
     obj = static_cast<int32_t>(st_.files.size());
     FileObj f;
-    f.kind = op.kind == OpKind::kFile ? MemKind::kFile : MemKind::kMemfd;
+    // A file slot on tmpfs is a shmem inode (mm/shmem.c): the model treats it
+    // as the memfd it behaves like.
+    bool regular = op.kind == OpKind::kFile && !profile_.file_slots_shmem;
+    f.kind = regular ? MemKind::kFile : MemKind::kMemfd;
+    f.file_slot = op.kind == OpKind::kFile;
     st_.files.push_back(std::move(f));
     if (op.kind == OpKind::kFile) st_.named_files[op.file] = obj;
   }

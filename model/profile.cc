@@ -88,6 +88,7 @@ KernelProfile MakeProfile(const KernelFeatures& f) {
   else if (f.thp_mode == "madvise") p.thp = ThpMode::kMadvise;
   else p.thp = ThpMode::kNever;
   p.hugetlb_free = f.hugetlb_free;
+  p.file_slots_shmem = f.file_fs == "tmpfs";
   p.swap = f.swap_total_kb > 0;
   // fault_around_bytes: 0 = unknown (the kernel default, 64 KiB), else what
   // the executor pinned it to (mm/memory.c fault_around_bytes_set()).

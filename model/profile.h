@@ -43,6 +43,11 @@ struct KernelProfile {
   // fault_around_pages): 1 when the executor pinned fault_around_bytes to one
   // page; the kernel default of 64 KiB (16) when the probe could not tell.
   uint32_t fault_around_pages = 16;
+  // The executor's `file` slots live on tmpfs (no block device in the guest):
+  // such a "regular file" is shmem to the kernel (shmem_file_setup's ops,
+  // vma_is_shmem() true), so it behaves as a memfd does. Measured: the probe's
+  // statfs of the slot directory (KernelFeatures::file_fs).
+  bool file_slots_shmem = false;
   Mutant mutant = Mutant::kNone;  // a rule broken on purpose (model/mutant.h): self-tests only
   QuirkSet quirks;              // known kernel bugs the model allows on this kernel
 

@@ -122,6 +122,7 @@ struct Vma {
 // A shmem object (shared anon, memfd) or a regular file: its page cache.
 struct FileObj {
   MemKind kind = MemKind::kMemfd;  // kShmem, kMemfd, kFile
+  bool file_slot = false;          // made by a `file` op (kind kMemfd when the slot is on tmpfs)
   uint32_t size = 0;               // pages
   FlatMap<uint32_t, uint32_t> cache;  // file page → PageObj index
   // Regular files: file pages [lo, hi) that readahead may have brought into
