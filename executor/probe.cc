@@ -22,26 +22,52 @@
 namespace mmdiff::exec {
 namespace {
 
-// Soft-dirty is measured, not read from a config: a page written after
-// clear_refs 4 must read bit 55 (Documentation/admin-guide/mm/soft-dirty.rst).
-// Without CONFIG_MEM_SOFT_DIRTY the write to clear_refs succeeds and the bit
-// stays 0 (fs/proc/task_mmu.c clear_soft_dirty is a stub).
-bool MeasureSoftDirty(int pagemap_fd) {
+// Soft-dirty exists when the kernel shows the VMA flag: `sd` in a VMA's
+// VmFlags of /proc/self/smaps is printed only with CONFIG_MEM_SOFT_DIRTY
+// (fs/proc/task_mmu.c show_smap_vma_flags(): [ilog2(VM_SOFTDIRTY)] = "sd"),
+// and a new mapping carries VM_SOFTDIRTY (mm/mmap.c __mmap_region()).
+bool SoftDirtyPresent() {
   void* p = mmap(nullptr, kPageSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) return false;
+  char head[40];
+  snprintf(head, sizeof head, "%lx-", static_cast<unsigned long>(reinterpret_cast<uintptr_t>(p)));
+  std::ifstream smaps("/proc/self/smaps");
+  std::string line;
+  bool in_vma = false, sd = false;
+  while (std::getline(smaps, line)) {
+    if (line.rfind(head, 0) == 0) in_vma = true;
+    else if (in_vma && line.rfind("VmFlags:", 0) == 0) {
+      sd = (line + " ").find(" sd ") != std::string::npos;
+      break;
+    }
+  }
+  munmap(p, kPageSize);
+  return sd;
+}
+
+// The self-check: the documented round trip
+// (Documentation/admin-guide/mm/soft-dirty.rst): clear_refs 4 clears the
+// bit, a write after it sets it again. Empty when it holds, else what broke.
+std::string SoftDirtyRoundTrip(int pagemap_fd) {
+  void* p = mmap(nullptr, kPageSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return "mmap failed";
   *static_cast<volatile char*>(p) = 1;
   int fd = open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
   bool ok = fd >= 0 && write(fd, "4", 1) == 1;
   if (fd >= 0) close(fd);
   uint64_t entry = 0;
-  bool cleared = false;
-  if (ok && pread(pagemap_fd, &entry, 8, reinterpret_cast<uintptr_t>(p) / kPageSize * 8) == 8)
-    cleared = !(entry & kPmSoftDirty);
-  *static_cast<volatile char*>(p) = 2;
-  bool dirty = ok && pread(pagemap_fd, &entry, 8, reinterpret_cast<uintptr_t>(p) / kPageSize * 8) == 8 &&
-               (entry & kPmSoftDirty);
+  off_t at = static_cast<off_t>(reinterpret_cast<uintptr_t>(p) / kPageSize * 8);
+  std::string why;
+  if (!ok) why = "writing 4 to /proc/self/clear_refs failed";
+  else if (pread(pagemap_fd, &entry, 8, at) != 8) why = "reading pagemap failed";
+  else if (entry & kPmSoftDirty) why = "a written page still reads soft-dirty after clear_refs 4";
+  if (why.empty()) {
+    *static_cast<volatile char*>(p) = 2;
+    if (pread(pagemap_fd, &entry, 8, at) != 8) why = "reading pagemap failed";
+    else if (!(entry & kPmSoftDirty)) why = "a page written after clear_refs 4 reads soft-dirty 0";
+  }
   munmap(p, kPageSize);
-  return cleared && dirty;
+  return why;
 }
 
 void ProbeUffd(KernelFeatures* f) {
@@ -52,15 +78,27 @@ void ProbeUffd(KernelFeatures* f) {
   api.features = 0;
   if (ioctl(fd, UFFDIO_API, &api) == 0) {
     f->uffd_api_features = api.features;
-    // uffd-wp is there when a WP registration of anonymous memory succeeds.
-    void* p = mmap(nullptr, kPageSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p != MAP_FAILED) {
-      struct uffdio_register reg = {};
-      reg.range.start = reinterpret_cast<uintptr_t>(p);
-      reg.range.len = kPageSize;
-      reg.mode = UFFDIO_REGISTER_MODE_WP;
-      if (ioctl(fd, UFFDIO_REGISTER, &reg) == 0) f->features |= kFeatUffdWp;
-      munmap(p, kPageSize);
+    // uffd-wp is there when UFFDIO_API offers UFFD_FEATURE_PAGEFAULT_FLAG_WP
+    // (fs/userfaultfd.c userfaultfd_api() masks it out without
+    // CONFIG_HAVE_ARCH_USERFAULTFD_WP); the self-check is a WP registration
+    // of anonymous memory, which every such kernel accepts.
+    if (api.features & UFFD_FEATURE_PAGEFAULT_FLAG_WP) {
+      f->features |= kFeatUffdWp;
+      bool registered = false;
+      void* p = mmap(nullptr, kPageSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      if (p != MAP_FAILED) {
+        struct uffdio_register reg = {};
+        reg.range.start = reinterpret_cast<uintptr_t>(p);
+        reg.range.len = kPageSize;
+        reg.mode = UFFDIO_REGISTER_MODE_WP;
+        registered = ioctl(fd, UFFDIO_REGISTER, &reg) == 0;
+        munmap(p, kPageSize);
+      }
+      if (!registered) {
+        f->broken |= kFeatUffdWp;
+        f->broken_why += "uffd_wp self-check: UFFDIO_API offers PAGEFAULT_FLAG_WP but UFFDIO_REGISTER_MODE_WP "
+                         "of anonymous memory fails (Documentation/admin-guide/mm/userfaultfd.rst)\n";
+      }
     }
     if (api.features & UFFD_FEATURE_WP_ASYNC) f->features |= kFeatWpAsync;
     if (api.features & UFFD_FEATURE_WP_UNPOPULATED) f->features |= kFeatWpUnpopulated;
@@ -151,7 +189,15 @@ KernelFeatures ProbeKernel() {
   if (uname(&u) == 0) f.release = u.release;
   int pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
   if (pagemap_fd >= 0) {
-    if (MeasureSoftDirty(pagemap_fd)) f.features |= kFeatSoftDirty;
+    if (SoftDirtyPresent()) {
+      f.features |= kFeatSoftDirty;
+      std::string why = SoftDirtyRoundTrip(pagemap_fd);
+      if (!why.empty()) {
+        f.broken |= kFeatSoftDirty;
+        f.broken_why += "soft_dirty self-check: " + why +
+                        " (Documentation/admin-guide/mm/soft-dirty.rst)\n";
+      }
+    }
     ProbeScan(pagemap_fd, &f);
     close(pagemap_fd);
   }
@@ -169,6 +215,9 @@ KernelFeatures ProbeKernel() {
   std::string meminfo = ReadFile("/proc/meminfo");
   f.hugetlb_free = MeminfoField(meminfo, "HugePages_Free");
   f.swap_total_kb = MeminfoField(meminfo, "SwapTotal");
+  f.mem_total_kb = MeminfoField(meminfo, "MemTotal");
+  std::string overcommit = ReadFile("/proc/sys/vm/overcommit_memory");
+  if (!overcommit.empty()) f.overcommit_memory = atoi(overcommit.c_str());
   if (f.hugetlb_free > 0) f.features |= kFeatHugetlb;
   if (f.swap_total_kb > 0) f.features |= kFeatSwap;
   f.file_fs = FileSlotFilesystem();

@@ -78,7 +78,8 @@ std::optional<std::string> CheckInvariants(const Model& model) {
           // markers. pte_marker_handle_uffd_wp() copes with such leftovers
           // (access.cc: stale_marker). Only 6.1 never has them on anon VMAs.
           if (!pte.uffd_wp) return at + "uffd-wp marker without the uffd-wp bit";
-          if (v.IsAnonymous() && model.profile().legacy_61) return at + "uffd-wp marker in an anonymous VMA on 6.1";
+          if (v.IsAnonymous() && !model.profile().HasUffdFeature(kUffdWpUnpopulated))
+            return at + "uffd-wp marker in an anonymous VMA on a kernel without WP_UNPOPULATED";
           break;
         case PteKind::kGuard:
           if (!model.profile().guard) return at + "guard marker on a kernel without guard regions";

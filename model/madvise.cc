@@ -44,7 +44,7 @@ Result Model::DoMadvise(Step& s) {
     bool hole = false;
     for (uint32_t page = lo; page < hi;) {
       int vi = st_.VmaAt(p, page);
-      if (vi < 0 && profile_.legacy_61) {
+      if (vi < 0 && !profile_.Has(kBehPopulateStopsAtHole)) {
         hole = true;
         size_t n = st_.FirstVmaEnding(p, page);
         if (n == p.vmas.size() || p.vmas[n].start >= hi) break;
@@ -104,7 +104,7 @@ Result Model::DoMadvise(Step& s) {
         ZapRange(op.proc, a, b, Zap::kDontneed);
         // PT_RECLAIM (current kernels): a zap covering a whole 2 MiB slot may
         // free its now-empty PTE table (§6 item 3): the model cannot know.
-        if (!profile_.legacy_61) {
+        {
           for (uint32_t slot = MmState::Slot(a); slot <= MmState::Slot(b - 1); slot++) {
             uint32_t s0 = slot * kPagesPerPmd, s1 = s0 + kPagesPerPmd;
             if (s0 < a || s1 > b || !p.pt.Find(slot)) continue;

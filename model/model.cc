@@ -45,7 +45,7 @@ Prediction WithoutQuirks(const Prediction& pred) {
 }
 
 Model::Model(KernelProfile profile) : profile_(std::move(profile)) {
-  st_.legacy_anon_vma_merge = profile_.legacy_61;
+  st_.legacy_anon_vma_merge = !profile_.Has(kBehAnonVmaMergeEitherSide);
 }
 
 Prediction Model::Predict(const Op& op, size_t index) const {
@@ -145,6 +145,15 @@ Result Model::DoMmap(Step& s) {
   }
   if ((op.flags & kFlagFixed) && NobodyReads(op.proc, lo, hi, kUffdEventUnmap))
     s.pred->unmodelled = "a uffd event nobody reads";
+  // mmap_region(): accountable_mapping() (private, writable, no
+  // MAP_NORESERVE) charges the whole length before the VMA exists.
+  bool writable = op.prot == Prot::kRW || op.prot == Prot::kRWX;
+  if (!op.shared && writable && !(op.flags & kFlagNoreserve) && CommitRefused(op.npages)) {
+    // MAP_FIXED: whether the old mapping survives the failure depends on the
+    // kernel (6.1 unmapped it first; later kernels restore it).
+    if (op.flags & kFlagFixed) s.pred->unmodelled = "failing fixed mmap";
+    return Err(ENOMEM);
+  }
   if (!s.apply) return Ok();
 
   if (op.flags & kFlagFixed) {
@@ -298,6 +307,15 @@ Result Model::DoMprotect(Step& s) {
     uint32_t vend = std::min(hi, p.vmas[vi].end);
     // mprotect_fixup(): nothing to do (no split) when the flags stay.
     bool same = p.vmas[vi].prot == op.prot;
+    // mprotect_fixup(): making a private, never-writable, unaccounted VMA
+    // writable charges it; a refused charge stops the walk (ENOMEM).
+    const Vma& cur = p.vmas[vi];
+    bool to_writable = op.prot == Prot::kRW || op.prot == Prot::kRWX;
+    if (!same && to_writable && !cur.Writable() && !cur.account && !cur.shared && !cur.noreserve &&
+        CommitRefused(vend - addr)) {
+      err = ENOMEM;
+      break;
+    }
     if (s.apply && !same) {
       changed_lo = std::min(changed_lo, addr);
       changed_hi = std::max(changed_hi, vend);
@@ -311,7 +329,8 @@ Result Model::DoMprotect(Step& s) {
       // allow unfaulted VMAs to be unaccounted on mprotect()", 6.6; [EMP]
       // 6.18: it then no longer merges with a charged neighbour).
       if (!v.shared && v.Writable() && !v.noreserve) v.account = true;
-      else if (!v.Writable() && !profile_.legacy_61 && v.IsAnonymous() && !v.anon_vma) v.account = false;
+      else if (!v.Writable() && profile_.Has(kBehMprotectUnaccountsUnfaulted) && v.IsAnonymous() && !v.anon_vma)
+        v.account = false;
       // change_protection() with vm_page_prot: a PTE the quirk
       // softdirty_lost_on_uffd_wp_resolve left writable is write-notified again
       // (can_change_pte_writable() wants soft-dirty set to upgrade it).

@@ -172,6 +172,11 @@ class Model {
   // THP enabled for it. Only read faults that map the huge zero page are
   // modelled; other such ops are reported unmodelled.
   bool ThpPossible(const Vma& v, uint32_t page) const;
+  // mm/util.c __vm_enough_memory() in overcommit mode 0: a charge of more
+  // pages than totalram_pages() + total_swap_pages is refused (ENOMEM).
+  bool CommitRefused(uint64_t pages) const {
+    return profile_.commit_limit_pages && pages > profile_.commit_limit_pages;
+  }
   // A read fault at `page` maps the huge zero page (do_huge_pmd_anonymous_page()).
   bool MapsHugeZero(const Process& p, const Vma& v, uint32_t page) const;
   // Whether [lo, hi) touches a slot mapped by the huge zero page.

@@ -24,7 +24,7 @@ Result Model::DoMremap(Step& s) {
   // Current kernels check that a move's ranges do not overlap among the
   // arguments (check_mremap_params(), [EMP] 6.18: EINVAL without a VMA);
   // 6.1 does it in mremap_to(), after the lookup.
-  if (move && !profile_.legacy_61 && addr + old_len > op.new_page && op.new_page + new_len > addr)
+  if (move && profile_.Has(kBehMremapOverlapCheckedFirst) && addr + old_len > op.new_page && op.new_page + new_len > addr)
     return Err(EINVAL);
   if (NobodyReads(op.proc, addr, addr + old_len, kUffdEventRemap | kUffdEventUnmap) ||
       (move && NobodyReads(op.proc, op.new_page, op.new_page + new_len, kUffdEventUnmap)))
@@ -63,14 +63,14 @@ Result Model::DoMremap(Step& s) {
     // Current kernels then merge with the next VMA (vma_merge_extend()); 6.1's
     // vma_adjust() does not.
     p.vmas[vi].end = addr + new_len;
-    if (!profile_.legacy_61) st_.MergeAround(p, addr, addr + new_len);
+    if (profile_.Has(kBehMremapGrowMergesNext)) st_.MergeAround(p, addr, addr + new_len);
     return Ok();
   }
 
   uint32_t new_addr = op.new_page;
   // mremap_to(): the ranges must not overlap.
   if (addr + old_len > new_addr && new_addr + new_len > addr) return Err(EINVAL);
-  if (!profile_.legacy_61 && old_len == new_len) {
+  if (profile_.Has(kBehMremapMovesManyVmas) && old_len == new_len) {
     // remap_move() (6.17+, "mm/mremap: permit mremap() move of multiple
     // VMAs"): a fixed move without resize moves every VMA in [addr, +len),
     // each piece to the same offset, gaps kept (a gap at the start: EFAULT;
@@ -110,7 +110,7 @@ Result Model::MoveRange(Step& s, uint32_t addr, uint32_t old_len, uint32_t new_l
   const Op& op = s.op;
   Process& p = st_.procs[op.proc];
   bool dontunmap = op.flags & kFlagDontunmap;
-  if (!profile_.legacy_61) {
+  if (profile_.Has(kBehMremapSourceCheckedFirst)) {
     // check_prep_vma() before mremap_to(): the range to move (new_len for a
     // shrink) must lie in the VMA → EFAULT before anything is unmapped
     // ([EMP] 6.18; 6.1 checks in vma_to_resize(), after the unmaps below).
@@ -293,7 +293,7 @@ Result Model::MoveRange(Step& s, uint32_t addr, uint32_t old_len, uint32_t new_l
   // 6.1 does not merge the copy with a DONTUNMAP source ([EMP] 6.1.192: the
   // two stay apart).
   uint32_t keep_apart = UINT32_MAX, keep_apart2 = UINT32_MAX;
-  if (dontunmap && profile_.legacy_61) {
+  if (dontunmap && !profile_.Has(kBehDontunmapCopyMergesSource)) {
     int oi = st_.VmaAt(p, addr);
     if (oi >= 0 && p.vmas[oi].end == new_addr) keep_apart = new_addr;
     if (oi >= 0 && p.vmas[oi].start == new_addr + new_len) keep_apart2 = new_addr + new_len;

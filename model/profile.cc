@@ -78,12 +78,13 @@ KernelProfile MakeProfile(const KernelFeatures& f) {
   p.pagemap_scan = f.features & kFeatPagemapScan;
   p.scan_categories = p.pagemap_scan ? (f.scan_categories ? f.scan_categories : 0xffu) : 0;
   p.guard = f.features & kFeatGuard;
+  // Measured behaviours; the unmeasured keep the current kernels' rule.
+  p.behaviours = (f.behaviours & f.behaviours_measured) | ~f.behaviours_measured;
+  if (f.overcommit_memory == 0 && f.mem_total_kb > 0) p.commit_limit_pages = (f.mem_total_kb + f.swap_total_kb) / 4;
+  // Release numbers decide only which known quirks (corpus/QUIRKS.md) a
+  // kernel has: the release that fixed each.
   int major = 0, minor = 0;
   bool parsed = ParseRelease(f.release, &major, &minor);
-  if (parsed)
-    p.legacy_61 = major < 6 || (major == 6 && minor < 7);
-  else
-    p.legacy_61 = !p.pagemap_scan;
   if (f.thp_mode == "always") p.thp = ThpMode::kAlways;
   else if (f.thp_mode == "madvise") p.thp = ThpMode::kMadvise;
   else p.thp = ThpMode::kNever;
@@ -130,6 +131,7 @@ KernelFeatures HostFeatures618() {
   f.scan_categories = 0x1ff;
   f.thp_mode = "madvise";
   f.fault_around_bytes = 0;  // debugfs is not writable on the host: unknown
+  f.behaviours = f.behaviours_measured = ~0u;  // every current rule
   return f;
 }
 
@@ -141,6 +143,8 @@ KernelFeatures GuestFeatures61() {
   f.scan_categories = 0;
   f.thp_mode = "madvise";
   f.fault_around_bytes = 4096;  // pinned by the executor
+  f.behaviours = 0;  // the older rule of every behaviour ([EMP] 6.1.192)
+  f.behaviours_measured = ~0u;
   return f;
 }
 

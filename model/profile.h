@@ -2,8 +2,8 @@
 //
 // Built from what `mmdiff probe` measured (prog/features.h). The model reads
 // only this struct, never the probe directly, so tests can state a profile in
-// one line. Where SEMANTICS.md §8 lists behaviour that differs between the
-// 6.1 guest and current kernels, `legacy_61` selects the 6.1 side.
+// one line. Where kernels legitimately differ, the profile carries what the
+// target's behaviour probes measured (prog/behaviour.h), never a release.
 #pragma once
 
 #include <cstdint>
@@ -11,6 +11,7 @@
 
 #include "model/allowance.h"
 #include "model/mutant.h"
+#include "prog/behaviour.h"
 #include "prog/features.h"
 
 namespace mmdiff {
@@ -26,16 +27,14 @@ struct KernelProfile {
   bool pagemap_scan = false;    // PAGEMAP_SCAN ioctl (6.7+); else ENOTTY
   uint32_t scan_categories = 0; // categories PAGEMAP_SCAN accepts (0xff or 0x1ff)
   bool guard = false;           // MADV_GUARD_INSTALL/REMOVE, pagemap bit 58, PAGE_IS_GUARD
-  // 6.1 behaviour of SEMANTICS.md §8: UFFDIO_WRITEPROTECT confined to one
-  // VMA; no uffd-wp markers on anonymous memory; mremap checks its source
-  // after the unmaps and moves one VMA only; MADV_POPULATE skips holes;
-  // VMA merges: UFFDIO_(UN)REGISTER from inside a VMA passes the VMA's own
-  // pgoff (no merge with the next), a VMA with an anon_vma never merges into
-  // a neighbour without one, mprotect read-only keeps VM_ACCOUNT of an
-  // unfaulted VMA ([EMP] 6.1.192; current kernels: mm/vma.c).
-  // (UFFDIO_REGISTER's ENOMEM needs no VMA at all above the start: the
-  // executor's stack always is, so EINVAL on both.)
-  bool legacy_61 = false;
+  // Behaviours where kernels legitimately differ (prog/behaviour.h), as the
+  // target's probe programs measured them; one unmeasured (the probe needs a
+  // feature the kernel lacks) keeps the current kernels' rule.
+  uint32_t behaviours = ~0u;
+  // Overcommit (mm/util.c __vm_enough_memory()): in mode 0 ("guess") a
+  // charge of more pages than totalram_pages() + total_swap_pages is
+  // refused with ENOMEM; 0 when the probe could not tell.
+  uint64_t commit_limit_pages = 0;
   ThpMode thp = ThpMode::kNever;
   uint64_t hugetlb_free = 0;    // free 2 MiB huge pages
   bool swap = false;
@@ -52,10 +51,11 @@ struct KernelProfile {
   QuirkSet quirks;              // known kernel bugs the model allows on this kernel
 
   bool HasUffdFeature(uint32_t f) const { return (uffd_features & f) == f; }
+  bool Has(Behaviour b) const { return behaviours & b; }
 };
 
-// From a probe. The release string decides legacy_61 (older than 6.7) and
-// which quirks of corpus/QUIRKS.md the kernel is known to have.
+// From a probe. The release string decides only which quirks of
+// corpus/QUIRKS.md the kernel is known to have (the release that fixed each).
 KernelProfile MakeProfile(const KernelFeatures& features);
 
 // The same kernel without one Feature bit (prog/op.h): what the model

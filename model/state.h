@@ -191,7 +191,7 @@ class MmState {
   uint32_t next_anon_vma = 1;
   // 6.1's is_mergeable_anon_vma() tests list_is_singular() on the merge
   // target: a VMA with an anon_vma never merges into a neighbour without
-  // one (set from KernelProfile::legacy_61).
+  // one (set from the kBehAnonVmaMergeEitherSide behaviour).
   bool legacy_anon_vma_merge = false;
 
   // --- VMAs ---

@@ -9,10 +9,11 @@
 namespace mmdiff {
 bool Model::UsesMarkers(const Vma& v) const {
   // userfaultfd_wp_use_markers(): file-backed VMAs always; anonymous ones only
-  // with WP_UNPOPULATED (implied by WP_ASYNC), and never on 6.1 (§4.4, §8).
+  // with WP_UNPOPULATED (implied by WP_ASYNC; a kernel without the feature
+  // has no anonymous markers: mm/userfaultfd.c uffd_wp_range()).
   if (!v.UffdWp() || v.uffd < 0) return false;
   if (!v.IsAnonymous()) return true;
-  return !profile_.legacy_61 && (st_.uffds[v.uffd].features & kUffdWpUnpopulated);
+  return st_.uffds[v.uffd].features & kUffdWpUnpopulated;
 }
 
 bool Model::WpAsync(const Vma& v) const {
@@ -138,11 +139,13 @@ void Model::WriteProtect(int proc, uint32_t lo, uint32_t hi, bool on) {
 
 namespace {
 
-// vma_can_userfault() ([61] include/linux/userfaultfd_k.h:146-162; [UP] adds
-// the WP_ASYNC rule: WP-only registration works on any VMA).
-bool CanUserfault(const Vma& v, uint32_t modes, bool async_ctx, bool legacy) {
+// include/linux/userfaultfd_k.h vma_can_userfault(): MINOR only on shmem
+// (and hugetlb); with WP_ASYNC (a context can have it only where the kernel
+// has the rule) a WP-only registration works on any VMA; else anonymous or
+// shmem.
+bool CanUserfault(const Vma& v, uint32_t modes, bool async_ctx) {
   if ((modes & kUffdModeMinor) && !v.IsShmem()) return false;
-  if (!legacy && async_ctx && modes == kUffdModeWp) return true;
+  if (async_ctx && modes == kUffdModeWp) return true;
   return v.IsAnonymous() || v.IsShmem();
 }
 
@@ -194,7 +197,7 @@ Result Model::DoUffdRegister(Step& s, bool reg) {
   for (size_t k = i; k < p.vmas.size() && p.vmas[k].start < hi; k++) {
     const Vma& v = p.vmas[k];
     if (reg) {
-      if (!CanUserfault(v, modes, async, profile_.legacy_61)) return Err(EINVAL);
+      if (!CanUserfault(v, modes, async)) return Err(EINVAL);
       if (v.uffd >= 0 && v.uffd != ctx) return Err(EBUSY);
     } else {
       // userfaultfd_unregister(): not through another context than the one
@@ -202,7 +205,7 @@ Result Model::DoUffdRegister(Step& s, bool reg) {
       // through a different userfaultfd", Fixes: the original syscall), then
       // vma_can_userfault() on the VMA's own modes.
       if (v.uffd >= 0 && v.uffd != ctx) other_ctx = true;
-      if (!CanUserfault(v, v.uffd_modes, async, profile_.legacy_61)) return Err(EINVAL);
+      if (!CanUserfault(v, v.uffd_modes, async)) return Err(EINVAL);
     }
   }
   if (other_ctx) {
@@ -244,7 +247,7 @@ Result Model::DoUffdRegister(Step& s, bool reg) {
       changed_lo = std::min(changed_lo, addr);
       changed_hi = std::max(changed_hi, vend);
       piece_starts.push_back(addr);
-      if (profile_.legacy_61 && addr > v.start && vend == v.end) no_merge_at = vend;
+      if (!profile_.Has(kBehUffdRegisterPgoffFromRange) && addr > v.start && vend == v.end) no_merge_at = vend;
       st_.SplitAt(p, addr);
       st_.SplitAt(p, vend);
       Vma& w = p.vmas[st_.VmaAt(p, addr)];
@@ -284,8 +287,9 @@ Result Model::DoUffdWp(Step& s) {
   if (op.npages == 0) return Err(EINVAL);
   if (on && (op.flags & kFlagDontwake)) return Err(EINVAL);
   uint32_t lo = op.page, hi = op.page + op.npages;
-  if (profile_.legacy_61) {
-    // 6.1 find_dst_vma(): the range must sit inside one uffd-wp VMA.
+  if (!profile_.Has(kBehWpRangeMultiVma)) {
+    // Older mwriteprotect_range(): find_dst_vma(), the range must sit inside
+    // one uffd-wp VMA.
     int vi = st_.VmaAt(p, lo);
     if (vi < 0 || p.vmas[vi].end < hi || p.vmas[vi].uffd < 0 || !p.vmas[vi].UffdWp())
       return Err(ENOENT);

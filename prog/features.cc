@@ -3,10 +3,22 @@
 #include <cinttypes>
 #include <cstdio>
 
+#include "prog/behaviour.h"
 #include "prog/op_table.h"
 #include "prog/text.h"
 
 namespace mmdiff {
+
+namespace {
+
+bool DecodeOvercommit(ByteReader* r, int32_t* out) {
+  uint64_t v;
+  if (!r->U64(&v)) return false;
+  *out = static_cast<int32_t>(static_cast<int64_t>(v));
+  return true;
+}
+
+}  // namespace
 
 void EncodeFeatures(const KernelFeatures& f, ByteWriter* w) {
   w->Str(f.release);
@@ -18,19 +30,31 @@ void EncodeFeatures(const KernelFeatures& f, ByteWriter* w) {
   w->U64(f.swap_total_kb);
   w->U64(f.fault_around_bytes);
   w->Str(f.file_fs);
+  w->U64(f.broken);
+  w->Str(f.broken_why);
+  w->U64(f.mem_total_kb);
+  w->U64(static_cast<uint64_t>(static_cast<int64_t>(f.overcommit_memory)));
+  w->U64(f.behaviours);
+  w->U64(f.behaviours_measured);
 }
 
 bool DecodeFeatures(ByteReader* r, KernelFeatures* out) {
   return r->Str(&out->release, 256) && r->U32(&out->features) && r->U64(&out->uffd_api_features) &&
          r->U32(&out->scan_categories) && r->Str(&out->thp_mode, 64) && r->U64(&out->hugetlb_free) &&
          r->U64(&out->swap_total_kb) && r->U64(&out->fault_around_bytes) &&
-         r->Str(&out->file_fs, 64);
+         r->Str(&out->file_fs, 64) && r->U32(&out->broken) && r->Str(&out->broken_why, 4096) &&
+         r->U64(&out->mem_total_kb) && DecodeOvercommit(r, &out->overcommit_memory) &&
+         r->U32(&out->behaviours) && r->U32(&out->behaviours_measured);
 }
 
 std::string PrintFeatures(const KernelFeatures& f) {
   std::string out = "kernel: " + f.release + "\n";
-  for (size_t bit = 0; bit < FeatureNames().size(); bit++)
-    out += std::string(FeatureNames()[bit]) + ": " + ((f.features >> bit) & 1 ? "yes" : "no") + "\n";
+  for (size_t bit = 0; bit < FeatureNames().size(); bit++) {
+    out += std::string(FeatureNames()[bit]) + ": " + ((f.features >> bit) & 1 ? "yes" : "no");
+    if ((f.broken >> bit) & 1) out += " (PRESENT BUT BROKEN: its self-check failed; a kernel bug)";
+    out += "\n";
+  }
+  if (!f.broken_why.empty()) out += f.broken_why;
   char buf[64];
   snprintf(buf, sizeof buf, "0x%" PRIx64, f.uffd_api_features);
   out += std::string("uffd_api_features: ") + buf + "\n";
@@ -41,6 +65,12 @@ std::string PrintFeatures(const KernelFeatures& f) {
   out += "file_slots_fs: " + (f.file_fs.empty() ? std::string("unknown") : f.file_fs) + "\n";
   out += "fault_around_bytes: " +
          (f.fault_around_bytes ? std::to_string(f.fault_around_bytes) : std::string("unknown")) + "\n";
+  out += "mem_total_kb: " + std::to_string(f.mem_total_kb) + "\n";
+  out += "overcommit_memory: " +
+         (f.overcommit_memory < 0 ? std::string("unknown") : std::to_string(f.overcommit_memory)) + "\n";
+  for (const BehaviourProbe& b : BehaviourProbes())
+    out += std::string("behaviour ") + b.name + ": " +
+           (!(f.behaviours_measured & b.bit) ? "unmeasured" : (f.behaviours & b.bit) ? "yes" : "no") + "\n";
   return out;
 }
 

@@ -21,6 +21,17 @@ struct KernelFeatures {
   // page (0: debugfs unavailable, fault-around left as the kernel has it).
   uint64_t fault_around_bytes = 0;
   std::string file_fs;          // filesystem of the executor's `file` slots: ext4, tmpfs, ...
+  // Feature bits (op.h) present by their structural signal whose round-trip
+  // self-check failed: the kernel has the feature and it does not work. Their
+  // programs run (and diverge); `mmdiff probe` says so plainly.
+  uint32_t broken = 0;
+  std::string broken_why;       // one line per broken feature
+  uint64_t mem_total_kb = 0;    // MemTotal: totalram_pages(), the overcommit heuristic's bound
+  int32_t overcommit_memory = -1;  // /proc/sys/vm/overcommit_memory (0 guess, 1 always, 2 never)
+  // Behaviour bits (prog/behaviour.h) measured by the target after the probe:
+  // `behaviours_measured` says which ones were answered at all.
+  uint32_t behaviours = 0;
+  uint32_t behaviours_measured = 0;
   bool operator==(const KernelFeatures&) const = default;
 };
 

@@ -1,6 +1,8 @@
 #include "target/executor_client.h"
 
+#include "prog/behaviour.h"
 #include "prog/binary.h"
+#include "prog/text.h"
 
 namespace mmdiff {
 
@@ -37,6 +39,29 @@ bool ExecutorClient::Probe(KernelFeatures* out, int reply_timeout_ms, std::strin
   if (!DecodeFeatures(&r, out)) {
     *err = "executor sent malformed features";
     return false;
+  }
+  return MeasureBehaviours(out, err);
+}
+
+// prog/behaviour.h: each probe program runs like any other program; the
+// answer of its deciding op sets the bit. A probe whose `requires` the kernel
+// lacks, or whose answer is neither, stays unmeasured.
+bool ExecutorClient::MeasureBehaviours(KernelFeatures* f, std::string* err) {
+  f->behaviours = f->behaviours_measured = 0;
+  for (const BehaviourProbe& b : BehaviourProbes()) {
+    Program prog;
+    TextError perr;
+    if (!ParseProgram(b.program, b.name, &prog, &perr)) {
+      *err = std::string("behaviour probe ") + b.name + " does not parse: " + perr.message;
+      return false;
+    }
+    if ((prog.Requires() & f->features) != prog.Requires()) continue;
+    Trace trace;
+    if (!Run(prog, 5000, 20000, &trace, err)) return false;
+    std::string answer = PrintResult(prog.ops[b.op], trace.results[b.op]);
+    if (answer.rfind(b.yes, 0) == 0) f->behaviours |= b.bit;
+    else if (answer.rfind(b.no, 0) != 0) continue;
+    f->behaviours_measured |= b.bit;
   }
   return true;
 }

@@ -27,6 +27,8 @@ class ExecutorClient {
   void Quit();
 
  private:
+  // Runs the behaviour probes of prog/behaviour.h and fills f->behaviours.
+  bool MeasureBehaviours(KernelFeatures* f, std::string* err);
   bool Call(MsgType type, std::span<const uint8_t> payload, MsgType want, int timeout_ms,
             std::vector<uint8_t>* reply, std::string* err);
   Channel* channel_;

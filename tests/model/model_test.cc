@@ -987,12 +987,12 @@ TEST(Profile, HostAndGuest) {
   EXPECT_FALSE(h.soft_dirty);
   EXPECT_TRUE(h.pagemap_scan);
   EXPECT_TRUE(h.guard);
-  EXPECT_FALSE(h.legacy_61);
+  EXPECT_TRUE(h.Has(kBehWpRangeMultiVma) && h.Has(kBehMremapMovesManyVmas));
   EXPECT_TRUE(h.HasUffdFeature(kUffdWpAsync | kUffdWpUnpopulated | kUffdEventFork));
   EXPECT_EQ(h.scan_categories, 0x1ffu);
   EXPECT_TRUE(g.soft_dirty);
   EXPECT_FALSE(g.pagemap_scan);
-  EXPECT_TRUE(g.legacy_61);
+  EXPECT_EQ(g.behaviours, 0u);
   EXPECT_FALSE(g.HasUffdFeature(kUffdWpAsync));
   EXPECT_TRUE(g.HasUffdFeature(kUffdWpHugetlbfsShmem | kUffdEventFork));
 }

@@ -1,0 +1,110 @@
+#include "prog/behaviour.h"
+
+#include <iterator>
+
+namespace mmdiff {
+namespace {
+
+// Merges cannot be seen directly; "mremap A LEN LEN+1" can see them: growing
+// in place needs the old range inside one VMA (mm/mremap.c vma_to_resize():
+// "We can't remap across vm area boundaries" → EFAULT), so it answers ok
+// exactly when the VMAs before it merged.
+constexpr BehaviourProbe kProbes[] = {
+    {kBehWpRangeMultiVma, "wp_range_multi_vma",
+     "UFFDIO_WRITEPROTECT walks every VMA of the range (mm/userfaultfd.c "
+     "mwriteprotect_range(): for_each_vma_range); older kernels want one VMA (find_dst_vma(): ENOENT)",
+     "requires uffd_wp\n"
+     "mmap 0 1 rw anon private\n"
+     "mmap 1 1 r anon private\n"
+     "uffd_open\n"
+     "uffd_register 0 2 wp\n"
+     "uffd_wp 0 2 on\n",
+     5, "ok", "err ENOENT"},
+    {kBehPopulateStopsAtHole, "populate_stops_at_hole",
+     "MADV_POPULATE_(READ|WRITE) fails with ENOMEM at the first hole (mm/madvise.c madvise_populate()); "
+     "older kernels skip the hole, populate what follows and answer ENOMEM at the end (madvise_walk_vmas())",
+     "mmap 0 1 rw anon private\n"
+     "mmap 2 1 rw anon private\n"
+     "madvise 0 3 populate_write\n"
+     "pagemap 2 1\n",
+     3, "-", "P"},
+    {kBehMprotectUnaccountsUnfaulted, "mprotect_unaccounts_unfaulted",
+     "mprotect() read-only drops VM_ACCOUNT of an anonymous VMA that never faulted (mm/mprotect.c "
+     "mprotect_fixup(): vma_is_anonymous() && !vma->anon_vma), so it merges with an unaccounted neighbour",
+     "mmap 0 1 rw anon private\n"
+     "mmap 1 1 r anon private\n"
+     "mprotect 0 1 r\n"
+     "mremap 0 2 3\n",
+     3, "ok", "err EFAULT"},
+    {kBehAnonVmaMergeEitherSide, "anon_vma_merge_either_side",
+     "a VMA with an anon_vma merges into a neighbour without one (mm/vma.c is_mergeable_anon_vma() tests "
+     "the anon_vma_chain of the VMA that has one); older kernels test the neighbour's chain, empty, and refuse",
+     "mmap 0 1 rw anon private\n"
+     "write 0\n"
+     "mprotect 0 1 r\n"
+     "mmap 1 1 rw anon private\n"
+     "mprotect 0 1 rw\n"
+     "mremap 0 2 3\n",
+     5, "ok", "err EFAULT"},
+    {kBehUffdRegisterPgoffFromRange, "uffd_register_pgoff_from_range",
+     "UFFDIO_(UN)REGISTER from inside a VMA merges the new piece with the next VMA (fs/userfaultfd.c "
+     "userfaultfd_register_range() passes the range's pgoff); older kernels pass the VMA's own vm_pgoff",
+     "requires uffd_wp\n"
+     "mmap 0 2 rw anon private\n"
+     "mmap 2 2 r anon private\n"
+     "uffd_open\n"
+     "uffd_register 2 2 wp\n"
+     "mprotect 2 2 rw\n"
+     "uffd_register 1 1 wp\n"
+     "mremap 1 3 4\n",
+     7, "ok", "err EFAULT"},
+    {kBehMremapGrowMergesNext, "mremap_grow_merges_next",
+     "an mremap() grown in place merges with the next VMA it now touches (mm/vma.c vma_merge_extend()); "
+     "older kernels extend with vma_adjust() and leave two VMAs",
+     "mmap 0 1 rw anon private\n"
+     "mmap 2 1 rw anon private\n"
+     "mremap 0 1 2\n"
+     "mremap 0 3 4\n",
+     3, "ok", "err EFAULT"},
+    {kBehMremapOverlapCheckedFirst, "mremap_overlap_checked_first",
+     "mremap() refuses overlapping source and target ranges before looking up the source VMA "
+     "(mm/mremap.c check_mremap_params(): EINVAL); older kernels look up first (EFAULT without a VMA) "
+     "and check the overlap in mremap_to()",
+     "mremap 100 2 2 move 101\n",
+     0, "err EINVAL", "err EFAULT"},
+    {kBehMremapSourceCheckedFirst, "mremap_source_checked_first",
+     "a moving mremap() checks that the source range lies in its VMA before it unmaps the target "
+     "(mm/mremap.c check_prep_vma()); older kernels unmap the target in mremap_to() and only then fail "
+     "in vma_to_resize()",
+     "mmap 0 1 rw anon private\n"
+     "mmap 10 4 rw anon private\n"
+     "mremap 0 3 4 move 10\n"
+     "mmap 10 1 rw anon private\n",
+     3, "err EEXIST", "ok"},
+    {kBehMremapMovesManyVmas, "mremap_moves_many_vmas",
+     "a fixed mremap() move without resize moves every VMA of the range (mm/mremap.c remap_move()); "
+     "older kernels want the range in one VMA (vma_to_resize(): EFAULT)",
+     "mmap 0 1 rw anon private\n"
+     "mmap 1 1 r anon private\n"
+     "mremap 0 2 2 move 10\n",
+     2, "ok", "err EFAULT"},
+    {kBehDontunmapCopyMergesSource, "dontunmap_copy_merges_source",
+     "the copy an MREMAP_DONTUNMAP move makes merges with the source VMA beside it (mm/vma.c copy_vma() "
+     "merges with any compatible neighbour); older kernels keep the two apart",
+     "mmap 0 1 rw anon private\n"
+     "mremap 0 1 1 move 1 dontunmap\n"
+     "mremap 0 2 3\n",
+     2, "ok", "err EFAULT"},
+};
+
+}  // namespace
+
+std::span<const BehaviourProbe> BehaviourProbes() { return kProbes; }
+
+const BehaviourProbe* BehaviourByName(const std::string& name) {
+  for (const BehaviourProbe& p : kProbes)
+    if (name == p.name) return &p;
+  return nullptr;
+}
+
+}  // namespace mmdiff
