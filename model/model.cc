@@ -100,6 +100,11 @@ Result Model::Exec(Step& s) {
 Result Model::DoMmap(Step& s) {
   const Op& op = s.op;
   Process& p = st_.procs[op.proc];
+  // mm/mmap.c ksys_mmap_pgoff(): the fd is looked up first (EBADF), and a
+  // MAP_HUGETLB of a file that is not hugetlbfs refused (EINVAL), before
+  // do_mmap() checks the length (EINVAL for 0).
+  if (op.backing != Backing::kAnon && p.fds[op.file] < 0) return Err(EBADF);
+  if ((op.flags & kFlagHugetlb) && op.backing != Backing::kAnon) return Err(EINVAL);
   if (op.npages == 0) return Err(EINVAL);
   if (op.flags & kFlagHugetlb) {
     // ksys_mmap_pgoff(): MAP_HUGETLB on a file that is not hugetlbfs → EINVAL.
