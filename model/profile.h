@@ -2,7 +2,7 @@
 //
 // Built from what `mmdiff probe` measured (prog/features.h). The model reads
 // only this struct, never the probe directly, so tests can state a profile in
-// one line. Where SEMANTICS.md §8 lists behaviour that differs between the
+// one line. Where docs/CONTRACT.md §2 lists behaviour that differs between the
 // 6.1 guest and current kernels, `legacy_61` selects the 6.1 side.
 #pragma once
 
@@ -26,7 +26,7 @@ struct KernelProfile {
   bool pagemap_scan = false;    // PAGEMAP_SCAN ioctl (6.7+); else ENOTTY
   uint32_t scan_categories = 0; // categories PAGEMAP_SCAN accepts (0xff or 0x1ff)
   bool guard = false;           // MADV_GUARD_INSTALL/REMOVE, pagemap bit 58, PAGE_IS_GUARD
-  // 6.1 behaviour of SEMANTICS.md §8: UFFDIO_WRITEPROTECT confined to one
+  // 6.1 behaviour of docs/CONTRACT.md §2: UFFDIO_WRITEPROTECT confined to one
   // VMA; no uffd-wp markers on anonymous memory; mremap checks its source
   // after the unmaps and moves one VMA only; MADV_POPULATE skips holes;
   // VMA merges: UFFDIO_(UN)REGISTER from inside a VMA passes the VMA's own
@@ -56,7 +56,7 @@ KernelProfile MakeProfile(const KernelFeatures& features);
 // The same kernel without one Feature bit (prog/op.h): what the model
 // predicts there (the minimizer keeps a `requires` feature that changes it).
 KernelProfile WithoutFeature(KernelProfile profile, uint32_t feature);
-// The two kernels of SEMANTICS.md: the 6.18 host (no soft-dirty, WP_ASYNC,
+// The two kernels of docs/CONTRACT.md §2: the 6.18 host (no soft-dirty, WP_ASYNC,
 // PAGEMAP_SCAN with guard, THP madvise, no swap, no huge pages) and the
 // Debian 6.1 guest (soft-dirty, sync uffd-wp only, no PAGEMAP_SCAN).
 KernelFeatures HostFeatures618();
