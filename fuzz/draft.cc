@@ -255,7 +255,7 @@ void Drafter::FillFromTable(Op* op) {
       }
       case ArgKind::kNumber:
         if (spec.bit == kScanVec ? rng_.OneIn(5) : rng_.OneIn(6)) {
-          // vec=0 sometimes: no buffer (the WP_MATCHING fast path, §5.7).
+          // vec=0 sometimes: no buffer (the WP_MATCHING fast path, §6.4).
           uint32_t v = spec.bit == kScanVec && rng_.OneIn(4) ? 0 : static_cast<uint32_t>(rng_.Between(1, 8));
           ScanFieldRef(*op, spec.bit) = v;
           op->flags |= PresenceFlag(spec);
@@ -667,7 +667,7 @@ bool Drafter::ChooseMadvise(Op* op, const Plan* plan) {
     case Advice::kHugepage: {
       // Only deliberately, on a 2 MiB-aligned slot of a private anonymous VMA
       // that has no pages there yet (khugepaged could collapse pages present
-      // before; SEMANTICS.md §6 item 4).
+      // before; docs/CONTRACT.md §11.3).
       std::vector<uint32_t> slots;
       for (const Vma& v : p.vmas) {
         if (v.kind != MemKind::kAnon) continue;
@@ -867,7 +867,7 @@ void Drafter::AfterAdd(const Op& op, const Result& result) {
           m.range = {op.page, op.npages / kPagesPerPmd * kPagesPerPmd};
           plans_.push_front(m);
         } else if (rng_.Chance(11, 20)) {
-          // SEMANTICS.md §10: MADV_NOHUGEPAGE on fuzzed mappings.
+          // docs/CONTRACT.md §11.3: MADV_NOHUGEPAGE on fuzzed mappings.
           m.advice = Advice::kNohugepage;
           m.range = {op.page, op.npages};
           plans_.push_front(m);

@@ -17,7 +17,7 @@ constexpr char kSoftDirtyRst[] = "Documentation/admin-guide/mm/soft-dirty.rst";
 constexpr char kPagemapRst[] = "Documentation/admin-guide/mm/pagemap.rst";
 constexpr char kUserfaultfdRst[] = "Documentation/admin-guide/mm/userfaultfd.rst";
 
-// The sentences, verbatim (torvalds/linux; SEMANTICS.md §0 [DOC] names the versions).
+// The sentences, verbatim (torvalds/linux; docs/CONTRACT.md §1 names the versions).
 constexpr char kSdTracking[] =
     "1. Clear soft-dirty bits from the task's PTEs. This is done by writing \"4\" into the "
     "``/proc/PID/clear_refs`` file of the task in question. [...] 3. Read soft-dirty bits from the PTEs. "

@@ -37,7 +37,7 @@ struct ReproCheck {
   // One pagemap bit of one page (a pagemap divergence) ...
   bool single_bit = false;
   uint32_t page = 0;   // arena page
-  char bit = 0;        // 'P' 'S' 'F' 'X' 'W' 'D' 'G' (FORMAT.md pagemap letters)
+  char bit = 0;        // 'P' 'S' 'F' 'X' 'W' 'D' 'G' (docs/FORMAT.md pagemap letters)
   bool value = false;  // what the contract requires
   // ... or the whole result, which must be one of these (pagemap: `either`
   // bits are not compared, as '?' in an expectation).

@@ -1,6 +1,6 @@
 // Loads and stores: the page-fault paths of mm/memory.c as the model sees
-// them (SEMANTICS.md §3.2 soft-dirty, §4.5 uffd-wp faults, §4.6 markers,
-// §6 item 5 fault-around).
+// them (docs/CONTRACT.md §4.2 soft-dirty, §5.4 uffd-wp faults, §5.5 markers,
+// §11.2 fault-around).
 #include <cerrno>
 #include <csignal>
 
@@ -233,7 +233,7 @@ Model::Fault Model::FaultInCertain(int proc, uint32_t page, bool write, uint8_t*
     }
     if (cur && cur->kind == PteKind::kPresent) return Fault::kNone;
     // none or marker (in a uffd-wp VMA): a read maps the zero page (anon) or
-    // the page-cache page, keeping uffd-wp of a marker (§4.5).
+    // the page-cache page, keeping uffd-wp of a marker (§5.4).
     bool wp = cur && cur->kind == PteKind::kUffdMarker;
     uint32_t pg = v.IsAnonymous() ? kZeroPage : st_.CachePage(v.obj, v.FilePage(page));
     st_.SetPte(p, page, Pte{PteKind::kPresent, false, wp, pg});
@@ -254,7 +254,7 @@ Model::Fault Model::FaultInCertain(int proc, uint32_t page, bool write, uint8_t*
   }
   Pte next;
   next.kind = PteKind::kPresent;
-  next.soft_dirty = profile_.soft_dirty;  // pte_mkdirty() sets _PAGE_SOFT_DIRTY (§3.1)
+  next.soft_dirty = profile_.soft_dirty;  // pte_mkdirty() sets _PAGE_SOFT_DIRTY (§4.2)
   if (cur && (cur->kind == PteKind::kPresent || cur->kind == PteKind::kSwap)) {
     uint32_t old = cur->page;
     if (old == kZeroPage) {

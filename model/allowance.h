@@ -1,6 +1,6 @@
 // Named latitudes and quirks.
 //
-// An *allowance* is latitude the contract gives the kernel (SEMANTICS.md §6):
+// An *allowance* is latitude the contract gives the kernel (docs/CONTRACT.md §11):
 // where the model predicts "either", it names the allowance, and the checker
 // counts how often the kernel took it. A *quirk* is a known kernel bug
 // (corpus/QUIRKS.md): allowed only when the profile switches it on by name,
@@ -16,18 +16,18 @@
 namespace mmdiff {
 
 enum class Allowance : uint8_t {
-  // §6 item 3, §5.9: PAGE_IS_WRITTEN of an untouched page in a non-uffd VMA
+  // §11.2, §6.5: PAGE_IS_WRITTEN of an untouched page in a non-uffd VMA
   // depends on whether a PTE table exists for its 2 MiB slot, which PT_RECLAIM
   // may have freed after MADV_DONTNEED of a whole slot.
   kPageTableMayBeReclaimed,
-  // §6 item 7: MADV_FREE'd pages may be discarded by reclaim at any time.
+  // §11.2: MADV_FREE'd pages may be discarded by reclaim at any time.
   kLazyfreeMayBeDiscarded,
-  // §6 item 5: a read fault of a file-backed VMA may also map neighbouring
+  // §11.2: a read fault of a file-backed VMA may also map neighbouring
   // page-cache pages (mm/memory.c do_read_fault/do_fault_around,
   // mm/filemap.c filemap_map_pages) when fault_around_bytes is not pinned;
   // for a regular file also pages its readahead just brought in.
   kFaultAroundMayMap,
-  // §6 item 7: MADV_PAGEOUT (reclaim) may unmap a page-cache page mapped
+  // §11.2: MADV_PAGEOUT (reclaim) may unmap a page-cache page mapped
   // once, whether or not it can then write it out (mm/vmscan.c
   // shrink_folio_list: try_to_unmap before pageout).
   kReclaimMayUnmap,
@@ -54,7 +54,7 @@ enum class Quirk : uint8_t {
   // pagemap reports the huge zero page as a file page (bit 61).
   kHugeZeroPagePagemapFile,
   // PAGEMAP_SCAN keeps walk_end from an earlier bounce-buffer stop when the
-  // re-walk completes (>512 regions; SEMANTICS.md §5.6, [EMP] 6.18.44).
+  // re-walk completes (>512 regions; docs/CONTRACT.md §6.3, [EMP] 6.18.44).
   kScanStaleWalkEnd,
   // UFFDIO_UNREGISTER through another uffd than the registering one
   // unregisters the VMA (no "prevent unregistering VMAs through a different

@@ -1,6 +1,6 @@
 // The trace checker: walks a program and the kernel's trace together, asks
 // the model what each op may return, and stops at the first result the model
-// does not allow (DESIGN.md "The oracle contract").
+// does not allow (docs/CONTRACT.md §12).
 #pragma once
 
 #include <cstddef>

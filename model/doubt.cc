@@ -94,7 +94,7 @@ uint32_t Model::DoubtfulMaps(uint32_t page_id) const {
 }
 
 uint64_t Model::PagemapEntryOf(const Process& p, uint32_t page, const Variant& v) const {
-  // pagemap_pte_hole()/pte_to_pagemap_entry() (SEMANTICS.md §1.3).
+  // pagemap_pte_hole()/pte_to_pagemap_entry() (docs/CONTRACT.md §3.3).
   int vi = st_.VmaAt(p, page);
   if (vi < 0) return 0;
   const Vma& vma = p.vmas[vi];
@@ -119,7 +119,7 @@ uint64_t Model::PagemapEntryOf(const Process& p, uint32_t page, const Variant& v
         e |= kPmSwap;
         break;
       case PteKind::kUffdMarker:
-        e |= kPmSwap | kPmUffdWp;  // markers look like swap entries (§0.1 item 1)
+        e |= kPmSwap | kPmUffdWp;  // markers look like swap entries (§3.2)
         break;
       case PteKind::kGuard:
         e |= kPmSwap | (profile_.guard ? kPmGuardRegion : 0);

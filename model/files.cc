@@ -12,7 +12,7 @@ void Model::UnmapMapping(int32_t obj, uint32_t lo, uint32_t hi, bool even_cows) 
   // file pages [lo, hi); private COW copies only for truncation (even_cows).
   // The contract: the page is dropped, and so are the uffd-wp markers of its
   // PTEs (ZAP_FLAG_DROP_MARKER "when we will completely drop the page ...
-  // either by truncation", include/linux/mm.h; SEMANTICS.md §4.6); guard
+  // either by truncation", include/linux/mm.h; docs/CONTRACT.md §5.5); guard
   // markers stay. Kernels zap without DROP_MARKER first, so a uffd-wp'd PTE
   // leaves a marker and markers stay (quirk
   // shmem_drop_page_keeps_uffd_wp_marker): an alternative where the profile

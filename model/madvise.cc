@@ -1,5 +1,5 @@
-// madvise(): every advice of the op table (mm/madvise.c; SEMANTICS.md §3.4,
-// §4.6, §4.7, §6 items 3 and 7).
+// madvise(): every advice of the op table (mm/madvise.c; docs/CONTRACT.md §4.4,
+// §5.5, §5.6, §11.2).
 #include <algorithm>
 #include <cerrno>
 
@@ -103,7 +103,7 @@ Result Model::DoMadvise(Step& s) {
         if (profile_.mutant == Mutant::kDontneedKeepsAnon && v.kind == MemKind::kAnon && !v.shared) break;
         ZapRange(op.proc, a, b, Zap::kDontneed);
         // PT_RECLAIM (current kernels): a zap covering a whole 2 MiB slot may
-        // free its now-empty PTE table (§6 item 3): the model cannot know.
+        // free its now-empty PTE table (docs/CONTRACT.md §11.2): the model cannot know.
         {
           for (uint32_t slot = MmState::Slot(a); slot <= MmState::Slot(b - 1); slot++) {
             uint32_t s0 = slot * kPagesPerPmd, s1 = s0 + kPagesPerPmd;

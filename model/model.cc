@@ -1,6 +1,6 @@
 // Op dispatch and the address-space ops: mmap, munmap, mprotect, fork, exit,
-// clear_refs. Kernel references are to SEMANTICS.md sections and the files it
-// cites ([61] = Debian 6.1.192, [UP] = current upstream).
+// clear_refs. Kernel references are to docs/CONTRACT.md sections and the
+// kernel files they cite ([61] = Debian 6.1.192, [UP] = current upstream).
 #include "model/model.h"
 #include "model/result_make.h"
 
@@ -244,7 +244,7 @@ Model::Variant Model::ZapOne(const Vma* v, const Variant& pte, Zap how) {
   if (!pte || how == Zap::kUnmap) return std::nullopt;  // unmap_vmas(): ZAP_FLAG_DROP_MARKER
   switch (pte->kind) {
     case PteKind::kGuard:
-      return pte;  // guard markers survive zapping (SEMANTICS.md §4.6)
+      return pte;  // guard markers survive zapping (docs/CONTRACT.md §5.5)
     case PteKind::kUffdMarker:
       // Anonymous VMAs drop markers on zap; file/shmem VMAs keep them.
       if (!v || v->IsAnonymous()) return std::nullopt;
@@ -343,14 +343,14 @@ Result Model::DoMprotect(Step& s) {
         if (!it->second.soft_dirty) it->second.sd_silent = false;
       for (auto it = p.doubts.LowerBound(addr); it != p.doubts.end() && it->first < vend; ++it)
         if (!it->second.alt.soft_dirty) it->second.alt.sd_silent = false;
-      // PTE soft-dirty and uffd-wp bits are kept (_PAGE_CHG_MASK, §3.1, §4.7).
+      // PTE soft-dirty and uffd-wp bits are kept (_PAGE_CHG_MASK, §4.2, §5.6).
     }
     addr = vend;
   }
   if (s.apply && changed_lo < changed_hi) {
     // mprotect_fixup() ([61] mm/mprotect.c:605-633): a merged VMA gets the
     // flags of the VMA mprotect changed, dropping a neighbour's
-    // VM_SOFTDIRTY. The contract (sticky VM_SOFTDIRTY, SEMANTICS.md §3.3)
+    // VM_SOFTDIRTY. The contract (sticky VM_SOFTDIRTY, docs/CONTRACT.md §4.3)
     // keeps it; kernels with the quirk may not.
     std::vector<Vma> before = p.vmas;
     st_.MergeAround(p, changed_lo, changed_hi);
@@ -540,7 +540,7 @@ void Model::CloseFd(int proc, int slot) { st_.procs[proc].fds[slot] = -1; }
 Result Model::DoClearRefs(Step& s) {
   // clear_refs_write() ([61] fs/proc/task_mmu.c:1066-1325): types 1-3 and 5
   // have no pagemap-visible effect; 4 clears soft-dirty when the kernel has
-  // it and is a silent no-op otherwise (SEMANTICS.md §2).
+  // it and is a silent no-op otherwise (docs/CONTRACT.md §4.1).
   if (!s.apply || s.op.value != 4 || !profile_.soft_dirty) return Ok();
   if (profile_.mutant == Mutant::kClearRefsKeepsSoftDirty) return Ok();
   Process& p = st_.procs[s.op.proc];

@@ -1,8 +1,8 @@
-// The reference model of the Linux mm (SEMANTICS.md is its contract).
+// The reference model of the Linux mm (docs/CONTRACT.md is its contract).
 //
 // For each op the model says which results it allows (Predict), then
 // continues from what the kernel actually did (Apply): where the kernel may
-// choose, the observed result picks the branch (DESIGN.md, trace checking).
+// choose, the observed result picks the branch (docs/CONTRACT.md §11.1, trace checking).
 // The model is a value: copy it to fork a what-if; it does no I/O.
 //
 // Executor conventions the model relies on (documented in the brief of the
@@ -167,7 +167,7 @@ class Model {
   void MarkSoftDirtyLoss(Process& p, const std::vector<Vma>& before, uint32_t lo, uint32_t hi,
                          bool keeper_inside, Quirk q);
   uint64_t PagemapEntry(const Process& p, uint32_t page) const;
-  // Whether a fault at `page` may map a PMD THP (SEMANTICS.md §6 item 4): an
+  // Whether a fault at `page` may map a PMD THP (docs/CONTRACT.md §11.3): an
   // anonymous private VMA covering the page's whole aligned 2 MiB range, with
   // THP enabled for it. Only read faults that map the huge zero page are
   // modelled; other such ops are reported unmodelled.

@@ -1,5 +1,5 @@
 // mremap(): shrink, grow in place, move (MAYMOVE|FIXED), DONTUNMAP
-// ([61] mm/mremap.c; SEMANTICS.md §3.3, §3.4, §4.7).
+// ([61] mm/mremap.c; docs/CONTRACT.md §4.3, §4.4, §5.6).
 #include <algorithm>
 #include <cerrno>
 
@@ -59,7 +59,7 @@ Result Model::DoMremap(Step& s) {
     if (next < p.vmas.size() && p.vmas[next].start < addr + new_len) return Err(ENOMEM);
     if (addr + new_len > kArenaPages) return Err(ENOMEM);
     if (!s.apply) return Ok();
-    // vma_adjust()/vma_expand(): VM_SOFTDIRTY is NOT set on the new tail (§3.3).
+    // vma_adjust()/vma_expand(): VM_SOFTDIRTY is NOT set on the new tail (§4.3).
     // Current kernels then merge with the next VMA (vma_merge_extend()); 6.1's
     // vma_adjust() does not.
     p.vmas[vi].end = addr + new_len;
@@ -285,7 +285,7 @@ Result Model::MoveRange(Step& s, uint32_t addr, uint32_t old_len, uint32_t new_l
     if (pte.kind == PteKind::kPresent || pte.kind == PteKind::kSwap) st_.Unref(pte.page);
   // copy_vma() merges the moved VMA into a neighbour and keeps the
   // neighbour's flags ([61] mm/mmap.c:3411): the contract's sticky
-  // VM_SOFTDIRTY (SEMANTICS.md §3.3) may be lost on kernels with the quirk.
+  // VM_SOFTDIRTY (docs/CONTRACT.md §4.3) may be lost on kernels with the quirk.
   // copy_vma() merges the copy with its new neighbours before the source is
   // unmapped, the (DONTUNMAP) source VMA itself included ("Source vma may
   // have been merged into new_vma"; [EMP] both kernels).

@@ -1,5 +1,5 @@
 // Observations: /proc/PID/pagemap entries and the PAGEMAP_SCAN ioctl
-// (SEMANTICS.md §1.3 and §5; [61]/[UP] fs/proc/task_mmu.c).
+// (docs/CONTRACT.md §3.3 and §6; [61]/[UP] fs/proc/task_mmu.c).
 #include <algorithm>
 #include <cerrno>
 #include <optional>
@@ -185,7 +185,7 @@ uint32_t PageCategories(const Pte* pte, bool has_pt, bool huge_zero, const Vma& 
   }
   if (!pte) {
     // none PTE: WRITTEN (July-2026 fix, the contract); page-table hole:
-    // WRITTEN only in uffd-wp VMAs (§5.5, §5.9).
+    // WRITTEN only in uffd-wp VMAs (§6.2, §6.5).
     if (has_pt) return kCatWritten;
     return v.UffdWp() ? uint32_t{kCatWritten} : 0u;
   }
@@ -258,7 +258,7 @@ static Result RunScan(const Model& m, const Process& p, const Op& op, const Kern
     uint32_t lo = static_cast<uint32_t>(from - kBias), hi = op.page + op.npages;
     for (size_t i = st.FirstVmaEnding(p, lo); i < p.vmas.size() && p.vmas[i].start < hi; i++) {
       const Vma& v = p.vmas[i];
-      // pagemap_scan_test_walk() (§5.4).
+      // pagemap_scan_test_walk() (§6.4).
       bool wp_allowed = m.WpAsync(v) && m.UsesMarkers(v);
       if (!wp_allowed) {
         if (S.check_wpasync) return EPERM;
@@ -273,7 +273,7 @@ static Result RunScan(const Model& m, const Process& p, const Op& op, const Kern
         bool pt = pte || has_pt(page);
         if (fast_wp && pt) {
           // Fast path: WP_MATCHING without a buffer protects every PTE of an
-          // existing table, ignoring the masks (§5.7 item 2).
+          // existing table, ignoring the masks (§6.4).
           if (!AlreadyWp(pte)) S.protect.push_back(page);
           continue;
         }
@@ -296,7 +296,7 @@ static Result RunScan(const Model& m, const Process& p, const Op& op, const Kern
   int ret = 0;
   for (uint64_t ws = start; ws < end; ws = S.walk_end) {
     // The contract: walk_end tells where the last walk stopped. Kernels with
-    // the quirk keep a stale value from an earlier bounce-buffer stop (§5.6).
+    // the quirk keep a stale value from an earlier bounce-buffer stop (§6.3).
     if (!stale_walk_end) S.walk_end = 0;
     ret = walk(ws);
     n_out += S.Flush();
@@ -321,12 +321,12 @@ Result Model::DoScan(Step& s) {
   const Op& op = s.op;
   Result r;
   if (!profile_.pagemap_scan) {
-    // 6.1: the pagemap file has no unlocked_ioctl → ENOTTY (§5.2).
+    // 6.1: the pagemap file has no unlocked_ioctl → ENOTTY (§6.1).
     r.kind = ResultKind::kErr;
     r.err = ENOTTY;
     return r;
   }
-  // pagemap_scan_get_args() (§5.2): flags are always valid here; masks.
+  // pagemap_scan_get_args() (§6.1): flags are always valid here; masks.
   uint32_t ret_mask = (op.flags & kFlagHasRet) ? op.scan_ret : profile_.scan_categories;
   if ((op.scan_req | op.scan_inv | op.scan_any | ret_mask) & ~profile_.scan_categories) {
     r.kind = ResultKind::kErr;

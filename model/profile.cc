@@ -139,7 +139,7 @@ KernelFeatures GuestFeatures61() {
   KernelFeatures f;
   f.release = "6.1.192";
   f.features = kFeatSoftDirty | kFeatUffdWp | kFeatThp;
-  f.uffd_api_features = 0x1fff;  // bits 0..12 (SEMANTICS.md §4.1)
+  f.uffd_api_features = 0x1fff;  // bits 0..12 (docs/CONTRACT.md §5.1)
   f.scan_categories = 0;
   f.thp_mode = "madvise";
   f.fault_around_bytes = 4096;  // pinned by the executor

@@ -61,7 +61,7 @@ KernelProfile MakeProfile(const KernelFeatures& features);
 // The same kernel without one Feature bit (prog/op.h): what the model
 // predicts there (the minimizer keeps a `requires` feature that changes it).
 KernelProfile WithoutFeature(KernelProfile profile, uint32_t feature);
-// The two kernels of SEMANTICS.md: the 6.18 host (no soft-dirty, WP_ASYNC,
+// The two kernels of docs/CONTRACT.md §2: the 6.18 host (no soft-dirty, WP_ASYNC,
 // PAGEMAP_SCAN with guard, THP madvise, no swap, no huge pages) and the
 // Debian 6.1 guest (soft-dirty, sync uffd-wp only, no PAGEMAP_SCAN).
 KernelFeatures HostFeatures618();

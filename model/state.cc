@@ -80,7 +80,7 @@ bool MmState::MergeAround(Process& p, uint32_t lo, uint32_t hi, uint32_t not_at,
     }
     if (ok) {
       // Sticky VM_SOFTDIRTY: the merged VMA is soft-dirty if either side was
-      // (upstream "mm: propagate VM_SOFTDIRTY on merge"; SEMANTICS.md §3.3).
+      // (upstream "mm: propagate VM_SOFTDIRTY on merge"; docs/CONTRACT.md §4.3).
       bool sure = (a.soft_dirty && !a.sd_lost_quirk) || (b.soft_dirty && !b.sd_lost_quirk);
       a.sd_lost_quirk = sure ? 0 : std::max(a.sd_lost_quirk, b.sd_lost_quirk);
       a.soft_dirty = a.soft_dirty || b.soft_dirty;

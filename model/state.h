@@ -150,7 +150,7 @@ struct UffdCtx {
   bool operator==(const UffdCtx&) const = default;
 };
 
-// Page-table existence per 2 MiB slot (SEMANTICS.md §5.9); absent slots are
+// Page-table existence per 2 MiB slot (docs/CONTRACT.md §6.5); absent slots are
 // not stored.
 enum class PtState : uint8_t { kAbsent, kPresent, kUnknown };
 

@@ -1,5 +1,5 @@
 // userfaultfd: UFFDIO_API, REGISTER/UNREGISTER, WRITEPROTECT, release
-// (SEMANTICS.md §4; [61] fs/userfaultfd.c, mm/userfaultfd.c; [UP] same files).
+// (docs/CONTRACT.md §5; [61] fs/userfaultfd.c, mm/userfaultfd.c; [UP] same files).
 #include <algorithm>
 #include <cerrno>
 
@@ -22,7 +22,7 @@ bool Model::WpAsync(const Vma& v) const {
 
 Result Model::DoUffdOpen(Step& s) {
   const Op& op = s.op;
-  // UFFDIO_API (§4.2): PAGEFAULT_FLAG_WP is always requested; any feature the
+  // UFFDIO_API (§5.1): PAGEFAULT_FLAG_WP is always requested; any feature the
   // kernel does not know → EINVAL.
   if (!profile_.uffd_wp || !profile_.HasUffdFeature(op.uffd_features)) return Err(EINVAL);
   if (!s.apply) return Ok();
@@ -106,7 +106,7 @@ void Model::WriteProtect(int proc, uint32_t lo, uint32_t hi, bool on) {
   }
   bool markers = UsesMarkers(p.vmas[vi]);
   bool writable = !on && ResolveMapsWritable(p, lo);
-  // change_pte_range() per PTE (§4.4). MM_CP_UFFD_WP: present and swap PTEs
+  // change_pte_range() per PTE (§5.3). MM_CP_UFFD_WP: present and swap PTEs
   // get the bit; none PTEs get a marker where markers are used (page tables
   // are allocated for the whole range); markers and guard markers stay.
   // MM_CP_UFFD_WP_RESOLVE: bits cleared, markers → none, guards stay.
@@ -188,7 +188,7 @@ Result Model::DoUffdRegister(Step& s, bool reg) {
   if (op.npages == 0) return Err(EINVAL);
   uint32_t lo = op.page, hi = op.page + op.npages;
   // find_vma(start): none at all → ENOMEM on 6.1 (EINVAL on current
-  // kernels, §8); one starting at or after the end → EINVAL. The executor's
+  // kernels, §2); one starting at or after the end → EINVAL. The executor's
   // stack always lies above the arena, so 6.1 too finds a VMA: EINVAL.
   size_t i = st_.FirstVmaEnding(p, lo);
   if (i == p.vmas.size() || p.vmas[i].start >= hi) return Err(EINVAL);

@@ -1,4 +1,4 @@
-// The .mmp text format (FORMAT.md): parse and print programs and results.
+// The .mmp text format (docs/FORMAT.md): parse and print programs and results.
 //
 // PrintProgram(p) parses back to p (round trip). Parsing never throws and
 // never aborts: malformed input yields one TextError naming file, line, column

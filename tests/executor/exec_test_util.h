@@ -19,7 +19,7 @@
 
 namespace mmdiff::exectest {
 
-// Pagemap bits, as in FORMAT.md's "P S F X W D" (+G).
+// Pagemap bits, as in docs/FORMAT.md's "P S F X W D" (+G).
 constexpr uint64_t P = kPmPresent;
 constexpr uint64_t S = kPmSwap;
 constexpr uint64_t F = kPmFile;

@@ -1,6 +1,6 @@
 // Kernel facts on the running kernel, through the real mmdiff-executor: each
 // case is a small .mmp program with the result every op must give.
-// Facts are those of /work/shared/SEMANTICS.md (§0.1, §1.3, §9) for the
+// Facts are those of docs/CONTRACT.md (§3, §5, §6) as measured ([EMP]) on the
 // host kernel (6.18: uffd WP_ASYNC, PAGEMAP_SCAN, guard regions; no
 // soft-dirty). A case whose `requires` the kernel lacks is skipped.
 #include <signal.h>

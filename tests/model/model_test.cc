@@ -1,6 +1,6 @@
 // Table-driven model tests: each case is a .mmp program whose observing ops
-// carry the result the model must predict (SEMANTICS.md is the reference for
-// every expectation). H = the 6.18 host profile, G = the 6.1 guest profile.
+// carry the result the model must predict (docs/CONTRACT.md is the reference
+// for every expectation). H = the 6.18 host profile, G = the 6.1 guest profile.
 #include <gtest/gtest.h>
 
 #include "model_test_util.h"

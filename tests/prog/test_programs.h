@@ -1,5 +1,5 @@
 // Programs shared by the prog/ tests: one row per op and argument form of
-// FORMAT.md. text_test.cc round-trips them through the text format,
+// docs/FORMAT.md. text_test.cc round-trips them through the text format,
 // binary_test.cc through the binary codec.
 #pragma once
 

@@ -1,4 +1,4 @@
-// Tests of the .mmp text format (FORMAT.md): parse, print, round trip, errors.
+// Tests of the .mmp text format (docs/FORMAT.md): parse, print, round trip, errors.
 #include <gtest/gtest.h>
 
 #include <cerrno>
