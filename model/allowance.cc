@@ -13,8 +13,7 @@ static_assert(std::size(kAllowanceNames) == kNumAllowances);
 
 // The names of corpus/QUIRKS.md (and of corpus/quirks/NAME.mmp).
 constexpr std::string_view kQuirkNames[] = {
-    "softdirty_lost_on_mprotect_merge",
-    "softdirty_lost_on_mremap_merge",
+    "softdirty_lost_on_merge",
     "shmem_drop_page_keeps_uffd_wp_marker",
     "huge_zero_page_pagemap_file",
     "scan_stale_walk_end",

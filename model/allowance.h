@@ -41,13 +41,15 @@ using AllowanceCounts = std::array<uint32_t, kNumAllowances>;
 // (MakeProfile). The model allows a quirk's outcome as an alternative to the
 // contract's only when the profile has it.
 enum class Quirk : uint8_t {
-  // mprotect merges a clean VMA with a VM_SOFTDIRTY neighbour and keeps the
-  // clean flags (6.1 mm/mprotect.c mprotect_fixup; fixed by "mm: propagate
-  // VM_SOFTDIRTY on merge").
-  kSoftdirtyLostOnMprotectMerge,
-  // mremap's copy_vma merges the moved VMA into a clean neighbour and keeps
-  // the neighbour's flags (6.1 mm/mmap.c copy_vma; same fix).
-  kSoftdirtyLostOnMremapMerge,
+  // A VMA merge keeps the flags of one part (the changed VMA for mprotect,
+  // madvise and UFFDIO_(UN)REGISTER: mprotect_fixup(), madvise_update_vma(),
+  // userfaultfd_register_range() reset the merged VMA's flags to the changed
+  // VMA's; the neighbour for mremap's copy_vma(); the grown VMA for an
+  // mremap grown in place), so a VM_SOFTDIRTY part merged into a clean
+  // keeper loses it: one root cause, every merge path (mm/vma.c vma_merge
+  // ignores VM_SOFTDIRTY in is_mergeable_vma() and nothing ORs it back;
+  // fixed by "mm: propagate VM_SOFTDIRTY on merge").
+  kSoftdirtyLostOnMerge,
   // Truncation / hole punch of write-protected file pages leaves uffd-wp
   // markers (unmap_mapping_range() zaps without ZAP_FLAG_DROP_MARKER).
   kShmemDropPageKeepsUffdWpMarker,
@@ -75,7 +77,7 @@ enum class Quirk : uint8_t {
   // "mm/userfaultfd: rely on vma->vm_page_prot in uffd_wp_range()", 6.3).
   kSoftdirtyLostOnUffdWpResolve,
 };
-constexpr int kNumQuirks = 9;
+constexpr int kNumQuirks = 8;
 
 std::string_view QuirkName(Quirk q);
 std::optional<Quirk> QuirkByName(std::string_view name);

@@ -271,7 +271,9 @@ Result Model::DoMadvise(Step& s) {
       }
     }
   }
-  if (s.apply && ChangesFlags(advice) && changed_lo < changed_hi) st_.MergeAround(p, changed_lo, changed_hi);
+  // madvise_update_vma(): vma_modify_flags() merges, then the merged VMA
+  // gets the changed VMA's flags.
+  if (s.apply && ChangesFlags(advice) && changed_lo < changed_hi) MergeChanged(p, changed_lo, changed_hi);
   return unmapped ? Err(unmapped) : Ok();
 }
 

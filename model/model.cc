@@ -352,13 +352,20 @@ Result Model::DoMprotect(Step& s) {
     // flags of the VMA mprotect changed, dropping a neighbour's
     // VM_SOFTDIRTY. The contract (sticky VM_SOFTDIRTY, docs/CONTRACT.md §4.3)
     // keeps it; kernels with the quirk may not.
-    std::vector<Vma> before = p.vmas;
-    st_.MergeAround(p, changed_lo, changed_hi);
-    if (profile_.quirks.Has(Quirk::kSoftdirtyLostOnMprotectMerge))
-      MarkSoftDirtyLoss(p, before, changed_lo, changed_hi, /*keeper_inside=*/true,
-                        Quirk::kSoftdirtyLostOnMprotectMerge);
+    MergeChanged(p, changed_lo, changed_hi);
   }
   return err ? Err(err) : Ok();
+}
+
+void Model::MergeChanged(Process& p, uint32_t lo, uint32_t hi, bool keeper_inside, uint32_t not_at,
+                         uint32_t not_at2) {
+  if (!profile_.quirks.Has(Quirk::kSoftdirtyLostOnMerge)) {
+    st_.MergeAround(p, lo, hi, not_at, not_at2);
+    return;
+  }
+  std::vector<Vma> before = p.vmas;
+  st_.MergeAround(p, lo, hi, not_at, not_at2);
+  MarkSoftDirtyLoss(p, before, lo, hi, keeper_inside, Quirk::kSoftdirtyLostOnMerge);
 }
 
 void Model::MarkSoftDirtyLoss(Process& p, const std::vector<Vma>& before, uint32_t lo, uint32_t hi,

@@ -166,6 +166,12 @@ class Model {
   // (Vma::sd_lost_quirk).
   void MarkSoftDirtyLoss(Process& p, const std::vector<Vma>& before, uint32_t lo, uint32_t hi,
                          bool keeper_inside, Quirk q);
+  // Every merge after VMAs in [lo, hi) changed or were made: MergeAround,
+  // then, on kernels with softdirty_lost_on_merge, what the merge may have
+  // lost (keeper_inside: the merged VMA takes the flags of the part in
+  // [lo, hi), as flag changes do; else of the neighbour, as copy_vma() does).
+  void MergeChanged(Process& p, uint32_t lo, uint32_t hi, bool keeper_inside = true,
+                    uint32_t not_at = UINT32_MAX, uint32_t not_at2 = UINT32_MAX);
   uint64_t PagemapEntry(const Process& p, uint32_t page) const;
   // Whether a fault at `page` may map a PMD THP (docs/CONTRACT.md §11.3): an
   // anonymous private VMA covering the page's whole aligned 2 MiB range, with

@@ -63,7 +63,7 @@ Result Model::DoMremap(Step& s) {
     // Current kernels then merge with the next VMA (vma_merge_extend()); 6.1's
     // vma_adjust() does not.
     p.vmas[vi].end = addr + new_len;
-    if (profile_.Has(kBehMremapGrowMergesNext)) st_.MergeAround(p, addr, addr + new_len);
+    if (profile_.Has(kBehMremapGrowMergesNext)) MergeChanged(p, addr, addr + new_len);  // vma_expand() keeps the grown VMA's flags
     return Ok();
   }
 
@@ -302,10 +302,8 @@ Result Model::MoveRange(Step& s, uint32_t addr, uint32_t old_len, uint32_t new_l
   // mremap_userfaultfd_prep() resets it afterwards without merging again, so
   // a copy that loses its registration stays apart from unregistered
   // neighbours (a neighbour of the same context: the quirk above).
-  if (!uffd_no_remap) st_.MergeAround(p, new_addr, new_addr + new_len, keep_apart, keep_apart2);
-  if (profile_.quirks.Has(Quirk::kSoftdirtyLostOnMremapMerge))
-    MarkSoftDirtyLoss(p, before, new_addr, new_addr + new_len, /*keeper_inside=*/false,
-                      Quirk::kSoftdirtyLostOnMremapMerge);
+  if (!uffd_no_remap)
+    MergeChanged(p, new_addr, new_addr + new_len, /*keeper_inside=*/false, keep_apart, keep_apart2);
   if (dontunmap) {
     // The old VMA keeps VM_ACCOUNT ([EMP] 6.1 and 6.18: it still merges
     // with a new accountable mapping; upstream later clears it in

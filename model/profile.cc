@@ -103,8 +103,7 @@ KernelProfile MakeProfile(const KernelFeatures& f) {
   // (posted 2025-11, for 6.19); only visible with CONFIG_MEM_SOFT_DIRTY.
   bool before_619 = !parsed || major < 6 || (major == 6 && minor < 19);
   if (p.soft_dirty && before_619) {
-    p.quirks.Set(Quirk::kSoftdirtyLostOnMprotectMerge);
-    p.quirks.Set(Quirk::kSoftdirtyLostOnMremapMerge);
+    p.quirks.Set(Quirk::kSoftdirtyLostOnMerge);
   }
   // No fix known: every kernel with the feature.
   if (p.uffd_wp) p.quirks.Set(Quirk::kShmemDropPageKeepsUffdWpMarker);

@@ -58,7 +58,7 @@ void Model::ReleaseUffd(int32_t ctx) {
     v.uffd_modes = 0;
     changed.push_back({v.start, v.end});
   }
-  for (auto& [a, b] : changed) st_.MergeAround(p, a, b);
+  for (auto& [a, b] : changed) MergeChanged(p, a, b);  // userfaultfd_clear_vma()
 }
 
 bool Model::ResolveMapsWritable(const Process& p, uint32_t page) const {
@@ -265,7 +265,9 @@ Result Model::DoUffdRegister(Step& s, bool reg) {
   }
   if (std::find(piece_starts.begin(), piece_starts.end(), no_merge_at) != piece_starts.end())
     no_merge_at = UINT32_MAX;
-  if (changed_lo < changed_hi) st_.MergeAround(p, changed_lo, changed_hi, no_merge_at);
+  // userfaultfd_register_range(): vma_modify_flags_uffd() merges, then
+  // userfaultfd_set_vm_flags() gives the merged VMA the changed VMA's flags.
+  if (changed_lo < changed_hi) MergeChanged(p, changed_lo, changed_hi, /*keeper_inside=*/true, no_merge_at);
   return Ok();
 }
 

@@ -66,7 +66,8 @@ TEST_F(ReproGuestTest, CorpusQuirksAsC) {
   std::string failed;
   for (const std::string& n : q.failed) failed += " " + n;
   // corpus/QUIRKS.md: 6.1 shows all but the host-only ones.
-  for (const char* quirk : {"softdirty_lost_on_mprotect_merge", "softdirty_lost_on_mremap_merge",
+  for (const char* quirk : {"softdirty_lost_on_merge", "softdirty_lost_on_merge_mremap", "softdirty_lost_on_merge_madvise",
+                            "softdirty_lost_on_merge_uffd_unregister",
                             "softdirty_lost_on_uffd_wp_resolve", "uffd_unregister_other_ctx"})
     EXPECT_NE(failed.find(std::string(" ") + quirk), std::string::npos) << quirk << " did not FAIL:" << failed;
   std::printf("[ guest quirks ] FAIL as C:%s\n", failed.c_str());

@@ -253,7 +253,7 @@ read 0
 pagemap 0 1
 )",
      kPmFile, 0, DivergenceClass::kWrongPagemap},
-    {"SoftDirtyLostOnMprotectMerge", 'G', Quirk::kSoftdirtyLostOnMprotectMerge, R"(
+    {"SoftDirtyLostOnMergeByMprotect", 'G', Quirk::kSoftdirtyLostOnMerge, R"(
 mmap 0 1 rw anon private
 clear_refs 4
 mmap 1 1 rwx anon private
@@ -261,11 +261,32 @@ mprotect 0 1 rwx
 pagemap 1 1
 )",
      0, kPmSoftDirty, DivergenceClass::kMissedDirty},
-    {"SoftDirtyLostOnMremapMerge", 'G', Quirk::kSoftdirtyLostOnMremapMerge, R"(
+    {"SoftDirtyLostOnMergeByMremap", 'G', Quirk::kSoftdirtyLostOnMerge, R"(
 mmap 0 1 rw anon private
 clear_refs 4
 mmap 4 1 rw anon private
 mremap 4 1 1 move 1
+pagemap 1 1
+)",
+     0, kPmSoftDirty, DivergenceClass::kMissedDirty},
+    // The same root cause through madvise_update_vma() and
+    // userfaultfd_unregister(): the merged VMA takes the clean changed VMA's flags.
+    {"SoftDirtyLostOnMergeByMadvise", 'G', Quirk::kSoftdirtyLostOnMerge, R"(
+mmap 0 1 rw anon private
+madvise 0 1 dontfork
+clear_refs 4
+mmap 1 1 rw anon private
+madvise 0 1 dofork
+pagemap 1 1
+)",
+     0, kPmSoftDirty, DivergenceClass::kMissedDirty},
+    {"SoftDirtyLostOnMergeByUffdUnregister", 'G', Quirk::kSoftdirtyLostOnMerge, R"(
+mmap 0 1 rw anon private
+uffd_open
+uffd_register 0 1 wp
+clear_refs 4
+mmap 1 1 rw anon private
+uffd_unregister 0 1
 pagemap 1 1
 )",
      0, kPmSoftDirty, DivergenceClass::kMissedDirty},
@@ -332,7 +353,7 @@ INSTANTIATE_TEST_SUITE_P(Quirks, QuirkCheck, testing::ValuesIn(kQuirkCases),
 
 TEST(Quirk, NamesMatchQuirksMd) {
   EXPECT_EQ(QuirkName(Quirk::kShmemDropPageKeepsUffdWpMarker), "shmem_drop_page_keeps_uffd_wp_marker");
-  EXPECT_EQ(QuirkByName("softdirty_lost_on_mremap_merge"), Quirk::kSoftdirtyLostOnMremapMerge);
+  EXPECT_EQ(QuirkByName("softdirty_lost_on_merge"), Quirk::kSoftdirtyLostOnMerge);
   EXPECT_EQ(QuirkByName("scan_stale_walk_end"), Quirk::kScanStaleWalkEnd);
   EXPECT_FALSE(QuirkByName("no_such_quirk").has_value());
 }
@@ -342,13 +363,12 @@ TEST(Quirk, ProfilesSwitchThemOn) {
   EXPECT_TRUE(h.quirks.Has(Quirk::kShmemDropPageKeepsUffdWpMarker));
   EXPECT_TRUE(h.quirks.Has(Quirk::kHugeZeroPagePagemapFile));
   EXPECT_TRUE(h.quirks.Has(Quirk::kScanStaleWalkEnd));
-  EXPECT_FALSE(h.quirks.Has(Quirk::kSoftdirtyLostOnMprotectMerge));  // no soft-dirty
-  EXPECT_TRUE(g.quirks.Has(Quirk::kSoftdirtyLostOnMprotectMerge));
-  EXPECT_TRUE(g.quirks.Has(Quirk::kSoftdirtyLostOnMremapMerge));
+  EXPECT_FALSE(h.quirks.Has(Quirk::kSoftdirtyLostOnMerge));  // no soft-dirty
+  EXPECT_TRUE(g.quirks.Has(Quirk::kSoftdirtyLostOnMerge));
   EXPECT_FALSE(g.quirks.Has(Quirk::kScanStaleWalkEnd));  // no PAGEMAP_SCAN
   KernelFeatures fixed = GuestFeatures61();
   fixed.release = "6.19.0";
-  EXPECT_FALSE(MakeProfile(fixed).quirks.Has(Quirk::kSoftdirtyLostOnMprotectMerge));
+  EXPECT_FALSE(MakeProfile(fixed).quirks.Has(Quirk::kSoftdirtyLostOnMerge));
   EXPECT_TRUE(g.quirks.Has(Quirk::kSoftdirtyLostOnUffdWpResolve));
   EXPECT_FALSE(h.quirks.Has(Quirk::kSoftdirtyLostOnUffdWpResolve));
   fixed.release = "6.3.0";
