@@ -25,9 +25,11 @@ inline std::string Slurp(const std::string& path) {
   return ss.str();
 }
 
-// Runs MMDIFF_BIN with `args` in `cwd`; stdout and stderr are captured
-// through files in a temporary directory, removed afterwards.
-inline Output RunMmdiff(const std::vector<std::string>& args, const std::string& cwd) {
+// Runs MMDIFF_BIN with `args` in `cwd` (or, given, `command`: its argv, for a
+// shell); stdout and stderr are captured through files in a temporary
+// directory, removed afterwards.
+inline Output RunMmdiff(const std::vector<std::string>& args, const std::string& cwd,
+                        const std::vector<std::string>& command = {}) {
   char templ[] = "/tmp/mmdiff-cli-run.XXXXXX";
   EXPECT_TRUE(mkdtemp(templ));
   std::string dir = templ, out_path = dir + "/stdout", err_path = dir + "/stderr";
@@ -39,10 +41,10 @@ inline Output RunMmdiff(const std::vector<std::string>& args, const std::string&
     dup2(out, 1);
     dup2(err, 2);
     std::vector<char*> argv;
-    argv.push_back(const_cast<char*>(MMDIFF_BIN));
-    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    if (command.empty()) argv.push_back(const_cast<char*>(MMDIFF_BIN));
+    for (const std::string& a : command.empty() ? args : command) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
-    execv(MMDIFF_BIN, argv.data());
+    execv(argv[0], argv.data());
     _exit(127);
   }
   Output o;
