@@ -547,8 +547,9 @@ bool ParseProgramFile(const std::string& path, Program* out, TextError* err) {
   close(fd);
   text.resize(have);
   if (!ParseProgram(text, path, out, err)) return false;
-  if (out->ops.empty()) return fail(have == 0 ? "empty file: a program needs at least one op"
-                                              : "no ops (only comments or blank lines): a program needs at least one op");
+  if (out->ops.empty())
+    return fail(have == 0 ? "empty file: a program needs at least one op"
+                          : "no ops (only comments or blank lines): a program needs at least one op");
   return true;
 }
 

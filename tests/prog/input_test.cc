@@ -6,7 +6,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -57,8 +56,8 @@ TEST(NotText, RefusedAtTheFirstBadByte) {
 TEST(NotText, Utf8CommentsTabsAndCrlfAreText) {
   Program p;
   TextError e;
-  ASSERT_TRUE(ParseProgram("# SEMANTICS.md \xc2\xa7" "3.3 \xe2\x86\x92 ok \xf0\x9f\x90\xa7\r\n\twrite 0\r\n", "t", &p, &e))
-      << e.ToString();
+  std::string text = "# SEMANTICS.md \xc2\xa7" "3.3 \xe2\x86\x92 ok \xf0\x9f\x90\xa7\r\n\twrite 0\r\n";
+  ASSERT_TRUE(ParseProgram(text, "t", &p, &e)) << e.ToString();
   EXPECT_EQ(p.ops.size(), 1u);
 }
 
