@@ -21,31 +21,13 @@ namespace fs = std::filesystem;
 using mmdiff::clitest::Output;
 using std::string_literals::operator""s;
 
-class ExitCodes : public testing::Test {
+class ExitCodes : public mmdiff::clitest::TempDirSuite<ExitCodes> {
  protected:
-  static void SetUpTestSuite() {
-    char templ[] = "/tmp/mmdiff-exit-codes.XXXXXX";
-    ASSERT_TRUE(mkdtemp(templ));
-    dir_ = templ;
-  }
-  static void TearDownTestSuite() {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-  static std::string Write(const std::string& name, const std::string& text) {
-    std::string path = dir_ + "/" + name;
-    std::ofstream(path, std::ios::binary) << text;
-    return path;
-  }
-  static Output Run(const std::vector<std::string>& args) { return mmdiff::clitest::RunMmdiff(args, dir_); }
   // `command` through sh, with MMDIFF for the binary: for pipes.
   static Output Shell(const std::string& command) {
     return mmdiff::clitest::RunMmdiff({}, dir_, {"/bin/sh", "-c", "MMDIFF=" MMDIFF_BIN "; " + command});
   }
-  static std::string dir_;
 };
-
-std::string ExitCodes::dir_;
 
 std::string Show(const Output& o) {
   return "status " + std::to_string(o.status) + "\n--- stdout:\n" + o.out + "--- stderr:\n" + o.err.substr(0, 2000);

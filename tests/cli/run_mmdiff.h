@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -58,5 +59,36 @@ inline Output RunMmdiff(const std::vector<std::string>& args, const std::string&
   rmdir(dir.c_str());
   return o;
 }
+
+// A suite with a temporary directory of its own for the programs it writes
+// and the mmdiff runs in it; `Suite` is the deriving fixture, so that each
+// suite has its own directory.
+template <typename Suite>
+class TempDirSuite : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    char templ[] = "/tmp/mmdiff-cli-test.XXXXXX";
+    ASSERT_TRUE(mkdtemp(templ));
+    dir_ = templ;
+  }
+  static void TearDownTestSuite() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+
+  // Writes a program file into the suite's temporary directory.
+  static std::string Write(const std::string& name, const std::string& text) {
+    std::string path = dir_ + "/" + name;
+    std::ofstream(path, std::ios::binary) << text;
+    return path;
+  }
+
+  // Runs mmdiff with `args` in `cwd`.
+  static Output Run(const std::vector<std::string>& args, const std::string& cwd = dir_) {
+    return RunMmdiff(args, cwd);
+  }
+
+  static inline std::string dir_;
+};
 
 }  // namespace mmdiff::clitest
