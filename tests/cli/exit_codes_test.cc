@@ -114,6 +114,24 @@ TEST_F(ExitCodes, PassingProgramIsBadInputForMinimizeReproReport) {
   EXPECT_NE(run.out.find("# verdict: PASS\n"), std::string::npos) << Show(run);
 }
 
+// A program that fails is what they work on: exit 0 once written.
+TEST_F(ExitCodes, FailingProgramIsWorkForMinimizeReproReport) {
+  std::string wrong = Write("fails.mmp", "mmap 0 2 rw anon private => ok\nwrite 0 => ok\npagemap 0 1 => ------\n");
+  const std::vector<std::string> cases[] = {
+      {"minimize", "--target", "model", wrong},
+      {"repro", "--target", "model", wrong},
+      {"report", "--runs", "1", wrong},
+  };
+  for (const auto& args : cases) {
+    SCOPED_TRACE(args[0]);
+    Output o = Run(args);
+    EXPECT_EQ(o.status, 0) << Show(o);
+    EXPECT_NE(o.out, "") << Show(o);
+  }
+  Output run = Run({"run", wrong});
+  EXPECT_EQ(run.status, 1) << Show(run);
+}
+
 // A known quirk on this kernel: a pass naming it (exit 0); with --no-quirks
 // a divergence (exit 1), in run as in check.
 TEST_F(ExitCodes, KnownQuirkPassesNamedAndFailsWithNoQuirks) {
