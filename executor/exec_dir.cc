@@ -20,6 +20,7 @@ constexpr char kPrefix[] = "mmdiff-exec.";
 // The owner's cleanup, for the signal handlers: fixed storage, set once.
 char g_dir[4096];
 pid_t g_owner = 0;
+volatile pid_t g_program_group = 0;
 
 struct linux_dirent64 {
   uint64_t d_ino;
@@ -72,7 +73,10 @@ void RestoreKnob(int dfd, const char* name) {
 void OnExitSignal(int sig) {
   // Program processes inherit the handler until they set their own: only
   // the directory's owner cleans up.
-  if (getpid() == g_owner) RemoveExecDir(g_dir);
+  if (getpid() == g_owner) {
+    if (pid_t pgid = g_program_group; pgid > 0) kill(-pgid, SIGKILL);
+    RemoveExecDir(g_dir);
+  }
   signal(sig, SIG_DFL);
   raise(sig);
 }
@@ -81,6 +85,8 @@ void OnExitSignal(int sig) {
 bool Gone(pid_t pid) { return kill(pid, 0) != 0 && errno == ESRCH; }
 
 }  // namespace
+
+void SetProgramGroupToKill(pid_t pgid) { g_program_group = pgid; }
 
 void RemoveExecDir(const char* dir) {
   int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);

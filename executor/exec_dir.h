@@ -11,6 +11,8 @@
 // `knob.N` of the directory ("PATH\nORIGINAL\n").
 #pragma once
 
+#include <sys/types.h>
+
 #include <string>
 
 namespace mmdiff::exec {
@@ -25,6 +27,11 @@ std::string MakeExecDir(const std::string& base, std::string* err);
 // process by the signal. Only the process that calls it acts in the
 // handlers; program processes forked later keep the default actions.
 void CleanUpExecDirAtExit(const std::string& dir);
+
+// The process group of the program running now (0: none), killed by those
+// handlers first: its processes past p0 (forked by the program) have no
+// PR_SET_PDEATHSIG of their own and would outlive the executor.
+void SetProgramGroupToKill(pid_t pgid);
 
 // Restores the knobs recorded in `dir` and removes its files and itself.
 // Async-signal-safe: system calls and fixed buffers only.

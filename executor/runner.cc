@@ -188,7 +188,9 @@ Trace ProgramRunner::Run(const Program& prog, int timeout_ms) {
   }
   setpgid(pid, pid);
   shared_->pids[0] = pid;
+  SetProgramGroupToKill(pid);
   WaitForEnd(done[0], pid, timeout_ms);
+  SetProgramGroupToKill(0);
   close(done[0]);
   while (waitpid(-1, nullptr, 0) > 0 || errno == EINTR) {
   }

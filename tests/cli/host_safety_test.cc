@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <thread>
 
@@ -53,19 +54,33 @@ class HostSafety : public testing::Test {
     }
     return true;
   }
-  // Starts `mmdiff run prog_` with TMPDIR=tmp_, kills it with `sig` once its
-  // executor's directory exists, and reaps it.
-  void KillRunWith(int sig) {
+  // Processes that carry this test's mark in their environment: mmdiff, its
+  // executor and the program's processes (forked from the executor).
+  int MarkedProcesses() {
+    int n = 0;
+    for (const auto& e : fs::directory_iterator("/proc")) {
+      std::ifstream env(e.path() / "environ");
+      std::string all((std::istreambuf_iterator<char>(env)), std::istreambuf_iterator<char>());
+      n += all.find("MMDIFF_TEST_MARK=" + tmp_) != std::string::npos;
+    }
+    return n;
+  }
+  // Starts `mmdiff run program` with TMPDIR=tmp_, kills it with `sig` once
+  // its executor's directory exists (and `delay_ms` later), and reaps it.
+  void KillRunWith(int sig, const std::string& program = "", int delay_ms = 0) {
+    std::string path = program.empty() ? prog_ : program;
     pid_t pid = fork();
     if (pid == 0) {
       setenv("TMPDIR", tmp_.c_str(), 1);
+      setenv("MMDIFF_TEST_MARK", tmp_.c_str(), 1);
       int null = open("/dev/null", O_WRONLY);
       dup2(null, 1);
       dup2(null, 2);
-      execl(MMDIFF_BIN, MMDIFF_BIN, "run", "--timeout", "60000", prog_.c_str(), static_cast<char*>(nullptr));
+      execl(MMDIFF_BIN, MMDIFF_BIN, "run", "--timeout", "60000", path.c_str(), static_cast<char*>(nullptr));
       _exit(127);
     }
     ASSERT_TRUE(WaitFor([&] { return ExecDirs() == 1; }, 30)) << "no executor directory appeared";
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
     kill(pid, sig);
     int status;
     ASSERT_EQ(waitpid(pid, &status, 0), pid);
@@ -80,6 +95,21 @@ TEST_F(HostSafety, SigkillOfMmdiffLeavesNoExecutorDirectory) {
 
 TEST_F(HostSafety, SigtermOfMmdiffLeavesNoExecutorDirectory) {
   KillRunWith(SIGTERM);
+  EXPECT_TRUE(WaitFor([&] { return ExecDirs() == 0; }, 10)) << "left behind in " << tmp_;
+}
+
+// A process the program forked has no PR_SET_PDEATHSIG of its own: the
+// executor kills the program's process group on its way out.
+TEST_F(HostSafety, ProgramProcessesDieWithMmdiff) {
+  std::string path = tmp_ + "/fork.mmp";
+  {
+    std::ofstream out(path);
+    out << "mmap 0 16384 rw anon private\nfork\n";
+    for (int i = 0; i < 400; i++) out << "p1: madvise 0 16384 populate_write\np1: madvise 0 16384 dontneed\n";
+    out << "write 0\np1: write 1\n";
+  }
+  KillRunWith(SIGKILL, path, 200);
+  EXPECT_TRUE(WaitFor([&] { return MarkedProcesses() == 0; }, 10)) << MarkedProcesses() << " processes left";
   EXPECT_TRUE(WaitFor([&] { return ExecDirs() == 0; }, 10)) << "left behind in " << tmp_;
 }
 
