@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cinttypes>
 #include <csignal>
@@ -523,18 +524,18 @@ bool ParseProgramFile(const std::string& path, Program* out, TextError* err) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return fail(std::string("cannot open: ") + strerror(errno));
   struct stat st;
-  if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+  bool stat_ok = fstat(fd, &st) == 0;
+  if (stat_ok && S_ISDIR(st.st_mode)) {
     close(fd);
     return fail("is a directory, not a program (mmdiff check DIR runs its .mmp files)");
   }
   // At most one byte past the cap, whatever the file is: a pipe that never
   // ends, /dev/zero or /dev/urandom cost 16 MiB and a few milliseconds.
   std::string text;
-  size_t want = kMaxProgramBytes + 1;
-  text.resize(want);
-  size_t have = 0;
-  while (have < want) {
-    ssize_t n = read(fd, text.data() + have, want - have);
+  if (stat_ok && S_ISREG(st.st_mode)) text.reserve(std::min<size_t>(st.st_size, kMaxProgramBytes) + 1);
+  char chunk[65536];  // a stream's size is unknown: grow as it comes
+  while (text.size() <= kMaxProgramBytes) {
+    ssize_t n = read(fd, chunk, std::min(sizeof chunk, kMaxProgramBytes + 1 - text.size()));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       int e = errno;
@@ -542,13 +543,12 @@ bool ParseProgramFile(const std::string& path, Program* out, TextError* err) {
       return fail(std::string("cannot read: ") + strerror(e));
     }
     if (n == 0) break;
-    have += static_cast<size_t>(n);
+    text.append(chunk, static_cast<size_t>(n));
   }
   close(fd);
-  text.resize(have);
   if (!ParseProgram(text, path, out, err)) return false;
   if (out->ops.empty())
-    return fail(have == 0 ? "empty file: a program needs at least one op"
+    return fail(text.empty() ? "empty file: a program needs at least one op"
                           : "no ops (only comments or blank lines): a program needs at least one op");
   return true;
 }
