@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "tests/cli/run_mmdiff.h"
+#include "tests/temp_dir.h"
 
 namespace {
 
@@ -25,18 +26,11 @@ using mmdiff::clitest::Output;
 class HostSafety : public testing::Test {
  protected:
   void SetUp() override {
-    char templ[] = "/tmp/mmdiff-host-safety.XXXXXX";
-    ASSERT_TRUE(mkdtemp(templ));
-    tmp_ = templ;
     // A long program: the kill lands while the executor is busy with it.
     prog_ = tmp_ + "/long.mmp";
     std::ofstream out(prog_);
     out << "mmap 0 16384 rw anon private\nmemfd 0 4\nmmap 16384 4 rw memfd:0 shared\nwrite 16384\n";
     for (int i = 0; i < 400; i++) out << "madvise 0 16384 populate_write\nmadvise 0 16384 dontneed\n";
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(tmp_, ec);
   }
   // The executor directories in the TMPDIR given to mmdiff.
   int ExecDirs() {
@@ -85,7 +79,8 @@ class HostSafety : public testing::Test {
     int status;
     ASSERT_EQ(waitpid(pid, &status, 0), pid);
   }
-  std::string tmp_, prog_;
+  mmdiff::testutil::TempDir dir_{"mmdiff-host-safety"};
+  std::string tmp_ = dir_.path(), prog_;
 };
 
 TEST_F(HostSafety, SigkillOfMmdiffLeavesNoExecutorDirectory) {

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "executor/exec_dir.h"
+#include "tests/temp_dir.h"
 
 namespace mmdiff::exec {
 namespace {
@@ -23,17 +24,7 @@ namespace fs = std::filesystem;
 
 class ExecDir : public testing::Test {
  protected:
-  void SetUp() override {
-    char templ[] = "/tmp/mmdiff-exec-dir-test.XXXXXX";
-    ASSERT_TRUE(mkdtemp(templ));
-    base_ = templ;
-    knob_ = base_ + "/knob";
-    std::ofstream(knob_) << "65536\n";
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(base_, ec);
-  }
+  void SetUp() override { std::ofstream(knob_) << "65536\n"; }
   std::string Knob() { return ReadKnob(knob_); }
   // The executor directories under base_.
   int ExecDirs() {
@@ -63,7 +54,8 @@ class ExecDir : public testing::Test {
     close(ready[0]);
     return pid;
   }
-  std::string base_, knob_;
+  testutil::TempDir dir_{"mmdiff-exec-dir-test"};
+  std::string base_ = dir_.path(), knob_ = base_ + "/knob";
 };
 
 TEST_F(ExecDir, NameCarriesThePid) {

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "prog/text.h"
+#include "tests/temp_dir.h"
 
 namespace mmdiff {
 namespace {
@@ -106,19 +107,9 @@ TEST(Size, LargerThanTheCapIsRefused) {
 
 class File : public testing::Test {
  protected:
-  void SetUp() override {
-    char templ[] = "/tmp/mmdiff-input-test.XXXXXX";
-    ASSERT_TRUE(mkdtemp(templ));
-    dir_ = templ;
-  }
-  void TearDown() override {
-    for (const std::string& f : files_) unlink(f.c_str());
-    rmdir(dir_.c_str());
-  }
   std::string Write(const std::string& name, const std::string& text) {
     std::string path = dir_ + "/" + name;
     std::ofstream(path, std::ios::binary) << text;
-    files_.push_back(path);
     return path;
   }
   std::string Error(const std::string& path) {
@@ -127,8 +118,8 @@ class File : public testing::Test {
     EXPECT_FALSE(ParseProgramFile(path, &p, &e)) << path;
     return e.ToString();
   }
-  std::string dir_;
-  std::vector<std::string> files_;
+  testutil::TempDir tmp_{"mmdiff-input-test"};
+  std::string dir_ = tmp_.path();
 };
 
 TEST_F(File, DirectoryIsNotAProgram) {
