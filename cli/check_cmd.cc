@@ -23,21 +23,25 @@ namespace {
 
 const char kCheckUsage[] =
     "usage: mmdiff check [FILE.mmp | DIR]... [--generate N [--seed S]] [--target T] [--vms N]\n"
-    "                    [--save DIR] [--verbose]\n"
+    "                    [--save DIR] [--verbose] [--no-quirks]\n"
     "\n"
     "Runs each program on the target and checks every result against the model\n"
     "and against the program's own '=> EXPECTED' results (both the kernel's and\n"
     "the model's). Prints one line per program, PASS, SKIP (with the reason) or\n"
     "FAIL (with the first divergence and the address-space picture), then\n"
-    "'N passed, N failed, N skipped'. Exit status 1 when any program failed.\n"
-    "A DIR means every .mmp file in it.\n"
+    "'N passed, N failed, N skipped'. A DIR means every .mmp file in it.\n"
+    "Exit status 0 when every program passed or was skipped, 1 when one failed,\n"
+    "2 on bad usage or when a program could not be read or parsed (the others\n"
+    "are still checked and printed; the bad one's line reads ERROR).\n"
     "\n"
     "  --generate N   also check N generated programs, named gen:SEED:INDEX\n"
     "  --seed S       the generator's seed (default 1): the same seed gives the\n"
     "                 same programs on every machine\n"
     "  --vms N        spread the programs over N guests (--target qemu)\n"
     "  --save DIR     write each failing program to DIR/NAME.mmp with its verdict\n"
-    "  --verbose      print the picture of every failure in full\n";
+    "  --verbose      print the picture of every failure in full\n"
+    "  --no-quirks    allow no known kernel quirk (corpus/QUIRKS.md): a known quirk\n"
+    "                 is a divergence again (exit 1)\n";
 
 struct Entry {
   std::string name;
@@ -84,7 +88,9 @@ int CheckCommand(int argc, char** argv) {
   std::string err;
   auto value_flags = TargetValueFlags();
   value_flags.insert({"vms", "save", "generate", "seed"});
-  if (!ParseArgs(argc, argv, value_flags, {"verbose"}, &args, &err)) {
+  auto switch_flags = TargetSwitchFlags();
+  switch_flags.insert({"verbose", "no-quirks"});
+  if (!ParseArgs(argc, argv, value_flags, switch_flags, &args, &err)) {
     fprintf(stderr, "mmdiff check: %s\n%s%s", err.c_str(), kCheckUsage, kTargetFlagsHelp);
     return 2;
   }
@@ -139,16 +145,21 @@ int CheckCommand(int argc, char** argv) {
     return runnable(prog) ? prog : Program{};
   };
 
-  int passed = 0, failed = 0, skipped = 0;
+  int passed = 0, failed = 0, skipped = 0, unreadable = 0;
   AllowanceCounts granted{}, taken{};
   time_t last_progress = time(nullptr), start = last_progress;
   auto done = [&](size_t i, const Program& ran, bool ok, const Trace& trace, const std::string& run_err) {
     const std::string name = name_of(i);
     Program prog = ran.ops.empty() ? make_unrun(i, entries, generator, generator_mu) : ran;
+    if (i < entries.size() && !entries[i].parse_error.empty()) {
+      // Bad input, not a finding: exit 2 at the end (the line is the parser's one-line error).
+      unreadable++;
+      printf("ERROR %s\n", entries[i].parse_error.c_str());
+      fflush(stdout);
+      return;
+    }
     Judgement j;
-    if (i < entries.size() && !entries[i].parse_error.empty())
-      j = Judgement{Judgement::Kind::kFail, "ERROR " + entries[i].parse_error, "", {}};
-    else if (model_only || ran.ops.empty())
+    if (model_only || ran.ops.empty())
       j = JudgeModelOnly(prog, profile);
     else if (!ok)
       j = Judgement{Judgement::Kind::kFail, "ERROR target: " + run_err, "", {}};
@@ -181,8 +192,9 @@ int CheckCommand(int argc, char** argv) {
     if (granted[a])
       printf("allowance %s: granted %u, taken %u\n", std::string(AllowanceName(static_cast<Allowance>(a))).c_str(),
              granted[a], taken[a]);
-  printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);
-  return failed ? 1 : 0;
+  printf("%d passed, %d failed, %d skipped%s\n", passed, failed, skipped,
+         unreadable ? (", " + std::to_string(unreadable) + " not readable as programs").c_str() : "");
+  return unreadable ? 2 : failed ? 1 : 0;
 }
 
 }  // namespace mmdiff::cli

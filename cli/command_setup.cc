@@ -22,10 +22,11 @@ std::optional<int> SetUpCommand(const CommandSpec& spec, int argc, char** argv, 
     fprintf(stderr, "mmdiff %s: %s\n", spec.name, message.c_str());
     return 2;
   };
-  std::set<std::string> value_flags = TargetValueFlags();
+  std::set<std::string> value_flags = TargetValueFlags(), switch_flags = TargetSwitchFlags();
   value_flags.insert(spec.value_flags.begin(), spec.value_flags.end());
+  switch_flags.insert(spec.switch_flags.begin(), spec.switch_flags.end());
   std::vector<char*> av = spec.short_output ? LongOutputFlag(argc, argv) : std::vector<char*>(argv, argv + argc);
-  if (!ParseArgs(static_cast<int>(av.size()), av.data(), value_flags, spec.switch_flags, &args, &err)) {
+  if (!ParseArgs(static_cast<int>(av.size()), av.data(), value_flags, switch_flags, &args, &err)) {
     fprintf(stderr, "mmdiff %s: %s\n%s%s", spec.name, err.c_str(), spec.usage, kTargetFlagsHelp);
     return 2;
   }
@@ -49,8 +50,6 @@ std::optional<int> SetUpCommand(const CommandSpec& spec, int argc, char** argv, 
   if (!out->target || (spec.probe && !out->target->Probe(&out->features, &err)) ||
       !ProfileFor(args, out->target.get(), &out->profile, &err))
     return fail(err);
-  // A known quirk is a divergence again (corpus/QUIRKS.md): for its reproducer and report.
-  if (args.Has("no-quirks")) out->profile.quirks = {};
   return std::nullopt;
 }
 

@@ -42,6 +42,8 @@ const char kFuzzUsage[] =
     "  --no-minimize  do not minimize new findings (by default a background\n"
     "                 minimizer on a target of its own writes min.mmp, repro.c\n"
     "                 and report.txt, the linux-mm report, into each finding)\n"
+    "  --no-quirks    allow no known kernel quirk (corpus/QUIRKS.md): a known quirk\n"
+    "                 is a divergence again, a finding\n"
     "\n"
     "Model mutants for --model-mutant (the self-test: a campaign on a correct\n"
     "kernel must find the broken rule):\n";
@@ -60,7 +62,9 @@ int FuzzCommand(int argc, char** argv) {
   std::string err;
   auto value_flags = TargetValueFlags();
   value_flags.insert({"vms", "jobs", "minutes", "execs", "out", "seed", "corpus"});
-  if (!ParseArgs(argc, argv, value_flags, {"until-found", "no-minimize"}, &args, &err)) {
+  auto switch_flags = TargetSwitchFlags();
+  switch_flags.insert({"until-found", "no-minimize", "no-quirks"});
+  if (!ParseArgs(argc, argv, value_flags, switch_flags, &args, &err)) {
     fprintf(stderr, "mmdiff fuzz: %s\n%s%s", err.c_str(), kFuzzUsage, kTargetFlagsHelp);
     return 2;
   }

@@ -27,11 +27,24 @@ const Subcommand kSubcommands[] = {
 void Usage(FILE* out) {
   fputs("usage: mmdiff COMMAND [ARGS]   (mmdiff COMMAND --help for each)\n\ncommands:\n", out);
   for (const Subcommand& s : kSubcommands) fprintf(out, "  %-8s %s\n", s.name, s.summary);
+  fputs("\nmmdiff --version (or mmdiff COMMAND --version) prints the version.\n"
+        "Exit status: 0 pass, 1 a divergence or finding, 2 bad usage or input.\n", out);
+}
+
+// --version anywhere: here, so that every subcommand has it, the same.
+bool WantsVersion(int argc, char** argv) {
+  for (int i = 1; i < argc; i++)
+    if (!strcmp(argv[i], "--version")) return true;
+  return false;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (WantsVersion(argc, argv)) {
+    printf("mmdiff %s\n", MMDIFF_VERSION);
+    return 0;
+  }
   if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
     Usage(argc < 2 ? stderr : stdout);
     return argc < 2 ? 2 : 0;

@@ -24,7 +24,8 @@ const char kReportUsage[] =
     "kernel did instead, the steps as .mmp lines with the system call each\n"
     "makes and the kernel's answer, the address space before and after the\n"
     "diverging step, and the C reproducer. The program should be minimized\n"
-    "first (mmdiff minimize), or pass --minimize.\n"
+    "first (mmdiff minimize), or pass --minimize. Exit status 0 when written,\n"
+    "2 on bad usage or input, a program that does not fail included.\n"
     "\n"
     "  -o report.txt  write the report there (default: stdout)\n"
     "  --runs N       runs for the reliability line (default 3)\n"
@@ -91,9 +92,10 @@ int ReportCommand(int argc, char** argv) {
         in.judgement = j;
         sig = MinimizeSignature(j);
         if (sig.empty()) {
-          fprintf(stderr, "mmdiff report: %s does not fail on kernel %s (%s)\n", path.c_str(),
+          // Nothing to report is bad input, as for minimize and repro.
+          fprintf(stderr, "mmdiff report: %s does not fail on kernel %s (%s): nothing to report\n", path.c_str(),
                   in.features.release.c_str(), j.line.empty() ? "PASS" : j.line.c_str());
-          return 1;
+          return 2;
         }
       }
       in.runs++;

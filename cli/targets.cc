@@ -20,11 +20,18 @@ const char kTargetFlagsHelp[] =
     "                 measured on the target; the local kernel for --target model)\n"
     "  --model-mutant NAME  check against a model with one rule broken on purpose\n"
     "                 (a self-test of the pipeline): NAMEs are listed by 'mmdiff fuzz --help'\n"
+    "  --pin-fault-around  (local) pin the system-wide fault_around_bytes to 4096\n"
+    "                 while the executor runs, so that the model predicts read\n"
+    "                 faults of file mappings exactly; restored when it ends (by\n"
+    "                 the next executor after a crash). Default: left alone, and\n"
+    "                 the model allows what fault-around may map. Guests always pin\n"
     "  MMDIFF_ACCEL=kvm in the environment runs guests with KVM instead of TCG\n";
 
 std::set<std::string> TargetValueFlags() {
   return {"target", "kernel", "append", "timeout", "profile", "model-mutant"};
 }
+
+std::set<std::string> TargetSwitchFlags() { return {"pin-fault-around"}; }
 
 std::string TargetName(const Args& args) {
   bool guest_flags = !args.Get("kernel").empty() || !args.Get("append").empty();
@@ -35,6 +42,7 @@ bool TargetOptionsFromArgs(const Args& args, TargetOptions* out, std::string* er
   if (!args.GetInt("timeout", 5000, &out->program_timeout_ms, err)) return false;
   out->kernel = args.Get("kernel");
   out->append = args.Get("append");
+  out->pin_fault_around = args.Has("pin-fault-around");
   const char* accel = getenv("MMDIFF_ACCEL");
   out->kvm = accel && std::string(accel) == "kvm";
   return true;
@@ -73,6 +81,7 @@ bool ProfileFor(const Args& args, Target* target, KernelProfile* out, std::strin
     if (!target->Probe(&features, err)) return false;
     *out = MakeProfile(features);
   }
+  if (args.Has("no-quirks")) out->quirks = {};
   if (args.values.count("model-mutant")) {
     auto mutant = MutantByName(args.Get("model-mutant"));
     if (!mutant) {

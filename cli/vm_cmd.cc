@@ -37,7 +37,7 @@ void PrintRun(const Program& prog, const Trace& trace, const KernelProfile& prof
 int VmCommand(int argc, char** argv) {
   Args args;
   std::string err;
-  if (!ParseArgs(argc, argv, TargetValueFlags(), {}, &args, &err)) {
+  if (!ParseArgs(argc, argv, TargetValueFlags(), TargetSwitchFlags(), &args, &err)) {
     fprintf(stderr, "mmdiff vm: %s\n%s", err.c_str(), kVmUsage);
     return 2;
   }

@@ -134,7 +134,7 @@ void GuestInitMain() {
   up >> uptime;
   Log("serving on " + chan + " at uptime " + uptime + " s");
   FdChannel channel(fd, fd);
-  Serve(&channel, /*watch_kmsg=*/true);
+  Serve(&channel, {.guest = true, .pin_fault_around = true});
   Log("host quit; powering off");
   PowerOff();
 }

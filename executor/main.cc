@@ -16,10 +16,12 @@
 namespace {
 
 const char kUsage[] =
-    "usage: mmdiff-executor [serve | probe]\n"
+    "usage: mmdiff-executor [serve [--pin-fault-around] | probe]\n"
     "\n"
     "The executor half of mmdiff; you normally do not run it yourself.\n"
-    "  serve   answer framed requests on stdin, replies on stdout (default)\n"
+    "  serve   answer framed requests on stdin, replies on stdout (default);\n"
+    "          --pin-fault-around: set fault_around_bytes to 4096 while serving\n"
+    "          (restored at the end, or by the next executor after a crash)\n"
     "  probe   print the kernel features this executor measures\n";
 
 }  // namespace
@@ -36,9 +38,22 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (!strcmp(cmd, "serve")) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);  // mmdiff went away: so do we
+    mmdiff::exec::ServeOptions options;
+    for (int i = 2; i < argc; i++) {
+      if (strcmp(argv[i], "--pin-fault-around") != 0) {
+        fprintf(stderr, "mmdiff-executor: unknown option '%s'\n%s", argv[i], kUsage);
+        return 2;
+      }
+      options.pin_fault_around = true;
+    }
+    // mmdiff went away: so do we, through the SIGTERM handler that removes
+    // our directory and restores what we pinned (server.h). If it went away
+    // before the prctl, we were already reparented: nobody would signal us.
+    pid_t parent = getppid();
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != parent) return 0;
     mmdiff::FdChannel channel(STDIN_FILENO, STDOUT_FILENO);
-    return mmdiff::exec::Serve(&channel);
+    return mmdiff::exec::Serve(&channel, options);
   }
   fprintf(stderr, "mmdiff-executor: unknown command '%s'\n%s", cmd, kUsage);
   return 2;

@@ -15,6 +15,7 @@
 #include <sstream>
 #include <string>
 
+#include "executor/exec_dir.h"
 #include "executor/uapi.h"
 #include "prog/op.h"
 #include "prog/result.h"
@@ -167,20 +168,22 @@ std::string FileSlotFilesystem() {
   }
 }
 
-uint64_t PinFaultAround() {
-  const char* path = "/sys/kernel/debug/fault_around_bytes";
-  if (access(path, F_OK) != 0) mount("debugfs", "/sys/kernel/debug", "debugfs", 0, nullptr);
-  int fd = open(path, O_RDWR | O_CLOEXEC);
-  if (fd < 0) return 0;
-  char buf[32] = {0};
-  if (write(fd, "4096", 4) < 0) {
+namespace {
+constexpr char kFaultAroundKnob[] = "/sys/kernel/debug/fault_around_bytes";
+}  // namespace
+
+uint64_t ReadFaultAround() { return strtoull(ReadKnob(kFaultAroundKnob).c_str(), nullptr, 10); }
+
+uint64_t PinFaultAround(const std::string& dir, bool may_mount, std::string* err) {
+  if (access(kFaultAroundKnob, F_OK) != 0) {
+    if (!may_mount) {
+      *err = std::string(kFaultAroundKnob) + " is absent (debugfs not mounted?)";
+      return 0;
+    }
+    mount("debugfs", "/sys/kernel/debug", "debugfs", 0, nullptr);
   }
-  close(fd);
-  // Read back through a fresh open: debugfs attribute files refuse pread.
-  fd = open(path, O_RDONLY | O_CLOEXEC);
-  ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
-  if (fd >= 0) close(fd);
-  return n > 0 ? strtoull(buf, nullptr, 10) : 0;
+  PinKnob(kFaultAroundKnob, "4096", dir, err);
+  return ReadFaultAround();
 }
 
 KernelFeatures ProbeKernel() {

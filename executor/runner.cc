@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "executor/exec_dir.h"
 #include "executor/proc.h"
 #include "executor/uapi.h"
 
@@ -32,7 +33,7 @@ int64_t NowMs() {
 ProgramRunner::~ProgramRunner() {
   if (shared_) munmap(shared_, sizeof(ExecShared));
   if (sigchld_fd_ >= 0) close(sigchld_fd_);
-  if (!tmpdir_.empty()) rmdir(tmpdir_.c_str());
+  if (!tmpdir_.empty()) RemoveExecDir(tmpdir_.c_str());
 }
 
 bool ProgramRunner::Init(std::string* err) {
@@ -43,12 +44,13 @@ bool ProgramRunner::Init(std::string* err) {
   }
   shared_ = static_cast<ExecShared*>(p);
   const char* base = getenv("TMPDIR");
-  std::string templ = std::string(base && *base ? base : "/tmp") + "/mmdiff-exec.XXXXXX";
-  if (!mkdtemp(templ.data()) || templ.size() >= sizeof(shared_->tmpdir)) {
-    *err = "cannot create a temporary directory " + templ + ": " + strerror(errno);
+  std::string dir = MakeExecDir(base && *base ? base : "/tmp", err);
+  if (dir.empty()) return false;
+  tmpdir_ = dir;
+  if (dir.size() >= sizeof(shared_->tmpdir)) {
+    *err = "the temporary directory's name is too long: " + dir;
     return false;
   }
-  tmpdir_ = templ;
   // Grandchildren (p1, p2, ...) are reparented to us when p0 exits, so we
   // can reap them and no program process outlives its run.
   prctl(PR_SET_CHILD_SUBREAPER, 1);
@@ -186,7 +188,9 @@ Trace ProgramRunner::Run(const Program& prog, int timeout_ms) {
   }
   setpgid(pid, pid);
   shared_->pids[0] = pid;
+  SetProgramGroupToKill(pid);
   WaitForEnd(done[0], pid, timeout_ms);
+  SetProgramGroupToKill(0);
   close(done[0]);
   while (waitpid(-1, nullptr, 0) > 0 || errno == EINTR) {
   }

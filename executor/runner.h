@@ -18,8 +18,9 @@ class ProgramRunner {
   ProgramRunner& operator=(const ProgramRunner&) = delete;
 
   // Maps the shared block, creates the temporary directory for `file` ops
-  // (under $TMPDIR or /tmp), makes this process the subreaper of the program
-  // processes and blocks SIGCHLD for its signalfd. False with `err` set.
+  // (under $TMPDIR or /tmp; executor/exec_dir.h; removed with the runner),
+  // makes this process the subreaper of the program processes and blocks
+  // SIGCHLD for its signalfd. False with `err` set.
   bool Init(std::string* err);
 
   // Runs a validated program. An op that was running when the timeout hit is

@@ -9,6 +9,7 @@
 
 #include "executor/bare_loop.h"
 #include "executor/exec_binary.h"
+#include "executor/exec_dir.h"
 #include "executor/probe.h"
 #include "executor/runner.h"
 #include "prog/binary.h"
@@ -52,7 +53,8 @@ std::string NewSplat(int kmsg) {
 
 }  // namespace
 
-int Serve(Channel* channel, bool watch_kmsg) {
+int Serve(Channel* channel, const ServeOptions& options) {
+  bool watch_kmsg = options.guest;
   ProgramRunner runner;
   std::string err;
   if (!runner.Init(&err)) {
@@ -62,7 +64,12 @@ int Serve(Channel* channel, bool watch_kmsg) {
   }
   int kmsg = watch_kmsg ? open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC) : -1;
   if (kmsg >= 0) lseek(kmsg, 0, SEEK_END);
-  uint64_t fault_around = PinFaultAround();
+  if (!options.guest) CleanUpExecDirAtExit(runner.tmpdir());
+  uint64_t fault_around = ReadFaultAround();
+  if (options.pin_fault_around) {
+    fault_around = PinFaultAround(runner.tmpdir(), /*may_mount=*/options.guest, &err);
+    if (!err.empty()) fprintf(stderr, "mmdiff-executor: fault_around_bytes not pinned: %s\n", err.c_str());
+  }
   KernelFeatures features = ProbeKernel();
   features.fault_around_bytes = fault_around;
   runner.set_scan_default_ret(features.scan_categories);

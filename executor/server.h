@@ -7,10 +7,21 @@
 
 namespace mmdiff::exec {
 
+struct ServeOptions {
+  // A guest's /init, where the kernel and the machine are ours: after each
+  // program, new /dev/kmsg records that show a splat end the trace as
+  // kKernelSplat with those records as its console excerpt; debugfs is
+  // mounted when fault-around is pinned; no exit handlers (PID 1).
+  bool guest = false;
+  // Pin fault_around_bytes to one page while serving (probe.h). On the
+  // user's machine only when asked (mmdiff --pin-fault-around), and restored
+  // at the end (exec_dir.h).
+  bool pin_fault_around = false;
+};
+
 // Returns the process exit code: 0 after kQuit or end of stream, 1 when the
-// runner cannot start. `watch_kmsg` (a guest, where the kernel is ours):
-// after each program, new /dev/kmsg records that show a splat end the trace
-// as kKernelSplat with those records as its console excerpt.
-int Serve(Channel* channel, bool watch_kmsg = false);
+// runner cannot start. Outside a guest, SIGTERM, SIGINT and SIGHUP end it
+// after removing its temporary directory and restoring what it pinned.
+int Serve(Channel* channel, const ServeOptions& options = {});
 
 }  // namespace mmdiff::exec

@@ -82,6 +82,8 @@ constexpr Uapi kUapi[] = {
     {"FALLOC_FL_KEEP_SIZE", "0x01", "linux/falloc.h"},
     {"FALLOC_FL_PUNCH_HOLE", "0x02", "linux/falloc.h"},
     {"SYS_mount", "165", "x86_64 syscall table"},
+    {"SYS_umount2", "166", "x86_64 syscall table"},
+    {"MNT_DETACH", "2", "linux/mount.h"},
     {"SYS_userfaultfd", "323", "x86_64 syscall table"},
     {"SYS_pidfd_open", "434", "x86_64 syscall table"},
     {"SYS_pidfd_getfd", "438", "x86_64 syscall table"},
@@ -570,14 +572,58 @@ static void make_tmpdir(void)
 }
 )C";
 
-const char kFaultAround[] = R"C(/* As mmdiff's executor: a read fault of a file-backed mapping maps only its
-   own page (mm/memory.c fault_around_bytes); best effort, needs debugfs. */
+const char kFaultAround[] = R"C(/* As mmdiff's executor in a guest: a read fault of a file-backed mapping
+   maps only its own page (mm/memory.c fault_around_bytes). A system-wide
+   setting: this program writes the original value back when it ends (exit,
+   its timeout, SIGINT, SIGTERM, SIGHUP) and unmounts debugfs if it mounted
+   it; only SIGKILL can leave it pinned. Best effort, needs debugfs. */
+#ifndef FAULT_AROUND /* another file for a test: cc -DFAULT_AROUND='"FILE"' */
+#define FAULT_AROUND "/sys/kernel/debug/fault_around_bytes"
+#endif
+static char fa_saved[32];
+static pid_t fa_owner;
+static int fa_mounted;
+
+static void restore_fault_around(void)
+{
+  if (fa_owner != getpid()) /* a process of the program: not ours to undo */
+    return;
+  fa_owner = 0;
+  int fd = fa_saved[0] ? open(FAULT_AROUND, O_WRONLY | O_TRUNC | O_CLOEXEC) : -1;
+  if (fd >= 0) {
+    if (write(fd, fa_saved, strlen(fa_saved)) < 0) {
+    }
+    close(fd);
+  }
+  if (fa_mounted)
+    syscall(SYS_umount2, "/sys/kernel/debug", MNT_DETACH);
+}
+
+static void restore_and_die(int sig)
+{
+  restore_fault_around();
+  signal(sig, SIG_DFL);
+  raise(sig);
+}
+
 static void pin_fault_around(void)
 {
-  const char *path = "/sys/kernel/debug/fault_around_bytes";
-  if (access(path, F_OK) != 0)
-    syscall(SYS_mount, "debugfs", "/sys/kernel/debug", "debugfs", 0, NULL);
-  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (access(FAULT_AROUND, F_OK) != 0)
+    fa_mounted = syscall(SYS_mount, "debugfs", "/sys/kernel/debug", "debugfs", 0, NULL) == 0;
+  int fd = open(FAULT_AROUND, O_RDONLY | O_CLOEXEC);
+  ssize_t n = fd >= 0 ? read(fd, fa_saved, sizeof fa_saved - 1) : -1;
+  if (fd >= 0)
+    close(fd);
+  fa_saved[n > 0 ? n : 0] = 0;
+  fa_saved[strcspn(fa_saved, "\n")] = 0;
+  fa_owner = getpid();
+  atexit(restore_fault_around);
+  signal(SIGINT, restore_and_die);
+  signal(SIGTERM, restore_and_die);
+  signal(SIGHUP, restore_and_die);
+  if (!fa_saved[0] || !strcmp(fa_saved, "4096"))
+    return;
+  fd = open(FAULT_AROUND, O_WRONLY | O_TRUNC | O_CLOEXEC);
   if (fd >= 0) {
     if (write(fd, "4096", 4) < 0) {
     }
@@ -1562,7 +1608,7 @@ static void check_text(const char *op, char style, unsigned nalt, const char *co
   if (mmap_) r += std::string("\n") + kMmapResult;
   if (mremap_) r += std::string("\n") + kMremapResult;
   if (file_mmap_) {
-    Use("SYS_mount");
+    for (const char* u : {"SYS_mount", "SYS_umount2", "MNT_DETACH"}) Use(u);
     r += std::string("\n") + kFaultAround;
   }
   if (uffd_) {
@@ -1640,7 +1686,8 @@ std::string CWriter::Main() {
   std::string m;
   if (!fork_)
     m += "static void on_timeout(int sig)\n{\n  (void)sig;\n"
-         "  say(\"FAIL: step %d did not finish within %d s (hang)\\n\", step, TIMEOUT);\n  _exit(1);\n}\n\n";
+         "  say(\"FAIL: step %d did not finish within %d s (hang)\\n\", step, TIMEOUT);\n" +
+         std::string(file_mmap_ ? "  restore_fault_around();\n" : "") + "  _exit(1);\n}\n\n";
   else
     m += R"C(/* The conductor: waits for every process of the program (it is their
    subreaper), stops a hang, and turns the verdict into the exit status. */

@@ -17,8 +17,9 @@ struct KernelFeatures {
   std::string thp_mode;         // /sys/kernel/mm/transparent_hugepage/enabled: always|madvise|never|absent
   uint64_t hugetlb_free = 0;    // HugePages_Free (2 MiB pages)
   uint64_t swap_total_kb = 0;   // SwapTotal
-  // /sys/kernel/debug/fault_around_bytes after the executor pinned it to one
-  // page (0: debugfs unavailable, fault-around left as the kernel has it).
+  // /sys/kernel/debug/fault_around_bytes as the executor found it, or after
+  // it pinned it to one page (a guest; --pin-fault-around); 0: unknown
+  // (debugfs not mounted or not readable), the kernel's default assumed.
   uint64_t fault_around_bytes = 0;
   std::string file_fs;          // filesystem of the executor's `file` slots: ext4, tmpfs, ...
   // Feature bits (op.h) present by their structural signal whose round-trip

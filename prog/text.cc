@@ -1,12 +1,16 @@
 #include "prog/text.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <cerrno>
 #include <cinttypes>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
-#include <sstream>
+#include <optional>
 #include <vector>
 
 #include "prog/op_table.h"
@@ -78,7 +82,7 @@ uint32_t ParseCategories(const Token& t, std::string_view s) {
     size_t comma = s.find(',');
     std::string_view name = s.substr(0, comma);
     int bit = IndexOf(ScanCategoryNames(), name);
-    if (bit < 0) throw LineError{t, "unknown scan category '" + std::string(name) + "'"};
+    if (bit < 0) throw LineError{t, "unknown scan category '" + PrintableToken(name) + "'"};
     mask |= 1u << bit;
     if (comma == std::string_view::npos) break;
     s.remove_prefix(comma + 1);
@@ -293,7 +297,7 @@ ScanRegion ParseRegion(const Token& t) {
       size_t bit = 0;
       while (bit < ScanCategoryLetters().size() && ScanCategoryLetters()[bit] != c) bit++;
       if (bit == ScanCategoryLetters().size() || (r.categories & (1u << bit)))
-        throw LineError{t, std::string("bad category letter '") + c + "' (awfpszhdg)"};
+        throw LineError{t, "bad category letter '" + PrintableToken(std::string_view(&c, 1)) + "' (awfpszhdg)"};
       r.categories |= 1u << bit;
     }
   }
@@ -394,17 +398,84 @@ std::string HexOr(uint32_t mask, std::span<const char* const> names) {
   return ListWords(mask, names, ",");
 }
 
+// The length of the UTF-8 sequence at the start of `s`, 0 when it is not one
+// (overlong forms, surrogates and code points past U+10FFFF included).
+size_t Utf8Length(std::string_view s) {
+  unsigned char c = static_cast<unsigned char>(s[0]);
+  size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+  if (n == 0 || s.size() < n) return 0;
+  uint32_t cp = n == 1 ? c : c & (0x7f >> n);
+  for (size_t i = 1; i < n; i++) {
+    unsigned char k = static_cast<unsigned char>(s[i]);
+    if ((k & 0xc0) != 0x80) return 0;
+    cp = cp << 6 | (k & 0x3f);
+  }
+  static const uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+  if (cp < kMin[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+  return n;
+}
+
+// A program is text (FORMAT.md): UTF-8 (comments may say "§3.3") without
+// control characters other than tab, CR and newline. Anything else (a NUL,
+// /dev/urandom, a binary-encoded program) is refused at its first byte, so
+// that no garbage reaches a message or the terminal.
+std::optional<TextError> NotText(std::string_view text, std::string_view filename) {
+  int line = 1;
+  size_t line_start = 0;
+  for (size_t i = 0; i < text.size();) {
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    size_t n = Utf8Length(text.substr(i));
+    bool control = c < 0x20 ? c != '\t' && c != '\n' && c != '\r' : c == 0x7f;
+    if (n == 0 || control) {
+      std::string what = c == 0 ? "a NUL byte" : control ? "a control character" : "a byte that is not UTF-8";
+      return TextError{std::string(filename), line, static_cast<int>(i - line_start) + 1,
+                       std::string(text.substr(i, 1)), "not a text program: " + what};
+    }
+    if (c == '\n') line++, line_start = i + 1;
+    i += n;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
+std::string PrintableToken(std::string_view s, size_t max) {
+  std::string out;
+  for (size_t i = 0; i < s.size() && i < max; i++) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c < 0x7f) {
+      out += static_cast<char>(c);
+    } else {
+      char buf[8];
+      snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+    }
+  }
+  if (s.size() > max) out += "...";
+  return out;
+}
+
 std::string TextError::ToString() const {
-  if (line == 0) return file + ": " + message;  // the file as a whole (cannot open it)
-  std::string out = file + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " + message;
-  if (!token.empty()) out += ": '" + token + "'";
+  // The file name and message may carry the input's bytes too: every part is
+  // made printable, so that the error stays one readable line.
+  std::string name = PrintableToken(file, 4096), what = PrintableToken(message, 4096);
+  if (line == 0) return name + ": " + what;  // the file as a whole (cannot open it)
+  std::string out = name + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " + what;
+  if (!token.empty()) out += ": '" + PrintableToken(token) + "'";
   return out;
 }
 
 bool ParseProgram(std::string_view text, std::string_view filename, Program* out, TextError* err) {
   *out = Program{};
+  if (auto bad = NotText(text, filename)) {
+    *err = *bad;
+    return false;
+  }
+  if (text.size() > kMaxProgramBytes) {
+    *err = TextError{std::string(filename), 0, 0, "", "larger than " + std::to_string(kMaxProgramBytes >> 20) +
+                                                          " MiB: not a program"};
+    return false;
+  }
   int line_no = 0;
   while (!text.empty() || line_no == 0) {
     line_no++;
@@ -446,14 +517,40 @@ bool ParseProgram(std::string_view text, std::string_view filename, Program* out
 }
 
 bool ParseProgramFile(const std::string& path, Program* out, TextError* err) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    *err = TextError{path, 0, 0, "", std::string("cannot open: ") + strerror(errno)};
+  auto fail = [&](const std::string& message) {
+    *err = TextError{path, 0, 0, "", message};
     return false;
+  };
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return fail(std::string("cannot open: ") + strerror(errno));
+  struct stat st;
+  bool stat_ok = fstat(fd, &st) == 0;
+  if (stat_ok && S_ISDIR(st.st_mode)) {
+    close(fd);
+    return fail("is a directory, not a program (mmdiff check DIR runs its .mmp files)");
   }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ParseProgram(ss.str(), path, out, err);
+  // At most one byte past the cap, whatever the file is: a pipe that never
+  // ends, /dev/zero or /dev/urandom cost 16 MiB and a few milliseconds.
+  std::string text;
+  if (stat_ok && S_ISREG(st.st_mode)) text.reserve(std::min<size_t>(st.st_size, kMaxProgramBytes) + 1);
+  char chunk[65536];  // a stream's size is unknown: grow as it comes
+  while (text.size() <= kMaxProgramBytes) {
+    ssize_t n = read(fd, chunk, std::min(sizeof chunk, kMaxProgramBytes + 1 - text.size()));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int e = errno;
+      close(fd);
+      return fail(std::string("cannot read: ") + strerror(e));
+    }
+    if (n == 0) break;
+    text.append(chunk, static_cast<size_t>(n));
+  }
+  close(fd);
+  if (!ParseProgram(text, path, out, err)) return false;
+  if (out->ops.empty())
+    return fail(text.empty() ? "empty file: a program needs at least one op"
+                          : "no ops (only comments or blank lines): a program needs at least one op");
+  return true;
 }
 
 std::string PrintOp(const Op& op) {

@@ -22,9 +22,22 @@ struct TextError {
   std::string ToString() const;
 };
 
+// The largest program accepted, in bytes (16 MiB): room for kMaxOps ops with
+// long expectations (a pagemap of the whole arena is 7 MiB), and a bound on
+// what reading a program may cost. ParseProgramFile reads at most one byte
+// more, so a stream or a device (/dev/zero, a pipe) is never slurped whole.
+constexpr size_t kMaxProgramBytes = size_t{16} << 20;
+
+// Refuses text that is larger than kMaxProgramBytes or not text: a NUL, a
+// control character other than tab/CR/newline, bytes that are not UTF-8.
 bool ParseProgram(std::string_view text, std::string_view filename, Program* out, TextError* err);
-// Reads and parses a file; I/O errors are reported as a TextError at line 0.
+// Reads and parses a file; I/O errors, a directory and a program without ops
+// are reported as a TextError at line 0.
 bool ParseProgramFile(const std::string& path, Program* out, TextError* err);
+
+// `s` made fit for a one-line message: at most `max` bytes of it, each
+// non-printable byte as \xNN, "..." when cut.
+std::string PrintableToken(std::string_view s, size_t max = 40);
 
 std::string PrintOp(const Op& op);  // with its "pN: " prefix when N > 0
 // The text after "=> ". `raw` appends the raw pagemap words as a comment.

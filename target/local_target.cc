@@ -44,7 +44,8 @@ class LocalTarget : public Target {
     if (pid_ == 0) {
       dup2(to_child[0], STDIN_FILENO);
       dup2(from_child[1], STDOUT_FILENO);
-      execl(path.c_str(), path.c_str(), "serve", static_cast<char*>(nullptr));
+      execl(path.c_str(), path.c_str(), "serve", options_.pin_fault_around ? "--pin-fault-around" : nullptr,
+            static_cast<char*>(nullptr));
       _exit(127);
     }
     close(to_child[0]);

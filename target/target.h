@@ -16,6 +16,9 @@ namespace mmdiff {
 struct TargetOptions {
   std::string executor_path;    // empty: mmdiff-executor beside this binary, or $MMDIFF_EXECUTOR
   int program_timeout_ms = 5000;  // a program still running then is reported as a hang
+  // local: the executor pins fault_around_bytes to one page while it runs (a
+  // system-wide knob, restored when it ends). A guest always pins it.
+  bool pin_fault_around = false;
   // qemu:
   std::string kernel;           // bzImage; empty: Debian's cloud kernel (vmimages/fetch-kernel)
   std::string append;           // extra kernel command-line options

@@ -17,8 +17,6 @@
 
 namespace {
 
-namespace fs = std::filesystem;
-
 using mmdiff::clitest::Output;
 using mmdiff::clitest::Slurp;
 
@@ -37,34 +35,7 @@ std::vector<std::string> OpLines(const std::string& text) {
   return lines;
 }
 
-class Cli : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    char templ[] = "/tmp/mmdiff-cli-test.XXXXXX";
-    ASSERT_TRUE(mkdtemp(templ));
-    dir_ = templ;
-  }
-  static void TearDownTestSuite() {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-
-  // Writes a program file into the suite's temporary directory.
-  static std::string Write(const std::string& name, const std::string& text) {
-    std::string path = dir_ + "/" + name;
-    std::ofstream(path) << text;
-    return path;
-  }
-
-  // Runs mmdiff with `args` in `cwd`.
-  static Output Run(const std::vector<std::string>& args, const std::string& cwd = dir_) {
-    return mmdiff::clitest::RunMmdiff(args, cwd);
-  }
-
-  static std::string dir_;
-};
-
-std::string Cli::dir_;
+class Cli : public mmdiff::clitest::TempDirSuite<Cli> {};
 
 std::string Show(const Output& o) {
   return "status " + std::to_string(o.status) + "\n--- stdout:\n" + o.out + "--- stderr:\n" + o.err;

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -25,9 +26,11 @@ inline std::string Slurp(const std::string& path) {
   return ss.str();
 }
 
-// Runs MMDIFF_BIN with `args` in `cwd`; stdout and stderr are captured
-// through files in a temporary directory, removed afterwards.
-inline Output RunMmdiff(const std::vector<std::string>& args, const std::string& cwd) {
+// Runs MMDIFF_BIN with `args` in `cwd` (or, given, `command`: its argv, for a
+// shell); stdout and stderr are captured through files in a temporary
+// directory, removed afterwards.
+inline Output RunMmdiff(const std::vector<std::string>& args, const std::string& cwd,
+                        const std::vector<std::string>& command = {}) {
   char templ[] = "/tmp/mmdiff-cli-run.XXXXXX";
   EXPECT_TRUE(mkdtemp(templ));
   std::string dir = templ, out_path = dir + "/stdout", err_path = dir + "/stderr";
@@ -39,10 +42,10 @@ inline Output RunMmdiff(const std::vector<std::string>& args, const std::string&
     dup2(out, 1);
     dup2(err, 2);
     std::vector<char*> argv;
-    argv.push_back(const_cast<char*>(MMDIFF_BIN));
-    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    if (command.empty()) argv.push_back(const_cast<char*>(MMDIFF_BIN));
+    for (const std::string& a : command.empty() ? args : command) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
-    execv(MMDIFF_BIN, argv.data());
+    execv(argv[0], argv.data());
     _exit(127);
   }
   Output o;
@@ -56,5 +59,36 @@ inline Output RunMmdiff(const std::vector<std::string>& args, const std::string&
   rmdir(dir.c_str());
   return o;
 }
+
+// A suite with a temporary directory of its own for the programs it writes
+// and the mmdiff runs in it; `Suite` is the deriving fixture, so that each
+// suite has its own directory.
+template <typename Suite>
+class TempDirSuite : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    char templ[] = "/tmp/mmdiff-cli-test.XXXXXX";
+    ASSERT_TRUE(mkdtemp(templ));
+    dir_ = templ;
+  }
+  static void TearDownTestSuite() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+
+  // Writes a program file into the suite's temporary directory.
+  static std::string Write(const std::string& name, const std::string& text) {
+    std::string path = dir_ + "/" + name;
+    std::ofstream(path, std::ios::binary) << text;
+    return path;
+  }
+
+  // Runs mmdiff with `args` in `cwd`.
+  static Output Run(const std::vector<std::string>& args, const std::string& cwd = dir_) {
+    return RunMmdiff(args, cwd);
+  }
+
+  static inline std::string dir_;
+};
 
 }  // namespace mmdiff::clitest

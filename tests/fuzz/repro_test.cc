@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -223,6 +224,38 @@ TEST_F(ReproTest, CorpusQuirksAsC) {
   // The host's quirks that need no soft-dirty: five (corpus/QUIRKS.md).
   EXPECT_GE(q.failed.size(), 5u) << failed;
   std::printf("[ quirks ] FAIL as C:%s; PASS as C:%s\n", failed.c_str(), passed.c_str());
+}
+
+// fault_around_bytes is system-wide: a reproducer that pins it (one with a
+// file mapping) writes the original value back when it ends. The knob is a
+// temporary file here (debugfs is not writable on every host): it must have
+// been written (pinned) and hold its original value again afterwards.
+TEST_F(ReproTest, FaultAroundIsRestoredWhenTheReproducerEnds) {
+  char path[] = "/tmp/mmdiff-fault-around.XXXXXX";
+  int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(write(fd, "65536\n", 6), 6);
+  close(fd);
+  struct timeval old[2] = {{1000, 0}, {1000, 0}};
+  ASSERT_EQ(utimes(path, old), 0);
+  Program prog = Parse("mmap 0 2 r memfd:0 shared\nread 1\npagemap 0 2\n");
+  Divergence d = HandMade(prog, 2, {0, 0}, {0, P | kPmFile});
+  ReproSpec spec{d.line, {}, {CheckFromDivergence(prog, d)}};
+  std::string source = WriteReproC(prog, spec);
+  ASSERT_NE(source.find("pin_fault_around();"), std::string::npos) << source;
+  std::vector<uint8_t> bin;
+  std::string err;
+  ASSERT_TRUE(CompileRepro(source, {"-Werror", std::string("-DFAULT_AROUND=\"") + path + "\""}, &bin, &err)) << err;
+  std::string out;
+  EXPECT_GE(Run(bin, &out), 0) << out;
+  struct stat st;
+  ASSERT_EQ(stat(path, &st), 0);
+  EXPECT_GT(st.st_mtime, 1000) << "the reproducer did not pin the knob";
+  std::ifstream in(path);
+  std::string value;
+  std::getline(in, value);
+  EXPECT_EQ(value, "65536") << "the knob was not restored";
+  unlink(path);
 }
 
 // The uapi values the reproducers define equal this machine's headers where
