@@ -1,5 +1,5 @@
 // Target selection shared by the subcommands: --target local|qemu|model,
-// --kernel, --append, --timeout, --vms, --profile.
+// --guest, --kernel, --append, --timeout, --vms, --profile.
 #pragma once
 
 #include <memory>
@@ -16,7 +16,7 @@ namespace mmdiff::cli {
 extern const char kTargetFlagsHelp[];
 std::set<std::string> TargetValueFlags();
 
-// "local" (default; "qemu" when --kernel or --append is given), "qemu" or "model".
+// "local" (default; "qemu" when --guest, --kernel or --append is given), "qemu" or "model".
 std::string TargetName(const Args& args);
 bool TargetOptionsFromArgs(const Args& args, TargetOptions* out, std::string* err);
 std::unique_ptr<Target> OpenTarget(const Args& args, std::string* err);

@@ -17,7 +17,8 @@ struct TargetOptions {
   std::string executor_path;    // empty: mmdiff-executor beside this binary, or $MMDIFF_EXECUTOR
   int program_timeout_ms = 5000;  // a program still running then is reported as a hang
   // qemu:
-  std::string kernel;           // bzImage; empty: Debian's cloud kernel (vmimages/fetch-kernel)
+  std::string kernel;           // bzImage; empty: Debian's cloud kernel `guest` (vmimages/fetch-kernel)
+  std::string guest;            // which Debian cloud kernel: "6.12" (empty: the default) or "6.1"
   std::string append;           // extra kernel command-line options
   bool kvm = false;             // accel=kvm instead of TCG
   int boot_timeout_ms = 60000;  // boot to the executor's first answer
