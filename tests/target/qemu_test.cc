@@ -152,6 +152,10 @@ TEST(QemuTarget, PanicIsReportedAndTheGuestRebooted) {
   TargetOptions o = Options();
   o.append = "sysctl.vm.panic_on_oom=1";
   o.memory_mb = 512;
+  // Faulting in 768 MiB takes seconds under TCG, more than the default
+  // 5 s on a loaded machine (seen once on 6.12): the panic, not the
+  // timeout, must end the program.
+  o.program_timeout_ms = 30000;
   std::string err;
   auto target = MakeQemuTarget(o, &err);
   ASSERT_TRUE(target) << err;
