@@ -87,6 +87,9 @@ struct QuirkGuest {
   std::vector<const char*> fail, pass;
 };
 
+// gtest and ctest name the instance by this rather than by its bytes.
+void PrintTo(const QuirkGuest& g, std::ostream* os) { *os << g.guest; }
+
 class ReproGuestQuirks : public ::testing::TestWithParam<QuirkGuest> {};
 
 TEST_P(ReproGuestQuirks, CorpusQuirksAsC) {

@@ -79,6 +79,9 @@ const Guest kGuests[] = {
      kFeatPagemapScan | kFeatScanSoftDirty | kFeatWpAsync | kFeatWpUnpopulated | kFeatGuard},
 };
 
+// gtest and ctest name the instance by this rather than by its bytes.
+void PrintTo(const Guest& g, std::ostream* os) { *os << g.name; }
+
 class DebianGuest : public ::testing::TestWithParam<Guest> {};
 
 // One boot per guest: the probe, a soft-dirty program, a `file` slot on the
