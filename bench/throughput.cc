@@ -3,7 +3,7 @@
 // side in one run. Issue targets: at least 0.5 on both local and qemu, and
 // boot to first result under 5 s on qemu.
 //
-// usage: throughput [--target local|qemu] [--seconds S] [--kernel bzImage]
+// usage: throughput [--target local|qemu] [--seconds S] [--guest 6.12|6.1 | --kernel bzImage]
 //
 // The two sides are interleaved in rounds so machine noise hits both alike.
 #include <time.h>
@@ -51,8 +51,9 @@ int main(int argc, char** argv) {
     if (!strcmp(argv[i], "--target")) target_name = argv[i + 1];
     else if (!strcmp(argv[i], "--seconds")) seconds = atof(argv[i + 1]);
     else if (!strcmp(argv[i], "--kernel")) options.kernel = argv[i + 1];
+    else if (!strcmp(argv[i], "--guest")) options.guest = argv[i + 1];
     else {
-      fprintf(stderr, "usage: throughput [--target local|qemu] [--seconds S] [--kernel bzImage]\n");
+      fprintf(stderr, "usage: throughput [--target local|qemu] [--seconds S] [--guest 6.12|6.1 | --kernel bzImage]\n");
       return 2;
     }
   }

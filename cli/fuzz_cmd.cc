@@ -18,8 +18,9 @@ namespace mmdiff::cli {
 namespace {
 
 const char kFuzzUsage[] =
-    "usage: mmdiff fuzz [--target local|qemu] [--kernel K] [--vms N] [--jobs N]\n"
-    "                   [--minutes M | --execs N] [--out DIR] [--seed S] [--corpus DIR]\n"
+    "usage: mmdiff fuzz [--target local|qemu] [--guest G | --kernel K] [--vms N]\n"
+    "                   [--jobs N] [--minutes M | --execs N] [--out DIR] [--seed S]\n"
+    "                   [--corpus DIR]\n"
     "\n"
     "A fuzzing campaign: programs generated and mutated, run on the target,\n"
     "every result checked against the model. Runs until Ctrl-C (or the limit),\n"

@@ -29,7 +29,8 @@ const char kRunUsage[] =
     "                 is a divergence again (exit 1)\n";
 
 const char kProbeUsage[] =
-    "usage: mmdiff probe [--target local|qemu] [--kernel K] [--append A]\n"
+    "usage: mmdiff probe [--target local|qemu] [--guest 6.12|6.1 | --kernel K]\n"
+    "                    [--append A]\n"
     "\n"
     "Prints what the target kernel supports, measured by the executor:\n"
     "soft-dirty, uffd-wp and its async/unpopulated modes, PAGEMAP_SCAN and\n"

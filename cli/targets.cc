@@ -10,9 +10,15 @@ namespace mmdiff::cli {
 
 const char kTargetFlagsHelp[] =
     "  --target T     where programs run: local (the running kernel; default),\n"
-    "                 qemu (a guest; default when --kernel is given), model\n"
-    "  --kernel K     the guest's bzImage (default: Debian's cloud kernel, fetched\n"
-    "                 and cached in ~/.cache/mmdiff); implies --target qemu\n"
+    "                 qemu (a guest; default when --guest or --kernel is given),\n"
+    "                 model\n"
+    "  --guest G      the guest's Debian cloud kernel, fetched with apt-get download\n"
+    "                 and cached in ~/.cache/mmdiff: 6.12 (default; soft-dirty,\n"
+    "                 uffd-wp with WP_ASYNC, PAGEMAP_SCAN: every mechanism but guard\n"
+    "                 regions) or 6.1 (soft-dirty and sync uffd-wp, no PAGEMAP_SCAN);\n"
+    "                 implies --target qemu\n"
+    "  --kernel K     boot this bzImage instead of a Debian kernel (its drivers\n"
+    "                 built in); implies --target qemu\n"
     "  --append A     extra guest kernel command-line options; implies --target qemu\n"
     "  --timeout MS   a program still running after MS ms is killed and reported\n"
     "                 as a hang (default 5000)\n"
@@ -28,19 +34,28 @@ const char kTargetFlagsHelp[] =
     "  MMDIFF_ACCEL=kvm in the environment runs guests with KVM instead of TCG\n";
 
 std::set<std::string> TargetValueFlags() {
-  return {"target", "kernel", "append", "timeout", "profile", "model-mutant"};
+  return {"target", "guest", "kernel", "append", "timeout", "profile", "model-mutant"};
 }
 
 std::set<std::string> TargetSwitchFlags() { return {"pin-fault-around"}; }
 
 std::string TargetName(const Args& args) {
-  bool guest_flags = !args.Get("kernel").empty() || !args.Get("append").empty();
+  bool guest_flags = args.values.count("guest") || !args.Get("kernel").empty() || !args.Get("append").empty();
   return args.Get("target", guest_flags ? "qemu" : "local");
 }
 
 bool TargetOptionsFromArgs(const Args& args, TargetOptions* out, std::string* err) {
   if (!args.GetInt("timeout", 5000, &out->program_timeout_ms, err)) return false;
   out->kernel = args.Get("kernel");
+  out->guest = args.Get("guest");
+  if (args.values.count("guest") && out->guest != "6.12" && out->guest != "6.1") {
+    *err = "unknown guest '" + out->guest + "' (known: 6.12, 6.1)";
+    return false;
+  }
+  if (!out->guest.empty() && !out->kernel.empty()) {
+    *err = "--guest and --kernel both choose the guest kernel: give one";
+    return false;
+  }
   out->append = args.Get("append");
   out->pin_fault_around = args.Has("pin-fault-around");
   const char* accel = getenv("MMDIFF_ACCEL");

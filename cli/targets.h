@@ -1,5 +1,5 @@
 // Target selection shared by the subcommands: --target local|qemu|model,
-// --kernel, --append, --timeout, --vms, --profile.
+// --guest, --kernel, --append, --timeout, --vms, --profile.
 #pragma once
 
 #include <memory>
@@ -18,7 +18,7 @@ std::set<std::string> TargetValueFlags();
 std::set<std::string> TargetSwitchFlags();  // --pin-fault-around
 
 
-// "local" (default; "qemu" when --kernel or --append is given), "qemu" or "model".
+// "local" (default; "qemu" when --guest, --kernel or --append is given), "qemu" or "model".
 std::string TargetName(const Args& args);
 bool TargetOptionsFromArgs(const Args& args, TargetOptions* out, std::string* err);
 std::unique_ptr<Target> OpenTarget(const Args& args, std::string* err);

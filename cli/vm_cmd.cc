@@ -12,14 +12,14 @@ namespace mmdiff::cli {
 namespace {
 
 const char kVmUsage[] =
-    "usage: mmdiff vm [--kernel K] [--append A] [--timeout MS]\n"
+    "usage: mmdiff vm [--guest 6.12|6.1 | --kernel K] [--append A] [--timeout MS]\n"
     "\n"
-    "Boots a guest (Debian's cloud kernel unless --kernel) and keeps it. Prints\n"
-    "what the guest kernel supports, then reads lines from stdin: a .mmp path\n"
-    "runs that program in the guest and prints its results and verdict, as\n"
-    "'mmdiff run' does; 'probe' prints the features again; EOF (Ctrl-D) or\n"
-    "'quit' shuts the guest down. A guest that panics or hangs is rebooted\n"
-    "before the next program.\n";
+    "Boots a guest (Debian's 6.12 cloud kernel unless --guest or --kernel) and\n"
+    "keeps it. Prints what the guest kernel supports, then reads lines from\n"
+    "stdin: a .mmp path runs that program in the guest and prints its results\n"
+    "and verdict, as 'mmdiff run' does; 'probe' prints the features again; EOF\n"
+    "(Ctrl-D) or 'quit' shuts the guest down. A guest that panics or hangs is\n"
+    "rebooted before the next program.\n";
 
 void PrintRun(const Program& prog, const Trace& trace, const KernelProfile& profile) {
   for (size_t i = 0; i < prog.ops.size(); i++) {

@@ -40,8 +40,8 @@ std::string CmdlineParam(const std::string& cmdline, const std::string& name) {
   return "";
 }
 
-// /modules/load lists .ko files in dependency order (vmimages/ writes it
-// from the kernel package's modules.dep).
+// /modules/load lists .ko files in dependency order (vmimages/modules.cc
+// resolves it from each module's modinfo; .ko.xz arrive decompressed).
 void LoadModules() {
   std::ifstream list("/modules/load");
   std::string name;

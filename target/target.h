@@ -20,7 +20,8 @@ struct TargetOptions {
   // system-wide knob, restored when it ends). A guest always pins it.
   bool pin_fault_around = false;
   // qemu:
-  std::string kernel;           // bzImage; empty: Debian's cloud kernel (vmimages/fetch-kernel)
+  std::string kernel;           // bzImage; empty: Debian's cloud kernel `guest` (vmimages/fetch-kernel)
+  std::string guest;            // which Debian cloud kernel: "6.12" (empty: the default) or "6.1"
   std::string append;           // extra kernel command-line options
   bool kvm = false;             // accel=kvm instead of TCG
   int boot_timeout_ms = 60000;  // boot to the executor's first answer

@@ -7,6 +7,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "vmimages/modules.h"
+
 namespace mmdiff::vm {
 namespace {
 
@@ -78,11 +80,8 @@ bool WriteInitramfs(const std::string& out_path, const std::string& executor_pat
   cpio.File("init", 0755, data);
   std::string load;
   for (const std::string& m : modules) {
-    if (!Slurp(m, &data)) {
-      *err = "cannot read module " + m;
-      return false;
-    }
-    std::string base = m.substr(m.rfind('/') + 1);
+    std::string base;
+    if (!ReadModule(m, &data, &base, err)) return false;
     cpio.File("modules/" + base, 0644, data);
     load += base + "\n";
   }

@@ -83,6 +83,8 @@ TEST_F(Cli, UsageErrorsExitTwo) {
       {{"run", "--target", "nosuch", prog}, "unknown target 'nosuch'"},
       {{"run", "--target=nosuch", prog}, "unknown target 'nosuch'"},
       {{"probe", "--target", "nosuch"}, "unknown target 'nosuch'"},
+      {{"probe", "--guest", "5.10"}, "unknown guest '5.10' (known: 6.12, 6.1)"},
+      {{"run", "--guest", "6.1", "--kernel", "bzImage", prog}, "--guest and --kernel"},
       {{"run", "--timeout", "0", prog}, "--timeout"},
       {{"run", "--timeout", "x", prog}, "--timeout"},
   };

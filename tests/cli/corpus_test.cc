@@ -14,18 +14,11 @@
 namespace mmdiff {
 namespace {
 
+using clitest::LastLine;
 using clitest::Output;
 
 // Runs the built mmdiff with `args` in the source directory.
 Output RunMmdiff(const std::vector<std::string>& args) { return clitest::RunMmdiff(args, MMDIFF_SOURCE_DIR); }
-
-std::string LastLine(const std::string& text) {
-  std::string last;
-  std::stringstream ss(text);
-  for (std::string l; std::getline(ss, l);)
-    if (!l.empty()) last = l;
-  return last;
-}
 
 // Every program passes or is skipped; the known kernel quirks of
 // corpus/QUIRKS.md pass as "known quirk" where the profile has them.

@@ -26,6 +26,15 @@ inline std::string Slurp(const std::string& path) {
   return ss.str();
 }
 
+// The last non-empty line of `text`: a command's summary line.
+inline std::string LastLine(const std::string& text) {
+  std::string last;
+  std::stringstream ss(text);
+  for (std::string l; std::getline(ss, l);)
+    if (!l.empty()) last = l;
+  return last;
+}
+
 // Runs MMDIFF_BIN with `args` in `cwd` (or, given, `command`: its argv, for a
 // shell); stdout and stderr are captured through files in a temporary
 // directory, removed afterwards.
