@@ -62,6 +62,13 @@ bool MmState::MergeAround(Process& p, uint32_t lo, uint32_t hi, uint32_t not_at,
   // Pairs whose right VMA starts at or before hi: the VMAs in [lo, hi) with
   // their immediate neighbours (vma_merge() looks at prev and next only).
   size_t i = FirstVmaEnding(p, lo > 0 ? lo - 1 : 0);
+  // The anon_vma of the changed VMA that ends the range, before any merge:
+  // what vma_merge() passes as the area's anon_vma when it tries `next`.
+  uint32_t area_anon = 0;
+  if (hi > lo) {
+    size_t k = FirstVmaEnding(p, hi - 1);
+    if (k < p.vmas.size() && p.vmas[k].start < hi) area_anon = p.vmas[k].anon_vma;
+  }
   while (i + 1 < p.vmas.size() && p.vmas[i + 1].start <= hi) {
     Vma& a = p.vmas[i];
     const Vma& b = p.vmas[i + 1];
@@ -73,10 +80,16 @@ bool MmState::MergeAround(Process& p, uint32_t lo, uint32_t hi, uint32_t not_at,
       // neighbour without one (upstream checks the side that has it,
       // mm/vma.c). The target is the unchanged neighbour, or for two
       // changed VMAs the left one (processed first). [EMP] 6.1.192.
+      // Against `next` the kernel tests the changed area's own anon_vma
+      // (can_vma_merge_before(next, anon_vma, ...)), not the one a merge
+      // with `prev` gave it, and the three-way merge's own test
+      // (is_mergeable_anon_vma(prev->anon_vma, next->anon_vma, NULL)) passes
+      // with one side NULL: a new mapping between a prev with an anon_vma and
+      // a next without one merges all three ([EMP] 6.1.192 and 6.12.118).
       bool b_is_target = b.start >= hi;
-      const Vma& src = b_is_target ? a : b;
+      uint32_t src_anon = b_is_target ? area_anon : b.anon_vma;
       const Vma& tgt = b_is_target ? b : a;
-      if (src.anon_vma && !tgt.anon_vma) ok = false;
+      if (src_anon && !tgt.anon_vma) ok = false;
     }
     if (ok) {
       // Sticky VM_SOFTDIRTY: the merged VMA is soft-dirty if either side was
