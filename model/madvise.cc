@@ -117,13 +117,20 @@ Result Model::DoMadvise(Step& s) {
       case Advice::kFree:
         if (!v.IsAnonymous()) return Err(EINVAL);
         if (!s.apply) break;
-        // madvise_free_pte_range(): exclusive anonymous pages become lazyfree
-        // (clean; soft-dirty kept); shared (COW) pages and the zero page are skipped.
+        // mm/madvise.c madvise_free_pte_range(): anonymous pages become
+        // lazyfree (clean; soft-dirty kept), shared (COW after fork) ones
+        // too: only a folio in the swap cache or PG_dirty must be mapped
+        // once ("if (folio_test_swapcache(folio) || folio_test_dirty(folio))
+        // ... if (folio_mapcount(folio) != folio_nr_pages(folio)) continue").
+        // Without swap an anonymous folio is never either, so a shared page
+        // is marked too, and once the other mappers are gone reclaim may
+        // discard it ([EMP] 6.1.192, 6.12.118, 6.18.44). With swap the
+        // folio may sit in the swap cache: only exclusive pages then.
         for (auto it = p.ptes.LowerBound(a); it != p.ptes.end() && it->first < b; ++it) {
           const Pte& pte = it->second;
           if (pte.kind != PteKind::kPresent || pte.page == kZeroPage) continue;
           PageObj& pg = st_.pages[pte.page];
-          if (pg.anon && pg.mapcount == 1) pg.lazyfree = true;
+          if (pg.anon && (pg.mapcount == 1 || !profile_.swap)) pg.lazyfree = true;
         }
         break;
       case Advice::kRemove:
