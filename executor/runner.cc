@@ -73,6 +73,7 @@ void ProgramRunner::Reset(const Program& prog) {
   s->nops = n;
   s->nprocs = 1;
   s->forking_child = 0;
+  s->handlers_draining.store(0);
   s->scan_default_ret = scan_default_ret_;
   s->data_used = 0;
   s->exited_pid.store(0);

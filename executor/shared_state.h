@@ -49,6 +49,10 @@ struct ExecShared {
   // A child's uffd context created by EVENT_FORK: held by the parent's handler thread.
   std::atomic<int32_t> uffd_holder_pid[kMaxProcs];
   std::atomic<int32_t> uffd_holder_fd[kMaxProcs];
+  // Handler threads between poll() and the end of their reads: a forking
+  // process waits for 0 before it lets the next fork renumber forking_child
+  // (uffd_handler.cc Drain, ops.cc Fork).
+  std::atomic<int32_t> handlers_draining;
   char tmpdir[256];
   Op ops[kMaxOps];
   ExecResult results[kMaxOps];

@@ -94,6 +94,14 @@ void Adopt(int fd, int owner) {
 
 void Drain(int fd, int owner) {
   uffd_msg msg;
+  // Counted before the read: fork() returns in the forking process only
+  // after the kernel handed this thread the FORK message
+  // (dup_userfaultfd_complete() waits for the read), so from then until the
+  // count drops the message's child number must not change under it.
+  g_shared->handlers_draining.fetch_add(1);
+  struct Done {
+    ~Done() { g_shared->handlers_draining.fetch_sub(1); }
+  } done;
   while (read(fd, &msg, sizeof msg) == sizeof msg) {
     switch (msg.event) {
       case UFFD_EVENT_PAGEFAULT:
