@@ -126,7 +126,8 @@ int RemoveStaleExecDirs(const std::string& base) {
     // The PID may be reused, or live in another namespace: the lock decides.
     int fd = open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0) continue;
-    bool stale = flock(fd, LOCK_EX | LOCK_NB) == 0;
+    // Without flock() (ENOSYS) the dead owner's pid has the last word.
+    bool stale = flock(fd, LOCK_EX | LOCK_NB) == 0 || errno == ENOSYS;
     if (stale) {
       RemoveExecDir(path.c_str());
       removed += access(path.c_str(), F_OK) != 0;
@@ -146,8 +147,13 @@ std::string MakeExecDir(const std::string& base, std::string* err) {
   }
   // Held until this process ends (the descriptor is never closed; program
   // processes close it, so their lifetimes do not extend the lock).
+  // A kernel without CONFIG_FILE_LOCKING (a minimal guest) has no flock():
+  // the directory then goes unlocked; only the owner's pid in its name
+  // tells a later start whether it is stale.
   int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) != 0) {
+  int locked = fd < 0 ? -1 : flock(fd, LOCK_EX | LOCK_NB);
+  if (locked != 0 && fd >= 0 && errno == ENOSYS) return dir;
+  if (locked != 0) {
     *err = "cannot lock the temporary directory " + dir + ": " + strerror(errno);
     if (fd >= 0) close(fd);
     rmdir(dir.c_str());
