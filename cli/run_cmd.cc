@@ -72,7 +72,7 @@ int RunCommand(int argc, char** argv) {
   Judgement verdict = model_only ? JudgeModelOnly(prog, profile) : JudgeKernelRun(prog, trace, profile);
   bool diverged = verdict.kind == Judgement::Kind::kFail;
   if (verdict.kind == Judgement::Kind::kPass) printf("# verdict: PASS\n");
-  else printf("# verdict: %s%s\n", diverged ? "" : "SKIP ", verdict.line.c_str());
+  else printf("# verdict: %s%s\n", verdict.kind == Judgement::Kind::kSkip ? "SKIP " : "", verdict.line.c_str());
   size_t pos = 0;
   while (diverged && pos < verdict.detail.size()) {
     size_t nl = verdict.detail.find('\n', pos);

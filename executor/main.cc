@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "executor/channel.h"
@@ -16,10 +17,12 @@
 namespace {
 
 const char kUsage[] =
-    "usage: mmdiff-executor [serve | probe]\n"
+    "usage: mmdiff-executor [serve [--memory-max BYTES] | probe]\n"
     "\n"
     "The executor half of mmdiff; you normally do not run it yourself.\n"
-    "  serve   answer framed requests on stdin, replies on stdout (default)\n"
+    "  serve   answer framed requests on stdin, replies on stdout (default);\n"
+    "          --memory-max caps each program's memory (a memory cgroup of\n"
+    "          its own where the kernel has one, else RLIMIT_AS)\n"
     "  probe   print the kernel features this executor measures\n";
 
 }  // namespace
@@ -36,9 +39,21 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (!strcmp(cmd, "serve")) {
+    uint64_t memory_max = 0;
+    if (argc == 4 && !strcmp(argv[2], "--memory-max")) {
+      char* end;
+      memory_max = strtoull(argv[3], &end, 10);
+      if (*end || !*argv[3]) {
+        fprintf(stderr, "mmdiff-executor: --memory-max wants a number of bytes: '%s'\n", argv[3]);
+        return 2;
+      }
+    } else if (argc > 2) {
+      fprintf(stderr, "mmdiff-executor: unexpected argument '%s'\n%s", argv[2], kUsage);
+      return 2;
+    }
     prctl(PR_SET_PDEATHSIG, SIGKILL);  // mmdiff went away: so do we
     mmdiff::FdChannel channel(STDIN_FILENO, STDOUT_FILENO);
-    return mmdiff::exec::Serve(&channel);
+    return mmdiff::exec::Serve(&channel, false, memory_max);
   }
   fprintf(stderr, "mmdiff-executor: unknown command '%s'\n%s", cmd, kUsage);
   return 2;

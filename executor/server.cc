@@ -52,10 +52,10 @@ std::string NewSplat(int kmsg) {
 
 }  // namespace
 
-int Serve(Channel* channel, bool watch_kmsg) {
+int Serve(Channel* channel, bool watch_kmsg, uint64_t memory_max) {
   ProgramRunner runner;
   std::string err;
-  if (!runner.Init(&err)) {
+  if (!runner.Init(&err, memory_max)) {
     SendError(channel, "executor cannot start: " + err);
     fprintf(stderr, "mmdiff-executor: %s\n", err.c_str());
     return 1;

@@ -6,7 +6,9 @@
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
+#include <cstdint>
 #include <cstring>
+#include <string>
 
 #include "target/executor_client.h"
 #include "target/target.h"
@@ -44,7 +46,8 @@ class LocalTarget : public Target {
     if (pid_ == 0) {
       dup2(to_child[0], STDIN_FILENO);
       dup2(from_child[1], STDOUT_FILENO);
-      execl(path.c_str(), path.c_str(), "serve", static_cast<char*>(nullptr));
+      std::string bytes = std::to_string(uint64_t(options_.program_memory_mb) << 20);
+      execl(path.c_str(), path.c_str(), "serve", "--memory-max", bytes.c_str(), static_cast<char*>(nullptr));
       _exit(127);
     }
     close(to_child[0]);

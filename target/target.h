@@ -15,7 +15,13 @@ namespace mmdiff {
 
 struct TargetOptions {
   std::string executor_path;    // empty: mmdiff-executor beside this binary, or $MMDIFF_EXECUTOR
-  int program_timeout_ms = 5000;  // a program still running then is reported as a hang
+  // A program making no progress (no op completes, no page fault) for this
+  // long is a hang; one still progressing gets 4 times as long, then ends
+  // as a time limit (executor/runner.h).
+  int program_timeout_ms = 5000;
+  // local: the cap on the memory of a program's processes (a memory cgroup,
+  // else RLIMIT_AS; executor/memcap.h); 0: none. A guest has its own RAM.
+  int program_memory_mb = 1024;
   // qemu:
   std::string kernel;           // bzImage; empty: Debian's cloud kernel (vmimages/fetch-kernel)
   std::string append;           // extra kernel command-line options
