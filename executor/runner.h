@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "executor/channel.h"
 #include "executor/memcap.h"
 #include "executor/shared_state.h"
 #include "prog/program.h"
@@ -30,12 +31,11 @@ class ProgramRunner {
   // `timeout_ms` bounds a program that makes no progress: no op completes
   // and its processes take no page fault for that long; the running op is
   // then kHang (the kernel is stuck, or the program waits for nothing).
-  // A program still progressing gets up to kSlowBoundFactor times as long;
+  // A program still progressing gets up to kSlowBoundFactor (channel.h) times as long;
   // past that it ends as TraceEnd::kTimeLimit. One that hit the memory cap
   // ends as TraceEnd::kMemoryLimit (its ops as the kernel answered them:
   // err ENOMEM, or kLost when the OOM killer took the process).
   Trace Run(const Program& prog, int timeout_ms);
-  static constexpr int kSlowBoundFactor = 4;
 
   const MemoryCap& memory_cap() const { return memcap_; }
 

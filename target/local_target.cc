@@ -67,7 +67,7 @@ class LocalTarget : public Target {
   bool Run(const Program& prog, Trace* out, std::string* err) override {
     // The executor enforces the program timeout; allow it time to kill and reap.
     return Ready(err) && Check(client_->Run(prog, options_.program_timeout_ms,
-                                            options_.program_timeout_ms + 10000, out, err),
+                                            options_.program_timeout_ms * kSlowBoundFactor + 10000, out, err),
                                err);
   }
 

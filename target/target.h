@@ -27,7 +27,7 @@ struct TargetOptions {
   std::string append;           // extra kernel command-line options
   bool kvm = false;             // accel=kvm instead of TCG
   int boot_timeout_ms = 60000;  // boot to the executor's first answer
-  int guest_margin_ms = 15000;  // past the program timeout, a silent guest is hung
+  int guest_margin_ms = 15000;  // past the program's time bound, a silent guest is hung
   int memory_mb = 1024;  // below 512 MiB the kernel turns THP off (mm/huge_memory.c hugepage_init)
 };
 
