@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -108,10 +109,9 @@ bool MemoryCap::TryV2() {
       rmdir(group.c_str());
       continue;
     }
-    group_ = group;
+    if (!Adopt(group)) continue;
     kind_ = Kind::kCgroupV2;
-    procs_fd_ = open((group + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC);
-    return procs_fd_ >= 0;
+    return true;
   }
   return false;
 }
@@ -139,12 +139,29 @@ bool MemoryCap::TryV1() {
       continue;
     }
     WriteFile(group + "/memory.memsw.limit_in_bytes", std::to_string(bytes_));
-    group_ = group;
+    if (!Adopt(group)) continue;
     kind_ = Kind::kCgroupV1;
-    procs_fd_ = open((group + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC);
-    return procs_fd_ >= 0;
+    return true;
   }
   return false;
+}
+
+// A group p0 could not join would lose every program (EnterInChild exits):
+// a child joins it once here first, or the group is not used.
+bool MemoryCap::Adopt(const std::string& group) {
+  int fd = open((group + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC);
+  pid_t pid = fd < 0 ? -1 : fork();
+  if (pid == 0) _exit(write(fd, "0", 1) == 1 ? 0 : 1);
+  int status = -1;
+  if (pid > 0) waitpid(pid, &status, 0);
+  if (pid <= 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    if (fd >= 0) close(fd);
+    rmdir(group.c_str());
+    return false;
+  }
+  group_ = group;
+  procs_fd_ = fd;
+  return true;
 }
 
 void MemoryCap::EnterInChild() const {

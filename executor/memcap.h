@@ -43,6 +43,7 @@ class MemoryCap {
  private:
   bool TryV2();
   bool TryV1();
+  bool Adopt(const std::string& group);
 
   Kind kind_ = Kind::kNone;
   uint64_t bytes_ = 0;

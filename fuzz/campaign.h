@@ -6,7 +6,9 @@
 //
 //   DIR/corpus/HASH.mmp    programs that reached new coverage (resumed)
 //   DIR/findings/, flaky/  see findings.h
-//   DIR/stats.json         updated with every status line
+//   DIR/stats.json         updated with every status line; read back when
+//                          a campaign resumes (campaign_state.h)
+//   DIR/lock               flock'ed by the campaign using DIR (out_lock.h)
 #pragma once
 
 #include <atomic>
