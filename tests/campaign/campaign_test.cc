@@ -15,19 +15,16 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/campaign/campaign_util.h"
+
 namespace {
+
+using namespace campaigntest;
 
 struct Output {
   int status = -1;
   std::string out, err;
 };
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // Runs mmdiff with `args`; `interrupt_after_s` > 0 sends SIGINT after that long.
 Output Mmdiff(const std::vector<std::string>& args, int interrupt_after_s = 0) {
@@ -37,16 +34,7 @@ Output Mmdiff(const std::vector<std::string>& args, int interrupt_after_s = 0) {
   static std::atomic<int> calls{0};
   std::string tag = std::to_string(getpid()) + "." + std::to_string(calls++);
   std::string out_path = dir + "/mmdiff." + tag + ".out", err_path = dir + "/mmdiff." + tag + ".err";
-  pid_t pid = fork();
-  if (pid == 0) {
-    freopen(out_path.c_str(), "w", stdout);
-    freopen(err_path.c_str(), "w", stderr);
-    std::vector<char*> argv{const_cast<char*>(MMDIFF_BINARY)};
-    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execv(MMDIFF_BINARY, argv.data());
-    _exit(127);
-  }
+  pid_t pid = StartMmdiff(args, out_path, err_path);
   if (interrupt_after_s > 0) {
     sleep(interrupt_after_s);
     kill(pid, SIGINT);
@@ -54,16 +42,6 @@ Output Mmdiff(const std::vector<std::string>& args, int interrupt_after_s = 0) {
   int status;
   waitpid(pid, &status, 0);
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, Slurp(out_path), Slurp(err_path)};
-}
-
-std::vector<std::string> List(const std::string& dir) {
-  std::vector<std::string> out;
-  if (DIR* d = opendir(dir.c_str())) {
-    while (dirent* e = readdir(d))
-      if (e->d_name[0] != '.') out.push_back(e->d_name);
-    closedir(d);
-  }
-  return out;
 }
 
 std::string FreshDir(const std::string& name) {
@@ -160,18 +138,7 @@ namespace {
 // A campaign started in the background; Wait() interrupts it and reaps it.
 struct Background {
   pid_t pid = -1;
-  explicit Background(const std::vector<std::string>& args) {
-    pid = fork();
-    if (pid == 0) {
-      freopen("/dev/null", "w", stdout);
-      freopen("/dev/null", "w", stderr);
-      std::vector<char*> argv{const_cast<char*>(MMDIFF_BINARY)};
-      for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-      argv.push_back(nullptr);
-      execv(MMDIFF_BINARY, argv.data());
-      _exit(127);
-    }
-  }
+  explicit Background(const std::vector<std::string>& args) : pid(StartMmdiff(args, "/dev/null", "/dev/null")) {}
   int Wait() {
     kill(pid, SIGINT);
     int status;
@@ -179,12 +146,6 @@ struct Background {
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   }
 };
-
-// The number after `"key": ` in a stats.json, or -1.
-long long JsonNumber(const std::string& json, const std::string& key) {
-  size_t at = json.find("\"" + key + "\": ");
-  return at == std::string::npos ? -1 : std::stoll(json.substr(at + key.size() + 4));
-}
 
 std::string JsonString(const std::string& json, const std::string& key) {
   size_t at = json.find("\"" + key + "\": \"");

@@ -24,42 +24,15 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/campaign/campaign_util.h"
+
 namespace {
 
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using namespace campaigntest;
 
-std::set<std::string> List(const std::string& dir) {
-  std::set<std::string> out;
-  if (DIR* d = opendir(dir.c_str())) {
-    while (dirent* e = readdir(d))
-      if (e->d_name[0] != '.') out.insert(e->d_name);
-    closedir(d);
-  }
-  return out;
-}
-
-long long JsonNumber(const std::string& json, const std::string& key) {
-  size_t at = json.find("\"" + key + "\": ");
-  return at == std::string::npos ? -1 : std::stoll(json.substr(at + key.size() + 4));
-}
-
-pid_t Spawn(const std::vector<std::string>& args, const std::string& log) {
-  pid_t pid = fork();
-  if (pid == 0) {
-    freopen(log.c_str(), "w", stdout);
-    freopen(log.c_str(), "a", stderr);
-    std::vector<char*> argv{const_cast<char*>(MMDIFF_BINARY)};
-    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execv(MMDIFF_BINARY, argv.data());
-    _exit(127);
-  }
-  return pid;
+std::set<std::string> Entries(const std::string& dir) {
+  std::vector<std::string> names = List(dir);
+  return {names.begin(), names.end()};
 }
 
 // The campaign's QEMU processes: children of any of its threads.
@@ -117,9 +90,9 @@ TEST(CampaignFaults, KilledStoppedAndPanickedGuests) {
   std::string out = testing::TempDir() + "/faults." + std::to_string(getpid());
   std::string log = out + ".log";
   ASSERT_EQ(system(("rm -rf '" + out + "'").c_str()), 0);
-  pid_t campaign = Spawn({"fuzz", "--target", "qemu", "--vms", "2", "--no-minimize", "--timeout", "1000",
+  pid_t campaign = StartMmdiff({"fuzz", "--target", "qemu", "--vms", "2", "--no-minimize", "--timeout", "1000",
                           "--append", "sysrq_always_enabled", "--out", out},
-                         log);
+                              log, log);
   auto booted = [&] { return Count(Slurp(log), "booted in"); };
   ASSERT_TRUE(WaitFor([&] { return booted() >= 2 && JsonNumber(Slurp(out + "/stats.json"), "execs") > 0; }, 60))
       << Slurp(log);
@@ -129,7 +102,7 @@ TEST(CampaignFaults, KilledStoppedAndPanickedGuests) {
   // What is on disk before the faults must be there after them.
   std::set<std::string> before;
   for (const char* sub : {"corpus", "findings", "flaky"})
-    for (const std::string& f : List(out + "/" + sub)) before.insert(std::string(sub) + "/" + f);
+    for (const std::string& f : Entries(out + "/" + sub)) before.insert(std::string(sub) + "/" + f);
   ASSERT_FALSE(before.empty());
 
   pid_t killed = guests[0], stopped = guests[1];
@@ -176,7 +149,7 @@ TEST(CampaignFaults, KilledStoppedAndPanickedGuests) {
     }
 
   // Resumed (on the local kernel, to spare two more boots): execs continue.
-  pid_t resumed = Spawn({"fuzz", "--out", out, "--execs", "10", "--no-minimize"}, log);
+  pid_t resumed = StartMmdiff({"fuzz", "--out", out, "--execs", "10", "--no-minimize"}, log, log);
   waitpid(resumed, &status, 0);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << Slurp(log);
   std::string again = Slurp(out + "/stats.json");

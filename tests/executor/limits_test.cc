@@ -20,16 +20,11 @@
 namespace mmdiff::exectest {
 namespace {
 
-std::unique_ptr<Target> MakeCappedTarget(int timeout_ms, int memory_mb) {
-  TargetOptions options;
-  options.executor_path = MMDIFF_EXECUTOR_PATH;
-  options.program_timeout_ms = timeout_ms;
-  options.program_memory_mb = memory_mb;
-  std::string err;
-  auto target = MakeLocalTarget(options, &err);
-  EXPECT_TRUE(target) << err;
-  return target;
-}
+// 768 MiB populated: well over a second of page faults, under a 2 GiB cap.
+const char kSlowPopulate[] =
+    "mmap 0 196608 rw anon private\n"
+    "madvise 0 196608 populate_write\n"
+    "write 0\n";
 
 // A program's p0 leads its own process group (runner.cc).
 bool LeadsItsGroup(pid_t pid) {
@@ -53,7 +48,7 @@ std::vector<pid_t> Children(pid_t pid) {
 // ended as "DIVERGENCE hang". Under the default 1 GiB cap it ends at once as
 // a memory limit, and the group never held more than the cap.
 TEST(ExecutorLimits, MemoryCapEndsAGiantPopulate) {
-  auto target = MakeCappedTarget(5000, 1024);
+  auto target = MakeTestTarget(5000, 1024);
   ASSERT_TRUE(target);
   Program prog;
   ASSERT_NO_FATAL_FAILURE(Parse("mmap 0 1048576 rw anon private noreserve\n"
@@ -94,13 +89,10 @@ TEST(ExecutorLimits, MemoryCapEndsAGiantPopulate) {
 // 768 MiB populated with 20 ms of timeout: the populate faults all along,
 // so it is slow, not stuck, and ends as a time limit at 4 x 20 ms.
 TEST(ExecutorLimits, SlowButProgressingIsATimeLimit) {
-  auto target = MakeCappedTarget(20, 2048);
+  auto target = MakeTestTarget(20, 2048);
   ASSERT_TRUE(target);
   Program prog;
-  ASSERT_NO_FATAL_FAILURE(Parse("mmap 0 196608 rw anon private\n"
-                                "madvise 0 196608 populate_write\n"
-                                "write 0\n",
-                                &prog));
+  ASSERT_NO_FATAL_FAILURE(Parse(kSlowPopulate, &prog));
   Trace trace;
   ASSERT_NO_FATAL_FAILURE(RunProgram(target.get(), prog, &trace));
   EXPECT_EQ(trace.end, TraceEnd::kTimeLimit) << trace.console;
@@ -112,13 +104,10 @@ TEST(ExecutorLimits, SlowButProgressingIsATimeLimit) {
 // The same program, stopped (SIGSTOP) while it runs: no op completes and no
 // page fault happens any more: that is a hang, however long the bound.
 TEST(ExecutorLimits, StuckProgramIsAHang) {
-  auto target = MakeCappedTarget(300, 2048);
+  auto target = MakeTestTarget(300, 2048);
   ASSERT_TRUE(target);
   Program prog;
-  ASSERT_NO_FATAL_FAILURE(Parse("mmap 0 196608 rw anon private\n"
-                                "madvise 0 196608 populate_write\n"
-                                "write 0\n",
-                                &prog));
+  ASSERT_NO_FATAL_FAILURE(Parse(kSlowPopulate, &prog));
   KernelFeatures features;
   std::string err;
   ASSERT_TRUE(target->Probe(&features, &err)) << err;  // the executor is up
