@@ -197,7 +197,8 @@ class CampaignRun {
         restarts_++;
         continue;
       }
-      if (trace.end != TraceEnd::kCompleted) restarts_++;  // the guest was rebooted
+      // A splat or a silent guest reboots it; a limit does not.
+      if (trace.end == TraceEnd::kKernelSplat || trace.end == TraceEnd::kGuestHang) restarts_++;
       if (Consider(prog, trace, target) && which >= 0 && o_.credit) o_.credit(which);
     }
   }

@@ -9,8 +9,6 @@
 // resumed campaign continues the counts.
 #include <dirent.h>
 #include <signal.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -25,6 +23,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/campaign/campaign_util.h"
+#include "tests/qemu_monitor.h"
 
 namespace {
 
@@ -46,28 +45,6 @@ std::vector<pid_t> Guests(pid_t campaign) {
       if (Slurp("/proc/" + std::to_string(child) + "/comm").rfind("qemu-system", 0) == 0) out.push_back(child);
   }
   return out;
-}
-
-std::string MonitorSocket(pid_t qemu) {
-  std::string cmdline = Slurp("/proc/" + std::to_string(qemu) + "/cmdline");
-  size_t at = cmdline.find("unix:");
-  if (at == std::string::npos) return "";
-  at += 5;
-  return cmdline.substr(at, cmdline.find(',', at) - at);
-}
-
-bool SendMonitor(const std::string& path, const std::string& command) {
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  struct sockaddr_un addr = {};
-  addr.sun_family = AF_UNIX;
-  snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
-  bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  char buf[4096];
-  ok = ok && read(fd, buf, sizeof buf) > 0;  // the banner and prompt
-  ok = ok && write(fd, command.data(), command.size()) == static_cast<ssize_t>(command.size());
-  ok = ok && read(fd, buf, sizeof buf) > 0;
-  close(fd);
-  return ok;
 }
 
 size_t Count(const std::string& text, const std::string& what) {
@@ -120,7 +97,7 @@ TEST(CampaignFaults, KilledStoppedAndPanickedGuests) {
       },
       60))
       << Slurp(log);
-  ASSERT_TRUE(SendMonitor(MonitorSocket(panicked), "sendkey alt-sysrq-c\n")) << MonitorSocket(panicked);
+  ASSERT_TRUE(qemutest::SendMonitor(panicked, "sendkey alt-sysrq-c\n")) << qemutest::MonitorSocket(panicked);
   // The stopped guest is found hung and killed; the panic is a kernel splat
   // the campaign re-runs (on a fresh guest) and files as flaky.
   EXPECT_TRUE(WaitFor([&] { return kill(stopped, 0) != 0; }, 40)) << "the stopped guest was not replaced";
