@@ -92,9 +92,14 @@ void ProgramRunner::Reset(const Program& prog) {
 // What moves while a program makes progress: ops completed, and the page
 // faults of its processes (a populate of gigabytes completes no op for
 // seconds but faults all along; a process blocked in the kernel, or spinning
-// there, faults no more).
+// there, faults no more). Faults count only while a range op runs: a read
+// or write touches one page, so one that keeps faulting is a refault loop,
+// a hang.
 uint64_t ProgramRunner::Progress() const {
   uint64_t mark = uint64_t{shared_->pc} << 40;
+  uint32_t pc = shared_->pc;
+  if (pc < shared_->nops && (shared_->ops[pc].kind == OpKind::kRead || shared_->ops[pc].kind == OpKind::kWrite))
+    return mark;
   for (uint32_t p = 0; p < shared_->nprocs && p < static_cast<uint32_t>(kMaxProcs); p++) {
     if (shared_->pids[p] <= 0) continue;
     char path[64], buf[1024];

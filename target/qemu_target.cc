@@ -117,8 +117,9 @@ class QemuTarget : public Target {
       std::string splat = console_->FindSplat(console_pos);
       if (!splat.empty()) out->end = TraceEnd::kKernelSplat, out->console = splat;
     }
-    // A kernel that splatted is no longer a trustworthy kernel under test.
-    if (out->end != TraceEnd::kCompleted) Shutdown(false);
+    // A kernel that splatted is no longer a trustworthy kernel under test
+    // (a program that only hit a limit leaves the guest as it was).
+    if (out->end == TraceEnd::kKernelSplat || out->end == TraceEnd::kGuestHang) Shutdown(false);
     return true;
   }
 
