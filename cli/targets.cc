@@ -21,7 +21,7 @@ const char kTargetFlagsHelp[] =
     "  --memory-max MiB  cap on a program's memory on the local kernel (a memory\n"
     "                 cgroup of the executor's own, else RLIMIT_AS; default 1024);\n"
     "                 a program that hits it gets the verdict LIMIT\n"
-    "                 memory, not a divergence. A guest's cap is its RAM\n"
+    "                 memory, not a divergence. In a guest: 3/4 of its RAM\n"
     "  --profile P    the model's kernel profile: host618 or guest61 (default:\n"
     "                 measured on the target; the local kernel for --target model)\n"
     "  --model-mutant NAME  check against a model with one rule broken on purpose\n"

@@ -5,7 +5,8 @@
 // follow): cgroup v2 at the root of the unified hierarchy when the memory
 // controller is enabled there, else a child of the executor's own cgroup v1
 // memory group. Otherwise RLIMIT_AS, which only the kernel's mmap/mremap
-// check. A guest has its own RAM and is not capped.
+// check. A guest's init enables the memory controller at its cgroup v2
+// root and caps programs below the guest's RAM (guest_init.cc).
 #pragma once
 
 #include <cstdint>

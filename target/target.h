@@ -20,7 +20,8 @@ struct TargetOptions {
   // as a time limit (executor/runner.h).
   int program_timeout_ms = 5000;
   // local: the cap on the memory of a program's processes (a memory cgroup,
-  // else RLIMIT_AS; executor/memcap.h); 0: none. A guest has its own RAM.
+  // else RLIMIT_AS; executor/memcap.h); 0: none. A guest caps its programs
+  // at 3/4 of its RAM (executor/guest_init.cc).
   int program_memory_mb = 1024;
   // qemu:
   std::string kernel;           // bzImage; empty: Debian's cloud kernel (vmimages/fetch-kernel)

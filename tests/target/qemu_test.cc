@@ -96,7 +96,8 @@ TEST(QemuTarget, DebianGuestHasSoftDirtyAndRunsPrograms) {
 // its console excerpt, and the next program runs on a fresh guest.
 TEST(QemuTarget, PanicIsReportedAndTheGuestRebooted) {
   TargetOptions o = Options();
-  o.append = "sysctl.vm.panic_on_oom=1";
+  // 2: panic on the OOM of a memory cgroup too, i.e. the guest's program cap.
+  o.append = "sysctl.vm.panic_on_oom=2";
   o.memory_mb = 512;
   std::string err;
   auto target = MakeQemuTarget(o, &err);
