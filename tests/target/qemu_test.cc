@@ -119,21 +119,30 @@ TEST(QemuTarget, PanicIsReportedAndTheGuestRebooted) {
   EXPECT_EQ(after.results.back().kind, ResultKind::kPagemap);
 }
 
-// A guest that stops answering (its vCPUs stopped through QEMU's monitor,
-// QEMU itself still running) is a hang: killed, reported, and replaced by a
-// fresh guest for the next program.
-TEST(QemuTarget, HangIsReportedAndTheGuestRebooted) {
+// A booted guest that is given up on quickly when silent; its QEMU in `qemu`.
+void BootQuickToGiveUp(std::unique_ptr<Target>* target, pid_t* qemu) {
   TargetOptions o = Options();
   o.program_timeout_ms = 1000;
   o.guest_margin_ms = 2000;
   std::string err;
-  auto target = MakeQemuTarget(o, &err);
-  ASSERT_TRUE(target) << err;
+  *target = MakeQemuTarget(o, &err);
+  ASSERT_TRUE(*target) << err;
   KernelFeatures f;
-  ASSERT_TRUE(target->Probe(&f, &err)) << err;
-  std::vector<pid_t> qemu = QemuChildren();
-  ASSERT_EQ(qemu.size(), 1u);
-  ASSERT_TRUE(qemutest::SendMonitor(qemu[0], "stop\n"));
+  ASSERT_TRUE((*target)->Probe(&f, &err)) << err;
+  std::vector<pid_t> children = QemuChildren();
+  ASSERT_EQ(children.size(), 1u);
+  *qemu = children[0];
+}
+
+// A guest that stops answering (its vCPUs stopped through QEMU's monitor,
+// QEMU itself still running) is a hang: killed, reported, and replaced by a
+// fresh guest for the next program.
+TEST(QemuTarget, HangIsReportedAndTheGuestRebooted) {
+  std::unique_ptr<Target> target;
+  pid_t qemu;
+  ASSERT_NO_FATAL_FAILURE(BootQuickToGiveUp(&target, &qemu));
+  std::string err;
+  ASSERT_TRUE(qemutest::SendMonitor(qemu, "stop\n"));
   Trace t;
   ASSERT_TRUE(target->Run(Parse(kSoftDirty), &t, &err)) << err;
   EXPECT_EQ(t.end, TraceEnd::kGuestHang);
@@ -148,17 +157,11 @@ TEST(QemuTarget, HangIsReportedAndTheGuestRebooted) {
 // QEMU stopped from outside (SIGSTOP) is the host's doing, not a hang of the
 // kernel under test: the target fails (and restarts), nothing is reported.
 TEST(QemuTarget, StoppedQemuIsATargetFailureNotAHang) {
-  TargetOptions o = Options();
-  o.program_timeout_ms = 1000;
-  o.guest_margin_ms = 2000;
+  std::unique_ptr<Target> target;
+  pid_t qemu;
+  ASSERT_NO_FATAL_FAILURE(BootQuickToGiveUp(&target, &qemu));
   std::string err;
-  auto target = MakeQemuTarget(o, &err);
-  ASSERT_TRUE(target) << err;
-  KernelFeatures f;
-  ASSERT_TRUE(target->Probe(&f, &err)) << err;
-  std::vector<pid_t> qemu = QemuChildren();
-  ASSERT_EQ(qemu.size(), 1u);
-  kill(qemu[0], SIGSTOP);
+  kill(qemu, SIGSTOP);
   Trace t;
   EXPECT_FALSE(target->Run(Parse(kSoftDirty), &t, &err));
   EXPECT_NE(err.find("QEMU is stopped"), std::string::npos) << err;
