@@ -171,6 +171,7 @@ int CheckCommand(int argc, char** argv) {
         printf("PASS %s%s\n", name.c_str(), j.line.empty() ? "" : (" (" + j.line + ")").c_str());
         break;
       case Judgement::Kind::kSkip: skipped++; printf("SKIP %s: %s\n", name.c_str(), j.line.c_str()); break;
+      case Judgement::Kind::kLimit: skipped++; printf("SKIP %s: %s\n", name.c_str(), j.line.c_str()); break;
       case Judgement::Kind::kFail:
         failed++;
         printf("FAIL %s: %s\n", name.c_str(), j.line.c_str());
@@ -190,8 +191,7 @@ int CheckCommand(int argc, char** argv) {
   pool.RunAll(total, make, done);
   for (int a = 0; a < kNumAllowances; a++)
     if (granted[a])
-      printf("allowance %s: granted %u, taken %u\n", std::string(AllowanceName(static_cast<Allowance>(a))).c_str(),
-             granted[a], taken[a]);
+      printf("%s\n", AllowanceLine(static_cast<Allowance>(a), granted[a], taken[a]).c_str());
   printf("%d passed, %d failed, %d skipped%s\n", passed, failed, skipped,
          unreadable ? (", " + std::to_string(unreadable) + " not readable as programs").c_str() : "");
   return unreadable ? 2 : failed ? 1 : 0;

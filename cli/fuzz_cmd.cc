@@ -10,6 +10,7 @@
 #include "cli/programs.h"
 #include "cli/targets.h"
 #include "fuzz/campaign.h"
+#include "fuzz/corpus_min.h"
 #include "fuzz/mutator.h"
 #include "model/mutant.h"
 #include "prog/text.h"
@@ -21,6 +22,7 @@ const char kFuzzUsage[] =
     "usage: mmdiff fuzz [--target local|qemu] [--guest G | --kernel K] [--vms N]\n"
     "                   [--jobs N] [--minutes M | --execs N] [--out DIR] [--seed S]\n"
     "                   [--corpus DIR]\n"
+    "       mmdiff fuzz --minimize-corpus [--out DIR] [--target ...]\n"
     "\n"
     "A fuzzing campaign: programs generated and mutated, run on the target,\n"
     "every result checked against the model. Runs until Ctrl-C (or the limit),\n"
@@ -31,11 +33,19 @@ const char kFuzzUsage[] =
     "time go to DIR/flaky/. Programs reaching new model-state coverage are kept\n"
     "in DIR/corpus/ and a later run with the same --out resumes from them.\n"
     "DIR/stats.json follows the status line. Everything is written atomically.\n"
+    "One campaign per DIR: a second one on the same DIR exits with status 2\n"
+    "(DIR/lock). A campaign resumed on the same DIR continues the corpus, the\n"
+    "counts and the elapsed time of stats.json: execs, restarts, judged (programs\n"
+    "the model checked), unmodelled (skipped programs by the model's reason),\n"
+    "allowances (NAME: granted, taken), started, updated and last_new_finding\n"
+    "(ISO 8601 UTC, null before the first finding). The status line shows\n"
+    "judged, unmodelled and each granted allowance as NAME taken/granted.\n"
     "\n"
     "  --out DIR      output directory (default mmdiff-out)\n"
-    "  --minutes M    stop after M minutes\n"
-    "  --execs N      stop after N program runs\n"
-    "  --seed S       the campaign's seed (default: from the clock; printed)\n"
+    "  --minutes M    stop after M minutes (of this run)\n"
+    "  --execs N      run exactly N programs in this run (triage and\n"
+    "                 confirmation runs included), then stop\n"
+    "  --seed S       the campaign's seed (default: from getrandom; printed)\n"
     "  --jobs N       N executors on the local kernel (--target local)\n"
     "  --vms N        N guests (--target qemu)\n"
     "  --corpus DIR   seed programs (.mmp); default: the project's corpus/ if found\n"
@@ -45,6 +55,10 @@ const char kFuzzUsage[] =
     "                 and report.txt, the linux-mm report, into each finding)\n"
     "  --no-quirks    allow no known kernel quirk (corpus/QUIRKS.md): a known quirk\n"
     "                 is a divergence again, a finding\n"
+    "  --minimize-corpus  no campaign: run every program of DIR/corpus once and\n"
+    "                 keep the smallest set with the same model-state coverage\n"
+    "                 (greedy set cover); the others move to DIR/corpus.removed/.\n"
+    "                 Prints the counts before and after\n"
     "\n"
     "Model mutants for --model-mutant (the self-test: a campaign on a correct\n"
     "kernel must find the broken rule):\n";
@@ -64,7 +78,7 @@ int FuzzCommand(int argc, char** argv) {
   auto value_flags = TargetValueFlags();
   value_flags.insert({"vms", "jobs", "minutes", "execs", "out", "seed", "corpus"});
   auto switch_flags = TargetSwitchFlags();
-  switch_flags.insert({"until-found", "no-minimize", "no-quirks"});
+  switch_flags.insert({"until-found", "no-minimize", "no-quirks", "minimize-corpus"});
   if (!ParseArgs(argc, argv, value_flags, switch_flags, &args, &err)) {
     fprintf(stderr, "mmdiff fuzz: %s\n%s%s", err.c_str(), kFuzzUsage, kTargetFlagsHelp);
     return 2;
@@ -113,6 +127,17 @@ int FuzzCommand(int argc, char** argv) {
   if (!ProfileFor(args, pool.first(), &profile, &err)) {
     fprintf(stderr, "mmdiff fuzz: %s\n", err.c_str());
     return 2;
+  }
+  if (args.Has("minimize-corpus")) {
+    CorpusMinStats m;
+    std::string out_dir = args.Get("out", "mmdiff-out");
+    if (!MinimizeCorpusDir(out_dir, &pool, profile, &m, &err)) {
+      fprintf(stderr, "mmdiff fuzz: %s\n", err.c_str());
+      return 2;
+    }
+    printf("corpus: %zu -> %zu programs, %zu model-state features kept (%zu kept unmeasured); removed ones in %s/corpus.removed\n",
+           m.before, m.after, m.features, m.unmeasured, out_dir.c_str());
+    return 0;
   }
   CampaignOptions options;
   options.out_dir = args.Get("out", "mmdiff-out");
@@ -166,6 +191,15 @@ int FuzzCommand(int argc, char** argv) {
   printf("%s\n", StatusLine(stats, options.target_word).c_str());
   printf("findings: %s/findings (%llu unique, %llu flaky)\n", options.out_dir.c_str(),
          static_cast<unsigned long long>(stats.unique), static_cast<unsigned long long>(stats.flaky));
+  // What the verdicts rest on: how much was judged, what the model skipped,
+  // which latitudes of the contract the kernel used.
+  printf("judged %llu programs, %llu unmodelled\n", static_cast<unsigned long long>(stats.tally.judged),
+         static_cast<unsigned long long>(stats.tally.unmodelled_total()));
+  for (const auto& [reason, count] : stats.tally.unmodelled)
+    printf("unmodelled %s: %llu\n", reason.c_str(), static_cast<unsigned long long>(count));
+  for (int a = 0; a < kNumAllowances; a++)
+    if (stats.tally.granted[a])
+      printf("%s\n", AllowanceLine(static_cast<Allowance>(a), stats.tally.granted[a], stats.tally.taken[a]).c_str());
   return 0;
 }
 

@@ -79,7 +79,7 @@ int RunCommand(int argc, char** argv) {
   bool diverged = verdict.kind == Judgement::Kind::kFail;
   if (verdict.kind == Judgement::Kind::kPass)
     printf("# verdict: PASS%s\n", verdict.line.empty() ? "" : (" (" + verdict.line + ")").c_str());
-  else printf("# verdict: %s%s\n", diverged ? "" : "SKIP ", verdict.line.c_str());
+  else printf("# verdict: %s%s\n", verdict.kind == Judgement::Kind::kSkip ? "SKIP " : "", verdict.line.c_str());
   size_t pos = 0;
   while (diverged && pos < verdict.detail.size()) {
     size_t nl = verdict.detail.find('\n', pos);

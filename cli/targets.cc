@@ -20,8 +20,14 @@ const char kTargetFlagsHelp[] =
     "  --kernel K     boot this bzImage instead of a Debian kernel (its drivers\n"
     "                 built in); implies --target qemu\n"
     "  --append A     extra guest kernel command-line options; implies --target qemu\n"
-    "  --timeout MS   a program still running after MS ms is killed and reported\n"
-    "                 as a hang (default 5000)\n"
+    "  --timeout MS   a program that makes no progress for MS ms (no op completes,\n"
+    "                 no page fault) is killed and reported as a hang (default\n"
+    "                 5000); one still progressing gets 4 x MS, then its verdict\n"
+    "                 is LIMIT time, not a hang\n"
+    "  --memory-max MiB  cap on a program's memory on the local kernel (a memory\n"
+    "                 cgroup of the executor's own, else RLIMIT_AS; default 1024);\n"
+    "                 a program that hits it gets the verdict LIMIT\n"
+    "                 memory, not a divergence. In a guest: 3/4 of its RAM\n"
     "  --profile P    the model's kernel profile: host618 or guest61 (default:\n"
     "                 measured on the target; the local kernel for --target model)\n"
     "  --model-mutant NAME  check against a model with one rule broken on purpose\n"
@@ -34,7 +40,7 @@ const char kTargetFlagsHelp[] =
     "  MMDIFF_ACCEL=kvm in the environment runs guests with KVM instead of TCG\n";
 
 std::set<std::string> TargetValueFlags() {
-  return {"target", "guest", "kernel", "append", "timeout", "profile", "model-mutant"};
+  return {"target", "guest", "kernel", "append", "timeout", "memory-max", "profile", "model-mutant"};
 }
 
 std::set<std::string> TargetSwitchFlags() { return {"pin-fault-around"}; }
@@ -46,6 +52,7 @@ std::string TargetName(const Args& args) {
 
 bool TargetOptionsFromArgs(const Args& args, TargetOptions* out, std::string* err) {
   if (!args.GetInt("timeout", 5000, &out->program_timeout_ms, err)) return false;
+  if (!args.GetInt("memory-max", 1024, &out->program_memory_mb, err)) return false;
   out->kernel = args.Get("kernel");
   out->guest = args.Get("guest");
   if (args.values.count("guest") && out->guest != "6.12" && out->guest != "6.1") {

@@ -13,9 +13,14 @@
 
 namespace mmdiff {
 
+// A run's timeout_ms bounds a program that makes no progress; one still
+// progressing may run kSlowBoundFactor times as long (executor/runner.h),
+// so a client waits that long, plus its margin, before it gives up.
+constexpr int kSlowBoundFactor = 4;
+
 enum class MsgType : uint32_t {
   kProbe = 1,     // -> kFeatures
-  kRun = 2,       // u64 timeout_ms, encoded program -> kTrace
+  kRun = 2,       // u64 timeout_ms, encoded program -> kTrace (kSlowBoundFactor below)
   kQuit = 3,      // the server exits
   kBareLoop = 4,  // u64 milliseconds -> kBareCount: the bare C loop's floor (benchmarks)
   kExecBinary = 5, // u64 timeout_ms, u64 argc, argc strings, the binary -> kBinaryRun

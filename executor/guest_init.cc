@@ -98,6 +98,27 @@ std::string MountScratchDisk() {
   return "/tmp";
 }
 
+// The guest's own memory would end a program that outgrows it by the OOM
+// killer, a process lost, which reads as a divergence. The guest is ours:
+// enable the memory controller at the root of cgroup v2, and cap programs
+// at 3/4 of the guest's RAM (the rest for the kernel and the executor), so
+// such a program ends as LIMIT memory (memcap.h). 0 when it cannot be had.
+uint64_t GuestMemoryCap() {
+  Mount("cgroup2", "/sys/fs/cgroup", "cgroup2", nullptr);
+  int fd = open("/sys/fs/cgroup/cgroup.subtree_control", O_WRONLY | O_CLOEXEC);
+  bool ok = fd >= 0 && write(fd, "+memory", 7) == 7;
+  if (fd >= 0) close(fd);
+  if (!ok) {
+    Log(std::string("no memory controller: programs are not capped: ") + strerror(errno));
+    return 0;
+  }
+  std::ifstream meminfo("/proc/meminfo");
+  std::string key;
+  uint64_t kib = 0;
+  while (meminfo >> key >> kib && key != "MemTotal:") meminfo.ignore(256, '\n');
+  return key == "MemTotal:" ? kib * 1024 / 4 * 3 : 0;
+}
+
 [[noreturn]] void PowerOff() {
   sync();
   reboot(RB_POWER_OFF);
@@ -134,7 +155,7 @@ void GuestInitMain() {
   up >> uptime;
   Log("serving on " + chan + " at uptime " + uptime + " s");
   FdChannel channel(fd, fd);
-  Serve(&channel, {.guest = true, .pin_fault_around = true});
+  Serve(&channel, {.guest = true, .pin_fault_around = true, .memory_max = GuestMemoryCap()});
   Log("host quit; powering off");
   PowerOff();
 }

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "executor/channel.h"
@@ -16,12 +17,14 @@
 namespace {
 
 const char kUsage[] =
-    "usage: mmdiff-executor [serve [--pin-fault-around] | probe]\n"
+    "usage: mmdiff-executor [serve [--pin-fault-around] [--memory-max BYTES] | probe]\n"
     "\n"
     "The executor half of mmdiff; you normally do not run it yourself.\n"
     "  serve   answer framed requests on stdin, replies on stdout (default);\n"
     "          --pin-fault-around: set fault_around_bytes to 4096 while serving\n"
-    "          (restored at the end, or by the next executor after a crash)\n"
+    "          (restored at the end, or by the next executor after a crash);\n"
+    "          --memory-max caps each program's memory (a memory cgroup of\n"
+    "          its own where the kernel has one, else RLIMIT_AS)\n"
     "  probe   print the kernel features this executor measures\n";
 
 }  // namespace
@@ -40,11 +43,19 @@ int main(int argc, char** argv) {
   if (!strcmp(cmd, "serve")) {
     mmdiff::exec::ServeOptions options;
     for (int i = 2; i < argc; i++) {
-      if (strcmp(argv[i], "--pin-fault-around") != 0) {
+      if (strcmp(argv[i], "--pin-fault-around") == 0) {
+        options.pin_fault_around = true;
+      } else if (strcmp(argv[i], "--memory-max") == 0 && i + 1 < argc) {
+        char* end;
+        options.memory_max = strtoull(argv[++i], &end, 10);
+        if (*end || !*argv[i]) {
+          fprintf(stderr, "mmdiff-executor: --memory-max wants a number of bytes: '%s'\n", argv[i]);
+          return 2;
+        }
+      } else {
         fprintf(stderr, "mmdiff-executor: unknown option '%s'\n%s", argv[i], kUsage);
         return 2;
       }
-      options.pin_fault_around = true;
     }
     // mmdiff went away: so do we, through the SIGTERM handler that removes
     // our directory and restores what we pinned (server.h). If it went away

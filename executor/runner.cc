@@ -13,6 +13,8 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <algorithm>
+#include <cstdio>
 #include <cstring>
 
 #include "executor/exec_dir.h"
@@ -36,7 +38,8 @@ ProgramRunner::~ProgramRunner() {
   if (!tmpdir_.empty()) RemoveExecDir(tmpdir_.c_str());
 }
 
-bool ProgramRunner::Init(std::string* err) {
+bool ProgramRunner::Init(std::string* err, uint64_t memory_max) {
+  memcap_.Init(memory_max);
   void* p = mmap(nullptr, sizeof(ExecShared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) {
     *err = std::string("mmap of the shared block: ") + strerror(errno);
@@ -89,9 +92,43 @@ void ProgramRunner::Reset(const Program& prog) {
   s->turn.store(n ? prog.ops[0].proc : kTurnDone);
 }
 
-// Returns true when every program process is gone (the done pipe hit EOF).
-bool ProgramRunner::WaitForEnd(int done_fd, pid_t pgid, int timeout_ms) {
-  int64_t deadline = NowMs() + timeout_ms;
+// What moves while a program makes progress: ops completed, and the page
+// faults of its processes (a populate of gigabytes completes no op for
+// seconds but faults all along; a process blocked in the kernel, or spinning
+// there, faults no more). Faults count only while a range op runs: a read
+// or write touches one page, so one that keeps faulting is a refault loop,
+// a hang.
+uint64_t ProgramRunner::Progress() const {
+  uint64_t mark = uint64_t{shared_->pc} << 40;
+  uint32_t pc = shared_->pc;
+  if (pc < shared_->nops && (shared_->ops[pc].kind == OpKind::kRead || shared_->ops[pc].kind == OpKind::kWrite))
+    return mark;
+  for (uint32_t p = 0; p < shared_->nprocs && p < static_cast<uint32_t>(kMaxProcs); p++) {
+    if (shared_->pids[p] <= 0) continue;
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", shared_->pids[p]);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) continue;
+    buf[n] = 0;
+    // Fields after "(comm)": state ppid pgrp session tty tpgid flags minflt cminflt majflt.
+    const char* rest = strrchr(buf, ')');
+    unsigned long minflt = 0, majflt = 0;
+    if (rest && sscanf(rest + 2, "%*c %*d %*d %*d %*d %*d %*u %lu %*u %lu", &minflt, &majflt) == 2)
+      mark += minflt + majflt;
+  }
+  return mark;
+}
+
+// Returns when every program process is gone (the done pipe hit EOF).
+TraceEnd ProgramRunner::WaitForEnd(int done_fd, pid_t pgid, int timeout_ms) {
+  int64_t start = NowMs();
+  int64_t bound = start + int64_t{timeout_ms} * kSlowBoundFactor;
+  int64_t deadline = start + timeout_ms;
+  uint64_t progress = Progress();
+  TraceEnd end = TraceEnd::kCompleted;
   bool killed = false;
   for (;;) {
     struct pollfd pfds[2] = {{done_fd, POLLIN, 0}, {sigchld_fd_, POLLIN, 0}};
@@ -100,7 +137,7 @@ bool ProgramRunner::WaitForEnd(int done_fd, pid_t pgid, int timeout_ms) {
     if (n < 0 && errno == EINTR) continue;
     if (pfds[0].revents) {
       char c;
-      if (read(done_fd, &c, 1) <= 0) return true;
+      if (read(done_fd, &c, 1) <= 0) return end;
     }
     if (pfds[1].revents) {
       struct signalfd_siginfo si;
@@ -121,6 +158,16 @@ bool ProgramRunner::WaitForEnd(int done_fd, pid_t pgid, int timeout_ms) {
       }
     }
     if (!killed && n == 0 && NowMs() >= deadline) {
+      uint64_t now_progress = Progress();
+      bool progressing = now_progress != progress;
+      int64_t now = NowMs();
+      if (progressing && now < bound) {
+        progress = now_progress;
+        deadline = std::min(now + timeout_ms, bound);
+        continue;
+      }
+      // Stuck: a hang. Still progressing at the bound: slow, not stuck.
+      if (progressing) end = TraceEnd::kTimeLimit;
       if (shared_->pc < shared_->nops)
         shared_->results[shared_->pc].kind = static_cast<uint8_t>(ResultKind::kHang);
       kill(-pgid, SIGKILL);
@@ -170,6 +217,7 @@ Trace ProgramRunner::Run(const Program& prog, int timeout_ms) {
     close(done[0]);
     setpgid(0, 0);
     prctl(PR_SET_PDEATHSIG, SIGKILL);  // no orphaned program if the server dies
+    memcap_.EnterInChild();
     // Only the done pipe's write end stays open: when the last program
     // process exits, the server reads EOF.
     syscall(SYS_close_range, 3, done[1] - 1, 0);
@@ -189,10 +237,16 @@ Trace ProgramRunner::Run(const Program& prog, int timeout_ms) {
   }
   setpgid(pid, pid);
   shared_->pids[0] = pid;
+  uint64_t limit_events = memcap_.LimitEvents();
   SetProgramGroupToKill(pid);
-  WaitForEnd(done[0], pid, timeout_ms);
+  TraceEnd end = WaitForEnd(done[0], pid, timeout_ms);
   SetProgramGroupToKill(0);
   close(done[0]);
+  // Every program process is gone but the program did not end: the last
+  // one died (the OOM killer, a signal) before its SIGCHLD was read.
+  if (shared_->turn.load() != kTurnDone && shared_->pc < shared_->nops &&
+      shared_->results[shared_->pc].kind == static_cast<uint8_t>(ResultKind::kNone))
+    shared_->results[shared_->pc].kind = static_cast<uint8_t>(ResultKind::kLost);
   while (waitpid(-1, nullptr, 0) > 0 || errno == EINTR) {
   }
   struct signalfd_siginfo si;
@@ -200,7 +254,35 @@ Trace ProgramRunner::Run(const Program& prog, int timeout_ms) {
   }
   for (int f = 0; f < kMaxFiles; f++)
     unlink((tmpdir_ + "/f" + std::to_string(f)).c_str());
-  return CollectTrace();
+  Trace trace = CollectTrace();
+  trace.end = end;
+  if (end == TraceEnd::kTimeLimit)
+    trace.console = "still making progress after " + std::to_string(timeout_ms * kSlowBoundFactor) +
+                    " ms (" + std::to_string(kSlowBoundFactor) + " x --timeout)";
+  MarkMemoryLimit(limit_events, &trace);
+  return trace;
+}
+
+// A run that hit the cap is not judged: the kernel answered a limit the
+// model does not know (ENOMEM, reclaim, the OOM killer).
+void ProgramRunner::MarkMemoryLimit(uint64_t events_before, Trace* trace) const {
+  bool hit = false;
+  if (memcap_.kind() == MemoryCap::Kind::kRlimitAs) {
+    // RLIMIT_AS shows only as ENOMEM from the calls that grow the address
+    // space; without a cgroup such an ENOMEM cannot be told from the kernel's own.
+    for (size_t i = 0; i < trace->results.size(); i++) {
+      OpKind k = shared_->ops[i].kind;
+      hit |= trace->results[i].kind == ResultKind::kErr && trace->results[i].err == ENOMEM &&
+             (k == OpKind::kMmap || k == OpKind::kMremap);
+    }
+  } else {
+    hit = memcap_.LimitEvents() != events_before;
+  }
+  if (!hit) return;
+  trace->end = TraceEnd::kMemoryLimit;
+  uint64_t peak = memcap_.Peak();
+  trace->console = "the program hit the memory cap (" + memcap_.Describe() + ")" +
+                   (peak ? "; peak " + std::to_string(peak >> 20) + " MiB" : "");
 }
 
 }  // namespace mmdiff::exec

@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "executor/channel.h"
+#include "executor/memcap.h"
 #include "executor/shared_state.h"
 #include "prog/program.h"
 #include "prog/result.h"
@@ -20,12 +22,23 @@ class ProgramRunner {
   // Maps the shared block, creates the temporary directory for `file` ops
   // (under $TMPDIR or /tmp; executor/exec_dir.h; removed with the runner),
   // makes this process the subreaper of the program processes and blocks
-  // SIGCHLD for its signalfd. False with `err` set.
-  bool Init(std::string* err);
+  // SIGCHLD for its signalfd; `memory_max` bytes (0: none) caps each
+  // program's memory (memcap.h). False with `err` set.
+  bool Init(std::string* err, uint64_t memory_max = 0);
 
   // Runs a validated program. An op that was running when the timeout hit is
   // kHang, one whose process died is kLost; ops after it are kNone.
+  //
+  // `timeout_ms` bounds a program that makes no progress: no op completes
+  // and its processes take no page fault for that long; the running op is
+  // then kHang (the kernel is stuck, or the program waits for nothing).
+  // A program still progressing gets up to kSlowBoundFactor (channel.h) times as long;
+  // past that it ends as TraceEnd::kTimeLimit. One that hit the memory cap
+  // ends as TraceEnd::kMemoryLimit (its ops as the kernel answered them:
+  // err ENOMEM, or kLost when the OOM killer took the process).
   Trace Run(const Program& prog, int timeout_ms);
+
+  const MemoryCap& memory_cap() const { return memcap_; }
 
   // return_mask of a scan without ret=: every category the kernel accepts.
   void set_scan_default_ret(uint32_t mask) { scan_default_ret_ = mask; }
@@ -33,13 +46,17 @@ class ProgramRunner {
 
  private:
   void Reset(const Program& prog);
-  bool WaitForEnd(int done_fd, pid_t pgid, int timeout_ms);
+  // kCompleted, or kTimeLimit when a progressing program hit the bound.
+  TraceEnd WaitForEnd(int done_fd, pid_t pgid, int timeout_ms);
+  uint64_t Progress() const;
   Trace CollectTrace() const;
+  void MarkMemoryLimit(uint64_t events_before, Trace* trace) const;
 
   ExecShared* shared_ = nullptr;
   int sigchld_fd_ = -1;
   uint32_t scan_default_ret_ = 0;
   std::string tmpdir_;
+  MemoryCap memcap_;
 };
 
 }  // namespace mmdiff::exec

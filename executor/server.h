@@ -3,6 +3,8 @@
 // one fork per program.
 #pragma once
 
+#include <cstdint>
+
 #include "executor/channel.h"
 
 namespace mmdiff::exec {
@@ -17,6 +19,8 @@ struct ServeOptions {
   // user's machine only when asked (mmdiff --pin-fault-around), and restored
   // at the end (exec_dir.h).
   bool pin_fault_around = false;
+  // The cap on each program's memory in bytes (0: none; runner.h, memcap.h).
+  uint64_t memory_max = 0;
 };
 
 // Returns the process exit code: 0 after kQuit or end of stream, 1 when the

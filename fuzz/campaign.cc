@@ -1,6 +1,7 @@
 #include "fuzz/campaign.h"
 
 #include <dirent.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -11,12 +12,15 @@
 #include <cstring>
 #include <condition_variable>
 #include <mutex>
+#include <set>
 #include <thread>
 
+#include "fuzz/campaign_state.h"
 #include "fuzz/coverage.h"
 #include "fuzz/findings.h"
 #include "fuzz/generator.h"
 #include "fuzz/minimize.h"
+#include "fuzz/out_lock.h"
 #include "fuzz/report.h"
 #include "fuzz/repro.h"
 #include "model/judge.h"
@@ -37,6 +41,17 @@ uint64_t HashText(const std::string& s) {
   return h;
 }
 
+// Two campaigns started in the same second must not share a seed (and with
+// it their programs): the seed comes from the kernel's entropy, not the clock.
+uint64_t RandomSeed() {
+  uint64_t seed = 0;
+  while (seed == 0)
+    if (getrandom(&seed, sizeof seed, 0) != static_cast<ssize_t>(sizeof seed)) seed = static_cast<uint64_t>(Now() * 1e9);
+  return seed;
+}
+
+bool IsMmpName(const std::string& name) { return name.size() > 4 && name.compare(name.size() - 4, 4, ".mmp") == 0; }
+
 class CampaignRun {
  public:
   CampaignRun(const CampaignOptions& o, TargetPool* pool, const KernelProfile& profile,
@@ -44,12 +59,19 @@ class CampaignRun {
       : o_(o), pool_(pool), profile_(profile), stop_(stop) {}
 
   bool Run(CampaignStats* out, std::string* err) {
-    if (!store_.Open(o_.out_dir, err)) return false;
+    if (!lock_.Acquire(o_.out_dir, err) || !store_.Open(o_.out_dir, err)) return false;
     corpus_dir_ = o_.out_dir + "/corpus";
     mkdir(corpus_dir_.c_str(), 0755);
-    seed_ = o_.seed ? o_.seed : static_cast<uint64_t>(time(nullptr));
+    seed_ = o_.seed ? o_.seed : RandomSeed();
     fprintf(stderr, "mmdiff fuzz: seed %" PRIu64 ", output in %s\n", seed_, o_.out_dir.c_str());
     start_ = Now();
+    if (ReadCampaignHistory(o_.out_dir + "/stats.json", &history_)) {
+      fprintf(stderr, "mmdiff fuzz: resuming at %" PRIu64 " execs, %.0f s elapsed\n", history_.execs,
+              history_.elapsed_s);
+      restarts_.store(history_.restarts);
+      tally_ = history_.tally;
+    }
+    if (!history_.started) history_.started = time(nullptr);
     Triage();
     std::thread minimizer;
     if (o_.minimize_target) minimizer = std::thread([this] { Minimizer(); });
@@ -77,27 +99,41 @@ class CampaignRun {
   bool Done() const {
     if (stop_.load()) return true;
     if (o_.until_found && store_.unique() > 0) return true;
-    if (o_.max_execs && execs_.load() >= o_.max_execs) return true;
+    if (o_.max_execs && reserved_.load() >= o_.max_execs) return true;
     return o_.max_seconds > 0 && Now() - start_ >= o_.max_seconds;
+  }
+
+  // A program may run only with a slot of --execs: the triage, confirmation
+  // runs and every worker share them, so no more than N programs run.
+  bool TakeExec() {
+    if (!o_.max_execs) return true;
+    uint64_t n = reserved_.load();
+    while (n < o_.max_execs)
+      if (reserved_.compare_exchange_weak(n, n + 1)) return true;
+    return false;
   }
 
   std::string TargetWord() const { return o_.target_word; }
 
   // Seeds and the corpus of an earlier run: each runs once to rebuild the
   // coverage map; the ones that add coverage make up the starting corpus.
+  // Every corpus file of an earlier run stays in the corpus (and counts),
+  // whether or not it adds coverage this time: the count is the files on disk.
   void Triage() {
     std::vector<Program> start = o_.seeds;
     if (DIR* d = opendir(corpus_dir_.c_str())) {
       std::vector<std::string> files;
       while (dirent* e = readdir(d))
-        if (std::string(e->d_name).size() > 4 && std::string(e->d_name).rfind(".mmp") == strlen(e->d_name) - 4)
-          files.push_back(corpus_dir_ + "/" + e->d_name);
+        if (IsMmpName(e->d_name)) files.push_back(e->d_name);
       closedir(d);
       std::sort(files.begin(), files.end());
       for (const std::string& f : files) {
+        corpus_names_.insert(f);
         Program p;
         TextError te;
-        if (ParseProgramFile(f, &p, &te)) start.push_back(std::move(p));
+        if (!ParseProgramFile(corpus_dir_ + "/" + f, &p, &te)) continue;
+        corpus_.push_back(p);
+        start.push_back(std::move(p));
       }
     }
     resumed_ = start.size() - o_.seeds.size();
@@ -108,7 +144,7 @@ class CampaignRun {
     pool_->RunAll(
         start.size(),
         [&](size_t i) {
-          return (start[i].Requires() & ~profile_.features) ? Program{} : start[i];
+          return (start[i].Requires() & ~profile_.features) || !TakeExec() ? Program{} : start[i];
         },
         [&](size_t, const Program& prog, bool ok, const Trace& trace, const std::string&) {
           if (prog.ops.empty()) return;
@@ -152,6 +188,7 @@ class CampaignRun {
     while (!Done()) {
       int which;
       Program prog = NextProgram(gen, rng, &which);
+      if (!TakeExec()) break;
       Trace trace;
       std::string err;
       bool ok = target->Run(prog, &trace, &err);
@@ -160,7 +197,8 @@ class CampaignRun {
         restarts_++;
         continue;
       }
-      if (trace.end != TraceEnd::kCompleted) restarts_++;  // the guest was rebooted
+      // A splat or a silent guest reboots it; a limit does not.
+      if (trace.end == TraceEnd::kKernelSplat || trace.end == TraceEnd::kGuestHang) restarts_++;
       if (Consider(prog, trace, target) && which >= 0 && o_.credit) o_.credit(which);
     }
   }
@@ -169,10 +207,14 @@ class CampaignRun {
   // True when the program reached new coverage (and joined the corpus).
   bool Consider(const Program& prog, const Trace& trace, Target* target) {
     Judgement j = JudgeKernelRun(prog, trace, profile_);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      tally_.Add(j);
+    }
     if (j.kind == Judgement::Kind::kFail) {
       std::string signature = FindingSignature(j);
       int reproduced = 1, runs = 1;
-      for (int r = 1; target && r < o_.confirm_runs && !stop_.load(); r++) {
+      for (int r = 1; target && r < o_.confirm_runs && !stop_.load() && TakeExec(); r++) {
         Trace again;
         std::string err;
         runs++;
@@ -182,6 +224,7 @@ class CampaignRun {
           reproduced++;
       }
       if (store_.Record(prog, trace, j, reproduced, runs)) {
+        last_new_finding_.store(time(nullptr));
         std::string name = FindingName(signature, FindingClass(j));
         fprintf(stderr, "mmdiff fuzz: new %s %s (%d/%d): %s\n", reproduced == runs ? "finding" : "flaky",
                 name.c_str(), reproduced, runs, j.line.c_str());
@@ -197,10 +240,12 @@ class CampaignRun {
     std::vector<uint64_t> features = TraceFeatures(prog, trace, profile_);
     std::lock_guard<std::mutex> lock(mu_);
     if (coverage_.Merge(features) == 0) return false;
-    corpus_.push_back(prog);
     std::string text = PrintProgram(prog);
     char name[32];
     snprintf(name, sizeof name, "%016" PRIx64 ".mmp", HashText(text));
+    // A seed already kept by an earlier run, or a resumed corpus program.
+    if (!corpus_names_.insert(name).second) return false;
+    corpus_.push_back(prog);
     WriteFileAtomically(corpus_dir_ + "/" + name, text);
     return true;
   }
@@ -242,13 +287,16 @@ class CampaignRun {
 
   CampaignStats Stats() {
     CampaignStats s;
-    s.elapsed_s = Now() - start_;
-    s.execs = execs_.load();
+    s.elapsed_s = history_.elapsed_s + (Now() - start_);
+    s.execs = history_.execs + execs_.load();
     {
       std::lock_guard<std::mutex> lock(mu_);
-      s.corpus = corpus_.size();
+      s.corpus = corpus_names_.size();
       s.coverage = coverage_.size();
+      s.tally = tally_;
     }
+    s.started = history_.started;
+    s.last_new_finding = last_new_finding_.load() ? last_new_finding_.load() : history_.last_new_finding;
     s.divergences = store_.hits();
     s.unique = store_.unique();
     s.flaky = store_.flaky();
@@ -267,6 +315,10 @@ class CampaignRun {
              seed_, s.elapsed_s, s.execs, s.elapsed_s > 0 ? s.execs / s.elapsed_s : 0.0, s.corpus, s.coverage,
              s.divergences, s.unique, s.flaky, s.targets, s.restarts);
     std::string json = buf;
+    json += ",\n  \"started\": \"" + IsoTimeUtc(s.started) + "\",\n  \"updated\": \"" + IsoTimeUtc(time(nullptr)) +
+            "\",\n  \"last_new_finding\": " +
+            (s.last_new_finding ? "\"" + IsoTimeUtc(s.last_new_finding) + "\"" : std::string("null"));
+    json += ",\n" + s.tally.Json();
     if (o_.mutator_stats_json) json += ",\n  \"mutators\": " + o_.mutator_stats_json();
     json += "\n}\n";
     WriteFileAtomically(o_.out_dir + "/stats.json", json);
@@ -282,15 +334,21 @@ class CampaignRun {
   TargetPool* pool_;
   const KernelProfile& profile_;
   const std::atomic<bool>& stop_;
+  OutDirLock lock_;
   FindingStore store_;
+  CampaignHistory history_;  // what earlier runs on this --out did
   std::string corpus_dir_;
   uint64_t seed_ = 0;
   size_t resumed_ = 0;
   double start_ = 0;
-  std::atomic<uint64_t> execs_{0};
+  std::atomic<uint64_t> execs_{0};     // programs run by this run
+  std::atomic<uint64_t> reserved_{0};  // slots of --execs taken (TakeExec)
+  std::atomic<int64_t> last_new_finding_{0};
   std::atomic<uint64_t> restarts_{0};
   std::mutex mu_;
   std::vector<Program> corpus_;
+  std::set<std::string> corpus_names_;  // the files in DIR/corpus
+  CampaignTally tally_;
   std::atomic<bool> finishing_{false};
   std::mutex queue_mu_;
   std::condition_variable queue_cv_;
@@ -305,10 +363,17 @@ std::string StatusLine(const CampaignStats& s, const std::string& target_word) {
   int secs = static_cast<int>(s.elapsed_s);
   snprintf(buf, sizeof buf,
            "elapsed %d:%02d:%02d  execs %" PRIu64 " (%.0f/s)  corpus %" PRIu64 "  cov %" PRIu64
-           "  divergences %" PRIu64 "  unique %" PRIu64 "  flaky %" PRIu64 "  %s %d  restarts %" PRIu64,
+           "  divergences %" PRIu64 "  unique %" PRIu64 "  flaky %" PRIu64 "  %s %d  restarts %" PRIu64
+           "  judged %" PRIu64 "  unmodelled %" PRIu64,
            secs / 3600, secs / 60 % 60, secs % 60, s.execs, s.elapsed_s > 0 ? s.execs / s.elapsed_s : 0.0,
-           s.corpus, s.coverage, s.divergences, s.unique, s.flaky, target_word.c_str(), s.targets, s.restarts);
-  return buf;
+           s.corpus, s.coverage, s.divergences, s.unique, s.flaky, target_word.c_str(), s.targets, s.restarts,
+           s.tally.judged, s.tally.unmodelled_total());
+  std::string line = buf;
+  for (int a = 0; a < kNumAllowances; a++)
+    if (s.tally.granted[a])
+      line += "  " + std::string(AllowanceName(static_cast<Allowance>(a))) + " " + std::to_string(s.tally.taken[a]) +
+              "/" + std::to_string(s.tally.granted[a]);
+  return line;
 }
 
 bool RunCampaign(const CampaignOptions& options, TargetPool* pool, const KernelProfile& profile,

@@ -6,7 +6,9 @@
 //
 //   DIR/corpus/HASH.mmp    programs that reached new coverage (resumed)
 //   DIR/findings/, flaky/  see findings.h
-//   DIR/stats.json         updated with every status line
+//   DIR/stats.json         updated with every status line; read back when
+//                          a campaign resumes (campaign_state.h)
+//   DIR/lock               flock'ed by the campaign using DIR (out_lock.h)
 #pragma once
 
 #include <atomic>
@@ -17,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "fuzz/campaign_state.h"
 #include "fuzz/rng.h"
 #include "model/profile.h"
 #include "prog/program.h"
@@ -26,9 +29,9 @@ namespace mmdiff {
 
 struct CampaignOptions {
   std::string out_dir = "mmdiff-out";
-  uint64_t seed = 0;         // 0: from the clock (printed, so a run can be repeated)
-  double max_seconds = 0;    // 0: until stopped
-  uint64_t max_execs = 0;    // 0: no limit
+  uint64_t seed = 0;         // 0: from getrandom (printed, so a run can be repeated)
+  double max_seconds = 0;    // 0: until stopped (this run's time)
+  uint64_t max_execs = 0;    // 0: no limit; else exactly this many program runs in this run
   int status_every_s = 5;
   int confirm_runs = 3;      // re-runs of a diverging program before it is recorded
   bool until_found = false;  // stop at the first confirmed finding (model-mutant self-tests)
@@ -46,6 +49,7 @@ struct CampaignOptions {
   std::function<std::unique_ptr<Target>(std::string* err)> minimize_target;
 };
 
+// Totals over every run on the same --out (a resumed campaign continues them).
 struct CampaignStats {
   double elapsed_s = 0;
   uint64_t execs = 0;
@@ -56,14 +60,18 @@ struct CampaignStats {
   uint64_t flaky = 0;
   uint64_t restarts = 0;     // targets restarted (executor died, guest rebooted)
   int targets = 0;
+  int64_t started = 0;           // unix seconds: the first run on this --out
+  int64_t last_new_finding = 0;  // unix seconds; 0: none
+  CampaignTally tally;           // judged, unmodelled by reason, allowances
 };
 
 // Runs until `stop` is set or a limit is reached. Prints a status line to
 // stderr every options.status_every_s seconds and a summary at the end.
-// False with `err` when DIR cannot be used.
+// False with `err` when DIR cannot be used or another campaign holds it.
 bool RunCampaign(const CampaignOptions& options, TargetPool* pool, const KernelProfile& profile,
                  const std::atomic<bool>& stop, CampaignStats* out, std::string* err);
 
+// One line; allowances the model granted show as "NAME taken/granted".
 std::string StatusLine(const CampaignStats& s, const std::string& target_word);
 
 }  // namespace mmdiff

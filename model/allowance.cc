@@ -27,6 +27,11 @@ static_assert(std::size(kQuirkNames) == kNumQuirks);
 }  // namespace
 
 std::string_view AllowanceName(Allowance a) { return kAllowanceNames[static_cast<int>(a)]; }
+std::string AllowanceLine(Allowance a, uint64_t granted, uint64_t taken) {
+  return "allowance " + std::string(AllowanceName(a)) + ": granted " + std::to_string(granted) + ", taken " +
+         std::to_string(taken);
+}
+
 std::string_view QuirkName(Quirk q) { return kQuirkNames[static_cast<int>(q)]; }
 
 std::optional<Quirk> QuirkByName(std::string_view name) {

@@ -36,6 +36,8 @@ constexpr int kNumAllowances = 4;
 
 std::string_view AllowanceName(Allowance a);
 using AllowanceCounts = std::array<uint32_t, kNumAllowances>;
+// "allowance NAME: granted G, taken T", as mmdiff check and fuzz summarize.
+std::string AllowanceLine(Allowance a, uint64_t granted, uint64_t taken);
 
 // Known kernel bugs (corpus/QUIRKS.md, same names), switched on per profile
 // (MakeProfile). The model allows a quirk's outcome as an alternative to the

@@ -33,6 +33,13 @@ Judgement JudgeKernelRun(const Program& prog, const Trace& kernel, const KernelP
   if (kernel.end == TraceEnd::kKernelSplat)
     return Fail("KERNEL-SPLAT " + FirstLine(kernel.console), kernel.console);
   if (kernel.end == TraceEnd::kGuestHang) return Fail("HANG the guest stopped answering", kernel.console);
+  if (kernel.end == TraceEnd::kMemoryLimit) return {Judgement::Kind::kLimit, "LIMIT memory: " + kernel.console, "", {}};
+  if (kernel.end == TraceEnd::kTimeLimit) {
+    std::string at;
+    for (size_t i = 0; i < kernel.results.size() && i < prog.ops.size(); i++)
+      if (kernel.results[i].kind == ResultKind::kHang) at = "op " + std::to_string(i) + " " + Quote(prog.ops[i]) + " ";
+    return {Judgement::Kind::kLimit, "LIMIT time: " + at + kernel.console, "", {}};
+  }
   Verdict v = CheckTrace(prog, kernel, profile);
   if (v.status == Verdict::Status::kSkipped) return {Judgement::Kind::kSkip, v.note, "", v};
   // The kernel against the program's own expectations, before the model's

@@ -14,13 +14,16 @@
 namespace mmdiff {
 
 struct Judgement {
-  enum class Kind : uint8_t { kPass, kFail, kSkip };
+  // kLimit: the program hit a resource limit of the target (memory cap,
+  // time bound); not judged, not a divergence.
+  enum class Kind : uint8_t { kPass, kFail, kSkip, kLimit };
   Kind kind = Kind::kPass;
   // One line without the program's name: "" for a pass (or "known quirk
   // NAME[, NAME]" when the kernel's answers needed known quirks), the reason for a
   // skip ("needs soft_dirty"), the first failure for a fail
   // ("DIVERGENCE missed-dirty op=7 ...", "EXPECTATION op=3 ...",
-  // "KERNEL-SPLAT ...", "HANG ...").
+  // "KERNEL-SPLAT ...", "HANG ..."), "LIMIT memory ..." / "LIMIT time ..."
+  // for a limit.
   std::string line;
   std::string detail;  // multi-line: the address-space picture or console excerpt
   Verdict verdict;

@@ -194,7 +194,7 @@ bool DecodeTrace(ByteReader* r, Trace* out) {
     if (!r->U64(&res.walk_end)) return false;
   }
   uint8_t end;
-  if (!r->U8(&end) || end > static_cast<uint8_t>(TraceEnd::kGuestHang) || !r->Str(&out->console))
+  if (!r->U8(&end) || end > static_cast<uint8_t>(TraceEnd::kTimeLimit) || !r->Str(&out->console))
     return false;
   out->end = static_cast<TraceEnd>(end);
   return true;

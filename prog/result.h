@@ -73,6 +73,11 @@ enum class TraceEnd : uint8_t {
   kCompleted,    // the executor answered (ops may still be kHang/kLost)
   kKernelSplat,  // the console showed BUG/WARNING/Oops/KASAN/panic/stall
   kGuestHang,    // the guest stopped answering and was killed
+  // The program hit a resource limit of the target; its results are not
+  // judged (the console says which): the memory cap (ENOMEM, reclaim, the
+  // OOM killer), or it was still making progress at the time bound.
+  kMemoryLimit,
+  kTimeLimit,
 };
 
 struct Trace {

@@ -6,7 +6,9 @@
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
+#include <cstdint>
 #include <cstring>
+#include <string>
 
 #include "target/executor_client.h"
 #include "target/target.h"
@@ -44,8 +46,9 @@ class LocalTarget : public Target {
     if (pid_ == 0) {
       dup2(to_child[0], STDIN_FILENO);
       dup2(from_child[1], STDOUT_FILENO);
-      execl(path.c_str(), path.c_str(), "serve", options_.pin_fault_around ? "--pin-fault-around" : nullptr,
-            static_cast<char*>(nullptr));
+      std::string bytes = std::to_string(uint64_t(options_.program_memory_mb) << 20);
+      execl(path.c_str(), path.c_str(), "serve", "--memory-max", bytes.c_str(),
+            options_.pin_fault_around ? "--pin-fault-around" : nullptr, static_cast<char*>(nullptr));
       _exit(127);
     }
     close(to_child[0]);
@@ -65,7 +68,7 @@ class LocalTarget : public Target {
   bool Run(const Program& prog, Trace* out, std::string* err) override {
     // The executor enforces the program timeout; allow it time to kill and reap.
     return Ready(err) && Check(client_->Run(prog, options_.program_timeout_ms,
-                                            options_.program_timeout_ms + 10000, out, err),
+                                            options_.program_timeout_ms * kSlowBoundFactor + 10000, out, err),
                                err);
   }
 

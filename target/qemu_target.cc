@@ -99,10 +99,19 @@ class QemuTarget : public Target {
     }
     uint64_t console_pos = console_->Position();
     std::string why;
-    if (!client_->Run(prog, options_.program_timeout_ms, options_.program_timeout_ms + options_.guest_margin_ms,
+    if (!client_->Run(prog, options_.program_timeout_ms,
+                      options_.program_timeout_ms * kSlowBoundFactor + options_.guest_margin_ms,
                       out, &why)) {
       // A panic reboots the guest (QEMU exits); a deadlock leaves it silent.
-      usleep(200 * 1000);  // let the console catch up with a dying kernel
+      usleep(200 * 1000);  // let the console catch up with a dying kernel (and QEMU exit)
+      // QEMU killed or stopped from outside (the host's OOM killer, a user,
+      // a test) says nothing about the kernel under test: the target failed
+      // and restarts, no finding.
+      if (std::string outside = QemuStoppedOrKilled(); !outside.empty()) {
+        *err = why + "; " + outside;
+        Shutdown(/*clean=*/false);
+        return false;
+      }
       *out = Trace{};
       out->results.resize(prog.ops.size());
       std::string splat = console_->FindSplat(console_pos);
@@ -115,8 +124,9 @@ class QemuTarget : public Target {
       std::string splat = console_->FindSplat(console_pos);
       if (!splat.empty()) out->end = TraceEnd::kKernelSplat, out->console = splat;
     }
-    // A kernel that splatted is no longer a trustworthy kernel under test.
-    if (out->end != TraceEnd::kCompleted) Shutdown(false);
+    // A kernel that splatted is no longer a trustworthy kernel under test
+    // (a program that only hit a limit leaves the guest as it was).
+    if (out->end == TraceEnd::kKernelSplat || out->end == TraceEnd::kGuestHang) Shutdown(false);
     return true;
   }
 
@@ -152,6 +162,24 @@ class QemuTarget : public Target {
  private:
   static std::string Tail(const std::string& s) { return s.size() > 8192 ? s.substr(s.size() - 8192) : s; }
 
+  // "QEMU was killed by signal 9" / "QEMU is stopped", else "". Peeks
+  // without reaping (Shutdown reaps).
+  std::string QemuStoppedOrKilled() const {
+    siginfo_t info = {};
+    if (waitid(P_PID, qemu_pid_, &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == qemu_pid_ &&
+        (info.si_code == CLD_KILLED || info.si_code == CLD_DUMPED))
+      return "QEMU was killed by signal " + std::to_string(info.si_status);
+    char path[64], buf[512] = {};
+    snprintf(path, sizeof path, "/proc/%d/stat", qemu_pid_);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return "";
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    const char* state = n > 0 ? strrchr(buf, ')') : nullptr;
+    if (state && (state[2] == 'T' || state[2] == 't')) return "QEMU is stopped (SIGSTOP)";
+    return "";
+  }
+
   bool Boot(std::string* err) {
     int64_t start = NowMs();
     boot_splat_.clear();
@@ -184,6 +212,7 @@ class QemuTarget : public Target {
     config.serial_socket = workdir_ + "/serial.sock";
     config.virtio_socket = workdir_ + "/virtio.sock";
     config.scratch_disk = workdir_ + "/scratch.img";
+    config.monitor_socket = workdir_ + "/monitor.sock";
     if (!vm::WriteInitramfs(config.initramfs, FindExecutor(options_), modules, err) ||
         !vm::MakeScratchDisk(config.scratch_disk, 64, err))
       return Fail();
@@ -283,6 +312,7 @@ class QemuTarget : public Target {
       unlink((workdir_ + "/scratch.img").c_str());
       unlink((workdir_ + "/serial.sock").c_str());
       unlink((workdir_ + "/virtio.sock").c_str());
+      unlink((workdir_ + "/monitor.sock").c_str());
       rmdir(workdir_.c_str());
       workdir_.clear();
     }

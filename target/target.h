@@ -15,7 +15,14 @@ namespace mmdiff {
 
 struct TargetOptions {
   std::string executor_path;    // empty: mmdiff-executor beside this binary, or $MMDIFF_EXECUTOR
-  int program_timeout_ms = 5000;  // a program still running then is reported as a hang
+  // A program making no progress (no op completes, no page fault) for this
+  // long is a hang; one still progressing gets 4 times as long, then ends
+  // as a time limit (executor/runner.h).
+  int program_timeout_ms = 5000;
+  // local: the cap on the memory of a program's processes (a memory cgroup,
+  // else RLIMIT_AS; executor/memcap.h); 0: none. A guest caps its programs
+  // at 3/4 of its RAM (executor/guest_init.cc).
+  int program_memory_mb = 1024;
   // local: the executor pins fault_around_bytes to one page while it runs (a
   // system-wide knob, restored when it ends). A guest always pins it.
   bool pin_fault_around = false;
@@ -25,7 +32,7 @@ struct TargetOptions {
   std::string append;           // extra kernel command-line options
   bool kvm = false;             // accel=kvm instead of TCG
   int boot_timeout_ms = 60000;  // boot to the executor's first answer
-  int guest_margin_ms = 15000;  // past the program timeout, a silent guest is hung
+  int guest_margin_ms = 15000;  // past the program's time bound, a silent guest is hung
   int memory_mb = 1024;  // below 512 MiB the kernel turns THP off (mm/huge_memory.c hugepage_init)
 };
 

@@ -10,7 +10,7 @@ std::vector<std::string> QemuCommand(const VmConfig& c) {
   std::string append =
       "console=ttyS0 loglevel=5 panic=-1 mitigations=off hugepages=8 mmdiff.chan=/dev/ttyS1";
   if (!c.append.empty()) append += " " + c.append;
-  return {
+  std::vector<std::string> command = {
       "qemu-system-x86_64",
       "-machine", c.kvm ? "q35,accel=kvm" : "q35,accel=tcg",
       "-cpu", c.kvm ? "host" : "max",
@@ -30,6 +30,9 @@ std::vector<std::string> QemuCommand(const VmConfig& c) {
       // cache=unsafe: the disk lives as long as the guest; nothing to flush.
       "-drive", "file=" + c.scratch_disk + ",if=virtio,format=raw,cache=unsafe",
   };
+  if (!c.monitor_socket.empty())
+    command.insert(command.end(), {"-monitor", "unix:" + c.monitor_socket + ",server=on,wait=off"});
+  return command;
 }
 
 }  // namespace mmdiff::vm

@@ -13,6 +13,9 @@ struct VmConfig {
   std::string serial_socket;   // unix socket for the channel on ttyS1
   std::string virtio_socket;   // unix socket for the channel on virtio port "mmdiff.0"
   std::string scratch_disk;    // raw ext4 image: the guest's directory for `file` slots
+  // Unix socket of QEMU's human monitor (HMP), for debugging and fault
+  // injection (`sendkey alt-sysrq-c`, `stop`); empty: no monitor.
+  std::string monitor_socket;
   int memory_mb = 1024;
   // TCG by default: /dev/kvm may exist yet fail to run a guest (it does on
   // the machines this was built on), so KVM is asked for, not detected.

@@ -6,43 +6,35 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
 
+#include "tests/campaign/campaign_util.h"
+
 namespace {
+
+using namespace campaigntest;
 
 struct Output {
   int status = -1;
   std::string out, err;
 };
 
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 // Runs mmdiff with `args`; `interrupt_after_s` > 0 sends SIGINT after that long.
 Output Mmdiff(const std::vector<std::string>& args, int interrupt_after_s = 0) {
   std::string dir = testing::TempDir();
-  // Per process: ctest runs these tests in parallel, each in its own process.
-  std::string tag = std::to_string(getpid());
+  // Per process: ctest runs these tests in parallel, each in its own process;
+  // and per call: a test may run two at once.
+  static std::atomic<int> calls{0};
+  std::string tag = std::to_string(getpid()) + "." + std::to_string(calls++);
   std::string out_path = dir + "/mmdiff." + tag + ".out", err_path = dir + "/mmdiff." + tag + ".err";
-  pid_t pid = fork();
-  if (pid == 0) {
-    freopen(out_path.c_str(), "w", stdout);
-    freopen(err_path.c_str(), "w", stderr);
-    std::vector<char*> argv{const_cast<char*>(MMDIFF_BINARY)};
-    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execv(MMDIFF_BINARY, argv.data());
-    _exit(127);
-  }
+  pid_t pid = StartMmdiff(args, out_path, err_path);
   if (interrupt_after_s > 0) {
     sleep(interrupt_after_s);
     kill(pid, SIGINT);
@@ -50,16 +42,6 @@ Output Mmdiff(const std::vector<std::string>& args, int interrupt_after_s = 0) {
   int status;
   waitpid(pid, &status, 0);
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, Slurp(out_path), Slurp(err_path)};
-}
-
-std::vector<std::string> List(const std::string& dir) {
-  std::vector<std::string> out;
-  if (DIR* d = opendir(dir.c_str())) {
-    while (dirent* e = readdir(d))
-      if (e->d_name[0] != '.') out.push_back(e->d_name);
-    closedir(d);
-  }
-  return out;
 }
 
 std::string FreshDir(const std::string& name) {
@@ -150,3 +132,142 @@ TEST(Campaign, RejectsBadFlags) {
 }
 
 }  // namespace
+
+namespace {
+
+// A campaign started in the background; Wait() interrupts it and reaps it.
+struct Background {
+  pid_t pid = -1;
+  explicit Background(const std::vector<std::string>& args) : pid(StartMmdiff(args, "/dev/null", "/dev/null")) {}
+  int Wait() {
+    kill(pid, SIGINT);
+    int status;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+};
+
+std::string JsonString(const std::string& json, const std::string& key) {
+  size_t at = json.find("\"" + key + "\": \"");
+  if (at == std::string::npos) return "";
+  at += key.size() + 5;
+  return json.substr(at, json.find('"', at) - at);
+}
+
+std::string SeedOf(const std::string& err) {
+  size_t at = err.find("seed ");
+  return at == std::string::npos ? "" : err.substr(at + 5, err.find(',', at) - at - 5);
+}
+
+bool IsIsoUtc(const std::string& s) {
+  struct tm tm = {};
+  const char* end = strptime(s.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return end && !*end;
+}
+
+}  // namespace
+
+// Two campaigns started in the same second draw different seeds.
+TEST(CampaignCollisions, SeedsComeFromGetrandom) {
+  std::string a = FreshDir("seed-a"), b = FreshDir("seed-b");
+  Output oa, ob;
+  std::thread ta([&] { oa = Mmdiff({"fuzz", "--out", a, "--execs", "5", "--no-minimize"}); });
+  ob = Mmdiff({"fuzz", "--out", b, "--execs", "5", "--no-minimize"});
+  ta.join();
+  ASSERT_EQ(oa.status, 0) << oa.err;
+  ASSERT_EQ(ob.status, 0) << ob.err;
+  ASSERT_FALSE(SeedOf(oa.err).empty()) << oa.err;
+  EXPECT_NE(SeedOf(oa.err), SeedOf(ob.err));
+}
+
+// A second campaign on a directory in use refuses with a clear line and 2.
+TEST(CampaignCollisions, OneCampaignPerOutDir) {
+  std::string out = FreshDir("locked");
+  Background first({"fuzz", "--out", out, "--minutes", "1", "--no-minimize"});
+  // The corpus directory is made after the lock is taken.
+  for (int i = 0; i < 300 && access((out + "/corpus").c_str(), F_OK) != 0; i++) usleep(100 * 1000);
+  Output second = Mmdiff({"fuzz", "--out", out, "--execs", "5", "--no-minimize"});
+  Output cmin = Mmdiff({"fuzz", "--out", out, "--minimize-corpus"});
+  EXPECT_EQ(first.Wait(), 0);
+  EXPECT_EQ(second.status, 2) << second.err;
+  EXPECT_NE(second.err.find("in use by another campaign"), std::string::npos) << second.err;
+  EXPECT_EQ(cmin.status, 2) << cmin.err;
+  // Released when the first one ends.
+  Output third = Mmdiff({"fuzz", "--out", out, "--execs", "5", "--no-minimize"});
+  EXPECT_EQ(third.status, 0) << third.err;
+}
+
+// --execs N runs exactly N programs (triage and confirmations included); a
+// resumed campaign continues execs, elapsed and start time, and its corpus
+// count is the files on disk; stats.json has its times in ISO 8601 UTC.
+TEST(CampaignCollisions, ExactExecsAndResumedCounts) {
+  std::string out = FreshDir("resume");
+  Output first = Mmdiff({"fuzz", "--out", out, "--execs", "37", "--no-minimize"});
+  ASSERT_EQ(first.status, 0) << first.err;
+  std::string s1 = Slurp(out + "/stats.json");
+  EXPECT_EQ(JsonNumber(s1, "execs"), 37) << s1;
+  EXPECT_TRUE(IsIsoUtc(JsonString(s1, "started"))) << s1;
+  EXPECT_TRUE(IsIsoUtc(JsonString(s1, "updated"))) << s1;
+  EXPECT_NE(s1.find("\"last_new_finding\": "), std::string::npos) << s1;
+
+  Output second = Mmdiff({"fuzz", "--out", out, "--execs", "120", "--no-minimize"});
+  ASSERT_EQ(second.status, 0) << second.err;
+  std::string s2 = Slurp(out + "/stats.json");
+  EXPECT_EQ(JsonNumber(s2, "execs"), 157) << s2;
+  EXPECT_EQ(JsonString(s2, "started"), JsonString(s1, "started"));
+  EXPECT_GE(std::stod(s2.substr(s2.find("\"elapsed_s\": ") + 13)), std::stod(s1.substr(s1.find("\"elapsed_s\": ") + 13)));
+  EXPECT_EQ(JsonNumber(s2, "corpus"), static_cast<long long>(List(out + "/corpus").size())) << s2;
+  EXPECT_NE(second.out.find("execs 157 "), std::string::npos) << second.out;
+}
+
+// What a campaign judged: stats.json, the status line and the summary name
+// the programs judged, the unmodelled ones by reason, and every allowance.
+TEST(CampaignCollisions, ReportsWhatWasJudged) {
+  std::string out = FreshDir("judged");
+  Output o = Mmdiff({"fuzz", "--out", out, "--execs", "150", "--no-minimize"});
+  ASSERT_EQ(o.status, 0) << o.err;
+  std::string s = Slurp(out + "/stats.json");
+  long long judged = JsonNumber(s, "judged");
+  EXPECT_GT(judged, 0) << s;
+  EXPECT_LE(judged, 150) << s;
+  EXPECT_NE(s.find("\"unmodelled\": {"), std::string::npos) << s;
+  for (const char* name : {"page-table-may-be-reclaimed", "lazyfree-may-be-discarded", "fault-around-may-map",
+                           "reclaim-may-unmap"})
+    EXPECT_NE(s.find(std::string("\"") + name + "\": {\"granted\": "), std::string::npos) << name << "\n" << s;
+  // Every program run by the campaign is judged, unmodelled or a limit,
+  // except confirmation re-runs of a divergence.
+  long long unmodelled = 0;
+  size_t at = s.find("\"unmodelled\": {") + 15;
+  for (size_t colon; (colon = s.find("\": ", at)) != std::string::npos && colon < s.find('}', at);
+       at = s.find_first_of(",}", colon + 3)) {
+    unmodelled += std::stoll(s.substr(colon + 3));
+  }
+  EXPECT_LE(judged + unmodelled + JsonNumber(s, "limits"), 150);
+  EXPECT_GE(judged + unmodelled + JsonNumber(s, "limits") + 3 * JsonNumber(s, "divergences"), 150) << s;
+  EXPECT_NE(o.out.find("judged " + std::to_string(judged) + " "), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("judged " + std::to_string(judged) + " programs, " + std::to_string(unmodelled) +
+                       " unmodelled"),
+            std::string::npos)
+      << o.out;
+}
+
+// --minimize-corpus keeps a smaller set with the same coverage and loses no
+// program: the others move to corpus.removed/.
+TEST(CampaignCollisions, MinimizeCorpusKeepsCoverage) {
+  std::string out = FreshDir("cmin");
+  Output o = Mmdiff({"fuzz", "--out", out, "--execs", "400", "--no-minimize"});
+  ASSERT_EQ(o.status, 0) << o.err;
+  size_t before = List(out + "/corpus").size();
+  ASSERT_GT(before, 10u);
+  Output m = Mmdiff({"fuzz", "--out", out, "--minimize-corpus"});
+  ASSERT_EQ(m.status, 0) << m.err;
+  size_t after = List(out + "/corpus").size();
+  EXPECT_NE(m.out.find("corpus: " + std::to_string(before) + " -> " + std::to_string(after) + " programs"),
+            std::string::npos)
+      << m.out;
+  EXPECT_LT(after, before) << m.out;
+  EXPECT_GT(after, 0u);
+  EXPECT_EQ(List(out + "/corpus.removed").size(), before - after);
+  Output help = Mmdiff({"fuzz", "--help"});
+  EXPECT_NE(help.out.find("--minimize-corpus"), std::string::npos);
+}

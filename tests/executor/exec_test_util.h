@@ -167,10 +167,11 @@ inline void RunSteps(Target* target, const std::vector<Step>& steps, Trace* trac
                 "op " + std::to_string(i) + " '" + steps[i].op + "'");
 }
 
-inline std::unique_ptr<Target> MakeTestTarget(int timeout_ms = 5000) {
+inline std::unique_ptr<Target> MakeTestTarget(int timeout_ms = 5000, int memory_mb = 1024) {
   TargetOptions options;
   options.executor_path = MMDIFF_EXECUTOR_PATH;
   options.program_timeout_ms = timeout_ms;
+  options.program_memory_mb = memory_mb;
   std::string err;
   auto target = MakeLocalTarget(options, &err);
   EXPECT_TRUE(target) << err;

@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "prog/text.h"
+#include "tests/qemu_monitor.h"
 #include "target/target.h"
 
 namespace mmdiff {
@@ -153,7 +154,8 @@ INSTANTIATE_TEST_SUITE_P(Guests, DebianGuest, ::testing::ValuesIn(kGuests),
 // its console excerpt, and the next program runs on a fresh guest.
 TEST(QemuTarget, PanicIsReportedAndTheGuestRebooted) {
   TargetOptions o = Options();
-  o.append = "sysctl.vm.panic_on_oom=1";
+  // 2: panic on the OOM of a memory cgroup too, i.e. the guest's program cap.
+  o.append = "sysctl.vm.panic_on_oom=2";
   o.memory_mb = 512;
   // Faulting in 768 MiB takes seconds under TCG, more than the default
   // 5 s on a loaded machine (seen once on 6.12): the panic, not the
@@ -179,20 +181,30 @@ TEST(QemuTarget, PanicIsReportedAndTheGuestRebooted) {
   EXPECT_EQ(after.results.back().kind, ResultKind::kPagemap);
 }
 
-// A guest that stops answering (its QEMU stopped) is a hang: killed,
-// reported, and replaced by a fresh guest for the next program.
-TEST(QemuTarget, HangIsReportedAndTheGuestRebooted) {
+// A booted guest that is given up on quickly when silent; its QEMU in `qemu`.
+void BootQuickToGiveUp(std::unique_ptr<Target>* target, pid_t* qemu) {
   TargetOptions o = Options();
   o.program_timeout_ms = 1000;
   o.guest_margin_ms = 2000;
   std::string err;
-  auto target = MakeQemuTarget(o, &err);
-  ASSERT_TRUE(target) << err;
+  *target = MakeQemuTarget(o, &err);
+  ASSERT_TRUE(*target) << err;
   KernelFeatures f;
-  ASSERT_TRUE(target->Probe(&f, &err)) << err;
-  std::vector<pid_t> qemu = QemuChildren();
-  ASSERT_EQ(qemu.size(), 1u);
-  kill(qemu[0], SIGSTOP);
+  ASSERT_TRUE((*target)->Probe(&f, &err)) << err;
+  std::vector<pid_t> children = QemuChildren();
+  ASSERT_EQ(children.size(), 1u);
+  *qemu = children[0];
+}
+
+// A guest that stops answering (its vCPUs stopped through QEMU's monitor,
+// QEMU itself still running) is a hang: killed, reported, and replaced by a
+// fresh guest for the next program.
+TEST(QemuTarget, HangIsReportedAndTheGuestRebooted) {
+  std::unique_ptr<Target> target;
+  pid_t qemu;
+  ASSERT_NO_FATAL_FAILURE(BootQuickToGiveUp(&target, &qemu));
+  std::string err;
+  ASSERT_TRUE(qemutest::SendMonitor(qemu, "stop\n"));
   Trace t;
   ASSERT_TRUE(target->Run(Parse(kSoftDirty), &t, &err)) << err;
   EXPECT_EQ(t.end, TraceEnd::kGuestHang);
@@ -202,6 +214,20 @@ TEST(QemuTarget, HangIsReportedAndTheGuestRebooted) {
   Trace after;
   ASSERT_TRUE(target->Run(Parse(kSoftDirty), &after, &err)) << err;
   EXPECT_EQ(after.end, TraceEnd::kCompleted) << after.console;
+}
+
+// QEMU stopped from outside (SIGSTOP) is the host's doing, not a hang of the
+// kernel under test: the target fails (and restarts), nothing is reported.
+TEST(QemuTarget, StoppedQemuIsATargetFailureNotAHang) {
+  std::unique_ptr<Target> target;
+  pid_t qemu;
+  ASSERT_NO_FATAL_FAILURE(BootQuickToGiveUp(&target, &qemu));
+  std::string err;
+  kill(qemu, SIGSTOP);
+  Trace t;
+  EXPECT_FALSE(target->Run(Parse(kSoftDirty), &t, &err));
+  EXPECT_NE(err.find("QEMU is stopped"), std::string::npos) << err;
+  EXPECT_TRUE(QemuChildren().empty()) << "the stopped guest is gone";
 }
 
 }  // namespace

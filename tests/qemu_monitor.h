@@ -1,0 +1,54 @@
+// QEMU's human monitor (HMP) of a guest, for tests that inject faults:
+// every guest's QEMU listens on a unix socket named in its command line.
+#pragma once
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <string>
+
+namespace qemutest {
+
+// The monitor socket of QEMU process `qemu`, or "".
+inline std::string MonitorSocket(pid_t qemu) {
+  std::ifstream in("/proc/" + std::to_string(qemu) + "/cmdline");
+  std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  size_t at = cmdline.find("unix:");
+  if (at == std::string::npos) return "";
+  at += 5;
+  return cmdline.substr(at, cmdline.find(',', at) - at);
+}
+
+// Reads from the monitor until its "(qemu) " prompt; false on EOF.
+inline bool ReadToPrompt(int fd) {
+  std::string seen;
+  char buf[4096];
+  while (seen.find("(qemu) ") == std::string::npos) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n <= 0) return false;
+    seen.append(buf, n);
+  }
+  return true;
+}
+
+// Runs one command line ("stop\n", "sendkey alt-sysrq-c\n"): returns once
+// the monitor prompts again, i.e. the command ran. False when the monitor
+// cannot be reached.
+inline bool SendMonitor(pid_t qemu, const std::string& command) {
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_un addr = {};
+  addr.sun_family = AF_UNIX;
+  snprintf(addr.sun_path, sizeof addr.sun_path, "%s", MonitorSocket(qemu).c_str());
+  bool ok = fd >= 0 && connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  ok = ok && ReadToPrompt(fd);  // the banner
+  ok = ok && write(fd, command.data(), command.size()) == static_cast<ssize_t>(command.size());
+  ok = ok && ReadToPrompt(fd);
+  if (fd >= 0) close(fd);
+  return ok;
+}
+
+}  // namespace qemutest
