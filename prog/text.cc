@@ -415,7 +415,7 @@ size_t Utf8Length(std::string_view s) {
   return n;
 }
 
-// A program is text (FORMAT.md): UTF-8 (comments may say "§3.3") without
+// A program is text (docs/FORMAT.md): UTF-8 (comments may say "§3.3") without
 // control characters other than tab, CR and newline. Anything else (a NUL,
 // /dev/urandom, a binary-encoded program) is refused at its first byte, so
 // that no garbage reaches a message or the terminal.

@@ -57,7 +57,7 @@ TEST(NotText, RefusedAtTheFirstBadByte) {
 TEST(NotText, Utf8CommentsTabsAndCrlfAreText) {
   Program p;
   TextError e;
-  std::string text = "# SEMANTICS.md \xc2\xa7" "3.3 \xe2\x86\x92 ok \xf0\x9f\x90\xa7\r\n\twrite 0\r\n";
+  std::string text = "# CONTRACT \xc2\xa7" "3.3 \xe2\x86\x92 ok \xf0\x9f\x90\xa7\r\n\twrite 0\r\n";
   ASSERT_TRUE(ParseProgram(text, "t", &p, &e)) << e.ToString();
   EXPECT_EQ(p.ops.size(), 1u);
 }
