@@ -116,7 +116,7 @@ Result Model::DoFileCreate(Step& s) {
 Result Model::DoFtruncate(Step& s) {
   const Op& op = s.op;
   int32_t obj = st_.procs[op.proc].fds[op.file];
-  if (obj < 0) return Err(EBADF);
+  if (obj < 0) return Err(EBADF);  // fs/open.c do_sys_ftruncate(): fdget() first
   if (!s.apply) return Ok();
   FileObj& f = st_.files[obj];
   if (op.npages < f.size) {
@@ -132,7 +132,7 @@ Result Model::DoFtruncate(Step& s) {
 Result Model::DoFwrite(Step& s) {
   const Op& op = s.op;
   int32_t obj = st_.procs[op.proc].fds[op.file];
-  if (obj < 0) return Err(EBADF);
+  if (obj < 0) return Err(EBADF);  // fs/read_write.c ksys_pwrite64(): fdget() first
   if (!s.apply) return Ok();
   // pwrite() of one byte at the start of file page `page`: extends the file.
   FileObj& f = st_.files[obj];
@@ -147,8 +147,8 @@ Result Model::DoFwrite(Step& s) {
 Result Model::DoFpunch(Step& s) {
   const Op& op = s.op;
   int32_t obj = st_.procs[op.proc].fds[op.file];
-  if (obj < 0) return Err(EBADF);
-  if (op.npages == 0) return Err(EINVAL);  // vfs_fallocate(): len <= 0
+  if (obj < 0) return Err(EBADF);  // fs/open.c ksys_fallocate(): fdget() first
+  if (op.npages == 0) return Err(EINVAL);  // fs/open.c vfs_fallocate(): len <= 0
   if (!s.apply) return Ok();
   // PUNCH_HOLE|KEEP_SIZE: unmap_mapping_range(..., even_cows=0), drop pages.
   uint32_t lo = op.page, hi = op.page + op.npages;

@@ -51,13 +51,14 @@ Result Model::DoMadvise(Step& s) {
         page = p.vmas[n].start;
         continue;
       }
-      if (vi < 0) return Err(ENOMEM);
+      if (vi < 0) return Err(ENOMEM);  // mm/madvise.c madvise_populate(): no VMA
       const Vma& v = p.vmas[vi];
+      // mm/gup.c faultin_page_range() → check_vma_flags(): access the VMA lacks.
       if (!v.Readable() || (write && !v.Writable())) return Err(EINVAL);
       uint32_t vend = std::min(hi, v.end);
       for (; page < vend; page++) {
         const Pte* pte = p.ptes.Find(page);
-        if (pte && pte->kind == PteKind::kGuard) return Err(EFAULT);
+        if (pte && pte->kind == PteKind::kGuard) return Err(EFAULT);  // mm/gup.c: a guard marker faults SIGSEGV
         bool none_like = !pte || pte->kind == PteKind::kUffdMarker;
         if (v.kind != MemKind::kAnon && none_like && v.FilePage(page) >= st_.files[v.obj].size) {
           // The SIGBUS fault still did its fault-around (or anon_vma_prepare()).
@@ -115,7 +116,7 @@ Result Model::DoMadvise(Step& s) {
         break;
       }
       case Advice::kFree:
-        if (!v.IsAnonymous()) return Err(EINVAL);
+        if (!v.IsAnonymous()) return Err(EINVAL);  // mm/madvise.c madvise_free_single_vma()
         if (!s.apply) break;
         // mm/madvise.c madvise_free_pte_range(): anonymous pages become
         // lazyfree (clean; soft-dirty kept), shared (COW after fork) ones
@@ -204,6 +205,7 @@ Result Model::DoMadvise(Step& s) {
         break;  // handled above
       case Advice::kHugepage: case Advice::kNohugepage: case Advice::kDontfork: case Advice::kDofork:
       case Advice::kWipeonfork: case Advice::kKeeponfork: {
+        // mm/madvise.c madvise_vma_behavior(): MADV_WIPEONFORK only on private anonymous memory.
         if (advice == Advice::kWipeonfork && (v.kind != MemKind::kAnon || v.shared)) return Err(EINVAL);
         if (!s.apply) break;
         // madvise_update_vma(): unchanged flags → no split.

@@ -113,8 +113,7 @@ Result Model::DoMmap(Step& s) {
     // refuses an unaligned fixed address (EINVAL), MAP_FIXED_NOREPLACE an
     // overlap (EEXIST), and only hugetlbfs_file_mmap() → hugetlb_reserve_pages()
     // fails for want of huge pages (ENOMEM).
-    if (op.backing != Backing::kAnon) return Err(p.fds[op.file] < 0 ? EBADF : EINVAL);  // fget() first
-    if (op.page % kPagesPerPmd) return Err(EINVAL);
+    if (op.page % kPagesPerPmd) return Err(EINVAL);  // mm/hugetlb.c hugetlb_get_unmapped_area()
     uint32_t hlo = op.page, hhi = op.page + (op.npages + kPagesPerPmd - 1) / kPagesPerPmd * kPagesPerPmd;
     if (!(op.flags & kFlagFixed)) {
       size_t i = st_.FirstVmaEnding(p, hlo);
@@ -130,11 +129,7 @@ Result Model::DoMmap(Step& s) {
     s.pred->unmodelled = "hugetlb mappings";
     return Ok();
   }
-  int32_t obj = -1;
-  if (op.backing != Backing::kAnon) {
-    obj = p.fds[op.file];
-    if (obj < 0) return Err(EBADF);
-  }
+  int32_t obj = op.backing != Backing::kAnon ? p.fds[op.file] : -1;  // looked up above
   uint32_t lo = op.page, hi = op.page + op.npages;
   if (!(op.flags & kFlagFixed)) {
     // MAP_FIXED_NOREPLACE: any overlap → EEXIST (do_mmap()).
@@ -226,7 +221,7 @@ Result Model::DoMmap(Step& s) {
 
 Result Model::DoMunmap(Step& s) {
   const Op& op = s.op;
-  if (op.npages == 0) return Err(EINVAL);
+  if (op.npages == 0) return Err(EINVAL);  // mm/vma.c do_vmi_munmap(): end == start
   if (NobodyReads(op.proc, op.page, op.page + op.npages, kUffdEventUnmap))
     s.pred->unmodelled = "a uffd event nobody reads";
   if (!s.apply) return Ok();
@@ -392,7 +387,7 @@ void Model::MarkSoftDirtyLoss(Process& p, const std::vector<Vma>& before, uint32
 Result Model::DoFork(Step& s) {
   const Op& op = s.op;
   int child = static_cast<int>(st_.procs.size());
-  if (child >= kMaxProcs) return Err(EAGAIN);
+  if (child >= kMaxProcs) return Err(EAGAIN);  // the executor's process table (prog/op.h kMaxProcs)
   if (NobodyReads(op.proc, 0, kArenaPages, kUffdEventFork)) s.pred->unmodelled = "a uffd event nobody reads";
   {
     // Several EVENT_FORK contexts with registrations: the child gets one

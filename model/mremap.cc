@@ -13,7 +13,8 @@ Result Model::DoMremap(Step& s) {
   bool move = op.flags & kFlagMove;
   bool dontunmap = op.flags & kFlagDontunmap;
   uint32_t addr = op.page, old_len = op.npages, new_len = op.new_npages;
-  // SYSCALL mremap(): flag and length checks.
+  // mm/mremap.c SYSCALL_DEFINE5(mremap) (check_mremap_params() on current
+  // kernels): flag and length checks.
   if (dontunmap && !move) return Err(EINVAL);
   if (dontunmap && old_len != new_len) return Err(EINVAL);
   if (new_len == 0) return Err(EINVAL);
@@ -53,7 +54,8 @@ Result Model::DoMremap(Step& s) {
     int vi = st_.VmaAt(p, addr);
     if (vi < 0 || addr + old_len > p.vmas[vi].end) return Err(EFAULT);
     const Vma& v = p.vmas[vi];
-    // Grow in place only if the range ends the VMA and the space after it is free.
+    // mm/mremap.c: grow in place only if the range ends the VMA and the space
+    // after it is free (vma_expandable()); else, without MAYMOVE, ENOMEM.
     if (addr + old_len != v.end) return Err(ENOMEM);
     size_t next = vi + 1;
     if (next < p.vmas.size() && p.vmas[next].start < addr + new_len) return Err(ENOMEM);

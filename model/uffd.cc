@@ -173,7 +173,7 @@ bool Model::BorrowUffd(Step& s) {
 Result Model::DoUffdRegister(Step& s, bool reg) {
   const Op& op = s.op;
   Process& caller = st_.procs[op.proc];
-  if (!BorrowUffd(s)) return Err(EBADF);
+  if (!BorrowUffd(s)) return Err(EBADF);  // fs/ioctl.c: ioctl() on no uffd fd
   int32_t ctx = caller.uffd;
   const UffdCtx& c = st_.uffds[ctx];
   int owner = c.owner;
@@ -183,7 +183,8 @@ Result Model::DoUffdRegister(Step& s, bool reg) {
   }
   Process& p = st_.procs[owner];
   uint32_t modes = op.uffd_modes;
-  // userfaultfd_register(): mode checks, validate_range(), then the VMAs.
+  // fs/userfaultfd.c userfaultfd_register(): mode checks, validate_range(),
+  // then the VMAs (vma_can_userfault(): EINVAL; another context's: EBUSY).
   if (reg && modes == 0) return Err(EINVAL);
   if (op.npages == 0) return Err(EINVAL);
   uint32_t lo = op.page, hi = op.page + op.npages;
@@ -274,7 +275,7 @@ Result Model::DoUffdRegister(Step& s, bool reg) {
 Result Model::DoUffdWp(Step& s) {
   const Op& op = s.op;
   Process& caller = st_.procs[op.proc];
-  if (!BorrowUffd(s)) return Err(EBADF);
+  if (!BorrowUffd(s)) return Err(EBADF);  // fs/ioctl.c: ioctl() on no uffd fd
   const UffdCtx& c = st_.uffds[caller.uffd];
   if (!st_.procs[c.owner].alive) {
     s.pred->unmodelled = "uffd ioctl on a context whose process exited";
@@ -285,7 +286,8 @@ Result Model::DoUffdWp(Step& s) {
   bool on = op.flags & kFlagWpOn;
   if (on && TouchesHugeZero(p, op.page, op.page + op.npages))
     s.pred->unmodelled = "write-protecting a huge zero page";
-  // userfaultfd_writeprotect(): validate_range(), then mode checks.
+  // fs/userfaultfd.c userfaultfd_writeprotect(): validate_range(), then mode
+  // checks (WP with DONTWAKE: EINVAL).
   if (op.npages == 0) return Err(EINVAL);
   if (on && (op.flags & kFlagDontwake)) return Err(EINVAL);
   uint32_t lo = op.page, hi = op.page + op.npages;
