@@ -123,8 +123,17 @@ void ProbeScan(int pagemap_fd, KernelFeatures* f) {
     arg.return_mask = bit < 0 ? PAGE_IS_PRESENT : 1u << bit;
     bool ok = ioctl(pagemap_fd, PAGEMAP_SCAN, &arg) >= 0;
     if (bit < 0) {
-      if (!ok) break;
+      // Present unless the ioctl is unknown (ENOTTY: fs/proc/task_mmu.c
+      // has no do_pagemap_cmd()); a present one that refuses this valid scan
+      // fails its self-check.
+      if (!ok && errno == ENOTTY) break;
       f->features |= kFeatPagemapScan;
+      if (!ok) {
+        f->broken |= kFeatPagemapScan;
+        f->broken_why += std::string("pagemap_scan self-check: a valid scan of one page fails: ") +
+                         strerror(errno) + " (Documentation/admin-guide/mm/pagemap.rst)\n";
+        break;
+      }
     } else if (ok) {
       f->scan_categories |= 1u << bit;
     }
