@@ -266,7 +266,7 @@ Model::Fault Model::FaultInCertain(int proc, uint32_t page, bool write, uint8_t*
         next.page = st_.CopyPage(old);  // private file mapping: COW
       }
     } else if (st_.pages[old].refs == 1) {
-      next.page = old;  // wp_page_reuse(): exclusively ours
+      next.page = old;  // wp_page_reuse(): exclusively ours (may copy: reuse-may-copy)
     } else if (profile_.mutant == Mutant::kCowWriteSharesPage) {
       next.page = old;
     } else {
@@ -281,6 +281,8 @@ Model::Fault Model::FaultInCertain(int proc, uint32_t page, bool write, uint8_t*
   // wp_page_reuse() keeps the PTE's other bits: a stale uffd-wp bit (the
   // VMA re-registered without WP, userfaultfd_pte_wp() ignores it) stays and
   // pagemap still shows it; a new page (COW, fault on none) starts clean.
+  bool stale_wp = cur && cur->kind == PteKind::kPresent && next.page == cur->page && !v.UffdWp() &&
+                  cur->uffd_wp && st_.pages[next.page].anon;
   if (cur && cur->kind == PteKind::kPresent && next.page == cur->page && !v.UffdWp())
     next.uffd_wp = cur->uffd_wp;
   if (async_wp_fault && profile_.mutant == Mutant::kAsyncWriteKeepsWp) next.uffd_wp = true;
@@ -292,7 +294,14 @@ Model::Fault Model::FaultInCertain(int proc, uint32_t page, bool write, uint8_t*
     silent = *cur;
   if (st_.pages[next.page].anon) EnsureAnonVma(p, st_.VmaAt(p, page));
   st_.SetPte(p, page, next);
-  if (silent) SetDoubt(proc, page, silent, Grant::Of(Quirk::kSoftdirtyLostOnUffdWpResolve));
+  if (silent) {
+    SetDoubt(proc, page, silent, Grant::Of(Quirk::kSoftdirtyLostOnUffdWpResolve));
+  } else if (stale_wp) {
+    // The kernel may have copied instead (reuse-may-copy): same data, no bit.
+    Pte copied = next;
+    copied.uffd_wp = false;
+    SetDoubt(proc, page, copied, Grant::Of(Allowance::kReuseMayCopy));
+  }
   PageObj& pg = st_.pages[next.page];
   pg.lazyfree = false;
   if (!pg.anon) {

@@ -8,6 +8,7 @@ constexpr std::string_view kAllowanceNames[] = {
     "lazyfree-may-be-discarded",
     "fault-around-may-map",
     "reclaim-may-unmap",
+    "reuse-may-copy",
 };
 static_assert(std::size(kAllowanceNames) == kNumAllowances);
 

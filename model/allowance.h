@@ -31,8 +31,14 @@ enum class Allowance : uint8_t {
   // once, whether or not it can then write it out (mm/vmscan.c
   // shrink_folio_list: try_to_unmap before pageout).
   kReclaimMayUnmap,
+  // §11.2: a write fault on an anonymous page mapped once may reuse it or
+  // copy it (mm/memory.c do_wp_page → wp_can_reuse_anon_folio(): a
+  // reference held by a per-CPU LRU batch or the swap cache makes it copy);
+  // only a stale uffd-wp bit (the VMA no longer WP-registered) tells them
+  // apart: reuse keeps it (wp_page_reuse), a copy starts clean.
+  kReuseMayCopy,
 };
-constexpr int kNumAllowances = 4;
+constexpr int kNumAllowances = 5;
 
 std::string_view AllowanceName(Allowance a);
 using AllowanceCounts = std::array<uint32_t, kNumAllowances>;

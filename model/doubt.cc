@@ -7,6 +7,8 @@
 //   reclaim-may-unmap     primary: the mapped page; alternative: none, or a
 //                         uffd-wp marker (mm/rmap.c try_to_unmap_one ->
 //                         pte_install_uffd_wp_if_needed).
+//   reuse-may-copy        primary: the reused PTE keeping a stale uffd-wp bit;
+//                         alternative: the same without it (a COW copy).
 //   shmem_drop_page_keeps_uffd_wp_marker (quirk)
 //                         primary: none (the contract); alternative: marker.
 // pagemap gives the differing bits as latitude and resolves each doubt from
