@@ -62,10 +62,13 @@ Result Model::DoMremap(Step& s) {
     if (addr + new_len > kArenaPages) return Err(ENOMEM);
     if (!s.apply) return Ok();
     // vma_adjust()/vma_expand(): VM_SOFTDIRTY is NOT set on the new tail (§4.3).
-    // Current kernels then merge with the next VMA (vma_merge_extend()); 6.1's
-    // vma_adjust() does not.
+    // Kernels with the behaviour then merge the grown VMA with the next one
+    // it now touches (mm/vma.c vma_merge_extend(): vma_merge_new_range() of
+    // the added tail, with the grown VMA as prev) — never with the VMA before
+    // it, which the tail does not touch; vma_expand() keeps the grown VMA's
+    // flags.
     p.vmas[vi].end = addr + new_len;
-    if (profile_.Has(kBehMremapGrowMergesNext)) MergeChanged(p, addr, addr + new_len);  // vma_expand() keeps the grown VMA's flags
+    if (profile_.Has(kBehMremapGrowMergesNext)) MergeChanged(p, addr + old_len, addr + new_len);
     return Ok();
   }
 
