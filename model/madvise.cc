@@ -71,6 +71,12 @@ Result Model::DoMadvise(Step& s) {
           // A dry run cannot fault pages in; uffd faults of populate are not
           // predicted yet.
           if (v.uffd_modes) s.pred->unmodelled = "populate of a uffd-registered range";
+          // A lazyfree page reclaim may have discarded: faulting it in gives
+          // the old page or a new one (the zero page for a read), worlds
+          // that differ beyond their PTEs, which one walk cannot carry on
+          // (FaultIn would keep only the first): say so rather than guess.
+          if (const Doubt* d = p.doubts.Find(page); d && d->why == Grant::Of(Allowance::kLazyfreeMayBeDiscarded))
+            s.pred->unmodelled = "populate of a page reclaim may have discarded";
           continue;
         }
         FaultIn(op.proc, page, write, &faults);
