@@ -352,7 +352,7 @@ Result Model::DoMprotect(Step& s) {
   return err ? Err(err) : Ok();
 }
 
-void Model::MergeChanged(Process& p, uint32_t lo, uint32_t hi, bool keeper_inside, uint32_t not_at,
+void Model::MergeChanged(Process& p, uint32_t lo, uint32_t hi, Keeper keeper, uint32_t not_at,
                          uint32_t not_at2) {
   if (!profile_.quirks.Has(Quirk::kSoftdirtyLostOnMerge)) {
     st_.MergeAround(p, lo, hi, not_at, not_at2);
@@ -360,7 +360,10 @@ void Model::MergeChanged(Process& p, uint32_t lo, uint32_t hi, bool keeper_insid
   }
   std::vector<Vma> before = p.vmas;
   st_.MergeAround(p, lo, hi, not_at, not_at2);
-  MarkSoftDirtyLoss(p, before, lo, hi, keeper_inside, Quirk::kSoftdirtyLostOnMerge);
+  if (keeper != Keeper::kOutside)
+    MarkSoftDirtyLoss(p, before, lo, hi, /*keeper_inside=*/true, Quirk::kSoftdirtyLostOnMerge);
+  if (keeper != Keeper::kInside)
+    MarkSoftDirtyLoss(p, before, lo, hi, /*keeper_inside=*/false, Quirk::kSoftdirtyLostOnMerge);
 }
 
 void Model::MarkSoftDirtyLoss(Process& p, const std::vector<Vma>& before, uint32_t lo, uint32_t hi,

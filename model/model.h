@@ -170,7 +170,11 @@ class Model {
   // then, on kernels with softdirty_lost_on_merge, what the merge may have
   // lost (keeper_inside: the merged VMA takes the flags of the part in
   // [lo, hi), as flag changes do; else of the neighbour, as copy_vma() does).
-  void MergeChanged(Process& p, uint32_t lo, uint32_t hi, bool keeper_inside = true,
+  // kEither: the kernel keeps the flags of whichever VMA survives the merge
+  // (6.12 userfaultfd_set_ctx() reads the merged VMA's own flags), so
+  // either part may be the keeper.
+  enum class Keeper : uint8_t { kInside, kOutside, kEither };
+  void MergeChanged(Process& p, uint32_t lo, uint32_t hi, Keeper keeper = Keeper::kInside,
                     uint32_t not_at = UINT32_MAX, uint32_t not_at2 = UINT32_MAX);
   uint64_t PagemapEntry(const Process& p, uint32_t page) const;
   // Whether a fault at `page` may map a PMD THP (docs/CONTRACT.md §11.3): an

@@ -308,7 +308,7 @@ Result Model::MoveRange(Step& s, uint32_t addr, uint32_t old_len, uint32_t new_l
   // a copy that loses its registration stays apart from unregistered
   // neighbours (a neighbour of the same context: the quirk above).
   if (!uffd_no_remap)
-    MergeChanged(p, new_addr, new_addr + new_len, /*keeper_inside=*/false, keep_apart, keep_apart2);
+    MergeChanged(p, new_addr, new_addr + new_len, Keeper::kOutside, keep_apart, keep_apart2);
   if (dontunmap) {
     // The old VMA keeps VM_ACCOUNT ([EMP] 6.1 and 6.18: it still merges
     // with a new accountable mapping; upstream later clears it in

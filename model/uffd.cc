@@ -58,7 +58,7 @@ void Model::ReleaseUffd(int32_t ctx) {
     v.uffd_modes = 0;
     changed.push_back({v.start, v.end});
   }
-  for (auto& [a, b] : changed) MergeChanged(p, a, b);  // userfaultfd_clear_vma()
+  for (auto& [a, b] : changed) MergeChanged(p, a, b, Keeper::kEither);  // userfaultfd_clear_vma()
 }
 
 bool Model::ResolveMapsWritable(const Process& p, uint32_t page) const {
@@ -266,9 +266,10 @@ Result Model::DoUffdRegister(Step& s, bool reg) {
   }
   if (std::find(piece_starts.begin(), piece_starts.end(), no_merge_at) != piece_starts.end())
     no_merge_at = UINT32_MAX;
-  // userfaultfd_register_range(): vma_modify_flags_uffd() merges, then
-  // userfaultfd_set_vm_flags() gives the merged VMA the changed VMA's flags.
-  if (changed_lo < changed_hi) MergeChanged(p, changed_lo, changed_hi, /*keeper_inside=*/true, no_merge_at);
+  // userfaultfd_register_range(): vma_modify_flags_uffd() merges, then the
+  // merged VMA gets the changed VMA's flags (6.1 userfaultfd_set_vm_flags(vma,
+  // new_flags)) or keeps its own, the survivor's (6.12 userfaultfd_set_ctx()).
+  if (changed_lo < changed_hi) MergeChanged(p, changed_lo, changed_hi, Keeper::kEither, no_merge_at);
   return Ok();
 }
 

@@ -118,14 +118,14 @@ INSTANTIATE_TEST_SUITE_P(
                     "softdirty_lost_on_merge_uffd_unregister", "softdirty_lost_on_uffd_wp_resolve",
                     "uffd_unregister_other_ctx",
                     "shmem_drop_page_keeps_uffd_wp_marker", "huge_zero_page_pagemap_file"},
-                   {}},
+                   {"softdirty_lost_on_merge_uffd_register"}},
         // 6.12 has PAGEMAP_SCAN, so its stale walk_end shows; the uffd-wp
         // resolve quirk was fixed in v6.3 (931298e103c2); its userfaultfd
         // path keeps the surviving VMA's flags (corpus/QUIRKS.md).
         QuirkGuest{"6.12",
                    {"softdirty_lost_on_merge", "softdirty_lost_on_merge_mremap", "softdirty_lost_on_merge_madvise",
-                    "uffd_unregister_other_ctx", "shmem_drop_page_keeps_uffd_wp_marker",
-                    "huge_zero_page_pagemap_file", "scan_stale_walk_end"},
+                    "softdirty_lost_on_merge_uffd_register", "uffd_unregister_other_ctx",
+                    "shmem_drop_page_keeps_uffd_wp_marker", "huge_zero_page_pagemap_file", "scan_stale_walk_end"},
                    {"softdirty_lost_on_uffd_wp_resolve", "softdirty_lost_on_merge_uffd_unregister"}}),
     [](const ::testing::TestParamInfo<QuirkGuest>& info) {
       std::string name = std::string("Debian_") + info.param.guest;
