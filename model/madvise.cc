@@ -122,7 +122,12 @@ Result Model::DoMadvise(Step& s) {
         break;
       }
       case Advice::kFree:
-        if (!v.IsAnonymous()) return Err(EINVAL);  // mm/madvise.c madvise_free_single_vma()
+        // mm/madvise.c madvise_dontneed_free() sends EVENT_REMOVE for
+        // MADV_FREE as for MADV_DONTNEED (userfaultfd_remove()) and waits for
+        // it to be read, before madvise_free_single_vma() refuses a VMA that
+        // is not anonymous (EINVAL).
+        if (NobodyReads(op.proc, a, b, kUffdEventRemove)) s.pred->unmodelled = "a uffd event nobody reads";
+        if (!v.IsAnonymous()) return Err(EINVAL);
         if (!s.apply) break;
         // mm/madvise.c madvise_free_pte_range(): anonymous pages become
         // lazyfree (clean; soft-dirty kept), shared (COW after fork) ones
