@@ -137,10 +137,7 @@ void Fork(ExecResult* res) {
   // under forking_child: wait (briefly) until every handler is done, or a
   // next fork could claim it for its own child ([EMP] 6.1.192, an EBADF of
   // the first child's uffd ioctls after two forks).
-  for (int i = 0; g_shared->handlers_draining.load() != 0 && i < 20000; i++) {  // 200 ms
-    struct timespec ts = {0, 10 * 1000};
-    nanosleep(&ts, nullptr);
-  }
+  WaitUntil([] { return g_shared->handlers_draining.load() == 0; }, 200);
   res->kind = static_cast<uint8_t>(ResultKind::kValue);
   res->value = child;
 }

@@ -7,12 +7,32 @@
 // (tests/executor/style_test.cc enforces this).
 #pragma once
 
+#include <time.h>
+
 #include <cstdint>
 
 #include "executor/shared_state.h"
 #include "prog/op.h"
 
 namespace mmdiff::exec {
+
+// Waits (polling every 100 us) until `done()` or `budget_ms` of monotonic
+// time have passed; true when done. Bounded by time, not by a count of
+// sleeps: on a kernel without high-resolution timers (a minimal guest,
+// HZ=100) each short nanosleep() lasts a whole jiffy.
+template <typename Done>
+bool WaitUntil(Done done, int budget_ms) {
+  struct timespec start, now;
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  while (!done()) {
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    int64_t ms = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+    if (ms >= budget_ms) return false;
+    struct timespec ts = {0, 100 * 1000};
+    nanosleep(&ts, nullptr);
+  }
+  return true;
+}
 
 // Process-local state; each fork copies it, and the child fixes it up.
 struct ProcSelf {

@@ -177,12 +177,9 @@ int UffdForOps() {
   // (fs/userfaultfd.c dup_userfaultfd_complete waits for it), and records it
   // right after: a moment's wait at most. No event at all when no VMA was
   // registered with the context, hence the bound.
+  if (g_self.forked_with_event)
+    WaitUntil([] { return g_shared->uffd_holder_pid[g_self.proc].load() != 0; }, 200);
   int holder = g_shared->uffd_holder_pid[g_self.proc].load();
-  for (int i = 0; holder == 0 && g_self.forked_with_event && i < 2000; i++) {  // 200 ms
-    struct timespec ts = {0, 100 * 1000};
-    nanosleep(&ts, nullptr);
-    holder = g_shared->uffd_holder_pid[g_self.proc].load();
-  }
   if (holder == 0) return -1;
   int pidfd = static_cast<int>(syscall(SYS_pidfd_open, holder, 0));
   if (pidfd < 0) return -1;
