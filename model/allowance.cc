@@ -22,6 +22,7 @@ constexpr std::string_view kQuirkNames[] = {
     "mremap_merge_drops_uffd_registration",
     "guard_install_livelock_on_uffd_wp",
     "softdirty_lost_on_uffd_wp_resolve",
+    "softdirty_lost_on_mremap_pmd_move",
 };
 static_assert(std::size(kQuirkNames) == kNumQuirks);
 

@@ -84,8 +84,14 @@ enum class Quirk : uint8_t {
   // later write does not fault and the page stays soft-clean (fixed by
   // "mm/userfaultfd: rely on vma->vm_page_prot in uffd_wp_range()", 6.3).
   kSoftdirtyLostOnUffdWpResolve,
+  // mremap's page-table move (mm/mremap.c move_normal_pmd(): a whole aligned
+  // 2 MiB extent moves its PTE table with pmd_populate()) skips what
+  // move_ptes() does for every moved PTE, move_soft_dirty_pte() ("Set soft
+  // dirty bit so we can notice in userspace the ptes were moved"): the moved
+  // pages keep their old, possibly clean, soft-dirty bits. No fix known.
+  kSoftdirtyLostOnMremapPmdMove,
 };
-constexpr int kNumQuirks = 8;
+constexpr int kNumQuirks = 9;
 
 std::string_view QuirkName(Quirk q);
 std::optional<Quirk> QuirkByName(std::string_view name);

@@ -276,6 +276,21 @@ Result Model::MoveRange(Step& s, uint32_t addr, uint32_t old_len, uint32_t new_l
   }
   for (auto& [pg, d] : moved_doubts)
     SetDoubt(op.proc, new_addr + (pg - addr), d.alt_none ? Variant{} : move_one(d.alt), d.why);
+  // Quirk softdirty_lost_on_mremap_pmd_move: in a table moved whole the
+  // PTEs keep their soft-dirty bits.
+  if (profile_.quirks.Has(Quirk::kSoftdirtyLostOnMremapPmdMove) && !table_moved.empty()) {
+    for (auto& [pg, pte] : moved) {
+      uint32_t dst = new_addr + (pg - addr);
+      if (pte.soft_dirty || p.doubts.Find(dst) ||
+          std::find(table_moved.begin(), table_moved.end(), MmState::Slot(pg)) == table_moved.end())
+        continue;
+      const Pte* now = p.ptes.Find(dst);
+      if (!now || (now->kind != PteKind::kPresent && now->kind != PteKind::kSwap)) continue;
+      Pte kept = *now;
+      kept.soft_dirty = false;
+      SetDoubt(op.proc, dst, kept, Grant::Of(Quirk::kSoftdirtyLostOnMremapPmdMove));
+    }
+  }
   // A table moved from a slot whose table the model does not know, holding
   // only PTEs the model cannot pin down, stays unknown (SetPte() above
   // assumed one).

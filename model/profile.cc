@@ -118,6 +118,8 @@ KernelProfile MakeProfile(const KernelFeatures& f) {
   // sent to stable); only visible with CONFIG_MEM_SOFT_DIRTY.
   bool before_63 = !parsed || major < 6 || (major == 6 && minor < 3);
   if (p.soft_dirty && p.uffd_wp && before_63) p.quirks.Set(Quirk::kSoftdirtyLostOnUffdWpResolve);
+  // No fix known: every kernel with soft-dirty ([EMP] 6.1.192, 6.12.118).
+  if (p.soft_dirty) p.quirks.Set(Quirk::kSoftdirtyLostOnMremapPmdMove);
   return p;
 }
 

@@ -116,6 +116,7 @@ INSTANTIATE_TEST_SUITE_P(
         QuirkGuest{"6.1",
                    {"softdirty_lost_on_merge", "softdirty_lost_on_merge_mremap", "softdirty_lost_on_merge_madvise",
                     "softdirty_lost_on_merge_uffd_unregister", "softdirty_lost_on_uffd_wp_resolve",
+                    "softdirty_lost_on_mremap_pmd_move",
                     "uffd_unregister_other_ctx",
                     "shmem_drop_page_keeps_uffd_wp_marker", "huge_zero_page_pagemap_file"},
                    {"softdirty_lost_on_merge_uffd_register"}},
@@ -124,7 +125,8 @@ INSTANTIATE_TEST_SUITE_P(
         // path keeps the surviving VMA's flags (corpus/QUIRKS.md).
         QuirkGuest{"6.12",
                    {"softdirty_lost_on_merge", "softdirty_lost_on_merge_mremap", "softdirty_lost_on_merge_madvise",
-                    "softdirty_lost_on_merge_uffd_register", "uffd_unregister_other_ctx",
+                    "softdirty_lost_on_merge_uffd_register", "softdirty_lost_on_mremap_pmd_move",
+                    "uffd_unregister_other_ctx",
                     "shmem_drop_page_keeps_uffd_wp_marker", "huge_zero_page_pagemap_file", "scan_stale_walk_end"},
                    {"softdirty_lost_on_uffd_wp_resolve", "softdirty_lost_on_merge_uffd_unregister"}}),
     [](const ::testing::TestParamInfo<QuirkGuest>& info) {
