@@ -334,6 +334,13 @@ Result Model::MoveRange(Step& s, uint32_t addr, uint32_t old_len, uint32_t new_l
     if (whole_vma && !merged) {
       old_vma.anon_vma = 0;
       old_vma.anon_vma_cloned = false;
+      // mm/mremap.c move_vma(): "The VMA is now unfaulted and it is an
+      // invariant that unfaulted anonymous VMAs have page offset equal to
+      // vma->vm_start >> PAGE_SHIFT" (vm_pgoff = pgoff_unfaulted), so it can
+      // merge with a new mapping beside it (behaviour
+      // dontunmap_source_pgoff_reset: [EMP] 6.1.192 and 6.12.118 yes, 6.18.44 no).
+      if (old_vma.kind == MemKind::kAnon && profile_.Has(kBehDontunmapSourcePgoffReset))
+        old_vma.pgoff = old_vma.start;
     }
   }
   return Ok();

@@ -132,7 +132,8 @@ KernelFeatures HostFeatures618() {
   f.scan_categories = 0x1ff;
   f.thp_mode = "madvise";
   f.fault_around_bytes = 0;  // debugfs is not writable on the host: unknown
-  f.behaviours = f.behaviours_measured = ~0u;  // every current rule
+  f.behaviours = ~0u & ~kBehDontunmapSourcePgoffReset;  // as the 6.18.44 probe measured them
+  f.behaviours_measured = ~0u;
   return f;
 }
 
@@ -146,7 +147,7 @@ KernelFeatures GuestFeatures61() {
   f.fault_around_bytes = 4096;  // pinned by the executor
   // As Debian 6.1.192's probe measured them: the older rule of each but
   // mremap's grow in place, which merges with the next VMA there too.
-  f.behaviours = kBehMremapGrowMergesNext;
+  f.behaviours = kBehMremapGrowMergesNext | kBehDontunmapSourcePgoffReset;
   f.behaviours_measured = ~0u;
   return f;
 }

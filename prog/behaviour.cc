@@ -95,6 +95,16 @@ constexpr BehaviourProbe kProbes[] = {
      "mremap 0 1 1 move 1 dontunmap\n"
      "mremap 0 2 3\n",
      2, "ok", "err EFAULT"},
+    {kBehDontunmapSourcePgoffReset, "dontunmap_source_pgoff_reset",
+     "the source VMA an MREMAP_DONTUNMAP move of a whole faulted anonymous VMA leaves behind is unfaulted "
+     "again and gets vm_pgoff = vm_start >> PAGE_SHIFT (mm/mremap.c move_vma(): pgoff_unfaulted), so a new "
+     "mapping beside it merges with it; kernels without that keep the old pgoff and the two apart",
+     "mmap 0 1 rw anon private populate\n"
+     "mremap 0 1 17 move 21\n"
+     "mremap 21 17 17 move 2 dontunmap\n"
+     "mmap 20 1 rw anon private\n"
+     "mremap 20 18 19\n",
+     4, "ok", "err EFAULT"},
 };
 
 }  // namespace

@@ -26,6 +26,7 @@ enum Behaviour : uint32_t {
   kBehMremapSourceCheckedFirst = 1u << 7,
   kBehMremapMovesManyVmas = 1u << 8,
   kBehDontunmapCopyMergesSource = 1u << 9,
+  kBehDontunmapSourcePgoffReset = 1u << 10,
 };
 
 struct BehaviourProbe {

@@ -992,7 +992,7 @@ TEST(Profile, HostAndGuest) {
   EXPECT_EQ(h.scan_categories, 0x1ffu);
   EXPECT_TRUE(g.soft_dirty);
   EXPECT_FALSE(g.pagemap_scan);
-  EXPECT_EQ(g.behaviours, uint32_t{kBehMremapGrowMergesNext});
+  EXPECT_EQ(g.behaviours, uint32_t{kBehMremapGrowMergesNext | kBehDontunmapSourcePgoffReset});
   EXPECT_FALSE(g.HasUffdFeature(kUffdWpAsync));
   EXPECT_TRUE(g.HasUffdFeature(kUffdWpHugetlbfsShmem | kUffdEventFork));
 }
