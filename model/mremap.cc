@@ -308,10 +308,9 @@ Result Model::MoveRange(Step& s, uint32_t addr, uint32_t old_len, uint32_t new_l
   // VM_SOFTDIRTY (docs/CONTRACT.md §4.3) may be lost on kernels with the quirk.
   // copy_vma() merges the copy with its new neighbours before the source is
   // unmapped, the (DONTUNMAP) source VMA itself included ("Source vma may
-  // have been merged into new_vma"; [EMP] both kernels).
-  std::vector<Vma> before = p.vmas;
-  // 6.1 does not merge the copy with a DONTUNMAP source ([EMP] 6.1.192: the
-  // two stay apart).
+  // have been merged into new_vma"; [EMP] both kernels). Kernels without
+  // the behaviour dontunmap_copy_merges_source keep a DONTUNMAP copy apart
+  // from its source (6.1.192, 6.12.118).
   uint32_t keep_apart = UINT32_MAX, keep_apart2 = UINT32_MAX;
   if (dontunmap && !profile_.Has(kBehDontunmapCopyMergesSource)) {
     int oi = st_.VmaAt(p, addr);

@@ -65,7 +65,7 @@ bool MmState::MergeAround(Process& p, uint32_t lo, uint32_t hi, uint32_t not_at,
   // The anon_vma of the changed VMA that ends the range, before any merge:
   // what vma_merge() passes as the area's anon_vma when it tries `next`.
   uint32_t area_anon = 0;
-  if (hi > lo) {
+  if (legacy_anon_vma_merge && hi > lo) {
     size_t k = FirstVmaEnding(p, hi - 1);
     if (k < p.vmas.size() && p.vmas[k].start < hi) area_anon = p.vmas[k].anon_vma;
   }

@@ -1,7 +1,5 @@
 #include "prog/behaviour.h"
 
-#include <iterator>
-
 namespace mmdiff {
 namespace {
 
