@@ -138,18 +138,26 @@ Result Model::MoveRange(Step& s, uint32_t addr, uint32_t old_len, uint32_t new_l
       copy.start = new_addr;
       copy.end = new_addr + new_len;
       copy.pgoff = v.IsAnonymous() && !v.anon_vma ? new_addr : v.FilePage(addr);
-      // The neighbours once the destination is unmapped (and, for the
-      // source VMA, once the moved range is gone).
+      // The neighbours once the destination is unmapped: the page just
+      // before it and the page just after it, in whichever VMA holds them —
+      // the source VMA (still whole when copy_vma() merges) or the rest of
+      // a VMA the destination's unmap splits (found by generated programs:
+      // a shrink split the registered VMA, a move to its start merged with
+      // the rest). One page of the neighbour is enough: Mergeable() reads
+      // its end and pgoff.
       bool merges = false;
+      uint32_t after = new_addr + new_len;
       for (const Vma& w : p.vmas) {
-        Vma n = w;
-        if (&w == &v) {
-          if (new_addr + new_len <= addr && new_addr + new_len > n.start) n.start = new_addr + new_len;
-          if (new_addr >= addr + old_len && new_addr < n.end) n.end = new_addr;
-          if (n.start != w.start) n.pgoff = w.FilePage(n.start);
+        if (new_addr > 0 && w.start < new_addr && new_addr <= w.end) {
+          Vma n = w;
+          n.start = new_addr - 1, n.end = new_addr, n.pgoff = w.FilePage(n.start);
+          merges |= MmState::Mergeable(n, copy);
         }
-        if (n.end == new_addr && n.start < new_addr) merges |= MmState::Mergeable(n, copy);
-        if (n.start == new_addr + new_len && n.end > n.start) merges |= MmState::Mergeable(copy, n);
+        if (w.start <= after && after < w.end) {
+          Vma n = w;
+          n.start = after, n.end = after + 1, n.pgoff = w.FilePage(after);
+          merges |= MmState::Mergeable(copy, n);
+        }
       }
       if (merges)
         s.pred->unmodelled = "mremap next to a VMA of its uffd context (quirk mremap_merge_drops_uffd_registration)";

@@ -626,6 +626,27 @@ mremap 67 1 1 move 90
   EXPECT_EQ(off.Predict(prog.ops[5], 5).unmodelled, "");
 }
 
+// The same with the rest of the VMA the destination's unmap splits (found by
+// a host campaign: corpus/quirks/mremap_merge_drops_uffd_registration_split.mmp,
+// where the kernel says ENOENT for pages 1-2 and the model said ok).
+TEST(Quirk, MremapMergeWithTheSplitDestinationVmaIsUnmodelled) {
+  Program prog = MustParse(R"(
+mmap 0 44 rw anon private
+uffd_open
+uffd_register 0 44 wp
+mremap 2 2 1
+mremap 43 1 1 move 0
+mremap 42 1 1 move 10
+)");
+  Model m(HostProfile618());
+  for (size_t i = 0; i < 4; i++) m.Apply(prog.ops[i], i, m.Predict(prog.ops[i], i).expected);
+  EXPECT_EQ(m.Predict(prog.ops[4], 4).unmodelled,
+            "mremap next to a VMA of its uffd context (quirk mremap_merge_drops_uffd_registration)");
+  // Page 42 to 10, inside the source VMA itself: the copy (pgoff 10) sits
+  // between pages 9 and 11 of [4,44), the same merge from both sides.
+  EXPECT_NE(m.Predict(prog.ops[5], 5).unmodelled, "");
+}
+
 }  // namespace
 }  // namespace mmdiff
 
