@@ -40,6 +40,11 @@ const char kFuzzUsage[] =
     "allowances (NAME: granted, taken), started, updated and last_new_finding\n"
     "(ISO 8601 UTC, null before the first finding). The status line shows\n"
     "judged, unmodelled and each granted allowance as NAME taken/granted.\n"
+    "Exit status: 0 when this run hit no confirmed finding, 1 when it did (a\n"
+    "new one or one already recorded in DIR), 2 on bad usage or a DIR in use.\n"
+    "A --model-mutant campaign's findings are labelled as self-tests (their\n"
+    "signature, meta.txt, min.mmp, repro.c and the report's subject), so\n"
+    "`mmdiff merge` never folds them into real ones.\n"
     "\n"
     "  --out DIR      output directory (default mmdiff-out)\n"
     "  --minutes M    stop after M minutes (of this run)\n"
@@ -49,7 +54,7 @@ const char kFuzzUsage[] =
     "  --jobs N       N executors on the local kernel (--target local)\n"
     "  --vms N        N guests (--target qemu)\n"
     "  --corpus DIR   seed programs (.mmp); default: the project's corpus/ if found\n"
-    "  --until-found  stop at the first confirmed finding\n"
+    "  --until-found  stop at the first confirmed finding, once it is minimized\n"
     "  --no-minimize  do not minimize new findings (by default a background\n"
     "                 minimizer on a target of its own writes min.mmp, repro.c\n"
     "                 and report.txt, the linux-mm report, into each finding)\n"
@@ -200,7 +205,8 @@ int FuzzCommand(int argc, char** argv) {
   for (int a = 0; a < kNumAllowances; a++)
     if (stats.tally.granted[a])
       printf("%s\n", AllowanceLine(static_cast<Allowance>(a), stats.tally.granted[a], stats.tally.taken[a]).c_str());
-  return 0;
+  // As libFuzzer does for CI: 1 when this run hit a confirmed finding.
+  return stats.confirmed_this_run > 0 ? 1 : 0;
 }
 
 }  // namespace mmdiff::cli

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
@@ -60,6 +61,7 @@ class CampaignRun {
 
   bool Run(CampaignStats* out, std::string* err) {
     if (!lock_.Acquire(o_.out_dir, err) || !store_.Open(o_.out_dir, err)) return false;
+    if (profile_.mutant != Mutant::kNone) store_.SetMutant(std::string(MutantName(profile_.mutant)));
     corpus_dir_ = o_.out_dir + "/corpus";
     mkdir(corpus_dir_.c_str(), 0755);
     seed_ = o_.seed ? o_.seed : RandomSeed();
@@ -86,6 +88,14 @@ class CampaignRun {
       }
     }
     for (auto& t : workers) t.join();
+    // --until-found: the finding is what the user waits for, so its
+    // minimization (min.mmp, repro.c, report.txt) finishes before the
+    // campaign does; Ctrl-C still stops it with the best program so far.
+    if (o_.until_found && minimizer.joinable()) {
+      std::unique_lock<std::mutex> lock(queue_mu_);
+      while (!stop_.load() && (!queue_.empty() || minimizing_))
+        queue_cv_.wait_for(lock, std::chrono::milliseconds(100));
+    }
     finishing_.store(true);  // the minimizer keeps its best so far and stops
     queue_cv_.notify_all();
     if (minimizer.joinable()) minimizer.join();
@@ -212,7 +222,7 @@ class CampaignRun {
       tally_.Add(j);
     }
     if (j.kind == Judgement::Kind::kFail) {
-      std::string signature = FindingSignature(j);
+      std::string signature = store_.SignatureOf(j);
       int reproduced = 1, runs = 1;
       for (int r = 1; target && r < o_.confirm_runs && !stop_.load() && TakeExec(); r++) {
         Trace again;
@@ -220,9 +230,10 @@ class CampaignRun {
         runs++;
         execs_++;
         if (target->Run(prog, &again, &err) &&
-            FindingSignature(JudgeKernelRun(prog, again, profile_)) == signature)
+            store_.SignatureOf(JudgeKernelRun(prog, again, profile_)) == signature)
           reproduced++;
       }
+      if (reproduced == runs) confirmed_this_run_++;
       if (store_.Record(prog, trace, j, reproduced, runs)) {
         last_new_finding_.store(time(nullptr));
         std::string name = FindingName(signature, FindingClass(j));
@@ -258,25 +269,37 @@ class CampaignRun {
       std::pair<std::string, Program> job;
       {
         std::unique_lock<std::mutex> lock(queue_mu_);
+        minimizing_ = false;  // the last job (if any) is done: --until-found may stop
+        queue_cv_.notify_all();
         queue_cv_.wait(lock, [&] { return finishing_.load() || !queue_.empty(); });
         if (finishing_.load() || queue_.empty()) return;
         job = std::move(queue_.front());
         queue_.erase(queue_.begin());
+        minimizing_ = true;
       }
       std::string err;
       if (!target) target = o_.minimize_target(&err);
       if (!target) {
         fprintf(stderr, "mmdiff fuzz: no target for the minimizer: %s\n", err.c_str());
+        std::lock_guard<std::mutex> lock(queue_mu_);
+        minimizing_ = false, queue_.clear();
+        queue_cv_.notify_all();
         return;
       }
       MinimizeStats stats;
       TargetMinimizeResult r;
       if (!MinimizeOnTarget(job.second, target.get(), profile_, {}, &stats, &finishing_, &r, &err)) continue;
       const std::string& d = job.first;
-      WriteFileAtomically(d + "/min.mmp", "# " + r.judgement.line + "\n# reproduced " +
-                                              std::to_string(r.reproduced) + "/" + std::to_string(r.runs) +
-                                              "\n" + PrintProgram(r.program));
-      WriteFileAtomically(d + "/repro.c", WriteReproC(r.program, SpecForJudgement(r.program, r.judgement)));
+      // A self-test finding says so on the first line of each artefact.
+      std::string label = profile_.mutant == Mutant::kNone
+                              ? ""
+                              : "model mutant " + std::string(MutantName(profile_.mutant)) +
+                                    ": a self-test finding of a model broken on purpose, not a kernel bug";
+      WriteFileAtomically(d + "/min.mmp", (label.empty() ? "" : "# " + label + "\n") + "# " + r.judgement.line +
+                                              "\n# reproduced " + std::to_string(r.reproduced) + "/" +
+                                              std::to_string(r.runs) + "\n" + PrintProgram(r.program));
+      WriteFileAtomically(d + "/repro.c", (label.empty() ? "" : "/* " + label + " */\n") +
+                                              WriteReproC(r.program, SpecForJudgement(r.program, r.judgement)));
       ReportInput in{r.program, r.trace, r.judgement, {}, profile_, r.reproduced, r.runs};
       target->Probe(&in.features, &err);
       WriteFileAtomically(d + "/report.txt", WriteReport(in));
@@ -298,6 +321,7 @@ class CampaignRun {
     s.started = history_.started;
     s.last_new_finding = last_new_finding_.load() ? last_new_finding_.load() : history_.last_new_finding;
     s.divergences = store_.hits();
+    s.confirmed_this_run = confirmed_this_run_.load();
     s.unique = store_.unique();
     s.flaky = store_.flaky();
     s.restarts = restarts_.load();
@@ -352,6 +376,8 @@ class CampaignRun {
   std::atomic<bool> finishing_{false};
   std::mutex queue_mu_;
   std::condition_variable queue_cv_;
+  bool minimizing_ = false;  // the minimizer holds a job (queue_mu_)
+  std::atomic<uint64_t> confirmed_this_run_{0};  // hits that reproduced on every run
   std::vector<std::pair<std::string, Program>> queue_;  // (finding dir, program) to minimize
   CoverageMap coverage_;
 };

@@ -63,6 +63,9 @@ struct CampaignStats {
   int64_t started = 0;           // unix seconds: the first run on this --out
   int64_t last_new_finding = 0;  // unix seconds; 0: none
   CampaignTally tally;           // judged, unmodelled by reason, allowances
+  // Divergences of this run (not of the runs it resumed) that reproduced on
+  // every confirmation run: `mmdiff fuzz` exits 1 when there is one.
+  uint64_t confirmed_this_run = 0;
 };
 
 // Runs until `stop` is set or a limit is reached. Prints a status line to

@@ -99,6 +99,14 @@ std::string FindingName(const std::string& signature, const std::string& cls) {
   return cls + "-" + std::string(hash, 12);
 }
 
+std::string MetaText(const std::string& signature, const std::string& cls, const std::string& mutant, uint64_t hits,
+                     int reproduced, int runs) {
+  std::string m = "signature: " + signature + "\nclass: " + cls + "\n";
+  if (!mutant.empty()) m += "mutant: " + mutant + " (a self-test finding: the model is broken on purpose)\n";
+  return m + "hits: " + std::to_string(hits) + "\nreproduced: " + std::to_string(reproduced) +
+         "\nruns: " + std::to_string(runs) + "\nupdated: " + std::to_string(time(nullptr)) + "\n";
+}
+
 bool WriteFileAtomically(const std::string& path, const std::string& content) {
   std::string tmp = path + ".tmp." + std::to_string(getpid());
   {
@@ -147,14 +155,15 @@ void FindingStore::WriteEntry(const std::string& sub, const std::string& name, c
     if (!trace->console.empty()) WriteFileAtomically(d + "/console.txt", trace->console);
   }
   // meta.txt last: a directory with meta.txt is complete.
-  WriteFileAtomically(d + "/meta.txt", "signature: " + signature + "\nclass: " + e.cls +
-                                           "\nhits: " + std::to_string(e.hits) + "\nreproduced: " +
-                                           std::to_string(e.reproduced) + "\nruns: " + std::to_string(e.runs) +
-                                           "\nupdated: " + std::to_string(time(nullptr)) + "\n");
+  WriteFileAtomically(d + "/meta.txt", MetaText(signature, e.cls, mutant_, e.hits, e.reproduced, e.runs));
+}
+
+std::string FindingStore::SignatureOf(const Judgement& j) const {
+  return mutant_.empty() ? FindingSignature(j) : "model-mutant=" + mutant_ + "|" + FindingSignature(j);
 }
 
 bool FindingStore::Record(const Program& prog, const Trace& trace, const Judgement& j, int reproduced, int runs) {
-  std::string signature = FindingSignature(j);
+  std::string signature = SignatureOf(j);
   std::string cls = FindingClass(j);
   std::lock_guard<std::mutex> lock(mu_);
   auto [it, fresh] = by_signature_.try_emplace(signature);
@@ -216,7 +225,7 @@ bool CopyFile(const std::string& from, const std::string& to) {
 bool MergeFindingDirs(const std::vector<std::string>& dirs, const std::string& out, MergeStats* stats,
                       std::string* err) {
   struct Merged {
-    std::string cls, source;  // source: the entry directory whose files are kept
+    std::string cls, mutant, source;  // source: the entry directory whose files are kept
     uint64_t hits = 0;
     int reproduced = 0, runs = 0;
     bool flaky = true;
@@ -243,6 +252,7 @@ bool MergeFindingDirs(const std::vector<std::string>& dirs, const std::string& o
         if (fresh || (m.flaky && confirmed)) {
           m.source = entry;
           m.cls = kv["class"];
+          m.mutant = kv["mutant"].substr(0, kv["mutant"].find(' '));
           m.reproduced = atoi(kv["reproduced"].c_str());
           m.runs = atoi(kv["runs"].c_str());
         }
@@ -260,11 +270,7 @@ bool MergeFindingDirs(const std::vector<std::string>& dirs, const std::string& o
     mkdir(to.c_str(), 0755);
     for (const char* f : {"program.mmp", "divergence.txt", "console.txt", "min.mmp", "repro.c", "report.txt"})
       CopyFile(m.source + "/" + f, to + "/" + f);
-    WriteFileAtomically(to + "/meta.txt", "signature: " + signature + "\nclass: " + m.cls + "\nhits: " +
-                                              std::to_string(m.hits) + "\nreproduced: " +
-                                              std::to_string(m.reproduced) + "\nruns: " +
-                                              std::to_string(m.runs) + "\nupdated: " +
-                                              std::to_string(time(nullptr)) + "\n");
+    WriteFileAtomically(to + "/meta.txt", MetaText(signature, m.cls, m.mutant, m.hits, m.reproduced, m.runs));
     (m.flaky ? stats->flaky : stats->findings)++;
   }
   return true;

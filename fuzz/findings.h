@@ -6,7 +6,8 @@
 //                                   comments and the verdict on top
 //                     divergence.txt the DIVERGENCE line, class, signature,
 //                                   address-space picture, console excerpt
-//                     meta.txt      signature, class, hits, confirmation
+//                     meta.txt      signature, class, hits, confirmation;
+//                                   `mutant: NAME` for a self-test finding
 //                     min.mmp, repro.c, report.txt  the minimized program, its
 //                                   C reproducer, the linux-mm report (written
 //                                   by the campaign's background minimizer)
@@ -37,6 +38,9 @@ std::string FindingClass(const Judgement& j);  // "missed-dirty", "kernel-splat"
 std::string FindingName(const std::string& signature, const std::string& cls);
 
 bool WriteFileAtomically(const std::string& path, const std::string& content);
+// The text of a finding's meta.txt (`mutant` empty for a real finding).
+std::string MetaText(const std::string& signature, const std::string& cls, const std::string& mutant, uint64_t hits,
+                     int reproduced, int runs);
 
 struct MergeStats {
   size_t dirs = 0;
@@ -55,6 +59,14 @@ class FindingStore {
  public:
   // Creates DIR/findings and DIR/flaky, and loads what is there (resuming).
   bool Open(const std::string& dir, std::string* err);
+  // A self-test campaign (--model-mutant NAME): its findings are the broken
+  // model's, not the kernel's. Their signatures carry the mutant, so they
+  // never fold into a real finding (here or in `mmdiff merge`), and meta.txt
+  // says `mutant: NAME`. Call before Record.
+  void SetMutant(const std::string& name) { mutant_ = name; }
+  // The dedup key this store records `j` under (FindingSignature, with the
+  // mutant of a self-test campaign).
+  std::string SignatureOf(const Judgement& j) const;
 
   // Records a confirmed finding (`reproduced` of `runs` confirmation runs
   // diverged the same way; all of them: a finding, fewer: flaky). Returns
@@ -76,6 +88,7 @@ class FindingStore {
   void WriteEntry(const std::string& sub, const std::string& name, const std::string& signature, const Entry& e,
                   const Program* prog, const Trace* trace, const Judgement* j);
   std::string dir_;
+  std::string mutant_;
   mutable std::mutex mu_;
   std::map<std::string, Entry> by_signature_;
 };

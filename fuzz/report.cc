@@ -260,7 +260,12 @@ std::string WriteReport(const ReportInput& in) {
   const Program& prog = in.prog;
   const Judgement& j = in.judgement;
   std::string r;
-  r += "Subject: [BUG] " + ReportSubject(prog, j) + "\n\n";
+  // A self-test finding must never read as a kernel bug report.
+  if (in.profile.mutant != Mutant::kNone)
+    r += "Subject: [SELF-TEST model mutant " + std::string(MutantName(in.profile.mutant)) + ", not a kernel bug] " +
+         ReportSubject(prog, j) + "\n\n";
+  else
+    r += "Subject: [BUG] " + ReportSubject(prog, j) + "\n\n";
   r += "Kernel: " + in.features.release + "\n";
   r += "Features (mmdiff probe):\n" + IndentLines(PrintFeatures(in.features), "  ") + "\n";
 
