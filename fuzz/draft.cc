@@ -560,7 +560,10 @@ bool Drafter::ChooseMmap(Op* op, const Plan* plan) {
   }
   op->npages = n;
   note_.thp = thp;
-  if (op->backing == Backing::kAnon) return true;
+  if (op->backing == Backing::kAnon) {
+    op->file = 0, op->file_pgoff = 0;  // its text has neither (Validate)
+    return true;
+  }
 
   MemKind want = op->backing == Backing::kMemfd ? MemKind::kMemfd : MemKind::kFile;
   std::vector<int> open = OpenSlots(op->proc, static_cast<int>(want));

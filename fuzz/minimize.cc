@@ -184,9 +184,11 @@ std::vector<std::pair<Op, std::string>> SimplerOps(const Op& op) {
           v.file = 0;
           v.file_pgoff = 0;
           add(v, "anonymous backing");
-        } else if (op.file_pgoff) {
-          v.file_pgoff = 0;
-          add(v, "file offset 0");
+          if (op.file_pgoff) {  // the same file from its start
+            v = op;
+            v.file_pgoff = 0;
+            add(v, "file offset 0");
+          }
         }
         break;
       case ArgKind::kSharing:

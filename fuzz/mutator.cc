@@ -171,6 +171,7 @@ void ChangeArg(Drafter& d, const KernelProfile& prof, Rng& rng, const ArgSpec& s
       op->file = static_cast<uint8_t>(d.PickSlot(proc));
       uint32_t size = d.FileSize(proc, op->file);
       op->file_pgoff = size == 0 || rng.Chance(2, 3) ? 0 : static_cast<uint32_t>(rng.Below(size + 1));
+      if (op->backing == Backing::kAnon) op->file = 0, op->file_pgoff = 0;  // as its text reads (Validate)
       break;
     }
     case ArgKind::kSharing:

@@ -38,6 +38,13 @@ std::optional<std::string> CheckOp(const Op& op) {
         break;
       case ArgKind::kBacking:
         if (op.file_pgoff >= kMaxFilePages) return "file offset beyond the largest file";
+        // The text of an anonymous mapping has no slot and no offset, so a
+        // program that carries them would run other than it reads (an
+        // anonymous MAP_HUGETLB passes the offset to hugetlbfs, which
+        // refuses an unaligned one with EINVAL: found as a campaign-only
+        // divergence whose program.mmp never reproduced).
+        if (op.backing == Backing::kAnon && (op.file != 0 || op.file_pgoff != 0))
+          return "anonymous mapping with a file slot or offset";
         break;
       case ArgKind::kClearRefsType:
         if (op.value < 1 || op.value > 5) return "clear_refs type out of range (1-5)";

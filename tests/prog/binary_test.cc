@@ -44,10 +44,27 @@ void CheckDecode(std::span<const uint8_t> data) {
   ASSERT_FALSE(Validate(p).has_value()) << Validate(p)->message;
   std::vector<uint8_t> again = EncodeProgram(p);
   ASSERT_EQ(again, std::vector<uint8_t>(data.begin(), data.end()));
-  // A decoded program also survives the text format.
+  // A decoded program also survives the text format, op for op: its text is
+  // what runs (an anonymous mapping once carried a hidden file offset).
   Program q;
   TextError e;
   ASSERT_TRUE(ParseProgram(PrintProgram(p), "t", &q, &e)) << e.ToString();
+  ASSERT_EQ(q.ops, p.ops) << PrintProgram(p);
+}
+
+// An anonymous mapping with a file slot or offset reads other than it runs:
+// invalid, so no decoder, generator or mutator can hand one to the executor.
+TEST(ProgramCodec, AnonymousMappingCarriesNoFileOffset) {
+  Program p = Parse("mmap 0 12 rw anon private hugetlb\n");
+  EXPECT_FALSE(Validate(p).has_value());
+  p.ops[0].file_pgoff = 3;
+  ASSERT_TRUE(Validate(p).has_value());
+  EXPECT_EQ(Validate(p)->message, "anonymous mapping with a file slot or offset");
+  Program q;
+  EXPECT_FALSE(DecodeProgram(EncodeProgram(p), &q));
+  p.ops[0].file_pgoff = 0;
+  p.ops[0].file = 2;
+  EXPECT_TRUE(Validate(p).has_value());
 }
 
 class ProgramCodec : public testing::TestWithParam<RoundTripCase> {};
