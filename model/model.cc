@@ -198,7 +198,24 @@ Result Model::DoMmap(Step& s) {
   v.soft_dirty = true;
   size_t at = st_.FirstVmaEnding(p, lo);
   p.vmas.insert(p.vmas.begin() + at, v);
-  st_.MergeAround(p, lo, hi);
+  uint32_t not_at = UINT32_MAX;
+  if (!profile_.Has(kBehMmapMergesPrevFirst) && at > 0 && at + 1 < p.vmas.size()) {
+    // [61] mm/mmap.c mmap_region(): next is tried first, against the new
+    // area's anon_vma (none); prev then against the anon_vma of the VMA it
+    // would join (next's, when next merges): is_mergeable_anon_vma(next's,
+    // prev's, prev) passes with one side NULL only if prev's own
+    // anon_vma_chain is singular, never for a prev without anon_vma, and
+    // otherwise wants the same anon_vma. Upstream (mm/vma.c
+    // vma_merge_new_range()) tests each side against the new area and then
+    // prev against next, which MergeAround() follows. (Found by a 6.1 guest
+    // campaign: an unfaulted prev stayed apart, clean after clear_refs.)
+    const Vma& prev = p.vmas[at - 1];
+    const Vma& next = p.vmas[at + 1];
+    if (prev.end == lo && next.start == hi && MmState::Mergeable(p.vmas[at], next) && next.anon_vma &&
+        next.anon_vma != prev.anon_vma)
+      not_at = lo;
+  }
+  st_.MergeAround(p, lo, hi, not_at);
 
   if (op.flags & kFlagPopulate) {
     // populate_vma_page_range(): write faults for private writable mappings,

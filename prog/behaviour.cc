@@ -103,6 +103,17 @@ constexpr BehaviourProbe kProbes[] = {
      "mmap 20 1 rw anon private\n"
      "mremap 20 18 19\n",
      4, "ok", "err EFAULT"},
+    {kBehMmapMergesPrevFirst, "mmap_merges_prev_first",
+     "a new mapping between an unfaulted VMA and a faulted one merges with both (mm/vma.c "
+     "vma_merge_new_range(): prev and next are each tested against the new area, whose anon_vma is NULL); "
+     "older kernels try next first and then test prev against next's anon_vma (mm/mmap.c mmap_region(): "
+     "can_vma_merge_after(prev, ..., vma->anon_vma)), which a prev without anon_vma fails",
+     "mmap 0 1 rw anon private\n"
+     "mmap 2 1 rw anon private\n"
+     "write 2\n"
+     "mmap 1 1 rw anon private\n"
+     "mremap 0 3 4\n",
+     4, "ok", "err EFAULT"},
 };
 
 }  // namespace

@@ -27,6 +27,7 @@ enum Behaviour : uint32_t {
   kBehMremapMovesManyVmas = 1u << 8,
   kBehDontunmapCopyMergesSource = 1u << 9,
   kBehDontunmapSourcePgoffReset = 1u << 10,
+  kBehMmapMergesPrevFirst = 1u << 11,
 };
 
 struct BehaviourProbe {

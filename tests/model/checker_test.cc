@@ -678,3 +678,35 @@ read 2
 
 }  // namespace
 }  // namespace mmdiff
+
+namespace mmdiff {
+namespace {
+
+// A new mapping between an unfaulted prev and a faulted next: 6.1's
+// mmap_region() tries next first and then refuses prev (its empty
+// anon_vma_chain is not singular), so prev stays apart and clean after
+// clear_refs; upstream merges all three, and the merged VMA is soft-dirty.
+// Found by a 6.1 guest campaign (missed-dirty, kernel D=0); the behaviour
+// probe mmap_merges_prev_first measures which a kernel does.
+TEST(MmapMerge, PrevBesideAFaultedNextFollowsTheBehaviour) {
+  Program prog = MustParse(R"(
+mmap 0 4 rw anon private
+mmap 1028 24 rw anon private
+write 1051
+clear_refs 4
+mmap 4 1024 rw anon private
+read 0
+pagemap 0 1
+)");
+  KernelProfile old = GuestProfile61();
+  ASSERT_FALSE(old.Has(kBehMmapMergesPrevFirst));
+  Trace t = Predicted(prog, old);
+  EXPECT_FALSE(t.results[6].pagemap[0] & kPmSoftDirty) << "6.1: prev did not merge, still clean";
+  KernelProfile upstream = old;
+  upstream.behaviours |= kBehMmapMergesPrevFirst;
+  Trace u = Predicted(prog, upstream);
+  EXPECT_TRUE(u.results[6].pagemap[0] & kPmSoftDirty) << "merged into the new, soft-dirty VMA";
+}
+
+}  // namespace
+}  // namespace mmdiff
