@@ -1,0 +1,449 @@
+// Why a reproducer checks what it checks (fuzz/repro.h): the pagemap bits by
+// letter, the checks from a divergence, a prediction or the program's
+// expectations, and their reasons from the program's history ("written since
+// clear_refs at step 3").
+#include <algorithm>
+#include <regex>
+
+#include "fuzz/repro.h"
+#include "fuzz/repro_fmt.h"
+#include "fuzz/repro_uapi.h"
+#include "prog/op_table.h"
+
+namespace mmdiff {
+using namespace repro_detail;  // AdviceC, Fmt
+
+namespace {
+
+// --- Program history, for the reasons of a check. ---
+
+// Per process: the process that forked it and the index of that fork.
+struct Lineage {
+  int parent[kMaxProcs] = {};
+  size_t fork_at[kMaxProcs] = {};
+};
+Lineage LineageOf(const Program& prog) {
+  Lineage l;
+  int next = 1;
+  for (size_t i = 0; i < prog.ops.size(); i++)
+    if (prog.ops[i].kind == OpKind::kFork && next < kMaxProcs) {
+      l.parent[next] = prog.ops[i].proc;
+      l.fork_at[next] = i;
+      next++;
+    }
+  return l;
+}
+
+// Whether op j is part of the history of `proc`'s address space as of op i:
+// its own earlier ops, and its ancestors' ops before the forks that led to it.
+bool InHistory(const Program& prog, const Lineage& l, size_t j, int proc, size_t i) {
+  for (;;) {
+    if (j >= i) return false;
+    if (prog.ops[j].proc == proc) return true;
+    if (proc == 0) return false;
+    i = l.fork_at[proc];
+    proc = l.parent[proc];
+  }
+}
+
+bool Covers(const Op& op, uint32_t page) {
+  switch (op.kind) {
+    case OpKind::kMmap: case OpKind::kMunmap: case OpKind::kMprotect: case OpKind::kMadvise:
+    case OpKind::kUffdRegister: case OpKind::kUffdUnregister: case OpKind::kUffdWp: case OpKind::kPagemap:
+    case OpKind::kScan:
+      return page >= op.page && page < op.page + op.npages;
+    case OpKind::kMremap: {
+      uint32_t dst = (op.flags & kFlagMove) ? op.new_page : op.page;
+      return (page >= op.page && page < op.page + op.npages) || (page >= dst && page < dst + op.new_npages);
+    }
+    case OpKind::kRead: case OpKind::kWrite:
+      return page == op.page;
+    case OpKind::kClearRefs: case OpKind::kFork:
+      return true;
+    case OpKind::kRequires: case OpKind::kExit: case OpKind::kMemfd: case OpKind::kFile:
+    case OpKind::kFtruncate: case OpKind::kFwrite: case OpKind::kFpunch: case OpKind::kUffdOpen:
+      return false;
+  }
+  return false;
+}
+
+// How a reason names an op: "a write", "mprotect", "madvise(MADV_DONTNEED)".
+std::string OpNoun(const Op& op) {
+  switch (op.kind) {
+    case OpKind::kRead: return "a read";
+    case OpKind::kWrite: return "a write";
+    case OpKind::kMadvise: return std::string("madvise(") + AdviceC(op.advice) + ")";
+    case OpKind::kClearRefs: return "clear_refs " + std::to_string(op.value);
+    case OpKind::kUffdWp: return (op.flags & kFlagWpOn) ? "uffd_wp on" : "uffd_wp off";
+    case OpKind::kScan: return "PAGEMAP_SCAN";
+    case OpKind::kPagemap: return "a pagemap read";
+    case OpKind::kRequires: case OpKind::kMmap: case OpKind::kMunmap: case OpKind::kMprotect:
+    case OpKind::kMremap: case OpKind::kFork: case OpKind::kExit: case OpKind::kMemfd: case OpKind::kFile:
+    case OpKind::kFtruncate: case OpKind::kFwrite: case OpKind::kFpunch: case OpKind::kUffdOpen:
+    case OpKind::kUffdRegister: case OpKind::kUffdUnregister:
+      return GetOpInfo(op.kind).name;
+  }
+  return "?";
+}
+
+// Ops that change what the page holds or how it is tracked (observations do not).
+bool ChangesState(const Op& op) {
+  if (op.kind == OpKind::kPagemap) return false;
+  if (op.kind == OpKind::kScan) return (op.flags & kFlagWpMatching) != 0;
+  return true;
+}
+
+bool WritesPage(const Op& op, uint32_t page) {
+  if (op.kind == OpKind::kWrite) return op.page == page;
+  if (op.kind == OpKind::kMadvise && op.advice == Advice::kPopulateWrite) return Covers(op, page);
+  if (op.kind == OpKind::kMmap && (op.flags & kFlagPopulate) && !op.shared &&
+      (op.prot == Prot::kRW || op.prot == Prot::kRWX))
+    return Covers(op, page);
+  return false;
+}
+
+bool AccessesPage(const Op& op, uint32_t page) {
+  if (WritesPage(op, page)) return true;
+  if (op.kind == OpKind::kRead) return op.page == page;
+  if (op.kind == OpKind::kMadvise && op.advice == Advice::kPopulateRead) return Covers(op, page);
+  return op.kind == OpKind::kMmap && (op.flags & kFlagPopulate) && Covers(op, page);
+}
+
+bool ZapsPage(const Op& op, uint32_t page) {
+  if (!Covers(op, page)) return false;
+  if (op.kind == OpKind::kMunmap) return true;
+  if (op.kind == OpKind::kMmap) return true;  // a new mapping starts without pages
+  if (op.kind == OpKind::kMadvise)
+    return op.advice == Advice::kDontneed || op.advice == Advice::kFree || op.advice == Advice::kRemove ||
+           op.advice == Advice::kPageout;
+  if (op.kind == OpKind::kMremap) return page >= op.page && page < op.page + op.npages;
+  return false;
+}
+
+std::string StepRef(size_t j) { return "step " + std::to_string(j); }
+
+// --- Bits, checks and reasons. ---
+
+struct BitInfo {
+  char letter;
+  uint64_t bit;
+  int number;
+  const char* name;
+};
+// In the checker's order of reporting (model/checker.cc kReportBits).
+constexpr BitInfo kBits[] = {
+    {'D', kPmSoftDirty, 55, "soft-dirty"},  {'W', kPmUffdWp, 57, "uffd-wp"},
+    {'P', kPmPresent, 63, "present"},       {'S', kPmSwap, 62, "swapped"},
+    {'F', kPmFile, 61, "file/shared-anon"}, {'X', kPmMmapExclusive, 56, "exclusively mapped"},
+    {'G', kPmGuardRegion, 58, "guard region"},
+};
+
+const BitInfo* Bit(char letter) {
+  for (const BitInfo& b : kBits)
+    if (b.letter == letter) return &b;
+  return nullptr;
+}
+
+Explanation Because(size_t cause, std::string because) {
+  Explanation e;
+  e.because = std::move(because);
+  e.cause_op = cause;
+  return e;
+}
+
+}  // namespace
+
+std::string PagemapBitName(char letter) {
+  const BitInfo* b = Bit(letter);
+  return b ? b->name : "?";
+}
+
+int PagemapBitNumber(char letter) {
+  const BitInfo* b = Bit(letter);
+  return b ? b->number : 0;
+}
+
+bool FirstPagemapDifference(const Result& expected, const Result& observed, size_t* index, char* letter) {
+  for (size_t i = 0; i < expected.pagemap.size() && i < observed.pagemap.size(); i++) {
+    uint64_t either = i < expected.either.size() ? expected.either[i] : 0;
+    uint64_t diff = (expected.pagemap[i] ^ observed.pagemap[i]) & kPmShownBits & ~either;
+    for (const BitInfo& b : kBits)
+      if (diff & b.bit) {
+        *index = i;
+        *letter = b.letter;
+        return true;
+      }
+  }
+  return false;
+}
+
+Explanation ExplainBit(const Program& prog, size_t op_index, uint32_t page, char bit, bool value) {
+  Lineage l = LineageOf(prog);
+  int proc = prog.ops[op_index].proc;
+  auto hist = [&](size_t j) { return InHistory(prog, l, j, proc, op_index); };
+  // The last state-changing op that touched the page: what the kernel had just done.
+  size_t last = SIZE_MAX;
+  for (size_t j = op_index; j-- > 0;)
+    if (hist(j) && ChangesState(prog.ops[j]) && Covers(prog.ops[j], page)) {
+      last = j;
+      break;
+    }
+  // The latest op in the history (before op_index, after `from`) matching `pred`.
+  auto latest = [&](size_t from, auto pred) {
+    for (size_t j = op_index; j-- > 0;) {
+      if (from != SIZE_MAX && j <= from) break;
+      if (hist(j) && pred(prog.ops[j])) return j;
+    }
+    return SIZE_MAX;
+  };
+  Explanation e;
+  switch (bit) {
+    case 'D': {
+      size_t clear = latest(SIZE_MAX, [](const Op& op) { return op.kind == OpKind::kClearRefs && op.value == 4; });
+      std::string since = clear == SIZE_MAX ? "" : " since clear_refs at " + StepRef(clear);
+      size_t write = latest(clear, [&](const Op& op) { return WritesPage(op, page); });
+      size_t map = latest(clear, [&](const Op& op) { return op.kind == OpKind::kMmap && Covers(op, page); });
+      size_t move = latest(clear, [&](const Op& op) {
+        if (op.kind != OpKind::kMremap || !Covers(op, page)) return false;
+        uint32_t dst = (op.flags & kFlagMove) ? op.new_page : op.page;
+        return page >= dst && page < dst + op.new_npages;
+      });
+      if (!value) {
+        e = Because(clear, clear == SIZE_MAX ? "the model requires 0" : "not written" + since);
+        break;
+      }
+      size_t best = std::max({write == SIZE_MAX ? 0 : write + 1, map == SIZE_MAX ? 0 : map + 1,
+                              move == SIZE_MAX ? 0 : move + 1});
+      if (best == 0) {
+        // A merge with a new (soft-dirty) mapping: the merged VMA keeps VM_SOFTDIRTY.
+        size_t fresh = latest(clear, [&](const Op& op) { return op.kind == OpKind::kMmap && !Covers(op, page); });
+        size_t merge = latest(fresh, [&](const Op& op) {
+          return (op.kind == OpKind::kMprotect || op.kind == OpKind::kMremap || op.kind == OpKind::kMadvise) &&
+                 Covers(op, page);
+        });
+        if (fresh != SIZE_MAX && merge != SIZE_MAX)
+          e = Because(merge, OpNoun(prog.ops[merge]) + " at " + StepRef(merge) +
+                                 " can merge its VMA with the new mapping of " + StepRef(fresh) +
+                                 "; new mappings are soft-dirty, and a merged VMA stays soft-dirty");
+        else
+          e = Because(SIZE_MAX, "the model requires 1");
+      }
+      else if (best == write + 1)
+        e = Because(write, "written" + (write == last ? std::string() : " at " + StepRef(write)) + since);
+      else if (best == map + 1)
+        e = Because(map, "mapped anew at " + StepRef(map) + since + "; new mappings are soft-dirty");
+      else
+        e = Because(move, "moved by mremap at " + StepRef(move) + since + "; moved pages are soft-dirty");
+      break;
+    }
+    case 'W': {
+      auto protects = [&](const Op& op) {
+        return Covers(op, page) && ((op.kind == OpKind::kUffdWp && (op.flags & kFlagWpOn)) ||
+                                    (op.kind == OpKind::kScan && (op.flags & kFlagWpMatching)));
+      };
+      size_t wp = latest(SIZE_MAX, protects);
+      std::string by = wp == SIZE_MAX ? "" : (prog.ops[wp].kind == OpKind::kScan ? "PAGEMAP_SCAN(WP_MATCHING)"
+                                                                                   : "uffd_wp on");
+      if (value) {
+        e = wp == SIZE_MAX ? Because(SIZE_MAX, "the model requires 1")
+                           : Because(wp, "write-protected by " + by + " at " + StepRef(wp) + " and not written since");
+        break;
+      }
+      size_t undo = latest(wp, [&](const Op& op) {
+        return Covers(op, page) && ((op.kind == OpKind::kUffdWp && !(op.flags & kFlagWpOn)) ||
+                                    op.kind == OpKind::kUffdUnregister || WritesPage(op, page) ||
+                                    ZapsPage(op, page));
+      });
+      if (wp == SIZE_MAX) e = Because(SIZE_MAX, "never write-protected");
+      else if (undo == SIZE_MAX) e = Because(SIZE_MAX, "the model requires 0");
+      else
+        e = Because(undo, OpNoun(prog.ops[undo]) + " at " + StepRef(undo) + " after " + by + " at " + StepRef(wp));
+      break;
+    }
+    case 'P': {
+      if (value) {
+        size_t acc = latest(SIZE_MAX, [&](const Op& op) { return AccessesPage(op, page); });
+        e = acc == SIZE_MAX ? Because(SIZE_MAX, "the model requires 1")
+                            : Because(acc, (WritesPage(prog.ops[acc], page) ? "written at " : "accessed at ") +
+                                               StepRef(acc));
+      } else {
+        size_t zap = latest(SIZE_MAX, [&](const Op& op) { return ZapsPage(op, page); });
+        size_t acc = latest(zap, [&](const Op& op) { return AccessesPage(op, page); });
+        if (zap != SIZE_MAX && acc == SIZE_MAX)
+          e = Because(zap, "dropped by " + OpNoun(prog.ops[zap]) + " at " + StepRef(zap) + " and not touched since");
+        else if (zap == SIZE_MAX && acc == SIZE_MAX)
+          e = Because(SIZE_MAX, "never accessed");
+        else
+          e = Because(SIZE_MAX, "the model requires 0");
+      }
+      break;
+    }
+    case 'F': {
+      size_t map = latest(SIZE_MAX, [&](const Op& op) { return op.kind == OpKind::kMmap && Covers(op, page); });
+      if (map == SIZE_MAX) {
+        e = Because(SIZE_MAX, std::string("the model requires ") + (value ? "1" : "0"));
+        break;
+      }
+      const Op& m = prog.ops[map];
+      std::string kind = m.backing == Backing::kMemfd ? (m.shared ? "shared memfd" : "private memfd")
+                         : m.backing == Backing::kFile ? (m.shared ? "shared file" : "private file")
+                         : m.shared                    ? "shared anonymous"
+                                                       : "private anonymous";
+      e = Because(map, "the page belongs to the " + kind + " mapping of " + StepRef(map));
+      break;
+    }
+    case 'X': {
+      size_t fork = latest(SIZE_MAX, [](const Op& op) { return op.kind == OpKind::kFork; });
+      size_t acc = latest(SIZE_MAX, [&](const Op& op) { return AccessesPage(op, page); });
+      if (!value && fork != SIZE_MAX && (acc == SIZE_MAX || acc < fork))
+        e = Because(fork, "shared with the process forked at " + StepRef(fork));
+      else if (!value && acc != SIZE_MAX && prog.ops[acc].kind == OpKind::kRead)
+        e = Because(acc, "the read at " + StepRef(acc) + " maps a shared zero or page-cache page");
+      else if (value && acc != SIZE_MAX)
+        e = Because(acc, "mapped by this process only since " + StepRef(acc));
+      else
+        e = Because(SIZE_MAX, std::string("the model requires ") + (value ? "1" : "0"));
+      break;
+    }
+    default:
+      e = Because(SIZE_MAX, std::string("the model requires ") + (value ? "1" : "0"));
+      break;
+  }
+  e.after = last == SIZE_MAX ? StepRef(op_index == 0 ? 0 : op_index - 1)
+                             : OpNoun(prog.ops[last]) + " at " + StepRef(last);
+  return e;
+}
+
+Explanation ExplainResult(const Program& prog, size_t op_index, const Result& expected) {
+  const Op& op = prog.ops[op_index];
+  Lineage l = LineageOf(prog);
+  Explanation e;
+  if (op.kind == OpKind::kRead && expected.kind == ResultKind::kValue) {
+    for (size_t j = op_index; j-- > 0;) {
+      const Op& w = prog.ops[j];
+      if (InHistory(prog, l, j, op.proc, op_index) && w.kind == OpKind::kWrite && w.page == op.page &&
+          w.offset == op.offset) {
+        if (WriteToken(w, j) == static_cast<uint8_t>(expected.value))
+          e = Because(j, Fmt("written with 0x%02x at step %zu", WriteToken(w, j), j));
+        break;
+      }
+    }
+  }
+  return e;
+}
+
+ReproCheck CheckFromPrediction(const Program& prog, size_t op_index, const Prediction& pred) {
+  ReproCheck c;
+  c.op_index = op_index;
+  Prediction contract = WithoutQuirks(pred);
+  c.allowed.push_back(contract.expected);
+  for (const Alternative& a : contract.alternatives) c.allowed.push_back(a.result);
+  Explanation e = ExplainResult(prog, op_index, contract.expected);
+  c.after = e.after;
+  c.because = e.because;
+  return c;
+}
+
+ReproCheck CheckFromDivergence(const Program& prog, const Divergence& d) {
+  Prediction contract = WithoutQuirks(d.model);
+  const Op& op = prog.ops[d.op_index];
+  size_t index = 0;
+  char letter = 0;
+  if (contract.alternatives.empty() && contract.expected.kind == ResultKind::kPagemap &&
+      d.kernel.kind == ResultKind::kPagemap && contract.expected.pagemap.size() == d.kernel.pagemap.size() &&
+      FirstPagemapDifference(contract.expected, d.kernel, &index, &letter)) {
+    ReproCheck c;
+    c.op_index = d.op_index;
+    c.single_bit = true;
+    c.page = op.page + static_cast<uint32_t>(index);
+    c.bit = letter;
+    c.value = (contract.expected.pagemap[index] & Bit(letter)->bit) != 0;
+    Explanation e = ExplainBit(prog, d.op_index, c.page, letter, c.value);
+    c.after = e.after;
+    c.because = e.because;
+    return c;
+  }
+  return CheckFromPrediction(prog, d.op_index, d.model);
+}
+
+bool PredictionAt(const Program& prog, const Trace& trace, const KernelProfile& profile, size_t index,
+                  Prediction* out, std::string* err) {
+  Model m(profile);
+  for (size_t i = 0; i <= index && i < prog.ops.size(); i++) {
+    Prediction pred = m.Predict(prog.ops[i], i);
+    if (!pred.unmodelled.empty()) {
+      *err = "the model does not model op " + std::to_string(i) + ": " + pred.unmodelled;
+      return false;
+    }
+    if (i == index) {
+      *out = pred;
+      return true;
+    }
+    Result r = i < trace.results.size() ? trace.results[i] : Result{};
+    if (r.kind == ResultKind::kNone) r = WithoutQuirks(pred).expected;
+    m.Apply(prog.ops[i], i, r);
+  }
+  *err = "no op " + std::to_string(index);
+  return false;
+}
+
+std::vector<ReproCheck> ChecksFromExpectations(const Program& prog) {
+  std::vector<ReproCheck> out;
+  for (size_t i = 0; i < prog.ops.size(); i++) {
+    if (prog.expect[i].kind == ResultKind::kNone) continue;
+    ReproCheck c;
+    c.op_index = i;
+    c.allowed.push_back(prog.expect[i]);
+    Explanation e = ExplainResult(prog, i, prog.expect[i]);
+    c.after = e.after;
+    c.because = e.because;
+    out.push_back(c);
+  }
+  return out;
+}
+
+ReproSpec SpecForJudgement(const Program& prog, const Judgement& j) {
+  ReproSpec spec;
+  spec.title = j.line.empty() ? "PASS (the checks are the program's own expectations)" : j.line;
+  if (j.line.rfind("DIVERGENCE", 0) == 0 && j.verdict.divergence) {
+    spec.checks.push_back(CheckFromDivergence(prog, *j.verdict.divergence));
+    spec.notes.push_back("signature: " + j.verdict.divergence->signature);
+    return spec;
+  }
+  std::smatch m;
+  if (j.line.rfind("EXPECTATION", 0) == 0 && std::regex_search(j.line, m, std::regex("op=([0-9]+)"))) {
+    size_t i = std::stoul(m[1]);
+    if (i < prog.ops.size() && prog.expect[i].kind != ResultKind::kNone) {
+      // The model diverging on the same bit the expectation states: its
+      // single-bit check says why that bit must be so.
+      if (j.verdict.divergence && j.verdict.divergence->op_index == i) {
+        ReproCheck c = CheckFromDivergence(prog, *j.verdict.divergence);
+        const Result& want = prog.expect[i];
+        size_t k = c.page - prog.ops[i].page;
+        if (c.single_bit && want.kind == ResultKind::kPagemap && k < want.pagemap.size()) {
+          uint64_t bit = Bit(c.bit)->bit;
+          bool stated = k >= want.either.size() || !(want.either[k] & bit);
+          if (stated && ((want.pagemap[k] & bit) != 0) == c.value) {
+            spec.checks.push_back(c);
+            return spec;
+          }
+        }
+      }
+      ReproCheck c;
+      c.op_index = i;
+      c.allowed.push_back(prog.expect[i]);
+      Explanation e = ExplainResult(prog, i, prog.expect[i]);
+      c.because = e.because;
+      spec.checks.push_back(c);
+    }
+    return spec;
+  }
+  if (j.line.rfind("KERNEL-SPLAT", 0) == 0 || j.line.rfind("HANG", 0) == 0) {
+    spec.notes.push_back("Nothing to check in userspace: run it and watch the kernel log (dmesg).");
+    return spec;
+  }
+  spec.checks = ChecksFromExpectations(prog);
+  return spec;
+}
+
+}  // namespace mmdiff
