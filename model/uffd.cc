@@ -318,4 +318,22 @@ Result Model::DoUffdWp(Step& s) {
   return err ? Err(err) : Ok();
 }
 
+// --- userfaultfd events without a reader ------------------------------------
+
+bool Model::NobodyReads(int proc, uint32_t lo, uint32_t hi, uint32_t event_features) const {
+  // The executor answers userfaults and reads events on the handler thread of
+  // the context's reader; when that process has exited, the faulting or
+  // notifying thread waits forever (handle_userfault(),
+  // userfaultfd_event_wait_completion()): the program would hang.
+  const Process& p = st_.procs[proc];
+  for (size_t i = st_.FirstVmaEnding(p, lo); i < p.vmas.size() && p.vmas[i].start < hi; i++) {
+    const Vma& v = p.vmas[i];
+    if (v.uffd < 0) continue;
+    const UffdCtx& c = st_.uffds[v.uffd];
+    if (event_features && !(c.features & event_features)) continue;
+    if (!st_.procs[c.handler].alive) return true;
+  }
+  return false;
+}
+
 }  // namespace mmdiff
