@@ -73,13 +73,9 @@ Result Model::DoMmap(Step& s) {
 
   if (op.flags & kFlagFixed) {
     // MAP_FIXED replaces: the old range is unmapped first (markers dropped).
-    st_.SplitAt(p, lo);
-    st_.SplitAt(p, hi);
-    ZapRange(op.proc, lo, hi, Zap::kUnmap);
-    std::erase_if(p.vmas, [&](const Vma& v) { return v.start >= lo && v.end <= hi; });
     // The old VMAs' page tables go before the new VMA is in place
     // (free_pgtables() between the neighbours: mmap_region() unmaps first).
-    st_.FreeEmptyPt(p, lo, hi);
+    UnmapRange(op.proc, lo, hi);
   }
   Vma v;
   v.start = lo;
@@ -140,14 +136,17 @@ Result Model::DoMunmap(Step& s) {
   if (NobodyReads(op.proc, op.page, op.page + op.npages, kUffdEventUnmap))
     s.pred->unmodelled = "a uffd event nobody reads";
   if (!s.apply) return Ok();
-  Process& p = st_.procs[op.proc];
-  uint32_t lo = op.page, hi = op.page + op.npages;
+  UnmapRange(op.proc, op.page, op.page + op.npages);
+  return Ok();
+}
+
+void Model::UnmapRange(int proc, uint32_t lo, uint32_t hi) {
+  Process& p = st_.procs[proc];
   st_.SplitAt(p, lo);
   st_.SplitAt(p, hi);
-  ZapRange(op.proc, lo, hi, Zap::kUnmap);
+  ZapRange(proc, lo, hi, Zap::kUnmap);
   std::erase_if(p.vmas, [&](const Vma& v) { return v.start >= lo && v.end <= hi; });
   st_.FreeEmptyPt(p, lo, hi);
-  return Ok();
 }
 
 void Model::MergeChanged(Process& p, uint32_t lo, uint32_t hi, Keeper keeper, uint32_t not_at,

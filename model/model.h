@@ -94,6 +94,9 @@ class Model {
   // mmap.cc
   Result DoMmap(Step& s);
   Result DoMunmap(Step& s);
+  // The munmap sequence over [lo, hi) of `proc` (split, zap, remove the VMAs,
+  // free their page tables): munmap, MAP_FIXED, mremap's shrink and move.
+  void UnmapRange(int proc, uint32_t lo, uint32_t hi);
   // mprotect.cc
   Result DoMprotect(Step& s);
   // fork.cc

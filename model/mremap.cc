@@ -40,14 +40,7 @@ Result Model::DoMremap(Step& s) {
   if (!move) {
     if (old_len >= new_len) {
       // "Always allow a shrinking remap": munmap the tail; equal lengths are a no-op.
-      if (s.apply && old_len > new_len) {
-        uint32_t lo = addr + new_len, hi = addr + old_len;
-        st_.SplitAt(p, lo);
-        st_.SplitAt(p, hi);
-        ZapRange(op.proc, lo, hi, Zap::kUnmap);
-        std::erase_if(p.vmas, [&](const Vma& v) { return v.start >= lo && v.end <= hi; });
-        st_.FreeEmptyPt(p, lo, hi);
-      }
+      if (s.apply && old_len > new_len) UnmapRange(op.proc, addr + new_len, addr + old_len);
       return Ok();
     }
     // vma_to_resize() / remap_is_valid(): the old range must lie in one VMA.
@@ -158,23 +151,10 @@ Result Model::MoveRange(Step& s, uint32_t addr, uint32_t old_len, uint32_t new_l
   // The destination is unmapped first (MREMAP_FIXED), then a shrinking move
   // unmaps the old tail, and only then is the source checked — so a failing
   // source check leaves those unmaps done.
-  if (s.apply) {
-    st_.SplitAt(p, new_addr);
-    st_.SplitAt(p, new_addr + new_len);
-    ZapRange(op.proc, new_addr, new_addr + new_len, Zap::kUnmap);
-    std::erase_if(p.vmas, [&](const Vma& v) { return v.start >= new_addr && v.end <= new_addr + new_len; });
-    st_.FreeEmptyPt(p, new_addr, new_addr + new_len);
-  }
+  if (s.apply) UnmapRange(op.proc, new_addr, new_addr + new_len);
   uint32_t move_len = old_len;
   if (old_len > new_len) {
-    if (s.apply) {
-      uint32_t lo = addr + new_len, hi = addr + old_len;
-      st_.SplitAt(p, lo);
-      st_.SplitAt(p, hi);
-      ZapRange(op.proc, lo, hi, Zap::kUnmap);
-      std::erase_if(p.vmas, [&](const Vma& v) { return v.start >= lo && v.end <= hi; });
-      st_.FreeEmptyPt(p, lo, hi);
-    }
+    if (s.apply) UnmapRange(op.proc, addr + new_len, addr + old_len);
     move_len = new_len;
   }
   // vma_to_resize() on the (possibly shrunk) source. In a dry run the
