@@ -11,10 +11,14 @@ namespace mmdiff {
 
 // --- fork -----------------------------------------------------------------
 
+// kernel/fork.c copy_process() → dup_mm() → dup_mmap(): the child's VMAs,
+// and mm/memory.c copy_page_range() for its page tables.
 Result Model::DoFork(Step& s) {
   const Op& op = s.op;
   int child = static_cast<int>(st_.procs.size());
-  if (child >= kMaxProcs) return Err(EAGAIN);  // the executor's process table (prog/op.h kMaxProcs)
+  // Not a kernel rule: the executor's process table is full (prog/op.h
+  // kMaxProcs); kernel/fork.c copy_process() would give EAGAIN for RLIMIT_NPROC.
+  if (child >= kMaxProcs) return Err(EAGAIN);
   if (NobodyReads(op.proc, 0, kArenaPages, kUffdEventFork)) s.pred->unmodelled = "a uffd event nobody reads";
   {
     // Several EVENT_FORK contexts with registrations: the child gets one
@@ -29,7 +33,7 @@ Result Model::DoFork(Step& s) {
     if (ctxs.size() > 1) s.pred->unmodelled = "fork with several EVENT_FORK contexts";
   }
   if (!s.apply) {
-    // vma_needs_copy(): a copied VMA with a doubtful PTE is not modelled.
+    // mm/memory.c vma_needs_copy(): a copied VMA with a doubtful PTE is not modelled.
     const Process& p = st_.procs[op.proc];
     for (const Vma& v : p.vmas) {
       if (v.dontfork || v.wipeonfork) continue;
@@ -52,7 +56,7 @@ Result Model::DoFork(Step& s) {
   c.older_uffds.clear();
   c.handler_uffds.clear();
   c.uffd_unborrowed = false;
-  // dup_userfaultfd() ([61] fs/userfaultfd.c:680-738): with EVENT_FORK the
+  // fs/userfaultfd.c dup_userfaultfd() ([61] fs/userfaultfd.c:680-738): with EVENT_FORK the
   // child's VMAs move to a new context (one per parent context); without it
   // they lose the registration before the page tables are copied.
   std::vector<std::pair<int32_t, int32_t>> ctx_map;
@@ -72,7 +76,7 @@ Result Model::DoFork(Step& s) {
     return id;
   };
   for (const Vma& v : p.vmas) {
-    if (v.dontfork) continue;  // VM_DONTCOPY ([61] kernel/fork.c:632)
+    if (v.dontfork) continue;  // kernel/fork.c dup_mmap(): VM_DONTCOPY ([61] kernel/fork.c:632)
     Vma cv = v;
     if (v.uffd >= 0 && (st_.uffds[v.uffd].features & kUffdEventFork)) {
       cv.uffd = child_ctx(v.uffd);
@@ -81,17 +85,19 @@ Result Model::DoFork(Step& s) {
       cv.uffd_modes = 0;
     }
     if (v.anon_vma) {
-      // anon_vma_fork(): the child VMA gets its own anon_vma chained to the parent's.
+      // mm/rmap.c anon_vma_fork(): the child VMA gets its own anon_vma chained
+      // to the parent's.
       cv.anon_vma = st_.next_anon_vma++;
       cv.anon_vma_cloned = true;
     }
     if (v.wipeonfork) {
-      // VM_WIPEONFORK: an empty VMA without anon_vma ([61] kernel/fork.c:667-673).
+      // kernel/fork.c dup_mmap(): VM_WIPEONFORK, an empty VMA without anon_vma
+      // ([61] kernel/fork.c:667-673).
       cv.anon_vma = 0;
       cv.anon_vma_cloned = false;
     }
     c.vmas.push_back(cv);
-    // vma_needs_copy() ([61] mm/memory.c:1251-1275; [UP] VM_COPY_ON_FORK):
+    // mm/memory.c vma_needs_copy() ([61] mm/memory.c:1251-1275; [UP] VM_COPY_ON_FORK):
     // page tables are copied only for uffd-wp child VMAs, VMAs with an
     // anon_vma, and VMAs that may hold guard markers (VM_MAYBE_GUARD), of
     // any kind.
@@ -99,13 +105,13 @@ Result Model::DoFork(Step& s) {
     if (!copy) continue;
     for (auto it = p.huge_zero.LowerBound(MmState::Slot(v.start));
          it != p.huge_zero.end() && it->first * kPagesPerPmd < v.end; ++it)
-      c.huge_zero[it->first] = true;  // copy_huge_pmd(): the huge zero PMD is shared
+      c.huge_zero[it->first] = true;  // mm/huge_memory.c copy_huge_pmd(): the huge zero PMD is shared
     for (auto it = p.ptes.LowerBound(v.start); it != p.ptes.end() && it->first < v.end; ++it) {
       Pte pte = it->second;
       switch (pte.kind) {
         case PteKind::kPresent:
         case PteKind::kSwap:
-          // copy_present_pte()/copy_nonpresent_pte(): SD kept as is, uffd-wp
+          // mm/memory.c copy_present_pte()/copy_nonpresent_pte(): SD kept as is, uffd-wp
           // only if the child VMA is uffd-wp.
           pte.uffd_wp = pte.uffd_wp && cv.UffdWp() && profile_.mutant != Mutant::kForkDropsUffdWp;
           break;
@@ -113,7 +119,7 @@ Result Model::DoFork(Step& s) {
           if (!cv.UffdWp()) continue;  // [61] mm/memory.c:887-890
           break;
         case PteKind::kGuard:
-          // Always copied, as a fresh marker (copy_pte_marker()): a uffd-wp
+          // Always copied, as a fresh marker (mm/memory.c copy_pte_marker()): a uffd-wp
           // bit WP_MATCHING set on it is not.
           pte.uffd_wp = false;
           break;
@@ -121,7 +127,7 @@ Result Model::DoFork(Step& s) {
       st_.SetPte(c, it->first, pte);
     }
     // The child gets a PTE table wherever the parent had one in this VMA
-    // (copy_pmd_range() walks the parent's non-none PMDs).
+    // (mm/memory.c copy_pmd_range() walks the parent's non-none PMDs).
     for (uint32_t slot = MmState::Slot(v.start); slot <= MmState::Slot(v.end - 1); slot++) {
       const PtState* ps = p.pt.Find(slot);
       if (ps && !c.pt.Find(slot)) c.pt[slot] = *ps;
@@ -140,6 +146,10 @@ Result Model::DoFork(Step& s) {
 // --- exit -----------------------------------------------------------------
 
 Result Model::DoExit(Step& s) {
+  // mm/mmap.c exit_mmap(): every VMA unmapped, markers dropped, every page
+  // table freed; kernel/exit.c do_exit() → exit_files() closes the fds, and
+  // with them the uffds the process held (fs/userfaultfd.c
+  // userfaultfd_release() at the last reference).
   if (!s.apply) return Ok();
   int proc = s.op.proc;
   Process& p = st_.procs[proc];

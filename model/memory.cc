@@ -476,13 +476,16 @@ Result Model::DoAccess(Step& s, bool write) {
 
 // --- zap ------------------------------------------------------------------
 
+// mm/memory.c zap_pte_range() on one entry.
 Model::Variant Model::ZapOne(const Vma* v, const Variant& pte, Zap how) {
-  if (!pte || how == Zap::kUnmap) return std::nullopt;  // unmap_vmas(): ZAP_FLAG_DROP_MARKER
+  // mm/memory.c unmap_vmas(): ZAP_FLAG_DROP_MARKER.
+  if (!pte || how == Zap::kUnmap) return std::nullopt;
   switch (pte->kind) {
     case PteKind::kGuard:
       return pte;  // guard markers survive zapping (docs/CONTRACT.md §5.5)
     case PteKind::kUffdMarker:
-      // Anonymous VMAs drop markers on zap; file/shmem VMAs keep them.
+      // mm/memory.c zap_pte_range() (6.1, 6.12): anonymous VMAs drop markers
+      // on zap; file/shmem VMAs keep them (zap_drop_file_uffd_wp()).
       if (!v || v->IsAnonymous()) return std::nullopt;
       return pte;
     case PteKind::kPresent:
@@ -497,6 +500,8 @@ Model::Variant Model::ZapOne(const Vma* v, const Variant& pte, Zap how) {
   return std::nullopt;
 }
 
+// mm/memory.c unmap_vmas() / zap_page_range_single() → zap_pmd_range() →
+// zap_pte_range() over [lo, hi).
 void Model::ZapRange(int proc, uint32_t lo, uint32_t hi, Zap how) {
   Process& p = st_.procs[proc];
   auto doubts = TakeDoubts(proc, lo, hi);
@@ -517,8 +522,9 @@ void Model::ZapRange(int proc, uint32_t lo, uint32_t hi, Zap how) {
     const Vma* v = vi >= 0 ? &p.vmas[vi] : nullptr;
     SetDoubt(proc, page, ZapOne(v, d.alt_none ? Variant{} : Variant{d.alt}, how), d.why);
   }
-  // A huge zero PMD is zapped whole (zap_huge_pmd(): the PMD is cleared, no
-  // PTE table is left) or split into a PTE table first (zap_pmd_range()).
+  // A huge zero PMD is zapped whole (mm/huge_memory.c zap_huge_pmd(): the PMD
+  // is cleared, no PTE table is left) or split into a PTE table first
+  // (mm/memory.c zap_pmd_range()).
   if (lo < hi)
     for (uint32_t slot = MmState::Slot(lo); slot <= MmState::Slot(hi - 1); slot++) {
       if (!p.huge_zero.Find(slot)) continue;

@@ -19,8 +19,8 @@ Result Model::DoMmap(Step& s) {
   // MAP_HUGETLB of a file that is not hugetlbfs refused (EINVAL), before
   // do_mmap() checks the length (EINVAL for 0).
   if (op.backing != Backing::kAnon && p.fds[op.file] < 0) return Err(EBADF);
-  if ((op.flags & kFlagHugetlb) && op.backing != Backing::kAnon) return Err(EINVAL);
-  if (op.npages == 0) return Err(EINVAL);
+  if ((op.flags & kFlagHugetlb) && op.backing != Backing::kAnon) return Err(EINVAL);  // mm/mmap.c ksys_mmap_pgoff()
+  if (op.npages == 0) return Err(EINVAL);  // mm/mmap.c do_mmap(): !len
   if (op.flags & kFlagHugetlb) {
     // ksys_mmap_pgoff(): MAP_HUGETLB on a file that is not hugetlbfs → EINVAL.
     // The anonymous hugetlb file is set up VM_NORESERVE; then do_mmap():
@@ -28,17 +28,21 @@ Result Model::DoMmap(Step& s) {
     // refuses an unaligned fixed address (EINVAL), MAP_FIXED_NOREPLACE an
     // overlap (EEXIST), and only hugetlbfs_file_mmap() → hugetlb_reserve_pages()
     // fails for want of huge pages (ENOMEM).
-    if (op.page % kPagesPerPmd) return Err(EINVAL);  // mm/hugetlb.c hugetlb_get_unmapped_area()
+    // arch/x86/mm/hugetlbpage.c hugetlb_get_unmapped_area(): MAP_FIXED (do_mmap()
+    // adds it to MAP_FIXED_NOREPLACE) → prepare_hugepage_range(): unaligned.
+    if (op.page % kPagesPerPmd) return Err(EINVAL);
     uint32_t hlo = op.page, hhi = op.page + (op.npages + kPagesPerPmd - 1) / kPagesPerPmd * kPagesPerPmd;
     if (!(op.flags & kFlagFixed)) {
       size_t i = st_.FirstVmaEnding(p, hlo);
-      if (i < p.vmas.size() && p.vmas[i].start < hhi) return Err(EEXIST);
+      if (i < p.vmas.size() && p.vmas[i].start < hhi) return Err(EEXIST);  // mm/mmap.c do_mmap()
     }
     uint64_t need = (op.npages + kPagesPerPmd - 1) / kPagesPerPmd;
     if (!(op.flags & kFlagNoreserve) && profile_.hugetlb_free < need) {
       // MAP_FIXED: whether the old mapping survives the failure depends on
       // the kernel's mmap_region() (unmap first on 6.1, restored later).
       if (op.flags & kFlagFixed) s.pred->unmodelled = "failing fixed hugetlb mmap";
+      // fs/hugetlbfs/inode.c hugetlbfs_file_mmap(): mm/hugetlb.c
+      // hugetlb_reserve_pages() finds too few free huge pages.
       return Err(ENOMEM);
     }
     s.pred->unmodelled = "hugetlb mappings";
@@ -47,9 +51,9 @@ Result Model::DoMmap(Step& s) {
   int32_t obj = op.backing != Backing::kAnon ? p.fds[op.file] : -1;  // looked up above
   uint32_t lo = op.page, hi = op.page + op.npages;
   if (!(op.flags & kFlagFixed)) {
-    // MAP_FIXED_NOREPLACE: any overlap → EEXIST (do_mmap()).
+    // mm/mmap.c do_mmap(): MAP_FIXED_NOREPLACE, any overlap → EEXIST.
     size_t i = st_.FirstVmaEnding(p, lo);
-    if (i < p.vmas.size() && p.vmas[i].start < hi) return Err(EEXIST);
+    if (i < p.vmas.size() && p.vmas[i].start < hi) return Err(EEXIST);  // mm/mmap.c do_mmap()
   }
   if ((op.flags & kFlagPopulate) && op.backing == Backing::kAnon && !op.shared && op.prot != Prot::kNone) {
     Vma probe;
@@ -60,14 +64,15 @@ Result Model::DoMmap(Step& s) {
   }
   if ((op.flags & kFlagFixed) && NobodyReads(op.proc, lo, hi, kUffdEventUnmap))
     s.pred->unmodelled = "a uffd event nobody reads";
-  // mmap_region(): accountable_mapping() (private, writable, no
-  // MAP_NORESERVE) charges the whole length before the VMA exists.
+  // mm/mmap.c mmap_region() (6.12: __mmap_region()): accountable_mapping()
+  // (private, writable, no MAP_NORESERVE) charges the whole length before the
+  // VMA exists; security_vm_enough_memory_mm() refuses it → ENOMEM.
   bool writable = op.prot == Prot::kRW || op.prot == Prot::kRWX;
   if (!op.shared && writable && !(op.flags & kFlagNoreserve) && CommitRefused(op.npages)) {
     // MAP_FIXED: whether the old mapping survives the failure depends on the
     // kernel (6.1 unmapped it first; later kernels restore it).
     if (op.flags & kFlagFixed) s.pred->unmodelled = "failing fixed mmap";
-    return Err(ENOMEM);
+    return Err(ENOMEM);  // mm/mmap.c mmap_region(): security_vm_enough_memory_mm()
   }
   if (!s.apply) return Ok();
 
@@ -85,7 +90,7 @@ Result Model::DoMmap(Step& s) {
   v.noreserve = op.flags & kFlagNoreserve;
   if (op.backing == Backing::kAnon) {
     if (op.shared) {
-      // shmem_zero_setup(): a fresh unnamed shmem file of the mapping's size.
+      // mm/shmem.c shmem_zero_setup(): a fresh unnamed shmem file of the mapping's size.
       v.kind = MemKind::kShmem;
       v.obj = static_cast<int32_t>(st_.files.size());
       FileObj f;
@@ -102,7 +107,7 @@ Result Model::DoMmap(Step& s) {
     v.obj = obj;
     v.pgoff = op.file_pgoff;
   }
-  // accountable_mapping(): private writable mappings without MAP_NORESERVE.
+  // mm/mmap.c accountable_mapping(): private writable mappings without MAP_NORESERVE.
   v.account = !v.shared && v.Writable() && !v.noreserve;
   // New (or expanded) VMAs always get VM_SOFTDIRTY ([61] mm/mmap.c:2876-2882,
   // [UP] __mmap_complete()).
@@ -112,7 +117,7 @@ Result Model::DoMmap(Step& s) {
   st_.MergeAround(p, lo, hi);
 
   if (op.flags & kFlagPopulate) {
-    // populate_vma_page_range(): write faults for private writable mappings,
+    // mm/gup.c populate_vma_page_range(): write faults for private writable mappings,
     // read faults otherwise; nothing for PROT_NONE; errors are ignored and stop
     // the walk ([61] mm/gup.c:1587-1594).
     int vi = st_.VmaAt(p, lo);
@@ -132,7 +137,8 @@ Result Model::DoMmap(Step& s) {
 
 Result Model::DoMunmap(Step& s) {
   const Op& op = s.op;
-  if (op.npages == 0) return Err(EINVAL);  // mm/vma.c do_vmi_munmap(): end == start
+  // 6.1 mm/mmap.c do_mas_munmap(), 6.12 mm/vma.c do_vmi_munmap(): end == start.
+  if (op.npages == 0) return Err(EINVAL);
   if (NobodyReads(op.proc, op.page, op.page + op.npages, kUffdEventUnmap))
     s.pred->unmodelled = "a uffd event nobody reads";
   if (!s.apply) return Ok();
@@ -140,6 +146,9 @@ Result Model::DoMunmap(Step& s) {
   return Ok();
 }
 
+// 6.1 mm/mmap.c do_mas_munmap() → do_mas_align_munmap(), 6.12 mm/vma.c
+// do_vmi_munmap() → do_vmi_align_munmap(): split at both ends, unmap_region()
+// (zap, then free_pgtables()), the VMAs removed.
 void Model::UnmapRange(int proc, uint32_t lo, uint32_t hi) {
   Process& p = st_.procs[proc];
   st_.SplitAt(p, lo);
@@ -149,6 +158,9 @@ void Model::UnmapRange(int proc, uint32_t lo, uint32_t hi) {
   st_.FreeEmptyPt(p, lo, hi);
 }
 
+// 6.1 mm/mmap.c vma_merge(), 6.12 mm/vma.c vma_modify() →
+// vma_merge_existing_range() (vma_merge_new_range() for new VMAs): one VMA
+// survives the merge, with one part's flags (model.h Keeper).
 void Model::MergeChanged(Process& p, uint32_t lo, uint32_t hi, Keeper keeper, uint32_t not_at,
                          uint32_t not_at2) {
   if (!profile_.quirks.Has(Quirk::kSoftdirtyLostOnMerge)) {
@@ -187,9 +199,10 @@ void Model::MarkSoftDirtyLoss(Process& p, const std::vector<Vma>& before, uint32
 void Model::EnsureAnonVma(Process& p, size_t vi) {
   Vma& v = p.vmas[vi];
   if (v.anon_vma) return;
-  // find_mergeable_anon_vma(): reuse a neighbour's anon_vma when the two VMAs
-  // could merge but for their protections, and the neighbour's anon_vma chain
-  // is singular (mm/mmap.c anon_vma_compatible(), reusable_anon_vma()).
+  // mm/rmap.c __anon_vma_prepare() → find_mergeable_anon_vma() (6.1 mm/mmap.c,
+  // 6.12 mm/vma.c): reuse a neighbour's anon_vma when the two VMAs could merge
+  // but for their protections, and the neighbour's anon_vma chain is singular
+  // (anon_vma_compatible(), reusable_anon_vma()).
   auto compatible = [](const Vma& a, const Vma& b) {
     return a.end == b.start && a.kind == b.kind && a.obj == b.obj && a.shared == b.shared &&
            b.pgoff == a.pgoff + (a.end - a.start) && a.account == b.account &&

@@ -91,7 +91,9 @@ Result Model::Exec(Step& s) {
     case OpKind::kPagemap: return DoPagemap(s);
     case OpKind::kScan: return DoScan(s);
   }
-  return Err(ENOSYS);  // unreachable: the switch covers every OpKind
+  // Unreachable (the switch covers every OpKind); not a kernel rule: an op
+  // the model would not know.
+  return Err(ENOSYS);
 }
 
 }  // namespace mmdiff

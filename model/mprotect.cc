@@ -15,7 +15,7 @@ Result Model::DoMprotect(Step& s) {
   Process& p = st_.procs[op.proc];
   if (op.npages == 0) return Ok();
   uint32_t lo = op.page, hi = op.page + op.npages;
-  // do_mprotect_pkey(): VMAs are changed in address order; a hole stops the
+  // mm/mprotect.c do_mprotect_pkey(): VMAs are changed in address order; a hole stops the
   // walk with ENOMEM after the earlier VMAs were already changed.
   int err = 0;
   uint32_t addr = lo;
@@ -23,19 +23,19 @@ Result Model::DoMprotect(Step& s) {
   while (addr < hi) {
     int vi = st_.VmaAt(p, addr);
     if (vi < 0) {
-      err = ENOMEM;
+      err = ENOMEM;  // mm/mprotect.c do_mprotect_pkey(): a hole
       break;
     }
     uint32_t vend = std::min(hi, p.vmas[vi].end);
-    // mprotect_fixup(): nothing to do (no split) when the flags stay.
+    // mm/mprotect.c mprotect_fixup(): nothing to do (no split) when the flags stay.
     bool same = p.vmas[vi].prot == op.prot;
-    // mprotect_fixup(): making a private, never-writable, unaccounted VMA
+    // mm/mprotect.c mprotect_fixup(): making a private, never-writable, unaccounted VMA
     // writable charges it; a refused charge stops the walk (ENOMEM).
     const Vma& cur = p.vmas[vi];
     bool to_writable = op.prot == Prot::kRW || op.prot == Prot::kRWX;
     if (!same && to_writable && !cur.Writable() && !cur.account && !cur.shared && !cur.noreserve &&
         CommitRefused(vend - addr)) {
-      err = ENOMEM;
+      err = ENOMEM;  // mm/mprotect.c mprotect_fixup(): security_vm_enough_memory_mm()
       break;
     }
     if (s.apply && !same) {
@@ -45,7 +45,7 @@ Result Model::DoMprotect(Step& s) {
       st_.SplitAt(p, vend);
       Vma& v = p.vmas[st_.VmaAt(p, addr)];
       v.prot = op.prot;
-      // mprotect_fixup(): making a private mapping writable charges it (VM_ACCOUNT);
+      // mm/mprotect.c mprotect_fixup(): making a private mapping writable charges it (VM_ACCOUNT);
       // making it read-only again does not uncharge — except, on current
       // kernels, an anonymous VMA that never faulted (no anon_vma: "mm/mprotect:
       // allow unfaulted VMAs to be unaccounted on mprotect()", 6.6; [EMP]
@@ -53,14 +53,15 @@ Result Model::DoMprotect(Step& s) {
       if (!v.shared && v.Writable() && !v.noreserve) v.account = true;
       else if (!v.Writable() && profile_.Has(kBehMprotectUnaccountsUnfaulted) && v.IsAnonymous() && !v.anon_vma)
         v.account = false;
-      // change_protection() with vm_page_prot: a PTE the quirk
+      // mm/mprotect.c change_protection() with vm_page_prot: a PTE the quirk
       // softdirty_lost_on_uffd_wp_resolve left writable is write-notified again
       // (can_change_pte_writable() wants soft-dirty set to upgrade it).
       for (auto it = p.ptes.LowerBound(addr); it != p.ptes.end() && it->first < vend; ++it)
         if (!it->second.soft_dirty) it->second.sd_silent = false;
       for (auto it = p.doubts.LowerBound(addr); it != p.doubts.end() && it->first < vend; ++it)
         if (!it->second.alt.soft_dirty) it->second.alt.sd_silent = false;
-      // PTE soft-dirty and uffd-wp bits are kept (_PAGE_CHG_MASK, §4.2, §5.6).
+      // mm/mprotect.c change_pte_range(): PTE soft-dirty and uffd-wp bits are
+      // kept (pte_modify(), _PAGE_CHG_MASK; §4.2, §5.6).
     }
     addr = vend;
   }
@@ -71,6 +72,7 @@ Result Model::DoMprotect(Step& s) {
     // keeps it; kernels with the quirk may not.
     MergeChanged(p, changed_lo, changed_hi);
   }
+  // mm/mprotect.c do_mprotect_pkey(): the walk's error (hole or refused charge).
   return err ? Err(err) : Ok();
 }
 

@@ -443,7 +443,7 @@ Result Model::DoScan(Step& s) {
 // --- clear_refs -------------------------------------------------------------
 
 Result Model::DoClearRefs(Step& s) {
-  // clear_refs_write() ([61] fs/proc/task_mmu.c:1066-1325): types 1-3 and 5
+  // fs/proc/task_mmu.c clear_refs_write() ([61] fs/proc/task_mmu.c:1066-1325): types 1-3 and 5
   // have no pagemap-visible effect; 4 clears soft-dirty when the kernel has
   // it and is a silent no-op otherwise (docs/CONTRACT.md §4.1).
   if (!s.apply || s.op.value != 4 || !profile_.soft_dirty) return Ok();
@@ -453,7 +453,7 @@ Result Model::DoClearRefs(Step& s) {
     v.soft_dirty = false;
     v.sd_lost_quirk = 0;
   }
-  // clear_soft_dirty(): pte_wrprotect() + pte_clear_soft_dirty() (a PTE
+  // fs/proc/task_mmu.c clear_soft_dirty(): pte_wrprotect() + pte_clear_soft_dirty() (a PTE
   // the quirk left writable is write-protected again).
   for (auto& [page, pte] : p.ptes) {
     pte.soft_dirty = false;
