@@ -12,8 +12,8 @@
 //   shmem_drop_page_keeps_uffd_wp_marker (quirk)
 //                         primary: none (the contract); alternative: marker.
 // pagemap gives the differing bits as latitude and resolves each doubt from
-// the observed entry; PAGEMAP_SCAN enumerates the combinations (observe.cc);
-// an access runs on both sides and merges (access.cc, MergeWorld below);
+// the observed entry; PAGEMAP_SCAN enumerates the combinations (task_mmu.cc);
+// an access runs on both sides and merges (memory.cc, MergeWorld below);
 // every op that rewrites PTEs applies its per-PTE rule to the alternative too.
 #include <algorithm>
 

@@ -157,4 +157,6 @@ Result Model::DoFpunch(Step& s) {
   return Ok();
 }
 
+void Model::CloseFd(int proc, int slot) { st_.procs[proc].fds[slot] = -1; }
+
 }  // namespace mmdiff

@@ -76,7 +76,7 @@ std::optional<std::string> CheckInvariants(const Model& model) {
           // and so does releasing a context whose VMA is no longer uffd-wp
           // (userfaultfd_clear_vma()); a later registration may then use no
           // markers. pte_marker_handle_uffd_wp() copes with such leftovers
-          // (access.cc: stale_marker). Only 6.1 never has them on anon VMAs.
+          // (memory.cc: stale_marker). Only 6.1 never has them on anon VMAs.
           if (!pte.uffd_wp) return at + "uffd-wp marker without the uffd-wp bit";
           if (v.IsAnonymous() && !model.profile().HasUffdFeature(kUffdWpUnpopulated))
             return at + "uffd-wp marker in an anonymous VMA on a kernel without WP_UNPOPULATED";

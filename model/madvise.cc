@@ -27,9 +27,11 @@ bool ChangesFlags(Advice a) {
 Result Model::DoMadvise(Step& s) {
   const Op& op = s.op;
   Advice advice = op.advice;
-  // madvise_behavior_valid(): unknown advice fails before anything else.
+  // mm/madvise.c madvise_behavior_valid(): unknown advice fails before
+  // anything else (MADV_GUARD_INSTALL/REMOVE came in 6.13: neither 6.1 nor
+  // 6.12 has them).
   if ((advice == Advice::kGuardInstall || advice == Advice::kGuardRemove) && !profile_.guard)
-    return Err(EINVAL);
+    return Err(EINVAL);  // mm/madvise.c madvise_behavior_valid()
   if (op.npages == 0) return Ok();
   Process& p = st_.procs[op.proc];
   uint32_t lo = op.page, hi = op.page + op.npages;
@@ -51,18 +53,23 @@ Result Model::DoMadvise(Step& s) {
         page = p.vmas[n].start;
         continue;
       }
-      if (vi < 0) return Err(ENOMEM);  // mm/madvise.c madvise_populate(): no VMA
+      if (vi < 0) return Err(ENOMEM);  // 6.12 mm/madvise.c madvise_populate(): no VMA
       const Vma& v = p.vmas[vi];
-      // mm/gup.c faultin_page_range() → check_vma_flags(): access the VMA lacks.
+      // mm/gup.c faultin_page_range() (6.1: faultin_vma_page_range()) →
+      // check_vma_flags(): access the VMA lacks; mm/madvise.c madvise_populate()
+      // passes the EINVAL on.
       if (!v.Readable() || (write && !v.Writable())) return Err(EINVAL);
       uint32_t vend = std::min(hi, v.end);
       for (; page < vend; page++) {
         const Pte* pte = p.ptes.Find(page);
-        if (pte && pte->kind == PteKind::kGuard) return Err(EFAULT);  // mm/gup.c: a guard marker faults SIGSEGV
+        // mm/memory.c handle_pte_marker(): a guard marker faults VM_FAULT_SIGSEGV
+        // (6.13+); mm/madvise.c madvise_populate(): EFAULT.
+        if (pte && pte->kind == PteKind::kGuard) return Err(EFAULT);
         bool none_like = !pte || pte->kind == PteKind::kUffdMarker;
         if (v.kind != MemKind::kAnon && none_like && v.FilePage(page) >= st_.files[v.obj].size) {
           // The SIGBUS fault still did its fault-around (or anon_vma_prepare()).
           if (s.apply) FaultIn(op.proc, page, write, &faults);
+          // mm/madvise.c madvise_populate(): VM_FAULT_SIGBUS → EFAULT.
           return Err(EFAULT);
         }
         if (ThpPossible(v, page) || (write && p.huge_zero.Find(MmState::Slot(page))))
@@ -82,7 +89,7 @@ Result Model::DoMadvise(Step& s) {
         FaultIn(op.proc, page, write, &faults);
       }
     }
-    if (hole) return Err(ENOMEM);
+    if (hole) return Err(ENOMEM);  // 6.1 mm/madvise.c madvise_walk_vmas(): unmapped_error
     return Ok(faults);
   }
 
@@ -127,7 +134,7 @@ Result Model::DoMadvise(Step& s) {
         // it to be read, before madvise_free_single_vma() refuses a VMA that
         // is not anonymous (EINVAL).
         if (NobodyReads(op.proc, a, b, kUffdEventRemove)) s.pred->unmodelled = "a uffd event nobody reads";
-        if (!v.IsAnonymous()) return Err(EINVAL);
+        if (!v.IsAnonymous()) return Err(EINVAL);  // mm/madvise.c madvise_free_single_vma()
         if (!s.apply) break;
         // mm/madvise.c madvise_free_pte_range(): anonymous pages become
         // lazyfree (clean; soft-dirty kept), shared (COW after fork) ones
@@ -151,8 +158,8 @@ Result Model::DoMadvise(Step& s) {
         // here, the executor's files are open O_RDWR) → EACCES; then punches a
         // hole. (Before 6.7 the check was VM_SHARED|VM_WRITE; the 6.1.192
         // guest has the backport: [EMP] a PROT_NONE shared mapping → ok.)
-        if (v.IsAnonymous()) return Err(EINVAL);
-        if (!v.shared) return Err(EACCES);
+        if (v.IsAnonymous()) return Err(EINVAL);  // mm/madvise.c madvise_remove(): no vm_file
+        if (!v.shared) return Err(EACCES);        // mm/madvise.c madvise_remove(): !vma_is_shared_maywrite()
         if (NobodyReads(op.proc, a, b, kUffdEventRemove)) s.pred->unmodelled = "a uffd event nobody reads";
         if (!s.apply) break;
         UnmapMapping(v.obj, v.FilePage(a), v.FilePage(b), /*even_cows=*/false);
@@ -294,7 +301,7 @@ Result Model::DoMadvise(Step& s) {
   // madvise_update_vma(): vma_modify_flags() merges, then the merged VMA
   // gets the changed VMA's flags.
   if (s.apply && ChangesFlags(advice) && changed_lo < changed_hi) MergeChanged(p, changed_lo, changed_hi);
-  return unmapped ? Err(unmapped) : Ok();
+  return unmapped ? Err(unmapped) : Ok();  // mm/madvise.c madvise_walk_vmas(): unmapped_error
 }
 
 }  // namespace mmdiff

@@ -91,14 +91,18 @@ class Model {
   };
   Result Exec(Step& s);
 
-  // model.cc: address-space ops.
+  // mmap.cc
   Result DoMmap(Step& s);
   Result DoMunmap(Step& s);
+  // The munmap sequence over [lo, hi) of `proc` (split, zap, remove the VMAs,
+  // free their page tables): munmap, MAP_FIXED, mremap's shrink and move.
+  void UnmapRange(int proc, uint32_t lo, uint32_t hi);
+  // mprotect.cc
   Result DoMprotect(Step& s);
+  // fork.cc
   Result DoFork(Step& s);
   Result DoExit(Step& s);
-  Result DoClearRefs(Step& s);
-  // access.cc: loads, stores and the faults they take.
+  // memory.cc: loads, stores and the faults they take.
   Result DoAccess(Step& s, bool write);
   // madvise.cc / mremap.cc
   Result DoMadvise(Step& s);
@@ -117,9 +121,10 @@ class Model {
   // The caller's uffd for an ioctl, borrowed from the parent's handler if
   // it is a forked child's; false: no usable fd (EBADF).
   bool BorrowUffd(Step& s);
-  // observe.cc
+  // task_mmu.cc
   Result DoPagemap(Step& s);
   Result DoScan(Step& s);
+  Result DoClearRefs(Step& s);
 
  public:
   // --- Shared rules, used across the op files (and by tests). ---

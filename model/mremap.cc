@@ -13,25 +13,28 @@ Result Model::DoMremap(Step& s) {
   bool move = op.flags & kFlagMove;
   bool dontunmap = op.flags & kFlagDontunmap;
   uint32_t addr = op.page, old_len = op.npages, new_len = op.new_npages;
-  // mm/mremap.c SYSCALL_DEFINE5(mremap) (check_mremap_params() on current
-  // kernels): flag and length checks.
-  if (dontunmap && !move) return Err(EINVAL);
-  if (dontunmap && old_len != new_len) return Err(EINVAL);
-  if (new_len == 0) return Err(EINVAL);
+  // mm/mremap.c SYSCALL_DEFINE5(mremap) (6.1, 6.12; check_mremap_params() on
+  // current kernels): flag and length checks.
+  if (dontunmap && !move) return Err(EINVAL);               // mm/mremap.c SYSCALL_DEFINE5(mremap)
+  if (dontunmap && old_len != new_len) return Err(EINVAL);  // mm/mremap.c SYSCALL_DEFINE5(mremap)
+  if (new_len == 0) return Err(EINVAL);                     // mm/mremap.c SYSCALL_DEFINE5(mremap)
   if (old_len == 0) {
+    // mm/mremap.c vma_to_resize(): old_len 0 of a private mapping → EINVAL
+    // (of a shared one it duplicates the mapping: not modelled).
     s.pred->unmodelled = "mremap with old_len 0";
-    return Err(EINVAL);
+    return Err(EINVAL);  // mm/mremap.c vma_to_resize()
   }
   // Current kernels check that a move's ranges do not overlap among the
-  // arguments (check_mremap_params(), [EMP] 6.18: EINVAL without a VMA);
-  // 6.1 does it in mremap_to(), after the lookup.
+  // arguments (mm/mremap.c check_mremap_params(), [EMP] 6.18: EINVAL without
+  // a VMA); 6.1 and 6.12 do it in mm/mremap.c mremap_to(), after the lookup.
   if (move && profile_.Has(kBehMremapOverlapCheckedFirst) && addr + old_len > op.new_page && op.new_page + new_len > addr)
-    return Err(EINVAL);
+    return Err(EINVAL);  // mm/mremap.c check_mremap_params() (6.17+)
   if (NobodyReads(op.proc, addr, addr + old_len, kUffdEventRemap | kUffdEventUnmap) ||
       (move && NobodyReads(op.proc, op.new_page, op.new_page + new_len, kUffdEventUnmap)))
     s.pred->unmodelled = "a uffd event nobody reads";
-  // do_mremap() / 6.1 SYSCALL mremap(): vma_lookup(addr) right after the
-  // argument checks, before any shrink, move or unmap → EFAULT.
+  // mm/mremap.c do_mremap() / 6.1, 6.12 SYSCALL_DEFINE5(mremap):
+  // vma_lookup(addr) right after the argument checks, before any shrink, move
+  // or unmap → EFAULT.
   if (st_.VmaAt(p, addr) < 0) return Err(EFAULT);
   if (TouchesHugeZero(p, addr, addr + std::max(old_len, new_len)) ||
       (move && TouchesHugeZero(p, op.new_page, op.new_page + new_len)))
@@ -39,27 +42,25 @@ Result Model::DoMremap(Step& s) {
 
   if (!move) {
     if (old_len >= new_len) {
-      // "Always allow a shrinking remap": munmap the tail; equal lengths are a no-op.
-      if (s.apply && old_len > new_len) {
-        uint32_t lo = addr + new_len, hi = addr + old_len;
-        st_.SplitAt(p, lo);
-        st_.SplitAt(p, hi);
-        ZapRange(op.proc, lo, hi, Zap::kUnmap);
-        std::erase_if(p.vmas, [&](const Vma& v) { return v.start >= lo && v.end <= hi; });
-        st_.FreeEmptyPt(p, lo, hi);
-      }
+      // mm/mremap.c SYSCALL_DEFINE5(mremap): "Always allow a shrinking remap":
+      // munmap the tail; equal lengths are a no-op.
+      if (s.apply && old_len > new_len) UnmapRange(op.proc, addr + new_len, addr + old_len);
       return Ok();
     }
-    // vma_to_resize() / remap_is_valid(): the old range must lie in one VMA.
+    // mm/mremap.c vma_to_resize() (current kernels: resize_is_valid()): the
+    // old range must lie in one VMA.
     int vi = st_.VmaAt(p, addr);
-    if (vi < 0 || addr + old_len > p.vmas[vi].end) return Err(EFAULT);
+    if (vi < 0 || addr + old_len > p.vmas[vi].end) return Err(EFAULT);  // mm/mremap.c vma_to_resize()
     const Vma& v = p.vmas[vi];
-    // mm/mremap.c: grow in place only if the range ends the VMA and the space
-    // after it is free (vma_expandable()); else, without MAYMOVE, ENOMEM.
-    if (addr + old_len != v.end) return Err(ENOMEM);
+    // mm/mremap.c SYSCALL_DEFINE5(mremap): grow in place only if the range ends
+    // the VMA and the space after it is free (vma_expandable()); else, without
+    // MAYMOVE, ENOMEM.
+    if (addr + old_len != v.end) return Err(ENOMEM);  // mm/mremap.c SYSCALL_DEFINE5(mremap)
     size_t next = vi + 1;
+    // mm/mremap.c vma_expandable(): the next VMA, or the end of the arena
+    // (the model's address space), is in the way.
     if (next < p.vmas.size() && p.vmas[next].start < addr + new_len) return Err(ENOMEM);
-    if (addr + new_len > kArenaPages) return Err(ENOMEM);
+    if (addr + new_len > kArenaPages) return Err(ENOMEM);  // mm/mremap.c vma_expandable()
     if (!s.apply) return Ok();
     // vma_adjust()/vma_expand(): VM_SOFTDIRTY is NOT set on the new tail (§4.3).
     // Kernels with the behaviour then merge the grown VMA with the next one
@@ -73,10 +74,10 @@ Result Model::DoMremap(Step& s) {
   }
 
   uint32_t new_addr = op.new_page;
-  // mremap_to(): the ranges must not overlap.
+  // mm/mremap.c mremap_to() (6.1, 6.12): the ranges must not overlap.
   if (addr + old_len > new_addr && new_addr + new_len > addr) return Err(EINVAL);
   if (profile_.Has(kBehMremapMovesManyVmas) && old_len == new_len) {
-    // remap_move() (6.17+, "mm/mremap: permit mremap() move of multiple
+    // mm/mremap.c remap_move() (6.17+, "mm/mremap: permit mremap() move of multiple
     // VMAs"): a fixed move without resize moves every VMA in [addr, +len),
     // each piece to the same offset, gaps kept (a gap at the start: EFAULT;
     // later ones and one at the end are skipped). A uffd-armed VMA
@@ -106,7 +107,7 @@ Result Model::DoMremap(Step& s) {
       Result r = MoveRange(s, pc.a, pc.len, pc.len, pc.dst);
       if (r.kind == ResultKind::kErr) return r;
     }
-    return err ? Err(err) : Ok();
+    return err ? Err(err) : Ok();  // mm/mremap.c remap_move(): vma_multi_allowed() (6.17+)
   }
   return MoveRange(s, addr, old_len, new_len, new_addr);
 }
@@ -116,11 +117,13 @@ Result Model::MoveRange(Step& s, uint32_t addr, uint32_t old_len, uint32_t new_l
   Process& p = st_.procs[op.proc];
   bool dontunmap = op.flags & kFlagDontunmap;
   if (profile_.Has(kBehMremapSourceCheckedFirst)) {
-    // check_prep_vma() before mremap_to(): the range to move (new_len for a
-    // shrink) must lie in the VMA → EFAULT before anything is unmapped
-    // ([EMP] 6.18; 6.1 checks in vma_to_resize(), after the unmaps below).
+    // mm/mremap.c check_prep_vma() before mremap_to(): the range to move
+    // (new_len for a shrink) must lie in the VMA → EFAULT before anything is
+    // unmapped ([EMP] 6.18; 6.1 and 6.12 check in vma_to_resize(), after the
+    // unmaps below).
     int vi = st_.VmaAt(p, addr);
-    if (vi < 0 || addr + std::min(old_len, new_len) > p.vmas[vi].end) return Err(EFAULT);
+    if (vi < 0 || addr + std::min(old_len, new_len) > p.vmas[vi].end)
+      return Err(EFAULT);  // mm/mremap.c check_prep_vma() (6.17+)
   }
   if (int vi = st_.VmaAt(p, addr); vi >= 0 && profile_.quirks.Has(Quirk::kMremapMergeDropsUffdRegistration)) {
     // copy_vma() merges the copy (still carrying the source's uffd context)
@@ -166,29 +169,17 @@ Result Model::MoveRange(Step& s, uint32_t addr, uint32_t old_len, uint32_t new_l
   // The destination is unmapped first (MREMAP_FIXED), then a shrinking move
   // unmaps the old tail, and only then is the source checked — so a failing
   // source check leaves those unmaps done.
-  if (s.apply) {
-    st_.SplitAt(p, new_addr);
-    st_.SplitAt(p, new_addr + new_len);
-    ZapRange(op.proc, new_addr, new_addr + new_len, Zap::kUnmap);
-    std::erase_if(p.vmas, [&](const Vma& v) { return v.start >= new_addr && v.end <= new_addr + new_len; });
-    st_.FreeEmptyPt(p, new_addr, new_addr + new_len);
-  }
+  if (s.apply) UnmapRange(op.proc, new_addr, new_addr + new_len);
   uint32_t move_len = old_len;
   if (old_len > new_len) {
-    if (s.apply) {
-      uint32_t lo = addr + new_len, hi = addr + old_len;
-      st_.SplitAt(p, lo);
-      st_.SplitAt(p, hi);
-      ZapRange(op.proc, lo, hi, Zap::kUnmap);
-      std::erase_if(p.vmas, [&](const Vma& v) { return v.start >= lo && v.end <= hi; });
-      st_.FreeEmptyPt(p, lo, hi);
-    }
+    if (s.apply) UnmapRange(op.proc, addr + new_len, addr + old_len);
     move_len = new_len;
   }
-  // vma_to_resize() on the (possibly shrunk) source. In a dry run the
+  // mm/mremap.c mremap_to() → vma_to_resize() (6.1, 6.12) on the (possibly
+  // shrunk) source: not in one VMA → EFAULT. In a dry run the
   // destination is still mapped: it cannot overlap the source (checked above).
   int vi = st_.VmaAt(p, addr);
-  if (vi < 0 || addr + move_len > p.vmas[vi].end) return Err(EFAULT);
+  if (vi < 0 || addr + move_len > p.vmas[vi].end) return Err(EFAULT);  // mm/mremap.c vma_to_resize()
   if (!s.apply) return Ok();
 
   // move_vma(): split the source to exactly the moved range, copy_vma() to the

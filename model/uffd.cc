@@ -22,8 +22,9 @@ bool Model::WpAsync(const Vma& v) const {
 
 Result Model::DoUffdOpen(Step& s) {
   const Op& op = s.op;
-  // UFFDIO_API (§5.1): PAGEFAULT_FLAG_WP is always requested; any feature the
-  // kernel does not know → EINVAL.
+  // fs/userfaultfd.c userfaultfd_api() (UFFDIO_API, §5.1): PAGEFAULT_FLAG_WP
+  // is always requested; any feature the kernel does not know (features &
+  // ~UFFD_API_FEATURES) → EINVAL.
   if (!profile_.uffd_wp || !profile_.HasUffdFeature(op.uffd_features)) return Err(EINVAL);
   if (!s.apply) return Ok();
   Process& p = st_.procs[op.proc];
@@ -179,26 +180,32 @@ Result Model::DoUffdRegister(Step& s, bool reg) {
   int owner = c.owner;
   if (!st_.procs[owner].alive) {
     s.pred->unmodelled = "uffd ioctl on a context whose process exited";
+    // fs/userfaultfd.c userfaultfd_register()/userfaultfd_unregister():
+    // mmget_not_zero() fails (the kernel says ENOMEM, after the mode and
+    // range checks; the op is unmodelled, so the errno is not compared).
     return Err(ESRCH);
   }
   Process& p = st_.procs[owner];
   uint32_t modes = op.uffd_modes;
   // fs/userfaultfd.c userfaultfd_register(): mode checks, validate_range(),
   // then the VMAs (vma_can_userfault(): EINVAL; another context's: EBUSY).
-  if (reg && modes == 0) return Err(EINVAL);
+  if (reg && modes == 0) return Err(EINVAL);  // fs/userfaultfd.c userfaultfd_register(): !mode
+  // fs/userfaultfd.c validate_range() (6.12: validate_unaligned_range()): !len.
   if (op.npages == 0) return Err(EINVAL);
   uint32_t lo = op.page, hi = op.page + op.npages;
   // find_vma(start): none at all → ENOMEM on 6.1 (EINVAL on current
   // kernels, §2); one starting at or after the end → EINVAL. The executor's
   // stack always lies above the arena, so 6.1 too finds a VMA: EINVAL.
   size_t i = st_.FirstVmaEnding(p, lo);
+  // fs/userfaultfd.c userfaultfd_register(), userfaultfd_unregister(): vma->vm_start >= end.
   if (i == p.vmas.size() || p.vmas[i].start >= hi) return Err(EINVAL);
   bool async = c.Async();
   bool other_ctx = false;
   for (size_t k = i; k < p.vmas.size() && p.vmas[k].start < hi; k++) {
     const Vma& v = p.vmas[k];
     if (reg) {
-      if (!CanUserfault(v, modes, async)) return Err(EINVAL);
+      if (!CanUserfault(v, modes, async)) return Err(EINVAL);  // fs/userfaultfd.c userfaultfd_register()
+      // fs/userfaultfd.c userfaultfd_register(): registered with another context.
       if (v.uffd >= 0 && v.uffd != ctx) return Err(EBUSY);
     } else {
       // userfaultfd_unregister(): not through another context than the one
@@ -206,15 +213,18 @@ Result Model::DoUffdRegister(Step& s, bool reg) {
       // through a different userfaultfd", Fixes: the original syscall), then
       // vma_can_userfault() on the VMA's own modes.
       if (v.uffd >= 0 && v.uffd != ctx) other_ctx = true;
-      if (!CanUserfault(v, v.uffd_modes, async)) return Err(EINVAL);
+      if (!CanUserfault(v, v.uffd_modes, async)) return Err(EINVAL);  // fs/userfaultfd.c userfaultfd_unregister()
     }
   }
   if (other_ctx) {
-    // Kernels without that fix unregister them (quirk uffd_unregister_other_ctx).
+    // Kernels without that fix unregister them (quirk uffd_unregister_other_ctx;
+    // the fix is in neither the 6.1 nor the 6.12 fs/userfaultfd.c
+    // userfaultfd_unregister()).
     if (!profile_.quirks.Has(Quirk::kUffdUnregisterOtherCtx)) return Err(EINVAL);
     Grants g;
     g.Add(Grant::Of(Quirk::kUffdUnregisterOtherCtx));
     s.pred->alternatives.push_back({Ok(), g});
+    // The contract's answer (fs/userfaultfd.c userfaultfd_unregister() with the fix).
     if (!s.apply || !s.observed || s.observed->kind != ResultKind::kOk) return Err(EINVAL);
     // The kernel took the quirk: go on as it did.
   }
@@ -280,6 +290,8 @@ Result Model::DoUffdWp(Step& s) {
   const UffdCtx& c = st_.uffds[caller.uffd];
   if (!st_.procs[c.owner].alive) {
     s.pred->unmodelled = "uffd ioctl on a context whose process exited";
+    // fs/userfaultfd.c userfaultfd_writeprotect(): mmget_not_zero() fails →
+    // ESRCH (after the range and mode checks; the op is unmodelled).
     return Err(ESRCH);
   }
   int owner = c.owner;
@@ -289,19 +301,19 @@ Result Model::DoUffdWp(Step& s) {
     s.pred->unmodelled = "write-protecting a huge zero page";
   // fs/userfaultfd.c userfaultfd_writeprotect(): validate_range(), then mode
   // checks (WP with DONTWAKE: EINVAL).
-  if (op.npages == 0) return Err(EINVAL);
-  if (on && (op.flags & kFlagDontwake)) return Err(EINVAL);
+  if (op.npages == 0) return Err(EINVAL);  // fs/userfaultfd.c validate_range(): !len
+  if (on && (op.flags & kFlagDontwake)) return Err(EINVAL);  // fs/userfaultfd.c userfaultfd_writeprotect()
   uint32_t lo = op.page, hi = op.page + op.npages;
   if (!profile_.Has(kBehWpRangeMultiVma)) {
-    // Older mwriteprotect_range(): find_dst_vma(), the range must sit inside
-    // one uffd-wp VMA.
+    // 6.1 mm/userfaultfd.c mwriteprotect_range(): find_dst_vma(), the range
+    // must sit inside one uffd-wp VMA.
     int vi = st_.VmaAt(p, lo);
     if (vi < 0 || p.vmas[vi].end < hi || p.vmas[vi].uffd < 0 || !p.vmas[vi].UffdWp())
-      return Err(ENOENT);
+      return Err(ENOENT);  // 6.1 mm/userfaultfd.c mwriteprotect_range()
     if (s.apply) WriteProtect(owner, lo, hi, on);
     return Ok();
   }
-  // Current mwriteprotect_range(): every VMA in the range, holes skipped; the
+  // 6.12 mm/userfaultfd.c mwriteprotect_range(): every VMA in the range, holes skipped; the
   // first VMA without VM_UFFD_WP fails with ENOENT after the earlier ones
   // were changed; no VMA at all → ENOENT.
   int err = ENOENT;
@@ -315,7 +327,25 @@ Result Model::DoUffdWp(Step& s) {
     if (s.apply) WriteProtect(owner, std::max(lo, v.start), std::min(hi, v.end), on);
     err = 0;
   }
-  return err ? Err(err) : Ok();
+  return err ? Err(err) : Ok();  // 6.12 mm/userfaultfd.c mwriteprotect_range()
+}
+
+// --- userfaultfd events without a reader ------------------------------------
+
+bool Model::NobodyReads(int proc, uint32_t lo, uint32_t hi, uint32_t event_features) const {
+  // The executor answers userfaults and reads events on the handler thread of
+  // the context's reader; when that process has exited, the faulting or
+  // notifying thread waits forever (handle_userfault(),
+  // userfaultfd_event_wait_completion()): the program would hang.
+  const Process& p = st_.procs[proc];
+  for (size_t i = st_.FirstVmaEnding(p, lo); i < p.vmas.size() && p.vmas[i].start < hi; i++) {
+    const Vma& v = p.vmas[i];
+    if (v.uffd < 0) continue;
+    const UffdCtx& c = st_.uffds[v.uffd];
+    if (event_features && !(c.features & event_features)) continue;
+    if (!st_.procs[c.handler].alive) return true;
+  }
+  return false;
 }
 
 }  // namespace mmdiff

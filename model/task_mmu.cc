@@ -1,10 +1,12 @@
-// Observations: /proc/PID/pagemap entries and the PAGEMAP_SCAN ioctl
-// (docs/CONTRACT.md §3.3 and §6; [61]/[UP] fs/proc/task_mmu.c).
+// fs/proc/task_mmu.c: the observations (/proc/PID/pagemap entries and the
+// PAGEMAP_SCAN ioctl, docs/CONTRACT.md §3.3 and §6) and clear_refs, which
+// resets what they show.
 #include <algorithm>
 #include <cerrno>
 #include <optional>
 
 #include "model/model.h"
+#include "model/result_make.h"
 
 namespace mmdiff {
 
@@ -436,6 +438,32 @@ Result Model::DoScan(Step& s) {
     if (saved) SetDoubt(op.proc, page, protect(saved->alt_none ? Variant{} : Variant{saved->alt}), saved->why);
   }
   return r;
+}
+
+// --- clear_refs -------------------------------------------------------------
+
+Result Model::DoClearRefs(Step& s) {
+  // fs/proc/task_mmu.c clear_refs_write() ([61] fs/proc/task_mmu.c:1066-1325): types 1-3 and 5
+  // have no pagemap-visible effect; 4 clears soft-dirty when the kernel has
+  // it and is a silent no-op otherwise (docs/CONTRACT.md §4.1).
+  if (!s.apply || s.op.value != 4 || !profile_.soft_dirty) return Ok();
+  if (profile_.mutant == Mutant::kClearRefsKeepsSoftDirty) return Ok();
+  Process& p = st_.procs[s.op.proc];
+  for (Vma& v : p.vmas) {
+    v.soft_dirty = false;
+    v.sd_lost_quirk = 0;
+  }
+  // fs/proc/task_mmu.c clear_soft_dirty(): pte_wrprotect() + pte_clear_soft_dirty() (a PTE
+  // the quirk left writable is write-protected again).
+  for (auto& [page, pte] : p.ptes) {
+    pte.soft_dirty = false;
+    pte.sd_silent = false;
+  }
+  for (auto& [page, d] : p.doubts) {
+    d.alt.soft_dirty = false;
+    d.alt.sd_silent = false;
+  }
+  return Ok();
 }
 
 }  // namespace mmdiff

@@ -1,6 +1,6 @@
-// Loads and stores: the page-fault paths of mm/memory.c as the model sees
-// them (docs/CONTRACT.md §4.2 soft-dirty, §5.4 uffd-wp faults, §5.5 markers,
-// §11.2 fault-around).
+// mm/memory.c: loads and stores (the page-fault paths as the model sees them:
+// docs/CONTRACT.md §4.2 soft-dirty, §5.4 uffd-wp faults, §5.5 markers, §11.2
+// fault-around) and zapping PTEs (zap_pte_range() and its callers).
 #include <cerrno>
 #include <csignal>
 
@@ -472,6 +472,65 @@ Result Model::DoAccess(Step& s, bool write) {
     r.value = value;
   }
   return r;
+}
+
+// --- zap ------------------------------------------------------------------
+
+// mm/memory.c zap_pte_range() on one entry.
+Model::Variant Model::ZapOne(const Vma* v, const Variant& pte, Zap how) {
+  // mm/memory.c unmap_vmas(): ZAP_FLAG_DROP_MARKER.
+  if (!pte || how == Zap::kUnmap) return std::nullopt;
+  switch (pte->kind) {
+    case PteKind::kGuard:
+      return pte;  // guard markers survive zapping (docs/CONTRACT.md §5.5)
+    case PteKind::kUffdMarker:
+      // mm/memory.c zap_pte_range() (6.1, 6.12): anonymous VMAs drop markers
+      // on zap; file/shmem VMAs keep them (zap_drop_file_uffd_wp()).
+      if (!v || v->IsAnonymous()) return std::nullopt;
+      return pte;
+    case PteKind::kPresent:
+    case PteKind::kSwap:
+      // zap_install_uffd_wp_if_needed() / pte_install_uffd_wp_if_needed():
+      // a uffd-wp'd PTE of a non-anonymous uffd-wp VMA leaves a marker
+      // ([61] mm/memory.c:1374-1397, include/linux/mm_inline.h:557-584).
+      if (v && !v->IsAnonymous() && v->UffdWp() && pte->uffd_wp)
+        return Pte{PteKind::kUffdMarker, false, true, kZeroPage};
+      return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+// mm/memory.c unmap_vmas() / zap_page_range_single() → zap_pmd_range() →
+// zap_pte_range() over [lo, hi).
+void Model::ZapRange(int proc, uint32_t lo, uint32_t hi, Zap how) {
+  Process& p = st_.procs[proc];
+  auto doubts = TakeDoubts(proc, lo, hi);
+  // Collect first: ClearPte/SetPte edit the table we walk.
+  std::vector<uint32_t> pages;
+  for (auto it = p.ptes.LowerBound(lo); it != p.ptes.end() && it->first < hi; ++it)
+    pages.push_back(it->first);
+  for (uint32_t page : pages) {
+    int vi = st_.VmaAt(p, page);
+    const Vma* v = vi >= 0 ? &p.vmas[vi] : nullptr;
+    Variant after = ZapOne(v, *p.ptes.Find(page), how);
+    if (after && *after == *p.ptes.Find(page)) continue;
+    st_.ClearPte(p, page);
+    if (after) st_.SetPte(p, page, *after);
+  }
+  for (auto& [page, d] : doubts) {
+    int vi = st_.VmaAt(p, page);
+    const Vma* v = vi >= 0 ? &p.vmas[vi] : nullptr;
+    SetDoubt(proc, page, ZapOne(v, d.alt_none ? Variant{} : Variant{d.alt}, how), d.why);
+  }
+  // A huge zero PMD is zapped whole (mm/huge_memory.c zap_huge_pmd(): the PMD
+  // is cleared, no PTE table is left) or split into a PTE table first
+  // (mm/memory.c zap_pmd_range()).
+  if (lo < hi)
+    for (uint32_t slot = MmState::Slot(lo); slot <= MmState::Slot(hi - 1); slot++) {
+      if (!p.huge_zero.Find(slot)) continue;
+      p.huge_zero.Erase(slot);
+      if (lo <= slot * kPagesPerPmd && (slot + 1) * kPagesPerPmd <= hi) p.pt.Erase(slot);
+    }
 }
 
 }  // namespace mmdiff
