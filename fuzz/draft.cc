@@ -10,20 +10,6 @@
 
 namespace mmdiff {
 
-bool MayShapeThp(OpKind kind) {
-  switch (kind) {
-    case OpKind::kMmap: case OpKind::kMprotect: case OpKind::kMremap: case OpKind::kMadvise:
-    case OpKind::kUffdRegister: case OpKind::kUffdUnregister: case OpKind::kUffdOpen: case OpKind::kExit:
-      return true;
-    case OpKind::kRequires: case OpKind::kMunmap: case OpKind::kRead: case OpKind::kWrite:
-    case OpKind::kFork: case OpKind::kClearRefs: case OpKind::kMemfd: case OpKind::kFile:
-    case OpKind::kFtruncate: case OpKind::kFwrite: case OpKind::kFpunch: case OpKind::kUffdWp:
-    case OpKind::kPagemap: case OpKind::kScan:
-      return false;
-  }
-  return true;
-}
-
 bool HasArg(const OpInfo& info, ArgKind kind) {
   for (const ArgSpec& spec : info.args)
     if (spec.kind == kind) return true;

@@ -22,6 +22,7 @@
 #include "model/model.h"
 #include "model/profile.h"
 #include "prog/op_table.h"
+#include "prog/op_traits.h"
 
 namespace mmdiff {
 
@@ -54,8 +55,8 @@ struct Plan {
 };
 
 // Ops that can give a populated 2 MiB slot a THP-eligible VMA (flags,
-// bounds, merges, moved pages).
-bool MayShapeThp(OpKind kind);
+// bounds, merges, moved pages): the op table's kTraitShapesThp.
+inline bool MayShapeThp(OpKind kind) { return HasTrait(kind, kTraitShapesThp); }
 bool HasArg(const OpInfo& info, ArgKind kind);
 inline uint32_t AlignUp(uint32_t x, uint32_t a) { return (x + a - 1) / a * a; }
 

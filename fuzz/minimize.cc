@@ -9,6 +9,7 @@
 #include "fuzz/findings.h"
 #include "model/checker.h"
 #include "prog/op_table.h"
+#include "prog/op_traits.h"
 #include "prog/text.h"
 
 namespace mmdiff {
@@ -474,55 +475,14 @@ bool ModelAccepts(const Program& prog, const KernelProfile& profile, bool fully_
 
 namespace {
 
-// The features the program's ops ask for by name: a `requires` of one of
-// these stays even where the model's contract is the same without it (a
-// huge zero page reads like a small one, but the bug may need the huge one).
-uint32_t FeaturesNamed(const Program& prog) {
-  uint32_t used = 0;
-  for (const Op& op : prog.ops) {
-    uint32_t cats = op.scan_req | op.scan_inv | op.scan_any | op.scan_ret;
-    switch (op.kind) {
-      case OpKind::kClearRefs:
-        if (op.value == 4) used |= kFeatSoftDirty;
-        break;
-      case OpKind::kMmap:
-        if (op.flags & kFlagHugetlb) used |= kFeatHugetlb;
-        break;
-      case OpKind::kMadvise:
-        if (op.advice == Advice::kHugepage) used |= kFeatThp;
-        if (op.advice == Advice::kGuardInstall || op.advice == Advice::kGuardRemove) used |= kFeatGuard;
-        if (op.advice == Advice::kPageout) used |= kFeatSwap;
-        break;
-      case OpKind::kUffdOpen:
-        if (op.uffd_features & kUffdWpAsync) used |= kFeatWpAsync | kFeatUffdWp;
-        if (op.uffd_features & kUffdWpUnpopulated) used |= kFeatWpUnpopulated | kFeatUffdWp;
-        break;
-      case OpKind::kUffdRegister:
-        if (op.uffd_modes & kUffdModeWp) used |= kFeatUffdWp;
-        break;
-      case OpKind::kUffdWp:
-        used |= kFeatUffdWp;
-        break;
-      case OpKind::kScan:
-        used |= kFeatPagemapScan;
-        if (cats & kCatSoftDirty) used |= kFeatScanSoftDirty | kFeatSoftDirty;
-        if (cats & kCatGuard) used |= kFeatGuard;
-        if (cats & kCatHuge) used |= kFeatThp;
-        if (cats & (kCatWpAllowed | kCatWritten)) used |= kFeatUffdWp;
-        break;
-      default:
-        break;
-    }
-  }
-  return used;
-}
-
 }  // namespace
 
 Program DropUnneededRequires(const Program& prog, const KernelProfile& profile,
                              const std::function<bool(const Program&)>& still_fails) {
   Program cur = prog;
-  uint32_t named = FeaturesNamed(prog);  // `requires` ops name none: removals leave it as is
+  // prog/op_traits.h: a feature an op names stays required; `requires`
+  // ops name none, so removals leave it as is.
+  uint32_t named = FeaturesNamed(prog);
   for (size_t i = 0; i < cur.ops.size();) {
     bool op_removed = false;
     for (uint32_t f = 1; cur.ops[i].kind == OpKind::kRequires && f < (1u << kNumFeatures) && !op_removed; f <<= 1) {

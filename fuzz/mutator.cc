@@ -56,16 +56,13 @@ bool StaticOk(const Op& op) {
   return !Validate(one).has_value();
 }
 
-bool IsFileOp(OpKind k) {
-  return k == OpKind::kMemfd || k == OpKind::kFile || k == OpKind::kFtruncate || k == OpKind::kFwrite ||
-         k == OpKind::kFpunch;
-}
+bool IsFileOp(OpKind k) { return HasTrait(k, kTraitFileOp); }
 // Ops with an arena range (page + npages).
 bool HasArenaRange(const Op& op) {
   const OpInfo& info = GetOpInfo(op.kind);
   return HasArg(info, ArgKind::kPage) && HasArg(info, ArgKind::kNpages);
 }
-bool IsObserve(OpKind k) { return k == OpKind::kPagemap || k == OpKind::kScan; }
+bool IsObserve(OpKind k) { return HasTrait(k, kTraitObserves); }
 bool IsOptionWord(ArgKind k) { return k == ArgKind::kFlag || k == ArgKind::kMove || k == ArgKind::kOnOff; }
 
 // A random index of an op that satisfies `pred`, or -1.
@@ -373,30 +370,26 @@ bool RetargetRange(Ctx& c) {
   if (p.vmas.empty()) return false;
   const Vma& v = p.vmas[c.rng.Below(p.vmas.size())];
   Op orig = op;
-  switch (op.kind) {
-    case OpKind::kRead:
-    case OpKind::kWrite:
-      op.page = v.start + static_cast<uint32_t>(c.rng.Below(v.end - v.start));
-      break;
-    case OpKind::kMmap:
-      // Next to (or onto, with `fixed`) a mapped area.
-      if (c.rng.OneIn(3)) {
-        op.page = v.start;
-        op.flags |= kFlagFixed;
-      } else {
-        op.page = d.FreeGap(op.proc, std::max(op.npages, 1u), 1);
-      }
-      break;
-    default: {
-      Range r = d.VmaSubRange(v);
-      if (IsObserve(op.kind)) r.n = std::min(r.n, kMaxObserve);
-      op.page = r.lo;
-      op.npages = r.n;
-      if (op.kind == OpKind::kMremap) {
-        if (c.rng.OneIn(2)) op.new_npages = r.n;
-        if (op.flags & kFlagMove) op.new_page = d.FreeGap(op.proc, std::max(op.new_npages, 1u), 1);
-      }
-      break;
+  // By the pages the op names (prog/op_traits.h); mmap makes its range.
+  OpPages pages = GetOpInfo(op.kind).pages;
+  if (pages == OpPages::kOne) {
+    op.page = v.start + static_cast<uint32_t>(c.rng.Below(v.end - v.start));
+  } else if (op.kind == OpKind::kMmap) {
+    // Next to (or onto, with `fixed`) a mapped area.
+    if (c.rng.OneIn(3)) {
+      op.page = v.start;
+      op.flags |= kFlagFixed;
+    } else {
+      op.page = d.FreeGap(op.proc, std::max(op.npages, 1u), 1);
+    }
+  } else if (pages == OpPages::kRange || pages == OpPages::kRangeAndDest) {
+    Range r = d.VmaSubRange(v);
+    if (IsObserve(op.kind)) r.n = std::min(r.n, kMaxObserve);
+    op.page = r.lo;
+    op.npages = r.n;
+    if (pages == OpPages::kRangeAndDest) {
+      if (c.rng.OneIn(2)) op.new_npages = r.n;
+      if (op.flags & kFlagMove) op.new_page = d.FreeGap(op.proc, std::max(op.new_npages, 1u), 1);
     }
   }
   return !(op == orig);

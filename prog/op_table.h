@@ -47,11 +47,34 @@ struct ArgSpec {
   uint32_t bit = 0;            // kFlag: OpFlag; kCategories/kNumber: ScanField
 };
 
+// Which arena pages an op names (OpPages in prog/op_traits.h).
+enum class OpPages : uint8_t {
+  kNone,          // no arena page: requires, exit, file ops, uffd_open
+  kOne,           // op.page: read, write
+  kRange,         // [op.page, op.page + op.npages)
+  kRangeAndDest,  // mremap: the old range and [dest, dest + op.new_npages)
+  kAll,           // the whole address space: fork, clear_refs
+};
+
+// What an op is, beyond its syntax: read by the generator, mutator,
+// minimizer, coverage, reproducer and reports instead of switches of their
+// own (the model and the executor switch over OpKind: they say what it does).
+enum OpTrait : uint8_t {
+  kTraitObserves = 1u << 0,    // reads state only (pagemap; scan unless wp_matching)
+  kTraitForks = 1u << 1,       // makes a process (the next number)
+  kTraitFileOp = 1u << 2,      // works on a file slot, not on mappings
+  kTraitShapesThp = 1u << 3,   // may make, split or unmake a THP-eligible range
+  kTraitUffdIoctl = 1u << 4,   // an ioctl on the process's userfaultfd
+};
+
 struct OpInfo {
   OpKind kind;
   const char* name;
   std::span<const ArgSpec> args;
   const char* summary;  // one line for --help and docs
+  OpPages pages;        // the arena pages it names
+  uint8_t traits;       // OpTrait bits
+  const char* syscall;  // how a report names the call: "madvise", "ioctl(UFFDIO_WRITEPROTECT)"
 };
 
 const OpInfo& GetOpInfo(OpKind kind);
