@@ -9,6 +9,7 @@
 #include "fuzz/repro_fmt.h"
 #include "fuzz/repro_uapi.h"
 #include "prog/op_table.h"
+#include "prog/op_traits.h"
 
 namespace mmdiff {
 using namespace repro_detail;  // AdviceC, Fmt
@@ -16,56 +17,6 @@ using namespace repro_detail;  // AdviceC, Fmt
 namespace {
 
 // --- Program history, for the reasons of a check. ---
-
-// Per process: the process that forked it and the index of that fork.
-struct Lineage {
-  int parent[kMaxProcs] = {};
-  size_t fork_at[kMaxProcs] = {};
-};
-Lineage LineageOf(const Program& prog) {
-  Lineage l;
-  int next = 1;
-  for (size_t i = 0; i < prog.ops.size(); i++)
-    if (prog.ops[i].kind == OpKind::kFork && next < kMaxProcs) {
-      l.parent[next] = prog.ops[i].proc;
-      l.fork_at[next] = i;
-      next++;
-    }
-  return l;
-}
-
-// Whether op j is part of the history of `proc`'s address space as of op i:
-// its own earlier ops, and its ancestors' ops before the forks that led to it.
-bool InHistory(const Program& prog, const Lineage& l, size_t j, int proc, size_t i) {
-  for (;;) {
-    if (j >= i) return false;
-    if (prog.ops[j].proc == proc) return true;
-    if (proc == 0) return false;
-    i = l.fork_at[proc];
-    proc = l.parent[proc];
-  }
-}
-
-bool Covers(const Op& op, uint32_t page) {
-  switch (op.kind) {
-    case OpKind::kMmap: case OpKind::kMunmap: case OpKind::kMprotect: case OpKind::kMadvise:
-    case OpKind::kUffdRegister: case OpKind::kUffdUnregister: case OpKind::kUffdWp: case OpKind::kPagemap:
-    case OpKind::kScan:
-      return page >= op.page && page < op.page + op.npages;
-    case OpKind::kMremap: {
-      uint32_t dst = (op.flags & kFlagMove) ? op.new_page : op.page;
-      return (page >= op.page && page < op.page + op.npages) || (page >= dst && page < dst + op.new_npages);
-    }
-    case OpKind::kRead: case OpKind::kWrite:
-      return page == op.page;
-    case OpKind::kClearRefs: case OpKind::kFork:
-      return true;
-    case OpKind::kRequires: case OpKind::kExit: case OpKind::kMemfd: case OpKind::kFile:
-    case OpKind::kFtruncate: case OpKind::kFwrite: case OpKind::kFpunch: case OpKind::kUffdOpen:
-      return false;
-  }
-  return false;
-}
 
 // How a reason names an op: "a write", "mprotect", "madvise(MADV_DONTNEED)".
 std::string OpNoun(const Op& op) {
@@ -77,40 +28,28 @@ std::string OpNoun(const Op& op) {
     case OpKind::kUffdWp: return (op.flags & kFlagWpOn) ? "uffd_wp on" : "uffd_wp off";
     case OpKind::kScan: return "PAGEMAP_SCAN";
     case OpKind::kPagemap: return "a pagemap read";
-    case OpKind::kRequires: case OpKind::kMmap: case OpKind::kMunmap: case OpKind::kMprotect:
-    case OpKind::kMremap: case OpKind::kFork: case OpKind::kExit: case OpKind::kMemfd: case OpKind::kFile:
-    case OpKind::kFtruncate: case OpKind::kFwrite: case OpKind::kFpunch: case OpKind::kUffdOpen:
-    case OpKind::kUffdRegister: case OpKind::kUffdUnregister:
-      return GetOpInfo(op.kind).name;
+    default: return GetOpInfo(op.kind).name;  // the op table's name says it
   }
-  return "?";
-}
-
-// Ops that change what the page holds or how it is tracked (observations do not).
-bool ChangesState(const Op& op) {
-  if (op.kind == OpKind::kPagemap) return false;
-  if (op.kind == OpKind::kScan) return (op.flags & kFlagWpMatching) != 0;
-  return true;
 }
 
 bool WritesPage(const Op& op, uint32_t page) {
   if (op.kind == OpKind::kWrite) return op.page == page;
-  if (op.kind == OpKind::kMadvise && op.advice == Advice::kPopulateWrite) return Covers(op, page);
+  if (op.kind == OpKind::kMadvise && op.advice == Advice::kPopulateWrite) return OpNamesPage(op, page);
   if (op.kind == OpKind::kMmap && (op.flags & kFlagPopulate) && !op.shared &&
       (op.prot == Prot::kRW || op.prot == Prot::kRWX))
-    return Covers(op, page);
+    return OpNamesPage(op, page);
   return false;
 }
 
 bool AccessesPage(const Op& op, uint32_t page) {
   if (WritesPage(op, page)) return true;
   if (op.kind == OpKind::kRead) return op.page == page;
-  if (op.kind == OpKind::kMadvise && op.advice == Advice::kPopulateRead) return Covers(op, page);
-  return op.kind == OpKind::kMmap && (op.flags & kFlagPopulate) && Covers(op, page);
+  if (op.kind == OpKind::kMadvise && op.advice == Advice::kPopulateRead) return OpNamesPage(op, page);
+  return op.kind == OpKind::kMmap && (op.flags & kFlagPopulate) && OpNamesPage(op, page);
 }
 
 bool ZapsPage(const Op& op, uint32_t page) {
-  if (!Covers(op, page)) return false;
+  if (!OpNamesPage(op, page)) return false;
   if (op.kind == OpKind::kMunmap) return true;
   if (op.kind == OpKind::kMmap) return true;  // a new mapping starts without pages
   if (op.kind == OpKind::kMadvise)
@@ -184,7 +123,7 @@ Explanation ExplainBit(const Program& prog, size_t op_index, uint32_t page, char
   // The last state-changing op that touched the page: what the kernel had just done.
   size_t last = SIZE_MAX;
   for (size_t j = op_index; j-- > 0;)
-    if (hist(j) && ChangesState(prog.ops[j]) && Covers(prog.ops[j], page)) {
+    if (hist(j) && !Observes(prog.ops[j]) && OpNamesPage(prog.ops[j], page)) {
       last = j;
       break;
     }
@@ -202,9 +141,9 @@ Explanation ExplainBit(const Program& prog, size_t op_index, uint32_t page, char
       size_t clear = latest(SIZE_MAX, [](const Op& op) { return op.kind == OpKind::kClearRefs && op.value == 4; });
       std::string since = clear == SIZE_MAX ? "" : " since clear_refs at " + StepRef(clear);
       size_t write = latest(clear, [&](const Op& op) { return WritesPage(op, page); });
-      size_t map = latest(clear, [&](const Op& op) { return op.kind == OpKind::kMmap && Covers(op, page); });
+      size_t map = latest(clear, [&](const Op& op) { return op.kind == OpKind::kMmap && OpNamesPage(op, page); });
       size_t move = latest(clear, [&](const Op& op) {
-        if (op.kind != OpKind::kMremap || !Covers(op, page)) return false;
+        if (op.kind != OpKind::kMremap || !OpNamesPage(op, page)) return false;
         uint32_t dst = (op.flags & kFlagMove) ? op.new_page : op.page;
         return page >= dst && page < dst + op.new_npages;
       });
@@ -216,10 +155,10 @@ Explanation ExplainBit(const Program& prog, size_t op_index, uint32_t page, char
                               move == SIZE_MAX ? 0 : move + 1});
       if (best == 0) {
         // A merge with a new (soft-dirty) mapping: the merged VMA keeps VM_SOFTDIRTY.
-        size_t fresh = latest(clear, [&](const Op& op) { return op.kind == OpKind::kMmap && !Covers(op, page); });
+        size_t fresh = latest(clear, [&](const Op& op) { return op.kind == OpKind::kMmap && !OpNamesPage(op, page); });
         size_t merge = latest(fresh, [&](const Op& op) {
           return (op.kind == OpKind::kMprotect || op.kind == OpKind::kMremap || op.kind == OpKind::kMadvise) &&
-                 Covers(op, page);
+                 OpNamesPage(op, page);
         });
         if (fresh != SIZE_MAX && merge != SIZE_MAX)
           e = Because(merge, OpNoun(prog.ops[merge]) + " at " + StepRef(merge) +
@@ -238,7 +177,7 @@ Explanation ExplainBit(const Program& prog, size_t op_index, uint32_t page, char
     }
     case 'W': {
       auto protects = [&](const Op& op) {
-        return Covers(op, page) && ((op.kind == OpKind::kUffdWp && (op.flags & kFlagWpOn)) ||
+        return OpNamesPage(op, page) && ((op.kind == OpKind::kUffdWp && (op.flags & kFlagWpOn)) ||
                                     (op.kind == OpKind::kScan && (op.flags & kFlagWpMatching)));
       };
       size_t wp = latest(SIZE_MAX, protects);
@@ -250,7 +189,7 @@ Explanation ExplainBit(const Program& prog, size_t op_index, uint32_t page, char
         break;
       }
       size_t undo = latest(wp, [&](const Op& op) {
-        return Covers(op, page) && ((op.kind == OpKind::kUffdWp && !(op.flags & kFlagWpOn)) ||
+        return OpNamesPage(op, page) && ((op.kind == OpKind::kUffdWp && !(op.flags & kFlagWpOn)) ||
                                     op.kind == OpKind::kUffdUnregister || WritesPage(op, page) ||
                                     ZapsPage(op, page));
       });
@@ -279,7 +218,7 @@ Explanation ExplainBit(const Program& prog, size_t op_index, uint32_t page, char
       break;
     }
     case 'F': {
-      size_t map = latest(SIZE_MAX, [&](const Op& op) { return op.kind == OpKind::kMmap && Covers(op, page); });
+      size_t map = latest(SIZE_MAX, [&](const Op& op) { return op.kind == OpKind::kMmap && OpNamesPage(op, page); });
       if (map == SIZE_MAX) {
         e = Because(SIZE_MAX, std::string("the model requires ") + (value ? "1" : "0"));
         break;
