@@ -1,6 +1,7 @@
 #include "prog/program.h"
 
 #include "prog/op_table.h"
+#include "prog/op_traits.h"
 
 namespace mmdiff {
 namespace {
@@ -23,8 +24,7 @@ std::optional<std::string> CheckOp(const Op& op) {
         if (op.page >= kMaxFilePages) return "file page beyond the largest file";
         break;
       case ArgKind::kNpages:
-        if (op.kind == OpKind::kMemfd || op.kind == OpKind::kFile || op.kind == OpKind::kFtruncate ||
-            op.kind == OpKind::kFpunch) {
+        if (HasTrait(op.kind, kTraitFileOp)) {  // N counts file pages
           if (op.npages > kMaxFilePages) return "file size beyond the largest file";
         } else if (!RangeInArena(op.page, op.npages)) {
           return "range outside the arena";
