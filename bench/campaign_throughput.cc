@@ -1,10 +1,11 @@
 // Campaign execs/s as a ratio to the executor's raw rate on the same program
-// mix, measured side by side in one run (issue target: at least 0.7).
+// mix, measured side by side in one run (target: at least 0.9, one model walk per exec).
 //
 // The mix is generated programs (fixed seed) that pass on this kernel, so
 // neither side pays for hangs or confirmation re-runs. Raw: Target::Run
 // alone. Campaign: what a campaign does per program: Run, the model's
-// verdict (JudgeKernelRun), model-state coverage (TraceFeatures) and the
+// verdict and model-state coverage on one walk of the model
+// (JudgeKernelRun with a CoverageVisitor, as fuzz/campaign.cc does) and the
 // corpus bookkeeping (CoverageMap::Merge). Interleaved in rounds.
 #include <time.h>
 
@@ -67,8 +68,9 @@ int main() {
     t0 = Now();
     for (const mmdiff::Program& p : mix) {
       target->Run(p, &t, &err);
-      mmdiff::Judgement j = mmdiff::JudgeKernelRun(p, t, profile);
-      if (j.kind == mmdiff::Judgement::Kind::kPass) coverage.Merge(mmdiff::TraceFeatures(p, t, profile));
+      mmdiff::CoverageVisitor features;
+      mmdiff::Judgement j = mmdiff::JudgeKernelRun(p, t, profile, &features);
+      if (j.kind == mmdiff::Judgement::Kind::kPass) coverage.Merge(features.Features());
     }
     campaign_s += Now() - t0;
     campaign += mix.size();
@@ -78,6 +80,6 @@ int main() {
          features.release.c_str(), mix.size(), static_cast<double>(ops) / mix.size(), rounds);
   printf("executor raw:  %8.0f programs/s\n", raw_rate);
   printf("campaign:      %8.0f programs/s  (run + model verdict + coverage)\n", campaign_rate);
-  printf("ratio:         %8.2f  (target >= 0.70) %s\n", ratio, ratio >= 0.7 ? "MET" : "NOT MET");
+  printf("ratio:         %8.2f  (target >= 0.90) %s\n", ratio, ratio >= 0.9 ? "MET" : "NOT MET");
   return 0;
 }

@@ -216,7 +216,9 @@ class CampaignRun {
   // A diverging program is re-run on the same target before it is recorded.
   // True when the program reached new coverage (and joined the corpus).
   bool Consider(const Program& prog, const Trace& trace, Target* target) {
-    Judgement j = JudgeKernelRun(prog, trace, profile_);
+    // One walk of the model judges the trace and measures its coverage.
+    CoverageVisitor coverage;
+    Judgement j = JudgeKernelRun(prog, trace, profile_, &coverage);
     {
       std::lock_guard<std::mutex> lock(mu_);
       tally_.Add(j);
@@ -248,7 +250,7 @@ class CampaignRun {
       return false;
     }
     if (j.kind != Judgement::Kind::kPass) return false;
-    std::vector<uint64_t> features = TraceFeatures(prog, trace, profile_);
+    std::vector<uint64_t> features = coverage.Features();
     std::lock_guard<std::mutex> lock(mu_);
     if (coverage_.Merge(features) == 0) return false;
     std::string text = PrintProgram(prog);

@@ -68,40 +68,49 @@ std::vector<uint32_t> PagesOf(const Op& op, const MmState& st) {
 
 }  // namespace
 
-std::vector<uint64_t> TraceFeatures(const Program& prog, const Trace& trace, const KernelProfile& profile) {
-  std::vector<uint64_t> out;
-  Model m(profile);
-  std::vector<std::pair<uint8_t, uint8_t>> before;
-  for (size_t i = 0; i < prog.ops.size() && i < trace.results.size(); i++) {
-    const Op& op = prog.ops[i];
-    const Result& r = trace.results[i];
-    if (r.kind == ResultKind::kNone || r.kind == ResultKind::kHang || r.kind == ResultKind::kLost) break;
-    Prediction pred = m.Predict(op, i);
-    if (!pred.unmodelled.empty() || !PredictionAllows(pred, r)) break;
-    const MmState& st = m.state();
-    std::vector<uint32_t> pages = PagesOf(op, st);
-    before.clear();
-    // A fork's "after" is the child's view of the parent's pages.
-    int after_proc = op.kind == OpKind::kFork ? static_cast<int>(st.procs.size()) : op.proc;
-    for (uint32_t page : pages) {
-      const Process& p = st.procs[op.proc];
-      before.push_back({PteState(st, p, page), VmaState(st, p, page)});
-    }
-    uint64_t op_hash = Mix(Mix(Mix(static_cast<uint64_t>(op.kind), static_cast<uint64_t>(r.kind)),
-                               static_cast<uint64_t>(r.err)), r.uffd_faults);
-    out.push_back(op_hash);
-    m.Apply(op, i, r);
-    const MmState& after = m.state();
-    for (size_t k = 0; k < pages.size(); k++) {
-      uint8_t state_after = 0xff;
-      if (after_proc < static_cast<int>(after.procs.size()) && after.procs[after_proc].alive)
-        state_after = PteState(after, after.procs[after_proc], pages[k]);
-      out.push_back(Mix(Mix(Mix(op_hash, before[k].second), before[k].first), state_after));
-    }
+bool CoverageVisitor::Before(const Model& m, const ReplayStep& s) {
+  const MmState& st = m.state();
+  pages_ = PagesOf(s.op, st);
+  before_.clear();
+  // A fork's "after" is the child's view of the parent's pages.
+  after_proc_ = s.op.kind == OpKind::kFork ? static_cast<int>(st.procs.size()) : s.op.proc;
+  for (uint32_t page : pages_) {
+    const Process& p = st.procs[s.op.proc];
+    before_.push_back({PteState(st, p, page), VmaState(st, p, page)});
   }
+  const Result& r = s.observed;
+  op_hash_ = Mix(Mix(Mix(static_cast<uint64_t>(s.op.kind), static_cast<uint64_t>(r.kind)), static_cast<uint64_t>(r.err)),
+                 r.uffd_faults);
+  out_.push_back(op_hash_);
+  return true;
+}
+
+void CoverageVisitor::After(const Model& m, const ReplayStep&) {
+  const MmState& after = m.state();
+  for (size_t k = 0; k < pages_.size(); k++) {
+    uint8_t state_after = 0xff;
+    if (after_proc_ < static_cast<int>(after.procs.size()) && after.procs[after_proc_].alive)
+      state_after = PteState(after, after.procs[after_proc_], pages_[k]);
+    out_.push_back(Mix(Mix(Mix(op_hash_, before_[k].second), before_[k].first), state_after));
+  }
+}
+
+std::vector<uint64_t> CoverageVisitor::Features() {
+  std::vector<uint64_t> out = out_;
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
+}
+
+std::vector<uint64_t> TraceFeatures(const Program& prog, const Trace& trace, const KernelProfile& profile) {
+  // Only what the model allows counts: the checker's test, without its verdict.
+  struct Allowed : ReplayVisitor {
+    bool Before(const Model&, const ReplayStep& s) override { return PredictionAllows(s.pred, s.observed); }
+  } allowed;
+  CoverageVisitor coverage;
+  ReplayVisitors both(&allowed, &coverage);
+  Replay(prog, &trace, profile, &both);
+  return coverage.Features();
 }
 
 size_t CoverageMap::Merge(const std::vector<uint64_t>& features) {

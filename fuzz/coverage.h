@@ -16,14 +16,32 @@
 #include <vector>
 
 #include "model/profile.h"
+#include "model/replay.h"
 #include "prog/program.h"
 #include "prog/result.h"
 
 namespace mmdiff {
 
-// Features of a trace the checker accepted (walks the model along the
-// kernel's results, like CheckTrace). Stops at the first op the model does
-// not allow or does not model.
+// Coverage as a visitor of the checker's walk (model/replay.h): a campaign
+// judges a trace and measures its coverage on one walk of the model
+// (JudgeKernelRun(..., &coverage)). It records what the steps the checker
+// allowed did; Features() sorts and dedups them.
+class CoverageVisitor : public ReplayVisitor {
+ public:
+  bool Before(const Model& m, const ReplayStep& s) override;
+  void After(const Model& m, const ReplayStep& s) override;
+  std::vector<uint64_t> Features();
+
+ private:
+  std::vector<uint64_t> out_;
+  std::vector<uint32_t> pages_;
+  std::vector<std::pair<uint8_t, uint8_t>> before_;
+  uint64_t op_hash_ = 0;
+  int after_proc_ = 0;
+};
+
+// Features of a trace on a walk of their own (the corpus minimizer, tests):
+// stops at the first op the model does not allow or does not model.
 std::vector<uint64_t> TraceFeatures(const Program& prog, const Trace& trace, const KernelProfile& profile);
 
 class CoverageMap {

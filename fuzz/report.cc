@@ -7,6 +7,7 @@
 #include "fuzz/repro.h"
 #include "model/checker.h"
 #include "model/picture.h"
+#include "model/replay.h"
 #include "prog/op_table.h"
 #include "prog/text.h"
 
@@ -231,16 +232,7 @@ bool PicturesAround(const Program& prog, const Trace& trace, const KernelProfile
                     std::string* before, std::string* after) {
   if (op_index >= prog.ops.size() || op_index >= trace.results.size()) return false;
   Model m(profile);
-  for (size_t i = 0; i < op_index; i++) {
-    const Op& op = prog.ops[i];
-    Result r = trace.results[i];
-    if (r.kind == ResultKind::kNone) {
-      if (op.kind != OpKind::kRequires && op.kind != OpKind::kExit) return false;
-      r.kind = ResultKind::kOk;
-    }
-    if (!m.Predict(op, i).unmodelled.empty()) return false;
-    m.Apply(op, i, r);
-  }
+  if (Replay(prog, &trace, profile, nullptr, op_index, &m).why != ReplayEnd::Why::kEnd) return false;
   const Op& op = prog.ops[op_index];
   uint32_t n = op.kind == OpKind::kMremap ? std::max(op.npages, op.new_npages) : op.npages;
   uint32_t lo, hi;

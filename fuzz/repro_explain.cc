@@ -8,6 +8,7 @@
 #include "fuzz/repro.h"
 #include "fuzz/repro_fmt.h"
 #include "fuzz/repro_uapi.h"
+#include "model/replay.h"
 #include "prog/op_table.h"
 #include "prog/op_traits.h"
 
@@ -307,22 +308,22 @@ ReproCheck CheckFromDivergence(const Program& prog, const Divergence& d) {
 
 bool PredictionAt(const Program& prog, const Trace& trace, const KernelProfile& profile, size_t index,
                   Prediction* out, std::string* err) {
-  Model m(profile);
-  for (size_t i = 0; i <= index && i < prog.ops.size(); i++) {
-    Prediction pred = m.Predict(prog.ops[i], i);
-    if (!pred.unmodelled.empty()) {
-      *err = "the model does not model op " + std::to_string(i) + ": " + pred.unmodelled;
+  // The kernel's answers where the trace has them, the contract's elsewhere.
+  struct At : ReplayVisitor {
+    size_t index;
+    Prediction* out;
+    bool Before(const Model&, const ReplayStep& s) override {
+      if (s.index != index) return true;
+      *out = s.pred;
       return false;
     }
-    if (i == index) {
-      *out = pred;
-      return true;
-    }
-    Result r = i < trace.results.size() ? trace.results[i] : Result{};
-    if (r.kind == ResultKind::kNone) r = WithoutQuirks(pred).expected;
-    m.Apply(prog.ops[i], i, r);
-  }
-  *err = "no op " + std::to_string(index);
+  } at;
+  at.index = index, at.out = out;
+  ReplayEnd end = Replay(prog, &trace, profile, &at, index + 1, nullptr, ReplayMissing::kContract);
+  if (end.why == ReplayEnd::Why::kVisitor) return true;
+  *err = end.why == ReplayEnd::Why::kUnmodelled
+             ? "the model does not model op " + std::to_string(end.at) + ": " + end.note
+             : "no op " + std::to_string(index);
   return false;
 }
 

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "model/picture.h"
+#include "model/replay.h"
 #include "prog/op_table.h"
 #include "prog/text.h"
 
@@ -176,39 +177,35 @@ void CountGrants(const Prediction& pred, Grants used, size_t op_index, Verdict* 
 
 std::string_view DivergenceClassName(DivergenceClass c) { return kClassNames[static_cast<int>(c)]; }
 
-Verdict CheckTrace(const Program& prog, const Trace& trace, const KernelProfile& profile) {
+Verdict CheckTrace(const Program& prog, const Trace& trace, const KernelProfile& profile, ReplayVisitor* also) {
   Verdict v;
   if (uint32_t missing = prog.Requires() & ~profile.features) {
     v.status = Verdict::Status::kSkipped;
     v.note = "requires " + FeatureList(missing);
     return v;
   }
-  Model m(profile);
-  for (size_t i = 0; i < prog.ops.size(); i++) {
-    if (i >= trace.results.size()) break;
-    const Op& op = prog.ops[i];
-    Result kernel = trace.results[i];
-    if (kernel.kind == ResultKind::kNone) {
-      // `requires` and `exit` may come back without an answer; any other op
-      // without one did not run (an earlier op hung or its process died).
-      if (op.kind != OpKind::kRequires && op.kind != OpKind::kExit) break;
-      kernel.kind = ResultKind::kOk;
+  // The checker is one visitor of the walk; `also` (coverage, in a
+  // campaign) sees the same steps, up to the first divergence.
+  struct Check : ReplayVisitor {
+    Verdict* v;
+    bool Before(const Model& m, const ReplayStep& s) override {
+      Grants used;
+      if (!PredictionAllows(s.pred, s.observed, &used)) {
+        v->status = Verdict::Status::kDivergence;
+        v->divergence = Describe(m, s.op, s.index, s.pred, s.observed);
+        return false;
+      }
+      CountGrants(s.pred, used, s.index, v);
+      return true;
     }
-    Prediction pred = m.Predict(op, i);
-    if (!pred.unmodelled.empty()) {
-      v.status = Verdict::Status::kUnmodelled;
-      v.note = "op " + std::to_string(i) + " " + Quote(PrintOp(op)) + ": " + pred.unmodelled;
-      return v;
-    }
-    Grants used;
-    if (!PredictionAllows(pred, kernel, &used)) {
-      v.status = Verdict::Status::kDivergence;
-      v.divergence = Describe(m, op, i, pred, kernel);
-      return v;
-    }
-    CountGrants(pred, used, i, &v);
-    m.Apply(op, i, kernel);
-    v.ops_checked++;
+    void After(const Model&, const ReplayStep&) override { v->ops_checked++; }
+  } check;
+  check.v = &v;
+  ReplayVisitors both(&check, also);
+  ReplayEnd end = Replay(prog, &trace, profile, &both);
+  if (end.why == ReplayEnd::Why::kUnmodelled) {
+    v.status = Verdict::Status::kUnmodelled;
+    v.note = "op " + std::to_string(end.at) + " " + Quote(PrintOp(prog.ops[end.at])) + ": " + end.note;
   }
   return v;
 }
@@ -216,14 +213,15 @@ Verdict CheckTrace(const Program& prog, const Trace& trace, const KernelProfile&
 Trace PredictTrace(const Program& prog, const KernelProfile& profile) {
   Trace t;
   t.results.resize(prog.ops.size());
-  Model m(profile);
-  for (size_t i = 0; i < prog.ops.size(); i++) {
-    Prediction pred = m.Predict(prog.ops[i], i);
-    if (!pred.unmodelled.empty()) break;
-    Result contract = WithoutQuirks(pred).expected;
-    t.results[i] = contract;
-    m.Apply(prog.ops[i], i, contract);
-  }
+  struct Record : ReplayVisitor {
+    Trace* t;
+    bool Before(const Model&, const ReplayStep& s) override {
+      t->results[s.index] = s.observed;  // the contract's answer
+      return true;
+    }
+  } record;
+  record.t = &t;
+  Replay(prog, nullptr, profile, &record);
   return t;
 }
 

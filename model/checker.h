@@ -73,7 +73,11 @@ struct Verdict {
   }
 };
 
-Verdict CheckTrace(const Program& prog, const Trace& trace, const KernelProfile& profile);
+class ReplayVisitor;
+// `also`: another visitor of the same walk (a campaign's coverage), which
+// sees every step the checker allowed.
+Verdict CheckTrace(const Program& prog, const Trace& trace, const KernelProfile& profile,
+                   ReplayVisitor* also = nullptr);
 
 // What the model predicts for every op (for `mmdiff run --target model`):
 // the contract's answer, with the allowances' pagemap latitudes as

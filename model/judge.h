@@ -29,8 +29,10 @@ struct Judgement {
   Verdict verdict;
 };
 
-// `kernel` is the trace a kernel produced for `prog`.
-Judgement JudgeKernelRun(const Program& prog, const Trace& kernel, const KernelProfile& profile);
+// `kernel` is the trace a kernel produced for `prog`. `also`: another
+// visitor of the checker's walk (model/replay.h), e.g. a campaign's coverage.
+Judgement JudgeKernelRun(const Program& prog, const Trace& kernel, const KernelProfile& profile,
+                         ReplayVisitor* also = nullptr);
 
 // No kernel (--target model): every "=> RESULT" must agree with what the
 // model predicts: equal where the expectation is exact (a '?' of the model

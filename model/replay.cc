@@ -1,0 +1,41 @@
+#include "model/replay.h"
+
+#include <algorithm>
+
+namespace mmdiff {
+
+ReplayEnd Replay(const Program& prog, const Trace* trace, const KernelProfile& profile, ReplayVisitor* visitor,
+                 size_t end, Model* model, ReplayMissing missing) {
+  Model local(profile);
+  Model& m = model ? *model : local;
+  ReplayEnd out;
+  end = std::min(end, prog.ops.size());
+  for (size_t i = 0; i < end; i++) {
+    const Op& op = prog.ops[i];
+    Result observed;
+    bool contract = !trace;
+    if (trace) {
+      if (i < trace->results.size()) observed = trace->results[i];
+      if (observed.kind == ResultKind::kNone) {
+        if (missing == ReplayMissing::kContract) {
+          contract = true;
+        } else if (op.kind == OpKind::kRequires || op.kind == OpKind::kExit) {
+          observed.kind = ResultKind::kOk;  // they may come back without an answer
+        } else {
+          return {ReplayEnd::Why::kNoAnswer, i, ""};  // the op did not run
+        }
+      }
+    }
+    Prediction pred = m.Predict(op, i);
+    if (!pred.unmodelled.empty()) return {ReplayEnd::Why::kUnmodelled, i, pred.unmodelled};
+    if (contract) observed = WithoutQuirks(pred).expected;
+    ReplayStep step{i, op, pred, observed};
+    if (visitor && !visitor->Before(m, step)) return {ReplayEnd::Why::kVisitor, i, ""};
+    m.Apply(op, i, observed);
+    if (visitor) visitor->After(m, step);
+  }
+  out.at = end;
+  return out;
+}
+
+}  // namespace mmdiff
