@@ -6,7 +6,6 @@
 #include "model/picture.h"
 #include "model/replay.h"
 #include "prog/op_table.h"
-#include "prog/op_traits.h"
 #include "prog/text.h"
 
 namespace mmdiff {
@@ -54,41 +53,42 @@ std::string MemKindName(const Vma* v) {
   return "?";
 }
 
+std::string VmaState(const Model& m, const Vma* v) {
+  if (!v) return "none";
+  static constexpr const char* kProt[] = {"none", "r", "rw", "rx", "rwx"};
+  std::string s = kProt[static_cast<int>(v->prot)];
+  if (v->soft_dirty) s += ",sd";
+  if (v->uffd_modes & kUffdModeWp) s += m.WpAsync(*v) ? ",wp-async" : ",wp-sync";
+  if (v->uffd_modes & kUffdModeMissing) s += ",missing";
+  if (v->uffd_modes & kUffdModeMinor) s += ",minor";
+  if (v->anon_vma) s += ",anon_vma";
+  if (v->dontfork) s += ",dontfork";
+  if (v->wipeonfork) s += ",wipeonfork";
+  if (v->hugepage) s += ",hugepage";
+  return s;
+}
+
+std::string PteState(const MmState& st, const Pte* pte) {
+  if (!pte) return "none";
+  std::string s;
+  switch (pte->kind) {
+    case PteKind::kPresent:
+      if (pte->page == kZeroPage) s = "zero";
+      else s = st.pages[pte->page].anon ? "anon" : "pagecache";
+      if (pte->page != kZeroPage && st.pages[pte->page].mapcount > 1) s += ",shared";
+      break;
+    case PteKind::kSwap: s = "swap"; break;
+    case PteKind::kUffdMarker: s = "marker"; break;
+    case PteKind::kGuard: s = "guard"; break;
+  }
+  if (pte->soft_dirty) s += ",sd";
+  if (pte->uffd_wp) s += ",wp";
+  return s;
+}
+
 std::string Quote(const std::string& s) { return "\"" + s + "\""; }
 
-// How a signature names the op that last changed a page: its kind, and for
-// ops whose kind says little, what it did ("madvise:dontneed",
-// "uffd_wp:on", "clear_refs:4", "mremap:move").
-std::string CauseName(const Op& op) {
-  std::string name = GetOpInfo(op.kind).name;
-  switch (op.kind) {
-    case OpKind::kMadvise: return name + ":" + AdviceNames()[static_cast<int>(op.advice)];
-    case OpKind::kUffdWp: return name + ((op.flags & kFlagWpOn) ? ":on" : ":off");
-    case OpKind::kClearRefs: return name + ":" + std::to_string(op.value);
-    case OpKind::kMremap: return name + ((op.flags & kFlagMove) ? ":move" : "");
-    case OpKind::kMmap: return name + ((op.flags & kFlagPopulate) ? ":populate" : "");
-    case OpKind::kScan: return name + ":wp";  // only a wp_matching scan changes state
-    default: return name;
-  }
-}
-
-// The root cause a divergence at op `index`, page `page` is filed under: the
-// last op in the history of the op's process (its own and its ancestors'
-// before the fork) that changed that page — what made the model require the
-// value the kernel did not give. The same broken rule reached through
-// different incidental state (VMA flags, other pages) is one finding.
-std::string CauseOf(const Program& prog, size_t index, uint32_t page) {
-  const Op& at = prog.ops[index];
-  Lineage l = LineageOf(prog);
-  for (size_t j = index; j-- > 0;) {
-    const Op& op = prog.ops[j];
-    if (op.kind == OpKind::kRequires || Observes(op) || !InHistory(prog, l, j, at.proc, index)) continue;
-    if (OpNamesPage(op, page)) return CauseName(op);
-  }
-  return "start";
-}
-
-Divergence Describe(const Program& prog, const Model& m, const Op& op, size_t index, const Prediction& pred,
+Divergence Describe(const Model& m, const Op& op, size_t index, const Prediction& pred,
                     const Result& kernel) {
   Divergence d;
   d.op_index = index;
@@ -149,12 +149,9 @@ Divergence Describe(const Program& prog, const Model& m, const Op& op, size_t in
   const Process& p = m.state().procs[op.proc];
   int vi = m.state().VmaAt(p, page);
   const Vma* v = vi >= 0 ? &p.vmas[vi] : nullptr;
-  // The root cause, not the incidental state: the class, what was observed
-  // and how it differed, the op that last changed the page, and the memory
-  // kind. An errno belongs to its op (the op's own rule refused or allowed).
-  d.signature = std::string(DivergenceClassName(d.cls)) + "|" + GetOpInfo(op.kind).name + "|" + field + "|" +
-                dir + "|" + MemKindName(v) + "|cause=" +
-                (d.cls == DivergenceClass::kWrongErrno ? GetOpInfo(op.kind).name : CauseOf(prog, index, page));
+  d.signature = std::string(DivergenceClassName(d.cls)) + "|" + GetOpInfo(op.kind).name + "|" +
+                field + "|" + dir + "|" + MemKindName(v) + "|vma=" + VmaState(m, v) +
+                "|pte=" + PteState(m.state(), p.ptes.Find(page));
   uint32_t lo, hi;
   uint32_t n = op.kind == OpKind::kMremap ? std::max(op.npages, op.new_npages) : op.npages;
   PictureRange(m, op.proc, op.page, n, 96, &lo, &hi);
@@ -191,12 +188,11 @@ Verdict CheckTrace(const Program& prog, const Trace& trace, const KernelProfile&
   // campaign) sees the same steps, up to the first divergence.
   struct Check : ReplayVisitor {
     Verdict* v;
-    const Program* prog;
     bool Before(const Model& m, const ReplayStep& s) override {
       Grants used;
       if (!PredictionAllows(s.pred, s.observed, &used)) {
         v->status = Verdict::Status::kDivergence;
-        v->divergence = Describe(*prog, m, s.op, s.index, s.pred, s.observed);
+        v->divergence = Describe(m, s.op, s.index, s.pred, s.observed);
         return false;
       }
       CountGrants(s.pred, used, s.index, v);
@@ -205,7 +201,6 @@ Verdict CheckTrace(const Program& prog, const Trace& trace, const KernelProfile&
     void After(const Model&, const ReplayStep&) override { v->ops_checked++; }
   } check;
   check.v = &v;
-  check.prog = &prog;
   ReplayVisitors both(&check, also);
   ReplayEnd end = Replay(prog, &trace, profile, &both);
   if (end.why == ReplayEnd::Why::kUnmodelled) {

@@ -39,10 +39,8 @@ struct Divergence {
   // One stable greppable line, e.g.
   // DIVERGENCE missed-dirty op=7 "pagemap 0 4" page=2 bit=D kernel=0 model=1
   std::string line;
-  // For dedup, the root cause: class, op kind, field, direction, memory
-  // kind, and the op that last changed the page (`cause=madvise:dontneed`;
-  // for a wrong errno the op itself); no page numbers, op indices or
-  // incidental VMA and PTE state.
+  // For dedup: class, op kind, field, direction, memory kind, VMA and PTE
+  // state; no page numbers or op indices.
   std::string signature;
   // The address space of the op's process before the op (picture.h).
   std::string picture;
