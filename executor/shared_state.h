@@ -30,6 +30,20 @@ struct ExecResult {
   uint64_t walk_end;  // scan: raw address
   uint32_t data_off;  // pagemap: u64 words; scan: struct page_region[]
   uint32_t data_count;
+  // The kernel's second answer to the same question (prog/result.h
+  // CrossAnswer): for pagemap, a PAGEMAP_SCAN of the range (regions at
+  // cross_off); for scan, the pagemap words of [start, walk_end) at cross_off.
+  uint8_t cross;       // CrossAnswer::Kind
+  uint8_t resplit;     // scan: the whole_/resumed_ fields hold answers
+  int32_t cross_err;
+  uint32_t cross_ret;  // pagemap: the cross scan's return_mask
+  uint64_t cross_walk_end;  // raw address
+  uint32_t cross_off;
+  uint32_t cross_count;
+  uint32_t whole_off, whole_count;  // page_region[]
+  uint64_t whole_end;               // raw address
+  uint32_t resumed_off, resumed_count;
+  uint64_t resumed_end;
 };
 
 struct ExecShared {
@@ -38,7 +52,7 @@ struct ExecShared {
   uint32_t nops;
   uint32_t nprocs;           // processes forked so far, p0 included
   uint32_t forking_child;    // number the next fork's child gets (for EVENT_FORK)
-  uint32_t scan_default_ret; // return_mask when a scan has no ret=
+  uint32_t scan_default_ret; // return_mask when a scan has no ret= (0: no PAGEMAP_SCAN)
   uint32_t data_used;
   // A process that ran `exit` and passed the turn on, but may still be
   // tearing down its mm; the next process waits for it (proc.cc).

@@ -181,6 +181,9 @@ std::vector<DocQuote> DocumentationFor(const Program& prog, const Judgement& j) 
     case DivergenceClass::kWrongErrno: case DivergenceClass::kDataCorruption: case DivergenceClass::kWrongFault:
     case DivergenceClass::kWrongResult: case DivergenceClass::kHang: case DivergenceClass::kLost:
       break;
+    case DivergenceClass::kInconsistent:
+      q.push_back({kPagemapRst, kPmScan});
+      break;
   }
   return q;
 }
@@ -223,6 +226,8 @@ std::string ReportSubject(const Program& prog, const Judgement& j) {
                                                   after + on;
     case DivergenceClass::kHang: return "mm: " + name + " hangs" + on;
     case DivergenceClass::kLost: return "mm: the process dies in " + name + on;
+    case DivergenceClass::kInconsistent:
+      return "fs/proc/task_mmu: pagemap and PAGEMAP_SCAN disagree after " + after + on;
   }
   return "mm: " + j.line;
 }

@@ -12,7 +12,7 @@ namespace {
 
 constexpr std::string_view kClassNames[] = {
     "missed-dirty", "spurious-dirty", "wrong-wp",    "wrong-scan",   "wrong-errno", "data-corruption",
-    "wrong-pagemap", "wrong-fault",   "wrong-result", "hang",        "lost",
+    "wrong-pagemap", "wrong-fault",   "wrong-result", "hang",        "lost",          "inconsistent",
 };
 
 // Pagemap bits in the order a divergence reports them: the tracked bits first.
@@ -183,6 +183,30 @@ Verdict CheckTrace(const Program& prog, const Trace& trace, const KernelProfile&
     v.note = "requires " + FeatureList(missing);
     return v;
   }
+  // The kernel against itself first, over the whole trace: it needs no
+  // model, so it holds also past an op the model does not model. It is
+  // reported at its op unless the model diverged earlier.
+  std::optional<Inconsistency> inconsistent = CheckConsistency(prog, trace, profile.features, &v.consistency);
+  auto report = [&](const Model* m, uint32_t quirks) {
+    const Op& op = prog.ops[inconsistent->op_index];
+    v.status = Verdict::Status::kDivergence;
+    Divergence d;
+    d.op_index = inconsistent->op_index;
+    d.cls = DivergenceClass::kInconsistent;
+    d.line = inconsistent->line;
+    // A known quirk explains it but does not excuse it (docs/CONTRACT.md §14).
+    if (quirks) d.line += " (known quirk " + QuirkList(quirks) + ")";
+    d.signature = inconsistent->signature;
+    d.kernel = trace.results[d.op_index];
+    if (m) {
+      uint32_t lo, hi;
+      PictureRange(*m, op.proc, op.page, op.npages, 96, &lo, &hi);
+      d.picture = DrawAddressSpace(*m, op.proc, lo, hi);
+    }
+    v.divergence = std::move(d);
+    v.note.clear();
+    return v;
+  };
   Model m(profile);
   for (size_t i = 0; i < prog.ops.size(); i++) {
     if (i >= trace.results.size()) break;
@@ -196,9 +220,15 @@ Verdict CheckTrace(const Program& prog, const Trace& trace, const KernelProfile&
     }
     Prediction pred = m.Predict(op, i);
     if (!pred.unmodelled.empty()) {
+      if (inconsistent) return report(nullptr, 0);
       v.status = Verdict::Status::kUnmodelled;
       v.note = "op " + std::to_string(i) + " " + Quote(PrintOp(op)) + ": " + pred.unmodelled;
       return v;
+    }
+    if (inconsistent && inconsistent->op_index == i) {
+      Grants used;
+      bool allowed = PredictionAllows(pred, kernel, &used);
+      return report(&m, allowed ? used.QuirkBits() : 0);
     }
     Grants used;
     if (!PredictionAllows(pred, kernel, &used)) {
@@ -210,6 +240,7 @@ Verdict CheckTrace(const Program& prog, const Trace& trace, const KernelProfile&
     m.Apply(op, i, kernel);
     v.ops_checked++;
   }
+  if (inconsistent) return report(nullptr, 0);
   return v;
 }
 
