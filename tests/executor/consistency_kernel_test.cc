@@ -19,7 +19,9 @@ std::unique_ptr<Target> HostTarget(KernelFeatures* features) {
   std::string err;
   std::unique_ptr<Target> target = MakeLocalTarget(options, &err);
   EXPECT_TRUE(target) << err;
-  if (target) EXPECT_TRUE(target->Probe(features, &err)) << err;
+  if (target) {
+    EXPECT_TRUE(target->Probe(features, &err)) << err;
+  }
   return target;
 }
 

@@ -128,7 +128,7 @@ TEST(Consistency, ScanAgainstPagemapOnReportedPagesOnly) {
   r.cross.pagemap[0] |= kPmFile;
   auto found = CheckConsistency(prog, t, 0, &tally);
   ASSERT_TRUE(found);
-  EXPECT_NE(found->line.find("\"scan 0 3 req=present ret=present,file\" page=0 field=file pagemap=1 scan=0"),
+  EXPECT_NE(found->line.find("\"scan 0 3 req=present ret=file,present\" page=0 field=file pagemap=1 scan=0"),
             std::string::npos)
       << found->line;
 }
