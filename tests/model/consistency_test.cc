@@ -24,6 +24,30 @@ Result PagemapResult(std::vector<uint64_t> words, std::vector<ScanRegion> scan, 
   return r;
 }
 
+// A scan that found [0,1) present, walked to `walk_end`, and the pagemap
+// words of what it walked.
+Result ScanResult(uint64_t walk_end, uint32_t ret, std::vector<uint64_t> words) {
+  Result r;
+  r.kind = ResultKind::kValue;
+  r.is_scan = true;
+  r.value = 1;
+  r.regions = {{0, 1, kCatPresent}};
+  r.walk_end = walk_end;
+  r.cross.kind = CrossAnswer::kAnswered;
+  r.cross.scan_ret = ret;
+  r.cross.pagemap = std::move(words);
+  return r;
+}
+
+// The trace is consistent, after `checks` comparisons and `skipped` not applicable.
+void ExpectConsistent(const Program& prog, const Trace& t, uint64_t checks, uint64_t skipped) {
+  ConsistencyTally tally;
+  auto found = CheckConsistency(prog, t, 0, &tally);
+  EXPECT_FALSE(found) << found->line;
+  EXPECT_EQ(tally.checks, checks);
+  EXPECT_EQ(tally.skipped, skipped);
+}
+
 Trace OkTrace(const Program& prog) {
   Trace t;
   t.results.resize(prog.ops.size(), Result{.kind = ResultKind::kOk});
@@ -37,10 +61,7 @@ TEST(Consistency, AgreeingAnswersPassAndCount) {
   // a none entry, not compared), page 2 outside every VMA (no region).
   t.results[2] = PagemapResult({P | kPmMmapExclusive, 0, 0},
                                {{0, 1, kCatPresent | kCatWritten}, {1, 2, kCatWritten}}, 3);
-  ConsistencyTally tally;
-  EXPECT_FALSE(CheckConsistency(prog, t, 0, &tally));
-  EXPECT_EQ(tally.checks, 1u);
-  EXPECT_EQ(tally.skipped, 0u);
+  ExpectConsistent(prog, t, 1, 0);
 }
 
 TEST(Consistency, PagemapFileAgainstScanIsInconsistent) {
@@ -113,15 +134,7 @@ TEST(Consistency, HugetlbSwapAndSoftDirtyOnlyOneWay) {
 TEST(Consistency, ScanAgainstPagemapOnReportedPagesOnly) {
   Program prog = MustParse("mmap 0 3 rw anon private\nwrite 0\nscan 0 3 req=present ret=present,file\n");
   Trace t = OkTrace(prog);
-  Result& r = t.results[2];
-  r.kind = ResultKind::kValue;
-  r.is_scan = true;
-  r.value = 1;
-  r.regions = {{0, 1, kCatPresent}};
-  r.walk_end = 3;
-  r.cross.kind = CrossAnswer::kAnswered;
-  r.cross.scan_ret = kCatPresent | kCatFile;
-  r.cross.pagemap = {P, 0, 0};
+  Result& r = t.results[2] = ScanResult(3, kCatPresent | kCatFile, {P, 0, 0});
   ConsistencyTally tally;
   EXPECT_FALSE(CheckConsistency(prog, t, 0, &tally));
   EXPECT_EQ(tally.checks, 1u);
@@ -135,15 +148,7 @@ TEST(Consistency, ScanAgainstPagemapOnReportedPagesOnly) {
 
 Trace SplitTrace(const Program& prog) {
   Trace t = OkTrace(prog);
-  Result& r = t.results.back();
-  r.kind = ResultKind::kValue;
-  r.is_scan = true;
-  r.value = 1;
-  r.regions = {{0, 1, kCatPresent}};
-  r.walk_end = 1;
-  r.cross.kind = CrossAnswer::kAnswered;
-  r.cross.scan_ret = kCatPresent;
-  r.cross.pagemap = {P};
+  Result& r = t.results.back() = ScanResult(1, kCatPresent, {P});
   r.cross.resplit = true;
   r.cross.whole = {{0, 2, kCatPresent}, {3, 4, kCatPresent}};
   r.cross.whole_end = 4;
@@ -172,20 +177,14 @@ TEST(Consistency, WpMatchingSplitScanIsSkipped) {
   Program prog = MustParse("mmap 0 4 rw anon private\nscan 0 4 wp_matching max=1\n");
   Trace t = SplitTrace(prog);
   t.results.back().cross.resplit = false;
-  ConsistencyTally tally;
-  EXPECT_FALSE(CheckConsistency(prog, t, 0, &tally));
-  EXPECT_EQ(tally.checks, 1u);
-  EXPECT_EQ(tally.skipped, 1u);
+  ExpectConsistent(prog, t, 1, 1);
 }
 
 TEST(Consistency, NoSecondAnswerIsSkipped) {
   Program prog = MustParse("mmap 0 1 rw anon private\npagemap 0 1\n");
   Trace t = OkTrace(prog);
   t.results[1] = Result{.kind = ResultKind::kPagemap, .pagemap = {0}};
-  ConsistencyTally tally;
-  EXPECT_FALSE(CheckConsistency(prog, t, 0, &tally));
-  EXPECT_EQ(tally.checks, 0u);
-  EXPECT_EQ(tally.skipped, 1u);
+  ExpectConsistent(prog, t, 0, 1);
 }
 
 // The checker reports it as a divergence of its own class, before the
