@@ -11,7 +11,6 @@
 #include <cinttypes>
 #include <cstdio>
 
-#include "prog/op_table.h"
 #include "prog/text.h"
 
 namespace mmdiff {
@@ -139,9 +138,14 @@ std::optional<Inconsistency> ComparePagemapScan(size_t index, const Op& op, uint
                " page=" + std::to_string(page) + " field=" + m->field + " pagemap=" + (m->pagemap ? "1" : "0") +
                " scan=" + (m->scan ? "1" : "0") + " (pagemap " + PagemapToken(words[i]) + " " + Hex(words[i]) +
                ", scan " + (in ? RegionText(*in) : "no region") + ")";
-    out.signature = "inconsistent|" + std::string(GetOpInfo(op.kind).name) + "|" + m->field + "|pm" +
-                    (m->pagemap ? "1" : "0") + "scan" + (m->scan ? "1" : "0") +
-                    "|scan=" + (in ? CategoriesToLetters(in->categories) : "none");
+    // One root cause, one signature, whichever op saw it: the field, the
+    // direction, the page as pagemap shows it and as the scan's zero-page and
+    // huge categories say ('?' where the scan did not return them); not the
+    // VMA's categories (wpallowed) nor written.
+    constexpr uint32_t kKind = kCatPfnZero | kCatHuge;
+    std::string kind = (c.known & kKind) != kKind ? "?" : in ? CategoriesToLetters(in->categories & kKind) : "none";
+    out.signature = "inconsistent|" + m->field + "|pm" + (m->pagemap ? "1" : "0") + "scan" + (m->scan ? "1" : "0") +
+                    "|" + PagemapToken(words[i]) + "|" + kind;
     return out;
   }
   return std::nullopt;

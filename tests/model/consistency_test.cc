@@ -76,7 +76,7 @@ TEST(Consistency, PagemapFileAgainstScanIsInconsistent) {
   EXPECT_EQ(found->line,
             "DIVERGENCE inconsistent op=2 \"pagemap 0 1\" page=0 field=file pagemap=1 scan=0 "
             "(pagemap P-F--- 0xa000000000000000, scan [0,1):wpzh)");
-  EXPECT_EQ(found->signature, "inconsistent|pagemap|file|pm1scan0|scan=wpzh");
+  EXPECT_EQ(found->signature, "inconsistent|file|pm1scan0|P-F---|zh");
 }
 
 TEST(Consistency, PageOutsideEveryVmaMustReadEmpty) {
