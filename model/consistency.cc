@@ -230,7 +230,10 @@ std::optional<Inconsistency> CheckConsistency(const Program& prog, const Trace& 
         tally->checks++;
         if (!found) found = CompareSplit(i, op, r);
       } else if (split && !no_vec) {
-        tally->skipped++;  // wp_matching: a second scan would see its write protection
+        // wp_matching (a second scan would see its write protection), or
+        // the unsplit scan or a resumed one failed (check_wpasync: EPERM
+        // from a VMA beyond where the first call stopped).
+        tally->skipped++;
       }
     }
     if (found) return found;

@@ -18,7 +18,8 @@ namespace mmdiff {
 // Comparisons made (one per op and kind: pagemap-vs-scan, scan-vs-scan) and
 // comparisons not applicable (the op answered, but there was no second
 // answer to compare: no PAGEMAP_SCAN, a failed second call, a split scan with
-// wp_matching, which changed what a second scan would see).
+// wp_matching, which changed what a second scan would see, or whose resumed
+// walk failed: check_wpasync reaching a VMA the first call stopped short of).
 struct ConsistencyTally {
   uint64_t checks = 0;
   uint64_t skipped = 0;
