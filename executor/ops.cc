@@ -67,12 +67,20 @@ void OkOrErr(long ret, ExecResult* res) {
   else res->kind = static_cast<uint8_t>(ResultKind::kOk);
 }
 
-uint8_t* DataAlloc(size_t bytes, uint32_t* off) {
-  size_t start = (g_shared->data_used + 7) & ~size_t{7};
-  if (start + bytes > kDataBytes) return nullptr;
-  g_shared->data_used = static_cast<uint32_t>(start + bytes);
+uint8_t* Alloc(uint8_t* area, size_t size, uint32_t* used, size_t bytes, uint32_t* off) {
+  size_t start = (*used + 7) & ~size_t{7};
+  if (start + bytes > size) return nullptr;
+  *used = static_cast<uint32_t>(start + bytes);
   *off = static_cast<uint32_t>(start);
-  return g_shared->data + start;
+  return area + start;
+}
+
+uint8_t* DataAlloc(size_t bytes, uint32_t* off) {
+  return Alloc(g_shared->data, kDataBytes, &g_shared->data_used, bytes, off);
+}
+
+uint8_t* CrossAlloc(size_t bytes, uint32_t* off) {
+  return Alloc(g_shared->cross_data, kCrossBytes, &g_shared->cross_used, bytes, off);
 }
 
 void OpenFileSlot(const Op& op, ExecResult* res) {
@@ -186,7 +194,7 @@ long ScanRange(const Op& op, uint64_t flags, uint64_t start, uint64_t end, uint8
 // the kernel accepts, no filter, room for one region per page.
 void CrossScan(const Op& op, uint32_t npages, ExecResult* res) {
   if (!g_shared->scan_default_ret || npages == 0) return;
-  uint8_t* vec = DataAlloc(size_t{npages} * sizeof(page_region), &res->cross_off);
+  uint8_t* vec = CrossAlloc(size_t{npages} * sizeof(page_region), &res->cross_off);
   if (!vec) return;
   Op plain = {};
   uint64_t walk_end = 0;
@@ -231,7 +239,7 @@ void CrossPagemap(const Op& op, uint32_t vec_len, ExecResult* res) {
   if (res->walk_end < start || res->walk_end > end) return;
   uint64_t pages = (res->walk_end - start) / kPageSize;
   if (pages > kMaxObservedPages) pages = kMaxObservedPages;
-  uint8_t* words = pages ? DataAlloc(pages * 8, &res->cross_off) : nullptr;
+  uint8_t* words = pages ? CrossAlloc(pages * 8, &res->cross_off) : nullptr;
   if (pages && !words) return;
   if (pages) {
     ssize_t n = pread(g_self.pagemap_fd, words, pages * 8, static_cast<off_t>(start / kPageSize) * 8);
@@ -246,8 +254,8 @@ void CrossPagemap(const Op& op, uint32_t vec_len, ExecResult* res) {
   bool split = op.scan_max != 0 || vec_len < op.npages;
   if (!split || vec_len == 0 || (op.flags & kFlagWpMatching)) return;
   uint32_t whole_len = op.npages < kMaxObservedPages ? op.npages : kMaxObservedPages;
-  uint8_t* whole = DataAlloc(size_t{whole_len} * sizeof(page_region), &res->whole_off);
-  uint8_t* resumed = DataAlloc(size_t{kMaxObservedPages} * sizeof(page_region), &res->resumed_off);
+  uint8_t* whole = CrossAlloc(size_t{whole_len} * sizeof(page_region), &res->whole_off);
+  uint8_t* resumed = CrossAlloc(size_t{kMaxObservedPages} * sizeof(page_region), &res->resumed_off);
   if (!whole || !resumed) return;
   uint64_t flags = (op.flags & kFlagCheckWpasync) ? PM_SCAN_CHECK_WPASYNC : 0;
   long ret = ScanRange(op, flags, start, end, whole, whole_len, 0, ret_mask, &res->whole_end);

@@ -97,6 +97,7 @@ void ProgramRunner::Reset(const Program& prog) {
   s->handlers_draining.store(0);
   s->scan_default_ret = scan_default_ret_;
   s->data_used = 0;
+  s->cross_used = 0;
   s->exited_pid.store(0);
   memset(s->pids, 0, sizeof s->pids);
   for (int p = 0; p < kMaxProcs; p++) {
@@ -194,9 +195,9 @@ TraceEnd ProgramRunner::WaitForEnd(int done_fd, pid_t pgid, int timeout_ms) {
   }
 }
 
-std::vector<ScanRegion> ProgramRunner::Regions(uint32_t off, uint32_t count) const {
+std::vector<ScanRegion> ProgramRunner::Regions(const uint8_t* area, uint32_t off, uint32_t count) const {
   std::vector<ScanRegion> out;
-  const page_region* regs = reinterpret_cast<const page_region*>(shared_->data + off);
+  const page_region* regs = reinterpret_cast<const page_region*>(area + off);
   for (uint32_t k = 0; k < count; k++)
     out.push_back({(regs[k].start - kArenaBase) / kPageSize, (regs[k].end - kArenaBase) / kPageSize,
                    static_cast<uint32_t>(regs[k].categories)});
@@ -210,17 +211,17 @@ void ProgramRunner::CollectCross(const ExecResult& e, CrossAnswer* c) const {
   c->scan_ret = e.cross_ret;
   if (c->kind == CrossAnswer::kFailed) return;
   if (static_cast<ResultKind>(e.kind) == ResultKind::kPagemap) {
-    c->regions = Regions(e.cross_off, e.cross_count);
+    c->regions = Regions(shared_->cross_data, e.cross_off, e.cross_count);
     c->walk_end = (e.cross_walk_end - kArenaBase) / kPageSize;
     return;
   }
-  const uint64_t* words = reinterpret_cast<const uint64_t*>(shared_->data + e.cross_off);
+  const uint64_t* words = reinterpret_cast<const uint64_t*>(shared_->cross_data + e.cross_off);
   c->pagemap.assign(words, words + e.cross_count);
   if (!e.resplit) return;
   c->resplit = true;
-  c->whole = Regions(e.whole_off, e.whole_count);
+  c->whole = Regions(shared_->cross_data, e.whole_off, e.whole_count);
   c->whole_end = (e.whole_end - kArenaBase) / kPageSize;
-  c->resumed = Regions(e.resumed_off, e.resumed_count);
+  c->resumed = Regions(shared_->cross_data, e.resumed_off, e.resumed_count);
   c->resumed_end = (e.resumed_end - kArenaBase) / kPageSize;
 }
 
@@ -240,7 +241,7 @@ Trace ProgramRunner::CollectTrace() const {
       const uint64_t* words = reinterpret_cast<const uint64_t*>(shared_->data + e.data_off);
       r.pagemap.assign(words, words + e.data_count);
     } else if (e.is_scan) {
-      r.regions = Regions(e.data_off, e.data_count);
+      r.regions = Regions(shared_->data, e.data_off, e.data_count);
       r.walk_end = (e.walk_end - kArenaBase) / kPageSize;
     }
     CollectCross(e, &r.cross);

@@ -50,7 +50,8 @@ class ProgramRunner {
   TraceEnd WaitForEnd(int done_fd, pid_t pgid, int timeout_ms);
   uint64_t Progress() const;
   Trace CollectTrace() const;
-  std::vector<ScanRegion> Regions(uint32_t off, uint32_t count) const;  // page_region[] at data+off
+  // page_region[] at area+off, as arena pages.
+  std::vector<ScanRegion> Regions(const uint8_t* area, uint32_t off, uint32_t count) const;
   void CollectCross(const ExecResult& e, CrossAnswer* c) const;
   void MarkMemoryLimit(uint64_t events_before, Trace* trace) const;
 
