@@ -51,6 +51,7 @@ void CampaignTally::Add(const Judgement& j) {
   }
   consistency_checks += j.verdict.consistency.checks;
   consistency_skipped += j.verdict.consistency.skipped;
+  consistency_excused += j.verdict.consistency.excused;
   if (j.kind == Judgement::Kind::kSkip) {
     unmodelled[UnmodelledReason(j)]++;
     return;
@@ -69,6 +70,7 @@ std::string CampaignTally::Json() const {
   std::string json = "  \"judged\": " + std::to_string(judged) + ",\n  \"limits\": " + std::to_string(limits) +
                      ",\n  \"consistency_checks\": " + std::to_string(consistency_checks) +
                      ",\n  \"consistency_skipped\": " + std::to_string(consistency_skipped) +
+                     ",\n  \"consistency_excused\": " + std::to_string(consistency_excused) +
                      ",\n  \"unmodelled\": {";
   const char* sep = "";
   for (const auto& [reason, count] : unmodelled) {
@@ -123,6 +125,7 @@ bool ReadCampaignHistory(const std::string& path, CampaignHistory* out) {
   if (Number(json, "limits", &d)) out->tally.limits = U64(d);
   if (Number(json, "consistency_checks", &d)) out->tally.consistency_checks = U64(d);
   if (Number(json, "consistency_skipped", &d)) out->tally.consistency_skipped = U64(d);
+  if (Number(json, "consistency_excused", &d)) out->tally.consistency_excused = U64(d);
   std::string text;
   size_t after;
   if (size_t at = ValueAt(json, "started"); at != std::string::npos && String(json, at, &text, &after))

@@ -24,13 +24,14 @@ struct CampaignTally {
   // programs alike: comparisons made, and not applicable.
   uint64_t consistency_checks = 0;
   uint64_t consistency_skipped = 0;
+  uint64_t consistency_excused = 0;  // inconsistencies a known quirk explains
   uint64_t granted[kNumAllowances] = {};
   uint64_t taken[kNumAllowances] = {};
 
   void Add(const Judgement& j);
   uint64_t unmodelled_total() const;
   // `"judged": N, "limits": N, "consistency_checks": N,
-  // "consistency_skipped": N, "unmodelled": {...}, "allowances": {...}` for stats.json,
+  // "consistency_skipped": N, "consistency_excused": N, "unmodelled": {...}, "allowances": {...}` for stats.json,
   // each on its own line indented by two.
   std::string Json() const;
 };

@@ -186,7 +186,14 @@ Verdict CheckTrace(const Program& prog, const Trace& trace, const KernelProfile&
   // The kernel against itself first, over the whole trace: it needs no
   // model, so it holds also past an op the model does not model. It is
   // reported at its op unless the model diverged earlier.
-  std::optional<Inconsistency> inconsistent = CheckConsistency(prog, trace, profile.features, &v.consistency);
+  std::optional<Inconsistency> inconsistent =
+      CheckConsistency(prog, trace, profile.features, profile.quirks, &v.consistency, &v.excused);
+  v.consistency.excused = v.excused.size();
+  for (const Inconsistency& e : v.excused) {
+    v.quirk_ops.push_back({e.op_index, e.quirk_bits});
+    for (int q = 0; q < kNumQuirks; q++)
+      if (e.quirk_bits & (1u << q)) v.quirks_taken[q]++;
+  }
   auto report = [&](const Model* m, uint32_t quirks) {
     const Op& op = prog.ops[inconsistent->op_index];
     v.status = Verdict::Status::kDivergence;
@@ -194,8 +201,9 @@ Verdict CheckTrace(const Program& prog, const Trace& trace, const KernelProfile&
     d.op_index = inconsistent->op_index;
     d.cls = DivergenceClass::kInconsistent;
     d.line = inconsistent->line;
-    // A known quirk explains it but does not excuse it (docs/CONTRACT.md §14).
-    if (quirks) d.line += " (known quirk " + QuirkList(quirks) + ")";
+    // The model needed a quirk at this op, which is not the one that
+    // explains a pagemap/scan disagreement (those are in v.excused).
+    if (quirks) d.line += " (model: known quirk " + QuirkList(quirks) + ")";
     d.signature = inconsistent->signature;
     d.kernel = trace.results[d.op_index];
     if (m) {

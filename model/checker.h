@@ -65,6 +65,9 @@ struct Verdict {
   std::string note;
   size_t ops_checked = 0;
   ConsistencyTally consistency;  // the kernel against itself, over the whole trace
+  // Inconsistencies a known quirk of the kernel explains (not divergences;
+  // their ops are in quirk_ops).
+  std::vector<Inconsistency> excused;
   AllowanceCounts granted{};  // latitudes the model offered
   AllowanceCounts taken{};    // latitudes where the kernel's answer used them
   QuirkCounts quirks_taken{}; // known quirks the kernel's answers needed

@@ -49,6 +49,7 @@ struct Context {
   bool after_wp = false;   // the scan write-protected what it reported (wp_matching)
   bool soft_dirty = false; // the kernel has soft-dirty
   uint64_t zero_pfn = 0;
+  QuirkSet quirks;
 };
 
 struct Mismatch {
@@ -103,6 +104,21 @@ std::optional<Mismatch> ComparePage(uint64_t word, uint32_t cats, const Context&
   return std::nullopt;
 }
 
+// The known quirk a mismatch is, if any: bits of Quirk; kCannotTell where
+// the kernel has a quirk that could explain it but the answers do not say
+// whether it does (not compared).
+constexpr uint32_t kCannotTell = ~0u;
+uint32_t KnownQuirk(const Mismatch& m, uint32_t cats, const Context& c) {
+  // huge_zero_page_pagemap_file: PM_FILE on the huge zero PMD, where
+  // PAGE_IS_FILE is clear and the page is PAGE_IS_PFNZERO | PAGE_IS_HUGE.
+  if (m.field == CategoryList(kCatFile) && m.pagemap && !m.scan && c.quirks.Has(Quirk::kHugeZeroPagePagemapFile)) {
+    constexpr uint32_t kHugeZero = kCatPfnZero | kCatHuge;
+    if ((c.known & kHugeZero) != kHugeZero) return kCannotTell;
+    if ((cats & kHugeZero) == kHugeZero) return 1u << static_cast<int>(Quirk::kHugeZeroPagePagemapFile);
+  }
+  return 0;
+}
+
 std::string Quote(const Op& op) { return "\"" + PrintOp(op) + "\""; }
 
 std::string RegionText(const ScanRegion& r) {
@@ -119,10 +135,14 @@ std::string Hex(uint64_t v) {
 // scan's regions; `covered_only`: a page in no region is unknown (the scan
 // had a filter), else it is outside every VMA (categories 0). Pages from
 // `scan_end` on were not walked.
+// The first mismatch a known quirk explains goes to `excused`; the first one
+// none explains is returned.
 std::optional<Inconsistency> ComparePagemapScan(size_t index, const Op& op, uint32_t first,
                                                 const std::vector<uint64_t>& words,
                                                 const std::vector<ScanRegion>& regions, uint64_t scan_end,
-                                                bool covered_only, const Context& c) {
+                                                bool covered_only, const Context& c,
+                                                std::vector<Inconsistency>* excused) {
+  bool excused_here = false;
   for (size_t i = 0; i < words.size(); i++) {
     uint64_t page = first + i;
     if (page >= scan_end) break;
@@ -132,7 +152,10 @@ std::optional<Inconsistency> ComparePagemapScan(size_t index, const Op& op, uint
     if (!in && covered_only) continue;
     auto m = ComparePage(words[i], in ? in->categories : 0, c);
     if (!m) continue;
+    uint32_t quirk = KnownQuirk(*m, in ? in->categories : 0, c);
+    if (quirk == kCannotTell || (quirk && excused_here)) continue;
     Inconsistency out;
+    out.quirk_bits = quirk;
     out.op_index = index;
     out.line = "DIVERGENCE inconsistent op=" + std::to_string(index) + " " + Quote(op) +
                " page=" + std::to_string(page) + " field=" + m->field + " pagemap=" + (m->pagemap ? "1" : "0") +
@@ -146,7 +169,9 @@ std::optional<Inconsistency> ComparePagemapScan(size_t index, const Op& op, uint
     std::string kind = (c.known & kKind) != kKind ? "?" : in ? CategoriesToLetters(in->categories & kKind) : "none";
     out.signature = "inconsistent|" + m->field + "|pm" + (m->pagemap ? "1" : "0") + "scan" + (m->scan ? "1" : "0") +
                     "|" + PagemapToken(words[i]) + "|" + kind;
-    return out;
+    if (!quirk) return out;
+    excused->push_back(std::move(out));
+    excused_here = true;
   }
   return std::nullopt;
 }
@@ -201,7 +226,8 @@ std::optional<Inconsistency> CompareSplit(size_t index, const Op& op, const Resu
 }  // namespace
 
 std::optional<Inconsistency> CheckConsistency(const Program& prog, const Trace& trace, uint32_t features,
-                                              ConsistencyTally* tally) {
+                                              QuirkSet quirks, ConsistencyTally* tally,
+                                              std::vector<Inconsistency>* excused) {
   for (size_t i = 0; i < prog.ops.size() && i < trace.results.size(); i++) {
     const Op& op = prog.ops[i];
     const Result& r = trace.results[i];
@@ -217,13 +243,14 @@ std::optional<Inconsistency> CheckConsistency(const Program& prog, const Trace& 
     c.known = cross.scan_ret;
     c.soft_dirty = features & kFeatSoftDirty;
     c.zero_pfn = trace.zero_pfn;
+    c.quirks = quirks;
     std::optional<Inconsistency> found;
     tally->checks++;
     if (pagemap) {
-      found = ComparePagemapScan(i, op, op.page, r.pagemap, cross.regions, cross.walk_end, false, c);
+      found = ComparePagemapScan(i, op, op.page, r.pagemap, cross.regions, cross.walk_end, false, c, excused);
     } else {
       c.after_wp = op.flags & kFlagWpMatching;
-      found = ComparePagemapScan(i, op, op.page, cross.pagemap, r.regions, r.walk_end, true, c);
+      found = ComparePagemapScan(i, op, op.page, cross.pagemap, r.regions, r.walk_end, true, c, excused);
       bool no_vec = (op.flags & kFlagHasVec) && op.scan_vec == 0;
       bool split = op.scan_max != 0 || ((op.flags & kFlagHasVec) && op.scan_vec < op.npages);
       if (cross.resplit) {

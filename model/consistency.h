@@ -10,6 +10,9 @@
 #include <optional>
 #include <string>
 
+#include <vector>
+
+#include "model/allowance.h"
 #include "prog/program.h"
 #include "prog/result.h"
 
@@ -23,6 +26,7 @@ namespace mmdiff {
 struct ConsistencyTally {
   uint64_t checks = 0;
   uint64_t skipped = 0;
+  uint64_t excused = 0;  // inconsistencies a known quirk explains
 };
 
 struct Inconsistency {
@@ -31,11 +35,17 @@ struct Inconsistency {
   std::string line;
   // Without page numbers or op indices: what disagreed and how.
   std::string signature;
+  // Bits of Quirk: a known quirk of the kernel (QuirkSet) explains it. It is
+  // then not a divergence: it goes to `excused` (docs/CONTRACT.md §14).
+  uint32_t quirk_bits = 0;
 };
 
-// The first inconsistency of the trace, if any. `features`: Feature bits of
-// the kernel (soft-dirty is compared only where the kernel has it).
+// The first inconsistency of the trace no known quirk explains, if any.
+// `features`: Feature bits of the kernel (soft-dirty is compared only where
+// the kernel has it); `quirks`: the known quirks of the kernel; `excused`
+// receives the first inconsistency of each op that one of them explains.
 std::optional<Inconsistency> CheckConsistency(const Program& prog, const Trace& trace, uint32_t features,
-                                              ConsistencyTally* tally);
+                                              QuirkSet quirks, ConsistencyTally* tally,
+                                              std::vector<Inconsistency>* excused);
 
 }  // namespace mmdiff

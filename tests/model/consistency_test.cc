@@ -24,6 +24,12 @@ Result PagemapResult(std::vector<uint64_t> words, std::vector<ScanRegion> scan, 
   return r;
 }
 
+std::optional<Inconsistency> Check(const Program& prog, const Trace& t, uint32_t features, ConsistencyTally* tally,
+                                   QuirkSet quirks = {}, std::vector<Inconsistency>* excused = nullptr) {
+  std::vector<Inconsistency> ignored;
+  return CheckConsistency(prog, t, features, quirks, tally, excused ? excused : &ignored);
+}
+
 // A scan that found [0,1) present, walked to `walk_end`, and the pagemap
 // words of what it walked.
 Result ScanResult(uint64_t walk_end, uint32_t ret, std::vector<uint64_t> words) {
@@ -42,7 +48,7 @@ Result ScanResult(uint64_t walk_end, uint32_t ret, std::vector<uint64_t> words) 
 // The trace is consistent, after `checks` comparisons and `skipped` not applicable.
 void ExpectConsistent(const Program& prog, const Trace& t, uint64_t checks, uint64_t skipped) {
   ConsistencyTally tally;
-  auto found = CheckConsistency(prog, t, 0, &tally);
+  auto found = Check(prog, t, 0, &tally);
   EXPECT_FALSE(found) << found->line;
   EXPECT_EQ(tally.checks, checks);
   EXPECT_EQ(tally.skipped, skipped);
@@ -70,13 +76,24 @@ TEST(Consistency, PagemapFileAgainstScanIsInconsistent) {
   t.results[1] = Result{.kind = ResultKind::kValue};
   t.results[2] = PagemapResult({P | kPmFile}, {{0, 1, kCatPresent | kCatWritten | kCatPfnZero | kCatHuge}}, 1);
   ConsistencyTally tally;
-  auto found = CheckConsistency(prog, t, 0, &tally);
+  auto found = Check(prog, t, 0, &tally);
   ASSERT_TRUE(found);
   EXPECT_EQ(found->op_index, 2u);
   EXPECT_EQ(found->line,
             "DIVERGENCE inconsistent op=2 \"pagemap 0 1\" page=0 field=file pagemap=1 scan=0 "
             "(pagemap P-F--- 0xa000000000000000, scan [0,1):wpzh)");
   EXPECT_EQ(found->signature, "inconsistent|file|pm1scan0|P-F---|zh");
+  // The known quirk explains exactly this: excused, still reported.
+  QuirkSet quirks;
+  quirks.Set(Quirk::kHugeZeroPagePagemapFile);
+  std::vector<Inconsistency> excused;
+  EXPECT_FALSE(Check(prog, t, 0, &tally, quirks, &excused));
+  ASSERT_EQ(excused.size(), 1u);
+  EXPECT_EQ(excused[0].line, found->line);
+  EXPECT_EQ(excused[0].quirk_bits, 1u << static_cast<int>(Quirk::kHugeZeroPagePagemapFile));
+  // Not on a page that is not the huge zero page.
+  t.results[2].cross.regions[0].categories &= ~kCatHuge;
+  EXPECT_TRUE(Check(prog, t, 0, &tally, quirks, &excused));
 }
 
 TEST(Consistency, PageOutsideEveryVmaMustReadEmpty) {
@@ -84,7 +101,7 @@ TEST(Consistency, PageOutsideEveryVmaMustReadEmpty) {
   Trace t = OkTrace(prog);
   t.results[0] = PagemapResult({P}, {}, 1);
   ConsistencyTally tally;
-  auto found = CheckConsistency(prog, t, 0, &tally);
+  auto found = Check(prog, t, 0, &tally);
   ASSERT_TRUE(found);
   EXPECT_NE(found->line.find("field=present pagemap=1 scan=0"), std::string::npos) << found->line;
   EXPECT_NE(found->line.find("scan no region"), std::string::npos) << found->line;
@@ -96,11 +113,11 @@ TEST(Consistency, UffdWpAgainstWrittenOnPopulatedEntriesOnly) {
   // Page 1 is none: its PAGE_IS_WRITTEN is not compared either way.
   t.results[2] = PagemapResult({P | kPmUffdWp, 0}, {{0, 1, kCatPresent | kCatWritten}, {1, 2, 0}}, 2);
   ConsistencyTally tally;
-  auto found = CheckConsistency(prog, t, 0, &tally);
+  auto found = Check(prog, t, 0, &tally);
   ASSERT_TRUE(found);
   EXPECT_NE(found->line.find("page=0 field=uffd_wp pagemap=1 scan=0"), std::string::npos) << found->line;
   t.results[2].pagemap[0] &= ~kPmUffdWp;
-  EXPECT_FALSE(CheckConsistency(prog, t, 0, &tally));
+  EXPECT_FALSE(Check(prog, t, 0, &tally));
 }
 
 TEST(Consistency, ZeroPfnAgainstPfnZero) {
@@ -110,14 +127,14 @@ TEST(Consistency, ZeroPfnAgainstPfnZero) {
   t.results[1] = Result{.kind = ResultKind::kValue};
   t.results[2] = PagemapResult({P | 0x1234}, {{0, 1, kCatPresent | kCatWritten}}, 1);
   ConsistencyTally tally;
-  auto found = CheckConsistency(prog, t, 0, &tally);
+  auto found = Check(prog, t, 0, &tally);
   ASSERT_TRUE(found);
   EXPECT_NE(found->line.find("field=pfnzero pagemap=1 scan=0"), std::string::npos) << found->line;
   t.results[2].cross.regions[0].categories |= kCatPfnZero;
-  EXPECT_FALSE(CheckConsistency(prog, t, 0, &tally));
+  EXPECT_FALSE(Check(prog, t, 0, &tally));
   t.zero_pfn = 0;  // PFNs not visible: not compared
   t.results[2].cross.regions[0].categories &= ~kCatPfnZero;
-  EXPECT_FALSE(CheckConsistency(prog, t, 0, &tally));
+  EXPECT_FALSE(Check(prog, t, 0, &tally));
 }
 
 TEST(Consistency, HugetlbSwapAndSoftDirtyOnlyOneWay) {
@@ -126,9 +143,9 @@ TEST(Consistency, HugetlbSwapAndSoftDirtyOnlyOneWay) {
   // A hugetlb uffd-wp marker: pagemap W only, the scan swapped and not written.
   t.results[0] = PagemapResult({kPmUffdWp}, {{0, 1, kCatSwapped | kCatHuge | kCatSoftDirty}}, 1);
   ConsistencyTally tally;
-  EXPECT_FALSE(CheckConsistency(prog, t, kFeatSoftDirty, &tally));
+  EXPECT_FALSE(Check(prog, t, kFeatSoftDirty, &tally));
   t.results[0].cross.regions[0].categories &= ~kCatHuge;
-  EXPECT_TRUE(CheckConsistency(prog, t, kFeatSoftDirty, &tally));
+  EXPECT_TRUE(Check(prog, t, kFeatSoftDirty, &tally));
 }
 
 TEST(Consistency, ScanAgainstPagemapOnReportedPagesOnly) {
@@ -136,10 +153,10 @@ TEST(Consistency, ScanAgainstPagemapOnReportedPagesOnly) {
   Trace t = OkTrace(prog);
   Result& r = t.results[2] = ScanResult(3, kCatPresent | kCatFile, {P, 0, 0});
   ConsistencyTally tally;
-  EXPECT_FALSE(CheckConsistency(prog, t, 0, &tally));
+  EXPECT_FALSE(Check(prog, t, 0, &tally));
   EXPECT_EQ(tally.checks, 1u);
   r.cross.pagemap[0] |= kPmFile;
-  auto found = CheckConsistency(prog, t, 0, &tally);
+  auto found = Check(prog, t, 0, &tally);
   ASSERT_TRUE(found);
   EXPECT_NE(found->line.find("\"scan 0 3 req=present ret=file,present\" page=0 field=file pagemap=1 scan=0"),
             std::string::npos)
@@ -162,10 +179,10 @@ TEST(Consistency, SplitScanResumedEqualsUnsplit) {
   Program prog = MustParse("mmap 0 4 rw anon private\nscan 0 4 req=present ret=present max=1\n");
   Trace t = SplitTrace(prog);
   ConsistencyTally tally;
-  EXPECT_FALSE(CheckConsistency(prog, t, 0, &tally));
+  EXPECT_FALSE(Check(prog, t, 0, &tally));
   EXPECT_EQ(tally.checks, 2u);  // against pagemap, against the unsplit scan
   t.results.back().cross.resumed.pop_back();
-  auto found = CheckConsistency(prog, t, 0, &tally);
+  auto found = Check(prog, t, 0, &tally);
   ASSERT_TRUE(found);
   EXPECT_EQ(found->line,
             "DIVERGENCE inconsistent op=1 \"scan 0 4 req=present ret=present max=1\" field=split up_to=4 "
