@@ -77,7 +77,8 @@ std::vector<std::string> SignatureFields(const std::string& sig) {
 
 // The memory kind of the divergence ("anon-private"), or "".
 std::string DivergenceMemKind(const Judgement& j) {
-  if (!j.verdict.divergence) return "";
+  // An inconsistency's signature names no memory kind (model/consistency.cc).
+  if (!j.verdict.divergence || j.verdict.divergence->cls == DivergenceClass::kInconsistent) return "";
   auto f = SignatureFields(j.verdict.divergence->signature);
   return f.size() > 4 ? f[4] : "";
 }
@@ -158,6 +159,9 @@ std::vector<DocQuote> DocumentationFor(const Program& prog, const Judgement& j) 
         q.push_back({kUserfaultfdRst, kUffdUnpopulated});
       }
       break;
+    case DivergenceClass::kInconsistent:
+      q.push_back({kPagemapRst, kPmScan});
+      [[fallthrough]];  // and the bit where the contract's value differs
     case DivergenceClass::kWrongPagemap:
       if (c.single_bit) {
         switch (c.bit) {
@@ -180,9 +184,6 @@ std::vector<DocQuote> DocumentationFor(const Program& prog, const Judgement& j) 
     }
     case DivergenceClass::kWrongErrno: case DivergenceClass::kDataCorruption: case DivergenceClass::kWrongFault:
     case DivergenceClass::kWrongResult: case DivergenceClass::kHang: case DivergenceClass::kLost:
-      break;
-    case DivergenceClass::kInconsistent:
-      q.push_back({kPagemapRst, kPmScan});
       break;
   }
   return q;

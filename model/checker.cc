@@ -194,7 +194,9 @@ Verdict CheckTrace(const Program& prog, const Trace& trace, const KernelProfile&
     for (int q = 0; q < kNumQuirks; q++)
       if (e.quirk_bits & (1u << q)) v.quirks_taken[q]++;
   }
-  auto report = [&](const Model* m, uint32_t quirks) {
+  // `pred`: the model's prediction at that op, where it got there (the
+  // contract a reproducer checks against).
+  auto report = [&](const Model* m, const Prediction* pred, uint32_t quirks) {
     const Op& op = prog.ops[inconsistent->op_index];
     v.status = Verdict::Status::kDivergence;
     Divergence d;
@@ -206,6 +208,7 @@ Verdict CheckTrace(const Program& prog, const Trace& trace, const KernelProfile&
     if (quirks) d.line += " (model: known quirk " + QuirkList(quirks) + ")";
     d.signature = inconsistent->signature;
     d.kernel = trace.results[d.op_index];
+    if (pred) d.model = *pred;
     if (m) {
       uint32_t lo, hi;
       PictureRange(*m, op.proc, op.page, op.npages, 96, &lo, &hi);
@@ -228,7 +231,7 @@ Verdict CheckTrace(const Program& prog, const Trace& trace, const KernelProfile&
     }
     Prediction pred = m.Predict(op, i);
     if (!pred.unmodelled.empty()) {
-      if (inconsistent) return report(nullptr, 0);
+      if (inconsistent) return report(nullptr, nullptr, 0);
       v.status = Verdict::Status::kUnmodelled;
       v.note = "op " + std::to_string(i) + " " + Quote(PrintOp(op)) + ": " + pred.unmodelled;
       return v;
@@ -236,7 +239,7 @@ Verdict CheckTrace(const Program& prog, const Trace& trace, const KernelProfile&
     if (inconsistent && inconsistent->op_index == i) {
       Grants used;
       bool allowed = PredictionAllows(pred, kernel, &used);
-      return report(&m, allowed ? used.QuirkBits() : 0);
+      return report(&m, &pred, allowed ? used.QuirkBits() : 0);
     }
     Grants used;
     if (!PredictionAllows(pred, kernel, &used)) {
@@ -248,7 +251,7 @@ Verdict CheckTrace(const Program& prog, const Trace& trace, const KernelProfile&
     m.Apply(op, i, kernel);
     v.ops_checked++;
   }
-  if (inconsistent) return report(nullptr, 0);
+  if (inconsistent) return report(nullptr, nullptr, 0);
   return v;
 }
 
