@@ -134,21 +134,20 @@ std::string Hex(uint64_t v) {
 // Compares the pagemap words of pages [first, first + words.size()) with the
 // scan's regions; `covered_only`: a page in no region is unknown (the scan
 // had a filter), else it is outside every VMA (categories 0). Pages from
-// `scan_end` on were not walked.
-// The first mismatch a known quirk explains goes to `excused`; the first one
-// none explains is returned.
+// `scan_end` on were not walked. The first mismatch a known quirk explains
+// goes to `excused`; the first one none explains is returned.
 std::optional<Inconsistency> ComparePagemapScan(size_t index, const Op& op, uint32_t first,
                                                 const std::vector<uint64_t>& words,
                                                 const std::vector<ScanRegion>& regions, uint64_t scan_end,
                                                 bool covered_only, const Context& c,
                                                 std::vector<Inconsistency>* excused) {
   bool excused_here = false;
+  size_t k = 0;  // regions come in address order (pagemap_scan_push_range())
   for (size_t i = 0; i < words.size(); i++) {
     uint64_t page = first + i;
     if (page >= scan_end) break;
-    const ScanRegion* in = nullptr;
-    for (const ScanRegion& r : regions)
-      if (r.start <= page && page < r.end) in = &r;
+    while (k < regions.size() && regions[k].end <= page) k++;
+    const ScanRegion* in = k < regions.size() && regions[k].start <= page ? &regions[k] : nullptr;
     if (!in && covered_only) continue;
     auto m = ComparePage(words[i], in ? in->categories : 0, c);
     if (!m) continue;
