@@ -67,12 +67,20 @@ void OkOrErr(long ret, ExecResult* res) {
   else res->kind = static_cast<uint8_t>(ResultKind::kOk);
 }
 
-uint8_t* DataAlloc(size_t bytes, uint32_t* off) {
-  size_t start = (g_shared->data_used + 7) & ~size_t{7};
-  if (start + bytes > kDataBytes) return nullptr;
-  g_shared->data_used = static_cast<uint32_t>(start + bytes);
+uint8_t* Alloc(uint8_t* area, size_t size, uint32_t* used, size_t bytes, uint32_t* off) {
+  size_t start = (*used + 7) & ~size_t{7};
+  if (start + bytes > size) return nullptr;
+  *used = static_cast<uint32_t>(start + bytes);
   *off = static_cast<uint32_t>(start);
-  return g_shared->data + start;
+  return area + start;
+}
+
+uint8_t* DataAlloc(size_t bytes, uint32_t* off) {
+  return Alloc(g_shared->data, kDataBytes, &g_shared->data_used, bytes, off);
+}
+
+uint8_t* CrossAlloc(size_t bytes, uint32_t* off) {
+  return Alloc(g_shared->cross_data, kCrossBytes, &g_shared->cross_used, bytes, off);
 }
 
 void OpenFileSlot(const Op& op, ExecResult* res) {
@@ -159,6 +167,50 @@ void UffdOpen(const Op& op, ExecResult* res) {
   res->kind = static_cast<uint8_t>(ResultKind::kOk);
 }
 
+// PAGEMAP_SCAN of [start, end): `vec` (room
+// for `vec_len` regions) receives them. Returns the ioctl's value (or -1,
+// errno) and sets *walk_end.
+// The filter (req=, inv=, any=) is the op's; `flags` the PM_SCAN_* flags.
+long ScanRange(const Op& op, uint64_t flags, uint64_t start, uint64_t end, uint8_t* vec, uint32_t vec_len,
+               uint32_t max_pages, uint32_t ret_mask, uint64_t* walk_end) {
+  struct pm_scan_arg arg = {};
+  arg.size = sizeof arg;
+  arg.flags = flags;
+  arg.start = start;
+  arg.end = end;
+  arg.vec = reinterpret_cast<uint64_t>(vec);
+  arg.vec_len = vec_len;
+  arg.max_pages = max_pages;
+  arg.category_inverted = op.scan_inv;
+  arg.category_mask = op.scan_req;
+  arg.category_anyof_mask = op.scan_any;
+  arg.return_mask = ret_mask;
+  long ret = ioctl(g_self.pagemap_fd, PAGEMAP_SCAN, &arg);
+  *walk_end = arg.walk_end;
+  return ret;
+}
+
+// After a pagemap op: the same range through PAGEMAP_SCAN, every category
+// the kernel accepts, no filter, room for one region per page.
+void CrossScan(const Op& op, uint32_t npages, ExecResult* res) {
+  if (!g_shared->scan_default_ret || npages == 0) return;
+  uint8_t* vec = CrossAlloc(size_t{npages} * sizeof(page_region), &res->cross_off);
+  if (!vec) return;
+  Op plain = {};
+  uint64_t walk_end = 0;
+  long ret = ScanRange(plain, 0, PageAddress(op.page), PageAddress(op.page + npages), vec, npages, 0,
+                       g_shared->scan_default_ret, &walk_end);
+  res->cross_ret = g_shared->scan_default_ret;
+  if (ret < 0) {
+    res->cross = 2;  // CrossAnswer::kFailed
+    res->cross_err = errno;
+    return;
+  }
+  res->cross = 1;
+  res->cross_count = static_cast<uint32_t>(ret);
+  res->cross_walk_end = walk_end;
+}
+
 void Pagemap(const Op& op, ExecResult* res) {
   uint32_t off;
   uint8_t* buf = DataAlloc(size_t{op.npages} * 8, &off);
@@ -173,6 +225,58 @@ void Pagemap(const Op& op, ExecResult* res) {
   res->kind = static_cast<uint8_t>(ResultKind::kPagemap);
   res->data_off = off;
   res->data_count = static_cast<uint32_t>(n / 8);
+  CrossScan(op, res->data_count, res);
+}
+
+// After a scan op: the pagemap words of what it walked, [start, walk_end)
+// (at most kMaxObservedPages). A scan split by max= or a small vec= without
+// wp_matching is also asked again unsplit, and resumed at its walk_end until
+// the end, for the scan-vs-scan comparison.
+void CrossPagemap(const Op& op, uint32_t vec_len, ExecResult* res) {
+  uint64_t start = PageAddress(op.page), end = PageAddress(op.page + op.npages);
+  uint32_t ret_mask = (op.flags & kFlagHasRet) ? op.scan_ret : g_shared->scan_default_ret;
+  res->cross_ret = ret_mask;
+  if (res->walk_end < start || res->walk_end > end) return;
+  uint64_t pages = (res->walk_end - start) / kPageSize;
+  if (pages > kMaxObservedPages) pages = kMaxObservedPages;
+  uint8_t* words = pages ? CrossAlloc(pages * 8, &res->cross_off) : nullptr;
+  if (pages && !words) return;
+  if (pages) {
+    ssize_t n = pread(g_self.pagemap_fd, words, pages * 8, static_cast<off_t>(start / kPageSize) * 8);
+    if (n < 0) {
+      res->cross = 2;
+      res->cross_err = errno;
+      return;
+    }
+    res->cross_count = static_cast<uint32_t>(n / 8);
+  }
+  res->cross = 1;
+  bool split = op.scan_max != 0 || vec_len < op.npages;
+  if (!split || vec_len == 0 || (op.flags & kFlagWpMatching)) return;
+  uint32_t whole_len = op.npages < kMaxObservedPages ? op.npages : kMaxObservedPages;
+  uint8_t* whole = CrossAlloc(size_t{whole_len} * sizeof(page_region), &res->whole_off);
+  uint8_t* resumed = CrossAlloc(size_t{kMaxObservedPages} * sizeof(page_region), &res->resumed_off);
+  if (!whole || !resumed) return;
+  uint64_t flags = (op.flags & kFlagCheckWpasync) ? PM_SCAN_CHECK_WPASYNC : 0;
+  long ret = ScanRange(op, flags, start, end, whole, whole_len, 0, ret_mask, &res->whole_end);
+  if (ret < 0) return;
+  res->whole_count = static_cast<uint32_t>(ret);
+  // Resume the split scan where it stopped, as a caller would, until the
+  // end, no progress, or the regions fill kMaxObservedPages.
+  uint64_t at = res->walk_end;
+  uint32_t count = 0;
+  while (at < end && count + vec_len <= kMaxObservedPages) {
+    uint64_t next = at;
+    ret = ScanRange(op, flags, at, end, resumed + size_t{count} * sizeof(page_region), vec_len, op.scan_max,
+                    ret_mask, &next);
+    if (ret < 0) return;
+    count += static_cast<uint32_t>(ret);
+    if (next <= at) break;
+    at = next;
+  }
+  res->resplit = 1;
+  res->resumed_count = count;
+  res->resumed_end = at;
 }
 
 void Scan(const Op& op, ExecResult* res) {
@@ -185,27 +289,20 @@ void Scan(const Op& op, ExecResult* res) {
     res->err = ENOSPC;
     return;
   }
-  struct pm_scan_arg arg = {};
-  arg.size = sizeof arg;
-  arg.flags = ((op.flags & kFlagWpMatching) ? PM_SCAN_WP_MATCHING : 0) |
-              ((op.flags & kFlagCheckWpasync) ? PM_SCAN_CHECK_WPASYNC : 0);
-  arg.start = PageAddress(op.page);
-  arg.end = PageAddress(op.page + op.npages);
-  arg.vec = reinterpret_cast<uint64_t>(vec);
-  arg.vec_len = vec_len;
-  arg.max_pages = op.scan_max;
-  arg.category_inverted = op.scan_inv;
-  arg.category_mask = op.scan_req;
-  arg.category_anyof_mask = op.scan_any;
-  arg.return_mask = (op.flags & kFlagHasRet) ? op.scan_ret : g_shared->scan_default_ret;
-  long ret = ioctl(g_self.pagemap_fd, PAGEMAP_SCAN, &arg);
+  uint64_t flags = ((op.flags & kFlagWpMatching) ? PM_SCAN_WP_MATCHING : 0) |
+                   ((op.flags & kFlagCheckWpasync) ? PM_SCAN_CHECK_WPASYNC : 0);
+  uint32_t ret_mask = (op.flags & kFlagHasRet) ? op.scan_ret : g_shared->scan_default_ret;
+  uint64_t walk_end = 0;
+  long ret = ScanRange(op, flags, PageAddress(op.page), PageAddress(op.page + op.npages), vec, vec_len,
+                       op.scan_max, ret_mask, &walk_end);
   if (ret < 0) return SetErrno(res);
   res->kind = static_cast<uint8_t>(ResultKind::kValue);
   res->is_scan = 1;
   res->value = ret;
   res->data_off = off;
   res->data_count = static_cast<uint32_t>(ret);
-  res->walk_end = arg.walk_end;
+  res->walk_end = walk_end;
+  CrossPagemap(op, vec_len, res);
 }
 
 }  // namespace

@@ -38,7 +38,25 @@ ProgramRunner::~ProgramRunner() {
   if (!tmpdir_.empty()) RemoveExecDir(tmpdir_.c_str());
 }
 
+// The zero page's PFN: a read-faulted private anonymous page maps it
+// (do_anonymous_page()), and pagemap shows PFNs to CAP_SYS_ADMIN. 0 when
+// it cannot be seen.
+static uint64_t ZeroPagePfn() {
+  void* p = mmap(nullptr, kPageSize, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return 0;
+  (void)*static_cast<volatile const uint8_t*>(p);
+  uint64_t word = 0;
+  int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    if (pread(fd, &word, 8, static_cast<off_t>(reinterpret_cast<uint64_t>(p) / kPageSize) * 8) != 8) word = 0;
+    close(fd);
+  }
+  munmap(p, kPageSize);
+  return (word & kPmPresent) ? word & kPmPfnBits : 0;
+}
+
 bool ProgramRunner::Init(std::string* err, uint64_t memory_max) {
+  zero_pfn_ = ZeroPagePfn();
   memcap_.Init(memory_max);
   void* p = mmap(nullptr, sizeof(ExecShared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) {
@@ -79,6 +97,7 @@ void ProgramRunner::Reset(const Program& prog) {
   s->handlers_draining.store(0);
   s->scan_default_ret = scan_default_ret_;
   s->data_used = 0;
+  s->cross_used = 0;
   s->exited_pid.store(0);
   memset(s->pids, 0, sizeof s->pids);
   for (int p = 0; p < kMaxProcs; p++) {
@@ -176,6 +195,36 @@ TraceEnd ProgramRunner::WaitForEnd(int done_fd, pid_t pgid, int timeout_ms) {
   }
 }
 
+std::vector<ScanRegion> ProgramRunner::Regions(const uint8_t* area, uint32_t off, uint32_t count) const {
+  std::vector<ScanRegion> out;
+  const page_region* regs = reinterpret_cast<const page_region*>(area + off);
+  for (uint32_t k = 0; k < count; k++)
+    out.push_back({(regs[k].start - kArenaBase) / kPageSize, (regs[k].end - kArenaBase) / kPageSize,
+                   static_cast<uint32_t>(regs[k].categories)});
+  return out;
+}
+
+void ProgramRunner::CollectCross(const ExecResult& e, CrossAnswer* c) const {
+  c->kind = static_cast<CrossAnswer::Kind>(e.cross);
+  if (c->kind == CrossAnswer::kNone) return;
+  c->err = e.cross_err;
+  c->scan_ret = e.cross_ret;
+  if (c->kind == CrossAnswer::kFailed) return;
+  if (static_cast<ResultKind>(e.kind) == ResultKind::kPagemap) {
+    c->regions = Regions(shared_->cross_data, e.cross_off, e.cross_count);
+    c->walk_end = (e.cross_walk_end - kArenaBase) / kPageSize;
+    return;
+  }
+  const uint64_t* words = reinterpret_cast<const uint64_t*>(shared_->cross_data + e.cross_off);
+  c->pagemap.assign(words, words + e.cross_count);
+  if (!e.resplit) return;
+  c->resplit = true;
+  c->whole = Regions(shared_->cross_data, e.whole_off, e.whole_count);
+  c->whole_end = (e.whole_end - kArenaBase) / kPageSize;
+  c->resumed = Regions(shared_->cross_data, e.resumed_off, e.resumed_count);
+  c->resumed_end = (e.resumed_end - kArenaBase) / kPageSize;
+}
+
 Trace ProgramRunner::CollectTrace() const {
   Trace trace;
   trace.results.resize(shared_->nops);
@@ -192,14 +241,12 @@ Trace ProgramRunner::CollectTrace() const {
       const uint64_t* words = reinterpret_cast<const uint64_t*>(shared_->data + e.data_off);
       r.pagemap.assign(words, words + e.data_count);
     } else if (e.is_scan) {
-      const page_region* regs = reinterpret_cast<const page_region*>(shared_->data + e.data_off);
-      for (uint32_t k = 0; k < e.data_count; k++)
-        r.regions.push_back({(regs[k].start - kArenaBase) / kPageSize,
-                             (regs[k].end - kArenaBase) / kPageSize,
-                             static_cast<uint32_t>(regs[k].categories)});
+      r.regions = Regions(shared_->data, e.data_off, e.data_count);
       r.walk_end = (e.walk_end - kArenaBase) / kPageSize;
     }
+    CollectCross(e, &r.cross);
   }
+  trace.zero_pfn = zero_pfn_;
   return trace;
 }
 

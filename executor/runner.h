@@ -50,11 +50,15 @@ class ProgramRunner {
   TraceEnd WaitForEnd(int done_fd, pid_t pgid, int timeout_ms);
   uint64_t Progress() const;
   Trace CollectTrace() const;
+  // page_region[] at area+off, as arena pages.
+  std::vector<ScanRegion> Regions(const uint8_t* area, uint32_t off, uint32_t count) const;
+  void CollectCross(const ExecResult& e, CrossAnswer* c) const;
   void MarkMemoryLimit(uint64_t events_before, Trace* trace) const;
 
   ExecShared* shared_ = nullptr;
   int sigchld_fd_ = -1;
   uint32_t scan_default_ret_ = 0;
+  uint64_t zero_pfn_ = 0;
   std::string tmpdir_;
   MemoryCap memcap_;
 };

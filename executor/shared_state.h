@@ -18,6 +18,10 @@ namespace mmdiff::exec {
 
 constexpr uint32_t kTurnDone = 0xffffffffu;
 constexpr size_t kDataBytes = 8u << 20;  // pagemap words and scan regions
+// The second answers (ExecResult::cross...), apart, so that they never make
+// an op of the program run out of kDataBytes; one that does not fit is not
+// asked (CrossAnswer::kNone).
+constexpr size_t kCrossBytes = 8u << 20;
 
 // A Result without heap parts: variable data lives in ExecShared::data.
 struct ExecResult {
@@ -30,6 +34,21 @@ struct ExecResult {
   uint64_t walk_end;  // scan: raw address
   uint32_t data_off;  // pagemap: u64 words; scan: struct page_region[]
   uint32_t data_count;
+  // The kernel's second answer to the same question (prog/result.h
+  // CrossAnswer): for pagemap, a PAGEMAP_SCAN of the range (regions at
+  // cross_off); for scan, the pagemap words of [start, walk_end) at cross_off.
+  // Offsets into ExecShared::cross_data.
+  uint8_t cross;       // CrossAnswer::Kind
+  uint8_t resplit;     // scan: the whole_/resumed_ fields hold answers
+  int32_t cross_err;
+  uint32_t cross_ret;  // pagemap: the cross scan's return_mask
+  uint64_t cross_walk_end;  // raw address
+  uint32_t cross_off;
+  uint32_t cross_count;
+  uint32_t whole_off, whole_count;  // page_region[]
+  uint64_t whole_end;               // raw address
+  uint32_t resumed_off, resumed_count;
+  uint64_t resumed_end;
 };
 
 struct ExecShared {
@@ -38,8 +57,9 @@ struct ExecShared {
   uint32_t nops;
   uint32_t nprocs;           // processes forked so far, p0 included
   uint32_t forking_child;    // number the next fork's child gets (for EVENT_FORK)
-  uint32_t scan_default_ret; // return_mask when a scan has no ret=
+  uint32_t scan_default_ret; // return_mask when a scan has no ret= (0: no PAGEMAP_SCAN)
   uint32_t data_used;
+  uint32_t cross_used;
   // A process that ran `exit` and passed the turn on, but may still be
   // tearing down its mm; the next process waits for it (proc.cc).
   std::atomic<int32_t> exited_pid;
@@ -57,6 +77,7 @@ struct ExecShared {
   Op ops[kMaxOps];
   ExecResult results[kMaxOps];
   alignas(64) uint8_t data[kDataBytes];
+  alignas(64) uint8_t cross_data[kCrossBytes];
 };
 
 }  // namespace mmdiff::exec

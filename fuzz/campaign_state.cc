@@ -49,6 +49,9 @@ void CampaignTally::Add(const Judgement& j) {
     limits++;
     return;
   }
+  consistency_checks += j.verdict.consistency.checks;
+  consistency_skipped += j.verdict.consistency.skipped;
+  consistency_excused += j.verdict.consistency.excused;
   if (j.kind == Judgement::Kind::kSkip) {
     unmodelled[UnmodelledReason(j)]++;
     return;
@@ -65,6 +68,9 @@ uint64_t CampaignTally::unmodelled_total() const {
 
 std::string CampaignTally::Json() const {
   std::string json = "  \"judged\": " + std::to_string(judged) + ",\n  \"limits\": " + std::to_string(limits) +
+                     ",\n  \"consistency_checks\": " + std::to_string(consistency_checks) +
+                     ",\n  \"consistency_skipped\": " + std::to_string(consistency_skipped) +
+                     ",\n  \"consistency_excused\": " + std::to_string(consistency_excused) +
                      ",\n  \"unmodelled\": {";
   const char* sep = "";
   for (const auto& [reason, count] : unmodelled) {
@@ -117,6 +123,9 @@ bool ReadCampaignHistory(const std::string& path, CampaignHistory* out) {
   if (Number(json, "restarts", &d)) out->restarts = U64(d);
   if (Number(json, "judged", &d)) out->tally.judged = U64(d);
   if (Number(json, "limits", &d)) out->tally.limits = U64(d);
+  if (Number(json, "consistency_checks", &d)) out->tally.consistency_checks = U64(d);
+  if (Number(json, "consistency_skipped", &d)) out->tally.consistency_skipped = U64(d);
+  if (Number(json, "consistency_excused", &d)) out->tally.consistency_excused = U64(d);
   std::string text;
   size_t after;
   if (size_t at = ValueAt(json, "started"); at != std::string::npos && String(json, at, &text, &after))

@@ -20,12 +20,18 @@ struct CampaignTally {
   uint64_t judged = 0;
   std::map<std::string, uint64_t> unmodelled;  // reason -> programs
   uint64_t limits = 0;  // programs that hit the memory cap or the time bound
+  // The consistency oracle (model/consistency.h), in judged and unmodelled
+  // programs alike: comparisons made, and not applicable.
+  uint64_t consistency_checks = 0;
+  uint64_t consistency_skipped = 0;
+  uint64_t consistency_excused = 0;  // inconsistencies a known quirk explains
   uint64_t granted[kNumAllowances] = {};
   uint64_t taken[kNumAllowances] = {};
 
   void Add(const Judgement& j);
   uint64_t unmodelled_total() const;
-  // `"judged": N, "unmodelled": {...}, "allowances": {...}` for stats.json,
+  // `"judged": N, "limits": N, "consistency_checks": N,
+  // "consistency_skipped": N, "consistency_excused": N, "unmodelled": {...}, "allowances": {...}` for stats.json,
   // each on its own line indented by two.
   std::string Json() const;
 };

@@ -78,7 +78,8 @@ std::vector<std::string> SignatureFields(const std::string& sig) {
 
 // The memory kind of the divergence ("anon-private"), or "".
 std::string DivergenceMemKind(const Judgement& j) {
-  if (!j.verdict.divergence) return "";
+  // An inconsistency's signature names no memory kind (model/consistency.cc).
+  if (!j.verdict.divergence || j.verdict.divergence->cls == DivergenceClass::kInconsistent) return "";
   auto f = SignatureFields(j.verdict.divergence->signature);
   return f.size() > 4 ? f[4] : "";
 }
@@ -159,6 +160,9 @@ std::vector<DocQuote> DocumentationFor(const Program& prog, const Judgement& j) 
         q.push_back({kUserfaultfdRst, kUffdUnpopulated});
       }
       break;
+    case DivergenceClass::kInconsistent:
+      q.push_back({kPagemapRst, kPmScan});
+      [[fallthrough]];  // and the bit where the contract's value differs
     case DivergenceClass::kWrongPagemap:
       if (c.single_bit) {
         switch (c.bit) {
@@ -224,6 +228,8 @@ std::string ReportSubject(const Program& prog, const Judgement& j) {
                                                   after + on;
     case DivergenceClass::kHang: return "mm: " + name + " hangs" + on;
     case DivergenceClass::kLost: return "mm: the process dies in " + name + on;
+    case DivergenceClass::kInconsistent:
+      return "fs/proc/task_mmu: pagemap and PAGEMAP_SCAN disagree after " + after + on;
   }
   return "mm: " + j.line;
 }

@@ -1,6 +1,7 @@
 #include "model/checker.h"
 
 #include <cinttypes>
+#include <functional>
 #include <cstdio>
 
 #include "model/picture.h"
@@ -13,7 +14,7 @@ namespace {
 
 constexpr std::string_view kClassNames[] = {
     "missed-dirty", "spurious-dirty", "wrong-wp",    "wrong-scan",   "wrong-errno", "data-corruption",
-    "wrong-pagemap", "wrong-fault",   "wrong-result", "hang",        "lost",
+    "wrong-pagemap", "wrong-fault",   "wrong-result", "hang",        "lost",          "inconsistent",
 };
 
 // Pagemap bits in the order a divergence reports them: the tracked bits first.
@@ -184,13 +185,55 @@ Verdict CheckTrace(const Program& prog, const Trace& trace, const KernelProfile&
     v.note = "requires " + FeatureList(missing);
     return v;
   }
-  // The checker is one visitor of the walk; `also` (coverage, in a
+  // The kernel against itself first, over the whole trace: it needs no
+  // model, so it holds also past an op the model does not model. It is
+  // reported at its op unless the model diverged earlier.
+  std::optional<Inconsistency> inconsistent =
+      CheckConsistency(prog, trace, profile.features, profile.quirks, &v.consistency, &v.excused);
+  v.consistency.excused = v.excused.size();
+  for (const Inconsistency& e : v.excused) {
+    v.quirk_ops.push_back({e.op_index, e.quirk_bits});
+    for (int q = 0; q < kNumQuirks; q++)
+      if (e.quirk_bits & (1u << q)) v.quirks_taken[q]++;
+  }
+  // `pred`: the model's prediction at that op, where it got there (the
+  // contract a reproducer checks against).
+  auto report = [&](const Model* m, const Prediction* pred, uint32_t quirks) {
+    const Op& op = prog.ops[inconsistent->op_index];
+    v.status = Verdict::Status::kDivergence;
+    Divergence d;
+    d.op_index = inconsistent->op_index;
+    d.cls = DivergenceClass::kInconsistent;
+    d.line = inconsistent->line;
+    // The model needed a quirk at this op, which is not the one that
+    // explains a pagemap/scan disagreement (those are in v.excused).
+    if (quirks) d.line += " (model: known quirk " + QuirkList(quirks) + ")";
+    d.signature = inconsistent->signature;
+    d.kernel = trace.results[d.op_index];
+    if (pred) d.model = *pred;
+    if (m) {
+      uint32_t lo, hi;
+      PictureRange(*m, op.proc, op.page, op.npages, 96, &lo, &hi);
+      d.picture = DrawAddressSpace(*m, op.proc, lo, hi);
+    }
+    v.divergence = std::move(d);
+    v.note.clear();
+    return v;
+  };
+  // The model's checker is one visitor of the walk; `also` (coverage, in a
   // campaign) sees the same steps, up to the first divergence.
   struct Check : ReplayVisitor {
     Verdict* v;
+    const std::optional<Inconsistency>* inconsistent;
+    std::function<Verdict(const Model*, const Prediction*, uint32_t)> report;
     bool Before(const Model& m, const ReplayStep& s) override {
       Grants used;
-      if (!PredictionAllows(s.pred, s.observed, &used)) {
+      bool allowed = PredictionAllows(s.pred, s.observed, &used);
+      if (*inconsistent && (*inconsistent)->op_index == s.index) {
+        report(&m, &s.pred, allowed ? used.QuirkBits() : 0);
+        return false;
+      }
+      if (!allowed) {
         v->status = Verdict::Status::kDivergence;
         v->divergence = Describe(m, s.op, s.index, s.pred, s.observed);
         return false;
@@ -201,8 +244,12 @@ Verdict CheckTrace(const Program& prog, const Trace& trace, const KernelProfile&
     void After(const Model&, const ReplayStep&) override { v->ops_checked++; }
   } check;
   check.v = &v;
+  check.inconsistent = &inconsistent;
+  check.report = report;
   ReplayVisitors both(&check, also);
   ReplayEnd end = Replay(prog, &trace, profile, &both);
+  if (end.why == ReplayEnd::Why::kVisitor) return v;  // a divergence, of the model or the kernel with itself
+  if (inconsistent) return report(nullptr, nullptr, 0);
   if (end.why == ReplayEnd::Why::kUnmodelled) {
     v.status = Verdict::Status::kUnmodelled;
     v.note = "op " + std::to_string(end.at) + " " + Quote(PrintOp(prog.ops[end.at])) + ": " + end.note;

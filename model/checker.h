@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "model/allowance.h"
+#include "model/consistency.h"
 #include "model/model.h"
 #include "model/profile.h"
 #include "prog/program.h"
@@ -30,6 +31,10 @@ enum class DivergenceClass : uint8_t {
   kWrongResult,     // any other value (fork's process number)
   kHang,
   kLost,            // the process died without answering
+  // The kernel's two answers to one question disagree (pagemap against
+  // PAGEMAP_SCAN, a split scan against the unsplit one): no model needed
+  // (model/consistency.h).
+  kInconsistent,
 };
 std::string_view DivergenceClassName(DivergenceClass c);  // "missed-dirty"
 
@@ -59,6 +64,10 @@ struct Verdict {
   std::optional<Divergence> divergence;
   std::string note;
   size_t ops_checked = 0;
+  ConsistencyTally consistency;  // the kernel against itself, over the whole trace
+  // Inconsistencies a known quirk of the kernel explains (not divergences;
+  // their ops are in quirk_ops).
+  std::vector<Inconsistency> excused;
   AllowanceCounts granted{};  // latitudes the model offered
   AllowanceCounts taken{};    // latitudes where the kernel's answer used them
   QuirkCounts quirks_taken{}; // known quirks the kernel's answers needed

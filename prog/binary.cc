@@ -140,6 +140,31 @@ bool DecodeProgram(std::span<const uint8_t> data, Program* out) {
   return r.done() && !Validate(*out);
 }
 
+namespace {
+
+void EncodeRegions(const std::vector<ScanRegion>& regions, ByteWriter* w) {
+  w->U64(regions.size());
+  for (const ScanRegion& reg : regions) {
+    w->U64(reg.start);
+    w->U64(reg.end);
+    w->U64(reg.categories);
+  }
+}
+
+bool DecodeRegions(ByteReader* r, uint64_t max, std::vector<ScanRegion>* out) {
+  uint64_t count;
+  if (!r->U64(&count) || count > max) return false;
+  out->resize(count);
+  for (ScanRegion& reg : *out) {
+    uint64_t cats;
+    if (!r->U64(&reg.start) || !r->U64(&reg.end) || !r->U64(&cats) || cats > UINT32_MAX) return false;
+    reg.categories = static_cast<uint32_t>(cats);
+  }
+  return true;
+}
+
+}  // namespace
+
 void EncodeTrace(const Trace& trace, ByteWriter* w) {
   w->U64(trace.results.size());
   for (const Result& res : trace.results) {
@@ -151,16 +176,26 @@ void EncodeTrace(const Trace& trace, ByteWriter* w) {
     w->U8(res.is_scan);
     w->U64(res.pagemap.size());
     for (uint64_t e : res.pagemap) w->U64(e);
-    w->U64(res.regions.size());
-    for (const ScanRegion& reg : res.regions) {
-      w->U64(reg.start);
-      w->U64(reg.end);
-      w->U64(reg.categories);
-    }
+    EncodeRegions(res.regions, w);
     w->U64(res.walk_end);
+    const CrossAnswer& c = res.cross;
+    w->U8(c.kind);
+    if (c.kind == CrossAnswer::kNone) continue;
+    w->U64(static_cast<uint32_t>(c.err));
+    w->U64(c.scan_ret);
+    EncodeRegions(c.regions, w);
+    w->U64(c.walk_end);
+    w->U64(c.pagemap.size());
+    for (uint64_t e : c.pagemap) w->U64(e);
+    w->U8(c.resplit);
+    EncodeRegions(c.whole, w);
+    w->U64(c.whole_end);
+    EncodeRegions(c.resumed, w);
+    w->U64(c.resumed_end);
   }
   w->U8(static_cast<uint8_t>(trace.end));
   w->Str(trace.console);
+  w->U64(trace.zero_pfn);
 }
 
 bool DecodeTrace(ByteReader* r, Trace* out) {
@@ -184,17 +219,30 @@ bool DecodeTrace(ByteReader* r, Trace* out) {
     res.pagemap.resize(count);
     for (uint64_t& e : res.pagemap)
       if (!r->U64(&e)) return false;
-    if (!r->U64(&count) || count > kMaxObservedPages) return false;
-    res.regions.resize(count);
-    for (ScanRegion& reg : res.regions) {
-      uint64_t cats;
-      if (!r->U64(&reg.start) || !r->U64(&reg.end) || !r->U64(&cats) || cats > UINT32_MAX) return false;
-      reg.categories = static_cast<uint32_t>(cats);
-    }
-    if (!r->U64(&res.walk_end)) return false;
+    if (!DecodeRegions(r, kMaxObservedPages, &res.regions) || !r->U64(&res.walk_end)) return false;
+    CrossAnswer& c = res.cross;
+    uint8_t cross_kind, resplit;
+    uint64_t ret;
+    if (!r->U8(&cross_kind) || cross_kind > CrossAnswer::kFailed) return false;
+    c.kind = static_cast<CrossAnswer::Kind>(cross_kind);
+    if (c.kind == CrossAnswer::kNone) continue;
+    if (!r->U32(&err) || !r->U64(&ret) || ret > UINT32_MAX ||
+        !DecodeRegions(r, kMaxObservedPages, &c.regions) || !r->U64(&c.walk_end) || !r->U64(&count) ||
+        count > kMaxObservedPages)
+      return false;
+    c.err = static_cast<int32_t>(err);
+    c.scan_ret = static_cast<uint32_t>(ret);
+    c.pagemap.resize(count);
+    for (uint64_t& e : c.pagemap)
+      if (!r->U64(&e)) return false;
+    if (!r->U8(&resplit) || !DecodeRegions(r, kMaxObservedPages, &c.whole) || !r->U64(&c.whole_end) ||
+        !DecodeRegions(r, kMaxObservedPages, &c.resumed) || !r->U64(&c.resumed_end))
+      return false;
+    c.resplit = resplit != 0;
   }
   uint8_t end;
-  if (!r->U8(&end) || end > static_cast<uint8_t>(TraceEnd::kTimeLimit) || !r->Str(&out->console))
+  if (!r->U8(&end) || end > static_cast<uint8_t>(TraceEnd::kTimeLimit) || !r->Str(&out->console) ||
+      !r->U64(&out->zero_pfn))
     return false;
   out->end = static_cast<TraceEnd>(end);
   return true;

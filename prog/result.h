@@ -33,6 +33,7 @@ constexpr uint64_t kPmGuardRegion = 1ULL << 58;
 constexpr uint64_t kPmFile = 1ULL << 61;
 constexpr uint64_t kPmSwap = 1ULL << 62;
 constexpr uint64_t kPmPresent = 1ULL << 63;
+constexpr uint64_t kPmPfnBits = (1ULL << 55) - 1;  // PFN (or swap type and offset)
 // The bits the text format shows; the rest (PFN, swap offset) is raw detail.
 constexpr uint64_t kPmShownBits = kPmPresent | kPmSwap | kPmFile | kPmMmapExclusive | kPmUffdWp |
                                   kPmSoftDirty | kPmGuardRegion;
@@ -42,6 +43,38 @@ struct ScanRegion {
   uint64_t end = 0;    // arena page, exclusive
   uint32_t categories = 0;
   bool operator==(const ScanRegion&) const = default;
+};
+
+// The same question asked through the other interface, right after the op
+// (docs/CONTRACT.md §14, the consistency oracle). Not part of the program
+// text: never printed, parsed nor compared by ResultMatches.
+struct CrossAnswer {
+  enum Kind : uint8_t {
+    kNone,     // not asked (another op, an op that failed, a kernel without PAGEMAP_SCAN)
+    kAnswered,
+    kFailed,   // the second call failed (`err`)
+  };
+  Kind kind = kNone;
+  int32_t err = 0;
+  // pagemap op: PAGEMAP_SCAN of the same range, no flags, no filter,
+  // return_mask `scan_ret` (every category the kernel accepts), a vec with
+  // room for every page; `regions` and `walk_end` (arena page).
+  // scan op: the pagemap words of [PAGE, walk_end) in `pagemap`.
+  uint32_t scan_ret = 0;
+  std::vector<ScanRegion> regions;
+  uint64_t walk_end = 0;
+  std::vector<uint64_t> pagemap;
+  // scan op split by max= or a vec= smaller than its range, without
+  // wp_matching: the same scan unsplit (`whole`, up to `whole_end`), and the
+  // split scan resumed at each walk_end until the end (`resumed`: the regions
+  // of all the continuations, up to `resumed_end`).
+  bool resplit = false;
+  std::vector<ScanRegion> whole;
+  uint64_t whole_end = 0;
+  std::vector<ScanRegion> resumed;
+  uint64_t resumed_end = 0;
+
+  bool operator==(const CrossAnswer&) const = default;
 };
 
 struct Result {
@@ -58,6 +91,7 @@ struct Result {
   std::vector<ScanRegion> regions;
   uint64_t walk_end = 0;
   bool is_scan = false;  // kValue carrying regions + walk_end
+  CrossAnswer cross;     // the kernel's second answer (kernel traces only)
 
   bool operator==(const Result&) const = default;
 };
@@ -84,6 +118,10 @@ struct Trace {
   std::vector<Result> results;  // one per op of the program
   TraceEnd end = TraceEnd::kCompleted;
   std::string console;          // the console excerpt for a splat or hang
+  // The PFN of the zero page as the executor's pagemap shows it (0: not
+  // visible, e.g. without CAP_SYS_ADMIN); for the consistency oracle's
+  // PAGE_IS_PFNZERO comparison.
+  uint64_t zero_pfn = 0;
   bool operator==(const Trace&) const = default;
 };
 

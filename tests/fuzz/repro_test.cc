@@ -159,7 +159,9 @@ TEST_F(ReproTest, MissingRequirementSkips) {
 }
 
 // A real divergence of this kernel: the huge zero page reads as a file page
-// (quirk huge_zero_page_pagemap_file), not allowed by a profile without quirks.
+// (quirk huge_zero_page_pagemap_file), not allowed by a profile without
+// quirks; PAGEMAP_SCAN says otherwise, so it is `inconsistent`, and its
+// reproducer checks the bit against the contract the model predicts.
 TEST_F(ReproTest, RealQuirkDivergenceFails) {
   KernelProfile profile;
   auto target = LocalTarget(&profile);
@@ -190,7 +192,8 @@ TEST_F(ReproTest, RealQuirkDivergenceFails) {
   ASSERT_TRUE(target->Probe(&in.features, &err));
   in.profile = profile;
   std::string report = WriteReport(in);
-  EXPECT_EQ(FirstLine(report), "Subject: [BUG] fs/proc/task_mmu: pagemap file/shared-anon bit set after a read (anon-private)")
+  EXPECT_EQ(j.verdict.divergence->cls, DivergenceClass::kInconsistent) << j.line;
+  EXPECT_EQ(FirstLine(report), "Subject: [BUG] fs/proc/task_mmu: pagemap and PAGEMAP_SCAN disagree after a read")
       << report;
   EXPECT_NE(report.find("Bit  61    page is file-page or shared-anon (since 3.5)"), std::string::npos) << report;
   EXPECT_NE(report.find("before step 4:"), std::string::npos) << report;

@@ -330,6 +330,17 @@ Trace EveryResultKind() {
   scan.regions = {{0, 1, kCatWritten | kCatPresent}, {3, kArenaPages, 0x1ff}, {5, 6, 0}};
   scan.walk_end = kArenaPages;
   t.results.push_back(scan);
+  // The kernel's second answers (CrossAnswer): a scan's pagemap words and
+  // its split re-runs, a pagemap's scan, a second call that failed.
+  scan.cross.kind = CrossAnswer::kAnswered;
+  scan.cross.scan_ret = 0x1ff;
+  scan.cross.pagemap = {kPmPresent | 0x42, 0};
+  scan.cross.resplit = true;
+  scan.cross.whole = {{0, 6, kCatPresent}};
+  scan.cross.whole_end = 6;
+  scan.cross.resumed = {{1, 2, kCatPresent}, {2, 6, kCatPresent}};
+  scan.cross.resumed_end = 6;
+  t.results.push_back(scan);
   Result empty_scan = Make(ResultKind::kValue);
   empty_scan.is_scan = true;
   empty_scan.walk_end = 4;
@@ -348,9 +359,17 @@ Trace EveryResultKind() {
   Result pm = Make(ResultKind::kPagemap);
   pm.pagemap = {kPmPresent | kPmMmapExclusive | 0x12345, 0, ~uint64_t{0}, kPmGuardRegion};
   t.results.push_back(pm);
+  pm.cross.kind = CrossAnswer::kAnswered;
+  pm.cross.scan_ret = 0xff;
+  pm.cross.regions = {{0, 1, kCatPresent | kCatWritten}, {3, 4, kCatSwapped}};
+  pm.cross.walk_end = 4;
+  t.results.push_back(pm);
+  pm.cross = CrossAnswer{.kind = CrossAnswer::kFailed, .err = ENOTTY};
+  t.results.push_back(pm);
   t.results.push_back(Make(ResultKind::kPagemap));  // pagemap 0 0
   t.results.push_back(Make(ResultKind::kHang));
   t.results.push_back(Make(ResultKind::kLost));
+  t.zero_pfn = 0x18ae00;
   return t;
 }
 

@@ -1,0 +1,97 @@
+// The consistency oracle on the running kernel: every pagemap and scan op
+// comes back with the kernel's second answer, the two agree on ordinary
+// programs, and the known quirk huge_zero_page_pagemap_file (pagemap F on the
+// huge zero PMD, PAGE_IS_FILE not) is reported as `inconsistent`: excused by
+// the quirk (a pass naming both), a divergence without the quirks.
+#include <gtest/gtest.h>
+
+#include "model/judge.h"
+#include "model/profile.h"
+#include "prog/text.h"
+#include "target/target.h"
+
+namespace mmdiff {
+namespace {
+
+std::unique_ptr<Target> HostTarget(KernelFeatures* features) {
+  TargetOptions options;
+  options.executor_path = MMDIFF_EXECUTOR_PATH;
+  std::string err;
+  std::unique_ptr<Target> target = MakeLocalTarget(options, &err);
+  EXPECT_TRUE(target) << err;
+  if (target) {
+    EXPECT_TRUE(target->Probe(features, &err)) << err;
+  }
+  return target;
+}
+
+Judgement RunAndJudge(Target* target, const KernelProfile& profile, const std::string& path_or_text,
+                      bool file, Trace* trace) {
+  Program prog;
+  TextError perr;
+  bool ok = file ? ParseProgramFile(path_or_text, &prog, &perr) : ParseProgram(path_or_text, "t.mmp", &prog, &perr);
+  EXPECT_TRUE(ok) << perr.ToString();
+  std::string err;
+  EXPECT_TRUE(target->Run(prog, trace, &err)) << err;
+  return JudgeKernelRun(prog, *trace, profile);
+}
+
+TEST(ConsistencyKernel, OrdinaryProgramsAgreeAndAreCounted) {
+  KernelFeatures features;
+  auto target = HostTarget(&features);
+  ASSERT_TRUE(target);
+  if (!(features.features & kFeatPagemapScan)) GTEST_SKIP() << "no PAGEMAP_SCAN";
+  KernelProfile profile = MakeProfile(features);
+  Trace trace;
+  Judgement j = RunAndJudge(target.get(), profile, R"(
+mmap 0 8 rw anon private
+mmap 8 4 rw anon shared
+mmap 16 2 r anon private
+write 0
+write 2
+write 4
+write 8
+read 16
+pagemap 0 20
+scan 0 20
+scan 0 20 req=present ret=present,file,pfnzero vec=1
+scan 0 20 max=3
+)",
+                            false, &trace);
+  EXPECT_EQ(j.kind, Judgement::Kind::kPass) << j.line;
+  EXPECT_EQ(j.verdict.consistency.checks, 6u);  // pagemap, 3 scans, 2 split scans
+  EXPECT_EQ(j.verdict.consistency.skipped, 0u);
+  const CrossAnswer& c = trace.results[8].cross;
+  EXPECT_EQ(c.kind, CrossAnswer::kAnswered);
+  EXPECT_EQ(c.walk_end, 20u);
+  EXPECT_FALSE(c.regions.empty());
+  EXPECT_TRUE(trace.results[10].cross.resplit);
+  EXPECT_NE(trace.zero_pfn, 0u) << "the executor runs as root and sees PFNs";
+}
+
+TEST(ConsistencyKernel, HugeZeroPagePagemapFileIsInconsistent) {
+  KernelFeatures features;
+  auto target = HostTarget(&features);
+  ASSERT_TRUE(target);
+  if ((features.features & (kFeatPagemapScan | kFeatThp)) != (kFeatPagemapScan | kFeatThp))
+    GTEST_SKIP() << "needs PAGEMAP_SCAN and THP";
+  std::string path = std::string(MMDIFF_SOURCE_DIR) + "/corpus/quirks/huge_zero_page_pagemap_file.mmp";
+  const std::string inconsistent = "inconsistent op=4 \"pagemap 0 1\" page=0 field=file pagemap=1 scan=0";
+  // With the quirks: a pass that names the quirk and the inconsistency.
+  KernelProfile profile = MakeProfile(features);
+  Trace trace;
+  Judgement j = RunAndJudge(target.get(), profile, path, true, &trace);
+  EXPECT_EQ(j.kind, Judgement::Kind::kPass) << j.line;
+  EXPECT_EQ(j.line.rfind("known quirk huge_zero_page_pagemap_file; " + inconsistent, 0), 0u) << j.line;
+  EXPECT_EQ(j.verdict.consistency.excused, 1u);
+  // Without: the divergence `inconsistent`, before the model's.
+  profile.quirks = {};
+  j = RunAndJudge(target.get(), profile, path, true, &trace);
+  ASSERT_EQ(j.kind, Judgement::Kind::kFail) << j.line;
+  ASSERT_TRUE(j.verdict.divergence);
+  EXPECT_EQ(j.verdict.divergence->cls, DivergenceClass::kInconsistent) << j.line;
+  EXPECT_EQ(j.line.rfind("DIVERGENCE " + inconsistent, 0), 0u) << j.line;
+}
+
+}  // namespace
+}  // namespace mmdiff
