@@ -51,15 +51,39 @@ std::optional<std::string> CheckOp(const Op& op) {
         break;
       case ArgKind::kNumber:
         if (spec.bit == kScanVec && op.scan_vec > kMaxObservedPages) return "vec= above 4096";
+        if (PresenceFlag(spec) && !(op.flags & PresenceFlag(spec)) && ScanFieldValue(op, spec.bit))
+          return std::string("a value without its '") + spec.word + "='";
         break;
       case ArgKind::kCategories:
         // Unknown bits are allowed (the kernel's EINVAL is worth testing), within 16.
         if (ScanFieldValue(op, spec.bit) > 0xffff) return "category mask above 0xffff";
+        if (PresenceFlag(spec) && !(op.flags & PresenceFlag(spec)) && ScanFieldValue(op, spec.bit))
+          return std::string("a value without its '") + spec.word + "='";
+        break;
+      // An optional value its text would not show (its word absent) runs
+      // other than the program reads: refused, like an anonymous mapping's
+      // file offset above.
+      case ArgKind::kOffset:
+        if (!(op.flags & kFlagHasOffset) && op.offset) return "an offset without its '+OFF'";
+        break;
+      case ArgKind::kByte:
+        if (!(op.flags & kFlagHasByte) && op.byte) return "a byte without its '=BYTE'";
+        break;
+      case ArgKind::kMove:
+        if (!(op.flags & kFlagMove) && op.new_page) return "a new page without its 'move'";
+        break;
+      // Word lists: only bits that have a word.
+      case ArgKind::kFeatures:
+        if (op.required_features >> kNumFeatures) return "a feature bit without a name";
+        break;
+      case ArgKind::kUffdFeatures:
+        if (op.uffd_features >> kNumUffdFeatures) return "a uffd feature bit without a name";
+        break;
+      case ArgKind::kUffdModes:
+        if (op.uffd_modes >> UffdModeNames().size()) return "a uffd register mode bit without a name";
         break;
       case ArgKind::kFile: case ArgKind::kProt: case ArgKind::kSharing: case ArgKind::kAdvice:
-      case ArgKind::kOnOff: case ArgKind::kFlag: case ArgKind::kMove: case ArgKind::kOffset:
-      case ArgKind::kByte: case ArgKind::kFeatures: case ArgKind::kUffdFeatures:
-      case ArgKind::kUffdModes:
+      case ArgKind::kOnOff: case ArgKind::kFlag:
         break;
     }
   }

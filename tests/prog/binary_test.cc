@@ -49,7 +49,16 @@ void CheckDecode(std::span<const uint8_t> data) {
   Program q;
   TextError e;
   ASSERT_TRUE(ParseProgram(PrintProgram(p), "t", &q, &e)) << e.ToString();
-  ASSERT_EQ(q.ops, p.ops) << PrintProgram(p);
+  ASSERT_EQ(q.ops.size(), p.ops.size());
+  for (size_t i = 0; i < p.ops.size(); i++) {
+    if (q.ops[i] == p.ops[i]) continue;
+    const Op& a = p.ops[i];
+    FAIL() << "op " << i << " '" << PrintOp(a) << "' reads other than it runs (fields: file " << int(a.file)
+           << " pgoff " << a.file_pgoff << " byte " << int(a.byte) << " offset " << a.offset << " new_page "
+           << a.new_page << " value " << a.value << " flags " << a.flags << " features " << a.required_features
+           << " uffd " << a.uffd_features << "/" << a.uffd_modes << " scan " << a.scan_req << "," << a.scan_inv
+           << "," << a.scan_any << "," << a.scan_ret << "," << a.scan_max << "," << a.scan_vec << ")";
+  }
 }
 
 // An anonymous mapping with a file slot or offset reads other than it runs:
