@@ -64,25 +64,8 @@ std::string StepRef(size_t j) { return "step " + std::to_string(j); }
 
 // --- Bits, checks and reasons. ---
 
-struct BitInfo {
-  char letter;
-  uint64_t bit;
-  int number;
-  const char* name;
-};
-// In the checker's order of reporting (model/checker.cc kReportBits).
-constexpr BitInfo kBits[] = {
-    {'D', kPmSoftDirty, 55, "soft-dirty"},  {'W', kPmUffdWp, 57, "uffd-wp"},
-    {'P', kPmPresent, 63, "present"},       {'S', kPmSwap, 62, "swapped"},
-    {'F', kPmFile, 61, "file/shared-anon"}, {'X', kPmMmapExclusive, 56, "exclusively mapped"},
-    {'G', kPmGuardRegion, 58, "guard region"},
-};
-
-const BitInfo* Bit(char letter) {
-  for (const BitInfo& b : kBits)
-    if (b.letter == letter) return &b;
-  return nullptr;
-}
+// The pagemap bits: prog/result.h's one table.
+const PagemapBit* Bit(char letter) { return PagemapBitByLetter(letter); }
 
 Explanation Because(size_t cause, std::string because) {
   Explanation e;
@@ -94,27 +77,19 @@ Explanation Because(size_t cause, std::string because) {
 }  // namespace
 
 std::string PagemapBitName(char letter) {
-  const BitInfo* b = Bit(letter);
+  const PagemapBit* b = Bit(letter);
   return b ? b->name : "?";
 }
 
 int PagemapBitNumber(char letter) {
-  const BitInfo* b = Bit(letter);
+  const PagemapBit* b = Bit(letter);
   return b ? b->number : 0;
 }
 
 bool FirstPagemapDifference(const Result& expected, const Result& observed, size_t* index, char* letter) {
-  for (size_t i = 0; i < expected.pagemap.size() && i < observed.pagemap.size(); i++) {
-    uint64_t either = i < expected.either.size() ? expected.either[i] : 0;
-    uint64_t diff = (expected.pagemap[i] ^ observed.pagemap[i]) & kPmShownBits & ~either;
-    for (const BitInfo& b : kBits)
-      if (diff & b.bit) {
-        *index = i;
-        *letter = b.letter;
-        return true;
-      }
-  }
-  return false;
+  const PagemapBit* b = mmdiff::FirstPagemapDifference(expected, observed, index);
+  if (b) *letter = b->letter;
+  return b != nullptr;
 }
 
 Explanation ExplainBit(const Program& prog, size_t op_index, uint32_t page, char bit, bool value) {

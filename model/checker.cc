@@ -17,31 +17,6 @@ constexpr std::string_view kClassNames[] = {
     "wrong-pagemap", "wrong-fault",   "wrong-result", "hang",        "lost",          "inconsistent",
 };
 
-// Pagemap bits in the order a divergence reports them: the tracked bits first.
-struct BitName {
-  uint64_t bit;
-  char letter;
-};
-constexpr BitName kReportBits[] = {
-    {kPmSoftDirty, 'D'}, {kPmUffdWp, 'W'},        {kPmPresent, 'P'}, {kPmSwap, 'S'},
-    {kPmFile, 'F'},      {kPmMmapExclusive, 'X'}, {kPmGuardRegion, 'G'},
-};
-
-// The first differing pagemap bit, if any.
-bool FirstPagemapDiff(const Result& e, const Result& o, size_t* index, BitName* which) {
-  for (size_t i = 0; i < e.pagemap.size() && i < o.pagemap.size(); i++) {
-    uint64_t either = i < e.either.size() ? e.either[i] : 0;
-    uint64_t diff = (e.pagemap[i] ^ o.pagemap[i]) & kPmShownBits & ~either;
-    for (const BitName& b : kReportBits)
-      if (diff & b.bit) {
-        *index = i;
-        *which = b;
-        return true;
-      }
-  }
-  return false;
-}
-
 std::string MemKindName(const Vma* v) {
   if (!v) return "unmapped";
   std::string sharing = v->shared ? "-shared" : "-private";
@@ -100,22 +75,22 @@ Divergence Describe(const Model& m, const Op& op, size_t index, const Prediction
   uint32_t page = op.page;
   std::string field, dir;
   size_t pi = 0;
-  BitName bit{};
+  const PagemapBit* bit = nullptr;
   if (kernel.kind == ResultKind::kHang || kernel.kind == ResultKind::kLost) {
     d.cls = kernel.kind == ResultKind::kHang ? DivergenceClass::kHang : DivergenceClass::kLost;
     field = "result";
     dir = PrintResult(op, kernel);
   } else if (e.kind == ResultKind::kPagemap && kernel.kind == ResultKind::kPagemap &&
-             e.pagemap.size() == kernel.pagemap.size() && FirstPagemapDiff(e, kernel, &pi, &bit)) {
-    bool k = kernel.pagemap[pi] & bit.bit;
+             e.pagemap.size() == kernel.pagemap.size() && (bit = FirstPagemapDifference(e, kernel, &pi))) {
+    bool k = kernel.pagemap[pi] & bit->bit;
     page = op.page + static_cast<uint32_t>(pi);
-    if (bit.letter == 'D') d.cls = k ? DivergenceClass::kSpuriousDirty : DivergenceClass::kMissedDirty;
-    else if (bit.letter == 'W') d.cls = DivergenceClass::kWrongWp;
+    if (bit->letter == 'D') d.cls = k ? DivergenceClass::kSpuriousDirty : DivergenceClass::kMissedDirty;
+    else if (bit->letter == 'W') d.cls = DivergenceClass::kWrongWp;
     else d.cls = DivergenceClass::kWrongPagemap;
-    field = std::string(1, bit.letter);
+    field = std::string(1, bit->letter);
     dir = std::string("k") + (k ? "1" : "0") + "m" + (k ? "0" : "1");
     d.line = "DIVERGENCE " + std::string(DivergenceClassName(d.cls)) + head + " page=" +
-             std::to_string(page) + " bit=" + bit.letter + " kernel=" + (k ? "1" : "0") +
+             std::to_string(page) + " bit=" + bit->letter + " kernel=" + (k ? "1" : "0") +
              " model=" + (k ? "0" : "1");
   } else {
     if (kernel.kind == ResultKind::kErr || e.kind == ResultKind::kErr) {
@@ -276,12 +251,12 @@ std::optional<std::string> ExpectationMismatch(const Op& op, const Result& expec
                                                const Result& observed) {
   if (ResultMatches(expected, observed)) return std::nullopt;
   size_t pi = 0;
-  BitName bit{};
+  const PagemapBit* bit = nullptr;
   if (expected.kind == ResultKind::kPagemap && observed.kind == ResultKind::kPagemap &&
       expected.pagemap.size() == observed.pagemap.size() &&
-      FirstPagemapDiff(expected, observed, &pi, &bit)) {
-    bool o = observed.pagemap[pi] & bit.bit;
-    return "page=" + std::to_string(op.page + pi) + " bit=" + bit.letter + " observed=" +
+      (bit = FirstPagemapDifference(expected, observed, &pi))) {
+    bool o = observed.pagemap[pi] & bit->bit;
+    return "page=" + std::to_string(op.page + pi) + " bit=" + bit->letter + " observed=" +
            (o ? "1" : "0") + " expected=" + (o ? "0" : "1");
   }
   return "observed=" + Quote(PrintResult(op, observed)) + " expected=" + Quote(PrintResult(op, expected));

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,18 @@ constexpr uint64_t kPmPfnBits = (1ULL << 55) - 1;  // PFN (or swap type and offs
 // The bits the text format shows; the rest (PFN, swap offset) is raw detail.
 constexpr uint64_t kPmShownBits = kPmPresent | kPmSwap | kPmFile | kPmMmapExclusive | kPmUffdWp |
                                   kPmSoftDirty | kPmGuardRegion;
+
+// The one table of shown pagemap bits: the text's letter (its columns are
+// in this order, "PSFXWDG"), the bit, its number in the kernel's pagemap
+// documentation, and how a report names it.
+struct PagemapBit {
+  char letter;
+  uint64_t bit;
+  int number;
+  const char* name;
+};
+std::span<const PagemapBit> PagemapBits();
+const PagemapBit* PagemapBitByLetter(char letter);  // null for an unknown letter
 
 struct ScanRegion {
   uint64_t start = 0;  // arena page
@@ -100,6 +113,11 @@ struct Result {
 // pagemap bits the expectation leaves open ('?', Result::either) and the raw
 // PFN/swap bits, which the text format does not show.
 bool ResultMatches(const Result& expected, const Result& observed);
+// The first shown bit in which `observed` differs from `expected` outside
+// expected's '?' bits, the tracked ones (D, W) before the others; null when
+// they agree. `index`: the entry.
+const PagemapBit* FirstPagemapDifference(const Result& expected, const Result& observed, size_t* index);
+
 
 // How a run ended beyond the per-op results: what a guest's console or
 // silence says about the kernel itself.

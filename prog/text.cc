@@ -259,12 +259,9 @@ Op ParseOpTokens(const std::vector<Token>& tokens) {
   return op;
 }
 
-uint64_t PagemapCharBit(size_t pos) {
-  static constexpr uint64_t kBits[] = {kPmPresent, kPmSwap,  kPmFile,       kPmMmapExclusive,
-                                       kPmUffdWp,  kPmSoftDirty, kPmGuardRegion};
-  return kBits[pos];
-}
-constexpr char kPagemapLetters[] = "PSFXWDG";
+// The text's pagemap columns are the table's order (prog/result.h PagemapBits).
+uint64_t PagemapCharBit(size_t pos) { return PagemapBits()[pos].bit; }
+char PagemapLetter(size_t pos) { return PagemapBits()[pos].letter; }
 
 void ParsePagemapToken(const Token& t, Result* r) {
   if (t.text.size() != 6 && t.text.size() != 7)
@@ -272,11 +269,11 @@ void ParsePagemapToken(const Token& t, Result* r) {
   uint64_t bits = 0, either = 0;
   for (size_t k = 0; k < t.text.size(); k++) {
     char c = t.text[k];
-    if (c == kPagemapLetters[k]) bits |= PagemapCharBit(k);
+    if (c == PagemapLetter(k)) bits |= PagemapCharBit(k);
     else if (c == '?') either |= PagemapCharBit(k);
     else if (c != '-' || k == 6)
       throw LineError{t, std::string("pagemap letter ") + std::to_string(k + 1) + " must be '" +
-                             kPagemapLetters[k] + (k == 6 ? "' or '?'" : "', '-' or '?'")};
+                             PagemapLetter(k) + (k == 6 ? "' or '?'" : "', '-' or '?'")};
   }
   r->pagemap.push_back(bits);
   r->either.push_back(either);
@@ -615,7 +612,7 @@ std::string PagemapToken(uint64_t entry, uint64_t either) {
   std::string out;
   for (size_t k = 0; k < 6; k++) {
     uint64_t bit = PagemapCharBit(k);
-    out += (either & bit) ? '?' : (entry & bit) ? kPagemapLetters[k] : '-';
+    out += (either & bit) ? '?' : (entry & bit) ? PagemapLetter(k) : '-';
   }
   if (either & kPmGuardRegion) out += '?';
   else if (entry & kPmGuardRegion) out += 'G';
