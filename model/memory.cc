@@ -283,8 +283,10 @@ Model::Fault Model::FaultInCertain(int proc, uint32_t page, bool write, uint8_t*
   // pagemap still shows it; a new page (COW, fault on none) starts clean.
   bool stale_wp = cur && cur->kind == PteKind::kPresent && next.page == cur->page && !v.UffdWp() &&
                   cur->uffd_wp && st_.pages[next.page].anon;
-  if (cur && cur->kind == PteKind::kPresent && next.page == cur->page && !v.UffdWp())
+  if (cur && cur->kind == PteKind::kPresent && next.page == cur->page && !v.UffdWp()) {
     next.uffd_wp = cur->uffd_wp;
+    next.stale_wp_writable = cur->uffd_wp;
+  }
   if (async_wp_fault && profile_.mutant == Mutant::kAsyncWriteKeepsWp) next.uffd_wp = true;
   // Quirk softdirty_lost_on_uffd_wp_resolve: a PTE 6.1's uffd_wp_range()
   // mapped writable takes the write without a fault, soft-dirty unchanged.

@@ -73,6 +73,12 @@ struct Pte {
   // softdirty_lost_on_uffd_wp_resolve (set only where the profile has it):
   // a write may leave soft_dirty as it is.
   bool sd_silent = false;
+  // kPresent: a write in a VMA no longer registered for WP made the PTE
+  // writable and kept its stale uffd-wp bit (wp_page_reuse(),
+  // wp_page_shared() keep the other bits). Should the VMA be registered for
+  // WP again, a write takes no fault and the bit stays: not modelled (see
+  // DoUffdRegister). Conservative: cleared only when the PTE is replaced.
+  bool stale_wp_writable = false;
   bool operator==(const Pte&) const = default;
 };
 
