@@ -355,29 +355,44 @@ Result Model::DoScan(Step& s) {
     s.pred->unmodelled = "PAGEMAP_SCAN over more than 4 PTEs the model cannot pin down";
     doubtful.resize(4);
   }
+  // VMAs whose VM_SOFTDIRTY a merge may have lost (quirk softdirty_lost_on_merge,
+  // Vma::sd_lost_quirk): PAGEMAP_SCAN's soft_dirty category reads the same
+  // VMA flag as pagemap (fs/proc/task_mmu.c pagemap_page_category():
+  // vma->vm_flags & VM_SOFTDIRTY), so each is a whole-result alternative too.
+  std::vector<size_t> sd_lost;
+  if (profile_.soft_dirty)
+    for (size_t vi = 0; vi < p.vmas.size() && sd_lost.size() < 2; vi++)
+      if (p.vmas[vi].sd_lost_quirk && p.vmas[vi].start < hi && p.vmas[vi].end > lo) sd_lost.push_back(vi);
   struct Candidate {
     Result result;
     Grants grants;
-    uint32_t doubt_mask = 0, absent_mask = 0;
+    uint32_t doubt_mask = 0, absent_mask = 0, lost_mask = 0;
     ScanSim sim;
   };
   std::vector<Candidate> cands;
   bool stale_quirk = profile_.quirks.Has(Quirk::kScanStaleWalkEnd);
+  for (uint32_t lm = 0; lm < (1u << sd_lost.size()); lm++)
   for (uint32_t dm = 0; dm < (1u << doubtful.size()); dm++) {
-    // The world where the doubts in `dm` took their alternative.
+    // The world where the doubts in `dm` took their alternative and the
+    // VMAs in `lm` lost VM_SOFTDIRTY.
     std::optional<Model> world_copy;
-    if (dm) {
+    if (dm || lm) {
       world_copy.emplace(*this);
       for (size_t k = 0; k < doubtful.size(); k++)
         world_copy->ResolveDoubt(op.proc, doubtful[k].first, (dm >> k) & 1);
+      for (size_t k = 0; k < sd_lost.size(); k++)
+        if ((lm >> k) & 1) world_copy->st_.procs[op.proc].vmas[sd_lost[k]].soft_dirty = false;
     }
-    const Model& world = dm ? *world_copy : *this;
+    const Model& world = (dm || lm) ? *world_copy : *this;
     const Process& wp = world.state().procs[op.proc];
     for (uint32_t am = 0; am < (1u << unknown.size()); am++) {
       for (int stale = 0; stale <= (stale_quirk ? 1 : 0); stale++) {
         Candidate c;
         c.doubt_mask = dm;
         c.absent_mask = am;
+        c.lost_mask = lm;
+        for (size_t k = 0; k < sd_lost.size(); k++)
+          if ((lm >> k) & 1) c.grants.Add(Grant::Of(static_cast<Quirk>(p.vmas[sd_lost[k]].sd_lost_quirk - 1)));
         c.result = RunScan(world, wp, op, profile_, unknown, am, stale, &c.sim);
         for (size_t k = 0; k < doubtful.size(); k++)
           if ((dm >> k) & 1) c.grants.Add(doubtful[k].second);
@@ -412,6 +427,15 @@ Result Model::DoScan(Step& s) {
     if (!agree) continue;  // the answer does not tell: still unknown
     if (absent) p.pt.Erase(unknown[k]);
     else p.pt[unknown[k]] = PtState::kPresent;
+  }
+  // A VM_SOFTDIRTY the answer settles: lost in every matching candidate, or kept.
+  for (size_t k = 0; k < sd_lost.size(); k++) {
+    bool lost = (chosen.lost_mask >> k) & 1, agree = true;
+    for (const Candidate* c : matching) agree &= ((c->lost_mask >> k) & 1) == lost;
+    if (!agree) continue;
+    Vma& v = p.vmas[sd_lost[k]];
+    if (lost) v.soft_dirty = false;
+    v.sd_lost_quirk = 0;
   }
   std::vector<uint32_t> kept;  // doubts the answer leaves open
   for (size_t k = 0; k < doubtful.size(); k++) {
