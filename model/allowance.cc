@@ -23,6 +23,7 @@ constexpr std::string_view kQuirkNames[] = {
     "guard_install_livelock_on_uffd_wp",
     "softdirty_lost_on_uffd_wp_resolve",
     "softdirty_lost_on_mremap_pmd_move",
+    "softdirty_lost_on_fork_marker",
 };
 static_assert(std::size(kQuirkNames) == kNumQuirks);
 

@@ -90,8 +90,14 @@ enum class Quirk : uint8_t {
   // dirty bit so we can notice in userspace the ptes were moved"): the moved
   // pages keep their old, possibly clean, soft-dirty bits. No fix known.
   kSoftdirtyLostOnMremapPmdMove,
+  // fork copies a uffd-wp marker as a fresh marker (6.12 mm/memory.c
+  // copy_nonpresent_pte(): make_pte_marker(copy_pte_marker()),
+  // include/linux/mm_inline.h), so the swap soft-dirty bit the marker got
+  // when mremap moved it (move_soft_dirty_pte()) is gone in the child; 6.1
+  // copies the entry as is. No fix known.
+  kSoftdirtyLostOnForkMarker,
 };
-constexpr int kNumQuirks = 9;
+constexpr int kNumQuirks = 10;
 
 std::string_view QuirkName(Quirk q);
 std::optional<Quirk> QuirkByName(std::string_view name);

@@ -117,6 +117,16 @@ Result Model::DoFork(Step& s) {
           break;
         case PteKind::kUffdMarker:
           if (!cv.UffdWp()) continue;  // [61] mm/memory.c:887-890
+          // [612] mm/memory.c:888-893 copy_nonpresent_pte() installs a fresh
+          // marker: a soft-dirty bit on it may be gone (quirk
+          // softdirty_lost_on_fork_marker); 6.1 copies the entry as is.
+          if (pte.soft_dirty && profile_.quirks.Has(Quirk::kSoftdirtyLostOnForkMarker)) {
+            st_.SetPte(c, it->first, pte);
+            Pte fresh = pte;
+            fresh.soft_dirty = false;
+            SetDoubt(child, it->first, fresh, Grant::Of(Quirk::kSoftdirtyLostOnForkMarker));
+            continue;
+          }
           break;
         case PteKind::kGuard:
           // Always copied, as a fresh marker (mm/memory.c copy_pte_marker()): a uffd-wp

@@ -120,6 +120,7 @@ KernelProfile MakeProfile(const KernelFeatures& f) {
   if (p.soft_dirty && p.uffd_wp && before_63) p.quirks.Set(Quirk::kSoftdirtyLostOnUffdWpResolve);
   // No fix known: every kernel with soft-dirty ([EMP] 6.1.192, 6.12.118).
   if (p.soft_dirty) p.quirks.Set(Quirk::kSoftdirtyLostOnMremapPmdMove);
+  if (p.soft_dirty && p.uffd_wp) p.quirks.Set(Quirk::kSoftdirtyLostOnForkMarker);
   return p;
 }
 

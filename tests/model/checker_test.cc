@@ -773,3 +773,39 @@ scan 332 1
 
 }  // namespace
 }  // namespace mmdiff
+
+namespace mmdiff {
+namespace {
+
+// 6.12's fork copies a uffd-wp marker as a fresh one: the soft-dirty bit
+// mremap gave it is gone in the child (corpus/quirks/softdirty_lost_on_fork_marker.mmp).
+TEST(Quirk, ForkDropsAMovedMarkersSoftDirty) {
+  Program prog = MustParse(R"(
+requires soft_dirty uffd_wp wp_async
+mmap 0 2 none anon private
+uffd_open wp_async event_fork event_remap
+uffd_register 1 1 wp
+uffd_wp 1 1 on
+clear_refs 4
+uffd_register 0 1 wp
+mremap 0 2 2 move 3
+fork
+p1: pagemap 4 1
+)");
+  KernelFeatures f = GuestFeatures61();
+  f.features |= kFeatWpAsync;
+  f.uffd_api_features = 0x1ffff;
+  KernelProfile k = MakeProfile(f);
+  ASSERT_TRUE(k.quirks.Has(Quirk::kSoftdirtyLostOnForkMarker));
+  Trace t = Predicted(prog, k);
+  ASSERT_TRUE(t.results[9].pagemap[0] & kPmSoftDirty) << "the contract: the moved marker reads soft-dirty";
+  t.results[9].pagemap[0] &= ~kPmSoftDirty;  // 6.12's child
+  Verdict v = CheckTrace(prog, t, k);
+  EXPECT_EQ(v.status, Verdict::Status::kPass) << (v.divergence ? v.divergence->line : v.note);
+  EXPECT_EQ(v.quirks_taken[static_cast<int>(Quirk::kSoftdirtyLostOnForkMarker)], 1u);
+  EXPECT_EQ(CheckTrace(prog, t, WithoutQuirk(k, Quirk::kSoftdirtyLostOnForkMarker)).status,
+            Verdict::Status::kDivergence);
+}
+
+}  // namespace
+}  // namespace mmdiff
