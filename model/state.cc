@@ -88,6 +88,17 @@ bool MmState::MergeAround(Process& p, uint32_t lo, uint32_t hi, uint32_t not_at,
       // a next without one merges all three ([EMP] 6.1.192 and 6.12.118).
       bool b_is_target = b.start >= hi;
       uint32_t src_anon = b_is_target ? area_anon : b.anon_vma;
+      if (changed_starts && !b_is_target) {
+        // Skipped VMAs inside the range are unchanged neighbours: the target
+        // is the unchanged side, tested against the changed VMA's own
+        // anon_vma (6.1 fs/userfaultfd.c userfaultfd_register():
+        // vma_merge(prev, ..., vma->anon_vma, ...) per changed VMA).
+        auto is_changed = [&](uint32_t start) {
+          return std::find(changed_starts->begin(), changed_starts->end(), start) != changed_starts->end();
+        };
+        bool a_changed = is_changed(a.start), b_changed = is_changed(b.start);
+        if (!b_changed && a_changed) b_is_target = true, src_anon = a.anon_vma;
+      }
       const Vma& tgt = b_is_target ? b : a;
       if (src_anon && !tgt.anon_vma) ok = false;
     }

@@ -199,6 +199,11 @@ class MmState {
   // target: a VMA with an anon_vma never merges into a neighbour without
   // one (set from the kBehAnonVmaMergeEitherSide behaviour).
   bool legacy_anon_vma_merge = false;
+  // For the next MergeAround only (set by the caller, then cleared): the
+  // starts of the VMAs in [lo, hi) the op actually changed; the others in
+  // the range it skipped (UFFDIO_REGISTER of an already registered VMA), so
+  // for 6.1's anon_vma test they are unchanged neighbours. Null: all changed.
+  const std::vector<uint32_t>* changed_starts = nullptr;
 
   // --- VMAs ---
   // Index of the VMA containing `page`, or -1.
