@@ -1,7 +1,6 @@
 #include "model/checker.h"
 
 #include <cinttypes>
-#include <functional>
 #include <cstdio>
 
 #include "model/picture.h"
@@ -196,16 +195,20 @@ Verdict CheckTrace(const Program& prog, const Trace& trace, const KernelProfile&
     return v;
   };
   // The model's checker is one visitor of the walk; `also` (coverage, in a
-  // campaign) sees the same steps, up to the first divergence.
+  // campaign) sees the same steps, up to the first divergence. At the
+  // inconsistent op it stops with the model's prediction there; the walk
+  // leaves the model before that op, for the picture.
   struct Check : ReplayVisitor {
     Verdict* v;
-    const std::optional<Inconsistency>* inconsistent;
-    std::function<Verdict(const Model*, const Prediction*, uint32_t)> report;
+    size_t stop_at = SIZE_MAX;  // the inconsistent op, if any
+    std::optional<Prediction> pred_at_stop;
+    uint32_t quirks_at_stop = 0;
     bool Before(const Model& m, const ReplayStep& s) override {
       Grants used;
       bool allowed = PredictionAllows(s.pred, s.observed, &used);
-      if (*inconsistent && (*inconsistent)->op_index == s.index) {
-        report(&m, &s.pred, allowed ? used.QuirkBits() : 0);
+      if (s.index == stop_at) {
+        pred_at_stop = s.pred;
+        quirks_at_stop = allowed ? used.QuirkBits() : 0;
         return false;
       }
       if (!allowed) {
@@ -219,11 +222,12 @@ Verdict CheckTrace(const Program& prog, const Trace& trace, const KernelProfile&
     void After(const Model&, const ReplayStep&) override { v->ops_checked++; }
   } check;
   check.v = &v;
-  check.inconsistent = &inconsistent;
-  check.report = report;
+  if (inconsistent) check.stop_at = inconsistent->op_index;
   ReplayVisitors both(&check, also);
-  ReplayEnd end = Replay(prog, &trace, profile, &both);
-  if (end.why == ReplayEnd::Why::kVisitor) return v;  // a divergence, of the model or the kernel with itself
+  Model m(profile);
+  ReplayEnd end = Replay(prog, &trace, profile, &both, SIZE_MAX, &m);
+  if (check.pred_at_stop) return report(&m, &*check.pred_at_stop, check.quirks_at_stop);
+  if (end.why == ReplayEnd::Why::kVisitor) return v;  // the model's divergence, before the inconsistency
   if (inconsistent) return report(nullptr, nullptr, 0);
   if (end.why == ReplayEnd::Why::kUnmodelled) {
     v.status = Verdict::Status::kUnmodelled;

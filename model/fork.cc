@@ -108,6 +108,7 @@ Result Model::DoFork(Step& s) {
       c.huge_zero[it->first] = true;  // mm/huge_memory.c copy_huge_pmd(): the huge zero PMD is shared
     for (auto it = p.ptes.LowerBound(v.start); it != p.ptes.end() && it->first < v.end; ++it) {
       Pte pte = it->second;
+      bool may_lose_sd = false;
       switch (pte.kind) {
         case PteKind::kPresent:
         case PteKind::kSwap:
@@ -120,13 +121,7 @@ Result Model::DoFork(Step& s) {
           // [612] mm/memory.c:888-893 copy_nonpresent_pte() installs a fresh
           // marker: a soft-dirty bit on it may be gone (quirk
           // softdirty_lost_on_fork_marker); 6.1 copies the entry as is.
-          if (pte.soft_dirty && profile_.quirks.Has(Quirk::kSoftdirtyLostOnForkMarker)) {
-            st_.SetPte(c, it->first, pte);
-            Pte fresh = pte;
-            fresh.soft_dirty = false;
-            SetDoubt(child, it->first, fresh, Grant::Of(Quirk::kSoftdirtyLostOnForkMarker));
-            continue;
-          }
+          may_lose_sd = pte.soft_dirty && profile_.quirks.Has(Quirk::kSoftdirtyLostOnForkMarker);
           break;
         case PteKind::kGuard:
           // Always copied, as a fresh marker (mm/memory.c copy_pte_marker()): a uffd-wp
@@ -135,6 +130,11 @@ Result Model::DoFork(Step& s) {
           break;
       }
       st_.SetPte(c, it->first, pte);
+      if (may_lose_sd) {
+        Pte fresh = pte;
+        fresh.soft_dirty = false;
+        SetDoubt(child, it->first, fresh, Grant::Of(Quirk::kSoftdirtyLostOnForkMarker));
+      }
     }
     // The child gets a PTE table wherever the parent had one in this VMA
     // (mm/memory.c copy_pmd_range() walks the parent's non-none PMDs).
