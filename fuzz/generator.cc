@@ -10,6 +10,7 @@
 #include "fuzz/generator.h"
 
 #include <algorithm>
+#include <optional>
 #include <vector>
 
 #include "fuzz/draft.h"
@@ -33,7 +34,7 @@ class Builder {
  private:
   // Applies `op` to the model (the predicted result as the kernel's answer)
   // and appends it; Commit appends an op already applied.
-  void Add(const Op& op, const Prediction& pred);
+  void Add(const Op& op);  // an op always modelled (requires, pagemap)
   void Commit(const Op& op, const Result& result);
 
   const GeneratorOptions& opts_;
@@ -52,7 +53,7 @@ Program Builder::Run() {
     Op op;
     op.kind = OpKind::kRequires;
     drafter_.FillFromTable(&op);
-    if (op.required_features) Add(op, model_.Predict(op, 0));
+    if (op.required_features) Add(op);
   }
   int drafts = 0;
   while (static_cast<int>(prog_.ops.size()) < target && drafts < target * kMaxDraftsPerOp) {
@@ -60,21 +61,17 @@ Program Builder::Run() {
     Op op;
     if (!drafter_.Draft(&op)) continue;
     stats_->candidates++;
-    Prediction pred = model_.Predict(op, prog_.ops.size());
+    // Ops that change VMA flags or bounds may make a populated slot
+    // THP-eligible: keep the state before them to undo.
+    std::optional<Model> before;
+    if (MayShapeThp(op.kind)) before = model_;
+    Prediction pred = model_.Advance(op, prog_.ops.size());
     if (!pred.unmodelled.empty()) {
       stats_->dropped_unmodelled++;
       continue;
     }
-    if (!MayShapeThp(op.kind)) {
-      Add(op, pred);
-      continue;
-    }
-    // Ops that change VMA flags or bounds may make a populated slot
-    // THP-eligible: keep the state before them to undo.
-    Model before = model_;
-    model_.Apply(op, prog_.ops.size(), pred.expected);
-    if (KhugepagedCould(model_)) {
-      model_ = std::move(before);
+    if (before && KhugepagedCould(model_)) {
+      model_ = std::move(*before);
       stats_->dropped_khugepaged++;
       continue;
     }
@@ -88,7 +85,7 @@ Program Builder::Run() {
     op.proc = static_cast<uint8_t>(drafter_.PickProc());
     op.page = 0;
     op.npages = 1;
-    Add(op, model_.Predict(op, prog_.ops.size()));
+    Add(op);
     padded = true;
   }
   stats_->padded += padded;
@@ -97,10 +94,7 @@ Program Builder::Run() {
   return std::move(prog_);
 }
 
-void Builder::Add(const Op& op, const Prediction& pred) {
-  model_.Apply(op, prog_.ops.size(), pred.expected);
-  Commit(op, pred.expected);
-}
+void Builder::Add(const Op& op) { Commit(op, model_.Advance(op, prog_.ops.size()).expected); }
 
 void Builder::Commit(const Op& op, const Result& result) {
   prog_.Add(op);

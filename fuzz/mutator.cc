@@ -8,6 +8,7 @@
 #include "fuzz/mutator.h"
 
 #include <algorithm>
+#include <optional>
 #include <array>
 #include <cstring>
 
@@ -39,9 +40,7 @@ struct Walk {
     for (size_t i = 0; i < end && i < prog.ops.size(); i++) {
       const Op& op = prog.ops[i];
       if (!drafter.Alive(op.proc)) continue;
-      Prediction pred = model.Predict(op, i);
-      if (!pred.unmodelled.empty()) continue;
-      model.Apply(op, i, pred.expected);
+      if (!model.Advance(op, i).unmodelled.empty()) continue;
       drafter.Track(op);
     }
   }
@@ -544,22 +543,19 @@ bool KeepModelled(Program* prog, const KernelProfile& profile, size_t max_ops, R
       continue;
     }
     size_t index = out.ops.size();
-    Prediction pred = model.Predict(op, index);
-    if (!pred.unmodelled.empty()) {
+    size_t procs_before = model.state().procs.size();
+    // Ops that change VMA flags or bounds may make a populated slot
+    // THP-eligible: keep the state before them to undo.
+    std::optional<Model> before;
+    if (MayShapeThp(op.kind)) before = model;
+    if (!model.Advance(op, index).unmodelled.empty()) {
       st.dropped_unmodelled++;
       continue;
     }
-    size_t procs_before = model.state().procs.size();
-    if (MayShapeThp(op.kind)) {
-      Model before = model;
-      model.Apply(op, index, pred.expected);
-      if (KhugepagedCould(model)) {
-        model = std::move(before);
-        st.dropped_khugepaged++;
-        continue;
-      }
-    } else {
-      model.Apply(op, index, pred.expected);
+    if (before && KhugepagedCould(model)) {
+      model = std::move(*before);
+      st.dropped_khugepaged++;
+      continue;
     }
     if (op.kind == OpKind::kFork && model.state().procs.size() > procs_before)
       remap[in_child] = static_cast<int>(model.state().procs.size()) - 1;

@@ -244,13 +244,7 @@ bool PicturesAround(const Program& prog, const Trace& trace, const KernelProfile
   uint32_t lo, hi;
   PictureRange(m, op.proc, op.page, n, 72, &lo, &hi);  // mail width
   *before = DrawAddressSpace(m, op.proc, lo, hi);
-  Prediction pred = m.Predict(op, op_index);
-  if (!pred.unmodelled.empty()) {
-    *after = "";
-    return true;
-  }
-  m.Apply(op, op_index, WithoutQuirks(pred).expected);
-  *after = DrawAddressSpace(m, op.proc, lo, hi);
+  *after = m.Advance(op, op_index).unmodelled.empty() ? DrawAddressSpace(m, op.proc, lo, hi) : "";
   return true;
 }
 

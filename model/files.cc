@@ -86,7 +86,6 @@ void Model::UnmapMapping(int32_t obj, uint32_t lo, uint32_t hi, bool even_cows) 
 
 Result Model::DoFileCreate(Step& s) {
   const Op& op = s.op;
-  if (!s.apply) return Ok();
   Process& p = st_.procs[op.proc];
   CloseFd(op.proc, op.file);
   int32_t obj;
@@ -117,7 +116,6 @@ Result Model::DoFtruncate(Step& s) {
   const Op& op = s.op;
   int32_t obj = st_.procs[op.proc].fds[op.file];
   if (obj < 0) return Err(EBADF);  // fs/open.c do_sys_ftruncate(): fdget() first
-  if (!s.apply) return Ok();
   FileObj& f = st_.files[obj];
   if (op.npages < f.size) {
     // truncate_pagecache(): unmap_mapping_range(..., even_cows=1), then drop
@@ -133,7 +131,6 @@ Result Model::DoFwrite(Step& s) {
   const Op& op = s.op;
   int32_t obj = st_.procs[op.proc].fds[op.file];
   if (obj < 0) return Err(EBADF);  // fs/read_write.c ksys_pwrite64(): fdget() first
-  if (!s.apply) return Ok();
   // pwrite() of one byte at the start of file page `page`: extends the file.
   FileObj& f = st_.files[obj];
   if (op.page + 1 > f.size) f.size = op.page + 1;
@@ -149,7 +146,6 @@ Result Model::DoFpunch(Step& s) {
   int32_t obj = st_.procs[op.proc].fds[op.file];
   if (obj < 0) return Err(EBADF);  // fs/open.c ksys_fallocate(): fdget() first
   if (op.npages == 0) return Err(EINVAL);  // fs/open.c vfs_fallocate(): len <= 0
-  if (!s.apply) return Ok();
   // PUNCH_HOLE|KEEP_SIZE: unmap_mapping_range(..., even_cows=0), drop pages.
   uint32_t lo = op.page, hi = op.page + op.npages;
   UnmapMapping(obj, lo, hi, /*even_cows=*/false);

@@ -32,7 +32,7 @@ Result Model::DoFork(Step& s) {
         ctxs.push_back(v.uffd);
     if (ctxs.size() > 1) s.pred->unmodelled = "fork with several EVENT_FORK contexts";
   }
-  if (!s.apply) {
+  {
     // mm/memory.c vma_needs_copy(): a copied VMA with a doubtful PTE is not modelled.
     const Process& p = st_.procs[op.proc];
     for (const Vma& v : p.vmas) {
@@ -42,7 +42,6 @@ Result Model::DoFork(Step& s) {
       auto d = p.doubts.LowerBound(v.start);
       if (d != p.doubts.end() && d->first < v.end) s.pred->unmodelled = "fork copying a PTE the model cannot pin down";
     }
-    return Value(child);
   }
   st_.procs.emplace_back();
   Process& c = st_.procs[child];
@@ -160,7 +159,6 @@ Result Model::DoExit(Step& s) {
   // table freed; kernel/exit.c do_exit() → exit_files() closes the fds, and
   // with them the uffds the process held (fs/userfaultfd.c
   // userfaultfd_release() at the last reference).
-  if (!s.apply) return Ok();
   int proc = s.op.proc;
   Process& p = st_.procs[proc];
   ZapRange(proc, 0, kArenaPages, Zap::kUnmap);

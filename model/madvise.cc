@@ -68,24 +68,20 @@ Result Model::DoMadvise(Step& s) {
         bool none_like = !pte || pte->kind == PteKind::kUffdMarker;
         if (v.kind != MemKind::kAnon && none_like && v.FilePage(page) >= st_.files[v.obj].size) {
           // The SIGBUS fault still did its fault-around (or anon_vma_prepare()).
-          if (s.apply) FaultIn(op.proc, page, write, &faults);
+          FaultIn(op.proc, page, write, &faults);
           // mm/madvise.c madvise_populate(): VM_FAULT_SIGBUS → EFAULT.
           return Err(EFAULT);
         }
         if (ThpPossible(v, page) || (write && p.huge_zero.Find(MmState::Slot(page))))
           s.pred->unmodelled = "populate of a THP-eligible range";
-        if (!s.apply) {
-          // A dry run cannot fault pages in; uffd faults of populate are not
-          // predicted yet.
-          if (v.uffd_modes) s.pred->unmodelled = "populate of a uffd-registered range";
-          // A lazyfree page reclaim may have discarded: faulting it in gives
-          // the old page or a new one (the zero page for a read), worlds
-          // that differ beyond their PTEs, which one walk cannot carry on
-          // (FaultIn would keep only the first): say so rather than guess.
-          if (const Doubt* d = p.doubts.Find(page); d && d->why == Grant::Of(Allowance::kLazyfreeMayBeDiscarded))
-            s.pred->unmodelled = "populate of a page reclaim may have discarded";
-          continue;
-        }
+        // uffd faults of populate are not predicted yet.
+        if (v.uffd_modes) s.pred->unmodelled = "populate of a uffd-registered range";
+        // A lazyfree page reclaim may have discarded: faulting it in gives
+        // the old page or a new one (the zero page for a read), worlds
+        // that differ beyond their PTEs, which one walk cannot carry on
+        // (FaultIn would keep only the first): say so rather than guess.
+        if (const Doubt* d = p.doubts.Find(page); d && d->why == Grant::Of(Allowance::kLazyfreeMayBeDiscarded))
+          s.pred->unmodelled = "populate of a page reclaim may have discarded";
         FaultIn(op.proc, page, write, &faults);
       }
     }
@@ -113,7 +109,6 @@ Result Model::DoMadvise(Step& s) {
     switch (advice) {
       case Advice::kDontneed: {
         if (NobodyReads(op.proc, a, b, kUffdEventRemove)) s.pred->unmodelled = "a uffd event nobody reads";
-        if (!s.apply) break;
         if (profile_.mutant == Mutant::kDontneedKeepsAnon && v.kind == MemKind::kAnon && !v.shared) break;
         ZapRange(op.proc, a, b, Zap::kDontneed);
         // PT_RECLAIM (current kernels): a zap covering a whole 2 MiB slot may
@@ -135,7 +130,6 @@ Result Model::DoMadvise(Step& s) {
         // is not anonymous (EINVAL).
         if (NobodyReads(op.proc, a, b, kUffdEventRemove)) s.pred->unmodelled = "a uffd event nobody reads";
         if (!v.IsAnonymous()) return Err(EINVAL);  // mm/madvise.c madvise_free_single_vma()
-        if (!s.apply) break;
         // mm/madvise.c madvise_free_pte_range(): anonymous pages become
         // lazyfree (clean; soft-dirty kept), shared (COW after fork) ones
         // too: only a folio in the swap cache or PG_dirty must be mapped
@@ -161,7 +155,6 @@ Result Model::DoMadvise(Step& s) {
         if (v.IsAnonymous()) return Err(EINVAL);  // mm/madvise.c madvise_remove(): no vm_file
         if (!v.shared) return Err(EACCES);        // mm/madvise.c madvise_remove(): !vma_is_shared_maywrite()
         if (NobodyReads(op.proc, a, b, kUffdEventRemove)) s.pred->unmodelled = "a uffd event nobody reads";
-        if (!s.apply) break;
         UnmapMapping(v.obj, v.FilePage(a), v.FilePage(b), /*even_cows=*/false);
         st_.DropCache(v.obj, v.FilePage(a), v.FilePage(b));
         break;
@@ -169,7 +162,7 @@ Result Model::DoMadvise(Step& s) {
         // madvise_willneed() → vfs_fadvise(WILLNEED): a regular file's pages
         // are read into the page cache (not mapped: fault-around may map
         // them later, FileObj::readahead); shmem only swaps in.
-        if (s.apply && v.kind == MemKind::kFile)
+        if (v.kind == MemKind::kFile)
           st_.files[v.obj].readahead.push_back({v.FilePage(a), v.FilePage(b)});
         break;
       case Advice::kCold:
@@ -193,7 +186,7 @@ Result Model::DoMadvise(Step& s) {
           if (pte.kind != PteKind::kPresent || pte.page == kZeroPage) continue;
           PageObj& pg = st_.pages[pte.page];
           if (pg.anon) {
-            if (pg.mapcount != 1 || !s.apply) continue;
+            if (pg.mapcount != 1) continue;
             if (pg.lazyfree) {
               // Discarded if reclaim gets to it (it may not: a folio still
               // in a per-CPU LRU batch is not isolated, [EMP] rare): a doubt.
@@ -207,7 +200,6 @@ Result Model::DoMadvise(Step& s) {
           }
           uint32_t sure = pg.mapcount - DoubtfulMaps(pte.page) + (p.doubts.Find(page) ? 1 : 0);
           if (sure > 1) continue;
-          if (!s.apply) continue;
           // A clean shmem folio is not written out but dropped from the page
           // cache (__remove_mapping()): its data is zeros, so only MISSING and
           // MINOR userfaults can tell (DoAccess() tries both).
@@ -225,7 +217,6 @@ Result Model::DoMadvise(Step& s) {
       case Advice::kWipeonfork: case Advice::kKeeponfork: {
         // mm/madvise.c madvise_vma_behavior(): MADV_WIPEONFORK only on private anonymous memory.
         if (advice == Advice::kWipeonfork && (v.kind != MemKind::kAnon || v.shared)) return Err(EINVAL);
-        if (!s.apply) break;
         // madvise_update_vma(): unchanged flags → no split.
         bool same = false;
         switch (advice) {
@@ -268,7 +259,6 @@ Result Model::DoMadvise(Step& s) {
             blocked |= !it->second.alt_none && it->second.alt.uffd_wp;
         }
         if (blocked) s.pred->unmodelled = "guard_install over uffd-wp markers of a file VMA (quirk guard_install_livelock_on_uffd_wp)";
-        if (!s.apply) break;
         // Markers must be copied at fork: the VMA gets VM_MAYBE_GUARD, which
         // vma_needs_copy() honours for every VMA kind (VM_COPY_ON_FORK; before
         // it, anon_vma_prepare(); [EMP] 6.18.44 copies a guarded VMA whose
@@ -289,7 +279,6 @@ Result Model::DoMadvise(Step& s) {
         break;
       }
       case Advice::kGuardRemove: {
-        if (!s.apply) break;
         std::vector<uint32_t> guards;
         for (auto it = p.ptes.LowerBound(a); it != p.ptes.end() && it->first < b; ++it)
           if (it->second.kind == PteKind::kGuard) guards.push_back(it->first);
@@ -300,7 +289,7 @@ Result Model::DoMadvise(Step& s) {
   }
   // madvise_update_vma(): vma_modify_flags() merges, then the merged VMA
   // gets the changed VMA's flags.
-  if (s.apply && ChangesFlags(advice) && changed_lo < changed_hi) MergeChanged(p, changed_lo, changed_hi);
+  if (ChangesFlags(advice) && changed_lo < changed_hi) MergeChanged(p, changed_lo, changed_hi);
   return unmapped ? Err(unmapped) : Ok();  // mm/madvise.c madvise_walk_vmas(): unmapped_error
 }
 

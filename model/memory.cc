@@ -381,8 +381,9 @@ Result Model::DoAccess(Step& s, bool write) {
     }
     // The worlds the kernel's answer allows, the contract's first.
     std::vector<size_t> match;
+    const Result* obs = worlds.size() > 1 ? s.Observed() : nullptr;  // one world: no choice
     for (size_t k = 0; k < worlds.size(); k++)
-      if (!s.observed || ResultMatches(results[k], *s.observed)) match.push_back(k);
+      if (!obs || ResultMatches(results[k], *obs)) match.push_back(k);
     if (match.empty()) match.push_back(0);
     Model chosen = worlds[match[0]].m;
     bool merged_all = true;
@@ -394,12 +395,9 @@ Result Model::DoAccess(Step& s, bool write) {
       if (trial.MergeWorld(worlds[match[k]].m, why)) chosen = std::move(trial);
       else merged_all = false;
     }
-    if (!s.apply) {
-      // Worlds that differ only by a dropped cache page are left to the first
-      // (the page is mapped there); other differences are not modelled.
-      if (!merged_all && worlds.size() == 2 && d) s.pred->unmodelled = "access to a page the model cannot pin down";
-      return results[0];
-    }
+    // Worlds that differ only by a dropped cache page are left to the first
+    // (the page is mapped there); other differences are not modelled.
+    if (!merged_all && worlds.size() == 2 && d) s.pred->unmodelled = "access to a page the model cannot pin down";
     st_ = std::move(chosen.st_);
     return results[0];
   }
@@ -454,14 +452,14 @@ Result Model::DoAccess(Step& s, bool write) {
     }
   }
   if (faults && NobodyReads(op.proc, page, page + 1, 0)) s.pred->unmodelled = "a userfault nobody answers";
-  if (s.apply && fault == Fault::kNone) {
+  if (fault == Fault::kNone) {
     uint8_t applied = 0;
     FaultIn(op.proc, page, write, &applied);
     if (write) {
       const Pte* pte = p.ptes.Find(page);
       st_.pages[pte->page].bytes.Set(op.offset, WriteToken(op, s.index));
     }
-  } else if (s.apply && fault == Fault::kBus) {
+  } else if (fault == Fault::kBus) {
     uint8_t applied = 0;
     FaultIn(op.proc, page, write, &applied);  // fault-around or anon_vma before the SIGBUS
   }

@@ -74,7 +74,6 @@ Result Model::DoMmap(Step& s) {
     if (op.flags & kFlagFixed) s.pred->unmodelled = "failing fixed mmap";
     return Err(ENOMEM);  // mm/mmap.c mmap_region(): security_vm_enough_memory_mm()
   }
-  if (!s.apply) return Ok();
 
   if (op.flags & kFlagFixed) {
     // MAP_FIXED replaces: the old range is unmapped first (markers dropped).
@@ -158,7 +157,6 @@ Result Model::DoMunmap(Step& s) {
   if (op.npages == 0) return Err(EINVAL);
   if (NobodyReads(op.proc, op.page, op.page + op.npages, kUffdEventUnmap))
     s.pred->unmodelled = "a uffd event nobody reads";
-  if (!s.apply) return Ok();
   UnmapRange(op.proc, op.page, op.page + op.npages);
   return Ok();
 }

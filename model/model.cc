@@ -48,11 +48,20 @@ Model::Model(KernelProfile profile) : profile_(std::move(profile)) {
 }
 
 Prediction Model::Predict(const Op& op, size_t index) const {
+  // Prediction is the op applied to a copy of the state: the same rules as
+  // Apply, with no answer to follow (where the kernel may choose, the rules
+  // take the contract's branch and record the others as alternatives and
+  // latitudes).
+  Model after = *this;
+  bool chose = false;
+  return PredictInto(after, op, index, &chose);
+}
+
+Prediction Model::PredictInto(Model& after, const Op& op, size_t index, bool* chose) const {
   Prediction pred;
-  Step s{op, index, /*apply=*/false, nullptr, &pred};
-  // A dry run (apply=false) never writes the state: every mutation in the
-  // Do* functions is guarded by s.apply.
-  pred.expected = const_cast<Model*>(this)->Exec(s);
+  Step s{op, index, nullptr, &pred};
+  pred.expected = after.Exec(s);
+  *chose = s.chose;
   if (!pred.latitudes.empty()) {
     pred.expected.either.assign(pred.expected.pagemap.size(), 0);
     for (const Latitude& l : pred.latitudes) pred.expected.either[l.index] |= l.bits;
@@ -60,9 +69,19 @@ Prediction Model::Predict(const Op& op, size_t index) const {
   return pred;
 }
 
+Prediction Model::Advance(const Op& op, size_t index) {
+  Model after = *this;
+  bool chose = false;
+  Prediction pred = PredictInto(after, op, index, &chose);
+  if (!pred.unmodelled.empty()) return pred;
+  if (chose) Apply(op, index, WithoutQuirks(pred).expected);
+  else *this = std::move(after);
+  return pred;
+}
+
 void Model::Apply(const Op& op, size_t index, const Result& observed) {
   Prediction scratch;
-  Step s{op, index, /*apply=*/true, &observed, &scratch};
+  Step s{op, index, &observed, &scratch};
   Exec(s);
 }
 

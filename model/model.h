@@ -80,14 +80,32 @@ class Model {
   // Advances the state past op `index`, following `observed` where the
   // kernel had a choice. `observed` should be allowed by Predict.
   void Apply(const Op& op, size_t index, const Result& observed);
+  // Predict and Apply in one walk of the rules, for a caller that knows the
+  // answer it will follow only once it sees the prediction (a trace, or the
+  // contract's answer): applies the op on `after` (a copy of this model the
+  // caller made) following the contract's branch and returns the
+  // prediction. `*chose` false: no rule chose by the answer, so `after` is
+  // this model after Apply of any answer the prediction allows; true: the
+  // caller must Apply its answer to this model instead.
+  Prediction PredictInto(Model& after, const Op& op, size_t index, bool* chose) const;
+  // Predict, then Apply of the contract's answer (what a program generator
+  // or a report's "after" picture follows). Unmodelled: the state stays.
+  Prediction Advance(const Op& op, size_t index);
 
  private:
   struct Step {
     const Op& op;
     size_t index;
-    bool apply;                // false: dry run, nothing is written
-    const Result* observed;    // Apply only
+    const Result* observed;    // Apply: the kernel's answer; Predict: none
     Prediction* pred;          // latitudes and alternatives go here
+    // Set by a rule that chose its branch by the kernel's answer (read it
+    // through Observed()). A step that chose nothing leaves the same state
+    // whatever the answer: Advance() relies on it.
+    bool chose = false;
+    const Result* Observed() {
+      chose = true;
+      return observed;
+    }
   };
   Result Exec(Step& s);
 

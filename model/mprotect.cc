@@ -38,7 +38,7 @@ Result Model::DoMprotect(Step& s) {
       err = ENOMEM;  // mm/mprotect.c mprotect_fixup(): security_vm_enough_memory_mm()
       break;
     }
-    if (s.apply && !same) {
+    if (!same) {
       changed_lo = std::min(changed_lo, addr);
       changed_hi = std::max(changed_hi, vend);
       st_.SplitAt(p, addr);
@@ -65,7 +65,7 @@ Result Model::DoMprotect(Step& s) {
     }
     addr = vend;
   }
-  if (s.apply && changed_lo < changed_hi) {
+  if (changed_lo < changed_hi) {
     // mprotect_fixup() ([61] mm/mprotect.c:605-633): a merged VMA gets the
     // flags of the VMA mprotect changed, dropping a neighbour's
     // VM_SOFTDIRTY. The contract (sticky VM_SOFTDIRTY, docs/CONTRACT.md §4.3)

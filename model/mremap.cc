@@ -44,7 +44,7 @@ Result Model::DoMremap(Step& s) {
     if (old_len >= new_len) {
       // mm/mremap.c SYSCALL_DEFINE5(mremap): "Always allow a shrinking remap":
       // munmap the tail; equal lengths are a no-op.
-      if (s.apply && old_len > new_len) UnmapRange(op.proc, addr + new_len, addr + old_len);
+      if (old_len > new_len) UnmapRange(op.proc, addr + new_len, addr + old_len);
       return Ok();
     }
     // mm/mremap.c vma_to_resize() (current kernels: resize_is_valid()): the
@@ -61,7 +61,6 @@ Result Model::DoMremap(Step& s) {
     // (the model's address space), is in the way.
     if (next < p.vmas.size() && p.vmas[next].start < addr + new_len) return Err(ENOMEM);
     if (addr + new_len > kArenaPages) return Err(ENOMEM);  // mm/mremap.c vma_expandable()
-    if (!s.apply) return Ok();
     // vma_adjust()/vma_expand(): VM_SOFTDIRTY is NOT set on the new tail (§4.3).
     // Kernels with the behaviour then merge the grown VMA with the next one
     // it now touches (mm/vma.c vma_merge_extend(): vma_merge_new_range() of
@@ -169,18 +168,17 @@ Result Model::MoveRange(Step& s, uint32_t addr, uint32_t old_len, uint32_t new_l
   // The destination is unmapped first (MREMAP_FIXED), then a shrinking move
   // unmaps the old tail, and only then is the source checked — so a failing
   // source check leaves those unmaps done.
-  if (s.apply) UnmapRange(op.proc, new_addr, new_addr + new_len);
+  UnmapRange(op.proc, new_addr, new_addr + new_len);
   uint32_t move_len = old_len;
   if (old_len > new_len) {
-    if (s.apply) UnmapRange(op.proc, addr + new_len, addr + old_len);
+    UnmapRange(op.proc, addr + new_len, addr + old_len);
     move_len = new_len;
   }
   // mm/mremap.c mremap_to() → vma_to_resize() (6.1, 6.12) on the (possibly
-  // shrunk) source: not in one VMA → EFAULT. In a dry run the
-  // destination is still mapped: it cannot overlap the source (checked above).
+  // shrunk) source: not in one VMA → EFAULT. The destination cannot
+  // overlap the source (checked above), so the unmaps left it whole.
   int vi = st_.VmaAt(p, addr);
   if (vi < 0 || addr + move_len > p.vmas[vi].end) return Err(EFAULT);  // mm/mremap.c vma_to_resize()
-  if (!s.apply) return Ok();
 
   // move_vma(): split the source to exactly the moved range, copy_vma() to the
   // destination (flags copied, VM_SOFTDIRTY not set), move the PTEs.

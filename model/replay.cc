@@ -26,12 +26,17 @@ ReplayEnd Replay(const Program& prog, const Trace* trace, const KernelProfile& p
         }
       }
     }
-    Prediction pred = m.Predict(op, i);
+    // One walk of the rules per op: the prediction is the op applied to a
+    // copy; where no rule chose by the answer, that copy is the next state.
+    Model after = m;
+    bool chose = false;
+    Prediction pred = m.PredictInto(after, op, i, &chose);
     if (!pred.unmodelled.empty()) return {ReplayEnd::Why::kUnmodelled, i, pred.unmodelled};
     if (contract) observed = WithoutQuirks(pred).expected;
     ReplayStep step{i, op, pred, observed};
     if (visitor && !visitor->Before(m, step)) return {ReplayEnd::Why::kVisitor, i, ""};
-    m.Apply(op, i, observed);
+    if (chose) m.Apply(op, i, observed);
+    else m = std::move(after);
     if (visitor) visitor->After(m, step);
   }
   out.at = end;

@@ -20,10 +20,12 @@ Result Model::DoPagemap(Step& s) {
   Result r;
   r.kind = ResultKind::kPagemap;
   r.pagemap.resize(op.npages);
-  const Result* obs = s.apply && s.observed && s.observed->kind == ResultKind::kPagemap &&
-                              s.observed->pagemap.size() == op.npages
-                          ? s.observed
-                          : nullptr;
+  // The kernel's answer, read only where the model allows a choice (a
+  // latitude): a pagemap without latitude chooses nothing.
+  auto answer = [&s, &op]() -> const Result* {
+    const Result* o = s.Observed();
+    return o && o->kind == ResultKind::kPagemap && o->pagemap.size() == op.npages ? o : nullptr;
+  };
   std::vector<uint32_t> discarded;
   std::vector<std::pair<uint32_t, bool>> resolved;  // page, to the alternative
   std::vector<std::pair<int, bool>> vma_sd;         // VMA index, observed soft-dirty
@@ -38,14 +40,14 @@ Result Model::DoPagemap(Step& s) {
       uint64_t gone = p.vmas[vi].soft_dirty && profile_.soft_dirty ? kPmSoftDirty : 0;
       uint64_t bits = (r.pagemap[i] ^ gone) & kPmShownBits;
       s.pred->latitudes.push_back({i, bits, Grant::Of(Allowance::kLazyfreeMayBeDiscarded)});
-      if (obs && !(obs->pagemap[i] & kPmPresent)) discarded.push_back(page);
+      if (const Result* obs = answer(); obs && !(obs->pagemap[i] & kPmPresent)) discarded.push_back(page);
     }
     if (const Doubt* d = p.doubts.Find(page)) {
       // The alternative PTE: its entry differs in some bits (EXCLUSIVE aside).
       uint64_t alt = PagemapEntryOf(p, page, AlternativeAt(p, page));
       uint64_t bits = (r.pagemap[i] ^ alt) & kPmShownBits;
       if (bits) s.pred->latitudes.push_back({i, bits, d->why});
-      if (obs) {
+      if (const Result* obs = answer()) {
         uint64_t cmp = kPmShownBits & ~kPmMmapExclusive;
         bool is_prim = !((obs->pagemap[i] ^ r.pagemap[i]) & cmp);
         bool is_alt = !((obs->pagemap[i] ^ alt) & cmp);
@@ -77,7 +79,7 @@ Result Model::DoPagemap(Step& s) {
       // The VMA's VM_SOFTDIRTY may have been lost in a merge (quirk).
       Quirk q = static_cast<Quirk>(p.vmas[vi].sd_lost_quirk - 1);
       s.pred->latitudes.push_back({i, kPmSoftDirty, Grant::Of(q)});
-      if (obs) vma_sd.push_back({vi, (obs->pagemap[i] & kPmSoftDirty) != 0});
+      if (const Result* obs = answer()) vma_sd.push_back({vi, (obs->pagemap[i] & kPmSoftDirty) != 0});
     }
   }
   for (uint32_t page : discarded) st_.ClearPte(p, page);
@@ -412,13 +414,13 @@ Result Model::DoScan(Step& s) {
     for (const Alternative& a : s.pred->alternatives) dup |= a.result == cands[k].result;
     if (!dup) s.pred->alternatives.push_back({cands[k].result, cands[k].grants});
   }
-  if (!s.apply) return r;
 
   // Follow the kernel's answer: the candidates it matches (the contract's
   // first); doubts on which they all agree are resolved, the others kept.
   std::vector<const Candidate*> matching;
+  const Result* obs = cands.size() > 1 ? s.Observed() : nullptr;  // one candidate: no choice
   for (const Candidate& c : cands)
-    if (!s.observed || ResultMatches(c.result, *s.observed)) matching.push_back(&c);
+    if (!obs || ResultMatches(c.result, *obs)) matching.push_back(&c);
   if (matching.empty()) matching.push_back(&cands[0]);
   const Candidate& chosen = *matching[0];
   for (size_t k = 0; k < unknown.size(); k++) {
@@ -470,7 +472,7 @@ Result Model::DoClearRefs(Step& s) {
   // fs/proc/task_mmu.c clear_refs_write() ([61] fs/proc/task_mmu.c:1066-1325): types 1-3 and 5
   // have no pagemap-visible effect; 4 clears soft-dirty when the kernel has
   // it and is a silent no-op otherwise (docs/CONTRACT.md §4.1).
-  if (!s.apply || s.op.value != 4 || !profile_.soft_dirty) return Ok();
+  if (s.op.value != 4 || !profile_.soft_dirty) return Ok();
   if (profile_.mutant == Mutant::kClearRefsKeepsSoftDirty) return Ok();
   Process& p = st_.procs[s.op.proc];
   for (Vma& v : p.vmas) {

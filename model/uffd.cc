@@ -26,7 +26,6 @@ Result Model::DoUffdOpen(Step& s) {
   // is always requested; any feature the kernel does not know (features &
   // ~UFFD_API_FEATURES) → EINVAL.
   if (!profile_.uffd_wp || !profile_.HasUffdFeature(op.uffd_features)) return Err(EINVAL);
-  if (!s.apply) return Ok();
   Process& p = st_.procs[op.proc];
   // A second uffd_open opens a second context; the first stays open (its
   // fd is still held), uffd ops use the newest.
@@ -164,10 +163,8 @@ bool Model::BorrowUffd(Step& s) {
     if (q.alive)
       for (int32_t h : q.handler_uffds) holder_alive |= h == caller.uffd;
   if (!holder_alive) return false;
-  if (s.apply) {
-    st_.uffds[caller.uffd].refs++;
-    caller.uffd_unborrowed = false;
-  }
+  st_.uffds[caller.uffd].refs++;
+  caller.uffd_unborrowed = false;
   return true;
 }
 
@@ -225,7 +222,7 @@ Result Model::DoUffdRegister(Step& s, bool reg) {
     g.Add(Grant::Of(Quirk::kUffdUnregisterOtherCtx));
     s.pred->alternatives.push_back({Ok(), g});
     // The contract's answer (fs/userfaultfd.c userfaultfd_unregister() with the fix).
-    if (!s.apply || !s.observed || s.observed->kind != ResultKind::kOk) return Err(EINVAL);
+    if (const Result* obs = s.Observed(); !obs || obs->kind != ResultKind::kOk) return Err(EINVAL);
     // The kernel took the quirk: go on as it did.
   }
   if (reg && (modes & kUffdModeWp)) {
@@ -244,7 +241,6 @@ Result Model::DoUffdRegister(Step& s, bool reg) {
       }
     }
   }
-  if (!s.apply) return Ok();
   // Nothing was modified before every VMA passed; now split so that exactly
   // [lo, hi) changes, and merge where the flags allow.
   uint32_t addr = std::max(lo, p.vmas[i].start);
@@ -330,7 +326,7 @@ Result Model::DoUffdWp(Step& s) {
     int vi = st_.VmaAt(p, lo);
     if (vi < 0 || p.vmas[vi].end < hi || p.vmas[vi].uffd < 0 || !p.vmas[vi].UffdWp())
       return Err(ENOENT);  // 6.1 mm/userfaultfd.c mwriteprotect_range()
-    if (s.apply) WriteProtect(owner, lo, hi, on);
+    WriteProtect(owner, lo, hi, on);
     return Ok();
   }
   // 6.12 mm/userfaultfd.c mwriteprotect_range(): every VMA in the range, holes skipped; the
@@ -344,7 +340,7 @@ Result Model::DoUffdWp(Step& s) {
       err = ENOENT;
       break;
     }
-    if (s.apply) WriteProtect(owner, std::max(lo, v.start), std::min(hi, v.end), on);
+    WriteProtect(owner, std::max(lo, v.start), std::min(hi, v.end), on);
     err = 0;
   }
   return err ? Err(err) : Ok();  // 6.12 mm/userfaultfd.c mwriteprotect_range()
