@@ -407,7 +407,7 @@ TEST(Quirk, StaleWalkEndIsAnAlternative) {
   Program prog = MustParse(text);
   KernelProfile h = HostProfile618();
   Model m(h);
-  for (size_t i = 0; i + 1 < prog.ops.size(); i++) m.Apply(prog.ops[i], i, m.Predict(prog.ops[i], i).expected);
+  AdvanceTo(m, prog, prog.ops.size() - 1);
   Prediction pred = m.Predict(prog.ops.back(), prog.ops.size() - 1);
   EXPECT_EQ(pred.expected.walk_end, 1400u);
   ASSERT_EQ(pred.alternatives.size(), 1u);
@@ -417,7 +417,7 @@ TEST(Quirk, StaleWalkEndIsAnAlternative) {
   EXPECT_TRUE(PredictionAllows(pred, pred.alternatives[0].result, &used));
   EXPECT_TRUE(used.Has(Grant::Of(Quirk::kScanStaleWalkEnd)));
   Model n(WithoutQuirk(h, Quirk::kScanStaleWalkEnd));
-  for (size_t i = 0; i + 1 < prog.ops.size(); i++) n.Apply(prog.ops[i], i, n.Predict(prog.ops[i], i).expected);
+  AdvanceTo(n, prog, prog.ops.size() - 1);
   EXPECT_FALSE(PredictionAllows(n.Predict(prog.ops.back(), prog.ops.size() - 1), pred.alternatives[0].result));
 }
 
@@ -462,7 +462,7 @@ TEST(FaultAround, ScanGivesEveryCombinationAndResolvesThePtes) {
   Program prog = MustParse(kFaultAround);
   KernelProfile h = HostProfile618();
   Model m(h);
-  for (size_t i = 0; i < 6; i++) m.Apply(prog.ops[i], i, m.Predict(prog.ops[i], i).expected);
+  AdvanceTo(m, prog, 6);
   EXPECT_EQ(m.state().procs[0].doubts.size(), 3u);
   Prediction pred = m.Predict(prog.ops[7], 7);
   EXPECT_EQ(PrintResult(prog.ops[7], pred.expected), "= 1 [0,4):p end=4");
@@ -488,11 +488,11 @@ read 0
 fork
 )");
   Model m(HostProfile618());
-  for (size_t i = 0; i < 4; i++) m.Apply(prog.ops[i], i, m.Predict(prog.ops[i], i).expected);
+  AdvanceTo(m, prog, 4);
   // No anon_vma: the page tables are not copied, nothing to decide.
   EXPECT_TRUE(m.Predict(prog.ops[4], 4).unmodelled.empty());
   Program cow = MustParse("mprotect 0 4 rw\nwrite 3\n");
-  for (size_t i = 0; i < cow.ops.size(); i++) m.Apply(cow.ops[i], 5 + i, m.Predict(cow.ops[i], 5 + i).expected);
+  AdvanceTo(m, cow, cow.ops.size(), 5);
   EXPECT_EQ(m.Predict(prog.ops[4], 7).unmodelled, "fork copying a PTE the model cannot pin down");
 }
 
@@ -598,7 +598,7 @@ uffd_register 66 14 wp
 mremap 72 6 6 move 66
 )");
   Model m(HostProfile618());
-  for (size_t i = 0; i < 3; i++) m.Apply(prog.ops[i], i, m.Predict(prog.ops[i], i).expected);
+  AdvanceTo(m, prog, 3);
   EXPECT_EQ(m.Predict(prog.ops[3], 3).unmodelled,
             "mremap next to a VMA of its uffd context (quirk mremap_merge_drops_uffd_registration)");
 }
@@ -617,12 +617,12 @@ mremap 66 2 2 move 78
 mremap 67 1 1 move 90
 )");
   Model m(HostProfile618());
-  for (size_t i = 0; i < 5; i++) m.Apply(prog.ops[i], i, m.Predict(prog.ops[i], i).expected);
+  AdvanceTo(m, prog, 5);
   EXPECT_EQ(m.Predict(prog.ops[5], 5).unmodelled,
             "mremap next to a VMA of its uffd context (quirk mremap_merge_drops_uffd_registration)");
   EXPECT_EQ(m.Predict(prog.ops[6], 6).unmodelled, "");  // no neighbour at 90
   Model off(WithoutQuirk(HostProfile618(), Quirk::kMremapMergeDropsUffdRegistration));
-  for (size_t i = 0; i < 5; i++) off.Apply(prog.ops[i], i, off.Predict(prog.ops[i], i).expected);
+  AdvanceTo(off, prog, 5);
   EXPECT_EQ(off.Predict(prog.ops[5], 5).unmodelled, "");
 }
 
@@ -639,7 +639,7 @@ mremap 43 1 1 move 0
 mremap 42 1 1 move 10
 )");
   Model m(HostProfile618());
-  for (size_t i = 0; i < 4; i++) m.Apply(prog.ops[i], i, m.Predict(prog.ops[i], i).expected);
+  AdvanceTo(m, prog, 4);
   EXPECT_EQ(m.Predict(prog.ops[4], 4).unmodelled,
             "mremap next to a VMA of its uffd context (quirk mremap_merge_drops_uffd_registration)");
   // Page 42 to 10, inside the source VMA itself: the copy (pgoff 10) sits
@@ -731,7 +731,7 @@ write 0
 uffd_register 0 1 wp minor
 )");
   Model m(HostProfile618());
-  for (size_t i = 0; i < 7; i++) m.Apply(prog.ops[i], i, m.Predict(prog.ops[i], i).expected);
+  AdvanceTo(m, prog, 7);
   EXPECT_EQ(m.Predict(prog.ops[7], 7).unmodelled, "uffd_register wp over a writable PTE with a stale uffd-wp bit");
 }
 

@@ -47,6 +47,12 @@ inline Model RunExpecting(const KernelProfile& profile, const std::string& text,
   return m;
 }
 
+// Advances `m` through ops [0, end) of `prog` on the contract's answers,
+// numbering them from `first` (Model::Advance).
+inline void AdvanceTo(Model& m, const Program& prog, size_t end, size_t first = 0) {
+  for (size_t i = 0; i < end; i++) m.Advance(prog.ops[i], first + i);
+}
+
 inline Model RunWithQuirks(const KernelProfile& profile, const std::string& text) {
   return RunExpecting(profile, text, /*with_quirks=*/true);
 }
