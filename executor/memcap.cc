@@ -1,4 +1,5 @@
 #include "executor/memcap.h"
+#include "executor/probe.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -12,19 +13,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <sstream>
 #include <vector>
 
 namespace mmdiff::exec {
 namespace {
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 bool WriteFile(const std::string& path, const std::string& value) {
   int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
@@ -44,7 +37,7 @@ uint64_t Field(const std::string& text, const std::string& key) {
   return 0;
 }
 
-uint64_t Number(const std::string& path) { return strtoull(Slurp(path).c_str(), nullptr, 10); }
+uint64_t Number(const std::string& path) { return strtoull(ReadFile(path).c_str(), nullptr, 10); }
 
 // Mount points of the cgroup filesystems, from /proc/self/mountinfo:
 // (fstype, super options, mount point).
@@ -54,7 +47,7 @@ struct CgroupMount {
 
 std::vector<CgroupMount> CgroupMounts() {
   std::vector<CgroupMount> out;
-  std::istringstream in(Slurp("/proc/self/mountinfo"));
+  std::istringstream in(ReadFile("/proc/self/mountinfo"));
   std::string line;
   while (std::getline(in, line)) {
     size_t dash = line.find(" - ");
@@ -99,7 +92,7 @@ bool MemoryCap::TryV2() {
     if (m.fstype != "cgroup2") continue;
     // A child of the root: the only place that may hold processes while
     // its parent has the memory controller enabled for it.
-    std::string control = Slurp(m.dir + "/cgroup.subtree_control");
+    std::string control = ReadFile(m.dir + "/cgroup.subtree_control");
     if (control.find("memory") == std::string::npos) continue;
     RemoveStale(m.dir);
     std::string group = m.dir + "/mmdiff-exec." + std::to_string(getpid());
@@ -118,7 +111,7 @@ bool MemoryCap::TryV2() {
 
 bool MemoryCap::TryV1() {
   std::string own;  // this process's path in the memory hierarchy
-  std::istringstream in(Slurp("/proc/self/cgroup"));
+  std::istringstream in(ReadFile("/proc/self/cgroup"));
   std::string line;
   while (std::getline(in, line)) {
     size_t a = line.find(':'), b = line.find(':', a + 1);
@@ -176,11 +169,11 @@ void MemoryCap::EnterInChild() const {
 
 uint64_t MemoryCap::LimitEvents() const {
   if (kind_ == Kind::kCgroupV2) {
-    std::string events = Slurp(group_ + "/memory.events");
+    std::string events = ReadFile(group_ + "/memory.events");
     return Field(events, "max") + Field(events, "oom_kill");
   }
   if (kind_ == Kind::kCgroupV1)
-    return Number(group_ + "/memory.failcnt") + Field(Slurp(group_ + "/memory.oom_control"), "oom_kill");
+    return Number(group_ + "/memory.failcnt") + Field(ReadFile(group_ + "/memory.oom_control"), "oom_kill");
   return 0;
 }
 

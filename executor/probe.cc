@@ -149,13 +149,6 @@ bool ProbeGuard() {
   return ok;
 }
 
-std::string ReadFile(const char* path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 uint64_t MeminfoField(const std::string& meminfo, const char* name) {
   size_t pos = meminfo.find(std::string(name) + ":");
   if (pos == std::string::npos) return 0;
@@ -234,6 +227,13 @@ KernelFeatures ProbeKernel() {
   if (f.swap_total_kb > 0) f.features |= kFeatSwap;
   f.file_fs = FileSlotFilesystem();
   return f;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
 }
 
 }  // namespace mmdiff::exec

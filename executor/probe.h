@@ -31,4 +31,7 @@ uint64_t PinFaultAround(const std::string& dir, bool may_mount, std::string* err
 // shmem, another memory kind than the model assumes for `file`.
 std::string FileSlotFilesystem();
 
+// The whole of a /proc, /sys or cgroup file; empty when it cannot be read.
+std::string ReadFile(const std::string& path);
+
 }  // namespace mmdiff::exec

@@ -2,6 +2,8 @@
 // disk, for the campaign tests.
 #pragma once
 
+#include "tests/slurp.h"
+
 #include <dirent.h>
 #include <unistd.h>
 
@@ -13,12 +15,7 @@
 
 namespace campaigntest {
 
-inline std::string Slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using mmdiff::testing_util::Slurp;
 
 inline std::vector<std::string> List(const std::string& dir) {
   std::vector<std::string> out;

@@ -1,6 +1,8 @@
 // The built `mmdiff` binary run as a user runs it, for the command-line tests.
 #pragma once
 
+#include "tests/slurp.h"
+
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/wait.h>
@@ -19,12 +21,7 @@ struct Output {
   std::string out, err;
 };
 
-inline std::string Slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using mmdiff::testing_util::Slurp;
 
 // The last non-empty line of `text`: a command's summary line.
 inline std::string LastLine(const std::string& text) {

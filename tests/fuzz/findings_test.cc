@@ -9,16 +9,12 @@
 #include <sstream>
 
 #include "prog/text.h"
+#include "tests/slurp.h"
 
 namespace mmdiff {
 namespace {
 
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using mmdiff::testing_util::Slurp;
 
 std::string TempDir(const char* name) {
   std::string t = testing::TempDir() + "/" + name + ".XXXXXX";

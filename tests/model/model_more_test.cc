@@ -9,13 +9,7 @@
 namespace mmdiff {
 namespace {
 
-struct Case {
-  const char* name;
-  char profile;  // 'H' host 6.18, 'G' guest 6.1
-  const char* program;
-};
-
-const Case kCases[] = {
+const ModelRow kCases[] = {
     // --- PAGEMAP_SCAN details (host) -------------------------------------------------
     {"ScanMaxPagesAndVec", 'H', R"(
 mmap 0 8 rw anon private
@@ -535,16 +529,9 @@ scan 512 4 ret=written,present => = 1 [512,516):- end=516
 )"},
 };
 
-class ModelCaseMore : public testing::TestWithParam<Case> {};
-
-TEST_P(ModelCaseMore, Predicts) {
-  const Case& c = GetParam();
-  KernelProfile profile = c.profile == 'G' ? GuestProfile61() : HostProfile618();
-  RunExpecting(profile, c.program);
-}
-
-INSTANTIATE_TEST_SUITE_P(Table, ModelCaseMore, testing::ValuesIn(kCases),
-                         [](const testing::TestParamInfo<Case>& info) { return info.param.name; });
+class ModelCaseMore : public testing::TestWithParam<ModelRow> {};
+TEST_P(ModelCaseMore, Predicts) { RunModelRow(GetParam()); }
+INSTANTIATE_TEST_SUITE_P(Table, ModelCaseMore, testing::ValuesIn(kCases), ModelRowName);
 
 }  // namespace
 }  // namespace mmdiff

@@ -8,13 +8,7 @@
 namespace mmdiff {
 namespace {
 
-struct Case {
-  const char* name;
-  char profile;  // 'H' host 6.18, 'G' guest 6.1
-  const char* program;
-};
-
-const Case kCases[] = {
+const ModelRow kCases[] = {
     // --- soft-dirty (guest) ---------------------------------------------------
     {"SoftDirtyFormatExample", 'G', R"(
 mmap 0 4 rw anon private => ok
@@ -411,16 +405,9 @@ pagemap 0 2 => P-FX-D -S--WD
 )"},
 };
 
-class ModelCase : public testing::TestWithParam<Case> {};
-
-TEST_P(ModelCase, Predicts) {
-  const Case& c = GetParam();
-  KernelProfile profile = c.profile == 'G' ? GuestProfile61() : HostProfile618();
-  RunExpecting(profile, c.program);
-}
-
-INSTANTIATE_TEST_SUITE_P(Table, ModelCase, testing::ValuesIn(kCases),
-                         [](const testing::TestParamInfo<Case>& info) { return info.param.name; });
+class ModelCase : public testing::TestWithParam<ModelRow> {};
+TEST_P(ModelCase, Predicts) { RunModelRow(GetParam()); }
+INSTANTIATE_TEST_SUITE_P(Table, ModelCase, testing::ValuesIn(kCases), ModelRowName);
 
 // clear_refs write-protects again what 6.1's uffd_wp_range() left writable
 // (quirk softdirty_lost_on_uffd_wp_resolve): the next write is soft-dirty for

@@ -47,6 +47,18 @@ inline Model RunExpecting(const KernelProfile& profile, const std::string& text,
   return m;
 }
 
+// A row of the table-driven model tests (model_test.cc, model_more_test.cc):
+// a program whose observing ops carry the result the model must predict.
+struct ModelRow {
+  const char* name;
+  char profile;  // 'H' host 6.18, 'G' guest 6.1
+  const char* program;
+};
+inline void RunModelRow(const ModelRow& c) {
+  RunExpecting(c.profile == 'G' ? GuestProfile61() : HostProfile618(), c.program);
+}
+inline std::string ModelRowName(const ::testing::TestParamInfo<ModelRow>& info) { return info.param.name; }
+
 // Advances `m` through ops [0, end) of `prog` on the contract's answers,
 // numbering them from `first` (Model::Advance).
 inline void AdvanceTo(Model& m, const Program& prog, size_t end, size_t first = 0) {
