@@ -178,9 +178,8 @@ void Drafter::FillFromTable(Op* op) {
         op->page = static_cast<uint32_t>(rng_.Below(fsize + 2));
         break;
       case ArgKind::kNpages:
-        if (!file_op) op->npages = r.n;
-        else if (op->kind == OpKind::kFpunch) op->npages = static_cast<uint32_t>(rng_.Between(1, std::max(fsize, 1u) + 1));
-        else op->npages = static_cast<uint32_t>(rng_.Between(1, 64));
+        // A file op's N counts file pages: its Choose*() in ChooseArgs draws it.
+        op->npages = file_op ? 1 : r.n;
         break;
       case ArgKind::kNewNpages:
         op->new_npages = static_cast<uint32_t>(rng_.Between(1, 2 * std::max(op->npages, 1u)));
@@ -490,9 +489,11 @@ bool Drafter::ChooseArgs(Op* op, const Plan* plan) {
     case OpKind::kFile:
       return ChooseFileCreate(op);
     case OpKind::kFtruncate:
+      return ChooseFtruncate(op);
     case OpKind::kFwrite:
+      return ChooseFwrite(op);
     case OpKind::kFpunch:
-      return ChooseFileOp(op);
+      return ChooseFpunch(op);
     case OpKind::kUffdRegister:
       return ChooseRegister(op, plan);
     case OpKind::kUffdUnregister:
@@ -719,26 +720,27 @@ bool Drafter::ChooseFileCreate(Op* op) {
   return true;
 }
 
-bool Drafter::ChooseFileOp(Op* op) {
+// The file ops' page and length, from the slot's size (FileSize): inside,
+// at the end and past it, where the kernel's answers change.
+bool Drafter::ChooseFtruncate(Op* op) {
   uint32_t size = FileSize(op->proc, op->file);
-  switch (op->kind) {
-    case OpKind::kFtruncate: {
-      uint32_t k = static_cast<uint32_t>(rng_.Below(10));
-      op->npages = k < 4 ? static_cast<uint32_t>(rng_.Between(0, size))
-                   : k < 8 ? size + static_cast<uint32_t>(rng_.Between(1, 16))
-                           : static_cast<uint32_t>(rng_.Between(0, 64));
-      break;
-    }
-    case OpKind::kFwrite:
-      op->page = static_cast<uint32_t>(rng_.Below(size + 2));
-      break;
-    case OpKind::kFpunch:
-      op->page = static_cast<uint32_t>(rng_.Below(std::max(size, 1u)));
-      op->npages = rng_.OneIn(30) ? 0 : static_cast<uint32_t>(rng_.Between(1, std::max(size, op->page + 1) - op->page + 2));
-      break;
-    default:
-      break;
-  }
+  uint32_t k = static_cast<uint32_t>(rng_.Below(10));
+  op->npages = k < 4 ? static_cast<uint32_t>(rng_.Between(0, size))
+               : k < 8 ? size + static_cast<uint32_t>(rng_.Between(1, 16))
+                       : static_cast<uint32_t>(rng_.Between(0, 64));
+  return true;
+}
+
+bool Drafter::ChooseFwrite(Op* op) {
+  op->page = static_cast<uint32_t>(rng_.Below(FileSize(op->proc, op->file) + 2));
+  return true;
+}
+
+bool Drafter::ChooseFpunch(Op* op) {
+  uint32_t size = FileSize(op->proc, op->file);
+  op->page = static_cast<uint32_t>(rng_.Below(std::max(size, 1u)));
+  // N = 0 now and then: vfs_fallocate()'s EINVAL.
+  op->npages = rng_.OneIn(30) ? 0 : static_cast<uint32_t>(rng_.Between(1, std::max(size, op->page + 1) - op->page + 2));
   return true;
 }
 

@@ -126,7 +126,9 @@ class Drafter {
   bool ChooseMremap(Op* op);
   bool ChooseMadvise(Op* op, const Plan* plan);
   bool ChooseFileCreate(Op* op);
-  bool ChooseFileOp(Op* op);
+  bool ChooseFtruncate(Op* op);
+  bool ChooseFwrite(Op* op);
+  bool ChooseFpunch(Op* op);
   bool ChooseRegister(Op* op, const Plan* plan);
   bool ChooseUnregister(Op* op);
   // The op's range over one VMA of `c`: all of it `whole_in_10` times in

@@ -81,5 +81,17 @@ for n in $(names kAllowanceNames) $(names kQuirkNames); do
 done
 [ -n "$(names kQuirkNames)" ] || bad "no quirk names found in model/allowance.cc"
 
+# 7. The steps of docs/ADDING_AN_OP.md that no compiler checks: every op is
+# named in docs/CONTRACT.md, has a model test with a "=>" result
+# (tests/model/), and runs in a corpus program (corpus/, which the suite runs
+# on the host and in both guests, and as C reproducers).
+for op in $ops; do
+  grep -qF "\`$op" docs/CONTRACT.md || bad "docs/CONTRACT.md does not name op '$op' (docs/ADDING_AN_OP.md step 3)"
+  grep -qhE "^(p[0-9]+: )?$op( |\$).*=>" tests/model/*.cc ||
+    bad "no model test program in tests/model/ runs op '$op' with a '=>' result (docs/ADDING_AN_OP.md step 5)"
+  grep -qhE "^(p[0-9]+: )?$op( |\$)" corpus/*.mmp corpus/quirks/*.mmp ||
+    bad "no corpus program runs op '$op' (docs/ADDING_AN_OP.md step 5)"
+done
+
 [ $fail -eq 0 ] && echo "PASS: ${#text[@]} files"
 exit $fail

@@ -9,6 +9,11 @@ namespace mmdiff {
 namespace {
 
 const ModelRow kCases[] = {
+    // --- requires: a kernel with the features runs the program ---------------
+    {"RequiresIsOk", 'H', R"(
+requires pagemap_scan uffd_wp => ok
+mmap 0 1 rw anon private => ok
+)"},
     // --- soft-dirty (guest) ---------------------------------------------------
     {"SoftDirtyFormatExample", 'G', R"(
 mmap 0 4 rw anon private => ok
