@@ -47,13 +47,22 @@ int main(int argc, char** argv) {
   double seconds = 6.0;  // total per side
   mmdiff::TargetOptions options;
   options.executor_path = MMDIFF_EXECUTOR_PATH;
-  for (int i = 1; i + 1 < argc; i += 2) {
+  const char* usage = "usage: throughput [--target local|qemu] [--seconds S] [--guest 6.12|6.1 | --kernel bzImage]\n";
+  for (int i = 1; i < argc; i += 2) {
+    if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+      printf("%s", usage);
+      return 0;
+    }
+    if (i + 1 >= argc) {
+      fprintf(stderr, "throughput: %s needs a value\n%s", argv[i], usage);
+      return 2;
+    }
     if (!strcmp(argv[i], "--target")) target_name = argv[i + 1];
     else if (!strcmp(argv[i], "--seconds")) seconds = atof(argv[i + 1]);
     else if (!strcmp(argv[i], "--kernel")) options.kernel = argv[i + 1];
     else if (!strcmp(argv[i], "--guest")) options.guest = argv[i + 1];
     else {
-      fprintf(stderr, "usage: throughput [--target local|qemu] [--seconds S] [--guest 6.12|6.1 | --kernel bzImage]\n");
+      fprintf(stderr, "throughput: unknown option '%s'\n%s", argv[i], usage);
       return 2;
     }
   }

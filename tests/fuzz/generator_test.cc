@@ -241,7 +241,6 @@ void ExpectCovers(const KernelProfile& prof, const RunSummary& s) {
     EXPECT_LT(c.scans * 100, c.ops) << "scan is only for ENOTTY here";
   }
   EXPECT_LE(s.unmodelled * 100, kPrograms * 5) << "more than 5% of programs stop unmodelled";
-  EXPECT_LT(s.us_per_program, 1000.0);
 }
 
 TEST(GeneratorTest, HostProgramsCoverTheTableInsideTheModel) {

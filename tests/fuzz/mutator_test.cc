@@ -190,22 +190,6 @@ TEST(MutatorTest, DeterministicForASeed) {
   EXPECT_EQ(a, b);
 }
 
-TEST(MutatorTest, Speed) {
-  KernelProfile prof = HostProfile618();
-  std::vector<Program> corpus = Seeds(prof, 4, 50);
-  Mutator m(prof);
-  Rng rng(7);
-  constexpr int kN = 3000;
-  auto t0 = std::chrono::steady_clock::now();
-  for (int i = 0; i < kN; i++) {
-    Program p = corpus[i % corpus.size()];
-    m.Mutate(&p, rng, corpus);
-  }
-  double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count() / kN;
-  std::printf("[ speed ] %.1f us per mutation (programs of ~35 ops)\n", us);
-  EXPECT_LT(us, 5000.0);
-}
-
 TEST(MutatorTest, CreditLastCountsNewCoverage) {
   Mutator m(HostProfile618());
   Rng rng(5);
