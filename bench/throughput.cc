@@ -86,7 +86,13 @@ int main(int argc, char** argv) {
   target->Probe(&features, &err);
   const int rounds = 6;
   long bare = 0, harness = 0, n;
+  double harness_seconds = 0;
   HarnessRound(target.get(), prog, 0.2);  // warm up both
+  mmdiff::RunTimings before, after;
+  if (!target->Timings(&before, &err)) {
+    fprintf(stderr, "timings: %s\n", err.c_str());
+    return 1;
+  }
   if (!target->BareLoop(200, &n, &err)) {
     fprintf(stderr, "bare loop: %s\n", err.c_str());
     return 1;
@@ -97,7 +103,13 @@ int main(int argc, char** argv) {
       return 1;
     }
     bare += n;
+    double h0 = Now();
     harness += HarnessRound(target.get(), prog, seconds / rounds);
+    harness_seconds += Now() - h0;
+  }
+  if (!target->Timings(&after, &err)) {
+    fprintf(stderr, "timings: %s\n", err.c_str());
+    return 1;
   }
   double bare_rate = bare / seconds, harness_rate = harness / seconds, ratio = harness_rate / bare_rate;
   printf("target %s, kernel %s: fixed 10-op program, %d interleaved rounds, %.1f s per side\n",
@@ -107,5 +119,19 @@ int main(int argc, char** argv) {
   printf("bare C loop:   %8.0f programs/s\n", bare_rate);
   printf("mmdiff:        %8.0f programs/s\n", harness_rate);
   printf("ratio:         %8.2f  (target >= 0.50) %s\n", ratio, ratio >= 0.5 ? "MET" : "NOT MET");
+  // Where mmdiff's time per program went: the executor's own clock for its
+  // phases (executor/channel.h RunTimings), the rest of the host's wall
+  // time per program is the channel (request and reply, host-side
+  // decoding and console checks).
+  uint64_t runs = after.runs - before.runs;
+  if (runs > 0) {
+    auto us = [runs](uint64_t a, uint64_t b) { return (b - a) / 1e3 / runs; };
+    double wall = harness_seconds * 1e6 / runs, served = us(before.served_ns, after.served_ns);
+    double bare_us = 1e6 / bare_rate;
+    printf("per program (us):  bare loop %.0f | mmdiff %.0f = channel %.0f + setup %.0f + program %.0f + exit %.0f + "
+           "after %.0f\n",
+           bare_us, wall, wall - served, us(before.setup_ns, after.setup_ns), us(before.program_ns, after.program_ns),
+           us(before.exit_ns, after.exit_ns), us(before.after_ns, after.after_ns));
+  }
   return 0;
 }

@@ -24,6 +24,7 @@ enum class MsgType : uint32_t {
   kQuit = 3,      // the server exits
   kBareLoop = 4,  // u64 milliseconds -> kBareCount: the bare C loop's floor (benchmarks)
   kExecBinary = 5, // u64 timeout_ms, u64 argc, argc strings, the binary -> kBinaryRun
+  kTimings = 6,   // -> kTimingsReply: where the executor's time per program went (benchmarks)
   kFeatures = 10, // encoded KernelFeatures
   kTrace = 11,    // encoded Trace
   kError = 12,    // a string: the request was malformed
@@ -32,7 +33,23 @@ enum class MsgType : uint32_t {
   kBareCount = 14, // u64 programs the bare loop ran (or UINT64_MAX on failure)
   kBinaryRun = 15, // u64 exit code + 1 (0: signalled), u64 signal, u8 timed out,
                    // string output, string console
+  kTimingsReply = 16, // RunTimings: six u64
 };
+
+// Where a guest's or local executor's time went, summed over the kRun
+// requests since it started (nanoseconds, CLOCK_MONOTONIC inside the
+// executor). Per run: `setup` from the request's arrival to the first op
+// (decoding, resetting the shared block, forking p0, its memory cap,
+// /proc files and signal handlers); `program` the ops themselves; `exit`
+// from the last op to the last program process gone (mm teardown);
+// `after` collecting the trace, the memory-cap and /dev/kmsg checks and
+// encoding the reply. What the host waits beyond their sum is the channel.
+struct RunTimings {
+  uint64_t runs = 0;
+  uint64_t setup_ns = 0, program_ns = 0, exit_ns = 0, after_ns = 0;
+  uint64_t served_ns = 0;  // request arrival to reply sent (all of the above)
+};
+
 
 class Channel {
  public:

@@ -116,10 +116,12 @@ void RunProgramProcess(ExecShared* shared) {
     uint32_t pc = shared->pc;
     const Op& op = shared->ops[pc];
     int me = g_self.proc;
+    if (pc == 0) shared->first_op_ns = MonotonicNs();
     ExecuteOp(op, pc, &shared->results[pc]);
     if (g_self.proc != me) continue;  // the child of a fork waits for its turn
     uint32_t next = pc + 1;
     shared->pc = next;
+    if (next == shared->nops) shared->last_op_ns = MonotonicNs();
     if (op.kind == OpKind::kExit) shared->exited_pid.store(getpid());
     shared->turn.store(next < shared->nops ? shared->ops[next].proc : kTurnDone,
                        std::memory_order_release);

@@ -20,6 +20,12 @@ namespace mmdiff::exec {
 // time have passed; true when done. Bounded by time, not by a count of
 // sleeps: on a kernel without high-resolution timers (a minimal guest,
 // HZ=100) each short nanosleep() lasts a whole jiffy.
+inline uint64_t MonotonicNs() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000u + static_cast<uint64_t>(ts.tv_nsec);
+}
+
 template <typename Done>
 bool WaitUntil(Done done, int budget_ms) {
   struct timespec start, now;

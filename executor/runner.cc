@@ -92,6 +92,7 @@ void ProgramRunner::Reset(const Program& prog) {
   uint32_t n = static_cast<uint32_t>(prog.ops.size());
   s->pc = 0;
   s->nops = n;
+  s->first_op_ns = s->last_op_ns = 0;
   s->nprocs = 1;
   s->forking_child = 0;
   s->handlers_draining.store(0);
@@ -287,6 +288,7 @@ Trace ProgramRunner::Run(const Program& prog, int timeout_ms) {
   uint64_t limit_events = memcap_.LimitEvents();
   SetProgramGroupToKill(pid);
   TraceEnd end = WaitForEnd(done[0], pid, timeout_ms);
+  waited_ns_ = MonotonicNs();
   SetProgramGroupToKill(0);
   close(done[0]);
   // Every program process is gone but the program did not end: the last

@@ -40,6 +40,13 @@ class ProgramRunner {
 
   const MemoryCap& memory_cap() const { return memcap_; }
 
+  // The last Run's milestones (CLOCK_MONOTONIC ns; channel.h RunTimings):
+  // op 0 started, the last op ended (0 when the run never got there), and
+  // the last program process gone.
+  uint64_t first_op_ns() const { return shared_->first_op_ns; }
+  uint64_t last_op_ns() const { return shared_->last_op_ns; }
+  uint64_t waited_ns() const { return waited_ns_; }
+
   // return_mask of a scan without ret=: every category the kernel accepts.
   void set_scan_default_ret(uint32_t mask) { scan_default_ret_ = mask; }
   const std::string& tmpdir() const { return tmpdir_; }
@@ -61,6 +68,7 @@ class ProgramRunner {
   uint64_t zero_pfn_ = 0;
   std::string tmpdir_;
   MemoryCap memcap_;
+  uint64_t waited_ns_ = 0;
 };
 
 }  // namespace mmdiff::exec

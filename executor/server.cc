@@ -11,6 +11,7 @@
 #include "executor/exec_binary.h"
 #include "executor/exec_dir.h"
 #include "executor/probe.h"
+#include "executor/proc.h"
 #include "executor/runner.h"
 #include "prog/binary.h"
 #include "prog/features.h"
@@ -74,10 +75,12 @@ int Serve(Channel* channel, const ServeOptions& options) {
   features.fault_around_bytes = fault_around;
   runner.set_scan_default_ret(features.scan_categories);
   if (watch_kmsg) channel->Send(MsgType::kReady, {});
+  RunTimings timings;
   for (;;) {
     MsgType type;
     std::vector<uint8_t> payload;
     if (!channel->Recv(&type, &payload, -1, &err)) return 0;
+    uint64_t arrived = MonotonicNs();
     switch (type) {
       case MsgType::kProbe: {
         ByteWriter w;
@@ -102,6 +105,25 @@ int Serve(Channel* channel, const ServeOptions& options) {
         ByteWriter w;
         EncodeTrace(trace, &w);
         channel->Send(MsgType::kTrace, w.buffer());
+        // A run that never reached an op (or its end) counts the missing
+        // stretch in the phase before.
+        uint64_t waited = runner.waited_ns(), sent = MonotonicNs();
+        uint64_t first = runner.first_op_ns() ? runner.first_op_ns() : waited;
+        uint64_t last = runner.last_op_ns() ? runner.last_op_ns() : waited;
+        timings.runs++;
+        timings.setup_ns += first - arrived;
+        timings.program_ns += last - first;
+        timings.exit_ns += waited - last;
+        timings.after_ns += sent - waited;
+        timings.served_ns += sent - arrived;
+        break;
+      }
+      case MsgType::kTimings: {
+        ByteWriter w;
+        for (uint64_t v : {timings.runs, timings.setup_ns, timings.program_ns, timings.exit_ns, timings.after_ns,
+                           timings.served_ns})
+          w.U64(v);
+        channel->Send(MsgType::kTimingsReply, w.buffer());
         break;
       }
       case MsgType::kBareLoop: {
@@ -152,6 +174,7 @@ int Serve(Channel* channel, const ServeOptions& options) {
       case MsgType::kReady:
       case MsgType::kBareCount:
       case MsgType::kBinaryRun:
+      case MsgType::kTimingsReply:
         SendError(channel, "unexpected message type " + std::to_string(static_cast<uint32_t>(type)));
         break;
     }

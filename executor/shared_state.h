@@ -73,6 +73,10 @@ struct ExecShared {
   // process waits for 0 before it lets the next fork renumber forking_child
   // (uffd_handler.cc Drain, ops.cc Fork).
   std::atomic<int32_t> handlers_draining;
+  // CLOCK_MONOTONIC ns when op 0 started and when the last op ended
+  // (the runner's setup/program/exit split, channel.h RunTimings).
+  uint64_t first_op_ns;
+  uint64_t last_op_ns;
   char tmpdir[256];
   Op ops[kMaxOps];
   ExecResult results[kMaxOps];

@@ -96,6 +96,18 @@ bool ExecutorClient::BareLoop(int ms, long* programs, std::string* err) {
   return true;
 }
 
+bool ExecutorClient::Timings(RunTimings* out, std::string* err) {
+  std::vector<uint8_t> reply;
+  if (!Call(MsgType::kTimings, {}, MsgType::kTimingsReply, 30000, &reply, err)) return false;
+  ByteReader r(reply);
+  if (!r.U64(&out->runs) || !r.U64(&out->setup_ns) || !r.U64(&out->program_ns) || !r.U64(&out->exit_ns) ||
+      !r.U64(&out->after_ns) || !r.U64(&out->served_ns)) {
+    *err = "executor sent malformed timings";
+    return false;
+  }
+  return true;
+}
+
 bool ExecutorClient::RunBinary(const std::vector<uint8_t>& binary, const std::vector<std::string>& args,
                                int timeout_ms, int reply_timeout_ms, BinaryRun* out, std::string* err) {
   ByteWriter w;

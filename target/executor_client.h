@@ -22,6 +22,7 @@ class ExecutorClient {
   bool Run(const Program& prog, int program_timeout_ms, int reply_timeout_ms, Trace* out,
            std::string* err);
   bool BareLoop(int ms, long* programs, std::string* err);
+  bool Timings(RunTimings* out, std::string* err);
   bool RunBinary(const std::vector<uint8_t>& binary, const std::vector<std::string>& args, int timeout_ms,
                  int reply_timeout_ms, BinaryRun* out, std::string* err);
   void Quit();

@@ -76,6 +76,10 @@ class LocalTarget : public Target {
     return Ready(err) && Check(client_->BareLoop(ms, programs, err), err);
   }
 
+  bool Timings(RunTimings* out, std::string* err) override {
+    return Ready(err) && Check(client_->Timings(out, err), err);
+  }
+
   bool RunBinary(const std::vector<uint8_t>& binary, const std::vector<std::string>& args, int timeout_ms,
                  BinaryRun* out, std::string* err) override {
     return Ready(err) && Check(client_->RunBinary(binary, args, timeout_ms, timeout_ms + 10000, out, err), err);

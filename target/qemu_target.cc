@@ -137,6 +137,13 @@ class QemuTarget : public Target {
     return false;
   }
 
+  bool Timings(RunTimings* out, std::string* err) override {
+    if (!qemu_pid_ && !Boot(err)) return false;
+    if (client_->Timings(out, err)) return true;
+    Shutdown(false);
+    return false;
+  }
+
   bool RunBinary(const std::vector<uint8_t>& binary, const std::vector<std::string>& args, int timeout_ms,
                  BinaryRun* out, std::string* err) override {
     if (!qemu_pid_ && !Boot(err)) return false;

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "executor/channel.h"
 #include "executor/exec_binary.h"
 #include "prog/features.h"
 #include "prog/program.h"
@@ -47,6 +48,8 @@ class Target {
   // Benchmarks: how many programs the executor's bare C loop
   // (executor/bare_loop.h) runs in `ms` on this target's kernel.
   virtual bool BareLoop(int ms, long* programs, std::string* err) = 0;
+  // Benchmarks: where the executor's time per program went (channel.h).
+  virtual bool Timings(RunTimings* out, std::string* err) = 0;
   // Runs a static binary (a C reproducer) on this target's kernel with
   // `args`, killed after `timeout_ms`. False when it could not be run there.
   virtual bool RunBinary(const std::vector<uint8_t>& binary, const std::vector<std::string>& args, int timeout_ms,

@@ -61,6 +61,27 @@ TEST(ExecutorOps, EveryOpKindRuns) {
   RunSteps(target.get(), kAllOps, &trace);
 }
 
+// The executor's own clock splits each run into setup, program, exit and
+// after (bench/throughput prints it); the parts add up to the time served.
+TEST(ExecutorTimings, PhasesAddUpPerRun) {
+  auto target = MakeTestTarget();
+  ASSERT_TRUE(target);
+  std::string err;
+  RunTimings before, after;
+  ASSERT_TRUE(target->Timings(&before, &err)) << err;
+  Program prog;
+  ASSERT_NO_FATAL_FAILURE(Parse("mmap 0 4 rw anon private\nwrite 0\npagemap 0 4\n", &prog));
+  Trace trace;
+  for (int i = 0; i < 3; i++) ASSERT_TRUE(target->Run(prog, &trace, &err)) << err;
+  ASSERT_TRUE(target->Timings(&after, &err)) << err;
+  EXPECT_EQ(after.runs - before.runs, 3u);
+  uint64_t parts = (after.setup_ns - before.setup_ns) + (after.program_ns - before.program_ns) +
+                   (after.exit_ns - before.exit_ns) + (after.after_ns - before.after_ns);
+  EXPECT_EQ(parts, after.served_ns - before.served_ns);
+  EXPECT_GT(after.program_ns - before.program_ns, 0u);
+  EXPECT_GT(after.setup_ns - before.setup_ns, 0u);
+}
+
 // The hang: populating 1 GiB takes seconds; the program gets 20 ms.
 TEST(ExecutorTimeout, HangIsReportedAndTargetRecovers) {
   auto target = MakeTestTarget(20);
