@@ -104,7 +104,14 @@ std::string MountScratchDisk() {
 // at 3/4 of the guest's RAM (the rest for the kernel and the executor), so
 // such a program ends as LIMIT memory (memcap.h). 0 when it cannot be had.
 uint64_t GuestMemoryCap() {
-  Mount("cgroup2", "/sys/fs/cgroup", "cgroup2", nullptr);
+  // favordynmods (6.0+, kernel/cgroup/cgroup.c): each program's p0 moves
+  // into the capped group (memcap.cc EnterInChild), and without it every
+  // move waits for an RCU grace period in cgroup_attach_lock()
+  // (percpu_down_write of cgroup_threadgroup_rwsem): milliseconds under TCG.
+  // A kernel without the option mounts without it.
+  mkdir("/sys/fs/cgroup", 0755);
+  if (mount("cgroup2", "/sys/fs/cgroup", "cgroup2", 0, "favordynmods") != 0)
+    Mount("cgroup2", "/sys/fs/cgroup", "cgroup2", nullptr);
   int fd = open("/sys/fs/cgroup/cgroup.subtree_control", O_WRONLY | O_CLOEXEC);
   bool ok = fd >= 0 && write(fd, "+memory", 7) == 7;
   if (fd >= 0) close(fd);

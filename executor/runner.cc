@@ -253,6 +253,9 @@ Trace ProgramRunner::CollectTrace() const {
 
 Trace ProgramRunner::Run(const Program& prog, int timeout_ms) {
   Reset(prog);
+  // Read before the fork: a one-CPU guest runs p0 only once this process
+  // sleeps in WaitForEnd, so everything between fork and poll delays it.
+  uint64_t limit_events = memcap_.LimitEvents();
   int done[2];
   if (pipe2(done, O_CLOEXEC) < 0) {
     Trace t;
@@ -285,7 +288,6 @@ Trace ProgramRunner::Run(const Program& prog, int timeout_ms) {
   }
   setpgid(pid, pid);
   shared_->pids[0] = pid;
-  uint64_t limit_events = memcap_.LimitEvents();
   SetProgramGroupToKill(pid);
   TraceEnd end = WaitForEnd(done[0], pid, timeout_ms);
   waited_ns_ = MonotonicNs();
@@ -301,8 +303,12 @@ Trace ProgramRunner::Run(const Program& prog, int timeout_ms) {
   struct signalfd_siginfo si;
   while (read(sigchld_fd_, &si, sizeof si) == sizeof si) {
   }
+  // The regular files of the program's `file` ops (ops.cc: one path per slot).
+  bool used[kMaxFiles] = {};
+  for (const Op& op : prog.ops)
+    if (op.kind == OpKind::kFile && op.file < kMaxFiles) used[op.file] = true;
   for (int f = 0; f < kMaxFiles; f++)
-    unlink((tmpdir_ + "/f" + std::to_string(f)).c_str());
+    if (used[f]) unlink((tmpdir_ + "/f" + std::to_string(f)).c_str());
   Trace trace = CollectTrace();
   trace.end = end;
   if (end == TraceEnd::kTimeLimit)
