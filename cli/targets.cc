@@ -20,6 +20,12 @@ const char kTargetFlagsHelp[] =
     "  --kernel K     boot this bzImage instead of a Debian kernel (its drivers\n"
     "                 built in); implies --target qemu\n"
     "  --append A     extra guest kernel command-line options; implies --target qemu\n"
+    "  --swap MiB     give the guest a zram swap device of this size (its kernel\n"
+    "                 needs zram), so that madvise pageout makes swap entries and\n"
+    "                 the probe says swap: yes; implies --target qemu. Experimental:\n"
+    "                 the model's swap rules are incomplete (pageout of a page once\n"
+    "                 shared, swap-in under uffd-wp), so a campaign with swap reports\n"
+    "                 divergences that are the model's gaps, not kernel bugs\n"
     "  --timeout MS   a program that makes no progress for MS ms (no op completes,\n"
     "                 no page fault) is killed and reported as a hang (default\n"
     "                 5000); one still progressing gets 4 x MS, then its verdict\n"
@@ -40,13 +46,14 @@ const char kTargetFlagsHelp[] =
     "  MMDIFF_ACCEL=kvm in the environment runs guests with KVM instead of TCG\n";
 
 std::set<std::string> TargetValueFlags() {
-  return {"target", "guest", "kernel", "append", "timeout", "memory-max", "profile", "model-mutant"};
+  return {"target", "guest", "kernel", "append", "swap", "timeout", "memory-max", "profile", "model-mutant"};
 }
 
 std::set<std::string> TargetSwitchFlags() { return {"pin-fault-around"}; }
 
 std::string TargetName(const Args& args) {
-  bool guest_flags = args.values.count("guest") || !args.Get("kernel").empty() || !args.Get("append").empty();
+  bool guest_flags = args.values.count("guest") || !args.Get("kernel").empty() || !args.Get("append").empty() ||
+                     args.values.count("swap");
   return args.Get("target", guest_flags ? "qemu" : "local");
 }
 
@@ -64,6 +71,11 @@ bool TargetOptionsFromArgs(const Args& args, TargetOptions* out, std::string* er
     return false;
   }
   out->append = args.Get("append");
+  if (!args.GetInt("swap", 0, &out->swap_mb, err)) return false;
+  if (out->swap_mb < 0 || out->swap_mb > 4096) {
+    *err = "--swap " + std::to_string(out->swap_mb) + ": give a size in MiB from 1 to 4096";
+    return false;
+  }
   out->pin_fault_around = args.Has("pin-fault-around");
   const char* accel = getenv("MMDIFF_ACCEL");
   out->kvm = accel && std::string(accel) == "kvm";
@@ -74,6 +86,10 @@ std::unique_ptr<Target> OpenTarget(const Args& args, std::string* err) {
   TargetOptions options;
   if (!TargetOptionsFromArgs(args, &options, err)) return nullptr;
   std::string name = TargetName(args);
+  if (options.swap_mb > 0 && name != "qemu") {
+    *err = "--swap gives a guest a swap device: it needs --target qemu (this machine's swap is its own)";
+    return nullptr;
+  }
   // The model needs a kernel's profile: it asks the local one.
   if (name == "local" || name == "model") return MakeLocalTarget(options, err);
   if (name == "qemu") return MakeQemuTarget(options, err);

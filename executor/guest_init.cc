@@ -4,6 +4,7 @@
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
+#include <sys/swap.h>
 #include <sys/syscall.h>
 #include <termios.h>
 #include <unistd.h>
@@ -82,6 +83,41 @@ void MakeRaw(int fd) {
   tcsetattr(fd, TCSANOW, &t);
 }
 
+// mmdiff.swap=MiB: a zram device of that size as the guest's swap (the
+// host's --swap), so that MADV_PAGEOUT of anonymous memory makes swap
+// entries. zram (drivers/block/zram) is a module of the Debian kernels,
+// loaded above; the swap header is mkswap's (include/linux/swap.h union
+// swap_header: version 1, last_page, "SWAPSPACE2" at the page's end).
+bool SetUpZramSwap(uint64_t mib) {
+  std::ofstream size("/sys/block/zram0/disksize");
+  if (!(size << mib << "M" << std::flush)) {
+    Log("swap: no /sys/block/zram0 (zram not in this kernel?): no swap");
+    return false;
+  }
+  size.close();
+  int fd = -1;
+  for (int i = 0; i < 200 && fd < 0; i++) {  // devtmpfs makes the node a little later
+    fd = open("/dev/zram0", O_RDWR | O_CLOEXEC);
+    if (fd < 0) usleep(10000);
+  }
+  if (fd < 0) {
+    Log(std::string("swap: /dev/zram0: ") + strerror(errno));
+    return false;
+  }
+  constexpr size_t kPage = 4096;
+  static char header[kPage];
+  uint32_t info[3] = {1, static_cast<uint32_t>(mib * 1024 * 1024 / kPage - 1), 0};  // version, last_page, nr_badpages
+  memcpy(header + 1024, info, sizeof info);
+  memcpy(header + kPage - 10, "SWAPSPACE2", 10);
+  bool ok = pwrite(fd, header, kPage, 0) == static_cast<ssize_t>(kPage) && fsync(fd) == 0;
+  close(fd);
+  if (!ok || swapon("/dev/zram0", 0) != 0) {
+    Log(std::string("swap: swapon /dev/zram0: ") + strerror(errno));
+    return false;
+  }
+  return true;
+}
+
 // The host attaches an ext4 disk (vmimages MakeScratchDisk) for `file`
 // slots: regular files on tmpfs would be shmem. Without it, tmpfs it is.
 std::string MountScratchDisk() {
@@ -144,6 +180,9 @@ void GuestInitMain() {
   setenv("TMPDIR", MountScratchDisk().c_str(), 1);
   std::ifstream in("/proc/cmdline");
   std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  bool swap = false;
+  if (std::string mib = CmdlineParam(cmdline, "mmdiff.swap"); !mib.empty())
+    swap = SetUpZramSwap(strtoull(mib.c_str(), nullptr, 10));
   std::string chan = FindVirtioPort();
   if (chan.empty()) chan = CmdlineParam(cmdline, "mmdiff.chan");
   if (chan.empty()) chan = "/dev/ttyS1";
@@ -162,7 +201,7 @@ void GuestInitMain() {
   up >> uptime;
   Log("serving on " + chan + " at uptime " + uptime + " s");
   FdChannel channel(fd, fd);
-  Serve(&channel, {.guest = true, .pin_fault_around = true, .memory_max = GuestMemoryCap()});
+  Serve(&channel, {.guest = true, .pin_fault_around = true, .memory_max = GuestMemoryCap(), .may_swap = swap});
   Log("host quit; powering off");
   PowerOff();
 }

@@ -80,8 +80,9 @@ MemoryCap::~MemoryCap() {
   if (!group_.empty()) rmdir(group_.c_str());
 }
 
-void MemoryCap::Init(uint64_t bytes) {
+void MemoryCap::Init(uint64_t bytes, bool may_swap) {
   bytes_ = bytes;
+  may_swap_ = may_swap;
   if (!bytes) return;
   if (TryV2() || TryV1()) return;
   kind_ = Kind::kRlimitAs;
@@ -98,7 +99,8 @@ bool MemoryCap::TryV2() {
     std::string group = m.dir + "/mmdiff-exec." + std::to_string(getpid());
     if (mkdir(group.c_str(), 0755) != 0 && errno != EEXIST) continue;
     if (!WriteFile(group + "/memory.max", std::to_string(bytes_)) ||
-        (access((group + "/memory.swap.max").c_str(), F_OK) == 0 && !WriteFile(group + "/memory.swap.max", "0"))) {
+        (access((group + "/memory.swap.max").c_str(), F_OK) == 0 &&
+         !WriteFile(group + "/memory.swap.max", may_swap_ ? "max" : "0"))) {
       rmdir(group.c_str());
       continue;
     }

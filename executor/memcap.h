@@ -23,7 +23,8 @@ class MemoryCap {
   MemoryCap& operator=(const MemoryCap&) = delete;
 
   // `bytes` 0: no cap. Never fails: without cgroups it falls back to RLIMIT_AS.
-  void Init(uint64_t bytes);
+  // `may_swap`: the group may swap (else cgroup v2 memory.swap.max = 0).
+  void Init(uint64_t bytes, bool may_swap = false);
 
   // In p0, before it runs the first op: join the cgroup or lower RLIMIT_AS.
   // No allocation (see executor/proc.h).
@@ -48,6 +49,7 @@ class MemoryCap {
 
   Kind kind_ = Kind::kNone;
   uint64_t bytes_ = 0;
+  bool may_swap_ = false;
   std::string group_;  // the cgroup directory
   int procs_fd_ = -1;  // its cgroup.procs, open for p0 to write "0"
 };

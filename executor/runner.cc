@@ -55,9 +55,9 @@ static uint64_t ZeroPagePfn() {
   return (word & kPmPresent) ? word & kPmPfnBits : 0;
 }
 
-bool ProgramRunner::Init(std::string* err, uint64_t memory_max) {
+bool ProgramRunner::Init(std::string* err, uint64_t memory_max, bool may_swap) {
   zero_pfn_ = ZeroPagePfn();
-  memcap_.Init(memory_max);
+  memcap_.Init(memory_max, may_swap);
   void* p = mmap(nullptr, sizeof(ExecShared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) {
     *err = std::string("mmap of the shared block: ") + strerror(errno);

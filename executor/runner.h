@@ -24,7 +24,7 @@ class ProgramRunner {
   // makes this process the subreaper of the program processes and blocks
   // SIGCHLD for its signalfd; `memory_max` bytes (0: none) caps each
   // program's memory (memcap.h). False with `err` set.
-  bool Init(std::string* err, uint64_t memory_max = 0);
+  bool Init(std::string* err, uint64_t memory_max = 0, bool may_swap = false);
 
   // Runs a validated program. An op that was running when the timeout hit is
   // kHang, one whose process died is kLost; ops after it are kNone.

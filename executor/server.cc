@@ -58,7 +58,7 @@ int Serve(Channel* channel, const ServeOptions& options) {
   bool watch_kmsg = options.guest;
   ProgramRunner runner;
   std::string err;
-  if (!runner.Init(&err, options.memory_max)) {
+  if (!runner.Init(&err, options.memory_max, options.may_swap)) {
     SendError(channel, "executor cannot start: " + err);
     fprintf(stderr, "mmdiff-executor: %s\n", err.c_str());
     return 1;

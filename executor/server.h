@@ -21,6 +21,10 @@ struct ServeOptions {
   bool pin_fault_around = false;
   // The cap on each program's memory in bytes (0: none; runner.h, memcap.h).
   uint64_t memory_max = 0;
+  // The capped group may swap (a guest given a swap device: without it a
+  // cgroup v2 cap with memory.swap.max = 0 keeps MADV_PAGEOUT from
+  // swapping anything, mm/vmscan.c can_reclaim_anon_pages()).
+  bool may_swap = false;
 };
 
 // Returns the process exit code: 0 after kQuit or end of stream, 1 when the

@@ -202,7 +202,11 @@ class QemuTarget : public Target {
     // ttyS1, and file slots to tmpfs).
     std::vector<std::string> modules;
     if (!modules_dir_.empty() &&
-        !vm::ModuleLoadOrder(modules_dir_, {"virtio_pci", "virtio_console", "virtio_blk"}, &modules, err))
+        !vm::ModuleLoadOrder(modules_dir_, {"virtio_pci", "virtio_console", "virtio_blk"}, &modules, err,
+                             // zram's compressor: 6.1's zram asks the crypto API for
+                             // lzo-rle, which no modprobe can load in the guest.
+                             options_.swap_mb > 0 ? std::vector<std::string>{"lzo_rle", "zram"}
+                                                  : std::vector<std::string>{}))
       return false;
     char templ[] = "/tmp/mmdiff-vm.XXXXXX";
     if (!mkdtemp(templ)) {
@@ -213,6 +217,7 @@ class QemuTarget : public Target {
     vm::VmConfig config;
     config.kernel = options_.kernel;
     config.append = options_.append;
+    if (options_.swap_mb > 0) config.append += " mmdiff.swap=" + std::to_string(options_.swap_mb);
     config.kvm = options_.kvm;
     config.memory_mb = options_.memory_mb;
     config.initramfs = workdir_ + "/initramfs.cpio";

@@ -35,6 +35,9 @@ struct TargetOptions {
   int boot_timeout_ms = 60000;  // boot to the executor's first answer
   int guest_margin_ms = 15000;  // past the program's time bound, a silent guest is hung
   int memory_mb = 1024;  // below 512 MiB the kernel turns THP off (mm/huge_memory.c hugepage_init)
+  // A zram swap device of this many MiB in the guest (0: none): MADV_PAGEOUT
+  // of anonymous memory then makes swap entries (executor/guest_init.cc).
+  int swap_mb = 0;
 };
 
 class Target {

@@ -111,7 +111,7 @@ bool ReadModule(const std::string& path, std::string* data, std::string* name, s
 }
 
 bool ModuleLoadOrder(const std::string& modules_dir, const std::vector<std::string>& wanted,
-                     std::vector<std::string>* out, std::string* err) {
+                     std::vector<std::string>* out, std::string* err, const std::vector<std::string>& optional) {
   Resolver r;
   r.out = out;
   std::error_code ec;
@@ -125,6 +125,8 @@ bool ModuleLoadOrder(const std::string& modules_dir, const std::vector<std::stri
   r.builtin = Builtin(modules_dir);
   for (const std::string& name : wanted)
     if (!r.Visit(Normalize(name), err)) return false;
+  for (const std::string& name : optional)
+    if (r.index.count(Normalize(name)) && !r.Visit(Normalize(name), err)) return false;
   return true;
 }
 

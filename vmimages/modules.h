@@ -13,8 +13,11 @@ namespace mmdiff::vm {
 // built in (listed in modules.builtin: Debian 6.12 builds virtio_pci and
 // virtio_console in, 6.1 does not) needs no loading and is left out. False
 // with `err` naming a missing module.
+// `optional` modules are added (with what they need) when the tree has them,
+// skipped when it does not.
 bool ModuleLoadOrder(const std::string& modules_dir, const std::vector<std::string>& wanted,
-                     std::vector<std::string>* out, std::string* err);
+                     std::vector<std::string>* out, std::string* err,
+                     const std::vector<std::string>& optional = {});
 
 // A module file's contents as finit_module takes them: a .ko.xz is
 // decompressed here (with xz, from xz-utils), so the guest loads plain .ko

@@ -11,6 +11,8 @@
 
 #include <gtest/gtest.h>
 
+#include "model/checker.h"
+#include "model/profile.h"
 #include "prog/text.h"
 #include "tests/qemu_monitor.h"
 #include "target/target.h"
@@ -149,6 +151,38 @@ INSTANTIATE_TEST_SUITE_P(Guests, DebianGuest, ::testing::ValuesIn(kGuests),
                              if (c == '.') c = '_';
                            return name;
                          });
+
+// --swap: a zram swap device in the guest. The probe says swap; MADV_PAGEOUT
+// of anonymous memory leaves swap entries (pagemap bit 62, scan `swapped`)
+// whose soft-dirty survives (pte_swp_soft_dirty), and a swap-in brings the
+// data back: the kernel's answers, checked against the model.
+TEST_P(DebianGuest, SwapDeviceMakesSwapEntriesTheModelPredicts) {
+  const Guest& g = GetParam();
+  TargetOptions o = Options();
+  o.guest = g.name;
+  o.swap_mb = 32;
+  std::string err;
+  auto target = MakeQemuTarget(o, &err);
+  ASSERT_TRUE(target) << err;
+  KernelFeatures f;
+  ASSERT_TRUE(target->Probe(&f, &err)) << err;
+  ASSERT_TRUE(f.features & kFeatSwap) << PrintFeatures(f);
+  EXPECT_GT(f.swap_total_kb, 30000u);
+  Program prog = Parse(
+      "mmap 0 4 rw anon private\nmadvise 0 4 nohugepage\nwrite 0 =0x11\nclear_refs 4\nwrite 1 =0x22\n"
+      "madvise 0 2 pageout\npagemap 0 2\nread 0\nread 1\nwrite 0\npagemap 0 2\n");
+  Trace t;
+  ASSERT_TRUE(target->Run(prog, &t, &err)) << err;
+  ASSERT_EQ(t.end, TraceEnd::kCompleted) << t.console;
+  const Result& out = t.results[6];
+  ASSERT_EQ(out.kind, ResultKind::kPagemap);
+  EXPECT_EQ(out.pagemap[0] & (kPmPresent | kPmSwap | kPmSoftDirty), kPmSwap);
+  EXPECT_EQ(out.pagemap[1] & (kPmPresent | kPmSwap | kPmSoftDirty), kPmSwap | kPmSoftDirty);
+  EXPECT_EQ(t.results[7].value, 0x11);
+  EXPECT_EQ(t.results[8].value, 0x22);
+  Verdict v = CheckTrace(prog, t, MakeProfile(f));
+  EXPECT_EQ(v.status, Verdict::Status::kPass) << (v.divergence ? v.divergence->line : v.note);
+}
 
 // A bad --append makes the guest panic mid-run: the panic is reported with
 // its console excerpt, and the next program runs on a fresh guest.
