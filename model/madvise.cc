@@ -135,15 +135,16 @@ Result Model::DoMadvise(Step& s) {
         // too: only a folio in the swap cache or PG_dirty must be mapped
         // once ("if (folio_test_swapcache(folio) || folio_test_dirty(folio))
         // ... if (folio_mapcount(folio) != folio_nr_pages(folio)) continue").
-        // Without swap an anonymous folio is never either, so a shared page
-        // is marked too, and once the other mappers are gone reclaim may
-        // discard it ([EMP] 6.1.192, 6.12.118, 6.18.44). With swap the
-        // folio may sit in the swap cache: only exclusive pages then.
+        // A folio never swapped out is neither (an anonymous folio gets
+        // PG_dirty only when reclaim unmaps it), so a shared page is marked
+        // too, and once the other mappers are gone reclaim may discard it
+        // ([EMP] 6.1.192, 6.12.118, 6.18.44, and 6.12 with swap). One
+        // swapped out may sit in the swap cache: only exclusive ones then.
         for (auto it = p.ptes.LowerBound(a); it != p.ptes.end() && it->first < b; ++it) {
           const Pte& pte = it->second;
           if (pte.kind != PteKind::kPresent || pte.page == kZeroPage) continue;
           PageObj& pg = st_.pages[pte.page];
-          if (pg.anon && (pg.mapcount == 1 || !profile_.swap)) pg.lazyfree = true;
+          if (pg.anon && (pg.mapcount == 1 || !pg.swap_cache)) pg.lazyfree = true;
         }
         break;
       case Advice::kRemove:
@@ -195,6 +196,7 @@ Result Model::DoMadvise(Step& s) {
               Pte sw = pte;
               sw.kind = PteKind::kSwap;
               st_.SetPte(p, page, sw);
+              pg.swap_cache = true;
             }
             continue;
           }

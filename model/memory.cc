@@ -281,9 +281,13 @@ Model::Fault Model::FaultInCertain(int proc, uint32_t page, bool write, uint8_t*
   // wp_page_reuse() keeps the PTE's other bits: a stale uffd-wp bit (the
   // VMA re-registered without WP, userfaultfd_pte_wp() ignores it) stays and
   // pagemap still shows it; a new page (COW, fault on none) starts clean.
-  bool stale_wp = cur && cur->kind == PteKind::kPresent && next.page == cur->page && !v.UffdWp() &&
-                  cur->uffd_wp && st_.pages[next.page].anon;
-  if (cur && cur->kind == PteKind::kPresent && next.page == cur->page && !v.UffdWp()) {
+  // A swap entry's uffd-wp bit goes into the PTE do_swap_page() maps
+  // (pte_swp_uffd_wp() → pte_mkuffd_wp()), which userfaultfd_pte_wp() then
+  // ignores the same way (6.12 maps it writable at once; 6.1 write-protects
+  // it and the retried write reuses it): the bit stays on the written page.
+  bool reused = cur && (cur->kind == PteKind::kPresent || cur->kind == PteKind::kSwap) && next.page == cur->page;
+  bool stale_wp = reused && !v.UffdWp() && cur->uffd_wp && st_.pages[next.page].anon;
+  if (reused && !v.UffdWp()) {
     next.uffd_wp = cur->uffd_wp;
     next.stale_wp_writable = cur->uffd_wp;
   }

@@ -51,6 +51,10 @@ struct PageObj {
   // A clean shmem page reclaim may have dropped from the page cache
   // (MADV_PAGEOUT: __remove_mapping()); only MISSING/MINOR userfaults tell.
   bool maybe_dropped = false;
+  // An anonymous page once swapped out: it may still sit in the swap cache
+  // after a swap-in (mm/memory.c do_swap_page() frees the swap slot only
+  // when should_try_to_free_swap()), which changes what MADV_FREE does.
+  bool swap_cache = false;
   uint32_t mapcount = 0;   // present PTEs mapping it, in all processes
   uint32_t refs = 0;       // mapcount + swap PTEs + page-cache membership
   Bytes bytes;
