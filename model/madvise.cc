@@ -123,7 +123,7 @@ Result Model::DoMadvise(Step& s) {
         }
         break;
       }
-      case Advice::kFree:
+      case Advice::kFree: {
         // mm/madvise.c madvise_dontneed_free() sends EVENT_REMOVE for
         // MADV_FREE as for MADV_DONTNEED (userfaultfd_remove()) and waits for
         // it to be read, before madvise_free_single_vma() refuses a VMA that
@@ -140,13 +140,20 @@ Result Model::DoMadvise(Step& s) {
         // too, and once the other mappers are gone reclaim may discard it
         // ([EMP] 6.1.192, 6.12.118, 6.18.44, and 6.12 with swap). One
         // swapped out may sit in the swap cache: only exclusive ones then.
+        // A swap entry is freed and its PTE cleared (free_swap_and_cache(),
+        // pte_clear_not_present_full(); 6.1 and 6.12): the data is gone, and
+        // its soft-dirty and uffd-wp bits with it.
+        std::vector<uint32_t> swapped;
         for (auto it = p.ptes.LowerBound(a); it != p.ptes.end() && it->first < b; ++it) {
           const Pte& pte = it->second;
+          if (pte.kind == PteKind::kSwap) swapped.push_back(it->first);
           if (pte.kind != PteKind::kPresent || pte.page == kZeroPage) continue;
           PageObj& pg = st_.pages[pte.page];
           if (pg.anon && (pg.mapcount == 1 || !pg.swap_cache)) pg.lazyfree = true;
         }
+        for (uint32_t page : swapped) st_.ClearPte(p, page);
         break;
+      }
       case Advice::kRemove:
         // madvise_remove(): file/shmem mappings only (EINVAL); then
         // vma_is_shared_maywrite() (VM_SHARED|VM_MAYWRITE: every shared mapping

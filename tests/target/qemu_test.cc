@@ -187,12 +187,16 @@ TEST_P(DebianGuest, SwapDeviceMakesSwapEntriesTheModelPredicts) {
   // shared after fork lazyfree when it was never swapped (not in the swap
   // cache, not PG_dirty): after the child's exit pageout discards it.
   // (2) A swap entry's uffd-wp bit comes back with the page and stays on
-  // after a write once the VMA is registered without WP.
+  // after a write once the VMA is registered without WP. (3) MADV_FREE of
+  // a swap entry frees it: the PTE is none, its soft-dirty and uffd-wp gone.
   for (const char* text : {"mmap 0 1 rw anon private\nwrite 0\nfork\nmadvise 0 1 free\np1: exit\n"
                            "madvise 0 1 pageout\npagemap 0 1\n",
                            "mmap 0 1 rw anon private\nwrite 0\nmadvise 0 1 pageout\nuffd_open\n"
                            "uffd_register 0 1 wp\nuffd_wp 0 1 on\nuffd_register 0 1 missing\nwrite 0\n"
-                           "pagemap 0 1\n"}) {
+                           "pagemap 0 1\n",
+                           "mmap 0 1 rw anon private\nclear_refs 4\nmadvise 0 1 populate_write\nuffd_open\n"
+                           "uffd_register 0 1 wp\nuffd_wp 0 1 on\nmadvise 0 1 pageout\nmadvise 0 1 free\n"
+                           "pagemap 0 1\nread 0\n"}) {
     Program p = Parse(text);
     Trace pt;
     ASSERT_TRUE(target->Run(p, &pt, &err)) << err;
