@@ -1,9 +1,11 @@
-// The text of a linux-mm bug report for one failing program: a subject line,
-// the kernel and its probed features, what the documentation promises (the
-// sentence, quoted, and its file), what the kernel did instead and what the
-// model required, the steps as .mmp lines with the system call each makes
-// and the kernel's answer, the address space before and after the diverging
-// step (model/picture.h), and the C reproducer (fuzz/repro.h) inline.
+// The text of a linux-mm bug report for one failing program, about the size
+// of a mail (at most 120 lines with the C for a program of up to 9 steps): a
+// subject in the list's style, the kernel release, architecture and the
+// config options that matter, what the documentation promises (the check
+// and its sentence, quoted), what the kernel did instead, the cause (the
+// step the model saw change the diverged pages last), the steps with the
+// kernel's answers, one picture of only those pages before and after the
+// cause (model/picture.h), and the C reproducer (fuzz/repro.h) inline.
 #pragma once
 
 #include <string>
@@ -30,7 +32,10 @@ struct ReportInput {
 // The whole report, plain text, ready to paste into a mail.
 std::string WriteReport(const ReportInput& in);
 
-// "mm: soft-dirty bit lost after mprotect (anon-private)".
+// "mm/mprotect: soft-dirty lost when mprotect() changes a neighbouring VMA
+// (anon-private)": the subsystem and clause of step `cause`, the one the
+// model saw change the diverged pages last (SIZE_MAX: unknown).
+std::string ReportSubject(const Program& prog, const Judgement& j, size_t cause);
 std::string ReportSubject(const Program& prog, const Judgement& j);
 
 // The documentation sentences that define the expected value (file, text),

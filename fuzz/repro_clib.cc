@@ -251,18 +251,15 @@ static void expect(long r, int n, const long *allowed, const char *what)
 	for (int a = 0; a < n; a++)
 		if (r == allowed[a])
 			return;
-	printf("FAIL: step %d: %s, gave %ld%s%s%s\n", step, what, r, r < 0 ? " (" : "", r < 0 ? strerror(-r) : "",
-	       r < 0 ? ")" : "");
+	printf("FAIL: step %d: %s, gave %ld %s\n", step, what, r, r < 0 ? strerror(-r) : "");
 	exit(1);
 }
 )C";
 
-const char kCWant[] = R"C(/* A step's result (0 ok, -errno, or its value) must be `allowed`. */
-static void want(long r, long allowed, const char *what)
+const char kCWant[] = R"C(static void want(long r, long allowed, const char *what) /* r: 0 ok, -errno, or a value */
 {
 	if (r != allowed)
-		printf("FAIL: step %d: %s, gave %ld%s%s%s\n", step, what, r, r < 0 ? " (" : "", r < 0 ? strerror(-r) : "",
-		       r < 0 ? ")" : ""), exit(1);
+		printf("FAIL: step %d: %s, gave %ld %s\n", step, what, r, r < 0 ? strerror(-r) : ""), exit(1);
 }
 )C";
 
