@@ -132,7 +132,8 @@ std::string OpIndexOf(const Judgement& j, size_t* index) {
 
 std::vector<DocQuote> DocumentationFor(const Program& prog, const Judgement& j) {
   std::vector<DocQuote> q;
-  if (!j.verdict.divergence || j.line.rfind("DIVERGENCE", 0) != 0) return q;
+  // A divergence, or a failed "=> RESULT" the model diverges on as well.
+  if (!j.verdict.divergence) return q;
   const Divergence& d = *j.verdict.divergence;
   ReproCheck c = CheckFromDivergence(prog, d);
   const Op& op = prog.ops[d.op_index];
@@ -219,7 +220,9 @@ std::string CauseClause(const Op& op, bool names_page) {
   std::string call = GetOpInfo(op.kind).syscall;
   if (op.kind == OpKind::kRead || op.kind == OpKind::kWrite) return call + " faults the page in";
   size_t paren = call.find('(');
-  std::string name = paren == std::string::npos ? call + "()" : call.substr(paren + 1, call.size() - paren - 2);
+  std::string name = paren == std::string::npos ? call + "()"
+                     : call.rfind("ioctl", 0) == 0 ? call.substr(paren + 1, call.size() - paren - 2)
+                                                   : call;
   if (op.kind == OpKind::kMadvise) name = std::string(AdviceC(op.advice));
   if (!names_page && !OpRanges(op).empty()) return name + " changes a neighbouring VMA";
   return name + " runs on the page";
@@ -227,7 +230,7 @@ std::string CauseClause(const Op& op, bool names_page) {
 
 }  // namespace
 
-std::string ReportSubject(const Program& prog, const Judgement& j, size_t cause) {
+std::string ReportSubject(const Program& prog, const Judgement& j, size_t cause, size_t prev) {
   if (j.line.rfind("KERNEL-SPLAT ", 0) == 0) return "mm: " + j.line.substr(13);
   size_t index = 0;
   if (OpIndexOf(j, &index).empty() || index >= prog.ops.size()) return "mm: " + j.line;
@@ -248,6 +251,14 @@ std::string ReportSubject(const Program& prog, const Judgement& j, size_t cause)
   std::string when = cause < index ? " when " + CauseClause(by, names_page)
                                    : " after " + (c.after.empty() ? name : StripStep(c.after));
   std::string sys = Subsystem(by);
+  // An access does what the state before it says: name the step that made that state.
+  if (cause < index && (by.kind == OpKind::kRead || by.kind == OpKind::kWrite) && prev < cause) {
+    std::string call = GetOpInfo(prog.ops[prev].kind).syscall;
+    size_t paren = call.find('(');
+    if (call.rfind("ioctl", 0) == 0 && paren != std::string::npos) call = call.substr(paren + 1, call.size() - paren - 2);
+    when = std::string(" on ") + (by.kind == OpKind::kWrite ? "a store" : "a load") + " after " + call;
+    sys = Subsystem(prog.ops[prev]);
+  }
   std::string k = PrintResult(op, d.kernel), m = d.model.expected.kind == ResultKind::kNone
                                                     ? "?"
                                                     : PrintResult(op, WithoutQuirks(d.model).expected);
@@ -276,10 +287,12 @@ std::string ReportSubject(const Program& prog, const Judgement& j, size_t cause)
   return "mm: " + j.line;
 }
 
-std::string ReportSubject(const Program& prog, const Judgement& j) { return ReportSubject(prog, j, SIZE_MAX); }
+std::string ReportSubject(const Program& prog, const Judgement& j) {
+  return ReportSubject(prog, j, SIZE_MAX, SIZE_MAX);
+}
 
 bool PicturesAround(const Program& prog, const Trace& trace, const KernelProfile& profile, size_t op_index,
-                    std::string* before, std::string* after) {
+                    std::string* before, std::string* after, const PageRange* only) {
   if (op_index >= prog.ops.size() || op_index >= trace.results.size()) return false;
   Model m(profile);
   if (Replay(prog, &trace, profile, nullptr, op_index, &m).why != ReplayEnd::Why::kEnd) return false;
@@ -287,6 +300,7 @@ bool PicturesAround(const Program& prog, const Trace& trace, const KernelProfile
   uint32_t n = op.kind == OpKind::kMremap ? std::max(op.npages, op.new_npages) : op.npages;
   uint32_t lo, hi;
   PictureRange(m, op.proc, op.page, n, 72, &lo, &hi);  // mail width
+  if (only) lo = only->lo, hi = only->lo + only->n;
   *before = DrawAddressSpace(m, op.proc, lo, hi);
   *after = m.Advance(op, op_index).unmodelled.empty() ? DrawAddressSpace(m, op.proc, lo, hi) : "";
   return true;
@@ -322,12 +336,12 @@ PageRange DivergedPages(const Program& prog, const Judgement& j, size_t index) {
 // model holds for `pages` in the diverging op's process (its VMAs, PTEs and
 // their bits), the model following the kernel's answers. SIZE_MAX: none did.
 size_t CauseStep(const Program& prog, const Trace& trace, const KernelProfile& profile, size_t index, PageRange pages,
-                 std::string* before, std::string* after) {
+                 std::string* before, std::string* after, size_t* prev) {
   struct Watch : ReplayVisitor {
     int proc;
     PageRange pages;
     std::string last;
-    size_t cause = SIZE_MAX;
+    size_t cause = SIZE_MAX, prev = SIZE_MAX;
     std::string before, after;
     std::string Draw(const Model& m) const {
       if (static_cast<size_t>(proc) >= m.state().procs.size()) return "";
@@ -339,7 +353,7 @@ size_t CauseStep(const Program& prog, const Trace& trace, const KernelProfile& p
     }
     void After(const Model& m, const ReplayStep& s) override {
       std::string now = Draw(m);
-      if (now != last && !last.empty()) cause = s.index, before = last, after = now;
+      if (now != last && !last.empty()) prev = cause, cause = s.index, before = last, after = now;
     }
   } w;
   w.proc = prog.ops[index].proc;
@@ -347,6 +361,7 @@ size_t CauseStep(const Program& prog, const Trace& trace, const KernelProfile& p
   Replay(prog, &trace, profile, &w, index, nullptr, ReplayMissing::kContract);
   *before = w.before;
   *after = w.after;
+  *prev = w.prev;
   return w.cause;
 }
 
@@ -422,15 +437,20 @@ std::string WriteReport(const ReportInput& in) {
   ReproSpec spec = SpecForJudgement(prog, j);
   PageRange pages = have_op ? DivergedPages(prog, j, index) : PageRange{};
   std::string before, after;
-  size_t cause = have_op ? CauseStep(prog, in.trace, in.profile, index, pages, &before, &after) : SIZE_MAX;
+  // A step that only looks (pagemap, a scan, a read's byte) shows what an
+  // earlier step did: the cause is in the history. Any other step's own
+  // answer is the finding: it is its own cause.
+  bool looks = have_op && (Observes(prog.ops[index]) || prog.ops[index].kind == OpKind::kRead);
+  size_t prev = SIZE_MAX;  // the change before the cause's
+  size_t cause = looks ? CauseStep(prog, in.trace, in.profile, index, pages, &before, &after, &prev) : SIZE_MAX;
 
   std::string r;
   // A self-test finding must never read as a kernel bug report.
   if (in.profile.mutant != Mutant::kNone)
     r += "Subject: [SELF-TEST model mutant " + std::string(MutantName(in.profile.mutant)) + ", not a kernel bug] " +
-         ReportSubject(prog, j, cause) + "\n\n";
+         ReportSubject(prog, j, cause, prev) + "\n\n";
   else
-    r += "Subject: [BUG] " + ReportSubject(prog, j, cause) + "\n\n";
+    r += "Subject: [BUG] " + ReportSubject(prog, j, cause, prev) + "\n\n";
   r += "Kernel: " + in.features.release + " (" + Machine() + ")\n";
   r += Wrap("Config: " + ConfigLine(prog, in.features, j), 76, "") + "\n";
 
@@ -454,7 +474,7 @@ std::string WriteReport(const ReportInput& in) {
   if (docs.size() > 2) docs.resize(2);  // the sentences that say it; the rest are in the files
   for (const DocQuote& d : docs) r += d.file + ":\n" + Wrap("\"" + d.text + "\"", 74, "  ", 96);
   if (docs.empty() && j.verdict.divergence)
-    r += "(No admin-guide sentence states this result; the model follows the man page and the selftests.)\n";
+    r += "(No admin-guide sentence states this result; the model follows the man page\nand the kernel's selftests.)\n";
 
   r += "\nWhat happened\n-------------\n";
   if (j.verdict.divergence && have_op) {
@@ -462,7 +482,10 @@ std::string WriteReport(const ReportInput& in) {
     const Op& op = prog.ops[d.op_index];
     r += "step " + std::to_string(d.op_index) + ": " + PrintOp(op) + "\n";
     r += "  kernel   => " + PrintResult(op, d.kernel).substr(0, 300) + "\n";
-    r += "  expected => " + PrintResult(op, WithoutQuirks(d.model).expected).substr(0, 300) + "   ('?': either)\n";
+    Result want = WithoutQuirks(d.model).expected;
+    bool either = false;
+    for (uint64_t e : want.either) either |= e != 0;
+    r += "  expected => " + PrintResult(op, want).substr(0, 300) + (either ? "   ('?': either)" : "") + "\n";
   } else {
     r += Wrap(j.line.substr(0, 400), 76, "");
   }
@@ -471,15 +494,20 @@ std::string WriteReport(const ReportInput& in) {
   if (have_op) {
     std::string what = pages.n == 1 ? "page " + std::to_string(pages.lo)
                                     : Fmt("pages %u-%u", pages.lo, pages.lo + pages.n - 1);
-    if (cause == SIZE_MAX) {
+    if (!looks) {
+      r += Wrap("Cause: step " + std::to_string(index) + " itself, whose answer is the finding.", 76, "");
+    } else if (cause == SIZE_MAX) {
       r += Wrap("Cause: no earlier step changed " + what + " in the model: step " + std::to_string(index) +
                     " itself is where the kernel and the documentation part.",
                 76, "");
     } else {
       std::string s = "Cause: step " + std::to_string(cause) + " (" + PrintOp(prog.ops[cause]) +
-                      ") is the last step that changed " + what + " before step " + std::to_string(index) + ".";
+                      ") is the last step that changed " + what + " before step " + std::to_string(index) +
+                      (prev == SIZE_MAX ? std::string()
+                                        : ", after step " + std::to_string(prev) + " (" + PrintOp(prog.ops[prev]) + ")") +
+                      ".";
       for (const ReproCheck& c : spec.checks)
-        if (c.single_bit && !c.because.empty())
+        if (c.single_bit && !c.because.empty() && c.because.rfind("the model requires", 0) != 0)
           s += " The model requires " + PagemapBitName(c.bit) + " " + (c.value ? "1" : "0") + " there: " + c.because +
                ".";
       r += Wrap(s, 76, "");
@@ -502,10 +530,9 @@ std::string WriteReport(const ReportInput& in) {
     if (cause != SIZE_MAX) {
       r += "\n" + where + " in the model, before and after step " + std::to_string(cause) + ":\n";
       r += SideBySide(before, after, "before", "after");
-    } else if (PicturesAround(prog, in.trace, in.profile, index, &before, &after)) {
-      Model m(in.profile);
-      r += "\n" + where + " in the model before step " + std::to_string(index) + ":\n";
-      r += SideBySide(before, before, "before", "");
+    } else if (PicturesAround(prog, in.trace, in.profile, index, &before, &after, &pages)) {
+      r += "\n" + where + " in the model, before step " + std::to_string(index) + " and after it as documented:\n";
+      r += SideBySide(before, after.empty() ? before : after, "before", after.empty() ? "" : "after");
     }
     r += "(vma: a anon, s shmem, m memfd, f file, upper case: first page; vmasd: VM_SOFTDIRTY; uffd: w/a wp;\n"
          " pte: a anon, c cache, z zero, m marker, s swap; sd/wp: PTE bits; excl: mapped once)\n";

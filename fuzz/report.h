@@ -14,6 +14,7 @@
 #include "model/judge.h"
 #include "model/profile.h"
 #include "prog/features.h"
+#include "prog/op_traits.h"
 #include "prog/program.h"
 #include "prog/result.h"
 
@@ -34,8 +35,10 @@ std::string WriteReport(const ReportInput& in);
 
 // "mm/mprotect: soft-dirty lost when mprotect() changes a neighbouring VMA
 // (anon-private)": the subsystem and clause of step `cause`, the one the
-// model saw change the diverged pages last (SIZE_MAX: unknown).
-std::string ReportSubject(const Program& prog, const Judgement& j, size_t cause);
+// model saw change the diverged pages last, or, when that is a load or a
+// store, of `prev`, the change before it ("mm/userfaultfd: soft-dirty lost
+// on a store after UFFDIO_UNREGISTER"). SIZE_MAX: unknown.
+std::string ReportSubject(const Program& prog, const Judgement& j, size_t cause, size_t prev);
 std::string ReportSubject(const Program& prog, const Judgement& j);
 
 // The documentation sentences that define the expected value (file, text),
@@ -51,7 +54,8 @@ std::vector<DocQuote> DocumentationFor(const Program& prog, const Judgement& j);
 // The model's pictures of the op's process around op `op_index`: before it
 // (the model having followed the kernel's answers up to there) and after it
 // (as the contract expects). False when the trace does not reach the op.
+// `only`: these pages, else the op's range and its VMAs, mail-wide.
 bool PicturesAround(const Program& prog, const Trace& trace, const KernelProfile& profile, size_t op_index,
-                    std::string* before, std::string* after);
+                    std::string* before, std::string* after, const PageRange* only = nullptr);
 
 }  // namespace mmdiff

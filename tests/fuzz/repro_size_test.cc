@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <cstdlib>
 
 #include "fuzz/report.h"
 #include "fuzz/repro.h"
@@ -103,6 +104,8 @@ TEST(ReproSize, ShortProgramsGiveAMailSizedReproducerAndReport) {
     ReportInput in{f.prog, f.trace, f.judgement, QuirkyFeatures(), f.profile, 0, 0};
     std::string report = WriteReport(in);
     EXPECT_LE(Lines(report), 120u) << name << "\n" << report;
+    if (const char* show = getenv("MMDIFF_SHOW"); show && name.find(show) != std::string::npos)
+      std::printf("%s\n", report.c_str());
     std::printf("[ size ] %-45s %2zu steps: repro.c %3zu lines, report %3zu lines; %s\n", name.c_str(),
                 f.prog.ops.size(), Lines(c), Lines(report), f.judgement.line.substr(0, 60).c_str());
   }
