@@ -201,7 +201,8 @@ TEST_F(ReproTest, RealQuirkDivergenceFails) {
       << report;
   EXPECT_NE(report.find("Bit  61    page is file-page or shared-anon (since 3.5)"), std::string::npos) << report;
   EXPECT_NE(report.find("before and after step 3:"), std::string::npos) << report;
-  EXPECT_NE(report.find("Cause: step 3 (read 0) is the last step that changed page 0 before step 4."), std::string::npos)
+  EXPECT_NE(report.find("Cause: step 3 (read 0) is the last step that changed page 0 before step 4,\nafter step 1"),
+            std::string::npos)
       << report;
   EXPECT_NE(report.find("  2: madvise 0 512 hugepage  => ok"), std::string::npos) << report;
   EXPECT_NE(report.find("int main(void)"), std::string::npos) << report;
