@@ -219,6 +219,7 @@ std::string Subsystem(const Op& op) {
 std::string CauseClause(const Op& op, bool names_page) {
   std::string call = GetOpInfo(op.kind).syscall;
   if (op.kind == OpKind::kRead || op.kind == OpKind::kWrite) return call + " faults the page in";
+  if (op.kind == OpKind::kFork) return "fork() copies the page";
   size_t paren = call.find('(');
   std::string name = paren == std::string::npos ? call + "()"
                      : call.rfind("ioctl", 0) == 0 ? call.substr(paren + 1, call.size() - paren - 2)
@@ -337,15 +338,19 @@ PageRange DivergedPages(const Program& prog, const Judgement& j, size_t index) {
 // their bits), the model following the kernel's answers. SIZE_MAX: none did.
 size_t CauseStep(const Program& prog, const Trace& trace, const KernelProfile& profile, size_t index, PageRange pages,
                  std::string* before, std::string* after, size_t* prev) {
+  // Before its fork a process's pages are its parent's; the fork that makes
+  // it changes them (a copy of each PTE, mm/memory.c copy_page_range()).
   struct Watch : ReplayVisitor {
     int proc;
+    Lineage lineage;
     PageRange pages;
     std::string last;
     size_t cause = SIZE_MAX, prev = SIZE_MAX;
     std::string before, after;
     std::string Draw(const Model& m) const {
-      if (static_cast<size_t>(proc) >= m.state().procs.size()) return "";
-      return DrawAddressSpace(m, proc, pages.lo, pages.lo + pages.n);
+      int p = proc;
+      while (p > 0 && static_cast<size_t>(p) >= m.state().procs.size()) p = lineage.parent[p];
+      return DrawAddressSpace(m, p, pages.lo, pages.lo + pages.n);
     }
     bool Before(const Model& m, const ReplayStep&) override {
       last = Draw(m);
@@ -353,10 +358,12 @@ size_t CauseStep(const Program& prog, const Trace& trace, const KernelProfile& p
     }
     void After(const Model& m, const ReplayStep& s) override {
       std::string now = Draw(m);
-      if (now != last && !last.empty()) prev = cause, cause = s.index, before = last, after = now;
+      bool made = proc > 0 && s.op.kind == OpKind::kFork && s.index == lineage.fork_at[proc];
+      if (now != last || made) prev = cause, cause = s.index, before = last, after = now;
     }
   } w;
   w.proc = prog.ops[index].proc;
+  w.lineage = LineageOf(prog);
   w.pages = pages;
   Replay(prog, &trace, profile, &w, index, nullptr, ReplayMissing::kContract);
   *before = w.before;

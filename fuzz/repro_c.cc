@@ -71,6 +71,7 @@ class CompactWriter {
   std::string Call(size_t i);
   std::string Statement(size_t i);  // the step, its result unused
   std::string Step(size_t i);
+  std::string StepBody(size_t i);
   std::string CheckLines(const ReproCheck& c);
   std::string Require();
   std::string Includes(const std::string& body) const;
@@ -85,12 +86,19 @@ class CompactWriter {
   std::set<std::string> uses_;
   bool uffd_ = false, thread_ = false, acc_ = false, pm_ = false, cr_ = false, slots_ = false, dir_ = false,
        scan_ = false, cats_ = false, fault_around_ = false, expect_ = false, expect_pagemap_ = false,
-       scan_is_ = false, fail_ = false, r_ = false, files_ = false, uffd_open_ = false, want_ = false, expect_page_ = false, expect_multi_ = false;
+       scan_is_ = false, fail_ = false, r_ = false, files_ = false, want_ = false, expect_page_ = false, expect_multi_ = false;
   uint32_t req_ = 0, vec_ = 1;
+  bool forks_ = false, child_exits_ = false, sync_faults_ = false;
+  std::vector<int> fork_child_;  // per op: the process a fork makes
 };
 
 void CompactWriter::Analyze() {
   req_ = prog_.Requires();
+  fork_child_.assign(prog_.ops.size(), 0);
+  int next_child = 1;
+  for (size_t i = 0; i < prog_.ops.size(); i++)
+    if (prog_.ops[i].kind == OpKind::kFork) fork_child_[i] = next_child++, forks_ = true;
+  for (const Op& op : prog_.ops) child_exits_ |= op.kind == OpKind::kExit && op.proc > 0;
   if (req_ & kFeatScanSoftDirty) req_ |= kFeatSoftDirty;  // its probe asks both
   auto checked = [this](size_t i) {
     for (const ReproCheck& c : spec_.checks)
@@ -118,7 +126,7 @@ void CompactWriter::Analyze() {
     // WP_MATCHING scan) before the access, in this registration or an earlier one.
     wp_on |= (op.kind == OpKind::kUffdWp && (op.flags & kFlagWpOn)) ||
              (op.kind == OpKind::kScan && (op.flags & kFlagWpMatching));
-    if (FaultsPagesIn(op) && (sync_missing || (sync_wp && wp_on))) thread_ = true;
+    if (FaultsPagesIn(op) && (sync_missing || (sync_wp && wp_on))) thread_ = sync_faults_ = true;
     if (op.kind == OpKind::kRead && may_fault_read) acc_ = true;
     if (op.kind == OpKind::kWrite && may_fault_write) acc_ = true;
     may_fault_read |= MayMakeAccessFault(op, false);
@@ -154,7 +162,7 @@ void CompactWriter::Analyze() {
     bool all_pm = !c.allowed.empty();
     for (const Result& r : c.allowed) {
       all_pm &= r.kind == ResultKind::kPagemap && r.pagemap.size() == op.npages;
-      if (r.uffd_faults) thread_ = acc_ = true;
+      if (r.uffd_faults) thread_ = acc_ = sync_faults_ = true;
       if (r.kind == ResultKind::kFault) acc_ = true;
     }
     if (op.kind == OpKind::kPagemap) {
@@ -163,7 +171,7 @@ void CompactWriter::Analyze() {
       scan_is_ = r_ = true;
     }
   }
-  if (thread_) uffd_ = uffd_open_ = true;  // the thread polls every uffd: uffd_open() adopts it
+  if (thread_) uffd_ = true;  // the thread polls every uffd: adopt() gives it one
   if (req_ & kFeatSoftDirty) pm_ = cr_ = true;
   if (req_ & (kFeatPagemapScan | kFeatScanSoftDirty)) scan_ = pm_ = cats_ = true;
   if (req_ & kFeatGuard) uses_.insert("MADV_GUARD_INSTALL");
@@ -201,10 +209,9 @@ std::string CompactWriter::Code(size_t i) {
       return "(ok(fds[" + std::to_string(op.file) + Fmt("] = memfd_create(\"mmdiff-%u\", 0)) ?: ", op.file) +
              "ok(ftruncate(fds[" + std::to_string(op.file) + "], " + Len(op.npages) + ")))";
     case OpKind::kUffdOpen:
-      if (uffd_open_) return Call(i);
       return "(ok(uffd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK)) ?: ok(ioctl(uffd, UFFDIO_API, "
              "&(struct uffdio_api){.api = UFFD_API, .features = " +
-             UffdApiFeaturesC(op.uffd_features, " | ", &uses_) + "})))";
+             UffdApiFeaturesC(op.uffd_features, " | ", &uses_) + "}))" + (thread_ ? " ?: adopt(uffd)" : "") + ")";
     case OpKind::kClearRefs: case OpKind::kFile: case OpKind::kScan:
       return Call(i);
     default: return "ok(" + Call(i) + ")";
@@ -280,9 +287,10 @@ std::string CompactWriter::Statement(size_t i) {
     return (reopened ? "close(" + f + "), " : std::string()) + f +
            Fmt(" = memfd_create(\"mmdiff-%u\", 0), ok(ftruncate(", op.file) + f + ", " + Len(op.npages) + "));";
   }
-  if (op.kind == OpKind::kUffdOpen && !uffd_open_)
+  if (op.kind == OpKind::kUffdOpen)
     return "uffd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK), ioctl(uffd, UFFDIO_API, &(struct uffdio_api){.api = "
-           "UFFD_API, .features = " + UffdApiFeaturesC(op.uffd_features, " | ", &uses_) + "});";
+           "UFFD_API, .features = " + UffdApiFeaturesC(op.uffd_features, " | ", &uses_) + "})" +
+           (thread_ ? ", adopt(uffd);" : ";");
   return Call(i) + ";";
 }
 
@@ -315,7 +323,7 @@ std::string CompactWriter::CheckLines(const ReproCheck& c) {
         Op page_op = op;
         page_op.npages = 1;
         out += Fmt("\texpect_page(%zu, %#" PRIx64 "ul, %#" PRIx64 "ul, ", op.page + k, r.pagemap[k] & mask, mask) +
-               Quoted(PrintResult(page_op, one) + (c.because.empty() ? "" : ": " + c.because)) + ");\n";
+               Quoted(c.because) + "); /* " + PrintResult(page_op, one) + " */\n";
       }
       return out;
     }
@@ -363,9 +371,37 @@ std::string CompactWriter::CheckLines(const ReproCheck& c) {
          Quoted(Cut(PrintOp(op), 80) + " should give " + text) + ");\n";
 }
 
+// Op i in a program that forks: only its process runs it, in its turn.
 std::string CompactWriter::Step(size_t i) {
   const Op& op = prog_.ops[i];
-  if (op.kind == OpKind::kRequires || op.kind == OpKind::kExit) return "";
+  std::string body = StepBody(i);
+  if (!forks_) return body;
+  std::string p = std::to_string(op.proc), at = "\tstep = " + std::to_string(i) + "; ";
+  if (op.kind == OpKind::kFork) {
+    std::string child = "me = " + std::to_string(fork_child_[i]) + ", holding = 0";
+    if (pm_) child += ", pm = open(\"/proc/self/pagemap\", O_RDONLY)";  // /proc/self names the opener
+    if (cr_) child += ", cr = open(\"/proc/self/clear_refs\", O_WRONLY)";
+    return at + "if (turn(" + p + ") && !fork()) /* fork */\n\t\t" + child + ";\n";
+  }
+  if (op.kind == OpKind::kExit) {
+    // Its children go to p0 (a subreaper), which waits for them at the end.
+    std::string next =
+        i + 1 < prog_.ops.size() ? "pass(" + std::to_string(prog_.ops[i + 1].proc) + ", getpid()), " : "";
+    return at + "if (turn(" + p + ")) /* " + PrintOp(op) + " */\n\t\t" + next + "exit(0);\n";
+  }
+  if (body.empty()) return "";
+  if (std::count(body.begin(), body.end(), '\n') == 1) return "\tif (turn(" + p + ")) " + body.substr(1);
+  std::string in;
+  for (size_t a = 0, b; a < body.size(); a = b + 1) {
+    b = body.find('\n', a);
+    in += "\t" + body.substr(a, b - a + 1);
+  }
+  return "\tif (turn(" + p + ")) {\n" + in + "\t}\n";
+}
+
+std::string CompactWriter::StepBody(size_t i) {
+  const Op& op = prog_.ops[i];
+  if (op.kind == OpKind::kRequires || op.kind == OpKind::kExit || op.kind == OpKind::kFork) return "";
   std::vector<const ReproCheck*> checks;
   for (const ReproCheck& c : spec_.checks)
     if (c.op_index == i) checks.push_back(&c);
@@ -439,6 +475,8 @@ std::string CompactWriter::Includes(const std::string& body) const {
   if (has("\\bpoll\\(")) inc.insert("poll.h");
   if (has("sigsetjmp")) inc.insert("setjmp.h");
   if (has("\\bmount\\(")) inc.insert("sys/mount.h");
+  if (has("\\bwaitpid\\(")) inc.insert("sys/wait.h");
+  if (has("\\bprctl\\(")) inc.insert("sys/prctl.h");
   std::string out = "#define _GNU_SOURCE\n";
   for (const std::string& h : inc) out += "#include <" + h + ">\n";
   return out;
@@ -469,13 +507,16 @@ std::string CompactWriter::Write() {
   if ((steps + require).find("pagemap(") != std::string::npos || expect_page_ || expect_multi_)
     oneliners += "static unsigned long pagemap(char *p) { unsigned long e; return pread(pm, &e, 8, (unsigned long)p "
                  "/ PAGE * 8) == 8 ? e : 0; }\n";
-  if (cr_ || (steps + require).find("ok(") != std::string::npos)
+  if (cr_ || forks_ || (steps + require).find("ok(") != std::string::npos)
     oneliners += "static long ok(long r) { return r < 0 ? -errno : 0; } /* a system call's result: 0 or -errno */\n";
   if (cr_) oneliners += "static int clear_refs(const char *v) { return ok(write(cr, v, 1)); }\n";
   helpers = oneliners;
-  if (thread_) add(kCHandler);
-  if (uffd_open_) add(thread_ ? kCUffdOpenAdopt : kCUffdOpen);
-  if (acc_) add(thread_ ? kCAccessFaults : kCAccess);
+  if (forks_)
+    add(Fmt("static int me, holding = 1, turns[%d][2]; /* this process (p0, p1, ...), whether it has the turn, a pipe each */\n",
+            prog_.NumProcs()) +
+        (child_exits_ ? kCTurnsExit : kCTurns) + "\n" + kCReap);
+  if (thread_) add(sync_faults_ ? kCHandler : kCEventReader);
+  if (acc_) add(sync_faults_ ? kCAccessFaults : kCAccess);
   if (dir_) add(kCFileDir);
   if (slots_) add(kCSlot);
   if (fault_around_) add(kCFaultAround);
@@ -505,9 +546,15 @@ std::string CompactWriter::Write() {
   if (acc_) main += "\tsignal(SIGSEGV, on_fault), signal(SIGBUS, on_fault);\n";
   if (thread_) main += "\tpthread_create(&(pthread_t){0}, NULL, handler, NULL);\n";
   if (dir_) main += "\tif (!mkdtemp(dir) || atexit(remove_files))\n\t\treturn 2;\n";
+  if (forks_)
+    main += Fmt("\tsetpgid(0, 0), prctl(PR_SET_CHILD_SUBREAPER, 1), atexit(stop_all), signal(SIGCHLD, reap);\n"
+                "\tfor (int p = 0; p < %d; p++)\n\t\tif (pipe(turns[p]))\n\t\t\treturn 2;\n",
+                prog_.NumProcs());
   if (fault_around_) main += "\tpin_fault_around();\n";
   if (cats_ && steps.find("cats") != std::string::npos) main += "\tlong cats = scan_categories();\n";
-  main += steps + "\tprintf(\"PASS\\n\");\n\treturn 0;\n}\n";
+  main += steps;
+  if (forks_) main += "\treap(0); /* every process waits for its children; p0 says PASS */\n\tif (me)\n\t\texit(0);\n";
+  main += "\tprintf(\"PASS\\n\");\n\treturn 0;\n}\n";
 
   std::string defs = "#define PAGE 4096ul\n#define ADDR(page) ((char *)0x100000000000ul + (page) * PAGE) /* mmdiff's arena */\n";
   if ((steps + helpers).find("RANGE(") != std::string::npos)
@@ -526,11 +573,32 @@ std::string CompactWriter::Write() {
   return out;
 }
 
+// Whether the processes of a program that forks can take turns through
+// pipes (a handler thread lives in p0 only): no uffd op in a child (its
+// context would have to be borrowed from p0's handler), no access in a child
+// where a sync uffd fault is possible, p0 runs to the end.
+bool CompactCanFork(const Program& prog) {
+  bool sync_uffd = false;
+  for (const Op& op : prog.ops) {
+    if (op.kind == OpKind::kUffdOpen && !(op.uffd_features & kUffdWpAsync)) sync_uffd = true;
+    if (op.kind == OpKind::kUffdRegister && (op.uffd_modes & ~uint32_t{kUffdModeWp})) sync_uffd = true;
+  }
+  for (const Op& op : prog.ops) {
+    if (op.proc == 0 && op.kind == OpKind::kExit) return false;
+    if (op.proc == 0) continue;
+    if (op.kind == OpKind::kUffdOpen || op.kind == OpKind::kUffdRegister || op.kind == OpKind::kUffdUnregister ||
+        op.kind == OpKind::kUffdWp)
+      return false;
+    if (sync_uffd && FaultsPagesIn(op)) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 std::string WriteReproC(const Program& prog, const ReproSpec& spec) {
   for (const Op& op : prog.ops)
-    if (op.kind == OpKind::kFork) return WriteTurnsReproC(prog, spec);
+    if (op.kind == OpKind::kFork && !CompactCanFork(prog)) return WriteTurnsReproC(prog, spec);
   return CompactWriter(prog, spec).Write();
 }
 

@@ -4,35 +4,82 @@
 
 namespace mmdiff::repro_detail {
 
-const char kCUffdOpen[] = R"C(static int uffd_open(unsigned long features) /* userfaultfd(2), UFFDIO_API */
-{
-	int fd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
-	struct uffdio_api api = {.api = UFFD_API, .features = features};
-
-	if (fd < 0 || ioctl(fd, UFFDIO_API, &api))
-		return -errno;
-	uffd = fd;
-	return 0;
-}
-)C";
-
-const char kCUffdOpenAdopt[] = R"C(static int uffd_open(unsigned long features) /* userfaultfd(2), UFFDIO_API */
-{
-	int fd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
-	struct uffdio_api api = {.api = UFFD_API, .features = features};
-
-	if (fd < 0 || ioctl(fd, UFFDIO_API, &api))
-		return -errno;
-	uffds[nuffds] = uffd = fd;
-	__atomic_add_fetch(&nuffds, 1, __ATOMIC_RELEASE);
-	return 0;
-}
-)C";
-
 // executor/uffd_handler.cc: WP faults are resolved by un-protecting the page,
 // MINOR by UFFDIO_CONTINUE, MISSING by a zero page (a copy of zeroes where
 // UFFDIO_ZEROPAGE refuses: a uffd-wp marker, hugetlb); events are read only.
+// The executor's turn protocol (executor/runner.cc) in pipes: every process
+// walks the same steps; the one that has the turn runs its own and hands the
+// turn to the owner of the next; a child that fails (exit 1, a signal) fails
+// its parent, and so on up to p0.
+const char kCTurns[] = R"C(static void pass(int p) { holding = 0, ok(write(turns[p][1], "", 1)); }
+
+/* Whether step's process p is this one, once its turn has come: the steps run in the program's order. */
+static int turn(int p)
+{
+	char c;
+
+	if (holding && p != me)
+		pass(p);
+	if (p != me)
+		return 0;
+	if (!holding)
+		holding = read(turns[me][0], &c, 1) == 1;
+	return 1;
+}
+)C";
+
+// With `exit` ops: the next process runs once the exiting one is gone (its
+// mm torn down, kernel/exit.c exit_mm() before exit_notify()).
+const char kCTurnsExit[] = R"C(static void pass(int p, int pid) { holding = 0, ok(write(turns[p][1], &pid, sizeof pid)); }
+
+/* Whether step's process p is this one, once its turn has come: the steps run in the program's order. */
+static int turn(int p)
+{
+	int pid;
+
+	if (holding && p != me)
+		pass(p, 0);
+	if (p != me)
+		return 0;
+	if (!holding && read(turns[me][0], &pid, sizeof pid) == sizeof pid) {
+		int fd = pid ? syscall(SYS_pidfd_open, pid, 0) : -1;
+
+		holding = 1;
+		if (fd >= 0) /* handed over by a process on its way out: its exit first */
+			poll(&(struct pollfd){.fd = fd, .events = POLLIN}, 1, -1), close(fd);
+	}
+	return 1;
+}
+)C";
+
+const char kCReap[] = R"C(static void reap(int sig) /* a process of the program that failed fails the program */
+{
+	int st;
+
+	while (waitpid(-1, &st, sig ? WNOHANG : 0) > 0)
+		if (st)
+			exit(1);
+}
+
+static void stop_all(void) { if (!me) signal(SIGTERM, SIG_IGN), kill(0, SIGTERM); } /* p0's exit ends them all */
+)C";
+
+const char kCEventReader[] = R"C(static int uffds[16], nuffds;
+static int adopt(int fd) { uffds[nuffds] = fd, __atomic_add_fetch(&nuffds, 1, __ATOMIC_RELEASE); return 0; }
+
+/* Reads the userfaultfd events (fork, mremap, ...): the kernel waits until they are read. */
+static void *handler(void *arg)
+{
+	for (struct uffd_msg m;; usleep(1000))
+		for (int i = 0; i < __atomic_load_n(&nuffds, __ATOMIC_ACQUIRE); i++)
+			while (read(uffds[i], &m, sizeof m) == sizeof m)
+				;
+	return arg;
+}
+)C";
+
 const char kCHandler[] = R"C(static int uffds[16], nuffds, faults[3]; /* wp, missing, minor faults resolved */
+static int adopt(int fd) { uffds[nuffds] = fd, __atomic_add_fetch(&nuffds, 1, __ATOMIC_RELEASE); return 0; }
 static char zeros[2 << 20] __attribute__((aligned(1 << 21)));
 
 /* Resolves sync faults as mmdiff's executor does; reads events (the kernel waits for them). */
@@ -264,10 +311,17 @@ const char kCWant[] = R"C(static void want(long r, long allowed, const char *wha
 )C";
 
 const char kCExpectPage[] = R"C(/* Page `page` must read `want` on the bits of `care` (the others, '?' in mmdiff's text, may be either). */
-static void expect_page(int page, unsigned long want, unsigned long care, const char *what)
+static void expect_page(int page, unsigned long want, unsigned long care, const char *because)
 {
-	if ((pagemap(ADDR(page)) ^ want) & care)
-		printf("FAIL: step %d: page %d reads %#lx, not %s\n", step, page, pagemap(ADDR(page)), what), exit(1);
+	static const char *const name[] = {"soft-dirty", "uffd-wp", "present", "swapped", "file/shared-anon",
+					   "exclusively mapped", "guard region"};
+	static const int bit[] = {55, 57, 63, 62, 61, 56, 58};
+	unsigned long diff = (pagemap(ADDR(page)) ^ want) & care;
+
+	for (int k = 0; k < 7; k++)
+		if (diff >> bit[k] & 1)
+			printf("FAIL: page %d: %s is %d at step %d (expected %d%s%s)\n", page, name[k], !(want >> bit[k] & 1),
+			       step, (int)(want >> bit[k] & 1), *because ? ": " : "", because), exit(1);
 }
 )C";
 

@@ -7,11 +7,15 @@
 
 namespace mmdiff::repro_detail {
 
-// uffd_open(features): userfaultfd(2) and the UFFDIO_API handshake; the new
-// fd becomes `uffd`, the one the uffd ioctls use (executor UffdForOps).
-// kUffdOpenAdopt adds it to the handler thread's fds.
-extern const char kCUffdOpen[];
-extern const char kCUffdOpenAdopt[];
+// turn(p), pass(p): the processes of a program that forks take turns
+// through pipes (after `me, holding, turns[][2]`); kCTurnsExit where a child
+// exits; reap(), stop_all(): a process's failure is the program's.
+extern const char kCTurns[];
+extern const char kCTurnsExit[];
+extern const char kCReap[];
+// The handler thread of a program whose uffds only report events; both
+// handlers poll the fds adopt() gives them.
+extern const char kCEventReader[];
 // The userfaultfd handler thread: resolves sync faults as the executor's
 // does (counting them for the steps' results) and reads events.
 extern const char kCHandler[];
