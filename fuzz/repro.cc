@@ -1,5 +1,5 @@
-// The C reproducer of a program that forks (fuzz/repro_c.cc writes the
-// others). Every op's C comes from one switch over OpKind
+// The C reproducer of a program whose children use a userfaultfd
+// (fuzz/repro_c.cc writes the others). Every op's C comes from one switch over OpKind
 // (CWriter::Step, no default); the names of flags and constants from
 // repro_uapi.h; the runtime (turn protocol, uffd handler, guarded access:
 // repro_runtime.h; requirement probes: repro_probes.h) is emitted piece by

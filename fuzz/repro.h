@@ -8,10 +8,11 @@
 // structs named, a short helper per op kind that needs more than one call,
 // a userfaultfd handler thread only where a sync fault or an event can
 // happen, fault-around pinned only where the program depends on it; steps
-// that only observe and are not checked are left out. A program that forks
-// goes through a turn protocol in shared memory (repro.cc; `./repro -v`
-// prints every step's result there). After the steps it prints one line and
-// exits:
+// that only observe and are not checked are left out; the processes of a
+// program that forks take turns through pipes. A program whose children use
+// a userfaultfd goes through a turn protocol in shared memory (repro.cc;
+// `./repro -v` prints every step's result there). After the steps it prints
+// one line and exits:
 //
 //   FAIL: page 2: soft-dirty is 0 after a write at step 5 (expected 1: written since clear_refs at step 3)
 //     exit 1: the kernel does not do what the documentation says

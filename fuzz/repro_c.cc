@@ -1,12 +1,13 @@
-// The C reproducer of a single-process program: what a person would send to
-// linux-mm. main() makes the steps as plain libc calls at the executor's
-// arena addresses, with the uapi structs named; a helper exists only for an
-// op kind the program uses that needs more than one call (fuzz/repro_clib.h);
-// steps that only observe and are not checked are left out; a handler thread
-// only where a sync userfaultfd fault or an event can happen; fault-around
-// pinned only where a read of a file page and a look at another page depend
-// on it. What it checks and why: repro_explain.cc. A program that forks
-// goes through the turn protocol of repro.cc instead.
+// The C reproducer a person would send to linux-mm. main() makes the steps
+// as plain libc calls at the executor's arena addresses, with the uapi
+// structs named; a helper exists only for an op kind the program uses that
+// needs more than one call (fuzz/repro_clib.h); steps that only observe and
+// are not checked are left out; a handler thread only where a sync
+// userfaultfd fault or an event can happen; fault-around pinned only where a
+// read of a file page and a look at another page depend on it. The
+// processes of a program that forks take turns through pipes; one whose
+// children use a uffd goes through the turn protocol of repro.cc instead
+// (CompactCanFork). What it checks and why: repro_explain.cc.
 #include <cinttypes>
 #include <regex>
 #include <set>
