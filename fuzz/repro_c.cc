@@ -546,7 +546,9 @@ std::string CompactWriter::Write() {
   if (!require.empty()) main += "\trequire();\n";
   if (acc_) main += "\tsignal(SIGSEGV, on_fault), signal(SIGBUS, on_fault);\n";
   if (thread_) main += "\tpthread_create(&(pthread_t){0}, NULL, handler, NULL);\n";
-  if (dir_) main += "\tif (!mkdtemp(dir) || atexit(remove_files))\n\t\treturn 2;\n";
+  if (dir_)
+    main += "\tsnprintf(dir, sizeof dir, \"%s/mmdiff-repro.XXXXXX\", getenv(\"TMPDIR\") ?: \"/tmp\");\n"
+            "\tif (!mkdtemp(dir) || atexit(remove_files))\n\t\treturn 2;\n";
   if (forks_)
     main += Fmt("\tsetpgid(0, 0), prctl(PR_SET_CHILD_SUBREAPER, 1), atexit(stop_all), signal(SIGCHLD, reap);\n"
                 "\tfor (int p = 0; p < %d; p++)\n\t\tif (pipe(turns[p]))\n\t\t\treturn 2;\n",

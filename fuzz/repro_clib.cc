@@ -165,11 +165,11 @@ const char kCSlot[] = R"C(static int slot(int f, int fd, long pages) /* memfd/fi
 }
 )C";
 
-const char kCFileDir[] = R"C(static char dir[] = "/tmp/mmdiff-repro.XXXXXX"; /* the `file` slots: f0, f1, ... */
+const char kCFileDir[] = R"C(static char dir[256]; /* the `file` slots f0, f1, ... live here, in $TMPDIR (else /tmp) */
 
 static const char *path(int f)
 {
-	static char p[64];
+	static char p[300];
 
 	snprintf(p, sizeof p, "%s/f%d", dir, f);
 	return p;
