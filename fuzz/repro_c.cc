@@ -85,11 +85,17 @@ class CompactWriter {
   const Program& prog_;
   const ReproSpec& spec_;
   std::set<std::string> uses_;
-  bool uffd_ = false, thread_ = false, acc_ = false, pm_ = false, cr_ = false, slots_ = false, dir_ = false,
-       scan_ = false, cats_ = false, fault_around_ = false, expect_ = false, expect_pagemap_ = false,
-       scan_is_ = false, fail_ = false, r_ = false, files_ = false, want_ = false, expect_page_ = false, expect_multi_ = false;
+  // What the program needs, each emitted only then: the uffd (and its
+  // handler thread, for sync faults or only events), guarded access, the
+  // /proc files, file slots (and their directory), PAGEMAP_SCAN (and the
+  // categories a scan without ret= asks), the fault-around pin, the checks'
+  // helpers, the turns of forked processes.
+  bool uffd_ = false, thread_ = false, sync_faults_ = false, acc_ = false, pm_ = false, cr_ = false,
+       files_ = false, slots_ = false, dir_ = false, scan_ = false, cats_ = false, fault_around_ = false;
+  bool fail_ = false, want_ = false, expect_ = false, expect_page_ = false, expect_pagemap_ = false,
+       expect_multi_ = false, scan_is_ = false, r_ = false;
+  bool forks_ = false, child_exits_ = false;
   uint32_t req_ = 0, vec_ = 1;
-  bool forks_ = false, child_exits_ = false, sync_faults_ = false;
   std::vector<int> fork_child_;  // per op: the process a fork makes
 };
 
@@ -108,7 +114,7 @@ void CompactWriter::Analyze() {
   };
   bool sync_missing = false, sync_wp = false, wp_on = false, async = false, may_fault_read = false,
        may_fault_write = false;
-  std::set<uint32_t> file_pages, read_file_pages, seen_file_pages;
+  std::set<uint32_t> file_pages, read_file_pages;
   for (size_t i = 0; i < prog_.ops.size(); i++) {
     const Op& op = prog_.ops[i];
     bool emitted = !(Observes(op) && !checked(i));
@@ -133,11 +139,9 @@ void CompactWriter::Analyze() {
     may_fault_read |= MayMakeAccessFault(op, false);
     may_fault_write |= MayMakeAccessFault(op, true);
     if (op.kind == OpKind::kClearRefs) cr_ = true;
-    if (op.kind == OpKind::kMemfd || op.kind == OpKind::kFile || op.kind == OpKind::kFtruncate ||
-        op.kind == OpKind::kFwrite || op.kind == OpKind::kFpunch || (op.kind == OpKind::kMmap && op.backing != Backing::kAnon))
-      files_ = true;
-    if (op.kind == OpKind::kFile) slots_ = true;
-    if (op.kind == OpKind::kFile) dir_ = true;
+    // fds[]: every op on a file slot, and a mapping of one.
+    if (HasTrait(op.kind, kTraitFileOp) || (op.kind == OpKind::kMmap && op.backing != Backing::kAnon)) files_ = true;
+    if (op.kind == OpKind::kFile) slots_ = dir_ = true;
     if (op.kind == OpKind::kScan && emitted) {
       scan_ = pm_ = true;
       vec_ = std::max(vec_, ScanVecLen(op));
