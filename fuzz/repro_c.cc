@@ -38,6 +38,10 @@ std::string Quoted(const std::string& s) {
 }
 
 std::string Cut(const std::string& s, size_t n) { return s.size() <= n ? s : s.substr(0, n) + "..."; }
+// Its head and its tail (a scan's walk_end is at the end).
+std::string CutMiddle(const std::string& s, size_t n) {
+  return s.size() <= n ? s : s.substr(0, n - 30) + " ... " + s.substr(s.size() - 25);
+}
 
 bool IsAccess(const Op& op) { return op.kind == OpKind::kRead || op.kind == OpKind::kWrite; }
 
@@ -74,6 +78,8 @@ class CompactWriter {
   std::string Step(size_t i);
   std::string StepBody(size_t i);
   std::string CheckLines(const ReproCheck& c);
+  size_t StoreRun(size_t i) const;
+  std::string StoreTable(size_t i, size_t n) const;
   std::string Require();
   std::string Includes(const std::string& body) const;
   long ResultCode(const Op& op, const Result& r) const;
@@ -311,7 +317,7 @@ std::string CompactWriter::CheckLines(const ReproCheck& c) {
   }
   if (c.allowed.empty()) return "";
   std::string want = PrintResult(op, c.allowed[0]);
-  std::string text = Cut(want, 120) + (c.allowed.size() > 1 ? " or another allowed result" : "") +
+  std::string text = CutMiddle(want, 120) + (c.allowed.size() > 1 ? " or another allowed result" : "") +
                      (c.because.empty() ? "" : ": " + c.because);
   std::string what = at + ": " + Cut(PrintOp(op), 80);
   if (op.kind == OpKind::kPagemap) {
@@ -422,6 +428,35 @@ std::string CompactWriter::StepBody(size_t i) {
   return out;
 }
 
+// A long run of plain stores (scan_stale_walk_end has 512): the number of
+// unchecked writes at page offset 0 from op i on, in a program of one process
+// whose accesses need no fault recovery.
+size_t CompactWriter::StoreRun(size_t i) const {
+  if (forks_ || acc_) return 0;
+  size_t n = 0;
+  for (size_t j = i; j < prog_.ops.size(); j++, n++) {
+    const Op& op = prog_.ops[j];
+    bool checked = false;
+    for (const ReproCheck& c : spec_.checks) checked |= c.op_index == j;
+    if (op.kind != OpKind::kWrite || op.offset != 0 || checked) break;
+  }
+  return n;
+}
+
+// Those stores as a table and a loop: the C grows by a line per 12 steps.
+std::string CompactWriter::StoreTable(size_t i, size_t n) const {
+  std::string pages, bytes;
+  for (size_t k = 0; k < n; k++) {
+    const char* sep = k == 0 ? "" : k % 12 ? ", " : ",\n\t\t\t";
+    pages += sep + std::to_string(prog_.ops[i + k].page);
+    bytes += sep + Fmt("0x%02x", WriteToken(prog_.ops[i + k], i + k));
+  }
+  return Fmt("\tfor (int k = 0; k < %zu; k++) { /* steps %zu-%zu: write PAGE */\n", n, i, i + n - 1) +
+         "\t\tstatic const unsigned page[] = {" + pages + "};\n" +
+         "\t\tstatic const unsigned char byte[] = {" + bytes + "};\n\n" +
+         Fmt("\t\tstep = %zu + k, *(volatile char *)ADDR(page[k]) = byte[k];\n\t}\n", i);
+}
+
 // The probes of the features a `requires` names (executor/probe.cc tests the
 // same), in Feature order: the first missing one is the SKIP's. The probe's
 // page and userfaultfd stay until exit: they are away from the arena.
@@ -489,7 +524,15 @@ std::string CompactWriter::Includes(const std::string& body) const {
 
 std::string CompactWriter::Write() {
   std::string steps;
-  for (size_t i = 0; i < prog_.ops.size(); i++) steps += Step(i);
+  for (size_t i = 0; i < prog_.ops.size(); i++) {
+    size_t run = StoreRun(i);
+    if (run >= 8) {
+      steps += StoreTable(i, run);
+      i += run - 1;
+      continue;
+    }
+    steps += Step(i);
+  }
   std::string require = Require();
 
   // Helpers, each only when a step uses it.
