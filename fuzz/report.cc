@@ -238,9 +238,13 @@ std::string ReportSubject(const Program& prog, const Judgement& j, size_t cause,
   const Op& op = prog.ops[index];
   std::string name = GetOpInfo(op.kind).name;
   if (!j.verdict.divergence) {
-    if (j.line.rfind("EXPECTATION", 0) == 0)
-      return Subsystem(op) + ": " + name + " does not give the documented result";
-    return "mm: " + j.line;
+    std::smatch m;
+    if (j.line.rfind("EXPECTATION", 0) != 0) return "mm: " + j.line;
+    std::string call = op.kind == OpKind::kMadvise ? std::string(AdviceC(op.advice)) : GetOpInfo(op.kind).syscall;
+    if (!std::regex_search(j.line, m, std::regex("observed=\"([^\"]*)\" expected=\"([^\"]*)\"")))
+      return Subsystem(op) + ": " + call + " does not give the documented result";
+    if (m[1] == "hang") return Subsystem(op) + ": " + call + " never returns";
+    return Subsystem(op) + ": " + call + " gives \"" + std::string(m[1]) + "\" instead of \"" + std::string(m[2]) + "\"";
   }
   const Divergence& d = *j.verdict.divergence;
   std::string kind = DivergenceMemKind(j);
@@ -277,6 +281,10 @@ std::string ReportSubject(const Program& prog, const Judgement& j, size_t cause,
     case DivergenceClass::kWrongErrno:
     case DivergenceClass::kWrongFault:
     case DivergenceClass::kWrongResult:
+      // Refused after a step that changed its pages: that step's subsystem.
+      if (cause < index)
+        return sys + ": " + name + " gives \"" + k + "\" instead of \"" + m + "\" after " +
+               CauseClause(by, true).substr(0, CauseClause(by, true).find(' ')) + on;
       return Subsystem(op) + ": " + name + " gives \"" + k + "\" instead of \"" + m + "\"" + on;
     case DivergenceClass::kDataCorruption: return sys + ": a read gives \"" + k + "\" instead of \"" + m + "\"" + when + on;
     case DivergenceClass::kHang: return Subsystem(op) + ": " + name + " hangs" + on;
@@ -445,9 +453,17 @@ std::string WriteReport(const ReportInput& in) {
   PageRange pages = have_op ? DivergedPages(prog, j, index) : PageRange{};
   std::string before, after;
   // A step that only looks (pagemap, a scan, a read's byte) shows what an
-  // earlier step did: the cause is in the history. Any other step's own
-  // answer is the finding: it is its own cause.
-  bool looks = have_op && (Observes(prog.ops[index]) || prog.ops[index].kind == OpKind::kRead);
+  // earlier step did, and so does one refused where it should work (an
+  // ENOENT of an unregistered range): the cause is in the history. A step
+  // that works where it should be refused, or answers otherwise, is its own.
+  bool refused = false;
+  if (have_op && index < in.trace.results.size()) {
+    const Result& got = j.verdict.divergence ? j.verdict.divergence->kernel : in.trace.results[index];
+    ResultKind want = j.verdict.divergence ? WithoutQuirks(j.verdict.divergence->model).expected.kind
+                                           : prog.expect[index].kind;
+    refused = got.kind == ResultKind::kErr && want == ResultKind::kOk;
+  }
+  bool looks = have_op && (Observes(prog.ops[index]) || prog.ops[index].kind == OpKind::kRead || refused);
   size_t prev = SIZE_MAX;  // the change before the cause's
   size_t cause = looks ? CauseStep(prog, in.trace, in.profile, index, pages, &before, &after, &prev) : SIZE_MAX;
 
@@ -538,8 +554,9 @@ std::string WriteReport(const ReportInput& in) {
       r += "\n" + where + " in the model, before and after step " + std::to_string(cause) + ":\n";
       r += SideBySide(before, after, "before", "after");
     } else if (PicturesAround(prog, in.trace, in.profile, index, &before, &after, &pages)) {
-      r += "\n" + where + " in the model, before step " + std::to_string(index) + " and after it as documented:\n";
-      r += SideBySide(before, after.empty() ? before : after, "before", after.empty() ? "" : "after");
+      r += "\n" + where + " in the model, before step " + std::to_string(index) +
+           (after.empty() ? ":\n" : " and after it as documented:\n");
+      r += SideBySide(before, after, "before", after.empty() ? "" : "after");
     }
     r += "(vma: a anon, s shmem, m memfd, f file, upper case: first page; vmasd: VM_SOFTDIRTY; uffd: w/a wp;\n"
          " pte: a anon, c cache, z zero, m marker, s swap; sd/wp: PTE bits; excl: mapped once)\n";
