@@ -4,14 +4,21 @@
 #include <regex>
 #include <sstream>
 
+#include <sys/utsname.h>
+
 #include "fuzz/repro.h"
+#include "fuzz/repro_fmt.h"
+#include "fuzz/repro_uapi.h"
 #include "model/checker.h"
 #include "model/picture.h"
 #include "model/replay.h"
 #include "prog/op_table.h"
+#include "prog/op_traits.h"
 #include "prog/text.h"
 
 namespace mmdiff {
+using repro_detail::AdviceC;
+using repro_detail::Fmt;
 namespace {
 
 constexpr char kSoftDirtyRst[] = "Documentation/admin-guide/mm/soft-dirty.rst";
@@ -125,7 +132,8 @@ std::string OpIndexOf(const Judgement& j, size_t* index) {
 
 std::vector<DocQuote> DocumentationFor(const Program& prog, const Judgement& j) {
   std::vector<DocQuote> q;
-  if (!j.verdict.divergence || j.line.rfind("DIVERGENCE", 0) != 0) return q;
+  // A divergence, or a failed "=> RESULT" the model diverges on as well.
+  if (!j.verdict.divergence) return q;
   const Divergence& d = *j.verdict.divergence;
   ReproCheck c = CheckFromDivergence(prog, d);
   const Op& op = prog.ops[d.op_index];
@@ -190,52 +198,110 @@ std::vector<DocQuote> DocumentationFor(const Program& prog, const Judgement& j) 
   return q;
 }
 
-std::string ReportSubject(const Program& prog, const Judgement& j) {
+namespace {
+
+// The kernel file a step's system call lands in, for the subject: the list's
+// "mm/mprotect: ..." style.
+std::string Subsystem(const Op& op) {
+  std::string call = GetOpInfo(op.kind).syscall;
+  if (call.find("UFFDIO") != std::string::npos || call == "userfaultfd") return "mm/userfaultfd";
+  if (call.find("/proc/self") != std::string::npos || call.find("PAGEMAP_SCAN") != std::string::npos)
+    return "fs/proc/task_mmu";
+  if (call == "mprotect" || call == "mremap" || call == "madvise") return "mm/" + call;
+  if (call == "mmap" || call == "munmap") return "mm/vma";
+  if (call == "fork") return "kernel/fork";
+  if (op.kind == OpKind::kFpunch || op.kind == OpKind::kFtruncate || op.kind == OpKind::kFwrite) return "mm/shmem";
+  return "mm/memory";  // a load or a store: the fault path
+}
+
+// What the cause step did to the page, for the subject: "mprotect() changes a
+// neighbouring VMA", "a store faults the page in".
+std::string CauseClause(const Op& op, bool names_page) {
+  std::string call = GetOpInfo(op.kind).syscall;
+  if (op.kind == OpKind::kRead || op.kind == OpKind::kWrite) return call + " faults the page in";
+  if (op.kind == OpKind::kFork) return "fork() copies the page";
+  size_t paren = call.find('(');
+  std::string name = paren == std::string::npos ? call + "()"
+                     : call.rfind("ioctl", 0) == 0 ? call.substr(paren + 1, call.size() - paren - 2)
+                                                   : call;
+  if (op.kind == OpKind::kMadvise) name = std::string(AdviceC(op.advice));
+  if (!names_page && !OpRanges(op).empty()) return name + " changes a neighbouring VMA";
+  return name + " runs on the page";
+}
+
+}  // namespace
+
+std::string ReportSubject(const Program& prog, const Judgement& j, size_t cause, size_t prev) {
   if (j.line.rfind("KERNEL-SPLAT ", 0) == 0) return "mm: " + j.line.substr(13);
   size_t index = 0;
   if (OpIndexOf(j, &index).empty() || index >= prog.ops.size()) return "mm: " + j.line;
   const Op& op = prog.ops[index];
   std::string name = GetOpInfo(op.kind).name;
-  if (j.line.rfind("EXPECTATION", 0) == 0) return "mm: " + name + " does not give the documented result";
-  if (!j.verdict.divergence) return "mm: " + j.line;
+  if (!j.verdict.divergence) {
+    std::smatch m;
+    if (j.line.rfind("EXPECTATION", 0) != 0) return "mm: " + j.line;
+    std::string call = op.kind == OpKind::kMadvise ? std::string(AdviceC(op.advice)) : GetOpInfo(op.kind).syscall;
+    if (!std::regex_search(j.line, m, std::regex("observed=\"([^\"]*)\" expected=\"([^\"]*)\"")))
+      return Subsystem(op) + ": " + call + " does not give the documented result";
+    if (m[1] == "hang") return Subsystem(op) + ": " + call + " never returns";
+    return Subsystem(op) + ": " + call + " gives \"" + std::string(m[1]) + "\" instead of \"" + std::string(m[2]) + "\"";
+  }
   const Divergence& d = *j.verdict.divergence;
   std::string kind = DivergenceMemKind(j);
   std::string on = kind.empty() ? "" : " (" + kind + ")";
   ReproCheck c = CheckFromDivergence(prog, d);
-  std::string after = c.after.empty() ? name : StripStep(c.after);
+  // The step that last changed the page in the model names the subsystem and the clause.
+  const Op& by = cause < index ? prog.ops[cause] : op;
+  bool names_page = c.single_bit ? OpNamesPage(by, c.page) : true;
+  std::string when = cause < index ? " when " + CauseClause(by, names_page)
+                                   : " after " + (c.after.empty() ? name : StripStep(c.after));
+  std::string sys = Subsystem(by);
+  // An access does what the state before it says: name the step that made that state.
+  if (cause < index && (by.kind == OpKind::kRead || by.kind == OpKind::kWrite) && prev < cause) {
+    std::string call = GetOpInfo(prog.ops[prev].kind).syscall;
+    size_t paren = call.find('(');
+    if (call.rfind("ioctl", 0) == 0 && paren != std::string::npos) call = call.substr(paren + 1, call.size() - paren - 2);
+    when = std::string(" on ") + (by.kind == OpKind::kWrite ? "a store" : "a load") + " after " + call;
+    sys = Subsystem(prog.ops[prev]);
+  }
   std::string k = PrintResult(op, d.kernel), m = d.model.expected.kind == ResultKind::kNone
                                                     ? "?"
                                                     : PrintResult(op, WithoutQuirks(d.model).expected);
   switch (d.cls) {
-    case DivergenceClass::kMissedDirty: return "mm: soft-dirty bit lost after " + after + on;
-    case DivergenceClass::kSpuriousDirty: return "mm: soft-dirty bit set without a write after " + after + on;
+    case DivergenceClass::kMissedDirty: return sys + ": soft-dirty lost" + when + on;
+    case DivergenceClass::kSpuriousDirty: return sys + ": soft-dirty set without a write" + when + on;
     case DivergenceClass::kWrongWp:
-      if (c.single_bit)
-        return std::string("mm/userfaultfd: uffd-wp bit ") + (c.value ? "missing" : "still set") + " after " +
-               after + on;
+      if (c.single_bit) return sys + ": uffd-wp bit " + (c.value ? "lost" : "left set") + when + on;
       return "mm/userfaultfd: " + name + " gives \"" + k + "\" instead of \"" + m + "\"" + on;
     case DivergenceClass::kWrongPagemap:
       if (c.single_bit)
-        return "fs/proc/task_mmu: pagemap " + PagemapBitName(c.bit) + " bit " + (c.value ? "clear" : "set") +
-               " after " + after + on;
-      return "fs/proc/task_mmu: wrong pagemap entries after " + after + on;
-    case DivergenceClass::kWrongScan: return "fs/proc/task_mmu: PAGEMAP_SCAN reports wrong regions after " + after + on;
+        return "fs/proc/task_mmu: pagemap " + PagemapBitName(c.bit) + " bit " + (c.value ? "clear" : "set") + when + on;
+      return "fs/proc/task_mmu: wrong pagemap entries" + when + on;
+    case DivergenceClass::kWrongScan: return "fs/proc/task_mmu: PAGEMAP_SCAN reports wrong regions" + when + on;
     case DivergenceClass::kWrongErrno:
     case DivergenceClass::kWrongFault:
     case DivergenceClass::kWrongResult:
-      return "mm: " + name + " gives \"" + k + "\" instead of \"" + m + "\"" + on;
-    case DivergenceClass::kDataCorruption: return "mm: read gives \"" + k + "\" instead of \"" + m + "\" after " +
-                                                  after + on;
-    case DivergenceClass::kHang: return "mm: " + name + " hangs" + on;
-    case DivergenceClass::kLost: return "mm: the process dies in " + name + on;
+      // Refused after a step that changed its pages: that step's subsystem.
+      if (cause < index)
+        return sys + ": " + name + " gives \"" + k + "\" instead of \"" + m + "\" after " +
+               CauseClause(by, true).substr(0, CauseClause(by, true).find(' ')) + on;
+      return Subsystem(op) + ": " + name + " gives \"" + k + "\" instead of \"" + m + "\"" + on;
+    case DivergenceClass::kDataCorruption: return sys + ": a read gives \"" + k + "\" instead of \"" + m + "\"" + when + on;
+    case DivergenceClass::kHang: return Subsystem(op) + ": " + name + " hangs" + on;
+    case DivergenceClass::kLost: return Subsystem(op) + ": the process dies in " + name + on;
     case DivergenceClass::kInconsistent:
-      return "fs/proc/task_mmu: pagemap and PAGEMAP_SCAN disagree after " + after + on;
+      return "fs/proc/task_mmu: pagemap and PAGEMAP_SCAN disagree after " +
+             (c.after.empty() ? name : StripStep(c.after)) + on;
   }
   return "mm: " + j.line;
 }
 
+std::string ReportSubject(const Program& prog, const Judgement& j) {
+  return ReportSubject(prog, j, SIZE_MAX, SIZE_MAX);
+}
+
 bool PicturesAround(const Program& prog, const Trace& trace, const KernelProfile& profile, size_t op_index,
-                    std::string* before, std::string* after) {
+                    std::string* before, std::string* after, const PageRange* only) {
   if (op_index >= prog.ops.size() || op_index >= trace.results.size()) return false;
   Model m(profile);
   if (Replay(prog, &trace, profile, nullptr, op_index, &m).why != ReplayEnd::Why::kEnd) return false;
@@ -243,95 +309,264 @@ bool PicturesAround(const Program& prog, const Trace& trace, const KernelProfile
   uint32_t n = op.kind == OpKind::kMremap ? std::max(op.npages, op.new_npages) : op.npages;
   uint32_t lo, hi;
   PictureRange(m, op.proc, op.page, n, 72, &lo, &hi);  // mail width
+  if (only) lo = only->lo, hi = only->lo + only->n;
   *before = DrawAddressSpace(m, op.proc, lo, hi);
   *after = m.Advance(op, op_index).unmodelled.empty() ? DrawAddressSpace(m, op.proc, lo, hi) : "";
   return true;
 }
 
+namespace {
+
+// The pages a report draws: where the kernel's pagemap differs from the
+// contract's, else the checked page, else the op's range (at most 8 pages).
+PageRange DivergedPages(const Program& prog, const Judgement& j, size_t index) {
+  const Op& op = prog.ops[index];
+  if (j.verdict.divergence) {
+    const Divergence& d = *j.verdict.divergence;
+    Result want = WithoutQuirks(d.model).expected;
+    if (d.kernel.kind == ResultKind::kPagemap && want.kind == ResultKind::kPagemap &&
+        want.pagemap.size() == d.kernel.pagemap.size()) {
+      uint32_t lo = UINT32_MAX, hi = 0;
+      for (size_t k = 0; k < want.pagemap.size(); k++) {
+        Result a = want, b = d.kernel;
+        a.pagemap = {want.pagemap[k]}, b.pagemap = {d.kernel.pagemap[k]};
+        a.either = {k < want.either.size() ? want.either[k] : 0}, b.either.clear();
+        if (!ResultMatches(a, b)) lo = std::min<uint32_t>(lo, op.page + k), hi = op.page + k + 1;
+      }
+      if (lo < hi) return {lo, std::min(hi - lo, 8u)};
+    }
+  }
+  std::vector<PageRange> r = OpRanges(op);
+  if (r.empty() || r[0].n == 0 || r[0].n > 4096) return {op.page, 1};
+  return {r[0].lo, std::min(r[0].n, 8u)};
+}
+
+// The cause, by the model: the last step before `index` that changed what the
+// model holds for `pages` in the diverging op's process (its VMAs, PTEs and
+// their bits), the model following the kernel's answers. SIZE_MAX: none did.
+size_t CauseStep(const Program& prog, const Trace& trace, const KernelProfile& profile, size_t index, PageRange pages,
+                 std::string* before, std::string* after, size_t* prev) {
+  // Before its fork a process's pages are its parent's; the fork that makes
+  // it changes them (a copy of each PTE, mm/memory.c copy_page_range()).
+  struct Watch : ReplayVisitor {
+    int proc;
+    Lineage lineage;
+    PageRange pages;
+    std::string last;
+    size_t cause = SIZE_MAX, prev = SIZE_MAX;
+    std::string before, after;
+    std::string Draw(const Model& m) const {
+      int p = proc;
+      while (p > 0 && static_cast<size_t>(p) >= m.state().procs.size()) p = lineage.parent[p];
+      return DrawAddressSpace(m, p, pages.lo, pages.lo + pages.n);
+    }
+    bool Before(const Model& m, const ReplayStep&) override {
+      last = Draw(m);
+      return true;
+    }
+    void After(const Model& m, const ReplayStep& s) override {
+      std::string now = Draw(m);
+      bool made = proc > 0 && s.op.kind == OpKind::kFork && s.index == lineage.fork_at[proc];
+      if (now != last || made) prev = cause, cause = s.index, before = last, after = now;
+    }
+  } w;
+  w.proc = prog.ops[index].proc;
+  w.lineage = LineageOf(prog);
+  w.pages = pages;
+  Replay(prog, &trace, profile, &w, index, nullptr, ReplayMissing::kContract);
+  *before = w.before;
+  *after = w.after;
+  *prev = w.prev;
+  return w.cause;
+}
+
+// Two pictures of the same few pages side by side, one row per line, rows
+// that hold nothing in either left out.
+std::string SideBySide(const std::string& before, const std::string& after, const std::string& left,
+                       const std::string& right) {
+  auto rows = [](const std::string& pic) {
+    std::vector<std::pair<std::string, std::string>> out;
+    std::istringstream in(pic);
+    std::string line;
+    std::getline(in, line);  // "p0 pages [lo,hi)"
+    while (std::getline(in, line)) {
+      size_t sp = line.find(' ');
+      std::string label = line.substr(0, sp), cells = sp == std::string::npos ? "" : line.substr(6);
+      out.push_back({label, cells});
+    }
+    return out;
+  };
+  auto b = rows(before), a = rows(after);
+  size_t w = std::max<size_t>(left.size(), b.empty() ? 0 : b[0].second.size()) + 3;
+  std::string out = "  " + std::string(6, ' ') + left + std::string(w - left.size(), ' ') + right + "\n";
+  for (size_t i = 0; i < std::max(a.size(), b.size()); i++) {
+    std::string label = i < b.size() ? b[i].first : a[i].first;
+    std::string l = i < b.size() ? b[i].second : "", r = i < a.size() ? a[i].second : "";
+    auto empty = [](const std::string& c) { return c.find_first_not_of(". ") == std::string::npos; };
+    if (label != "page" && empty(l) && empty(r)) continue;
+    l.resize(std::max(l.size(), w), ' ');
+    out += "  " + label + std::string(label.size() < 6 ? 6 - label.size() : 1, ' ') + l + r + "\n";
+  }
+  return out;
+}
+
+// The config options that matter to the program, from the probe.
+std::string ConfigLine(const Program& prog, const KernelFeatures& f, const Judgement& j) {
+  bool sd = prog.Requires() & (kFeatSoftDirty | kFeatScanSoftDirty), uffd = false, scan = false, guard = false;
+  for (const Op& op : prog.ops) {
+    sd |= op.kind == OpKind::kClearRefs;
+    uffd |= op.kind == OpKind::kUffdOpen;
+    scan |= op.kind == OpKind::kScan;
+    guard |= op.kind == OpKind::kMadvise && (op.advice == Advice::kGuardInstall || op.advice == Advice::kGuardRemove);
+  }
+  if (j.verdict.divergence)
+    sd |= j.verdict.divergence->cls == DivergenceClass::kMissedDirty ||
+          j.verdict.divergence->cls == DivergenceClass::kSpuriousDirty;
+  std::vector<std::string> c;
+  if (sd) c.push_back((f.features & kFeatSoftDirty) ? "CONFIG_MEM_SOFT_DIRTY=y" : "CONFIG_MEM_SOFT_DIRTY is not set");
+  if (uffd) {
+    std::string u = (f.features & kFeatUffdWp) ? "CONFIG_USERFAULTFD=y, CONFIG_PTE_MARKER_UFFD_WP=y" : "CONFIG_USERFAULTFD";
+    if (f.features & kFeatWpAsync) u += " (UFFD_FEATURE_WP_ASYNC)";
+    c.push_back(u);
+  }
+  if (scan) c.push_back(std::string("PAGEMAP_SCAN ") + ((f.features & kFeatPagemapScan) ? "yes" : "no"));
+  if (guard) c.push_back(std::string("guard regions ") + ((f.features & kFeatGuard) ? "yes" : "no"));
+  c.push_back("THP " + (f.thp_mode.empty() ? std::string("unknown") : f.thp_mode));
+  std::string out;
+  for (const std::string& s : c) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+
+std::string Machine() {
+  struct utsname u;
+  return uname(&u) == 0 ? u.machine : "unknown";
+}
+
+}  // namespace
+
 std::string WriteReport(const ReportInput& in) {
   const Program& prog = in.prog;
   const Judgement& j = in.judgement;
+  size_t index = 0;
+  bool have_op = !OpIndexOf(j, &index).empty() && index < prog.ops.size();
+  ReproSpec spec = SpecForJudgement(prog, j);
+  PageRange pages = have_op ? DivergedPages(prog, j, index) : PageRange{};
+  std::string before, after;
+  // A step that only looks (pagemap, a scan, a read's byte) shows what an
+  // earlier step did, and so does one refused where it should work (an
+  // ENOENT of an unregistered range): the cause is in the history. A step
+  // that works where it should be refused, or answers otherwise, is its own.
+  bool refused = false;
+  if (have_op && index < in.trace.results.size()) {
+    const Result& got = j.verdict.divergence ? j.verdict.divergence->kernel : in.trace.results[index];
+    ResultKind want = j.verdict.divergence ? WithoutQuirks(j.verdict.divergence->model).expected.kind
+                                           : prog.expect[index].kind;
+    refused = got.kind == ResultKind::kErr && want == ResultKind::kOk;
+  }
+  bool looks = have_op && (Observes(prog.ops[index]) || prog.ops[index].kind == OpKind::kRead || refused);
+  size_t prev = SIZE_MAX;  // the change before the cause's
+  size_t cause = looks ? CauseStep(prog, in.trace, in.profile, index, pages, &before, &after, &prev) : SIZE_MAX;
+
   std::string r;
   // A self-test finding must never read as a kernel bug report.
   if (in.profile.mutant != Mutant::kNone)
     r += "Subject: [SELF-TEST model mutant " + std::string(MutantName(in.profile.mutant)) + ", not a kernel bug] " +
-         ReportSubject(prog, j) + "\n\n";
+         ReportSubject(prog, j, cause, prev) + "\n\n";
   else
-    r += "Subject: [BUG] " + ReportSubject(prog, j) + "\n\n";
-  r += "Kernel: " + in.features.release + "\n";
-  r += "Features (mmdiff probe):\n" + IndentLines(PrintFeatures(in.features), "  ") + "\n";
-
-  size_t index = 0;
-  bool have_op = !OpIndexOf(j, &index).empty() && index < prog.ops.size();
-  ReproSpec spec = SpecForJudgement(prog, j);
+    r += "Subject: [BUG] " + ReportSubject(prog, j, cause, prev) + "\n\n";
+  r += "Kernel: " + in.features.release + " (" + Machine() + ")\n";
+  r += Wrap("Config: " + ConfigLine(prog, in.features, j), 76, "") + "\n";
 
   r += "Expected\n--------\n";
   for (const ReproCheck& c : spec.checks) {
     const Op& op = prog.ops[c.op_index];
     std::string s;
     if (c.single_bit)
-      s = "Page " + std::to_string(c.page) + (DivergenceMemKind(j).empty() ? "" : " (" + DivergenceMemKind(j) + ")") + " must read " +
-          PagemapBitName(c.bit) + " " + (c.value ? "1" : "0") + " at step " + std::to_string(c.op_index) + " (" +
-          PrintOp(op) + ")" + (c.because.empty() ? "." : ": " + c.because + ".");
+      s = "Page " + std::to_string(c.page) + (DivergenceMemKind(j).empty() ? "" : " (" + DivergenceMemKind(j) + ")") +
+          " must read " + PagemapBitName(c.bit) + " " + (c.value ? "1" : "0") + " at step " +
+          std::to_string(c.op_index) + " (" + PrintOp(op) + ")" + (c.because.empty() ? "." : ": " + c.because + ".");
     else if (!c.allowed.empty())
       s = "Step " + std::to_string(c.op_index) + " (" + PrintOp(op) + ") must give \"" +
-          PrintResult(op, c.allowed[0]) + "\"" + (c.allowed.size() > 1 ? " (or another allowed result)" : "") +
+          PrintResult(op, c.allowed[0]).substr(0, 200) + "\"" +
+          (c.allowed.size() > 1 ? " (or another allowed result)" : "") +
           (c.because.empty() ? "." : ": " + c.because + ".");
-    r += Wrap(s, 76, "") + "\n";
+    r += Wrap(s, 76, "");
   }
-  if (spec.checks.empty()) r += "No kernel warning, oops or hang while running the steps below.\n\n";
+  if (spec.checks.empty()) r += "No kernel warning, oops or hang while running the steps below.\n";
   std::vector<DocQuote> docs = DocumentationFor(prog, j);
-  for (const DocQuote& d : docs) r += d.file + ":\n" + Wrap("\"" + d.text + "\"", 74, "  ", 96) + "\n";
+  if (docs.size() > 2) docs.resize(2);  // the sentences that say it; the rest are in the files
+  for (const DocQuote& d : docs) r += d.file + ":\n" + Wrap("\"" + d.text + "\"", 74, "  ", 96);
   if (docs.empty() && j.verdict.divergence)
-    r += "(None of soft-dirty.rst, pagemap.rst and userfaultfd.rst states this result; the model follows the\n"
-         "system call's man page and the kernel's selftests.)\n\n";
+    r += "(No admin-guide sentence states this result; the model follows the man page\nand the kernel's selftests.)\n";
 
-  r += "What happened\n-------------\n";
+  r += "\nWhat happened\n-------------\n";
   if (j.verdict.divergence && have_op) {
     const Divergence& d = *j.verdict.divergence;
     const Op& op = prog.ops[d.op_index];
     r += "step " + std::to_string(d.op_index) + ": " + PrintOp(op) + "\n";
-    r += "  kernel => " + PrintResult(op, d.kernel) + "\n";
-    r += "  model  => " + PrintResult(op, WithoutQuirks(d.model).expected) + "   ('?': either is allowed)\n";
+    r += "  kernel   => " + PrintResult(op, d.kernel).substr(0, 300) + "\n";
+    Result want = WithoutQuirks(d.model).expected;
+    bool either = false;
+    for (uint64_t e : want.either) either |= e != 0;
+    r += "  expected => " + PrintResult(op, want).substr(0, 300) + (either ? "   ('?': either)" : "") + "\n";
+  } else {
+    r += Wrap(j.line.substr(0, 400), 76, "");
   }
-  r += j.line + "\n";
-  if (j.verdict.divergence) r += "signature: " + j.verdict.divergence->signature + "\n";
   if (in.runs > 0) r += "Reproduced " + std::to_string(in.reproduced) + " of " + std::to_string(in.runs) + " runs.\n";
-  if (!in.trace.console.empty()) r += "\nConsole:\n" + IndentLines(in.trace.console, "  ");
-  r += "\n";
+  if (!in.trace.console.empty()) r += "Console:\n" + IndentLines(in.trace.console, "  ");
+  if (have_op) {
+    std::string what = pages.n == 1 ? "page " + std::to_string(pages.lo)
+                                    : Fmt("pages %u-%u", pages.lo, pages.lo + pages.n - 1);
+    if (!looks) {
+      r += Wrap("Cause: step " + std::to_string(index) + " itself, whose answer is the finding.", 76, "");
+    } else if (cause == SIZE_MAX) {
+      r += Wrap("Cause: no earlier step changed " + what + " in the model: step " + std::to_string(index) +
+                    " itself is where the kernel and the documentation part.",
+                76, "");
+    } else {
+      std::string s = "Cause: step " + std::to_string(cause) + " (" + PrintOp(prog.ops[cause]) +
+                      ") is the last step that changed " + what + " before step " + std::to_string(index) +
+                      (prev == SIZE_MAX ? std::string()
+                                        : ", after step " + std::to_string(prev) + " (" + PrintOp(prog.ops[prev]) + ")") +
+                      ".";
+      for (const ReproCheck& c : spec.checks)
+        if (c.single_bit && !c.because.empty() && c.because.rfind("the model requires", 0) != 0)
+          s += " The model requires " + PagemapBitName(c.bit) + " " + (c.value ? "1" : "0") + " there: " + c.because +
+               ".";
+      r += Wrap(s, 76, "");
+    }
+  }
 
-  r += "Steps (mmdiff .mmp program; pages are 4 KiB at 0x100000000000 + page * 4096;\n"
-       "each line's system call and the kernel's answer below it)\n"
-       "-----\n";
+  r += "\nSteps (.mmp; page N is 0x100000000000 + N * 4096), the kernel's answers\n-----\n";
   for (size_t i = 0; i < prog.ops.size(); i++) {
     const Op& op = prog.ops[i];
-    r += "step " + std::to_string(i) + ": " + PrintOp(op) + "\n";
-    r += "        " + SyscallText(op, i);
+    std::string line = Fmt("%3zu: ", i) + PrintOp(op);
     if (i < in.trace.results.size() && in.trace.results[i].kind != ResultKind::kNone)
-      r += "  => " + PrintResult(op, in.trace.results[i]);
-    r += "\n";
+      line += "  => " + PrintResult(op, in.trace.results[i]).substr(0, 60);
+    if (have_op && i == index) line += "   <- differs";
+    else if (i == cause) line += "   <- cause";
+    r += line + "\n";
   }
-  r += "\n";
 
-  std::string before, after;
-  if (have_op && PicturesAround(prog, in.trace, in.profile, index, &before, &after)) {
-    r += "Address space (model; one column per page)\n"
-         "------------------------------------------\n";
-    r += "before step " + std::to_string(index) + ":\n" + IndentLines(before, "  ");
-    if (after == before) r += "after step " + std::to_string(index) + ": the same (the step only observes)\n";
-    else if (!after.empty()) r += "after step " + std::to_string(index) + ", as documented:\n" + IndentLines(after, "  ");
-    r += "Rows: vma (first page upper case; a anon, s shared anon, m memfd, f file), prot,\n"
-         "vmasd (VM_SOFTDIRTY), uffd (w sync wp, a async wp), pte (a anon page, c page cache,\n"
-         "z zero page, m uffd-wp marker, s swap), sd/wp (PTE bits), excl, pt (page table).\n\n";
+  if (have_op) {
+    std::string where = Fmt("pages [%u,%u)", pages.lo, pages.lo + pages.n);
+    if (cause != SIZE_MAX) {
+      r += "\n" + where + " in the model, before and after step " + std::to_string(cause) + ":\n";
+      r += SideBySide(before, after, "before", "after");
+    } else if (PicturesAround(prog, in.trace, in.profile, index, &before, &after, &pages)) {
+      r += "\n" + where + " in the model, before step " + std::to_string(index) +
+           (after.empty() ? ":\n" : " and after it as documented:\n");
+      r += SideBySide(before, after, "before", after.empty() ? "" : "after");
+    }
+    r += "(vma: a anon, s shmem, m memfd, f file, upper case: first page; vmasd: VM_SOFTDIRTY; uffd: w/a wp;\n"
+         " pte: a anon, c cache, z zero, m marker, s swap; sd/wp: PTE bits; excl: mapped once)\n";
   }
 
   spec.notes.push_back("kernel " + in.features.release);
   if (in.runs > 0) spec.notes.push_back("reproduced " + std::to_string(in.reproduced) + "/" + std::to_string(in.runs));
-  r += "Reproducer (cc -O2 -static -Wall -o repro repro.c && ./repro)\n"
-       "----------\n";
+  r += "\nReproducer\n----------\n";
   r += WriteReproC(prog, spec);
-  r += "\n-- \nFound by mmdiff: differential testing of the kernel against a model of its\n"
-       "documented memory-tracking behaviour.\n";
+  r += "-- \nFound by mmdiff: the kernel against a model of its documented memory tracking.\n";
   return r;
 }
 

@@ -1,9 +1,11 @@
-// The text of a linux-mm bug report for one failing program: a subject line,
-// the kernel and its probed features, what the documentation promises (the
-// sentence, quoted, and its file), what the kernel did instead and what the
-// model required, the steps as .mmp lines with the system call each makes
-// and the kernel's answer, the address space before and after the diverging
-// step (model/picture.h), and the C reproducer (fuzz/repro.h) inline.
+// The text of a linux-mm bug report for one failing program, about the size
+// of a mail (at most 120 lines with the C for a program of up to 9 steps): a
+// subject in the list's style, the kernel release, architecture and the
+// config options that matter, what the documentation promises (the check
+// and its sentence, quoted), what the kernel did instead, the cause (the
+// step the model saw change the diverged pages last), the steps with the
+// kernel's answers, one picture of only those pages before and after the
+// cause (model/picture.h), and the C reproducer (fuzz/repro.h) inline.
 #pragma once
 
 #include <string>
@@ -12,6 +14,7 @@
 #include "model/judge.h"
 #include "model/profile.h"
 #include "prog/features.h"
+#include "prog/op_traits.h"
 #include "prog/program.h"
 #include "prog/result.h"
 
@@ -30,7 +33,12 @@ struct ReportInput {
 // The whole report, plain text, ready to paste into a mail.
 std::string WriteReport(const ReportInput& in);
 
-// "mm: soft-dirty bit lost after mprotect (anon-private)".
+// "mm/mprotect: soft-dirty lost when mprotect() changes a neighbouring VMA
+// (anon-private)": the subsystem and clause of step `cause`, the one the
+// model saw change the diverged pages last, or, when that is a load or a
+// store, of `prev`, the change before it ("mm/userfaultfd: soft-dirty lost
+// on a store after UFFDIO_UNREGISTER"). SIZE_MAX: unknown.
+std::string ReportSubject(const Program& prog, const Judgement& j, size_t cause, size_t prev);
 std::string ReportSubject(const Program& prog, const Judgement& j);
 
 // The documentation sentences that define the expected value (file, text),
@@ -46,7 +54,8 @@ std::vector<DocQuote> DocumentationFor(const Program& prog, const Judgement& j);
 // The model's pictures of the op's process around op `op_index`: before it
 // (the model having followed the kernel's answers up to there) and after it
 // (as the contract expects). False when the trace does not reach the op.
+// `only`: these pages, else the op's range and its VMAs, mail-wide.
 bool PicturesAround(const Program& prog, const Trace& trace, const KernelProfile& profile, size_t op_index,
-                    std::string* before, std::string* after);
+                    std::string* before, std::string* after, const PageRange* only = nullptr);
 
 }  // namespace mmdiff

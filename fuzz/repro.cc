@@ -1,4 +1,5 @@
-// The C reproducer writer. Every op's C comes from one switch over OpKind
+// The C reproducer of a program whose children use a userfaultfd
+// (fuzz/repro_c.cc writes the others). Every op's C comes from one switch over OpKind
 // (CWriter::Step, no default); the names of flags and constants from
 // repro_uapi.h; the runtime (turn protocol, uffd handler, guarded access:
 // repro_runtime.h; requirement probes: repro_probes.h) is emitted piece by
@@ -681,6 +682,8 @@ std::string CWriter::Main() {
 
 }  // namespace
 
-std::string WriteReproC(const Program& prog, const ReproSpec& spec) { return CWriter(prog, spec).Write(); }
+std::string repro_detail::WriteTurnsReproC(const Program& prog, const ReproSpec& spec) {
+  return CWriter(prog, spec).Write();
+}
 
 }  // namespace mmdiff

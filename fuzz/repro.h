@@ -1,12 +1,18 @@
 // Standalone C reproducers (syzkaller's csource, from our op table).
 //
-// WriteReproC turns a program into one C file that needs only libc: the same
-// system calls as executor/ops.cc at the same arena addresses, its own
-// #defines of exactly the uapi constants and structs the program uses, fork
-// through a turn protocol in shared memory (only when the program forks), a
-// userfaultfd handler thread (only when the program can raise sync faults or
-// uffd events), loads and stores that survive SIGSEGV/SIGBUS (sigsetjmp).
-// After the steps it checks, it prints one line and exits:
+// WriteReproC turns a program into one C file that needs only libc and the
+// system's uapi headers (what Linux 6.1's lack is defined, only where the
+// program uses it), making the same system calls as executor/ops.cc at the
+// same arena addresses. A single-process program (fuzz/repro_c.cc) is what a
+// person would send: the steps as plain libc calls in main() with the uapi
+// structs named, a short helper per op kind that needs more than one call,
+// a userfaultfd handler thread only where a sync fault or an event can
+// happen, fault-around pinned only where the program depends on it; steps
+// that only observe and are not checked are left out; the processes of a
+// program that forks take turns through pipes. A program whose children use
+// a userfaultfd goes through a turn protocol in shared memory (repro.cc;
+// `./repro -v` prints every step's result there). After the steps it prints
+// one line and exits:
 //
 //   FAIL: page 2: soft-dirty is 0 after a write at step 5 (expected 1: written since clear_refs at step 3)
 //     exit 1: the kernel does not do what the documentation says
@@ -14,8 +20,8 @@
 //   SKIP: ...  exit 125 ("cannot test" for git bisect run): a feature the
 //              program requires is missing
 //
-// `./repro -v` prints every step with its result in the .mmp result syntax.
-// The C compiles with `cc -O2 -static -Wall` without warnings.
+// A step still running after the timeout is a FAIL (hang). The C compiles
+// with `cc -O2 -static -Wall -Werror`.
 #pragma once
 
 #include <cstddef>

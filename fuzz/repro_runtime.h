@@ -5,7 +5,17 @@
 // newline; the writer puts a blank line before it.
 #pragma once
 
+#include <string>
+
+#include "fuzz/repro.h"
+
 namespace mmdiff::repro_detail {
+
+// The reproducer of a program whose children use a userfaultfd (repro.cc):
+// every process runs the same straight-line code in turns through shared
+// memory, a child borrowing its uffd from p0's handler (WriteReproC,
+// fuzz/repro_c.cc, writes the others).
+std::string WriteTurnsReproC(const Program& prog, const ReproSpec& spec);
 
 // say(): printf to stdout in one write.
 extern const char kSay[];

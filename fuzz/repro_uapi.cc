@@ -227,6 +227,17 @@ std::string UapiDefines(const std::set<std::string>& uses) {
   return out;
 }
 
+std::string NewerUapiDefines(const std::set<std::string>& uses) {
+  // Newer than 6.1: MADV_GUARD_* (6.13), UFFD_FEATURE_WP_UNPOPULATED (6.4),
+  // UFFD_FEATURE_WP_ASYNC (6.7).
+  static const std::set<std::string> kNewer = {"MADV_GUARD_INSTALL", "MADV_GUARD_REMOVE",
+                                               "UFFD_FEATURE_WP_UNPOPULATED", "UFFD_FEATURE_WP_ASYNC"};
+  std::set<std::string> newer;
+  for (const std::string& u : uses)
+    if (kNewer.count(u)) newer.insert(u);
+  return UapiDefines(newer);
+}
+
 }  // namespace repro_detail
 
 using namespace repro_detail;

@@ -16,6 +16,10 @@ namespace mmdiff::repro_detail {
 // "#ifndef NAME\n#define NAME VALUE /* FROM */\n#endif\n" for each uapi
 // constant in `uses` that libc may lack, in the table's order; "" for none.
 std::string UapiDefines(const std::set<std::string>& uses);
+// The same for the constants in `uses` that Linux 6.1's uapi headers (the
+// oldest a reproducer is built with) lack; the PAGEMAP_SCAN ones are
+// repro_clib.h's kCScanUapi.
+std::string NewerUapiDefines(const std::set<std::string>& uses);
 
 const char* ProtC(Prot p);       // "PROT_READ | PROT_WRITE"
 const char* AdviceC(Advice a);  // "MADV_DONTNEED"

@@ -1,0 +1,655 @@
+// The C reproducer a person would send to linux-mm. main() makes the steps
+// as plain libc calls at the executor's arena addresses, with the uapi
+// structs named; a helper exists only for an op kind the program uses that
+// needs more than one call (fuzz/repro_clib.h); steps that only observe and
+// are not checked are left out; a handler thread only where a sync
+// userfaultfd fault or an event can happen; fault-around pinned only where a
+// read of a file page and a look at another page depend on it. The
+// processes of a program that forks take turns through pipes; one whose
+// children use a uffd goes through the turn protocol of repro.cc instead
+// (CompactCanFork). What it checks and why: repro_explain.cc.
+#include <cinttypes>
+#include <regex>
+#include <set>
+
+#include "fuzz/repro.h"
+#include "fuzz/repro_clib.h"
+#include "fuzz/repro_fmt.h"
+#include "fuzz/repro_runtime.h"
+#include "fuzz/repro_uapi.h"
+#include "prog/op_table.h"
+#include "prog/op_traits.h"
+#include "prog/text.h"
+
+namespace mmdiff {
+using namespace repro_detail;
+
+namespace {
+
+std::string Quoted(const std::string& s) {
+  std::string out = "\"";
+  char prev = 0;
+  for (char c : s) {
+    if (c == '"' || c == '\\' || (c == '?' && prev == '?')) out += '\\';
+    prev = c;
+    out += c == '\n' ? ' ' : c;
+  }
+  return out + "\"";
+}
+
+std::string Cut(const std::string& s, size_t n) { return s.size() <= n ? s : s.substr(0, n) + "..."; }
+// Its head and its tail (a scan's walk_end is at the end).
+std::string CutMiddle(const std::string& s, size_t n) {
+  return s.size() <= n ? s : s.substr(0, n - 30) + " ... " + s.substr(s.size() - 25);
+}
+
+bool IsAccess(const Op& op) { return op.kind == OpKind::kRead || op.kind == OpKind::kWrite; }
+
+// Ops after which an access may fault (SIGSEGV, SIGBUS) in the contract: a
+// write after one that leaves pages without write permission, any access
+// after one that leaves none or drops the mapping or the file's pages.
+bool MayMakeAccessFault(const Op& op, bool write) {
+  switch (op.kind) {
+    case OpKind::kMunmap: case OpKind::kMremap: case OpKind::kFtruncate:
+      return true;
+    case OpKind::kMadvise: return op.advice == Advice::kGuardInstall;
+    case OpKind::kMmap: case OpKind::kMprotect:
+      return op.prot == Prot::kNone || (write && op.prot != Prot::kRW && op.prot != Prot::kRWX);
+    default: return false;
+  }
+}
+
+// Ops that fault pages in, where a sync userfaultfd registration can stop them.
+bool FaultsPagesIn(const Op& op) {
+  return IsAccess(op) || (op.kind == OpKind::kMadvise &&
+                          (op.advice == Advice::kPopulateRead || op.advice == Advice::kPopulateWrite));
+}
+
+class CompactWriter {
+ public:
+  CompactWriter(const Program& prog, const ReproSpec& spec) : prog_(prog), spec_(spec) { Analyze(); }
+  std::string Write();
+
+ private:
+  void Analyze();
+  std::string Code(size_t i);       // the step's result: 0 ok, -errno, or its value
+  std::string Call(size_t i);
+  std::string Statement(size_t i);  // the step, its result unused
+  std::string Step(size_t i);
+  std::string StepBody(size_t i);
+  std::string CheckLines(const ReproCheck& c);
+  size_t StoreRun(size_t i) const;
+  std::string StoreTable(size_t i, size_t n) const;
+  std::string Require();
+  std::string Includes(const std::string& body) const;
+  long ResultCode(const Op& op, const Result& r) const;
+  std::string A(uint32_t page, uint32_t offset = 0) const {
+    return "ADDR(" + std::to_string(page) + ")" + (offset ? " + " + std::to_string(offset) : "");
+  }
+  std::string Len(uint32_t n) const { return std::to_string(n) + " * PAGE"; }
+
+  const Program& prog_;
+  const ReproSpec& spec_;
+  std::set<std::string> uses_;
+  // What the program needs, each emitted only then: the uffd (and its
+  // handler thread, for sync faults or only events), guarded access, the
+  // /proc files, file slots (and their directory), PAGEMAP_SCAN (and the
+  // categories a scan without ret= asks), the fault-around pin, the checks'
+  // helpers, the turns of forked processes.
+  bool uffd_ = false, thread_ = false, sync_faults_ = false, acc_ = false, pm_ = false, cr_ = false,
+       files_ = false, slots_ = false, dir_ = false, scan_ = false, cats_ = false, fault_around_ = false;
+  bool fail_ = false, want_ = false, expect_ = false, expect_page_ = false, expect_pagemap_ = false,
+       expect_multi_ = false, scan_is_ = false, r_ = false;
+  bool forks_ = false, child_exits_ = false;
+  uint32_t req_ = 0, vec_ = 1;
+  std::vector<int> fork_child_;  // per op: the process a fork makes
+};
+
+void CompactWriter::Analyze() {
+  req_ = prog_.Requires();
+  fork_child_.assign(prog_.ops.size(), 0);
+  int next_child = 1;
+  for (size_t i = 0; i < prog_.ops.size(); i++)
+    if (prog_.ops[i].kind == OpKind::kFork) fork_child_[i] = next_child++, forks_ = true;
+  for (const Op& op : prog_.ops) child_exits_ |= op.kind == OpKind::kExit && op.proc > 0;
+  if (req_ & kFeatScanSoftDirty) req_ |= kFeatSoftDirty;  // its probe asks both
+  auto checked = [this](size_t i) {
+    for (const ReproCheck& c : spec_.checks)
+      if (c.op_index == i) return true;
+    return false;
+  };
+  bool sync_missing = false, sync_wp = false, wp_on = false, async = false, may_fault_read = false,
+       may_fault_write = false;
+  std::set<uint32_t> file_pages, read_file_pages;
+  for (size_t i = 0; i < prog_.ops.size(); i++) {
+    const Op& op = prog_.ops[i];
+    bool emitted = !(Observes(op) && !checked(i));
+    if (op.kind == OpKind::kUffdOpen) {
+      uffd_ = true;
+      async = op.uffd_features & kUffdWpAsync;
+      if (op.uffd_features & (kUffdEventFork | kUffdEventRemap | kUffdEventRemove | kUffdEventUnmap)) thread_ = true;
+    }
+    if (op.kind == OpKind::kUffdRegister || op.kind == OpKind::kUffdUnregister || op.kind == OpKind::kUffdWp)
+      uffd_ = true;
+    if (op.kind == OpKind::kUffdRegister) {
+      sync_missing |= (op.uffd_modes & ~uint32_t{kUffdModeWp}) != 0;
+      sync_wp |= (op.uffd_modes & kUffdModeWp) && !async;
+    }
+    // A sync WP fault needs a protected PTE or marker: some uffd_wp on (or a
+    // WP_MATCHING scan) before the access, in this registration or an earlier one.
+    wp_on |= (op.kind == OpKind::kUffdWp && (op.flags & kFlagWpOn)) ||
+             (op.kind == OpKind::kScan && (op.flags & kFlagWpMatching));
+    if (FaultsPagesIn(op) && (sync_missing || (sync_wp && wp_on))) thread_ = sync_faults_ = true;
+    if (op.kind == OpKind::kRead && may_fault_read) acc_ = true;
+    if (op.kind == OpKind::kWrite && may_fault_write) acc_ = true;
+    may_fault_read |= MayMakeAccessFault(op, false);
+    may_fault_write |= MayMakeAccessFault(op, true);
+    if (op.kind == OpKind::kClearRefs) cr_ = true;
+    // fds[]: every op on a file slot, and a mapping of one.
+    if (HasTrait(op.kind, kTraitFileOp) || (op.kind == OpKind::kMmap && op.backing != Backing::kAnon)) files_ = true;
+    if (op.kind == OpKind::kFile) slots_ = dir_ = true;
+    if (op.kind == OpKind::kScan && emitted) {
+      scan_ = pm_ = true;
+      vec_ = std::max(vec_, ScanVecLen(op));
+      if (!(op.flags & kFlagHasRet)) cats_ = true;
+    }
+    if (op.kind == OpKind::kPagemap && emitted) pm_ = true;
+    // Fault-around (mm/memory.c do_fault_around) maps page-cache pages next
+    // to a read one: it matters where a read of a file page is followed by a
+    // look at another page of a file mapping.
+    if (op.kind == OpKind::kMmap && (op.backing != Backing::kAnon || op.shared))
+      for (uint32_t k = 0; k < op.npages; k++) file_pages.insert(op.page + k);
+    if (op.kind == OpKind::kRead && file_pages.count(op.page)) read_file_pages.insert(op.page);
+    if ((op.kind == OpKind::kPagemap || op.kind == OpKind::kScan) && emitted && !read_file_pages.empty())
+      for (uint32_t k = 0; k < op.npages; k++)
+        if (file_pages.count(op.page + k) && !read_file_pages.count(op.page + k)) fault_around_ = true;
+  }
+  for (const ReproCheck& c : spec_.checks) {
+    const Op& op = prog_.ops[c.op_index];
+    if (c.single_bit) {
+      pm_ = fail_ = true;
+      continue;
+    }
+    bool all_pm = !c.allowed.empty();
+    for (const Result& r : c.allowed) {
+      all_pm &= r.kind == ResultKind::kPagemap && r.pagemap.size() == op.npages;
+      if (r.uffd_faults) thread_ = acc_ = sync_faults_ = true;
+      if (r.kind == ResultKind::kFault) acc_ = true;
+    }
+    if (op.kind == OpKind::kPagemap) {
+      if (all_pm && op.npages) expect_pagemap_ = pm_ = true;
+    } else if (op.kind == OpKind::kScan) {
+      scan_is_ = r_ = true;
+    }
+  }
+  if (thread_) uffd_ = true;  // the thread polls every uffd: adopt() gives it one
+  if (req_ & kFeatSoftDirty) pm_ = cr_ = true;
+  if (req_ & (kFeatPagemapScan | kFeatScanSoftDirty)) scan_ = pm_ = cats_ = true;
+  if (req_ & kFeatGuard) uses_.insert("MADV_GUARD_INSTALL");
+}
+
+long CompactWriter::ResultCode(const Op& op, const Result& r) const {
+  long code = 0;
+  if (IsAccess(op)) {
+    if (r.kind == ResultKind::kValue) code = r.value & 0xff;
+    if (r.kind == ResultKind::kFault) code = 0x10000 | r.signal;
+    if (r.uffd_faults & kFaultWp) code |= 0x100;
+    if (r.uffd_faults & kFaultMissing) code |= 0x200;
+    if (r.uffd_faults & kFaultMinor) code |= 0x400;
+    return code;
+  }
+  if (r.kind == ResultKind::kErr) return -r.err;
+  if (r.kind == ResultKind::kValue) return r.value;
+  return 0;
+}
+
+// The C of op i as an expression whose value is its result: ok() turns a
+// system call's into 0 or -errno.
+std::string CompactWriter::Code(size_t i) {
+  const Op& op = prog_.ops[i];
+  switch (op.kind) {
+    case OpKind::kRead:
+      if (!acc_) return "*(volatile unsigned char *)(" + A(op.page, op.offset) + ")";
+      return "acc(" + A(op.page, op.offset) + ", 0, 0)";
+    case OpKind::kWrite:
+      if (!acc_) return "(" + Call(i) + ", 0)";
+      return Fmt("acc(%s, 1, 0x%02x)", A(op.page, op.offset).c_str(), WriteToken(op, i));
+    case OpKind::kMmap: case OpKind::kMremap: return "ok((long)" + Call(i) + ")";
+    case OpKind::kMemfd:
+      if (slots_) return Call(i);
+      return "(ok(fds[" + std::to_string(op.file) + Fmt("] = memfd_create(\"mmdiff-%u\", 0)) ?: ", op.file) +
+             "ok(ftruncate(fds[" + std::to_string(op.file) + "], " + Len(op.npages) + ")))";
+    case OpKind::kUffdOpen:
+      return "(ok(uffd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK)) ?: ok(ioctl(uffd, UFFDIO_API, "
+             "&(struct uffdio_api){.api = UFFD_API, .features = " +
+             UffdApiFeaturesC(op.uffd_features, " | ", &uses_) + "}))" + (thread_ ? " ?: adopt(uffd)" : "") + ")";
+    case OpKind::kClearRefs: case OpKind::kFile: case OpKind::kScan:
+      return Call(i);
+    default: return "ok(" + Call(i) + ")";
+  }
+}
+
+// The call(s) of op i.
+std::string CompactWriter::Call(size_t i) {
+  const Op& op = prog_.ops[i];
+  std::string f = "fds[" + std::to_string(op.file) + "]";
+  auto range = [&] { return "RANGE(" + std::to_string(op.page) + ", " + std::to_string(op.npages) + ")"; };
+  switch (op.kind) {
+    case OpKind::kMmap:
+      return "mmap(" + A(op.page) + ", " + Len(op.npages) + ", " + ProtC(op.prot) + ", " +
+             MmapFlagsC(op, " | ", &uses_) + ", " + (op.backing == Backing::kAnon ? "-1" : f) + ", " +
+             (op.file_pgoff ? Len(op.file_pgoff) : "0") + ")";
+    case OpKind::kMunmap: return "munmap(" + A(op.page) + ", " + Len(op.npages) + ")";
+    case OpKind::kMprotect: return "mprotect(" + A(op.page) + ", " + Len(op.npages) + ", " + ProtC(op.prot) + ")";
+    case OpKind::kMremap:
+      return "mremap(" + A(op.page) + ", " + Len(op.npages) + ", " + Len(op.new_npages) + ", " +
+             MremapFlagsC(op, " | ", &uses_) + ", " + A((op.flags & kFlagMove) ? op.new_page : op.page) + ")";
+    case OpKind::kMadvise:
+      uses_.insert(AdviceC(op.advice));
+      return "madvise(" + A(op.page) + ", " + Len(op.npages) + ", " + AdviceC(op.advice) + ")";
+    case OpKind::kRead: return "(void)*(volatile char *)(" + A(op.page, op.offset) + ")";
+    case OpKind::kWrite:
+      return Fmt("*(volatile char *)(%s) = 0x%02x", A(op.page, op.offset).c_str(), WriteToken(op, i));
+    case OpKind::kClearRefs: return "clear_refs(\"" + std::to_string(op.value) + "\")";
+    case OpKind::kMemfd:
+      return Fmt("slot(%u, memfd_create(\"mmdiff-%u\", 0), %u)", op.file, op.file, op.npages);
+    case OpKind::kFile:
+      return Fmt("slot(%u, open(path(%u), O_RDWR | O_CREAT | O_TRUNC, 0600), %u)", op.file, op.file, op.npages);
+    case OpKind::kFtruncate: return "ftruncate(" + f + ", " + Len(op.npages) + ")";
+    case OpKind::kFwrite:
+      return Fmt("pwrite(%s, \"\\x%02x\", 1, %s)", f.c_str(), WriteToken(op, i), Len(op.page).c_str());
+    case OpKind::kFpunch:
+      uses_.insert("FALLOC_FL_PUNCH_HOLE");
+      return "fallocate(" + f + ", FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, " + Len(op.page) + ", " +
+             Len(op.npages) + ")";
+    case OpKind::kUffdOpen: return "uffd_open(" + UffdApiFeaturesC(op.uffd_features, " | ", &uses_) + ")";
+    case OpKind::kUffdRegister:
+      return "ioctl(uffd, UFFDIO_REGISTER, &(struct uffdio_register){" + range() + ", " +
+             UffdModesC(op.uffd_modes, " | ", &uses_) + "})";
+    case OpKind::kUffdUnregister: return "ioctl(uffd, UFFDIO_UNREGISTER, &(struct uffdio_range)" + range() + ")";
+    case OpKind::kUffdWp: {
+      std::string mode = (op.flags & kFlagWpOn) ? "UFFDIO_WRITEPROTECT_MODE_WP" : "";
+      if (op.flags & kFlagDontwake) mode += std::string(mode.empty() ? "" : " | ") + "UFFDIO_WRITEPROTECT_MODE_DONTWAKE";
+      return "ioctl(uffd, UFFDIO_WRITEPROTECT, &(struct uffdio_writeprotect){" + range() + ", " +
+             (mode.empty() ? "0" : mode) + "})";
+    }
+    case OpKind::kScan:
+      return Fmt("scan(%u, %u, %s, %s, %s, %s, %s, %u, %u)", op.page, op.npages, ScanFlagsC(op, " | ", &uses_).c_str(),
+                 CategoriesC(op.scan_req, " | ", &uses_).c_str(), CategoriesC(op.scan_inv, " | ", &uses_).c_str(),
+                 CategoriesC(op.scan_any, " | ", &uses_).c_str(),
+                 (op.flags & kFlagHasRet) ? CategoriesC(op.scan_ret, " | ", &uses_).c_str() : "cats",
+                 ScanVecLen(op), op.scan_max);
+    case OpKind::kPagemap: case OpKind::kRequires: case OpKind::kExit: case OpKind::kFork:
+      return "0";
+  }
+  return "0";
+}
+
+// Op i, its result unused (ok() consumes what must not be ignored).
+std::string CompactWriter::Statement(size_t i) {
+  const Op& op = prog_.ops[i];
+  if (IsAccess(op)) return (acc_ ? Code(i) : Call(i)) + ";";
+  if (op.kind == OpKind::kFtruncate || op.kind == OpKind::kFwrite) return "ok(" + Call(i) + ");";
+  if (op.kind == OpKind::kMemfd && !slots_) {
+    // The slot's old fd first, as the executor's OpenFileSlot.
+    std::string f = "fds[" + std::to_string(op.file) + "]";
+    bool reopened = false;
+    for (size_t j = 0; j < i; j++) reopened |= prog_.ops[j].kind == OpKind::kMemfd && prog_.ops[j].file == op.file;
+    return (reopened ? "close(" + f + "), " : std::string()) + f +
+           Fmt(" = memfd_create(\"mmdiff-%u\", 0), ok(ftruncate(", op.file) + f + ", " + Len(op.npages) + "));";
+  }
+  if (op.kind == OpKind::kUffdOpen)
+    return "uffd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK), ioctl(uffd, UFFDIO_API, &(struct uffdio_api){.api = "
+           "UFFD_API, .features = " + UffdApiFeaturesC(op.uffd_features, " | ", &uses_) + "})" +
+           (thread_ ? ", adopt(uffd);" : ";");
+  return Call(i) + ";";
+}
+
+std::string CompactWriter::CheckLines(const ReproCheck& c) {
+  const Op& op = prog_.ops[c.op_index];
+  std::string at = "step " + std::to_string(c.op_index);
+  if (c.single_bit) {
+    int bit = PagemapBitNumber(c.bit);
+    return Fmt("\tif ((pagemap(ADDR(%u)) >> %d & 1) != %d)\n", c.page, bit, c.value ? 1 : 0) + "\t\tfail(" +
+           Quoted(Fmt("page %u: %s is %d after %s (expected %d: %s)", c.page, PagemapBitName(c.bit).c_str(),
+                      c.value ? 0 : 1, c.after.c_str(), c.value ? 1 : 0, c.because.c_str())) +
+           ");\n";
+  }
+  if (c.allowed.empty()) return "";
+  std::string want = PrintResult(op, c.allowed[0]);
+  std::string text = CutMiddle(want, 120) + (c.allowed.size() > 1 ? " or another allowed result" : "") +
+                     (c.because.empty() ? "" : ": " + c.because);
+  std::string what = at + ": " + Cut(PrintOp(op), 80);
+  if (op.kind == OpKind::kPagemap) {
+    if (!expect_pagemap_ || c.allowed[0].pagemap.size() != op.npages) return "";
+    if (c.allowed.size() == 1) {
+      expect_page_ = true;
+      std::string out;
+      const Result& r = c.allowed[0];
+      for (size_t k = 0; k < r.pagemap.size(); k++) {
+        uint64_t mask = kPmShownBits & ~(k < r.either.size() ? r.either[k] : 0);
+        Result one = r;
+        one.pagemap = {r.pagemap[k]};
+        one.either = {k < r.either.size() ? r.either[k] : 0};
+        Op page_op = op;
+        page_op.npages = 1;
+        out += Fmt("\texpect_page(%zu, %#" PRIx64 "ul, %#" PRIx64 "ul, ", op.page + k, r.pagemap[k] & mask, mask) +
+               Quoted(c.because) + "); /* " + PrintResult(page_op, one) + " */\n";
+      }
+      return out;
+    }
+    expect_multi_ = true;
+    std::string want_c, care_c;
+    for (const Result& r : c.allowed)
+      for (size_t k = 0; k < r.pagemap.size(); k++) {
+        uint64_t mask = kPmShownBits & ~(k < r.either.size() ? r.either[k] : 0);
+        want_c += Fmt("%s%#" PRIx64 "ul", want_c.empty() ? "" : ", ", r.pagemap[k] & mask);
+        care_c += Fmt("%s%#" PRIx64 "ul", care_c.empty() ? "" : ", ", mask);
+      }
+    return Fmt("\texpect_pagemap(%zu, %u, %u, %zu, (const unsigned long[]){%s},\n", c.op_index, op.page, op.npages,
+               c.allowed.size(), want_c.c_str()) +
+           "\t\t       (const unsigned long[]){" + care_c + "}, " + Quoted(c.because) + ");\n";
+  }
+  if (op.kind == OpKind::kScan) {
+    std::string cond;
+    for (const Result& r : c.allowed) {
+      if (!cond.empty()) cond += " ||\n\t      ";
+      if (r.kind == ResultKind::kErr) {
+        cond += "r == -" + ErrnoName(r.err);
+        continue;
+      }
+      std::string table;
+      for (size_t k = 0; k < r.regions.size(); k++)
+        table += Fmt("%s{%" PRIu64 ", %" PRIu64 ", %#x}", k == 0 ? "" : k % 6 ? ", " : ",\n\t\t", r.regions[k].start,
+                     r.regions[k].end, r.regions[k].categories);
+      cond += Fmt("scan_is(r, %" PRId64 ", (const unsigned long[][3]){", r.value) +
+              (r.regions.size() > 6 ? "\n\t\t" : "") + (table.empty() ? "{0}" : table) +
+              Fmt("}, %" PRIu64 ")", r.walk_end);
+    }
+    return "\tif (!(" + cond + "))\n\t\tscan_fail(r, " + Quoted(what) + ", " + Quoted(text) + ");\n";
+  }
+  if (c.allowed.size() == 1) {
+    want_ = true;
+    return "\tstep = " + std::to_string(c.op_index) + ", want(" + Code(c.op_index) + ", " +
+           std::to_string(ResultCode(op, c.allowed[0])) + ", " + Quoted(Cut(PrintOp(op), 80) + " should give " + text) +
+           ");\n";
+  }
+  std::string codes;
+  for (const Result& r : c.allowed) codes += (codes.empty() ? "" : ", ") + std::to_string(ResultCode(op, r));
+  expect_ = true;
+  return "\tstep = " + std::to_string(c.op_index) + ", expect(" + Code(c.op_index) + ", " +
+         std::to_string(c.allowed.size()) + ", (const long[]){" + codes + "},\n\t       " +
+         Quoted(Cut(PrintOp(op), 80) + " should give " + text) + ");\n";
+}
+
+// Op i in a program that forks: only its process runs it, in its turn.
+std::string CompactWriter::Step(size_t i) {
+  const Op& op = prog_.ops[i];
+  std::string body = StepBody(i);
+  if (!forks_) return body;
+  std::string p = std::to_string(op.proc), at = "\tstep = " + std::to_string(i) + "; ";
+  if (op.kind == OpKind::kFork) {
+    std::string child = "me = " + std::to_string(fork_child_[i]) + ", holding = 0";
+    if (pm_) child += ", pm = open(\"/proc/self/pagemap\", O_RDONLY)";  // /proc/self names the opener
+    if (cr_) child += ", cr = open(\"/proc/self/clear_refs\", O_WRONLY)";
+    return at + "if (turn(" + p + ") && !fork()) /* fork */\n\t\t" + child + ";\n";
+  }
+  if (op.kind == OpKind::kExit) {
+    // Its children go to p0 (a subreaper), which waits for them at the end.
+    std::string next =
+        i + 1 < prog_.ops.size() ? "pass(" + std::to_string(prog_.ops[i + 1].proc) + ", getpid()), " : "";
+    return at + "if (turn(" + p + ")) /* " + PrintOp(op) + " */\n\t\t" + next + "exit(0);\n";
+  }
+  if (body.empty()) return "";
+  if (std::count(body.begin(), body.end(), '\n') == 1) return "\tif (turn(" + p + ")) " + body.substr(1);
+  std::string in;
+  for (size_t a = 0, b; a < body.size(); a = b + 1) {
+    b = body.find('\n', a);
+    in += "\t" + body.substr(a, b - a + 1);
+  }
+  return "\tif (turn(" + p + ")) {\n" + in + "\t}\n";
+}
+
+std::string CompactWriter::StepBody(size_t i) {
+  const Op& op = prog_.ops[i];
+  if (op.kind == OpKind::kRequires || op.kind == OpKind::kExit || op.kind == OpKind::kFork) return "";
+  std::vector<const ReproCheck*> checks;
+  for (const ReproCheck& c : spec_.checks)
+    if (c.op_index == i) checks.push_back(&c);
+  if (Observes(op) && checks.empty()) return "";  // reads state only: nothing to reproduce
+  std::string comment = " /* " + Cut(PrintOp(op), 100) + " */\n", at = "\tstep = " + std::to_string(i);
+  bool whole = false;  // a check of the result itself: it makes the step
+  for (const ReproCheck* c : checks) whole |= !c->single_bit && !c->allowed.empty();
+  std::string out;
+  if (op.kind == OpKind::kPagemap) out = at + ";" + comment;
+  else if (op.kind == OpKind::kScan && whole) out = at + ", r = " + Code(i) + ";" + comment;
+  else if (!whole) out = at + ", " + Statement(i) + comment;
+  for (const ReproCheck* c : checks) out += CheckLines(*c);
+  return out;
+}
+
+// A long run of plain stores (scan_stale_walk_end has 512): the number of
+// unchecked writes at page offset 0 from op i on, in a program of one process
+// whose accesses need no fault recovery.
+size_t CompactWriter::StoreRun(size_t i) const {
+  if (forks_ || acc_) return 0;
+  size_t n = 0;
+  for (size_t j = i; j < prog_.ops.size(); j++, n++) {
+    const Op& op = prog_.ops[j];
+    bool checked = false;
+    for (const ReproCheck& c : spec_.checks) checked |= c.op_index == j;
+    if (op.kind != OpKind::kWrite || op.offset != 0 || checked) break;
+  }
+  return n;
+}
+
+// Those stores as a table and a loop: the C grows by a line per 12 steps.
+std::string CompactWriter::StoreTable(size_t i, size_t n) const {
+  std::string pages, bytes;
+  for (size_t k = 0; k < n; k++) {
+    const char* sep = k == 0 ? "" : k % 12 ? ", " : ",\n\t\t\t";
+    pages += sep + std::to_string(prog_.ops[i + k].page);
+    bytes += sep + Fmt("0x%02x", WriteToken(prog_.ops[i + k], i + k));
+  }
+  return Fmt("\tfor (int k = 0; k < %zu; k++) { /* steps %zu-%zu: write PAGE */\n", n, i, i + n - 1) +
+         "\t\tstatic const unsigned page[] = {" + pages + "};\n" +
+         "\t\tstatic const unsigned char byte[] = {" + bytes + "};\n\n" +
+         Fmt("\t\tstep = %zu + k, *(volatile char *)ADDR(page[k]) = byte[k];\n\t}\n", i);
+}
+
+// The probes of the features a `requires` names (executor/probe.cc tests the
+// same), in Feature order: the first missing one is the SKIP's. The probe's
+// page and userfaultfd stay until exit: they are away from the arena.
+std::string CompactWriter::Require() {
+  if (!req_) return "";
+  auto skip = [](const std::string& cond, Feature f) {
+    return "\tif (" + cond + ")\n\t\tskip(\"" + FeatureNames()[__builtin_ctz(f)] + "\");\n";
+  };
+  std::string b;
+  if (req_ & (kFeatSoftDirty | kFeatUffdWp | kFeatGuard))
+    b += "\tchar *p = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);\n";
+  bool api = req_ & (kFeatWpAsync | kFeatWpUnpopulated);  // the features UFFDIO_API reports
+  if (req_ & (kFeatUffdWp | kFeatWpAsync | kFeatWpUnpopulated))
+    b += "\tint fd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);\n" +
+         std::string(api ? "\tstruct uffdio_api api = {.api = UFFD_API};\n\n\tioctl(fd, UFFDIO_API, &api);\n" : "\n");
+  else if (!b.empty())
+    b += "\n";
+  if (req_ & kFeatSoftDirty)  // a page written after clear_refs 4 reads soft-dirty
+    b += "\t*(volatile char *)p = 1, clear_refs(\"4\"), *(volatile char *)p = 2;\n" +
+         skip("!(pagemap(p) >> 55 & 1)", kFeatSoftDirty);
+  if (req_ & kFeatUffdWp)
+    b += skip(std::string(api ? "" : "ioctl(fd, UFFDIO_API, &(struct uffdio_api){.api = UFFD_API}) ||\n\t    ") +
+                  "ioctl(fd, UFFDIO_REGISTER, &(struct uffdio_register){{(unsigned long)p, PAGE}, UFFDIO_REGISTER_MODE_WP})",
+              kFeatUffdWp);
+  for (auto [feat, name] : {std::pair{kFeatWpAsync, "UFFD_FEATURE_WP_ASYNC"},
+                            std::pair{kFeatWpUnpopulated, "UFFD_FEATURE_WP_UNPOPULATED"}})
+    if (req_ & feat) {
+      uses_.insert(name);
+      b += skip(std::string("!(api.features & ") + name + ")", feat);
+    }
+  if (req_ & kFeatPagemapScan) b += skip("!scan_categories()", kFeatPagemapScan);
+  if (req_ & kFeatScanSoftDirty) b += skip("!(scan_categories() & PAGE_IS_SOFT_DIRTY)", kFeatScanSoftDirty);
+  if (req_ & kFeatThp)
+    b += "\tchar thp[64] = \"\";\n\tint t = open(\"/sys/kernel/mm/transparent_hugepage/enabled\", O_RDONLY);\n\n" +
+         skip("read(t, thp, sizeof thp - 1) < 0 || (!strstr(thp, \"[always]\") && !strstr(thp, \"[madvise]\"))",
+              kFeatThp);
+  if (req_ & kFeatHugetlb) b += skip("meminfo(\"HugePages_Free:\") <= 0", kFeatHugetlb);
+  if (req_ & kFeatSwap) b += skip("meminfo(\"SwapTotal:\") <= 0", kFeatSwap);
+  if (req_ & kFeatGuard) b += skip("madvise(p + PAGE, PAGE, MADV_GUARD_INSTALL)", kFeatGuard);
+  return "static void require(void) /* SKIP (exit 125) where the kernel lacks a feature the program needs */\n{\n" + b +
+         "}\n";
+}
+
+std::string CompactWriter::Includes(const std::string& body) const {
+  std::set<std::string> inc = {"stdio.h", "stdlib.h", "unistd.h", "signal.h"};
+  auto has = [&body](const char* re) { return std::regex_search(body, std::regex(re)); };
+  if (has("errno")) inc.insert("errno.h");
+  if (has("\\bopen\\(|O_RDONLY|O_CLOEXEC|fallocate")) inc.insert("fcntl.h");
+  if (has("\\b(mmap|munmap|mprotect|madvise|mremap|memfd_create)\\(")) inc.insert("sys/mman.h");
+  if (has("\\bioctl\\(")) inc.insert("sys/ioctl.h");
+  if (has("\\bsyscall\\(")) inc.insert("sys/syscall.h");
+  if (has("\\b(strlen|strstr|strerror)\\(")) inc.insert("string.h");
+  if (has("uffdio_|UFFD_")) inc.insert("linux/userfaultfd.h");
+  if (has("PAGEMAP_SCAN")) inc.insert("linux/fs.h");
+  if (has("pthread_")) inc.insert("pthread.h");
+  if (has("\\bpoll\\(")) inc.insert("poll.h");
+  if (has("sigsetjmp")) inc.insert("setjmp.h");
+  if (has("\\bmount\\(")) inc.insert("sys/mount.h");
+  if (has("\\bwaitpid\\(")) inc.insert("sys/wait.h");
+  if (has("\\bprctl\\(")) inc.insert("sys/prctl.h");
+  std::string out = "#define _GNU_SOURCE\n";
+  for (const std::string& h : inc) out += "#include <" + h + ">\n";
+  return out;
+}
+
+std::string CompactWriter::Write() {
+  std::string steps;
+  for (size_t i = 0; i < prog_.ops.size(); i++) {
+    size_t run = StoreRun(i);
+    if (run >= 8) {
+      steps += StoreTable(i, run);
+      i += run - 1;
+      continue;
+    }
+    steps += Step(i);
+  }
+  std::string require = Require();
+
+  // Helpers, each only when a step uses it.
+  std::string helpers;
+  auto add = [&helpers](const std::string& s) { helpers += (helpers.empty() ? "" : "\n") + s; };
+  std::string globals = "static int step", what = "the step running";
+  if (pm_) globals += ", pm", what += ", /proc/self/pagemap";
+  if (cr_) globals += ", cr", what += ", clear_refs";
+  if (uffd_) globals += ", uffd = -1", what += ", the userfaultfd";
+  if (files_) globals += ", fds[8] = {-1, -1, -1, -1, -1, -1, -1, -1}", what += ", memfd/file slots";
+  globals += "; /* " + what + " */\n";
+  std::string oneliners = Fmt(
+      "static void died(int sig) { printf(sig == SIGALRM ? \"FAIL: step %%d did not finish within %%d s (hang)\\n\" : "
+      "\"FAIL: step %%d: signal %%d\\n\", step, sig == SIGALRM ? %d : sig), exit(1); }\n",
+      spec_.timeout_s);
+  if (!require.empty())
+    oneliners += "static void skip(const char *f) { printf(\"SKIP: this kernel lacks %s, which the program requires\\n\", f); "
+                 "exit(125); }\n";
+  if (fail_) oneliners += "static void fail(const char *why) { printf(\"FAIL: %s\\n\", why); exit(1); }\n";
+  if ((steps + require).find("pagemap(") != std::string::npos || expect_page_ || expect_multi_)
+    oneliners += "static unsigned long pagemap(char *p) { unsigned long e; return pread(pm, &e, 8, (unsigned long)p "
+                 "/ PAGE * 8) == 8 ? e : 0; }\n";
+  if (cr_ || forks_ || (steps + require).find("ok(") != std::string::npos)
+    oneliners += "static long ok(long r) { return r < 0 ? -errno : 0; } /* a system call's result: 0 or -errno */\n";
+  if (cr_) oneliners += "static int clear_refs(const char *v) { return ok(write(cr, v, 1)); }\n";
+  helpers = oneliners;
+  if (forks_)
+    add(Fmt("static int me, holding = 1, turns[%d][2]; /* this process (p0, p1, ...), whether it has the turn, a pipe each */\n",
+            prog_.NumProcs()) +
+        (child_exits_ ? kCTurnsExit : kCTurns) + "\n" + kCReap);
+  if (thread_) add(sync_faults_ ? kCHandler : kCEventReader);
+  if (acc_) add(sync_faults_ ? kCAccessFaults : kCAccess);
+  if (dir_) add(kCFileDir);
+  if (slots_) add(kCSlot);
+  if (fault_around_) add(kCFaultAround);
+  if (scan_) add(kCScan);
+  if (cats_) add(kCScanCategories);
+  if (scan_is_)
+    add(std::string(kCScanIs) +
+        "\nstatic void scan_fail(long r, const char *step, const char *want)\n{\n"
+        "\tprintf(\"FAIL: %s => %ld regions, walk_end page %lu (expected %s)\\n\", step, r, walk_end, want);\n"
+        "\texit(1);\n}\n");
+  if (want_) add(kCWant);
+  if (expect_) add(kCExpect);
+  if (expect_page_) add(kCExpectPage);
+  if (expect_multi_) add(kCExpectPagemap);
+  if (req_ & (kFeatHugetlb | kFeatSwap)) add(kCMeminfo);
+  if (!require.empty()) add(require);
+
+  std::string main = "int main(void)\n{\n";
+  if (r_) main += "\tlong r;\n\n";
+  bool plain_access = !acc_ && steps.find("volatile") != std::string::npos;  // a fault there: FAIL
+  main += Fmt("\tsignal(SIGALRM, died), %salarm(%d);\n", plain_access ? "signal(SIGSEGV, died), signal(SIGBUS, died), " : "",
+              spec_.timeout_s);
+  if (pm_ && cr_) main += "\tpm = open(\"/proc/self/pagemap\", O_RDONLY), cr = open(\"/proc/self/clear_refs\", O_WRONLY);\n";
+  else if (pm_) main += "\tpm = open(\"/proc/self/pagemap\", O_RDONLY);\n";
+  else if (cr_) main += "\tcr = open(\"/proc/self/clear_refs\", O_WRONLY);\n";
+  if (!require.empty()) main += "\trequire();\n";
+  if (acc_) main += "\tsignal(SIGSEGV, on_fault), signal(SIGBUS, on_fault);\n";
+  if (thread_) main += "\tpthread_create(&(pthread_t){0}, NULL, handler, NULL);\n";
+  if (dir_)
+    main += "\tsnprintf(dir, sizeof dir, \"%s/mmdiff-repro.XXXXXX\", getenv(\"TMPDIR\") ?: \"/tmp\");\n"
+            "\tif (!mkdtemp(dir) || atexit(remove_files))\n\t\treturn 2;\n";
+  if (forks_)
+    main += Fmt("\tsetpgid(0, 0), prctl(PR_SET_CHILD_SUBREAPER, 1), atexit(stop_all), signal(SIGCHLD, reap);\n"
+                "\tfor (int p = 0; p < %d; p++)\n\t\tif (pipe(turns[p]))\n\t\t\treturn 2;\n",
+                prog_.NumProcs());
+  if (fault_around_) main += "\tpin_fault_around();\n";
+  if (cats_ && steps.find("cats") != std::string::npos) main += "\tlong cats = scan_categories();\n";
+  main += steps;
+  if (forks_) main += "\treap(0); /* every process waits for its children; p0 says PASS */\n\tif (me)\n\t\texit(0);\n";
+  main += "\tprintf(\"PASS\\n\");\n\treturn 0;\n}\n";
+
+  std::string defs = "#define PAGE 4096ul\n#define ADDR(page) ((char *)0x100000000000ul + (page) * PAGE) /* mmdiff's arena */\n";
+  if ((steps + helpers).find("RANGE(") != std::string::npos)
+    defs += "#define RANGE(page, n) {(unsigned long)ADDR(page), (n) * PAGE}\n";
+  if (scan_) defs += Fmt("#define VEC %u\n", vec_);
+  std::string newer = NewerUapiDefines(uses_);
+  if (scan_) newer += kCScanUapi;
+  std::string body = defs + globals + helpers + "\n" + main;
+
+  std::string out = "// mmdiff reproducer: " + Cut(spec_.title, 160) + "\n";
+  for (const std::string& n : spec_.notes) out += "// " + Cut(n, 160) + "\n";
+  out += std::string("// cc -O2 -Wall -o repro repro.c") + (thread_ ? " -pthread" : "") +
+         " && ./repro: FAIL (exit 1), PASS (0), SKIP (125: a feature is missing)\n";
+  out += Includes(body + newer) + newer;
+  out += "\n" + body;
+  return out;
+}
+
+// Whether the processes of a program that forks can take turns through
+// pipes (a handler thread lives in p0 only): no uffd op in a child (its
+// context would have to be borrowed from p0's handler), no access in a child
+// where a sync uffd fault is possible, p0 runs to the end.
+bool CompactCanFork(const Program& prog) {
+  bool sync_uffd = false;
+  for (const Op& op : prog.ops) {
+    if (op.kind == OpKind::kUffdOpen && !(op.uffd_features & kUffdWpAsync)) sync_uffd = true;
+    if (op.kind == OpKind::kUffdRegister && (op.uffd_modes & ~uint32_t{kUffdModeWp})) sync_uffd = true;
+  }
+  for (const Op& op : prog.ops) {
+    if (op.proc == 0 && op.kind == OpKind::kExit) return false;
+    if (op.proc == 0) continue;
+    if (op.kind == OpKind::kUffdOpen || op.kind == OpKind::kUffdRegister || op.kind == OpKind::kUffdUnregister ||
+        op.kind == OpKind::kUffdWp)
+      return false;
+    if (sync_uffd && FaultsPagesIn(op)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string WriteReproC(const Program& prog, const ReproSpec& spec) {
+  for (const Op& op : prog.ops)
+    if (op.kind == OpKind::kFork && !CompactCanFork(prog)) return WriteTurnsReproC(prog, spec);
+  return CompactWriter(prog, spec).Write();
+}
+
+}  // namespace mmdiff

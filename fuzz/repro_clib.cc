@@ -1,0 +1,366 @@
+// The C helpers of a single-process reproducer, as text (fuzz/repro_clib.h).
+// Kernel style (tabs), short: a reproducer is read in a mail.
+#include "fuzz/repro_clib.h"
+
+namespace mmdiff::repro_detail {
+
+// executor/uffd_handler.cc: WP faults are resolved by un-protecting the page,
+// MINOR by UFFDIO_CONTINUE, MISSING by a zero page (a copy of zeroes where
+// UFFDIO_ZEROPAGE refuses: a uffd-wp marker, hugetlb); events are read only.
+// The executor's turn protocol (executor/runner.cc) in pipes: every process
+// walks the same steps; the one that has the turn runs its own and hands the
+// turn to the owner of the next; a child that fails (exit 1, a signal) fails
+// its parent, and so on up to p0.
+const char kCTurns[] = R"C(static void pass(int p) { holding = 0, ok(write(turns[p][1], "", 1)); }
+
+/* Whether step's process p is this one, once its turn has come: the steps run in the program's order. */
+static int turn(int p)
+{
+	char c;
+
+	if (holding && p != me)
+		pass(p);
+	if (p != me)
+		return 0;
+	if (!holding)
+		holding = read(turns[me][0], &c, 1) == 1;
+	return 1;
+}
+)C";
+
+// With `exit` ops: the next process runs once the exiting one is gone (its
+// mm torn down, kernel/exit.c exit_mm() before exit_notify()).
+const char kCTurnsExit[] = R"C(static void pass(int p, int pid) { holding = 0, ok(write(turns[p][1], &pid, sizeof pid)); }
+
+/* Whether step's process p is this one, once its turn has come: the steps run in the program's order. */
+static int turn(int p)
+{
+	int pid;
+
+	if (holding && p != me)
+		pass(p, 0);
+	if (p != me)
+		return 0;
+	if (!holding && read(turns[me][0], &pid, sizeof pid) == sizeof pid) {
+		int fd = pid ? syscall(SYS_pidfd_open, pid, 0) : -1;
+
+		holding = 1;
+		if (fd >= 0) /* handed over by a process on its way out: its exit first */
+			poll(&(struct pollfd){.fd = fd, .events = POLLIN}, 1, -1), close(fd);
+	}
+	return 1;
+}
+)C";
+
+const char kCReap[] = R"C(static void reap(int sig) /* a process of the program that failed fails the program */
+{
+	int st;
+
+	while (waitpid(-1, &st, sig ? WNOHANG : 0) > 0)
+		if (st)
+			exit(1);
+}
+
+static void stop_all(void) { if (!me) signal(SIGTERM, SIG_IGN), kill(0, SIGTERM); } /* p0's exit ends them all */
+)C";
+
+const char kCEventReader[] = R"C(static int uffds[16], nuffds;
+static int adopt(int fd) { uffds[nuffds] = fd, __atomic_add_fetch(&nuffds, 1, __ATOMIC_RELEASE); return 0; }
+
+/* Reads the userfaultfd events (fork, mremap, ...): the kernel waits until they are read. */
+static void *handler(void *arg)
+{
+	for (struct uffd_msg m;; usleep(1000))
+		for (int i = 0; i < __atomic_load_n(&nuffds, __ATOMIC_ACQUIRE); i++)
+			while (read(uffds[i], &m, sizeof m) == sizeof m)
+				;
+	return arg;
+}
+)C";
+
+const char kCHandler[] = R"C(static int uffds[16], nuffds, faults[3]; /* wp, missing, minor faults resolved */
+static int adopt(int fd) { uffds[nuffds] = fd, __atomic_add_fetch(&nuffds, 1, __ATOMIC_RELEASE); return 0; }
+static char zeros[2 << 20] __attribute__((aligned(1 << 21)));
+
+/* Resolves sync faults as mmdiff's executor does; reads events (the kernel waits for them). */
+static void *handler(void *arg)
+{
+	for (;;) {
+		struct pollfd pfd[16];
+		int n = __atomic_load_n(&nuffds, __ATOMIC_ACQUIRE);
+
+		for (int i = 0; i < n; i++)
+			pfd[i] = (struct pollfd){.fd = uffds[i], .events = POLLIN};
+		poll(pfd, n, 10);
+		for (int i = 0; i < n; i++) {
+			struct uffd_msg m;
+
+			if (read(uffds[i], &m, sizeof m) != sizeof m || m.event != UFFD_EVENT_PAGEFAULT)
+				continue;
+			unsigned long a = m.arg.pagefault.address & ~(PAGE - 1), f = m.arg.pagefault.flags;
+			int k = f & UFFD_PAGEFAULT_FLAG_WP ? 0 : f & UFFD_PAGEFAULT_FLAG_MINOR ? 2 : 1;
+
+			__atomic_add_fetch(&faults[k], 1, __ATOMIC_RELEASE);
+			if (k == 0 && !ioctl(uffds[i], UFFDIO_WRITEPROTECT, &(struct uffdio_writeprotect){{a, PAGE}, 0}))
+				continue;
+			if (k == 2 && !ioctl(uffds[i], UFFDIO_CONTINUE, &(struct uffdio_continue){.range = {a, PAGE}}))
+				continue;
+			if (k == 1 && (!ioctl(uffds[i], UFFDIO_ZEROPAGE, &(struct uffdio_zeropage){.range = {a, PAGE}}) ||
+				       !ioctl(uffds[i], UFFDIO_COPY, &(struct uffdio_copy){a, (unsigned long)zeros, PAGE}) ||
+				       (errno == EINVAL && !ioctl(uffds[i], UFFDIO_COPY, &(struct uffdio_copy){
+						a & ~((2ul << 20) - 1), (unsigned long)zeros, 2ul << 20}))))
+				continue;
+			ioctl(uffds[i], UFFDIO_WAKE, &(struct uffdio_range){a, PAGE});
+		}
+	}
+	return arg;
+}
+)C";
+
+const char kCAccess[] = R"C(static sigjmp_buf jmp;
+static volatile int fault_sig;
+static void on_fault(int sig) { fault_sig = sig, siglongjmp(jmp, 1); }
+
+/* A load (the byte) or store (0) of one byte; a fault gives 0x10000 + its signal. */
+static int acc(char *p, int write, char v)
+{
+	if (sigsetjmp(jmp, 1))
+		return 0x10000 | fault_sig;
+	if (write)
+		return *(volatile char *)p = v, 0;
+	return *(volatile unsigned char *)p;
+}
+)C";
+
+const char kCAccessFaults[] = R"C(static sigjmp_buf jmp;
+static volatile int fault_sig;
+static void on_fault(int sig) { fault_sig = sig, siglongjmp(jmp, 1); }
+
+/* A load (the byte) or store (0) of one byte; a fault gives 0x10000 + its signal;
+   the uffd faults the handler resolved meanwhile add 0x100 (wp), 0x200 (missing), 0x400 (minor). */
+static int acc(char *p, int write, char v)
+{
+	int before[3] = {faults[0], faults[1], faults[2]}, r;
+
+	if (sigsetjmp(jmp, 1))
+		r = 0x10000 | fault_sig;
+	else if (write)
+		r = 0, *(volatile char *)p = v;
+	else
+		r = *(volatile unsigned char *)p;
+	for (int k = 0; k < 3; k++)
+		r |= (__atomic_load_n(&faults[k], __ATOMIC_ACQUIRE) != before[k]) << (8 + k);
+	return r;
+}
+)C";
+
+const char kCSlot[] = R"C(static int slot(int f, int fd, long pages) /* memfd/file slot f: fd, of `pages` pages */
+{
+	if (fd < 0 || ftruncate(fd, pages * PAGE))
+		return -errno;
+	if (fds[f] >= 0)
+		close(fds[f]);
+	fds[f] = fd;
+	return 0;
+}
+)C";
+
+const char kCFileDir[] = R"C(static char dir[256]; /* the `file` slots f0, f1, ... live here, in $TMPDIR (else /tmp) */
+
+static const char *path(int f)
+{
+	static char p[300];
+
+	snprintf(p, sizeof p, "%s/f%d", dir, f);
+	return p;
+}
+
+static void remove_files(void)
+{
+	for (int f = 0; f < 8; f++)
+		unlink(path(f));
+	rmdir(dir);
+}
+)C";
+
+// mm/memory.c do_read_fault(): a read fault of a file mapping maps up to
+// fault_around_bytes of page cache around it; the executor pins it to one
+// page in a guest, and a program that observes a page it did not read needs
+// the same.
+const char kCFaultAround[] = R"C(#ifndef FAULT_AROUND /* another file for a test: cc -DFAULT_AROUND='"FILE"' */
+#define FAULT_AROUND "/sys/kernel/debug/fault_around_bytes"
+#endif
+static char fa_saved[32];
+static int fa_mounted;
+
+static void restore_fault_around(void)
+{
+	int fd = open(FAULT_AROUND, O_WRONLY | O_TRUNC);
+
+	if (write(fd, fa_saved, strlen(fa_saved)) < 0)
+		fa_saved[0] = 0;
+	close(fd);
+	if (fa_mounted)
+		umount2("/sys/kernel/debug", MNT_DETACH);
+}
+
+/* mm/memory.c fault_around_bytes at 4096: a read fault of a file mapping maps
+   only its own page, as in mmdiff's guests. System-wide: restored at exit. */
+static void pin_fault_around(void)
+{
+	if (access(FAULT_AROUND, F_OK))
+		fa_mounted = !mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL);
+	int fd = open(FAULT_AROUND, O_RDONLY);
+
+	if (fd < 0 || read(fd, fa_saved, sizeof fa_saved - 1) <= 0 || close(fd))
+		return;
+	atexit(restore_fault_around);
+	signal(SIGINT, exit), signal(SIGTERM, exit), signal(SIGHUP, exit);
+	fd = open(FAULT_AROUND, O_WRONLY | O_TRUNC);
+	if (write(fd, "4096", 4) < 0 || close(fd))
+		return;
+}
+)C";
+
+const char kCScanUapi[] = R"C(#ifndef PAGEMAP_SCAN /* include/uapi/linux/fs.h, 6.7 */
+struct page_region {
+	unsigned long long start, end, categories;
+};
+struct pm_scan_arg {
+	unsigned long long size, flags, start, end, walk_end, vec, vec_len, max_pages;
+	unsigned long long category_inverted, category_mask, category_anyof_mask, return_mask;
+};
+#define PAGEMAP_SCAN _IOWR('f', 16, struct pm_scan_arg)
+#define PM_SCAN_WP_MATCHING (1 << 0)
+#define PM_SCAN_CHECK_WPASYNC (1 << 1)
+#define PAGE_IS_WPALLOWED (1 << 0)
+#define PAGE_IS_WRITTEN (1 << 1)
+#define PAGE_IS_FILE (1 << 2)
+#define PAGE_IS_PRESENT (1 << 3)
+#define PAGE_IS_SWAPPED (1 << 4)
+#define PAGE_IS_PFNZERO (1 << 5)
+#define PAGE_IS_HUGE (1 << 6)
+#define PAGE_IS_SOFT_DIRTY (1 << 7)
+#endif
+#ifndef PAGE_IS_GUARD /* 6.16 */
+#define PAGE_IS_GUARD (1 << 8)
+#endif
+)C";
+
+const char kCScan[] = R"C(static struct page_region regions[VEC];
+static unsigned long walk_end; /* a page */
+
+/* PAGEMAP_SCAN of pages [page, page + n) (Documentation/admin-guide/mm/pagemap.rst):
+   the number of regions or -errno; the regions in regions[], as pages. */
+static long scan(long page, long n, long flags, long req, long inv, long any, long ret, long vec, long max)
+{
+	struct pm_scan_arg arg = {.size = sizeof arg, .flags = flags, .start = (unsigned long)ADDR(page),
+				  .end = (unsigned long)ADDR(page + n), .vec = vec ? (unsigned long)regions : 0,
+				  .vec_len = vec, .max_pages = max, .category_inverted = inv,
+				  .category_mask = req, .category_anyof_mask = any, .return_mask = ret};
+	long r = ioctl(pm, PAGEMAP_SCAN, &arg);
+
+	walk_end = (arg.walk_end - (unsigned long)ADDR(0)) / PAGE;
+	for (long k = 0; k < r; k++)
+		regions[k].start = (regions[k].start - (unsigned long)ADDR(0)) / PAGE,
+		regions[k].end = (regions[k].end - (unsigned long)ADDR(0)) / PAGE;
+	return r < 0 ? -errno : r;
+}
+)C";
+
+const char kCScanIs[] = R"C(/* Whether the last scan gave `r` regions equal to want[] (start, end, categories) and walk_end `end`. */
+static int scan_is(long r, long n, const unsigned long (*want)[3], unsigned long end)
+{
+	if (r != n || walk_end != end)
+		return 0;
+	for (long k = 0; k < n; k++)
+		if (regions[k].start != want[k][0] || regions[k].end != want[k][1] || regions[k].categories != want[k][2])
+			return 0;
+	return 1;
+}
+)C";
+
+const char kCScanCategories[] = R"C(/* The categories this kernel accepts: a scan without ret= asks for all of them, as mmdiff's executor does. */
+static long scan_categories(void)
+{
+	long cats = 0;
+
+	for (int b = 0; b < 16; b++)
+		if (scan(0, 1, 0, 0, 0, 0, 1l << b, 1, 0) >= 0)
+			cats |= 1l << b;
+	return cats;
+}
+)C";
+
+const char kCExpect[] = R"C(/* A step's result (0 ok, -errno, or its value) must be one of the `n` allowed ones. */
+static void expect(long r, int n, const long *allowed, const char *what)
+{
+	for (int a = 0; a < n; a++)
+		if (r == allowed[a])
+			return;
+	printf("FAIL: step %d: %s, gave %ld %s\n", step, what, r, r < 0 ? strerror(-r) : "");
+	exit(1);
+}
+)C";
+
+const char kCWant[] = R"C(static void want(long r, long allowed, const char *what) /* r: 0 ok, -errno, or a value */
+{
+	if (r != allowed)
+		printf("FAIL: step %d: %s, gave %ld %s\n", step, what, r, r < 0 ? strerror(-r) : ""), exit(1);
+}
+)C";
+
+const char kCExpectPage[] = R"C(/* Page `page` must read `want` on the bits of `care` (the others, '?' in mmdiff's text, may be either). */
+static void expect_page(int page, unsigned long want, unsigned long care, const char *because)
+{
+	static const char *const name[] = {"soft-dirty", "uffd-wp", "present", "swapped", "file/shared-anon",
+					   "exclusively mapped", "guard region"};
+	static const int bit[] = {55, 57, 63, 62, 61, 56, 58};
+	unsigned long diff = (pagemap(ADDR(page)) ^ want) & care;
+
+	for (int k = 0; k < 7; k++)
+		if (diff >> bit[k] & 1)
+			printf("FAIL: page %d: %s is %d at step %d (expected %d%s%s)\n", page, name[k], !(want >> bit[k] & 1),
+			       step, (int)(want >> bit[k] & 1), *because ? ": " : "", because), exit(1);
+}
+)C";
+
+const char kCExpectPagemap[] = R"C(/* Pages [page, page + n) must read one of the `nalt` allowed pagemap results on the bits each cares about. */
+static void expect_pagemap(int step, int page, int n, int nalt, const unsigned long *want, const unsigned long *care,
+			   const char *because)
+{
+	static const char *const name[] = {"soft-dirty", "uffd-wp", "present", "swapped", "file/shared-anon",
+					   "exclusively mapped", "guard region"};
+	static const int bit[] = {55, 57, 63, 62, 61, 56, 58};
+
+	for (int a = 0, k = 0; a < nalt; a++, k = 0) {
+		while (k < n && !((pagemap(ADDR(page + k)) ^ want[a * n + k]) & care[a * n + k]))
+			k++;
+		if (k == n)
+			return;
+	}
+	for (int k = 0; k < n; k++)
+		for (int b = 0; b < 7; b++)
+			if ((pagemap(ADDR(page + k)) ^ want[k]) & care[k] & 1ul << bit[b]) {
+				printf("FAIL: page %d: %s is %d at step %d (expected %d%s%s)\n", page + k, name[b],
+				       (int)(pagemap(ADDR(page + k)) >> bit[b] & 1), step, (int)(want[k] >> bit[b] & 1),
+				       *because ? ": " : "", because);
+				exit(1);
+			}
+	exit(1);
+}
+)C";
+
+const char kCMeminfo[] = R"C(static long meminfo(const char *name) /* a number of /proc/meminfo */
+{
+	static char buf[16384];
+	int fd = open("/proc/meminfo", O_RDONLY);
+	long n = read(fd, buf, sizeof buf - 1);
+	char *s = n > 0 ? (buf[n] = 0, strstr(buf, name)) : NULL;
+
+	close(fd);
+	return s ? strtol(s + strlen(name), NULL, 10) : 0;
+}
+)C";
+
+}  // namespace mmdiff::repro_detail

@@ -1,0 +1,50 @@
+// The C helpers of a single-process reproducer (fuzz/repro_c.cc), as text:
+// each a few lines, emitted only when a step of the program needs it. They
+// mirror executor/ops.cc, proc.cc and uffd_handler.cc, so that the C does
+// what the executor did; everything else is plain libc calls in main().
+// Each piece ends in a newline.
+#pragma once
+
+namespace mmdiff::repro_detail {
+
+// turn(p), pass(p): the processes of a program that forks take turns
+// through pipes (after `me, holding, turns[][2]`); kCTurnsExit where a child
+// exits; reap(), stop_all(): a process's failure is the program's.
+extern const char kCTurns[];
+extern const char kCTurnsExit[];
+extern const char kCReap[];
+// The handler thread of a program whose uffds only report events; both
+// handlers poll the fds adopt() gives them.
+extern const char kCEventReader[];
+// The userfaultfd handler thread: resolves sync faults as the executor's
+// does (counting them for the steps' results) and reads events.
+extern const char kCHandler[];
+// acc(p, write, v): a load or store that survives SIGSEGV/SIGBUS; with
+// kCAccFaults it also reports the uffd faults the handler resolved.
+extern const char kCAccess[];
+extern const char kCAccessFaults[];
+// slot(f, fd, pages): a memfd/file slot of `pages` pages; file slots live in
+// a temporary directory (kCFileDir), removed at exit.
+extern const char kCSlot[];
+extern const char kCFileDir[];
+// pin_fault_around(): fault_around_bytes 4096 while the program runs,
+// restored at exit, on its timeout and on SIGINT/SIGTERM/SIGHUP.
+extern const char kCFaultAround[];
+// scan(...): one PAGEMAP_SCAN into regions[]/walk_end; scan_is() compares it
+// with an allowed result; scan_categories(): what a scan without ret= asks.
+extern const char kCScan[];
+extern const char kCScanIs[];
+extern const char kCScanCategories[];
+// The PAGEMAP_SCAN uapi (linux/fs.h, 6.7), for system headers older than that.
+extern const char kCScanUapi[];
+// want(), expect(): a whole result (0 ok, -errno, a value) against the
+// allowed one or ones; expect_page(): one page's pagemap entry.
+extern const char kCWant[];
+extern const char kCExpect[];
+extern const char kCExpectPage[];
+// expect_pagemap(): a whole pagemap result against the allowed ones.
+extern const char kCExpectPagemap[];
+// meminfo(name): a number of /proc/meminfo (hugetlb and swap probes).
+extern const char kCMeminfo[];
+
+}  // namespace mmdiff::repro_detail
