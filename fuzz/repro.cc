@@ -26,21 +26,6 @@ using namespace repro_detail;  // the pieces of a reproducer (fuzz/repro_*.h)
 
 namespace {
 
-// A C string literal (no trigraph: a '?' after a '?' is escaped).
-std::string Quoted(const std::string& s) {
-  std::string out = "\"";
-  char prev = 0;
-  for (char c : s) {
-    if (c == '"' || c == '\\' || (c == '?' && prev == '?')) out += '\\';
-    prev = c;
-    if (c == '\n') {
-      out += "\\n";
-      continue;
-    }
-    out += c;
-  }
-  return out + "\"";
-}
 
 char ResultStyle(const Op& op) {
   return op.kind == OpKind::kRead ? 'r' : op.kind == OpKind::kFork ? 'f' : 'n';

@@ -26,16 +26,8 @@ using namespace repro_detail;
 
 namespace {
 
-std::string Quoted(const std::string& s) {
-  std::string out = "\"";
-  char prev = 0;
-  for (char c : s) {
-    if (c == '"' || c == '\\' || (c == '?' && prev == '?')) out += '\\';
-    prev = c;
-    out += c == '\n' ? ' ' : c;
-  }
-  return out + "\"";
-}
+std::string Quoted1(const std::string& s) { return Quoted(s, /*one_line=*/true); }
+
 
 std::string Cut(const std::string& s, size_t n) { return s.size() <= n ? s : s.substr(0, n) + "..."; }
 // Its head and its tail (a scan's walk_end is at the end).
@@ -311,7 +303,7 @@ std::string CompactWriter::CheckLines(const ReproCheck& c) {
   if (c.single_bit) {
     int bit = PagemapBitNumber(c.bit);
     return Fmt("\tif ((pagemap(ADDR(%u)) >> %d & 1) != %d)\n", c.page, bit, c.value ? 1 : 0) + "\t\tfail(" +
-           Quoted(Fmt("page %u: %s is %d after %s (expected %d: %s)", c.page, PagemapBitName(c.bit).c_str(),
+           Quoted1(Fmt("page %u: %s is %d after %s (expected %d: %s)", c.page, PagemapBitName(c.bit).c_str(),
                       c.value ? 0 : 1, c.after.c_str(), c.value ? 1 : 0, c.because.c_str())) +
            ");\n";
   }
@@ -334,7 +326,7 @@ std::string CompactWriter::CheckLines(const ReproCheck& c) {
         Op page_op = op;
         page_op.npages = 1;
         out += Fmt("\texpect_page(%zu, %#" PRIx64 "ul, %#" PRIx64 "ul, ", op.page + k, r.pagemap[k] & mask, mask) +
-               Quoted(c.because) + "); /* " + PrintResult(page_op, one) + " */\n";
+               Quoted1(c.because) + "); /* " + PrintResult(page_op, one) + " */\n";
       }
       return out;
     }
@@ -348,7 +340,7 @@ std::string CompactWriter::CheckLines(const ReproCheck& c) {
       }
     return Fmt("\texpect_pagemap(%zu, %u, %u, %zu, (const unsigned long[]){%s},\n", c.op_index, op.page, op.npages,
                c.allowed.size(), want_c.c_str()) +
-           "\t\t       (const unsigned long[]){" + care_c + "}, " + Quoted(c.because) + ");\n";
+           "\t\t       (const unsigned long[]){" + care_c + "}, " + Quoted1(c.because) + ");\n";
   }
   if (op.kind == OpKind::kScan) {
     std::string cond;
@@ -366,12 +358,12 @@ std::string CompactWriter::CheckLines(const ReproCheck& c) {
               (r.regions.size() > 6 ? "\n\t\t" : "") + (table.empty() ? "{0}" : table) +
               Fmt("}, %" PRIu64 ")", r.walk_end);
     }
-    return "\tif (!(" + cond + "))\n\t\tscan_fail(r, " + Quoted(what) + ", " + Quoted(text) + ");\n";
+    return "\tif (!(" + cond + "))\n\t\tscan_fail(r, " + Quoted1(what) + ", " + Quoted1(text) + ");\n";
   }
   if (c.allowed.size() == 1) {
     want_ = true;
     return "\tstep = " + std::to_string(c.op_index) + ", want(" + Code(c.op_index) + ", " +
-           std::to_string(ResultCode(op, c.allowed[0])) + ", " + Quoted(Cut(PrintOp(op), 80) + " should give " + text) +
+           std::to_string(ResultCode(op, c.allowed[0])) + ", " + Quoted1(Cut(PrintOp(op), 80) + " should give " + text) +
            ");\n";
   }
   std::string codes;
@@ -379,7 +371,7 @@ std::string CompactWriter::CheckLines(const ReproCheck& c) {
   expect_ = true;
   return "\tstep = " + std::to_string(c.op_index) + ", expect(" + Code(c.op_index) + ", " +
          std::to_string(c.allowed.size()) + ", (const long[]){" + codes + "},\n\t       " +
-         Quoted(Cut(PrintOp(op), 80) + " should give " + text) + ");\n";
+         Quoted1(Cut(PrintOp(op), 80) + " should give " + text) + ");\n";
 }
 
 // Op i in a program that forks: only its process runs it, in its turn.

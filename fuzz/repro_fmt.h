@@ -18,4 +18,18 @@ inline std::string Fmt(const char* fmt, ...) {
   return buf;
 }
 
+// A C string literal (no trigraph: a '?' after a '?' is escaped); a newline
+// becomes "\n", or a space when `one_line`.
+inline std::string Quoted(const std::string& s, bool one_line = false) {
+  std::string out = "\"";
+  char prev = 0;
+  for (char c : s) {
+    if (c == '"' || c == '\\' || (c == '?' && prev == '?')) out += '\\';
+    prev = c;
+    if (c == '\n') out += one_line ? " " : "\\n";
+    else out += c;
+  }
+  return out + "\"";
+}
+
 }  // namespace mmdiff::repro_detail
