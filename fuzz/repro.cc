@@ -14,6 +14,7 @@
 #include <cstring>
 #include <set>
 
+#include "fuzz/repro_clib.h"
 #include "fuzz/repro_fmt.h"
 #include "fuzz/repro_probes.h"
 #include "fuzz/repro_runtime.h"
@@ -536,7 +537,7 @@ std::string CWriter::Runtime() {
     }
   }
   if (bit) r += std::string("\n") + kCheckBit;
-  if (pagemap_check) r += std::string("\n") + kCheckPagemap;
+  if (pagemap_check) r += "\n" + CPagemapBitTable() + "\n" + kCheckPagemap;
   if (text_check) r += std::string("\n") + kCheckText;
   if (access_) r += std::string("\n") + kAccess;
   if (pagemap_ || clear_refs_ || fork_) {

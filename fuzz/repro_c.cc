@@ -569,8 +569,9 @@ std::string CompactWriter::Write() {
         "\texit(1);\n}\n");
   if (want_) add(kCWant);
   if (expect_) add(kCExpect);
-  if (expect_page_) add(kCExpectPage);
-  if (expect_multi_) add(kCExpectPagemap);
+  std::string bits = expect_page_ || expect_multi_ ? CPagemapBitTable() : "";  // once, before the first
+  if (expect_page_) add(std::exchange(bits, "") + kCExpectPage);
+  if (expect_multi_) add(bits + kCExpectPagemap);
   if (req_ & (kFeatHugetlb | kFeatSwap)) add(kCMeminfo);
   if (!require.empty()) add(require);
 

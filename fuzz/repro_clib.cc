@@ -2,6 +2,10 @@
 // Kernel style (tabs), short: a reproducer is read in a mail.
 #include "fuzz/repro_clib.h"
 
+#include <string>
+
+#include "prog/result.h"
+
 namespace mmdiff::repro_detail {
 
 // executor/uffd_handler.cc: WP faults are resolved by un-protecting the page,
@@ -310,18 +314,28 @@ const char kCWant[] = R"C(static void want(long r, long allowed, const char *wha
 }
 )C";
 
+std::string CPagemapBitTable() {
+  std::string names, numbers;
+  int n = 0;
+  for (const char* c = PagemapReportOrder(); *c; c++, n++) {
+    const PagemapBit* b = PagemapBitByLetter(*c);
+    names += std::string(n ? ", " : "") + "\"" + b->name + "\"";
+    numbers += (n ? ", " : "") + std::to_string(b->number);
+  }
+  return "#define NBITS " + std::to_string(n) + " /* pagemap bits, named in this order (Documentation/admin-guide/mm/pagemap.rst) */\n"
+         "static const char *const bit_name[NBITS] = {" + names + "};\n"
+         "static const int bit_no[NBITS] = {" + numbers + "};\n";
+}
+
 const char kCExpectPage[] = R"C(/* Page `page` must read `want` on the bits of `care` (the others, '?' in mmdiff's text, may be either). */
 static void expect_page(int page, unsigned long want, unsigned long care, const char *because)
 {
-	static const char *const name[] = {"soft-dirty", "uffd-wp", "present", "swapped", "file/shared-anon",
-					   "exclusively mapped", "guard region"};
-	static const int bit[] = {55, 57, 63, 62, 61, 56, 58};
 	unsigned long diff = (pagemap(ADDR(page)) ^ want) & care;
 
-	for (int k = 0; k < 7; k++)
-		if (diff >> bit[k] & 1)
-			printf("FAIL: page %d: %s is %d at step %d (expected %d%s%s)\n", page, name[k], !(want >> bit[k] & 1),
-			       step, (int)(want >> bit[k] & 1), *because ? ": " : "", because), exit(1);
+	for (int k = 0; k < NBITS; k++)
+		if (diff >> bit_no[k] & 1)
+			printf("FAIL: page %d: %s is %d at step %d (expected %d%s%s)\n", page, bit_name[k], !(want >> bit_no[k] & 1),
+			       step, (int)(want >> bit_no[k] & 1), *because ? ": " : "", because), exit(1);
 }
 )C";
 
@@ -329,10 +343,6 @@ const char kCExpectPagemap[] = R"C(/* Pages [page, page + n) must read one of th
 static void expect_pagemap(int step, int page, int n, int nalt, const unsigned long *want, const unsigned long *care,
 			   const char *because)
 {
-	static const char *const name[] = {"soft-dirty", "uffd-wp", "present", "swapped", "file/shared-anon",
-					   "exclusively mapped", "guard region"};
-	static const int bit[] = {55, 57, 63, 62, 61, 56, 58};
-
 	for (int a = 0, k = 0; a < nalt; a++, k = 0) {
 		while (k < n && !((pagemap(ADDR(page + k)) ^ want[a * n + k]) & care[a * n + k]))
 			k++;
@@ -340,10 +350,10 @@ static void expect_pagemap(int step, int page, int n, int nalt, const unsigned l
 			return;
 	}
 	for (int k = 0; k < n; k++)
-		for (int b = 0; b < 7; b++)
-			if ((pagemap(ADDR(page + k)) ^ want[k]) & care[k] & 1ul << bit[b]) {
-				printf("FAIL: page %d: %s is %d at step %d (expected %d%s%s)\n", page + k, name[b],
-				       (int)(pagemap(ADDR(page + k)) >> bit[b] & 1), step, (int)(want[k] >> bit[b] & 1),
+		for (int b = 0; b < NBITS; b++)
+			if ((pagemap(ADDR(page + k)) ^ want[k]) & care[k] & 1ul << bit_no[b]) {
+				printf("FAIL: page %d: %s is %d at step %d (expected %d%s%s)\n", page + k, bit_name[b],
+				       (int)(pagemap(ADDR(page + k)) >> bit_no[b] & 1), step, (int)(want[k] >> bit_no[b] & 1),
 				       *because ? ": " : "", because);
 				exit(1);
 			}

@@ -5,6 +5,8 @@
 // Each piece ends in a newline.
 #pragma once
 
+#include <string>
+
 namespace mmdiff::repro_detail {
 
 // turn(p), pass(p): the processes of a program that forks take turns
@@ -41,6 +43,10 @@ extern const char kCScanUapi[];
 // allowed one or ones; expect_page(): one page's pagemap entry.
 extern const char kCWant[];
 extern const char kCExpect[];
+// The pagemap bits' names and numbers as C arrays bit_name[], bit_no[]
+// (prog/result.h PagemapBits(), in PagemapReportOrder()): what
+// expect_page(), expect_pagemap() and check_pagemap() name a wrong bit by.
+std::string CPagemapBitTable();
 extern const char kCExpectPage[];
 // expect_pagemap(): a whole pagemap result against the allowed ones.
 extern const char kCExpectPagemap[];

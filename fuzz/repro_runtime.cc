@@ -536,9 +536,6 @@ const char kCheckPagemap[] = R"C(/* The check of a whole pagemap result: one of 
 static void check_pagemap(const char *op, unsigned first, unsigned n, unsigned nalt, const uint64_t *want,
                           const uint64_t *care, const char *const *text, const char *because)
 {
-  static const int order[] = {55, 57, 63, 62, 61, 56, 58}; /* D W P S F X G */
-  static const char *const names[] = {"soft-dirty", "uffd-wp", "present", "swapped", "file/shared-anon",
-                                      "exclusively mapped", "guard region"};
   int shown = 0;
   if (res.kind == RES_PAGEMAP && res.n == n) {
     for (unsigned a = 0; a < nalt; a++) {
@@ -552,10 +549,10 @@ static void check_pagemap(const char *op, unsigned first, unsigned n, unsigned n
       }
     }
     for (unsigned k = 0; k < n && !shown; k++)
-      for (int b = 0; b < 7 && !shown; b++)
-        if (((pm[k] ^ want[k]) & care[k]) >> order[b] & 1) {
-          say("FAIL: page %u: %s is %d at step %d (expected %d%s%s)\n", first + k, names[b],
-              (int)(pm[k] >> order[b] & 1), step, (int)(want[k] >> order[b] & 1), *because ? ": " : "", because);
+      for (int b = 0; b < NBITS && !shown; b++)
+        if (((pm[k] ^ want[k]) & care[k]) >> bit_no[b] & 1) {
+          say("FAIL: page %u: %s is %d at step %d (expected %d%s%s)\n", first + k, bit_name[b],
+              (int)(pm[k] >> bit_no[b] & 1), step, (int)(want[k] >> bit_no[b] & 1), *because ? ": " : "", because);
           shown = 1;
         }
   }

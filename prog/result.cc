@@ -23,6 +23,8 @@ const PagemapBit* PagemapBitByLetter(char letter) {
   return nullptr;
 }
 
+const char* PagemapReportOrder() { return kReportOrder; }
+
 const PagemapBit* FirstPagemapDifference(const Result& expected, const Result& observed, size_t* index) {
   for (size_t i = 0; i < expected.pagemap.size() && i < observed.pagemap.size(); i++) {
     uint64_t either = i < expected.either.size() ? expected.either[i] : 0;

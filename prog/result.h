@@ -50,6 +50,9 @@ struct PagemapBit {
 };
 std::span<const PagemapBit> PagemapBits();
 const PagemapBit* PagemapBitByLetter(char letter);  // null for an unknown letter
+// The letters in the order a divergence names them: soft-dirty and uffd-wp
+// first, then the rest ("DWPSFXG").
+const char* PagemapReportOrder();
 
 struct ScanRegion {
   uint64_t start = 0;  // arena page
