@@ -77,6 +77,9 @@ std::string CampaignTally::Json() const {
                      ",\n  \"consistency_split_checks\": " + std::to_string(consistency_split) +
                      ",\n  \"consistency_huge_checks\": " + std::to_string(consistency_huge) +
                      ",\n  \"consistency_mask_checks\": " + std::to_string(consistency_mask) +
+                     ",\n  \"kernel_compare_checks\": " + std::to_string(kernel_compare_checks) +
+                     ",\n  \"kernel_compare_skipped\": " + std::to_string(kernel_compare_skipped) +
+                     ",\n  \"kernel_compare_explained\": " + std::to_string(kernel_compare_explained) +
                      ",\n  \"unmodelled\": {";
   const char* sep = "";
   for (const auto& [reason, count] : unmodelled) {
@@ -135,6 +138,9 @@ bool ReadCampaignHistory(const std::string& path, CampaignHistory* out) {
   if (Number(json, "consistency_split_checks", &d)) out->tally.consistency_split = U64(d);
   if (Number(json, "consistency_huge_checks", &d)) out->tally.consistency_huge = U64(d);
   if (Number(json, "consistency_mask_checks", &d)) out->tally.consistency_mask = U64(d);
+  if (Number(json, "kernel_compare_checks", &d)) out->tally.kernel_compare_checks = U64(d);
+  if (Number(json, "kernel_compare_skipped", &d)) out->tally.kernel_compare_skipped = U64(d);
+  if (Number(json, "kernel_compare_explained", &d)) out->tally.kernel_compare_explained = U64(d);
   std::string text;
   size_t after;
   if (size_t at = ValueAt(json, "started"); at != std::string::npos && String(json, at, &text, &after))

@@ -14,6 +14,7 @@ namespace {
 constexpr std::string_view kClassNames[] = {
     "missed-dirty", "spurious-dirty", "wrong-wp",    "wrong-scan",   "wrong-errno", "data-corruption",
     "wrong-pagemap", "wrong-fault",   "wrong-result", "hang",        "lost",          "inconsistent",
+    "kernel-differs",
 };
 
 std::string MemKindName(const Vma* v) {
