@@ -54,6 +54,7 @@ bool ParseArgs(int argc, char** argv, const std::set<std::string>& value_flags,
         value = argv[++i];
       }
       out->values[name] = value;
+      out->ordered.push_back({name, value});
     } else {
       *err = "unknown option '" + a + "'";
       return false;

@@ -13,6 +13,9 @@ struct Args {
   std::vector<std::string> positional;
   std::map<std::string, std::string> values;  // --name VALUE
   std::set<std::string> switches;             // --name
+  // Every --name VALUE in command-line order, repeated ones included
+  // (`values` keeps the last): `fuzz --kernel A --kernel B`.
+  std::vector<std::pair<std::string, std::string>> ordered;
 
   bool Has(const std::string& name) const { return switches.count(name) > 0; }
   std::string Get(const std::string& name, const std::string& def = "") const {

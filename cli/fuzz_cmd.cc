@@ -22,6 +22,8 @@ const char kFuzzUsage[] =
     "usage: mmdiff fuzz [--target local|qemu] [--guest G | --kernel K] [--vms N]\n"
     "                   [--jobs N] [--minutes M | --execs N] [--out DIR] [--seed S]\n"
     "                   [--corpus DIR]\n"
+    "       mmdiff fuzz --kernel A --kernel B | --guest 6.1 --guest 6.12 |\n"
+    "                   --target local --kernel B [--vms N] [...]\n"
     "       mmdiff fuzz --minimize-corpus [--out DIR] [--target ...]\n"
     "\n"
     "A fuzzing campaign: programs generated and mutated, run on the target,\n"
@@ -46,6 +48,20 @@ const char kFuzzUsage[] =
     "signature, meta.txt, min.mmp, repro.c and the report's subject), so\n"
     "`mmdiff merge` never folds them into real ones.\n"
     "\n"
+    "Kernel against kernel: given two kernels (--kernel twice, --guest twice,\n"
+    "one of each, or --target local with one --guest or --kernel: the host\n"
+    "against a guest), every program runs on both, each trace is checked\n"
+    "against the model with its own kernel's profile (divergences of either\n"
+    "kernel are findings), and the first op the two answer differently is a\n"
+    "finding of its own, kernel-differs, naming both kernels with both traces\n"
+    "in its report.txt, when the model allows the answer on neither kernel or\n"
+    "on only one. Where it allows both (a latitude; features or behaviours the\n"
+    "two probes measured differently) it is not a finding; where the model does\n"
+    "not judge one of them it is skipped, unless both kernels have the same\n"
+    "profile. stats.json counts kernel_compare_checks, kernel_compare_skipped\n"
+    "and kernel_compare_explained. --vms N (or --jobs N) targets of each;\n"
+    "--model-mutant applies to both models.\n"
+    "\n"
     "  --out DIR      output directory (default mmdiff-out)\n"
     "  --minutes M    stop after M minutes (of this run)\n"
     "  --execs N      run exactly N programs in this run (triage and\n"
@@ -67,6 +83,42 @@ const char kFuzzUsage[] =
     "\n"
     "Model mutants for --model-mutant (the self-test: a campaign on a correct\n"
     "kernel must find the broken rule):\n";
+
+// Kernel against kernel: the two kernels `fuzz` compares, each as the Args
+// of a one-kernel command: `--kernel A --kernel B`, `--guest 6.1 --guest
+// 6.12`, a mix of the two, or `--target local` with one --guest or --kernel
+// (the host against a guest). Empty `sides`: one kernel, no comparison.
+// False with `err` for more than two kernels.
+bool CompareSides(const Args& args, std::vector<Args>* sides, std::vector<std::string>* labels, std::string* err) {
+  std::vector<std::pair<std::string, std::string>> specs;
+  for (const auto& [name, value] : args.ordered)
+    if (name == "guest" || name == "kernel") specs.push_back({name, value});
+  bool local = args.Get("target") == "local";
+  if (specs.size() + (local ? 1 : 0) < 2) return true;
+  if (specs.size() + (local ? 1 : 0) > 2) {
+    *err = "compare two kernels at most: '--" + specs.back().first + " " + specs.back().second + "' is a third";
+    return false;
+  }
+  if (!args.Get("target", "qemu").empty() && args.Get("target", "qemu") != "qemu" && !local) {
+    *err = "unknown target '" + args.Get("target") + "' (known: local, qemu)";
+    return false;
+  }
+  if (local) {
+    Args host = args;
+    host.values.erase("guest"), host.values.erase("kernel");
+    sides->push_back(host);
+    labels->push_back("host");
+  }
+  for (const auto& [name, value] : specs) {
+    Args side = args;
+    side.values.erase("guest"), side.values.erase("kernel");
+    side.values[name] = value;
+    side.values["target"] = "qemu";
+    sides->push_back(side);
+    labels->push_back(name + " " + value);
+  }
+  return true;
+}
 
 std::atomic<bool> g_stop{false};
 
@@ -105,33 +157,62 @@ int FuzzCommand(int argc, char** argv) {
     fprintf(stderr, "mmdiff fuzz: %s\n", err.c_str());
     return 2;
   }
+  std::vector<Args> sides;
+  std::vector<std::string> labels;
+  if (!CompareSides(args, &sides, &labels, &err)) {
+    fprintf(stderr, "mmdiff fuzz: %s\n", err.c_str());
+    return 2;
+  }
   std::string target = TargetName(args);
   if (target == "model") {
     fprintf(stderr, "mmdiff fuzz: a campaign needs a kernel: --target local or qemu\n");
     return 2;
   }
-  if (args.values.count("jobs") && target != "local") {
-    fprintf(stderr, "mmdiff fuzz: --jobs is for --target local; guests: --vms\n");
-    return 2;
-  }
-  if (args.values.count("vms") && target != "qemu") {
-    fprintf(stderr, "mmdiff fuzz: --vms is for --target qemu; local executors: --jobs\n");
-    return 2;
-  }
-  TargetPool pool;
-  KernelProfile profile;
-  if (target == "local") {
-    if (!pool.Start([&args](std::string* e) { return OpenTarget(args, e); }, jobs, &err)) {
+  TargetPool pool, second_pool;
+  KernelProfile profile, second_profile;
+  if (!sides.empty()) {
+    // Kernel against kernel: N targets of each (--vms or --jobs, default 1).
+    int n;
+    if (!args.GetInt(args.values.count("vms") ? "vms" : "jobs", 1, &n, &err)) {
       fprintf(stderr, "mmdiff fuzz: %s\n", err.c_str());
       return 2;
     }
-  } else if (!OpenPool(args, &pool, &err)) {
-    fprintf(stderr, "mmdiff fuzz: %s\n", err.c_str());
-    return 2;
-  }
-  if (!ProfileFor(args, pool.first(), &profile, &err)) {
-    fprintf(stderr, "mmdiff fuzz: %s\n", err.c_str());
-    return 2;
+    TargetPool* pools[2] = {&pool, &second_pool};
+    KernelProfile* profiles[2] = {&profile, &second_profile};
+    for (int k = 0; k < 2; k++) {
+      TargetOptions check;
+      const Args& side = sides[k];
+      if (!TargetOptionsFromArgs(side, &check, &err) ||
+          !pools[k]->Start([&side](std::string* e) { return OpenTarget(side, e); }, n, &err) ||
+          !ProfileFor(side, pools[k]->first(), profiles[k], &err)) {
+        fprintf(stderr, "mmdiff fuzz: %s: %s\n", labels[k].c_str(), err.c_str());
+        return 2;
+      }
+      labels[k] += " (" + profiles[k]->release + ")";
+    }
+    fprintf(stderr, "mmdiff fuzz: kernel against kernel: A = %s, B = %s\n", labels[0].c_str(), labels[1].c_str());
+  } else {
+    if (args.values.count("jobs") && target != "local") {
+      fprintf(stderr, "mmdiff fuzz: --jobs is for --target local; guests: --vms\n");
+      return 2;
+    }
+    if (args.values.count("vms") && target != "qemu") {
+      fprintf(stderr, "mmdiff fuzz: --vms is for --target qemu; local executors: --jobs\n");
+      return 2;
+    }
+    if (target == "local") {
+      if (!pool.Start([&args](std::string* e) { return OpenTarget(args, e); }, jobs, &err)) {
+        fprintf(stderr, "mmdiff fuzz: %s\n", err.c_str());
+        return 2;
+      }
+    } else if (!OpenPool(args, &pool, &err)) {
+      fprintf(stderr, "mmdiff fuzz: %s\n", err.c_str());
+      return 2;
+    }
+    if (!ProfileFor(args, pool.first(), &profile, &err)) {
+      fprintf(stderr, "mmdiff fuzz: %s\n", err.c_str());
+      return 2;
+    }
   }
   if (args.Has("minimize-corpus")) {
     CorpusMinStats m;
@@ -149,10 +230,17 @@ int FuzzCommand(int argc, char** argv) {
   options.seed = static_cast<uint64_t>(seed);
   options.max_seconds = minutes * 60.0;
   options.max_execs = static_cast<uint64_t>(execs);
-  options.target_word = target == "qemu" ? "vms" : "executors";
+  options.target_word = !sides.empty() ? "pairs" : target == "qemu" ? "vms" : "executors";
   options.until_found = args.Has("until-found");
+  const Args& first_args = sides.empty() ? args : sides[0];
   if (!args.Has("no-minimize"))
-    options.minimize_target = [&args](std::string* e) { return OpenTarget(args, e); };
+    options.minimize_target = [&first_args](std::string* e) { return OpenTarget(first_args, e); };
+  if (!sides.empty()) {
+    options.second = &second_pool;
+    options.second_profile = &second_profile;
+    options.first_name = labels[0];
+    options.second_name = labels[1];
+  }
   if (profile.mutant != Mutant::kNone)
     fprintf(stderr, "mmdiff fuzz: model mutant %s: the model breaks on purpose\n",
             std::string(MutantName(profile.mutant)).c_str());

@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "executor/proc.h"
+#include "executor/smaps.h"
 #include "executor/uapi.h"
 #include "prog/result.h"
 
@@ -81,6 +82,21 @@ uint8_t* DataAlloc(size_t bytes, uint32_t* off) {
 
 uint8_t* CrossAlloc(size_t bytes, uint32_t* off) {
   return Alloc(g_shared->cross_data, kCrossBytes, &g_shared->cross_used, bytes, off);
+}
+
+// Where the op has an unfiltered scan answer: what smaps says each VMA
+// overlapping [start, end) maps with PMDs (executor/smaps.cc says why smaps),
+// read right after that answer.
+void CrossSmaps(uint64_t start, uint64_t end, ExecResult* res) {
+  uint32_t off;
+  auto* vmas = reinterpret_cast<SmapsVma*>(CrossAlloc(kMaxSmapsVmas * sizeof(SmapsVma), &off));
+  if (!vmas) return;
+  int n = ReadSmapsHuge(start, end, vmas, kMaxSmapsVmas);
+  if (n < 0) return;
+  g_shared->cross_used = off + static_cast<uint32_t>(n) * sizeof(SmapsVma);  // give back the rest
+  res->smaps = 1;
+  res->smaps_off = off;
+  res->smaps_count = static_cast<uint32_t>(n);
 }
 
 void OpenFileSlot(const Op& op, ExecResult* res) {
@@ -209,6 +225,7 @@ void CrossScan(const Op& op, uint32_t npages, ExecResult* res) {
   res->cross = 1;
   res->cross_count = static_cast<uint32_t>(ret);
   res->cross_walk_end = walk_end;
+  CrossSmaps(PageAddress(op.page), PageAddress(op.page + npages), res);
 }
 
 void Pagemap(const Op& op, ExecResult* res) {
@@ -226,6 +243,30 @@ void Pagemap(const Op& op, ExecResult* res) {
   res->data_off = off;
   res->data_count = static_cast<uint32_t>(n / 8);
   CrossScan(op, res->data_count, res);
+}
+
+// A scan with a filter (req=, inv=, any=) or a ret= without some category:
+// the same walk, [start, walk_end) with its check_wpasync, unfiltered, every
+// category, room for a region per page (at most kMaxObservedPages), for the
+// mask comparison. Then, with the op's own answer or this one, smaps.
+void CrossUnfiltered(const Op& op, uint32_t ret_mask, ExecResult* res) {
+  uint64_t start = PageAddress(op.page);
+  bool filtered = op.scan_req || op.scan_inv || op.scan_any || ret_mask != g_shared->scan_default_ret;
+  if (res->walk_end <= start) return;
+  if (filtered) {
+    uint64_t pages = (res->walk_end - start) / kPageSize;
+    uint32_t len = pages < kMaxObservedPages ? static_cast<uint32_t>(pages) : kMaxObservedPages;
+    uint8_t* vec = CrossAlloc(size_t{len} * sizeof(page_region), &res->unfiltered_off);
+    if (!vec) return;
+    Op plain = {};
+    uint64_t flags = (op.flags & kFlagCheckWpasync) ? PM_SCAN_CHECK_WPASYNC : 0;
+    long ret = ScanRange(plain, flags, start, res->walk_end, vec, len, 0, g_shared->scan_default_ret,
+                         &res->unfiltered_end);
+    if (ret < 0) return;
+    res->unfiltered = 1;
+    res->unfiltered_count = static_cast<uint32_t>(ret);
+  }
+  CrossSmaps(start, res->walk_end, res);
 }
 
 // After a scan op: the pagemap words of what it walked, [start, walk_end)
@@ -251,8 +292,11 @@ void CrossPagemap(const Op& op, uint32_t vec_len, ExecResult* res) {
     res->cross_count = static_cast<uint32_t>(n / 8);
   }
   res->cross = 1;
+  // wp_matching changes what a second scan sees; vec=0 reports nothing.
+  if (vec_len == 0 || (op.flags & kFlagWpMatching)) return;
+  CrossUnfiltered(op, ret_mask, res);
   bool split = op.scan_max != 0 || vec_len < op.npages;
-  if (!split || vec_len == 0 || (op.flags & kFlagWpMatching)) return;
+  if (!split) return;
   uint32_t whole_len = op.npages < kMaxObservedPages ? op.npages : kMaxObservedPages;
   uint8_t* whole = CrossAlloc(size_t{whole_len} * sizeof(page_region), &res->whole_off);
   uint8_t* resumed = CrossAlloc(size_t{kMaxObservedPages} * sizeof(page_region), &res->resumed_off);

@@ -211,6 +211,18 @@ void ProgramRunner::CollectCross(const ExecResult& e, CrossAnswer* c) const {
   c->err = e.cross_err;
   c->scan_ret = e.cross_ret;
   if (c->kind == CrossAnswer::kFailed) return;
+  if (e.smaps) {
+    c->has_smaps = true;
+    const SmapsVma* v = reinterpret_cast<const SmapsVma*>(shared_->cross_data + e.smaps_off);
+    for (uint32_t k = 0; k < e.smaps_count; k++)
+      c->smaps.push_back({v[k].start < kArenaBase ? 0 : (v[k].start - kArenaBase) / kPageSize,
+                          v[k].end < kArenaBase ? 0 : (v[k].end - kArenaBase) / kPageSize, v[k].huge_kb / 4});
+  }
+  if (e.unfiltered) {
+    c->has_unfiltered = true;
+    c->unfiltered = Regions(shared_->cross_data, e.unfiltered_off, e.unfiltered_count);
+    c->unfiltered_end = (e.unfiltered_end - kArenaBase) / kPageSize;
+  }
   if (static_cast<ResultKind>(e.kind) == ResultKind::kPagemap) {
     c->regions = Regions(shared_->cross_data, e.cross_off, e.cross_count);
     c->walk_end = (e.cross_walk_end - kArenaBase) / kPageSize;

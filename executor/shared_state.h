@@ -23,6 +23,14 @@ constexpr size_t kDataBytes = 8u << 20;  // pagemap words and scan regions
 // asked (CrossAnswer::kNone).
 constexpr size_t kCrossBytes = 8u << 20;
 
+// A VMA and the kB of it mapped by PMDs or hugetlb ptes, as smaps says
+// (executor/smaps.h); raw addresses.
+struct SmapsVma {
+  uint64_t start, end;
+  uint64_t huge_kb;
+};
+constexpr int kMaxSmapsVmas = 1024;
+
 // A Result without heap parts: variable data lives in ExecShared::data.
 struct ExecResult {
   uint8_t kind;  // mmdiff::ResultKind
@@ -49,6 +57,15 @@ struct ExecResult {
   uint64_t whole_end;               // raw address
   uint32_t resumed_off, resumed_count;
   uint64_t resumed_end;
+  // scan with a filter or a ret= narrower than every category, without
+  // wp_matching: the same range up to its walk_end, unfiltered (page_region[]).
+  uint8_t unfiltered;
+  uint32_t unfiltered_off, unfiltered_count;
+  uint64_t unfiltered_end;  // raw address
+  // Where there is an unfiltered answer: the VMAs overlapping the op's range
+  // with their PMD-mapped kB (SmapsVma[]).
+  uint8_t smaps;
+  uint32_t smaps_off, smaps_count;
 };
 
 struct ExecShared {

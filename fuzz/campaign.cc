@@ -15,6 +15,7 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include "fuzz/campaign_state.h"
 #include "fuzz/coverage.h"
@@ -25,6 +26,7 @@
 #include "fuzz/report.h"
 #include "fuzz/repro.h"
 #include "model/judge.h"
+#include "model/kernel_compare.h"
 #include "prog/text.h"
 
 namespace mmdiff {
@@ -149,6 +151,7 @@ class CampaignRun {
     resumed_ = start.size() - o_.seeds.size();
     if (start.empty()) return;
     std::vector<std::pair<Program, Trace>> failed;
+    std::vector<std::tuple<Program, Trace, Judgement>> compare;  // after the triage: target 0 is busy
     fprintf(stderr, "mmdiff fuzz: triaging %zu seed and corpus programs (%zu from an earlier run)\n",
             start.size(), resumed_);
     pool_->RunAll(
@@ -161,12 +164,15 @@ class CampaignRun {
           execs_++;
           if (!ok) return;
           // Failures are confirmed after the triage, when a target is free.
-          if (JudgeKernelRun(prog, trace, profile_).kind == Judgement::Kind::kFail)
+          Judgement j = JudgeKernelRun(prog, trace, profile_);
+          if (j.kind == Judgement::Kind::kFail)
             failed.push_back({prog, trace});
           else
             Consider(prog, trace, nullptr);
+          if (o_.second) compare.push_back({prog, trace, j});
         });
     for (auto& [prog, trace] : failed) Consider(prog, trace, pool_->first());
+    for (auto& [prog, trace, j] : compare) CompareOnSecond(0, prog, trace, j);
   }
 
   // A mutation of a corpus program most of the time; `which` says which
@@ -209,16 +215,93 @@ class CampaignRun {
       }
       // A splat or a silent guest reboots it; a limit does not.
       if (trace.end == TraceEnd::kKernelSplat || trace.end == TraceEnd::kGuestHang) restarts_++;
-      if (Consider(prog, trace, target) && which >= 0 && o_.credit) o_.credit(which);
+      Judgement j;
+      if (Consider(prog, trace, target, &j) && which >= 0 && o_.credit) o_.credit(which);
+      if (o_.second) CompareOnSecond(w, prog, trace, j);
     }
+  }
+
+  KernelComparison Compare(const Program& prog, const Trace& ta, const Judgement& ja, const Trace& tb,
+                           const Judgement& jb) {
+    return CompareKernels(prog, KernelRun{o_.first_name, &profile_, &ta, &ja},
+                          KernelRun{o_.second_name, o_.second_profile, &tb, &jb});
+  }
+
+  // Kernel against kernel: `prog`, which gave `ta` (judged `ja`) on the
+  // first kernel's target `w`, runs on the second's target `w`. Its own
+  // divergences there are recorded, then the two traces are compared; a
+  // difference is re-run on both before it is recorded.
+  void CompareOnSecond(int w, const Program& prog, const Trace& ta, const Judgement& ja) {
+    Target* a = pool_->at(w);
+    Target* b = o_.second->at(w);
+    Trace tb;
+    std::string err;
+    auto count = [this](KernelComparison::Kind k) {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (k == KernelComparison::Kind::kSkipped) tally_.kernel_compare_skipped++;
+      else tally_.kernel_compare_checks++;
+      if (k == KernelComparison::Kind::kExplained) tally_.kernel_compare_explained++;
+    };
+    if (!b->Run(prog, &tb, &err)) {
+      restarts_++;
+      count(KernelComparison::Kind::kSkipped);
+      return;
+    }
+    if (tb.end == TraceEnd::kKernelSplat || tb.end == TraceEnd::kGuestHang) restarts_++;
+    Judgement jb = JudgeKernelRun(prog, tb, *o_.second_profile);
+    if (jb.kind == Judgement::Kind::kFail) RecordConfirmed(prog, tb, jb, [&](Trace* again) {
+        return b->Run(prog, again, &err) ? JudgeKernelRun(prog, *again, *o_.second_profile) : Judgement{};
+      });
+    KernelComparison c = Compare(prog, ta, ja, tb, jb);
+    count(c.kind);
+    if (c.kind != KernelComparison::Kind::kDiffers) return;
+    std::string name = RecordConfirmed(prog, ta, c.judgement, [&](Trace* again) {
+      Trace other;
+      if (!a->Run(prog, again, &err) || !b->Run(prog, &other, &err)) return Judgement{};
+      Judgement ja2 = JudgeKernelRun(prog, *again, profile_), jb2 = JudgeKernelRun(prog, other, *o_.second_profile);
+      return Compare(prog, *again, ja2, other, jb2).judgement;
+    });
+    if (name.empty()) return;
+    // Both traces, both kernels and what the model says on each.
+    std::string report = "Subject: kernel-differs: " + o_.first_name + " and " + o_.second_name + "\n\n" +
+                         c.judgement.line + "\n\n" + c.judgement.detail;
+    for (const char* sub : {"/findings/", "/flaky/"}) {
+      std::string d = store_.dir() + sub + name;
+      struct stat st;
+      if (stat(d.c_str(), &st) == 0) WriteFileAtomically(d + "/report.txt", report);
+    }
+  }
+
+  // Records a failed judgement `j` of `prog` (trace `trace`) after re-running
+  // it with `again` (which returns the new judgement) until confirm_runs.
+  // Returns the finding's name when it is new, else "". Not minimized.
+  template <typename Again>
+  std::string RecordConfirmed(const Program& prog, const Trace& trace, const Judgement& j, Again again) {
+    std::string signature = store_.SignatureOf(j);
+    int reproduced = 1, runs = 1;
+    for (int r = 1; r < o_.confirm_runs && !stop_.load() && TakeExec(); r++) {
+      Trace t;
+      runs++;
+      execs_++;
+      Judgement j2 = again(&t);
+      if (j2.kind == Judgement::Kind::kFail && store_.SignatureOf(j2) == signature) reproduced++;
+    }
+    if (reproduced == runs) confirmed_this_run_++;
+    if (!store_.Record(prog, trace, j, reproduced, runs)) return "";
+    last_new_finding_.store(time(nullptr));
+    std::string name = FindingName(signature, FindingClass(j));
+    fprintf(stderr, "mmdiff fuzz: new %s %s (%d/%d): %s\n", reproduced == runs ? "finding" : "flaky", name.c_str(),
+            reproduced, runs, j.line.c_str());
+    return name;
   }
 
   // A diverging program is re-run on the same target before it is recorded.
   // True when the program reached new coverage (and joined the corpus).
-  bool Consider(const Program& prog, const Trace& trace, Target* target) {
+  bool Consider(const Program& prog, const Trace& trace, Target* target, Judgement* judged = nullptr) {
     // One walk of the model judges the trace and measures its coverage.
     CoverageVisitor coverage;
     Judgement j = JudgeKernelRun(prog, trace, profile_, &coverage);
+    if (judged) *judged = j;
     {
       std::lock_guard<std::mutex> lock(mu_);
       tally_.Add(j);

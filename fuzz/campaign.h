@@ -47,6 +47,15 @@ struct CampaignOptions {
   // A target of its own for the background minimizer: each new confirmed
   // finding gets min.mmp, repro.c and report.txt. Empty: no minimization.
   std::function<std::unique_ptr<Target>(std::string* err)> minimize_target;
+  // Kernel against kernel (model/kernel_compare.h): every program also runs
+  // on `second` (a pool of the same size; worker W uses target W of each),
+  // judged against `second_profile`; a difference the model allows on
+  // neither kernel or only one is the finding kernel-differs, with both
+  // traces in its report.txt. The second kernel's own divergences are
+  // findings too (not minimized: the minimizer's target is the first's).
+  TargetPool* second = nullptr;
+  const KernelProfile* second_profile = nullptr;
+  std::string first_name, second_name;  // how reports name the two kernels
 };
 
 // Totals over every run on the same --out (a resumed campaign continues them).

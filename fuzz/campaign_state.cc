@@ -52,6 +52,9 @@ void CampaignTally::Add(const Judgement& j) {
   consistency_checks += j.verdict.consistency.checks;
   consistency_skipped += j.verdict.consistency.skipped;
   consistency_excused += j.verdict.consistency.excused;
+  consistency_split += j.verdict.consistency.split;
+  consistency_huge += j.verdict.consistency.huge;
+  consistency_mask += j.verdict.consistency.mask;
   if (j.kind == Judgement::Kind::kSkip) {
     unmodelled[UnmodelledReason(j)]++;
     return;
@@ -71,6 +74,12 @@ std::string CampaignTally::Json() const {
                      ",\n  \"consistency_checks\": " + std::to_string(consistency_checks) +
                      ",\n  \"consistency_skipped\": " + std::to_string(consistency_skipped) +
                      ",\n  \"consistency_excused\": " + std::to_string(consistency_excused) +
+                     ",\n  \"consistency_split_checks\": " + std::to_string(consistency_split) +
+                     ",\n  \"consistency_huge_checks\": " + std::to_string(consistency_huge) +
+                     ",\n  \"consistency_mask_checks\": " + std::to_string(consistency_mask) +
+                     ",\n  \"kernel_compare_checks\": " + std::to_string(kernel_compare_checks) +
+                     ",\n  \"kernel_compare_skipped\": " + std::to_string(kernel_compare_skipped) +
+                     ",\n  \"kernel_compare_explained\": " + std::to_string(kernel_compare_explained) +
                      ",\n  \"unmodelled\": {";
   const char* sep = "";
   for (const auto& [reason, count] : unmodelled) {
@@ -126,6 +135,12 @@ bool ReadCampaignHistory(const std::string& path, CampaignHistory* out) {
   if (Number(json, "consistency_checks", &d)) out->tally.consistency_checks = U64(d);
   if (Number(json, "consistency_skipped", &d)) out->tally.consistency_skipped = U64(d);
   if (Number(json, "consistency_excused", &d)) out->tally.consistency_excused = U64(d);
+  if (Number(json, "consistency_split_checks", &d)) out->tally.consistency_split = U64(d);
+  if (Number(json, "consistency_huge_checks", &d)) out->tally.consistency_huge = U64(d);
+  if (Number(json, "consistency_mask_checks", &d)) out->tally.consistency_mask = U64(d);
+  if (Number(json, "kernel_compare_checks", &d)) out->tally.kernel_compare_checks = U64(d);
+  if (Number(json, "kernel_compare_skipped", &d)) out->tally.kernel_compare_skipped = U64(d);
+  if (Number(json, "kernel_compare_explained", &d)) out->tally.kernel_compare_explained = U64(d);
   std::string text;
   size_t after;
   if (size_t at = ValueAt(json, "started"); at != std::string::npos && String(json, at, &text, &after))

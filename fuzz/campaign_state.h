@@ -25,13 +25,26 @@ struct CampaignTally {
   uint64_t consistency_checks = 0;
   uint64_t consistency_skipped = 0;
   uint64_t consistency_excused = 0;  // inconsistencies a known quirk explains
+  // Among consistency_checks, those of each kind (the rest: pagemap-vs-scan).
+  uint64_t consistency_split = 0, consistency_huge = 0, consistency_mask = 0;
+  // Kernel against kernel (model/kernel_compare.h), in a campaign on two:
+  // programs compared (the same answers, or a difference judged), not
+  // comparable (a run that did not complete, or a difference where the model
+  // does not judge one kernel), and differences the model allows on both.
+  uint64_t kernel_compare_checks = 0;
+  uint64_t kernel_compare_skipped = 0;
+  uint64_t kernel_compare_explained = 0;
   uint64_t granted[kNumAllowances] = {};
   uint64_t taken[kNumAllowances] = {};
 
   void Add(const Judgement& j);
   uint64_t unmodelled_total() const;
   // `"judged": N, "limits": N, "consistency_checks": N,
-  // "consistency_skipped": N, "consistency_excused": N, "unmodelled": {...}, "allowances": {...}` for stats.json,
+  // "consistency_skipped": N, "consistency_excused": N,
+  // "consistency_split_checks": N, "consistency_huge_checks": N,
+  // "consistency_mask_checks": N, "kernel_compare_checks": N,
+  // "kernel_compare_skipped": N, "kernel_compare_explained": N,
+  // "unmodelled": {...}, "allowances": {...}` for stats.json,
   // each on its own line indented by two.
   std::string Json() const;
 };

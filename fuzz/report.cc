@@ -168,6 +168,8 @@ std::vector<DocQuote> DocumentationFor(const Program& prog, const Judgement& j) 
         q.push_back({kUserfaultfdRst, kUffdUnpopulated});
       }
       break;
+    case DivergenceClass::kKernelDiffers:  // two kernels: no one documentation sentence
+      break;
     case DivergenceClass::kInconsistent:
       q.push_back({kPagemapRst, kPmScan});
       [[fallthrough]];  // and the bit where the contract's value differs
@@ -292,6 +294,7 @@ std::string ReportSubject(const Program& prog, const Judgement& j, size_t cause,
     case DivergenceClass::kInconsistent:
       return "fs/proc/task_mmu: pagemap and PAGEMAP_SCAN disagree after " +
              (c.after.empty() ? name : StripStep(c.after)) + on;
+    case DivergenceClass::kKernelDiffers: return "mm: " + name + " answers differently on two kernels" + on;
   }
   return "mm: " + j.line;
 }

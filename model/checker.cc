@@ -14,6 +14,7 @@ namespace {
 constexpr std::string_view kClassNames[] = {
     "missed-dirty", "spurious-dirty", "wrong-wp",    "wrong-scan",   "wrong-errno", "data-corruption",
     "wrong-pagemap", "wrong-fault",   "wrong-result", "hang",        "lost",          "inconsistent",
+    "kernel-differs",
 };
 
 std::string MemKindName(const Vma* v) {
@@ -163,7 +164,7 @@ Verdict CheckTrace(const Program& prog, const Trace& trace, const KernelProfile&
   // model, so it holds also past an op the model does not model. It is
   // reported at its op unless the model diverged earlier.
   std::optional<Inconsistency> inconsistent =
-      CheckConsistency(prog, trace, profile.features, profile.quirks, &v.consistency, &v.excused);
+      CheckConsistency(prog, trace, profile.features, profile.quirks, &v.consistency, &v.excused, profile.mutant);
   v.consistency.excused = v.excused.size();
   for (const Inconsistency& e : v.excused) {
     v.quirk_ops.push_back({e.op_index, e.quirk_bits});

@@ -35,6 +35,9 @@ enum class DivergenceClass : uint8_t {
   // PAGEMAP_SCAN, a split scan against the unsplit one): no model needed
   // (model/consistency.h).
   kInconsistent,
+  // Two kernels answer the same program differently where the model allows
+  // the answer on neither or on only one of them (model/kernel_compare.h).
+  kKernelDiffers,
 };
 std::string_view DivergenceClassName(DivergenceClass c);  // "missed-dirty"
 

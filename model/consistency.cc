@@ -222,11 +222,103 @@ std::optional<Inconsistency> CompareSplit(size_t index, const Op& op, const Resu
   return out;
 }
 
+// The categories of `page` in `regs` (address order, from index *k on, which
+// advances); false when no region holds it.
+bool CategoriesAt(const std::vector<ScanRegion>& regs, uint64_t page, size_t* k, uint32_t* cats) {
+  while (*k < regs.size() && regs[*k].end <= page) (*k)++;
+  if (*k >= regs.size() || regs[*k].start > page) return false;
+  *cats = regs[*k].categories;
+  return true;
+}
+
+// PAGE_IS_HUGE against smaps, per VMA the unfiltered scan `regs` walked
+// entirely ([lo, hi)): its pages reported huge, present and not the huge
+// zero page are the ones a PMD or a hugetlb pte maps, which is what smaps
+// counts (executor/smaps.cc says why, from fs/proc/task_mmu.c). *compared:
+// whether some VMA was.
+std::optional<Inconsistency> CompareHuge(size_t index, const Op& op, const std::vector<ScanRegion>& regs,
+                                         uint64_t lo, uint64_t hi, const std::vector<SmapsHuge>& vmas,
+                                         bool* compared, Mutant mutant) {
+  uint32_t kMapped = kCatHuge | kCatPresent | (mutant == Mutant::kHugeCountsZeroPage ? 0 : kCatPfnZero);
+  for (const SmapsHuge& v : vmas) {
+    if (v.start < lo || v.end > hi) continue;
+    *compared = true;
+    uint64_t scan = 0;
+    for (const ScanRegion& r : regs) {
+      uint64_t a = std::max(r.start, v.start), b = std::min(r.end, v.end);
+      if (a < b && (r.categories & kMapped) == (kCatHuge | kCatPresent)) scan += b - a;
+    }
+    if (scan == v.huge_pages) continue;
+    Inconsistency out;
+    out.op_index = index;
+    out.line = "DIVERGENCE inconsistent op=" + std::to_string(index) + " " + Quote(op) + " vma=[" +
+               std::to_string(v.start) + "," + std::to_string(v.end) + ") field=huge scan=" + std::to_string(scan) +
+               " smaps=" + std::to_string(v.huge_pages) +
+               " (pages PAGE_IS_HUGE|PAGE_IS_PRESENT, not pfnzero; smaps AnonHugePages+ShmemPmdMapped+"
+               "FilePmdMapped+Shared_Hugetlb+Private_Hugetlb / 4 KiB; scan " +
+               RegionsText(regs, 0) + ")";
+    out.signature = std::string("inconsistent|huge|") + (scan > v.huge_pages ? "scan-more" : "scan-fewer") +
+                    (v.huge_pages == 0 ? "|smaps0" : scan == 0 ? "|scan0" : "");
+    return out;
+  }
+  return std::nullopt;
+}
+
+// Whether pagemap_scan_is_interesting_page() (fs/proc/task_mmu.c) keeps a
+// page of categories `cats` for the op's req=, inv= and any=.
+bool Interesting(uint32_t cats, const Op& op, Mutant mutant) {
+  if (mutant != Mutant::kMaskIgnoresInverted) cats ^= op.scan_inv;
+  if ((cats & op.scan_req) != op.scan_req) return false;
+  return !op.scan_any || (cats & op.scan_any);
+}
+
+// A filtered scan against the same range unfiltered, page by page up to
+// where both walked: a page is reported exactly when its unfiltered
+// categories pass the filter (pagemap_scan_is_interesting_page(), applied to
+// the same categories the unfiltered walk computes: pagemap_page_category()
+// and its THP, hugetlb and hole variants, plus pagemap_scan_test_walk()'s
+// VMA categories), with those categories masked by ret=
+// (pagemap_scan_output() stores categories & return_mask). A page no
+// unfiltered region holds is outside every walked VMA: never reported.
+// Region boundaries are not compared, only what each page gets.
+std::optional<Inconsistency> CompareMask(size_t index, const Op& op, const Result& r, Mutant mutant) {
+  const CrossAnswer& c = r.cross;
+  uint64_t hi = std::min({r.walk_end, c.unfiltered_end, uint64_t{op.page} + op.npages});
+  size_t ko = 0, ku = 0;
+  for (uint64_t page = op.page; page < hi; page++) {
+    uint32_t own = 0, all = 0;
+    bool reported = CategoriesAt(r.regions, page, &ko, &own);
+    bool walked = CategoriesAt(c.unfiltered, page, &ku, &all);
+    bool want = walked && Interesting(all, op, mutant);
+    const char* field = nullptr;
+    if (want != reported) field = "mask";
+    else if (reported && own != (all & c.scan_ret)) field = "ret";
+    if (!field) continue;
+    std::string filter;
+    if (op.scan_req) filter += ",req";
+    if (op.scan_inv) filter += ",inv";
+    if (op.scan_any) filter += ",any";
+    if (op.flags & kFlagHasRet) filter += ",ret";
+    Inconsistency out;
+    out.op_index = index;
+    out.line = "DIVERGENCE inconsistent op=" + std::to_string(index) + " " + Quote(op) + " page=" +
+               std::to_string(page) + " field=" + field + " filtered=" +
+               (reported ? CategoriesToLetters(own) : std::string("unreported")) + " unfiltered=" +
+               (walked ? CategoriesToLetters(all) : std::string("no region")) + " (unfiltered up to " +
+               std::to_string(c.unfiltered_end) + ": " + RegionsText(c.unfiltered, 0) + ")";
+    out.signature = std::string("inconsistent|") + field + "|" +
+                    (field[0] == 'r' ? "categories" : reported ? "reported" : "missing") + "|" +
+                    (filter.empty() ? "none" : filter.substr(1));
+    return out;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::optional<Inconsistency> CheckConsistency(const Program& prog, const Trace& trace, uint32_t features,
                                               QuirkSet quirks, ConsistencyTally* tally,
-                                              std::vector<Inconsistency>* excused) {
+                                              std::vector<Inconsistency>* excused, Mutant mutant) {
   for (size_t i = 0; i < prog.ops.size() && i < trace.results.size(); i++) {
     const Op& op = prog.ops[i];
     const Result& r = trace.results[i];
@@ -245,8 +337,12 @@ std::optional<Inconsistency> CheckConsistency(const Program& prog, const Trace& 
     c.quirks = quirks;
     std::optional<Inconsistency> found;
     tally->checks++;
+    // The op's unfiltered answer, if any, for the huge comparison.
+    const std::vector<ScanRegion>* all = nullptr;
+    uint64_t all_end = 0;
     if (pagemap) {
       found = ComparePagemapScan(i, op, op.page, r.pagemap, cross.regions, cross.walk_end, false, c, excused);
+      all = &cross.regions, all_end = cross.walk_end;
     } else {
       c.after_wp = op.flags & kFlagWpMatching;
       found = ComparePagemapScan(i, op, op.page, cross.pagemap, r.regions, r.walk_end, true, c, excused);
@@ -254,6 +350,7 @@ std::optional<Inconsistency> CheckConsistency(const Program& prog, const Trace& 
       bool split = op.scan_max != 0 || ((op.flags & kFlagHasVec) && op.scan_vec < op.npages);
       if (cross.resplit) {
         tally->checks++;
+        tally->split++;
         if (!found) found = CompareSplit(i, op, r);
       } else if (split && !no_vec) {
         // wp_matching (a second scan would see its write protection), or
@@ -261,6 +358,25 @@ std::optional<Inconsistency> CheckConsistency(const Program& prog, const Trace& 
         // from a VMA beyond where the first call stopped).
         tally->skipped++;
       }
+      bool filtered = op.scan_req || op.scan_inv || op.scan_any || (op.flags & kFlagHasRet);
+      bool wp = op.flags & kFlagWpMatching;
+      if (cross.has_unfiltered) {
+        tally->checks++;
+        tally->mask++;
+        if (!found) found = CompareMask(i, op, r, mutant);
+        all = &cross.unfiltered, all_end = std::min(cross.unfiltered_end, r.walk_end);
+      } else if (cross.has_smaps) {
+        all = &r.regions, all_end = r.walk_end;  // the op itself was unfiltered
+      } else if (filtered && !wp && !no_vec && r.walk_end > op.page) {
+        tally->skipped++;  // the unfiltered scan failed
+      }
+    }
+    if (all && cross.has_smaps) {
+      bool compared = false;
+      auto huge = CompareHuge(i, op, *all, op.page, std::min(all_end, uint64_t{op.page} + op.npages), cross.smaps,
+                              &compared, mutant);
+      if (compared) tally->checks++, tally->huge++;
+      if (!found) found = huge;
     }
     if (found) return found;
   }

@@ -18,6 +18,12 @@ constexpr MutantInfo kMutants[] = {
      "clear_refs 4 clears soft-dirty (fs/proc/task_mmu.c clear_soft_dirty)", kFeatSoftDirty},
     {Mutant::kScanIgnoresMaxPages, "scan-ignores-max-pages",
      "PAGEMAP_SCAN stops at max_pages (fs/proc/task_mmu.c pagemap_scan_output)", kFeatPagemapScan},
+    {Mutant::kHugeCountsZeroPage, "huge-counts-zero-page",
+     "consistency: smaps counts no huge zero PMD (fs/proc/task_mmu.c smaps_pmd_entry)",
+     kFeatPagemapScan | kFeatThp},
+    {Mutant::kMaskIgnoresInverted, "mask-ignores-inverted",
+     "consistency: inv= inverts categories (fs/proc/task_mmu.c pagemap_scan_is_interesting_page)",
+     kFeatPagemapScan},
 };
 
 }  // namespace

@@ -19,6 +19,10 @@ enum class Mutant : uint8_t {
   kCowWriteSharesPage,       // a write after fork also changes the other process's page
   kClearRefsKeepsSoftDirty,  // clear_refs 4 does not clear soft-dirty (needs soft-dirty)
   kScanIgnoresMaxPages,      // PAGEMAP_SCAN reports past max_pages
+  // The consistency oracle's rules (model/consistency.cc), broken the same
+  // way: each makes its comparison fire on a correct kernel.
+  kHugeCountsZeroPage,       // smaps counts the huge zero PMD as a PMD mapping
+  kMaskIgnoresInverted,      // a scan's inv= does not invert categories
 };
 
 struct MutantInfo {

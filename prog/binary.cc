@@ -192,6 +192,16 @@ void EncodeTrace(const Trace& trace, ByteWriter* w) {
     w->U64(c.whole_end);
     EncodeRegions(c.resumed, w);
     w->U64(c.resumed_end);
+    w->U8(c.has_unfiltered);
+    EncodeRegions(c.unfiltered, w);
+    w->U64(c.unfiltered_end);
+    w->U8(c.has_smaps);
+    w->U64(c.smaps.size());
+    for (const SmapsHuge& v : c.smaps) {
+      w->U64(v.start);
+      w->U64(v.end);
+      w->U64(v.huge_pages);
+    }
   }
   w->U8(static_cast<uint8_t>(trace.end));
   w->Str(trace.console);
@@ -239,6 +249,15 @@ bool DecodeTrace(ByteReader* r, Trace* out) {
         !DecodeRegions(r, kMaxObservedPages, &c.resumed) || !r->U64(&c.resumed_end))
       return false;
     c.resplit = resplit != 0;
+    uint8_t has_unfiltered, has_smaps;
+    if (!r->U8(&has_unfiltered) || !DecodeRegions(r, kMaxObservedPages, &c.unfiltered) ||
+        !r->U64(&c.unfiltered_end) || !r->U8(&has_smaps) || !r->U64(&count) || count > kMaxOps)
+      return false;
+    c.has_unfiltered = has_unfiltered != 0;
+    c.has_smaps = has_smaps != 0;
+    c.smaps.resize(count);
+    for (SmapsHuge& v : c.smaps)
+      if (!r->U64(&v.start) || !r->U64(&v.end) || !r->U64(&v.huge_pages)) return false;
   }
   uint8_t end;
   if (!r->U8(&end) || end > static_cast<uint8_t>(TraceEnd::kTimeLimit) || !r->Str(&out->console) ||

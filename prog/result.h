@@ -61,6 +61,15 @@ struct ScanRegion {
   bool operator==(const ScanRegion&) const = default;
 };
 
+// A VMA (arena pages) and how many of its 4 KiB pages the kernel's smaps
+// says are mapped by a PMD or a hugetlb pte (docs/CONTRACT.md §14, `huge`).
+struct SmapsHuge {
+  uint64_t start = 0;
+  uint64_t end = 0;
+  uint64_t huge_pages = 0;
+  bool operator==(const SmapsHuge&) const = default;
+};
+
 // The same question asked through the other interface, right after the op
 // (docs/CONTRACT.md §14, the consistency oracle). Not part of the program
 // text: never printed, parsed nor compared by ResultMatches.
@@ -89,6 +98,18 @@ struct CrossAnswer {
   uint64_t whole_end = 0;
   std::vector<ScanRegion> resumed;
   uint64_t resumed_end = 0;
+  // scan op with a filter (req=, inv=, any=) or a ret= narrower than every
+  // category, without wp_matching: the same range up to its walk_end,
+  // unfiltered, every category (`unfiltered`, walked up to `unfiltered_end`).
+  bool has_unfiltered = false;
+  std::vector<ScanRegion> unfiltered;
+  uint64_t unfiltered_end = 0;
+  // Where the op has an unfiltered answer (a pagemap op's scan, an
+  // unfiltered scan op, or `unfiltered`): the VMAs overlapping the op's range
+  // (up to the scan's walk_end) as /proc/self/smaps counts their PMD-mapped
+  // pages, read right after it.
+  bool has_smaps = false;
+  std::vector<SmapsHuge> smaps;
 
   bool operator==(const CrossAnswer&) const = default;
 };

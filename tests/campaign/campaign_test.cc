@@ -128,6 +128,46 @@ INSTANTIATE_TEST_SUITE_P(LocalKernel, MutantFound,
                          testing::Values("fork-drops-uffd-wp", "async-write-keeps-wp", "dontneed-keeps-anon",
                                          "cow-write-shares-page", "scan-ignores-max-pages"));
 
+// Kernel against kernel, the host and the Debian 6.1 guest, on the quirk
+// uffd_unregister_other_ctx (6.1 unregisters through another context, the
+// host answers EINVAL): with the quirk known, 6.1's model allows its answer
+// and the difference is explained; without (--no-quirks) only the host's
+// model allows its answer, and the difference is the finding kernel-differs
+// naming both kernels, with both traces in report.txt. One boot each.
+TEST(Campaign, KernelAgainstKernelFindsWhatOneModelAllows) {
+  std::string seeds = FreshDir("kernel-seeds");
+  mkdir(seeds.c_str(), 0755);
+  std::string quirk = Slurp(std::string(MMDIFF_SOURCE_DIR) + "/corpus/quirks/uffd_unregister_other_ctx.mmp");
+  ASSERT_FALSE(quirk.empty());
+  std::ofstream(seeds + "/quirk.mmp") << quirk;
+  for (bool quirks : {true, false}) {
+    std::string out = FreshDir(quirks ? "kernels-quirks" : "kernels-no-quirks");
+    std::vector<std::string> args = {"fuzz", "--target", "local", "--guest", "6.1", "--corpus", seeds, "--execs", "1",
+                                     "--no-minimize", "--seed", "1", "--out", out};
+    if (!quirks) args.push_back("--no-quirks");
+    Output o = Mmdiff(args);
+    std::string stats = Slurp(out + "/stats.json");
+    EXPECT_NE(stats.find("\"kernel_compare_checks\": 1,"), std::string::npos) << stats << o.err;
+    std::vector<std::string> differs;
+    for (const std::string& name : List(out + "/findings"))
+      if (name.rfind("kernel-differs-", 0) == 0) differs.push_back(name);
+    if (quirks) {
+      EXPECT_EQ(o.status, 0) << o.err;
+      EXPECT_NE(stats.find("\"kernel_compare_explained\": 1,"), std::string::npos) << stats;
+      EXPECT_TRUE(differs.empty()) << o.err;
+      continue;
+    }
+    EXPECT_EQ(o.status, 1) << o.err;
+    ASSERT_EQ(differs.size(), 1u) << o.err;
+    std::string report = Slurp(out + "/findings/" + differs[0] + "/report.txt");
+    EXPECT_NE(report.find("DIVERGENCE kernel-differs op=5 \"uffd_unregister 0 4\" A=host ("), std::string::npos)
+        << report;
+    EXPECT_NE(report.find("B=guest 6.1 ("), std::string::npos) << report;
+    EXPECT_NE(report.find("(model allows: A only)"), std::string::npos) << report;
+    EXPECT_NE(report.find("    A => err EINVAL\n    B => ok    <<< the first difference"), std::string::npos) << report;
+  }
+}
+
 TEST(Campaign, RejectsBadFlags) {
   EXPECT_EQ(Mmdiff({"fuzz", "--execs", "x"}).status, 2);
   EXPECT_EQ(Mmdiff({"fuzz", "--target", "model"}).status, 2);
@@ -137,6 +177,9 @@ TEST(Campaign, RejectsBadFlags) {
   EXPECT_NE(help.out.find("usage: mmdiff fuzz"), std::string::npos);
   EXPECT_EQ(Mmdiff({"merge", "-o", "/tmp/x", "/nonexistent"}).status, 2);
   EXPECT_EQ(Mmdiff({"fuzz", "--model-mutant", "no-such-rule", "--execs", "1"}).status, 2);
+  Output three = Mmdiff({"fuzz", "--guest", "6.1", "--guest", "6.12", "--kernel", "/bzImage", "--execs", "1"});
+  EXPECT_EQ(three.status, 2);
+  EXPECT_EQ(three.err, "mmdiff fuzz: compare two kernels at most: '--kernel /bzImage' is a third\n");
 }
 
 }  // namespace

@@ -59,7 +59,13 @@ scan 0 20 max=3
 )",
                             false, &trace);
   EXPECT_EQ(j.kind, Judgement::Kind::kPass) << j.line;
-  EXPECT_EQ(j.verdict.consistency.checks, 6u);  // pagemap, 3 scans, 2 split scans
+  // pagemap, 3 scans, 2 split scans, the filtered scan against the
+  // unfiltered one, huge against smaps after the pagemap and the whole scan
+  // (the other scans stop short of the VMAs' ends).
+  EXPECT_EQ(j.verdict.consistency.checks, 9u);
+  EXPECT_EQ(j.verdict.consistency.split, 2u);
+  EXPECT_EQ(j.verdict.consistency.mask, 1u);
+  EXPECT_EQ(j.verdict.consistency.huge, 2u);
   EXPECT_EQ(j.verdict.consistency.skipped, 0u);
   const CrossAnswer& c = trace.results[8].cross;
   EXPECT_EQ(c.kind, CrossAnswer::kAnswered);
@@ -67,6 +73,71 @@ scan 0 20 max=3
   EXPECT_FALSE(c.regions.empty());
   EXPECT_TRUE(trace.results[10].cross.resplit);
   EXPECT_NE(trace.zero_pfn, 0u) << "the executor runs as root and sees PFNs";
+}
+
+// A THP, the huge zero page and hugetlb where the kernel has them: PAGE_IS_HUGE
+// agrees with smaps, every mask variant with the unfiltered scan.
+TEST(ConsistencyKernel, HugeAndMaskVariantsAgree) {
+  KernelFeatures features;
+  auto target = HostTarget(&features);
+  ASSERT_TRUE(target);
+  if ((features.features & (kFeatPagemapScan | kFeatThp)) != (kFeatPagemapScan | kFeatThp))
+    GTEST_SKIP() << "needs PAGEMAP_SCAN and THP";
+  KernelProfile profile = MakeProfile(features);
+  Trace trace;
+  Judgement j = RunAndJudge(target.get(), profile, R"(
+mmap 0 1024 rw anon private
+madvise 0 1024 hugepage
+write 0
+write 600
+mmap 2048 1024 r anon private
+madvise 2048 1024 hugepage
+read 2048
+mmap 4096 4 rw anon private
+write 4096
+pagemap 0 1024
+scan 0 1024
+scan 2048 1024
+scan 0 4100 req=huge
+scan 0 4100 inv=huge req=huge ret=present,huge
+scan 0 4100 any=pfnzero,written ret=huge
+scan 0 4100 inv=present any=present,huge max=700
+)",
+                            false, &trace);
+  // The huge zero PMD is the known quirk huge_zero_page_pagemap_file.
+  EXPECT_NE(j.kind, Judgement::Kind::kFail) << j.line;
+  EXPECT_EQ(j.verdict.consistency.mask, 4u);
+  EXPECT_GE(j.verdict.consistency.huge, 6u);
+  const CrossAnswer& c = trace.results[10].cross;
+  ASSERT_TRUE(c.has_smaps);
+  ASSERT_FALSE(c.smaps.empty());
+  EXPECT_EQ(c.smaps[0].start, 0u);
+  EXPECT_EQ(c.smaps[0].huge_pages, 1024u) << "a THP for each written 2 MiB";
+}
+
+// The huge and mask comparisons fire: each with the oracle mutant that
+// breaks its rule (model/mutant.h), on the same kernel answers.
+TEST(ConsistencyKernel, OracleMutantsMakeHugeAndMaskFire) {
+  KernelFeatures features;
+  auto target = HostTarget(&features);
+  ASSERT_TRUE(target);
+  if ((features.features & (kFeatPagemapScan | kFeatThp)) != (kFeatPagemapScan | kFeatThp))
+    GTEST_SKIP() << "needs PAGEMAP_SCAN and THP";
+  KernelProfile profile = MakeProfile(features);
+  profile.mutant = Mutant::kHugeCountsZeroPage;
+  Trace trace;
+  std::string zero = std::string(MMDIFF_SOURCE_DIR) + "/corpus/scan_zeropfn_huge.mmp";
+  Judgement j = RunAndJudge(target.get(), profile, zero, true, &trace);
+  ASSERT_EQ(j.kind, Judgement::Kind::kFail) << j.line;
+  EXPECT_EQ(j.line.rfind("DIVERGENCE inconsistent op=4 ", 0), 0u) << j.line;
+  EXPECT_NE(j.line.find("field=huge scan=512 smaps=0"), std::string::npos) << j.line;
+  profile.mutant = Mutant::kMaskIgnoresInverted;
+  j = RunAndJudge(target.get(), profile, "mmap 0 4 rw anon private\nwrite 1\nscan 0 4 inv=present req=present\n",
+                  false, &trace);
+  ASSERT_EQ(j.kind, Judgement::Kind::kFail) << j.line;
+  EXPECT_NE(j.line.find("inconsistent op=2 \"scan 0 4 req=present inv=present\" page=0 field=mask"),
+            std::string::npos)
+      << j.line;
 }
 
 TEST(ConsistencyKernel, HugeZeroPagePagemapFileIsInconsistent) {

@@ -18,7 +18,7 @@
 
 namespace {
 
-const char* const kFiles[] = {"executor/proc.cc", "executor/ops.cc", "executor/uffd_handler.cc"};
+const char* const kFiles[] = {"executor/proc.cc", "executor/ops.cc", "executor/smaps.cc", "executor/uffd_handler.cc"};
 
 struct Rule {
   const char* name;

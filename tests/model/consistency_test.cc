@@ -204,6 +204,67 @@ TEST(Consistency, NoSecondAnswerIsSkipped) {
   ExpectConsistent(prog, t, 0, 1);
 }
 
+// A filtered scan against the same walk unfiltered: each page reported
+// exactly when its unfiltered categories pass the filter, with them masked
+// by ret=.
+TEST(Consistency, MaskVariantAgainstUnfiltered) {
+  Program prog = MustParse("mmap 0 4 rw anon private\nwrite 1\nscan 0 4 inv=present req=present ret=written\n");
+  Trace t = OkTrace(prog);
+  Result& r = t.results[2] = ScanResult(4, kCatWritten, {0, P, 0, 0});
+  r.regions = {{0, 1, kCatWritten}, {2, 4, kCatWritten}};
+  r.cross.has_unfiltered = true;
+  r.cross.unfiltered = {{0, 1, kCatWritten}, {1, 2, kCatWritten | kCatPresent}, {2, 4, kCatWritten}};
+  r.cross.unfiltered_end = 4;
+  ConsistencyTally tally;
+  auto found = Check(prog, t, 0, &tally);
+  EXPECT_FALSE(found) << found->line;
+  EXPECT_EQ(tally.mask, 1u);
+  EXPECT_EQ(tally.checks, 2u);  // against pagemap, against the unfiltered scan
+  r.regions = {{0, 1, kCatWritten}, {3, 4, kCatWritten}};
+  found = Check(prog, t, 0, &tally);
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->line,
+            "DIVERGENCE inconsistent op=2 \"scan 0 4 req=present inv=present ret=written\" page=2 field=mask "
+            "filtered=unreported unfiltered=w (unfiltered up to 4: [0,1):w [1,2):wp [2,4):w)");
+  EXPECT_EQ(found->signature, "inconsistent|mask|missing|req,inv,ret");
+  r.regions = {{0, 1, kCatWritten}, {2, 4, kCatWritten | kCatPresent}};
+  found = Check(prog, t, 0, &tally);
+  ASSERT_TRUE(found);
+  EXPECT_NE(found->line.find("page=2 field=ret filtered=wp unfiltered=w"), std::string::npos) << found->line;
+  // Past the unfiltered walk's end nothing is compared.
+  r.cross.unfiltered_end = 2;
+  EXPECT_FALSE(Check(prog, t, 0, &tally));
+}
+
+// PAGE_IS_HUGE against smaps, per VMA the scan walked entirely: the huge,
+// present pages that are not the huge zero page.
+TEST(Consistency, HugeAgainstSmapsPerWholeVma) {
+  Program prog = MustParse("mmap 0 1024 rw anon private\nmadvise 0 1024 hugepage\nwrite 0\npagemap 0 1024\n");
+  Trace t = OkTrace(prog);
+  std::vector<uint64_t> words(1024, 0);
+  for (int i = 0; i < 512; i++) words[i] = P | kPmMmapExclusive;
+  Result& r = t.results[3] = PagemapResult(words, {{0, 512, kCatPresent | kCatWritten | kCatHuge}, {512, 1024, 0}}, 1024);
+  r.cross.has_smaps = true;
+  r.cross.smaps = {{0, 1024, 512}};
+  ConsistencyTally tally;
+  auto found = Check(prog, t, 0, &tally);
+  EXPECT_FALSE(found) << found->line;
+  EXPECT_EQ(tally.huge, 1u);
+  r.cross.smaps = {{0, 1024, 0}};
+  found = Check(prog, t, 0, &tally);
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->line.rfind("DIVERGENCE inconsistent op=3 \"pagemap 0 1024\" vma=[0,1024) field=huge scan=512 smaps=0 ",
+                              0),
+            0u)
+      << found->line;
+  EXPECT_EQ(found->signature, "inconsistent|huge|scan-more|smaps0");
+  // A VMA the range covers in part is not compared.
+  r.cross.smaps = {{0, 2048, 0}};
+  tally = {};
+  EXPECT_FALSE(Check(prog, t, 0, &tally));
+  EXPECT_EQ(tally.huge, 0u);
+}
+
 // The checker reports it as a divergence of its own class, before the
 // model, and also past an op the model does not model.
 TEST(Consistency, CheckTraceReportsItEvenWhereUnmodelled) {

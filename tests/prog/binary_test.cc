@@ -349,6 +349,11 @@ Trace EveryResultKind() {
   scan.cross.whole_end = 6;
   scan.cross.resumed = {{1, 2, kCatPresent}, {2, 6, kCatPresent}};
   scan.cross.resumed_end = 6;
+  scan.cross.has_unfiltered = true;
+  scan.cross.unfiltered = {{0, 3, kCatPresent | kCatHuge}};
+  scan.cross.unfiltered_end = 3;
+  scan.cross.has_smaps = true;
+  scan.cross.smaps = {{0, 1024, 512}, {1024, 1030, 0}};
   t.results.push_back(scan);
   Result empty_scan = Make(ResultKind::kValue);
   empty_scan.is_scan = true;
