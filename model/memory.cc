@@ -61,6 +61,17 @@ void Model::FaultAround(int proc, uint32_t page) {
   uint32_t slot_start = MmState::Slot(page) * kPagesPerPmd;
   uint32_t from = std::max(page / n * n, v.start);
   uint32_t to = std::min({from + n, slot_start + kPagesPerPmd, v.end});
+  if (v.kind == MemKind::kFile && v.hugepage && profile_.thp != ThpMode::kNever) {
+    // MADV_HUGEPAGE makes readahead allocate PMD-order folios where the
+    // filesystem takes large folios (mm/filemap.c do_sync_mmap_readahead(),
+    // VM_HUGEPAGE), and current kernels' filemap_map_pages() maps the whole
+    // large folio the fault-around window touches, inside the VMA and the
+    // PTE table ([EMP] 6.18.44 on ext4: a read of page 38 of a 39-page file
+    // mapped page 0). Which folios the page cache holds the model cannot
+    // know: every page of the VMA in this PTE table may be mapped.
+    from = std::max(slot_start, v.start);
+    to = std::min(slot_start + kPagesPerPmd, v.end);
+  }
   for (uint32_t pg = from; pg < to; pg++) {
     if (pg == page) continue;
     // filemap_map_pages(): only none PTEs (not markers), only uptodate
