@@ -111,19 +111,26 @@ TEST(ExecutorLimits, StuckProgramIsAHang) {
   KernelFeatures features;
   std::string err;
   ASSERT_TRUE(target->Probe(&features, &err)) << err;  // the executor is up
+  // Under load the stopper may find p0 only after the program has made
+  // progress for longer than the slow bound (a time limit, not what this
+  // test is about): such a run does not count, and up to three are tried.
   std::atomic<bool> stopped{false};
-  std::thread stopper([&] {
-    // The executor is our child; the program's p0 is its child.
-    for (int i = 0; i < 2000 && !stopped.load(); i++) {
-      for (pid_t executor : Children(getpid()))
-        for (pid_t p0 : Children(executor))
-          if (LeadsItsGroup(p0) && kill(p0, SIGSTOP) == 0) stopped.store(true);
-      usleep(1000);
-    }
-  });
   Trace trace;
-  RunProgram(target.get(), prog, &trace);
-  stopper.join();
+  for (int attempt = 0; attempt < 3; attempt++) {
+    stopped = false;
+    std::thread stopper([&] {
+      // The executor is our child; the program's p0 is its child.
+      for (int i = 0; i < 2000 && !stopped.load(); i++) {
+        for (pid_t executor : Children(getpid()))
+          for (pid_t p0 : Children(executor))
+            if (LeadsItsGroup(p0) && kill(p0, SIGSTOP) == 0) stopped.store(true);
+        usleep(1000);
+      }
+    });
+    RunProgram(target.get(), prog, &trace);
+    stopper.join();
+    if (!stopped.load() || trace.end != TraceEnd::kTimeLimit) break;
+  }
   ASSERT_TRUE(stopped.load()) << "the program's process was not found";
   EXPECT_EQ(trace.end, TraceEnd::kCompleted) << trace.console;
   EXPECT_TRUE(trace.results[0].kind == ResultKind::kHang || trace.results[1].kind == ResultKind::kHang);
