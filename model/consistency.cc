@@ -202,12 +202,12 @@ std::string RegionsText(const std::vector<ScanRegion>& regs, size_t from) {
 // unsplit: pagemap_scan_output() cuts a region at max_pages or when the vec
 // is full and sets walk_end there, so the resumed walk must continue it
 // (docs/CONTRACT.md §6.3).
-std::optional<Inconsistency> CompareSplit(size_t index, const Op& op, const Result& r) {
+std::optional<Inconsistency> CompareSplit(size_t index, const Op& op, const Result& r, Mutant mutant) {
   const CrossAnswer& c = r.cross;
   uint64_t hi = std::min(c.whole_end, c.resumed_end);
   std::vector<ScanRegion> split, whole;
   Append(r.regions, op.page, std::min(r.walk_end, hi), &split);
-  Append(c.resumed, r.walk_end, hi, &split);
+  if (mutant != Mutant::kSplitIgnoresResumed) Append(c.resumed, r.walk_end, hi, &split);
   Append(c.whole, op.page, hi, &whole);
   if (split == whole) return std::nullopt;
   size_t k = 0;
@@ -351,7 +351,7 @@ std::optional<Inconsistency> CheckConsistency(const Program& prog, const Trace& 
       if (cross.resplit) {
         tally->checks++;
         tally->split++;
-        if (!found) found = CompareSplit(i, op, r);
+        if (!found) found = CompareSplit(i, op, r, mutant);
       } else if (split && !no_vec) {
         // wp_matching (a second scan would see its write protection), or
         // the unsplit scan or a resumed one failed (check_wpasync: EPERM

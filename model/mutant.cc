@@ -24,6 +24,9 @@ constexpr MutantInfo kMutants[] = {
     {Mutant::kMaskIgnoresInverted, "mask-ignores-inverted",
      "consistency: inv= inverts categories (fs/proc/task_mmu.c pagemap_scan_is_interesting_page)",
      kFeatPagemapScan},
+    {Mutant::kSplitIgnoresResumed, "split-ignores-resumed",
+     "consistency: a scan cut by max= resumes at walk_end (fs/proc/task_mmu.c pagemap_scan_output)",
+     kFeatPagemapScan},
 };
 
 }  // namespace

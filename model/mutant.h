@@ -23,6 +23,7 @@ enum class Mutant : uint8_t {
   // way: each makes its comparison fire on a correct kernel.
   kHugeCountsZeroPage,       // smaps counts the huge zero PMD as a PMD mapping
   kMaskIgnoresInverted,      // a scan's inv= does not invert categories
+  kSplitIgnoresResumed,      // a split scan's answer ends at walk_end: no resumed walk
 };
 
 struct MutantInfo {

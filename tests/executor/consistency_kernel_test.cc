@@ -138,6 +138,17 @@ TEST(ConsistencyKernel, OracleMutantsMakeHugeAndMaskFire) {
   EXPECT_NE(j.line.find("inconsistent op=2 \"scan 0 4 req=present inv=present\" page=0 field=mask"),
             std::string::npos)
       << j.line;
+  // Split: two present regions, max=1 cuts after the first; the oracle that
+  // forgets the resumed walk sees one region where the unsplit scan has two.
+  profile.mutant = Mutant::kSplitIgnoresResumed;
+  j = RunAndJudge(target.get(), profile, "mmap 0 4 rw anon private\nwrite 0\nwrite 2\nscan 0 4 req=present max=1\n",
+                  false, &trace);
+  ASSERT_EQ(j.kind, Judgement::Kind::kFail) << j.line;
+  EXPECT_NE(j.line.find("field=split"), std::string::npos) << j.line;
+  profile.mutant = Mutant::kNone;
+  j = RunAndJudge(target.get(), profile, "mmap 0 4 rw anon private\nwrite 0\nwrite 2\nscan 0 4 req=present max=1\n",
+                  false, &trace);
+  EXPECT_NE(j.kind, Judgement::Kind::kFail) << j.line;
 }
 
 TEST(ConsistencyKernel, HugeZeroPagePagemapFileIsInconsistent) {
