@@ -177,13 +177,13 @@ void Model::UnmapRange(int proc, uint32_t lo, uint32_t hi) {
 // vma_merge_existing_range() (vma_merge_new_range() for new VMAs): one VMA
 // survives the merge, with one part's flags (model.h Keeper).
 void Model::MergeChanged(Process& p, uint32_t lo, uint32_t hi, Keeper keeper, uint32_t not_at,
-                         uint32_t not_at2) {
+                         uint32_t not_at2, const std::vector<uint32_t>* changed_starts) {
   if (!profile_.quirks.Has(Quirk::kSoftdirtyLostOnMerge)) {
-    st_.MergeAround(p, lo, hi, not_at, not_at2);
+    st_.MergeAround(p, lo, hi, not_at, not_at2, changed_starts);
     return;
   }
   std::vector<Vma> before = p.vmas;
-  st_.MergeAround(p, lo, hi, not_at, not_at2);
+  st_.MergeAround(p, lo, hi, not_at, not_at2, changed_starts);
   if (keeper != Keeper::kOutside)
     MarkSoftDirtyLoss(p, before, lo, hi, /*keeper_inside=*/true, Quirk::kSoftdirtyLostOnMerge);
   if (keeper != Keeper::kInside)

@@ -197,8 +197,10 @@ class Model {
   // (6.12 userfaultfd_set_ctx() reads the merged VMA's own flags), so
   // either part may be the keeper.
   enum class Keeper : uint8_t { kInside, kOutside, kEither };
+  // `changed_starts`: MmState::MergeAround.
   void MergeChanged(Process& p, uint32_t lo, uint32_t hi, Keeper keeper = Keeper::kInside,
-                    uint32_t not_at = UINT32_MAX, uint32_t not_at2 = UINT32_MAX);
+                    uint32_t not_at = UINT32_MAX, uint32_t not_at2 = UINT32_MAX,
+                    const std::vector<uint32_t>* changed_starts = nullptr);
   uint64_t PagemapEntry(const Process& p, uint32_t page) const;
   // Whether a fault at `page` may map a PMD THP (docs/CONTRACT.md §11.3): an
   // anonymous private VMA covering the page's whole aligned 2 MiB range, with

@@ -57,7 +57,8 @@ bool MmState::Mergeable(const Vma& a, const Vma& b) {
   return true;
 }
 
-bool MmState::MergeAround(Process& p, uint32_t lo, uint32_t hi, uint32_t not_at, uint32_t not_at2) {
+bool MmState::MergeAround(Process& p, uint32_t lo, uint32_t hi, uint32_t not_at, uint32_t not_at2,
+                          const std::vector<uint32_t>* changed_starts) {
   bool merged = false;
   // Pairs whose right VMA starts at or before hi: the VMAs in [lo, hi) with
   // their immediate neighbours (vma_merge() looks at prev and next only).

@@ -203,11 +203,6 @@ class MmState {
   // target: a VMA with an anon_vma never merges into a neighbour without
   // one (set from the kBehAnonVmaMergeEitherSide behaviour).
   bool legacy_anon_vma_merge = false;
-  // For the next MergeAround only (set by the caller, then cleared): the
-  // starts of the VMAs in [lo, hi) the op actually changed; the others in
-  // the range it skipped (UFFDIO_REGISTER of an already registered VMA), so
-  // for 6.1's anon_vma test they are unchanged neighbours. Null: all changed.
-  const std::vector<uint32_t>* changed_starts = nullptr;
 
   // --- VMAs ---
   // Index of the VMA containing `page`, or -1.
@@ -219,9 +214,13 @@ class MmState {
   // Merges the VMAs in [lo, hi) with mergeable neighbours (vma_merge(): the
   // changed VMA with its prev and next). Returns true if it merged anything.
   // Callers pass only ranges whose VMAs changed: unchanged VMAs do not merge.
-  // No merge across the boundaries `not_at`/`not_at2`.
+  // No merge across the boundaries `not_at`/`not_at2`. `changed_starts`
+  // (null: all changed): the starts of the VMAs in [lo, hi) the op actually
+  // changed; the others in the range it skipped (UFFDIO_REGISTER of an
+  // already registered VMA), so for 6.1's anon_vma test they are unchanged
+  // neighbours.
   bool MergeAround(Process& p, uint32_t lo, uint32_t hi, uint32_t not_at = UINT32_MAX,
-                   uint32_t not_at2 = UINT32_MAX);
+                   uint32_t not_at2 = UINT32_MAX, const std::vector<uint32_t>* changed_starts = nullptr);
   static bool Mergeable(const Vma& a, const Vma& b);
 
   // --- pages ---

@@ -291,11 +291,9 @@ Result Model::DoUffdRegister(Step& s, bool reg) {
   // userfaultfd_register_range(): vma_modify_flags_uffd() merges, then the
   // merged VMA gets the changed VMA's flags (6.1 userfaultfd_set_vm_flags(vma,
   // new_flags)) or keeps its own, the survivor's (6.12 userfaultfd_set_ctx()).
-  if (changed_lo < changed_hi) {
-    st_.changed_starts = &piece_starts;  // VMAs skipped in between are unchanged neighbours
-    MergeChanged(p, changed_lo, changed_hi, Keeper::kEither, no_merge_at);
-    st_.changed_starts = nullptr;
-  }
+  // VMAs skipped in between are unchanged neighbours (piece_starts).
+  if (changed_lo < changed_hi)
+    MergeChanged(p, changed_lo, changed_hi, Keeper::kEither, no_merge_at, UINT32_MAX, &piece_starts);
   return Ok();
 }
 
