@@ -16,24 +16,22 @@
 
 namespace mmdiff::exec {
 
-// Waits (polling every 100 us) until `done()` or `budget_ms` of monotonic
-// time have passed; true when done. Bounded by time, not by a count of
-// sleeps: on a kernel without high-resolution timers (a minimal guest,
-// HZ=100) each short nanosleep() lasts a whole jiffy.
+// CLOCK_MONOTONIC in nanoseconds (no allocation: usable in program processes).
 inline uint64_t MonotonicNs() {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<uint64_t>(ts.tv_sec) * 1000000000u + static_cast<uint64_t>(ts.tv_nsec);
 }
 
+// Waits (polling every 100 us) until `done()` or `budget_ms` of monotonic
+// time have passed; true when done. Bounded by time, not by a count of
+// sleeps: on a kernel without high-resolution timers (a minimal guest,
+// HZ=100) each short nanosleep() lasts a whole jiffy.
 template <typename Done>
 bool WaitUntil(Done done, int budget_ms) {
-  struct timespec start, now;
-  clock_gettime(CLOCK_MONOTONIC, &start);
+  uint64_t start = MonotonicNs();
   while (!done()) {
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    int64_t ms = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
-    if (ms >= budget_ms) return false;
+    if (MonotonicNs() - start >= uint64_t(budget_ms) * 1000000) return false;
     struct timespec ts = {0, 100 * 1000};
     nanosleep(&ts, nullptr);
   }

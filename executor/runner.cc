@@ -24,11 +24,7 @@
 namespace mmdiff::exec {
 namespace {
 
-int64_t NowMs() {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return int64_t{ts.tv_sec} * 1000 + ts.tv_nsec / 1000000;
-}
+int64_t NowMs() { return static_cast<int64_t>(MonotonicNs() / 1000000); }
 
 }  // namespace
 
