@@ -273,13 +273,16 @@ class CampaignRun {
   }
 
   // Records a failed judgement `j` of `prog` (trace `trace`) after re-running
-  // it with `again` (which returns the new judgement) until confirm_runs.
-  // Returns the finding's name when it is new, else "". Not minimized.
+  // it with `again` (which returns the new judgement) until confirm_runs
+  // (not at all when `rerun` is false: no target to run it on).
+  // Returns the finding's name when it is new, else ""; `*confirmed`: it
+  // reproduced on every run (a finding, not flaky). Not minimized.
   template <typename Again>
-  std::string RecordConfirmed(const Program& prog, const Trace& trace, const Judgement& j, Again again) {
+  std::string RecordConfirmed(const Program& prog, const Trace& trace, const Judgement& j, Again again,
+                              bool rerun = true, bool* confirmed = nullptr) {
     std::string signature = store_.SignatureOf(j);
     int reproduced = 1, runs = 1;
-    for (int r = 1; r < o_.confirm_runs && !stop_.load() && TakeExec(); r++) {
+    for (int r = 1; rerun && r < o_.confirm_runs && !stop_.load() && TakeExec(); r++) {
       Trace t;
       runs++;
       execs_++;
@@ -287,6 +290,7 @@ class CampaignRun {
       if (j2.kind == Judgement::Kind::kFail && store_.SignatureOf(j2) == signature) reproduced++;
     }
     if (reproduced == runs) confirmed_this_run_++;
+    if (confirmed) *confirmed = reproduced == runs;
     if (!store_.Record(prog, trace, j, reproduced, runs)) return "";
     last_new_finding_.store(time(nullptr));
     std::string name = FindingName(signature, FindingClass(j));
@@ -307,28 +311,19 @@ class CampaignRun {
       tally_.Add(j);
     }
     if (j.kind == Judgement::Kind::kFail) {
-      std::string signature = store_.SignatureOf(j);
-      int reproduced = 1, runs = 1;
-      for (int r = 1; target && r < o_.confirm_runs && !stop_.load() && TakeExec(); r++) {
-        Trace again;
-        std::string err;
-        runs++;
-        execs_++;
-        if (target->Run(prog, &again, &err) &&
-            store_.SignatureOf(JudgeKernelRun(prog, again, profile_)) == signature)
-          reproduced++;
-      }
-      if (reproduced == runs) confirmed_this_run_++;
-      if (store_.Record(prog, trace, j, reproduced, runs)) {
-        last_new_finding_.store(time(nullptr));
-        std::string name = FindingName(signature, FindingClass(j));
-        fprintf(stderr, "mmdiff fuzz: new %s %s (%d/%d): %s\n", reproduced == runs ? "finding" : "flaky",
-                name.c_str(), reproduced, runs, j.line.c_str());
-        if (reproduced == runs && o_.minimize_target) {
-          std::lock_guard<std::mutex> lock(queue_mu_);
-          queue_.push_back({store_.dir() + "/findings/" + name, prog});
-          queue_cv_.notify_all();
-        }
+      bool confirmed = false;
+      std::string name = RecordConfirmed(
+          prog, trace, j,
+          [&](Trace* again) {
+            std::string err;
+            return target->Run(prog, again, &err) ? JudgeKernelRun(prog, *again, profile_) : Judgement{};
+          },
+          /*rerun=*/target != nullptr, &confirmed);
+      // A new confirmed finding (not flaky) goes to the background minimizer.
+      if (!name.empty() && confirmed && o_.minimize_target) {
+        std::lock_guard<std::mutex> lock(queue_mu_);
+        queue_.push_back({store_.dir() + "/findings/" + name, prog});
+        queue_cv_.notify_all();
       }
       return false;
     }
