@@ -5,6 +5,7 @@
 // system header wins without a clash.
 #pragma once
 
+#include <assert.h> /* static_assert in C too */
 #include <linux/fs.h>
 #include <linux/types.h>
 #include <linux/userfaultfd.h>

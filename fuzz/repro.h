@@ -3,15 +3,14 @@
 // WriteReproC turns a program into one C file that needs only libc and the
 // system's uapi headers (what Linux 6.1's lack is defined, only where the
 // program uses it), making the same system calls as executor/ops.cc at the
-// same arena addresses. A single-process program (fuzz/repro_c.cc) is what a
-// person would send: the steps as plain libc calls in main() with the uapi
-// structs named, a short helper per op kind that needs more than one call,
-// a userfaultfd handler thread only where a sync fault or an event can
-// happen, fault-around pinned only where the program depends on it; steps
-// that only observe and are not checked are left out; the processes of a
-// program that forks take turns through pipes. A program whose children use
-// a userfaultfd goes through a turn protocol in shared memory (repro.cc;
-// `./repro -v` prints every step's result there). After the steps it prints
+// same arena addresses (fuzz/repro_c.cc), as a person would send it: the
+// steps as plain libc calls in main() with the uapi structs named, a short
+// helper per op kind that needs more than one call, a userfaultfd handler
+// thread only where a sync fault or an event can happen, fault-around pinned
+// only where the program depends on it; steps that only observe and are not
+// checked are left out; the processes of a program that forks take turns
+// through pipes (sharing the handler's records in memory where its children
+// use a userfaultfd). After the steps it prints
 // one line and exits:
 //
 //   FAIL: page 2: soft-dirty is 0 after a write at step 5 (expected 1: written since clear_refs at step 3)

@@ -5,9 +5,10 @@
 // are not checked are left out; a handler thread only where a sync
 // userfaultfd fault or an event can happen; fault-around pinned only where a
 // read of a file page and a look at another page depend on it. The
-// processes of a program that forks take turns through pipes; one whose
-// children use a uffd goes through the turn protocol of repro.cc instead
-// (CompactCanFork). What it checks and why: repro_explain.cc.
+// processes of a program that forks take turns through pipes; where its
+// children use a uffd they share the handler's records (CHandler), and where
+// p0 exits its parent waits for them all and reports. What it checks and
+// why: repro_explain.cc.
 #include <cinttypes>
 #include <regex>
 #include <set>
@@ -15,7 +16,6 @@
 #include "fuzz/repro.h"
 #include "fuzz/repro_clib.h"
 #include "fuzz/repro_fmt.h"
-#include "fuzz/repro_runtime.h"
 #include "fuzz/repro_uapi.h"
 #include "prog/op_table.h"
 #include "prog/op_traits.h"
@@ -78,6 +78,11 @@ class CompactWriter {
   std::string A(uint32_t page, uint32_t offset = 0) const {
     return "ADDR(" + std::to_string(page) + ")" + (offset ? " + " + std::to_string(offset) : "");
   }
+  // A uffd_open's fd to the handler (and, a child's first, the child's own thread).
+  std::string Adopt(size_t i) const {
+    return (procs_ ? "adopt(uffd, me)" : "adopt(uffd)") +
+           std::string(start_thread_at_.count(i) ? " ?: pthread_create(&(pthread_t){0}, NULL, handler, NULL)" : "");
+  }
   std::string Len(uint32_t n) const { return std::to_string(n) + " * PAGE"; }
 
   const Program& prog_;
@@ -93,9 +98,61 @@ class CompactWriter {
   bool fail_ = false, want_ = false, expect_ = false, expect_page_ = false, expect_pagemap_ = false,
        expect_multi_ = false, scan_is_ = false, r_ = false;
   bool forks_ = false, child_exits_ = false;
+  bool procs_ = false;       // children use a uffd: CHandler(procs), sh in shared memory
+  bool supervisor_ = false;  // p0 exits: its parent waits for every process and says PASS
   uint32_t req_ = 0, vec_ = 1;
   std::vector<int> fork_child_;  // per op: the process a fork makes
+  std::set<size_t> start_thread_at_;  // a child's first uffd_open: its own handler thread
+  std::set<size_t> borrow_at_;        // a fork whose child takes its context from the fork event
+  std::set<size_t> wait_held_at_;     // a fork with an event that a later fork must not overtake
+  void AnalyzeProcs();
 };
+
+// Whether a child uses a uffd (an op on one, or an access under a sync
+// registration, whose fault another process's handler resolves): then the
+// processes share the handler's records (CHandler).
+bool ChildrenUseUffd(const Program& prog) {
+  bool sync_uffd = false;
+  for (const Op& op : prog.ops) {
+    if (op.kind == OpKind::kUffdOpen && !(op.uffd_features & kUffdWpAsync)) sync_uffd = true;
+    if (op.kind == OpKind::kUffdRegister && (op.uffd_modes & ~uint32_t{kUffdModeWp})) sync_uffd = true;
+  }
+  for (const Op& op : prog.ops) {
+    if (op.proc == 0) continue;
+    if (op.kind == OpKind::kUffdOpen || HasTrait(op.kind, kTraitUffdIoctl)) return true;
+    if (sync_uffd && FaultsPagesIn(op)) return true;
+  }
+  return false;
+}
+
+// Per process, as executor/ops.cc and uffd_handler.cc track it: whether its
+// uffds report forks (a child forked then gets its context through the
+// event, UffdForOps), whether its handler thread runs (p0's from main).
+void CompactWriter::AnalyzeProcs() {
+  procs_ = forks_ && ChildrenUseUffd(prog_);
+  if (!procs_) return;
+  thread_ = uffd_ = true;  // drop_uffds() and the fork event need the handler's table
+  size_t n = prog_.NumProcs();
+  std::vector<bool> event_fork(n), running(n), own(n), with_event(n);
+  running[0] = true;
+  std::vector<size_t> fork_of(n, 0);
+  for (size_t i = 0; i < prog_.ops.size(); i++) {
+    const Op& op = prog_.ops[i];
+    if (op.kind == OpKind::kUffdOpen) {
+      event_fork[op.proc] = event_fork[op.proc] || (op.uffd_features & kUffdEventFork);
+      own[op.proc] = true;
+      if (!running[op.proc]) start_thread_at_.insert(i), running[op.proc] = true;
+    } else if (HasTrait(op.kind, kTraitUffdIoctl) && op.proc > 0 && !own[op.proc] && with_event[op.proc]) {
+      borrow_at_.insert(fork_of[op.proc]);
+      own[op.proc] = true;
+    } else if (op.kind == OpKind::kFork) {
+      int c = fork_child_[i];
+      with_event[c] = event_fork[op.proc], fork_of[c] = i;
+      for (size_t j = i + 1; with_event[c] && j < prog_.ops.size(); j++)
+        if (prog_.ops[j].kind == OpKind::kFork) wait_held_at_.insert(i);
+    }
+  }
+}
 
 void CompactWriter::Analyze() {
   req_ = prog_.Requires();
@@ -103,7 +160,7 @@ void CompactWriter::Analyze() {
   int next_child = 1;
   for (size_t i = 0; i < prog_.ops.size(); i++)
     if (prog_.ops[i].kind == OpKind::kFork) fork_child_[i] = next_child++, forks_ = true;
-  for (const Op& op : prog_.ops) child_exits_ |= op.kind == OpKind::kExit && op.proc > 0;
+  for (const Op& op : prog_.ops) child_exits_ |= op.kind == OpKind::kExit;
   if (req_ & kFeatScanSoftDirty) req_ |= kFeatSoftDirty;  // its probe asks both
   auto checked = [this](size_t i) {
     for (const ReproCheck& c : spec_.checks)
@@ -162,6 +219,9 @@ void CompactWriter::Analyze() {
       pm_ = fail_ = true;
       continue;
     }
+    // Where the handler resolves sync faults, an access's result includes
+    // the faults it raised (executor/ops.cc): counted even when none is allowed.
+    if (IsAccess(op) && sync_faults_) acc_ = true;
     bool all_pm = !c.allowed.empty();
     for (const Result& r : c.allowed) {
       all_pm &= r.kind == ResultKind::kPagemap && r.pagemap.size() == op.npages;
@@ -174,6 +234,8 @@ void CompactWriter::Analyze() {
       scan_is_ = r_ = true;
     }
   }
+  for (const Op& op : prog_.ops) supervisor_ |= op.kind == OpKind::kExit && op.proc == 0;
+  AnalyzeProcs();
   if (thread_) uffd_ = true;  // the thread polls every uffd: adopt() gives it one
   if (req_ & kFeatSoftDirty) pm_ = cr_ = true;
   if (req_ & (kFeatPagemapScan | kFeatScanSoftDirty)) scan_ = pm_ = cats_ = true;
@@ -214,7 +276,7 @@ std::string CompactWriter::Code(size_t i) {
     case OpKind::kUffdOpen:
       return "(ok(uffd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK)) ?: ok(ioctl(uffd, UFFDIO_API, "
              "&(struct uffdio_api){.api = UFFD_API, .features = " +
-             UffdApiFeaturesC(op.uffd_features, " | ", &uses_) + "}))" + (thread_ ? " ?: adopt(uffd)" : "") + ")";
+             UffdApiFeaturesC(op.uffd_features, " | ", &uses_) + "}))" + (thread_ ? " ?: " + Adopt(i) : "") + ")";
     case OpKind::kClearRefs: case OpKind::kFile: case OpKind::kScan:
       return Call(i);
     default: return "ok(" + Call(i) + ")";
@@ -293,7 +355,7 @@ std::string CompactWriter::Statement(size_t i) {
   if (op.kind == OpKind::kUffdOpen)
     return "uffd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK), ioctl(uffd, UFFDIO_API, &(struct uffdio_api){.api = "
            "UFFD_API, .features = " + UffdApiFeaturesC(op.uffd_features, " | ", &uses_) + "})" +
-           (thread_ ? ", adopt(uffd);" : ";");
+           (thread_ ? ", " + Adopt(i) + ";" : ";");
   return Call(i) + ";";
 }
 
@@ -381,16 +443,19 @@ std::string CompactWriter::Step(size_t i) {
   if (!forks_) return body;
   std::string p = std::to_string(op.proc), at = "\tstep = " + std::to_string(i) + "; ";
   if (op.kind == OpKind::kFork) {
-    std::string child = "me = " + std::to_string(fork_child_[i]) + ", holding = 0";
+    std::string c = std::to_string(fork_child_[i]), child = "me = " + c + ", holding = 0";
     if (pm_) child += ", pm = open(\"/proc/self/pagemap\", O_RDONLY)";  // /proc/self names the opener
     if (cr_) child += ", cr = open(\"/proc/self/clear_refs\", O_WRONLY)";
-    return at + "if (turn(" + p + ") && !fork()) /* fork */\n\t\t" + child + ";\n";
+    if (procs_) child += borrow_at_.count(i) ? ", drop_uffds(), uffd = borrow()" : ", uffd = drop_uffds()";
+    std::string fork = procs_ ? "(sh->forking = " + c + ", !fork())" : "!fork()";
+    return at + "if (turn(" + p + ") && " + fork + ") /* fork */\n\t\t" + child + ";\n" +
+           (wait_held_at_.count(i) ? "\tif (turn(" + p + "))\n\t\theld(" + c + "); /* before the next fork */\n" : "");
   }
   if (op.kind == OpKind::kExit) {
     // Its children go to p0 (a subreaper), which waits for them at the end.
     std::string next =
         i + 1 < prog_.ops.size() ? "pass(" + std::to_string(prog_.ops[i + 1].proc) + ", getpid()), " : "";
-    return at + "if (turn(" + p + ")) /* " + PrintOp(op) + " */\n\t\t" + next + "exit(0);\n";
+    return at + "if (turn(" + p + ")) /* " + PrintOp(op) + " */\n\t\t" + next + "_exit(0);\n";
   }
   if (body.empty()) return "";
   if (std::count(body.begin(), body.end(), '\n') == 1) return "\tif (turn(" + p + ")) " + body.substr(1);
@@ -555,8 +620,10 @@ std::string CompactWriter::Write() {
     add(Fmt("static int me, holding = 1, turns[%d][2]; /* this process (p0, p1, ...), whether it has the turn, a pipe each */\n",
             prog_.NumProcs()) +
         (child_exits_ ? kCTurnsExit : kCTurns) + "\n" + kCReap);
-  if (thread_) add(sync_faults_ ? kCHandler : kCEventReader);
-  if (acc_) add(sync_faults_ ? kCAccessFaults : kCAccess);
+  if (thread_) add(procs_ ? CHandler(true, prog_.NumProcs()) : sync_faults_ ? kCHandler : kCEventReader);
+  if (!borrow_at_.empty() || !wait_held_at_.empty()) add(kCHeld);
+  if (!borrow_at_.empty()) add(kCBorrow);
+  if (acc_) add(sync_faults_ ? CAccessFaults(procs_) : kCAccess);
   if (dir_) add(kCFileDir);
   if (slots_) add(kCSlot);
   if (fault_around_) add(kCFaultAround);
@@ -584,19 +651,28 @@ std::string CompactWriter::Write() {
   else if (pm_) main += "\tpm = open(\"/proc/self/pagemap\", O_RDONLY);\n";
   else if (cr_) main += "\tcr = open(\"/proc/self/clear_refs\", O_WRONLY);\n";
   if (!require.empty()) main += "\trequire();\n";
-  if (acc_) main += "\tsignal(SIGSEGV, on_fault), signal(SIGBUS, on_fault);\n";
-  if (thread_) main += "\tpthread_create(&(pthread_t){0}, NULL, handler, NULL);\n";
+  // What exit undoes (atexit) is set up by the process that says PASS; the
+  // others end with _exit.
   if (dir_)
     main += "\tsnprintf(dir, sizeof dir, \"%s/mmdiff-repro.XXXXXX\", getenv(\"TMPDIR\") ?: \"/tmp\");\n"
             "\tif (!mkdtemp(dir) || atexit(remove_files))\n\t\treturn 2;\n";
+  if (fault_around_) main += "\tpin_fault_around();\n";
   if (forks_)
     main += Fmt("\tsetpgid(0, 0), prctl(PR_SET_CHILD_SUBREAPER, 1), atexit(stop_all), signal(SIGCHLD, reap);\n"
                 "\tfor (int p = 0; p < %d; p++)\n\t\tif (pipe(turns[p]))\n\t\t\treturn 2;\n",
                 prog_.NumProcs());
-  if (fault_around_) main += "\tpin_fault_around();\n";
+  if (procs_) main += "\tsh = mmap(NULL, sizeof *sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);\n";
+  if (supervisor_) {
+    main += "\tif (fork()) /* p0 exits: its parent waits for every process and reports */\n"
+            "\t\treturn reap(0), printf(\"PASS\\n\"), 0;\n";
+    if (pm_) main += "\tpm = open(\"/proc/self/pagemap\", O_RDONLY);\n";
+    if (cr_) main += "\tcr = open(\"/proc/self/clear_refs\", O_WRONLY);\n";
+  }
+  if (acc_) main += "\tsignal(SIGSEGV, on_fault), signal(SIGBUS, on_fault);\n";
+  if (thread_) main += "\tpthread_create(&(pthread_t){0}, NULL, handler, NULL);\n";
   if (cats_ && steps.find("cats") != std::string::npos) main += "\tlong cats = scan_categories();\n";
   main += steps;
-  if (forks_) main += "\treap(0); /* every process waits for its children; p0 says PASS */\n\tif (me)\n\t\texit(0);\n";
+  if (forks_) main += "\treap(0); /* every process waits for its children; p0 says PASS */\n\tif (me)\n\t\t_exit(0);\n";
   main += "\tprintf(\"PASS\\n\");\n\treturn 0;\n}\n";
 
   std::string defs = "#define PAGE 4096ul\n#define ADDR(page) ((char *)0x100000000000ul + (page) * PAGE) /* mmdiff's arena */\n";
@@ -604,7 +680,7 @@ std::string CompactWriter::Write() {
     defs += "#define RANGE(page, n) {(unsigned long)ADDR(page), (n) * PAGE}\n";
   if (scan_) defs += Fmt("#define VEC %u\n", vec_);
   std::string newer = NewerUapiDefines(uses_);
-  if (scan_) newer += kCScanUapi;
+  if (scan_) newer += CScanUapi();
   std::string body = defs + globals + helpers + "\n" + main;
 
   std::string out = "// mmdiff reproducer: " + Cut(spec_.title, 160) + "\n";
@@ -616,32 +692,9 @@ std::string CompactWriter::Write() {
   return out;
 }
 
-// Whether the processes of a program that forks can take turns through
-// pipes (a handler thread lives in p0 only): no uffd op in a child (its
-// context would have to be borrowed from p0's handler), no access in a child
-// where a sync uffd fault is possible, p0 runs to the end.
-bool CompactCanFork(const Program& prog) {
-  bool sync_uffd = false;
-  for (const Op& op : prog.ops) {
-    if (op.kind == OpKind::kUffdOpen && !(op.uffd_features & kUffdWpAsync)) sync_uffd = true;
-    if (op.kind == OpKind::kUffdRegister && (op.uffd_modes & ~uint32_t{kUffdModeWp})) sync_uffd = true;
-  }
-  for (const Op& op : prog.ops) {
-    if (op.proc == 0 && op.kind == OpKind::kExit) return false;
-    if (op.proc == 0) continue;
-    if (op.kind == OpKind::kUffdOpen || op.kind == OpKind::kUffdRegister || op.kind == OpKind::kUffdUnregister ||
-        op.kind == OpKind::kUffdWp)
-      return false;
-    if (sync_uffd && FaultsPagesIn(op)) return false;
-  }
-  return true;
-}
-
 }  // namespace
 
 std::string WriteReproC(const Program& prog, const ReproSpec& spec) {
-  for (const Op& op : prog.ops)
-    if (op.kind == OpKind::kFork && !CompactCanFork(prog)) return WriteTurnsReproC(prog, spec);
   return CompactWriter(prog, spec).Write();
 }
 

@@ -2,7 +2,12 @@
 // Kernel style (tabs), short: a reproducer is read in a mail.
 #include "fuzz/repro_clib.h"
 
+#include <cstdlib>
 #include <string>
+
+#include "executor/uapi.h"
+#include "fuzz/repro_fmt.h"
+#include "prog/op_table.h"
 
 #include "prog/result.h"
 
@@ -121,6 +126,75 @@ static void *handler(void *arg)
 }
 )C";
 
+namespace {
+// `from` once in `s`, replaced by `to` (the handler's text is one, its variants edits of it).
+std::string Edit(std::string s, const std::string& from, const std::string& to) {
+  size_t at = s.find(from);
+  if (at == std::string::npos || s.find(from, at + 1) != std::string::npos) std::abort();
+  return s.replace(at, from.size(), to);
+}
+}  // namespace
+
+// Processes after a fork keep what executor/uffd_handler.cc UffdAfterFork
+// and UffdForOps do: a child closes the uffds it inherited (they name its
+// parent's contexts) and has no handler thread; with UFFD_FEATURE_EVENT_FORK
+// its own context (mm/userfaultfd.c dup_fctx) reaches the handler of the
+// process that read the fork event, and the child takes that fd with
+// pidfd_getfd for its uffd ops. Fault counts are per process, in shared
+// memory, as the executor's g_shared->faults.
+std::string CHandler(bool procs, int nprocs) {
+  if (!procs) return kCHandler;
+  std::string s = Edit(kCHandler, "static int uffds[16], nuffds, faults[3]; /* wp, missing, minor faults resolved */\n"
+                                  "static int adopt(int fd) { uffds[nuffds] = fd, ",
+                       Fmt("static struct { /* shared by the processes: the fork being made, each child's uffd in its holder, faults */\n"
+                           "\tint forking, held_pid[%d], held_fd[%d], faults[%d][3]; /* wp, missing, minor faults resolved */\n"
+                           "} *sh;\nstatic int uffds[16], owner[16], nuffds;\n"
+                           "static int adopt(int fd, int p) { uffds[nuffds] = fd, owner[nuffds] = p, ",
+                           nprocs, nprocs, nprocs));
+  s = Edit(s, "sizeof m || m.event != UFFD_EVENT_PAGEFAULT)\n",
+           "sizeof m)\n\t\t\t\tcontinue;\n"
+           "\t\t\tif (m.event == UFFD_EVENT_FORK) /* the child's context: its faults come here */\n"
+           "\t\t\t\tsh->held_fd[sh->forking] = m.arg.fork.ufd, adopt(m.arg.fork.ufd, sh->forking),\n"
+           "\t\t\t\t__atomic_store_n(&sh->held_pid[sh->forking], getpid(), __ATOMIC_RELEASE);\n"
+           "\t\t\tif (m.event != UFFD_EVENT_PAGEFAULT)\n");
+  s = Edit(s, "&faults[k]", "&sh->faults[owner[i]][k]");
+  return s + R"C(
+/* After fork: the inherited uffds name the parent's contexts, and threads do not survive fork. */
+static int drop_uffds(void)
+{
+	for (int i = 0; i < nuffds; i++)
+		close(uffds[i]);
+	nuffds = 0;
+	return close(uffd), -1;
+}
+)C";
+}
+
+std::string CAccessFaults(bool procs) {
+  std::string s = kCAccessFaults;
+  if (!procs) return s;
+  for (size_t at = 0; (at = s.find("faults[", at)) != std::string::npos; at += 15) s.replace(at, 7, "sh->faults[me][");
+  return s;
+}
+
+const char kCHeld[] = R"C(/* Child c's context once the handler that read its fork event recorded it: the pid holding it (0: none). */
+static int held(int c)
+{
+	for (int spin = 0; !__atomic_load_n(&sh->held_pid[c], __ATOMIC_ACQUIRE) && spin < 200; spin++)
+		usleep(1000); /* no event at all where nothing was registered: hence the bound */
+	return sh->held_pid[c];
+}
+)C";
+
+const char kCBorrow[] = R"C(/* A child's uffd: that context, taken with pidfd_getfd (-1: none). */
+static int borrow(void)
+{
+	int pidfd = held(me) ? syscall(SYS_pidfd_open, sh->held_pid[me], 0) : -1;
+
+	return pidfd < 0 ? -1 : syscall(SYS_pidfd_getfd, pidfd, sh->held_fd[me], 0);
+}
+)C";
+
 const char kCAccess[] = R"C(static sigjmp_buf jmp;
 static volatile int fault_sig;
 static void on_fault(int sig) { fault_sig = sig, siglongjmp(jmp, 1); }
@@ -226,7 +300,16 @@ static void pin_fault_around(void)
 }
 )C";
 
-const char kCScanUapi[] = R"C(#ifndef PAGEMAP_SCAN /* include/uapi/linux/fs.h, 6.7 */
+std::string CScanUapi() {
+  std::string bits;
+  auto names = ScanCategoryNames();
+  for (size_t b = 0; b < names.size(); b++) {
+    if ((1u << b) == kCatGuard) continue;
+    std::string name = names[b];
+    for (char& c : name) c = static_cast<char>(toupper(c));
+    bits += Fmt("#define PAGE_IS_%s (1 << %zu)\n", name.c_str(), b);
+  }
+  return std::string(R"C(#ifndef PAGEMAP_SCAN /* include/uapi/linux/fs.h, 6.7 */
 struct page_region {
 	unsigned long long start, end, categories;
 };
@@ -235,21 +318,9 @@ struct pm_scan_arg {
 	unsigned long long category_inverted, category_mask, category_anyof_mask, return_mask;
 };
 #define PAGEMAP_SCAN _IOWR('f', 16, struct pm_scan_arg)
-#define PM_SCAN_WP_MATCHING (1 << 0)
-#define PM_SCAN_CHECK_WPASYNC (1 << 1)
-#define PAGE_IS_WPALLOWED (1 << 0)
-#define PAGE_IS_WRITTEN (1 << 1)
-#define PAGE_IS_FILE (1 << 2)
-#define PAGE_IS_PRESENT (1 << 3)
-#define PAGE_IS_SWAPPED (1 << 4)
-#define PAGE_IS_PFNZERO (1 << 5)
-#define PAGE_IS_HUGE (1 << 6)
-#define PAGE_IS_SOFT_DIRTY (1 << 7)
-#endif
-#ifndef PAGE_IS_GUARD /* 6.16 */
-#define PAGE_IS_GUARD (1 << 8)
-#endif
-)C";
+)C") + Fmt("#define PM_SCAN_WP_MATCHING %d\n#define PM_SCAN_CHECK_WPASYNC %d\n", PM_SCAN_WP_MATCHING, PM_SCAN_CHECK_WPASYNC) +
+         bits + Fmt("#endif\n#ifndef PAGE_IS_GUARD /* 6.16 */\n#define PAGE_IS_GUARD (1 << %d)\n#endif\n", __builtin_ctz(kCatGuard));
+}
 
 const char kCScan[] = R"C(static struct page_region regions[VEC];
 static unsigned long walk_end; /* a page */

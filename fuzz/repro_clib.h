@@ -21,6 +21,16 @@ extern const char kCEventReader[];
 // The userfaultfd handler thread: resolves sync faults as the executor's
 // does (counting them for the steps' results) and reads events.
 extern const char kCHandler[];
+// The handler of a program with `nprocs` processes, as kCHandler or, with
+// `procs` (its children use a uffd), with what a child needs: fault counts
+// per process in shared memory (sh), the fork event recorded (sh->held_*),
+// drop_uffds() after fork. kCHeld: held(c), waiting for child c's context to
+// be recorded; kCBorrow: borrow(), a child's uffd from it (after kCHeld).
+std::string CHandler(bool procs, int nprocs);
+extern const char kCHeld[];
+extern const char kCBorrow[];
+// kCAccessFaults, reading this process's counts where `procs`.
+std::string CAccessFaults(bool procs);
 // acc(p, write, v): a load or store that survives SIGSEGV/SIGBUS; with
 // kCAccFaults it also reports the uffd faults the handler resolved.
 extern const char kCAccess[];
@@ -37,8 +47,10 @@ extern const char kCFaultAround[];
 extern const char kCScan[];
 extern const char kCScanIs[];
 extern const char kCScanCategories[];
-// The PAGEMAP_SCAN uapi (linux/fs.h, 6.7), for system headers older than that.
-extern const char kCScanUapi[];
+// The PAGEMAP_SCAN uapi (linux/fs.h, 6.7), for system headers older than
+// that: the categories' bits from prog's table (their names upper-cased), the
+// flags from the executor's ABI header (executor/uapi.h).
+std::string CScanUapi();
 // want(), expect(): a whole result (0 ok, -errno, a value) against the
 // allowed one or ones; expect_page(): one page's pagemap entry.
 extern const char kCWant[];

@@ -8,6 +8,7 @@
 #include <regex>
 #include <vector>
 
+#include "executor/uapi.h"
 #include "fuzz/repro.h"
 #include "fuzz/repro_fmt.h"
 #include "prog/op_table.h"
@@ -19,86 +20,20 @@ namespace {
 
 std::string Hex(uint64_t v) { return Fmt("0x%" PRIx64, v); }
 
-// The uapi constants: name, value, where the value comes from. Emitted as
-// #ifndef/#define, only the ones a reproducer uses.
+// The constants a reproducer may use that Linux 6.1's uapi headers (the
+// oldest it is built with) lack, with the values of the executor's ABI
+// header (executor/uapi.h); the PAGEMAP_SCAN ones are repro_clib.h's
+// CScanUapi().
 struct Uapi {
   const char* name;
-  const char* value;
+  long value;
   const char* from;
 };
-constexpr Uapi kUapi[] = {
-    {"MAP_NORESERVE", "0x4000", "asm-generic/mman.h"},
-    {"MAP_POPULATE", "0x8000", "asm-generic/mman-common.h"},
-    {"MAP_HUGETLB", "0x40000", "asm-generic/mman-common.h"},
-    {"MAP_FIXED_NOREPLACE", "0x100000", "asm-generic/mman-common.h"},
-    {"MREMAP_MAYMOVE", "1", "linux/mman.h"},
-    {"MREMAP_FIXED", "2", "linux/mman.h"},
-    {"MREMAP_DONTUNMAP", "4", "linux/mman.h"},
-    {"MADV_WILLNEED", "3", "asm-generic/mman-common.h"},
-    {"MADV_DONTNEED", "4", "asm-generic/mman-common.h"},
-    {"MADV_FREE", "8", "asm-generic/mman-common.h"},
-    {"MADV_REMOVE", "9", "asm-generic/mman-common.h"},
-    {"MADV_DONTFORK", "10", "asm-generic/mman-common.h"},
-    {"MADV_DOFORK", "11", "asm-generic/mman-common.h"},
-    {"MADV_HUGEPAGE", "14", "asm-generic/mman-common.h"},
-    {"MADV_NOHUGEPAGE", "15", "asm-generic/mman-common.h"},
-    {"MADV_WIPEONFORK", "18", "asm-generic/mman-common.h"},
-    {"MADV_KEEPONFORK", "19", "asm-generic/mman-common.h"},
-    {"MADV_COLD", "20", "asm-generic/mman-common.h"},
-    {"MADV_PAGEOUT", "21", "asm-generic/mman-common.h"},
-    {"MADV_POPULATE_READ", "22", "asm-generic/mman-common.h"},
-    {"MADV_POPULATE_WRITE", "23", "asm-generic/mman-common.h"},
-    {"MADV_GUARD_INSTALL", "102", "asm-generic/mman-common.h"},
-    {"MADV_GUARD_REMOVE", "103", "asm-generic/mman-common.h"},
-    {"FALLOC_FL_KEEP_SIZE", "0x01", "linux/falloc.h"},
-    {"FALLOC_FL_PUNCH_HOLE", "0x02", "linux/falloc.h"},
-    {"SYS_mount", "165", "x86_64 syscall table"},
-    {"SYS_umount2", "166", "x86_64 syscall table"},
-    {"MNT_DETACH", "2", "linux/mount.h"},
-    {"SYS_userfaultfd", "323", "x86_64 syscall table"},
-    {"SYS_pidfd_open", "434", "x86_64 syscall table"},
-    {"SYS_pidfd_getfd", "438", "x86_64 syscall table"},
-    {"FUTEX_WAIT", "0", "linux/futex.h"},
-    {"FUTEX_WAKE", "1", "linux/futex.h"},
-    {"PR_SET_CHILD_SUBREAPER", "36", "linux/prctl.h"},
-    {"UFFD_API", "0xAA", "linux/userfaultfd.h"},
-    {"UFFDIO_API", "0xc018aa3f", "_IOWR(0xAA, 0x3F, struct uffdio_api)"},
-    {"UFFDIO_REGISTER", "0xc020aa00", "_IOWR(0xAA, 0x00, struct uffdio_register)"},
-    {"UFFDIO_UNREGISTER", "0x8010aa01", "_IOR(0xAA, 0x01, struct uffdio_range)"},
-    {"UFFDIO_WAKE", "0x8010aa02", "_IOR(0xAA, 0x02, struct uffdio_range)"},
-    {"UFFDIO_COPY", "0xc028aa03", "_IOWR(0xAA, 0x03, struct uffdio_copy)"},
-    {"UFFDIO_ZEROPAGE", "0xc020aa04", "_IOWR(0xAA, 0x04, struct uffdio_zeropage)"},
-    {"UFFDIO_WRITEPROTECT", "0xc018aa06", "_IOWR(0xAA, 0x06, struct uffdio_writeprotect)"},
-    {"UFFDIO_CONTINUE", "0xc020aa07", "_IOWR(0xAA, 0x07, struct uffdio_continue)"},
-    {"UFFD_FEATURE_PAGEFAULT_FLAG_WP", "(1 << 0)", "linux/userfaultfd.h"},
-    {"UFFD_FEATURE_EVENT_FORK", "(1 << 1)", "linux/userfaultfd.h"},
-    {"UFFD_FEATURE_EVENT_REMAP", "(1 << 2)", "linux/userfaultfd.h"},
-    {"UFFD_FEATURE_EVENT_REMOVE", "(1 << 3)", "linux/userfaultfd.h"},
-    {"UFFD_FEATURE_EVENT_UNMAP", "(1 << 6)", "linux/userfaultfd.h"},
-    {"UFFD_FEATURE_WP_HUGETLBFS_SHMEM", "(1 << 12)", "linux/userfaultfd.h"},
-    {"UFFD_FEATURE_WP_UNPOPULATED", "(1 << 13)", "linux/userfaultfd.h"},
-    {"UFFD_FEATURE_WP_ASYNC", "(1 << 15)", "linux/userfaultfd.h"},
-    {"UFFDIO_REGISTER_MODE_MISSING", "(1 << 0)", "linux/userfaultfd.h"},
-    {"UFFDIO_REGISTER_MODE_WP", "(1 << 1)", "linux/userfaultfd.h"},
-    {"UFFDIO_REGISTER_MODE_MINOR", "(1 << 2)", "linux/userfaultfd.h"},
-    {"UFFDIO_WRITEPROTECT_MODE_WP", "(1 << 0)", "linux/userfaultfd.h"},
-    {"UFFDIO_WRITEPROTECT_MODE_DONTWAKE", "(1 << 1)", "linux/userfaultfd.h"},
-    {"UFFD_EVENT_PAGEFAULT", "0x12", "linux/userfaultfd.h"},
-    {"UFFD_EVENT_FORK", "0x13", "linux/userfaultfd.h"},
-    {"UFFD_PAGEFAULT_FLAG_WP", "(1 << 1)", "linux/userfaultfd.h"},
-    {"UFFD_PAGEFAULT_FLAG_MINOR", "(1 << 2)", "linux/userfaultfd.h"},
-    {"PAGEMAP_SCAN", "0xc0606610", "_IOWR('f', 16, struct pm_scan_arg)"},
-    {"PM_SCAN_WP_MATCHING", "(1 << 0)", "linux/fs.h"},
-    {"PM_SCAN_CHECK_WPASYNC", "(1 << 1)", "linux/fs.h"},
-    {"PAGE_IS_WPALLOWED", "(1 << 0)", "linux/fs.h"},
-    {"PAGE_IS_WRITTEN", "(1 << 1)", "linux/fs.h"},
-    {"PAGE_IS_FILE", "(1 << 2)", "linux/fs.h"},
-    {"PAGE_IS_PRESENT", "(1 << 3)", "linux/fs.h"},
-    {"PAGE_IS_SWAPPED", "(1 << 4)", "linux/fs.h"},
-    {"PAGE_IS_PFNZERO", "(1 << 5)", "linux/fs.h"},
-    {"PAGE_IS_HUGE", "(1 << 6)", "linux/fs.h"},
-    {"PAGE_IS_SOFT_DIRTY", "(1 << 7)", "linux/fs.h"},
-    {"PAGE_IS_GUARD", "(1 << 8)", "linux/fs.h"},
+const Uapi kNewerUapi[] = {
+    {"MADV_GUARD_INSTALL", MADV_GUARD_INSTALL, "asm-generic/mman-common.h, 6.13"},
+    {"MADV_GUARD_REMOVE", MADV_GUARD_REMOVE, "asm-generic/mman-common.h, 6.13"},
+    {"UFFD_FEATURE_WP_UNPOPULATED", UFFD_FEATURE_WP_UNPOPULATED, "linux/userfaultfd.h, 6.4"},
+    {"UFFD_FEATURE_WP_ASYNC", UFFD_FEATURE_WP_ASYNC, "linux/userfaultfd.h, 6.7"},
 };
 
 constexpr const char* kProtC[] = {"PROT_NONE", "PROT_READ", "PROT_READ | PROT_WRITE", "PROT_READ | PROT_EXEC",
@@ -220,22 +155,11 @@ uint32_t ScanVecLen(const Op& op) {
   return std::min(v, kMaxObservedPages);
 }
 
-std::string UapiDefines(const std::set<std::string>& uses) {
-  std::string out;
-  for (const Uapi& u : kUapi)
-    if (uses.count(u.name)) out += Fmt("#ifndef %s\n#define %s %s /* %s */\n#endif\n", u.name, u.name, u.value, u.from);
-  return out;
-}
-
 std::string NewerUapiDefines(const std::set<std::string>& uses) {
-  // Newer than 6.1: MADV_GUARD_* (6.13), UFFD_FEATURE_WP_UNPOPULATED (6.4),
-  // UFFD_FEATURE_WP_ASYNC (6.7).
-  static const std::set<std::string> kNewer = {"MADV_GUARD_INSTALL", "MADV_GUARD_REMOVE",
-                                               "UFFD_FEATURE_WP_UNPOPULATED", "UFFD_FEATURE_WP_ASYNC"};
-  std::set<std::string> newer;
-  for (const std::string& u : uses)
-    if (kNewer.count(u)) newer.insert(u);
-  return UapiDefines(newer);
+  std::string out;
+  for (const Uapi& u : kNewerUapi)
+    if (uses.count(u.name)) out += Fmt("#ifndef %s\n#define %s %#lx /* %s */\n#endif\n", u.name, u.name, u.value, u.from);
+  return out;
 }
 
 }  // namespace repro_detail

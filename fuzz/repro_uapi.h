@@ -1,7 +1,6 @@
 // The uapi a reproducer (fuzz/repro.h) uses, spelled in C: the constants it
-// #defines itself (values of the Linux uapi headers, so that it builds with
-// any libc), and an op's flags, advice, modes and categories by their uapi
-// names. Every speller takes the separator (" | " in the reproducer, "|" in
+// #defines itself (those newer than the system's headers), and an op's
+// flags, advice, modes and categories by their uapi names. Every speller takes the separator (" | " in the reproducer, "|" in
 // SyscallText) and, when not null, collects the names it used into `uses`.
 #pragma once
 
@@ -13,12 +12,10 @@
 
 namespace mmdiff::repro_detail {
 
-// "#ifndef NAME\n#define NAME VALUE /* FROM */\n#endif\n" for each uapi
-// constant in `uses` that libc may lack, in the table's order; "" for none.
-std::string UapiDefines(const std::set<std::string>& uses);
-// The same for the constants in `uses` that Linux 6.1's uapi headers (the
-// oldest a reproducer is built with) lack; the PAGEMAP_SCAN ones are
-// repro_clib.h's kCScanUapi.
+// "#ifndef NAME\n#define NAME VALUE /* FROM */\n#endif\n" for each
+// constant in `uses` that Linux 6.1's uapi headers (the oldest a reproducer
+// is built with) lack; "" for none. The PAGEMAP_SCAN ones are repro_clib.h's
+// CScanUapi().
 std::string NewerUapiDefines(const std::set<std::string>& uses);
 
 const char* ProtC(Prot p);       // "PROT_READ | PROT_WRITE"

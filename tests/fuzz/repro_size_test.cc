@@ -105,7 +105,9 @@ TEST(ReproSize, ShortProgramsGiveAMailSizedReproducerAndReport) {
     spec.notes.insert(spec.notes.begin(), "from corpus/quirks/" + name + ", run on kernel 6.12.0-quirky");
     std::string c = WriteReproC(f.prog, spec);
     EXPECT_LE(Lines(c), 60u + 4 * more) << name << " (" << f.judgement.line << ")\n" << c;
-    if (!FindCCompiler().empty()) EXPECT_FALSE(Compile(name, c).empty()) << c;
+    if (!FindCCompiler().empty()) {
+      EXPECT_FALSE(Compile(name, c).empty()) << c;
+    }
     ReportInput in{f.prog, f.trace, f.judgement, QuirkyFeatures(), f.profile, 0, 0};
     std::string report = WriteReport(in);
     EXPECT_LE(Lines(report), 120u + 6 * more) << name << "\n" << report;
@@ -123,7 +125,9 @@ TEST(ReproSize, LongProgramsGrowLinearly) {
   ASSERT_GT(f.prog.ops.size(), 500u);
   std::string c = WriteReproC(f.prog, SpecForJudgement(f.prog, f.judgement));
   EXPECT_LE(Lines(c), 60 + f.prog.ops.size() / 2) << f.judgement.line;  // its 512 stores are a table
-  if (!FindCCompiler().empty()) EXPECT_FALSE(Compile("scan_stale_walk_end", c).empty());
+  if (!FindCCompiler().empty()) {
+    EXPECT_FALSE(Compile("scan_stale_walk_end", c).empty());
+  }
   std::printf("[ size ] scan_stale_walk_end %zu steps: repro.c %zu lines\n", f.prog.ops.size(), Lines(c));
 }
 
