@@ -25,6 +25,7 @@
 #include "fuzz/out_lock.h"
 #include "fuzz/report.h"
 #include "fuzz/repro.h"
+#include "fuzz/root_cause.h"
 #include "model/judge.h"
 #include "model/kernel_compare.h"
 #include "prog/text.h"
@@ -385,6 +386,13 @@ class CampaignRun {
       WriteFileAtomically(d + "/report.txt", WriteReport(in));
       fprintf(stderr, "mmdiff fuzz: minimized %s to %zu ops (reproduced %d/%d)\n",
               d.substr(d.rfind('/') + 1).c_str(), r.program.ops.size(), r.reproduced, r.runs);
+      // One finding per root cause: the same minimized program seen through
+      // another observation is the finding already recorded.
+      std::string signature = store_.SignatureOf(r.judgement);
+      std::string kept = store_.Fold(signature, FoldKey(r.program, r.judgement, target.get(), profile_));
+      if (kept != signature)
+        fprintf(stderr, "mmdiff fuzz: %s is %s (the same minimized program): folded\n",
+                d.substr(d.rfind('/') + 1).c_str(), FindingName(kept, FindingClass(r.judgement)).c_str());
     }
   }
 

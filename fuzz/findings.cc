@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -71,7 +72,9 @@ std::map<std::string, std::string> ReadMeta(const std::string& path) {
   std::string line;
   while (std::getline(in, line)) {
     size_t colon = line.find(": ");
-    if (colon != std::string::npos) kv[line.substr(0, colon)] = line.substr(colon + 2);
+    if (colon == std::string::npos) continue;
+    std::string& v = kv[line.substr(0, colon)];
+    v += (v.empty() ? "" : "\n") + line.substr(colon + 2);  // `also` repeats
   }
   return kv;
 }
@@ -100,11 +103,14 @@ std::string FindingName(const std::string& signature, const std::string& cls) {
 }
 
 std::string MetaText(const std::string& signature, const std::string& cls, const std::string& mutant, uint64_t hits,
-                     int reproduced, int runs) {
+                     int reproduced, int runs, const std::string& cause, const std::vector<std::string>& also) {
   std::string m = "signature: " + signature + "\nclass: " + cls + "\n";
   if (!mutant.empty()) m += "mutant: " + mutant + " (a self-test finding: the model is broken on purpose)\n";
-  return m + "hits: " + std::to_string(hits) + "\nreproduced: " + std::to_string(reproduced) +
-         "\nruns: " + std::to_string(runs) + "\nupdated: " + std::to_string(time(nullptr)) + "\n";
+  m += "hits: " + std::to_string(hits) + "\nreproduced: " + std::to_string(reproduced) +
+       "\nruns: " + std::to_string(runs) + "\nupdated: " + std::to_string(time(nullptr)) + "\n";
+  if (!cause.empty()) m += "cause: " + cause + "\n";
+  for (const std::string& a : also) m += "also: " + a + "\n";
+  return m;
 }
 
 bool WriteFileAtomically(const std::string& path, const std::string& content) {
@@ -133,6 +139,12 @@ bool FindingStore::Open(const std::string& dir, std::string* err) {
       if (kv["signature"].empty()) continue;
       Entry& entry = by_signature_[kv["signature"]];
       entry.cls = kv["class"];
+      entry.cause = kv["cause"];
+      for (size_t a = 0, b; !kv["also"].empty() && a <= kv["also"].size(); a = b + 1) {
+        b = std::min(kv["also"].find('\n', a), kv["also"].size());
+        entry.also.push_back(kv["also"].substr(a, b - a));
+        aliases_[entry.also.back()] = kv["signature"];
+      }
       entry.hits = strtoull(kv["hits"].c_str(), nullptr, 10);
       entry.reproduced = atoi(kv["reproduced"].c_str());
       entry.runs = atoi(kv["runs"].c_str());
@@ -149,13 +161,14 @@ void FindingStore::WriteEntry(const std::string& sub, const std::string& name, c
   mkdir(d.c_str(), 0755);
   if (prog && j) {
     std::string report = j->line + "\nclass: " + e.cls + "\nsignature: " + signature + "\n";
+    if (j->verdict.divergence) report += "where: " + j->verdict.divergence->where + "\n";
     if (!j->detail.empty()) report += "\n" + j->detail + "\n";
     WriteFileAtomically(d + "/divergence.txt", report);
     WriteFileAtomically(d + "/program.mmp", "# " + j->line + "\n" + Annotated(*prog, *trace));
     if (!trace->console.empty()) WriteFileAtomically(d + "/console.txt", trace->console);
   }
   // meta.txt last: a directory with meta.txt is complete.
-  WriteFileAtomically(d + "/meta.txt", MetaText(signature, e.cls, mutant_, e.hits, e.reproduced, e.runs));
+  WriteFileAtomically(d + "/meta.txt", MetaText(signature, e.cls, mutant_, e.hits, e.reproduced, e.runs, e.cause, e.also));
 }
 
 std::string FindingStore::SignatureOf(const Judgement& j) const {
@@ -164,8 +177,10 @@ std::string FindingStore::SignatureOf(const Judgement& j) const {
 
 bool FindingStore::Record(const Program& prog, const Trace& trace, const Judgement& j, int reproduced, int runs) {
   std::string signature = SignatureOf(j);
-  std::string cls = FindingClass(j);
   std::lock_guard<std::mutex> lock(mu_);
+  if (auto a = aliases_.find(signature); a != aliases_.end()) signature = a->second;  // folded into another
+  auto known = by_signature_.find(signature);
+  std::string cls = known != by_signature_.end() && !known->second.cls.empty() ? known->second.cls : FindingClass(j);
   auto [it, fresh] = by_signature_.try_emplace(signature);
   Entry& e = it->second;
   bool was_flaky = !fresh && e.flaky;
@@ -184,6 +199,29 @@ bool FindingStore::Record(const Program& prog, const Trace& trace, const Judgeme
   }
   WriteEntry(e.flaky ? "flaky" : "findings", name, signature, e, write_files ? &prog : nullptr, &trace, &j);
   return fresh;
+}
+
+std::string FindingStore::Fold(const std::string& signature, const std::string& key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = by_signature_.find(signature);
+  if (it == by_signature_.end() || it->second.flaky || key.empty()) return signature;
+  for (auto& [sig, e] : by_signature_) {
+    if (sig == signature || e.flaky || e.cause != key) continue;
+    // The same minimized program: the same finding. Its hits and names move there.
+    Entry gone = it->second;
+    e.hits += gone.hits;
+    e.also.push_back(signature);
+    for (const std::string& a : gone.also) e.also.push_back(a);
+    for (const std::string& a : e.also) aliases_[a] = sig;
+    std::string dir = dir_ + "/findings/" + FindingName(signature, gone.cls);
+    std::filesystem::remove_all(dir);
+    by_signature_.erase(it);
+    WriteEntry("findings", FindingName(sig, e.cls), sig, e, nullptr, nullptr, nullptr);
+    return sig;
+  }
+  it->second.cause = key;
+  WriteEntry("findings", FindingName(signature, it->second.cls), signature, it->second, nullptr, nullptr, nullptr);
+  return signature;
 }
 
 size_t FindingStore::unique() const {

@@ -38,9 +38,11 @@ std::string FindingClass(const Judgement& j);  // "missed-dirty", "kernel-splat"
 std::string FindingName(const std::string& signature, const std::string& cls);
 
 bool WriteFileAtomically(const std::string& path, const std::string& content);
-// The text of a finding's meta.txt (`mutant` empty for a real finding).
+// The text of a finding's meta.txt (`mutant` empty for a real finding;
+// `cause`: its root-cause key once minimized; `also`: the signatures folded in).
 std::string MetaText(const std::string& signature, const std::string& cls, const std::string& mutant, uint64_t hits,
-                     int reproduced, int runs);
+                     int reproduced, int runs, const std::string& cause = "",
+                     const std::vector<std::string>& also = {});
 
 struct MergeStats {
   size_t dirs = 0;
@@ -72,6 +74,11 @@ class FindingStore {
   // diverged the same way; all of them: a finding, fewer: flaky). Returns
   // true when the signature is new to this directory.
   bool Record(const Program& prog, const Trace& trace, const Judgement& j, int reproduced, int runs);
+  // Once the finding of `signature` is minimized: when another confirmed
+  // finding has the same root-cause key (fuzz/root_cause.h FoldKey), this one is folded into it (its
+  // hits added, its signature an alias: later hits count there; its
+  // directory removed). Returns the signature it is kept under.
+  std::string Fold(const std::string& signature, const std::string& key);
   std::string dir() const { return dir_; }
 
   size_t unique() const;  // distinct confirmed signatures
@@ -84,6 +91,8 @@ class FindingStore {
     uint64_t hits = 0;
     int reproduced = 0, runs = 0;
     bool flaky = false;
+    std::string cause;              // the root-cause key (FoldKey), once minimized
+    std::vector<std::string> also;  // signatures folded into this one
   };
   void WriteEntry(const std::string& sub, const std::string& name, const std::string& signature, const Entry& e,
                   const Program* prog, const Trace* trace, const Judgement* j);
@@ -91,6 +100,7 @@ class FindingStore {
   std::string mutant_;
   mutable std::mutex mu_;
   std::map<std::string, Entry> by_signature_;
+  std::map<std::string, std::string> aliases_;  // a folded signature -> the one it counts to
 };
 
 }  // namespace mmdiff

@@ -137,7 +137,7 @@ std::vector<DocQuote> DocumentationFor(const Program& prog, const Judgement& j) 
   const Divergence& d = *j.verdict.divergence;
   ReproCheck c = CheckFromDivergence(prog, d);
   const Op& op = prog.ops[d.op_index];
-  bool async = d.signature.find("wp-async") != std::string::npos;
+  bool async = d.where.find("wp-async") != std::string::npos;
   std::string kind = DivergenceMemKind(j);
   bool file_like = kind.rfind("anon-private", 0) != 0 && kind != "unmapped";
   switch (d.cls) {

@@ -125,9 +125,9 @@ Divergence Describe(const Model& m, const Op& op, size_t index, const Prediction
   const Process& p = m.state().procs[op.proc];
   int vi = m.state().VmaAt(p, page);
   const Vma* v = vi >= 0 ? &p.vmas[vi] : nullptr;
-  d.signature = std::string(DivergenceClassName(d.cls)) + "|" + GetOpInfo(op.kind).name + "|" +
-                field + "|" + dir + "|" + MemKindName(v) + "|vma=" + VmaState(m, v) +
-                "|pte=" + PteState(m.state(), p.ptes.Find(page));
+  d.signature = std::string(DivergenceClassName(d.cls)) + "|" + GetOpInfo(op.kind).name + "|" + field + "|" + dir +
+                "|" + MemKindName(v);
+  d.where = "vma=" + VmaState(m, v) + "|pte=" + PteState(m.state(), p.ptes.Find(page));
   uint32_t lo, hi;
   uint32_t n = op.kind == OpKind::kMremap ? std::max(op.npages, op.new_npages) : op.npages;
   PictureRange(m, op.proc, op.page, n, 96, &lo, &hi);

@@ -47,9 +47,13 @@ struct Divergence {
   // One stable greppable line, e.g.
   // DIVERGENCE missed-dirty op=7 "pagemap 0 4" page=2 bit=D kernel=0 model=1
   std::string line;
-  // For dedup: class, op kind, field, direction, memory kind, VMA and PTE
-  // state; no page numbers or op indices.
+  // For dedup, what the kernel got wrong: class, op kind, field, direction
+  // and the memory kind; no page numbers, op indices or incidental state (a
+  // VMA's prot or registration is not the bug: the minimizer may change it).
   std::string signature;
+  // Where it happened: the VMA's and the PTE's state in the model before the
+  // op ("vma=rw,sd,wp-async|pte=anon,wp"), for reports.
+  std::string where;
   // The address space of the op's process before the op (picture.h).
   std::string picture;
   Result kernel;

@@ -1,0 +1,141 @@
+// The root cause of a minimized finding (fuzz/root_cause.h).
+#include "fuzz/root_cause.h"
+
+#include <cctype>
+#include <vector>
+
+#include "fuzz/findings.h"
+#include "prog/op_traits.h"
+#include "prog/text.h"
+
+namespace mmdiff {
+
+namespace {
+
+// The diverging op's pages: where the wrong state was seen (at most 64, the
+// first range; none for an op without arena pages).
+bool ObservedPages(const Op& op, uint32_t* lo, uint32_t* n) {
+  std::vector<PageRange> r = OpRanges(op);
+  if (r.empty() || r[0].n == 0 || r[0].n > kArenaPages) return false;
+  *lo = r[0].lo;
+  *n = std::min<uint32_t>(r[0].n, 64);
+  return true;
+}
+
+// The parts of a divergence signature "class|op|field|dir|memkind".
+std::vector<std::string> Fields(const std::string& signature) {
+  std::vector<std::string> f;
+  for (size_t a = 0, b; a <= signature.size(); a = b + 1) {
+    b = std::min(signature.find('|', a), signature.size());
+    f.push_back(signature.substr(a, b - a));
+  }
+  return f;
+}
+
+// The memory kind as the kernel's code paths split it: every private
+// mapping's written pages are anonymous (mm/memory.c wp_page_copy,
+// do_cow_fault); anonymous shared memory and memfd are both shmem
+// (mm/shmem.c); a shared file mapping is the page cache of its filesystem.
+std::string CodePathKind(const std::string& memkind) {
+  if (memkind.size() > 8 && memkind.compare(memkind.size() - 8, 8, "-private") == 0) return "private";
+  if (memkind == "anon-shared" || memkind == "memfd-shared") return "shmem";
+  return memkind;
+}
+
+}  // namespace
+
+std::string StepWithoutNumbers(const Op& op) {
+  Op o = op;
+  o.proc = 0;  // which process is where, not what
+  std::string text = PrintOp(o), out;
+  // Pages, counts and slots are where too, and an option's value (a scan's
+  // categories, a write's byte) is which case: the options given are what.
+  // clear_refs' value is what.
+  bool value = false;
+  for (char c : text) {
+    if (c == ' ') value = false;
+    if (value) continue;
+    if (!isdigit(static_cast<unsigned char>(c)) || op.kind == OpKind::kClearRefs) out += c;
+    else if (out.empty() || out.back() != '#') out += '#';
+    if (c == '=') value = true;
+  }
+  return out;
+}
+
+std::string MinimizedShape(const Program& prog, size_t diverging_op) {
+  std::string shape;
+  for (size_t i = 0; i < prog.ops.size() && i < diverging_op; i++) {
+    const Op& op = prog.ops[i];
+    if (op.kind == OpKind::kRequires || Observes(op)) continue;
+    shape += (shape.empty() ? "" : "; ") + StepWithoutNumbers(op);
+  }
+  return shape;
+}
+
+Program WithPagemapReads(const Program& prog, size_t upto, int proc, uint32_t lo, uint32_t n,
+                         std::vector<size_t>* probe_of) {
+  Lineage lineage = LineageOf(prog);
+  Program out;
+  probe_of->clear();
+  bool alive = proc == 0;
+  for (size_t i = 0; i < upto && i < prog.ops.size(); i++) {
+    const Op& op = prog.ops[i];
+    out.Add(op);
+    probe_of->push_back(SIZE_MAX);
+    if (proc > 0 && op.kind == OpKind::kFork && i == lineage.fork_at[proc]) alive = true;
+    if (op.proc == proc && op.kind == OpKind::kExit) alive = false;
+    if (!alive || op.kind == OpKind::kRequires || Observes(op)) continue;
+    Op read;
+    read.kind = OpKind::kPagemap;
+    read.proc = static_cast<uint8_t>(proc);
+    read.page = lo;
+    read.npages = n;
+    out.Add(read);
+    probe_of->push_back(i);
+  }
+  return out;
+}
+
+std::string RootCause(const Program& prog, const Judgement& j, Target* target, const KernelProfile& profile) {
+  const auto& d = j.verdict.divergence;
+  if (!d || d->op_index >= prog.ops.size()) return "";
+  const Op& seen = prog.ops[d->op_index];
+  std::vector<std::string> f = Fields(d->signature);
+  // The kernel disagreeing with itself (model/consistency.h): the observing
+  // op is the step, and which of its checks failed is what it got wrong
+  // ("mask", "huge", "scan|split", a pagemap field), whatever its options.
+  if (f.size() >= 2 && f[0] == "inconsistent")
+    return std::string("cause|") + GetOpInfo(seen.kind).name + "|" + f[0] + "|" + f[1] +
+           (f[1] == "scan" && f.size() > 2 ? "|" + f[2] : "");
+  if (f.size() < 5) return "";  // not the checker's (two kernels)
+  // Where the pages read the same on both up to the diverging op, that op is
+  // the step (a scan, an errno, data the pagemap does not show): the rule
+  // it broke is in the observer, whatever memory it looked at.
+  std::string key = "cause|" + StepWithoutNumbers(seen) + "|" + f[0] + (Observes(seen) ? "" : "|" + CodePathKind(f[4]));
+  uint32_t lo, n;
+  if (!ObservedPages(seen, &lo, &n)) return key;
+  if (!target) return "";
+  std::vector<size_t> probe_of;
+  Program probe = WithPagemapReads(prog, d->op_index, seen.proc, lo, n, &probe_of);
+  if (Validate(probe)) return "";
+  Trace trace;
+  std::string err;
+  if (!target->Run(probe, &trace, &err)) return "";
+  Judgement pj = JudgeKernelRun(probe, trace, profile);
+  if (pj.kind == Judgement::Kind::kPass) return key;
+  const auto& pd = pj.verdict.divergence;
+  if (!pd || pd->op_index >= probe_of.size() || probe_of[pd->op_index] == SIZE_MAX) return "";
+  f = Fields(pd->signature);
+  if (f.size() < 5) return "";
+  // The class, not the bit: a page left present is wrong in P and in X alike.
+  return "cause|" + StepWithoutNumbers(prog.ops[probe_of[pd->op_index]]) + "|" + f[0] + "|" + CodePathKind(f[4]);
+}
+
+std::string FoldKey(const Program& prog, const Judgement& j, Target* target, const KernelProfile& profile) {
+  std::string cause = RootCause(prog, j, target, profile);
+  if (!cause.empty()) return cause;
+  const auto& d = j.verdict.divergence;
+  return "shape|" + FindingClass(j) + "|" + MinimizedShape(prog, d ? d->op_index : prog.ops.size());
+}
+
+}  // namespace mmdiff
