@@ -2,6 +2,7 @@
 // ([61] mm/mremap.c; docs/CONTRACT.md §4.3, §4.4, §5.6).
 #include <algorithm>
 #include <cerrno>
+#include <map>
 
 #include "model/model.h"
 #include "model/result_make.h"
@@ -209,16 +210,27 @@ Result Model::MoveRange(Step& s, uint32_t addr, uint32_t old_len, uint32_t new_l
   // move_page_tables() walks extents that cross neither an old nor a new PMD
   // boundary; an extent whose old PMD has no table is skipped, otherwise the
   // new PMD gets a table (moved whole or allocated). So a destination slot has
-  // a table iff a source slot mapping onto it had one.
+  // a table iff a source slot mapping onto it had one when the walk got
+  // there: it walks upwards, and a source slot that an earlier extent's
+  // destination shares has a table by then (mm/mremap.c move_page_tables():
+  // get_old_pmd() sees the table alloc_new_pmd()/pte_alloc() just made).
   struct PtRun {
     uint32_t lo, hi;
     PtState state;
   };
   std::vector<PtRun> pt_runs;
+  std::map<uint32_t, PtState> made;  // destination slots given a table so far
   for (uint32_t pg = addr; pg < addr + move_len;) {
     uint32_t next = std::min((MmState::Slot(pg) + 1) * kPagesPerPmd, addr + move_len);
+    auto m = made.find(MmState::Slot(pg));
     PtState ps = st_.PtAt(p, pg);
-    if (ps != PtState::kAbsent) pt_runs.push_back({pg, next, ps});
+    if (m != made.end() && (ps == PtState::kAbsent || m->second == PtState::kPresent)) ps = m->second;
+    if (ps != PtState::kAbsent) {
+      pt_runs.push_back({pg, next, ps});
+      uint32_t lo = new_addr + (pg - addr), hi = new_addr + (next - addr);
+      for (uint32_t slot = MmState::Slot(lo); slot <= MmState::Slot(hi - 1); slot++)
+        if (!made.count(slot) || ps == PtState::kPresent) made[slot] = ps;
+    }
     pg = next;
   }
   auto moved_doubts = TakeDoubts(op.proc, addr, addr + move_len);
