@@ -1,6 +1,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -244,6 +245,7 @@ class QemuTarget : public Target {
     std::vector<std::string> args = vm::QemuCommand(config);
     pid_t pid = fork();
     if (pid == 0) {
+      if (options_.die_with_parent) prctl(PR_SET_PDEATHSIG, SIGKILL);
       int devnull = open("/dev/null", O_RDONLY);
       dup2(devnull, STDIN_FILENO);
       dup2(console[1], STDOUT_FILENO);
