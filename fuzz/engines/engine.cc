@@ -101,6 +101,10 @@ Kernel& EngineKernel() {
   g_kernel = new Kernel;
   g_owner = getpid();
   OpenChosen(g_kernel);
+  // The engines end with exit() (libFuzzer's -runs, -max_total_time): a
+  // guest is shut down and its work directory removed then too.
+  static bool registered = false;
+  if (!registered) registered = std::atexit(CloseEngineKernel) == 0;
   return *g_kernel;
 }
 

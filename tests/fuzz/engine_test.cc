@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "cli/targets.h"
+#include "tests/fuzz/engine_child.h"
 #include "fuzz/engines/engine.h"
 #include "fuzz/generator.h"
 #include "prog/binary.h"
@@ -68,29 +69,6 @@ TEST(EngineTest, TheEmptyInputIsAGeneratedProgramRunInAForkedChild) {
     EXPECT_TRUE((WIFEXITED(status) && WEXITSTATUS(status) == 0) || (WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT))
         << "status " << status;
   }
-}
-
-// Runs `input` through the entry point in a child whose environment has
-// `env` set (the child's engine opens its own target: EngineKernel is per
-// process). Returns the wait status; `*err`: the child's stderr.
-int RunInChild(const std::vector<uint8_t>& input, const std::map<std::string, std::string>& env, std::string* err) {
-  int pipefd[2];
-  if (pipe(pipefd) != 0) return -1;
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(pipefd[1], STDERR_FILENO);
-    close(pipefd[0]);
-    for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
-    _exit(LLVMFuzzerTestOneInput(input.data(), input.size()) == 0 ? 0 : 3);
-  }
-  close(pipefd[1]);
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(pipefd[0], buf, sizeof buf)) > 0) err->append(buf, static_cast<size_t>(n));
-  close(pipefd[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return status;
 }
 
 // Under dontneed-keeps-anon the model keeps page 0 after MADV_DONTNEED;
