@@ -44,7 +44,11 @@ const char kTargetFlagsHelp[] =
     "                 faults of file mappings exactly; restored when it ends (by\n"
     "                 the next executor after a crash). Default: left alone, and\n"
     "                 the model allows what fault-around may map. Guests always pin\n"
-    "  MMDIFF_ACCEL=kvm in the environment runs guests with KVM instead of TCG\n";
+    "  MMDIFF_ACCEL=kvm in the environment runs guests with KVM instead of TCG\n"
+    "  The libFuzzer and AFL++ engines (build/engines/) take these flags from the\n"
+    "  environment: MMDIFF_TARGET, MMDIFF_GUEST, MMDIFF_KERNEL, MMDIFF_APPEND,\n"
+    "  MMDIFF_MODEL_MUTANT, ... (MMDIFF_ and the flag in capitals; a switch is\n"
+    "  on when set to anything but 0: MMDIFF_NO_QUIRKS=1); fuzz/README.md\n";
 
 std::set<std::string> TargetValueFlags() {
   return {"target", "guest", "kernel", "append", "swap", "timeout", "memory-max", "profile", "model-mutant"};

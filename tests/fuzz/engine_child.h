@@ -1,8 +1,10 @@
-// The engines' entry point run in a child process with its own environment
-// (the engine's target comes from MMDIFF_* variables and is opened once per
-// process: engine.h EngineKernel), for engine_test and engine_guest_test.
+// What engine_test and engine_guest_test share: inputs from program text,
+// and the engines' entry point run in a child process with its own
+// environment (the engine's target comes from MMDIFF_* variables and is
+// opened once per process: engine.h EngineKernel).
 #pragma once
 
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,9 +14,20 @@
 #include <string>
 #include <vector>
 
+#include "prog/binary.h"
+#include "prog/text.h"
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
 
 namespace mmdiff {
+
+// The engines' input (prog/binary.h) for a program text.
+inline std::vector<uint8_t> Encoded(const char* text) {
+  Program p;
+  TextError err;
+  EXPECT_TRUE(ParseProgram(text, "t.mmp", &p, &err)) << err.ToString();
+  return EncodeProgram(p);
+}
 
 // Runs `input` through LLVMFuzzerTestOneInput in a child whose environment
 // has `env` set. Returns the wait status (exit 0: the input ran and passed;

@@ -19,13 +19,6 @@
 namespace mmdiff {
 namespace {
 
-std::vector<uint8_t> Encoded(const char* text) {
-  Program p;
-  TextError err;
-  EXPECT_TRUE(ParseProgram(text, "t.mmp", &p, &err)) << err.ToString();
-  return EncodeProgram(p);
-}
-
 // QEMU processes whose command line holds `token`.
 int QemusWith(const std::string& token) {
   int n = 0;

@@ -29,13 +29,6 @@ extern "C" size_t LLVMFuzzerCustomCrossOver(const uint8_t* data1, size_t size1, 
 namespace mmdiff {
 namespace {
 
-std::vector<uint8_t> Encoded(const char* text) {
-  Program p;
-  TextError err;
-  EXPECT_TRUE(ParseProgram(text, "t.mmp", &p, &err)) << err.ToString();
-  return EncodeProgram(p);
-}
-
 const char* kSimple =
     "mmap 0 4 rw anon private\n"
     "write 0\n"
