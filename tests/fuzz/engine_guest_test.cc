@@ -12,22 +12,23 @@
 #include <string>
 #include <vector>
 
-#include "prog/binary.h"
-#include "prog/text.h"
 #include "tests/fuzz/engine_child.h"
+#include "tests/qemu_monitor.h"
 
 namespace mmdiff {
 namespace {
 
-// QEMU processes whose command line holds `token`.
-int QemusWith(const std::string& token) {
+// QEMU processes whose command line holds `token`: how many, and the last.
+int QemusWith(const std::string& token, pid_t* last = nullptr) {
   int n = 0;
   DIR* d = opendir("/proc");
   while (dirent* e = d ? readdir(d) : nullptr) {
     if (atoi(e->d_name) <= 0) continue;
     std::ifstream in(std::string("/proc/") + e->d_name + "/cmdline");
     std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    n += cmdline.find("qemu-system") != std::string::npos && cmdline.find(token) != std::string::npos;
+    if (cmdline.find("qemu-system") == std::string::npos || cmdline.find(token) == std::string::npos) continue;
+    n++;
+    if (last) *last = atoi(e->d_name);
   }
   if (d) closedir(d);
   return n;
@@ -110,6 +111,47 @@ TEST(EngineGuest, APanicIsACrashWithTheConsoleAndNoGuestLeft) {
   ASSERT_NE(line, std::string::npos) << err;
   EXPECT_NE(err.find("Kernel panic", line), std::string::npos) << err;
   EXPECT_EQ(QemusWith(token), 0) << "the crashed engine's guest is still running";
+}
+
+// A guest that stops answering mid-run (its vCPUs stopped through QEMU's
+// monitor) is the engine's HANG crash, with the console, and no QEMU left.
+TEST(EngineGuest, AHungGuestIsACrashAndNoGuestLeft) {
+  std::vector<uint8_t> in = Encoded("mmap 0 4 rw anon private\nwrite 0\npagemap 0 4\n");
+  std::string token = "mmdiff_engine_guest_test=hang" + std::to_string(getpid());
+  int ready[2], go[2], errs[2];
+  ASSERT_EQ(pipe(ready), 0);
+  ASSERT_EQ(pipe(go), 0);
+  ASSERT_EQ(pipe(errs), 0);
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(errs[1], STDERR_FILENO);
+    setenv("MMDIFF_GUEST", "6.12", 1);
+    setenv("MMDIFF_APPEND", token.c_str(), 1);
+    setenv("MMDIFF_TIMEOUT", "1000", 1);  // given up on after 4 x 1 s + the guest margin (15 s)
+    // The first input boots the guest; the second runs once it is stopped.
+    if (LLVMFuzzerTestOneInput(in.data(), in.size()) != 0) std::exit(3);
+    char c = 'r';
+    if (write(ready[1], &c, 1) != 1 || read(go[0], &c, 1) != 1) std::exit(4);
+    std::exit(LLVMFuzzerTestOneInput(in.data(), in.size()) == 0 ? 0 : 3);
+  }
+  close(errs[1]);
+  char c;
+  ASSERT_EQ(read(ready[0], &c, 1), 1);
+  pid_t qemu = 0;
+  ASSERT_EQ(QemusWith(token, &qemu), 1);
+  ASSERT_TRUE(qemutest::SendMonitor(qemu, "stop\n"));
+  ASSERT_EQ(write(go[1], &c, 1), 1);
+  std::string err;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(errs[0], buf, sizeof buf)) > 0) err.append(buf, static_cast<size_t>(n));
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT) << "status " << status << "\n" << err;
+  size_t line = err.find("\nHANG the guest stopped answering");
+  ASSERT_NE(line, std::string::npos) << err;
+  EXPECT_NE(err.find("timed out", line), std::string::npos) << err;  // the console excerpt
+  EXPECT_EQ(QemusWith(token), 0) << "the crashed engine's guest outlived it";
 }
 
 }  // namespace
