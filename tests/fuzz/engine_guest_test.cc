@@ -7,6 +7,9 @@
 
 #include <algorithm>
 #include <csignal>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -43,13 +46,18 @@ std::vector<std::string> VmDirs() {
   return out;
 }
 
-// Guest work directories that appeared since `before` and that no running
-// QEMU uses: left behind by an engine that ended.
+// Guest work directories that appeared since `before` whose owner (the PID
+// in the name: /tmp/mmdiff-vm.PID.XXXXXX) is gone and that no running QEMU
+// uses: left behind by an engine that ended. Others' guests starting on
+// this machine meanwhile have a live owner.
 std::vector<std::string> LeftBehind(const std::vector<std::string>& before) {
   std::vector<std::string> out;
-  for (const std::string& dir : VmDirs())
-    if (std::find(before.begin(), before.end(), dir) == before.end() && QemusWith(dir + "/") == 0)
+  for (const std::string& dir : VmDirs()) {
+    pid_t owner = atoi(dir.c_str() + strlen("/tmp/mmdiff-vm."));
+    bool gone = owner > 0 && kill(owner, 0) != 0 && errno == ESRCH;
+    if (gone && std::find(before.begin(), before.end(), dir) == before.end() && QemusWith(dir + "/") == 0)
       out.push_back(dir);
+  }
   return out;
 }
 
@@ -152,6 +160,39 @@ TEST(EngineGuest, AHungGuestIsACrashAndNoGuestLeft) {
   ASSERT_NE(line, std::string::npos) << err;
   EXPECT_NE(err.find("timed out", line), std::string::npos) << err;  // the console excerpt
   EXPECT_EQ(QemusWith(token), 0) << "the crashed engine's guest outlived it";
+}
+
+// AFL++ kills a timed-out child with SIGKILL: its guest dies with it
+// (PR_SET_PDEATHSIG), and the work directory it leaves is removed by the
+// next guest to start (executor/exec_dir.h MakeOwnedDir).
+TEST(EngineGuest, ASigkilledEnginesGuestIsGoneAndItsFilesWithTheNextStart) {
+  std::vector<uint8_t> in = Encoded("mmap 0 4 rw anon private\nwrite 0\npagemap 0 4\n");
+  std::string token = "mmdiff_engine_guest_test=kill" + std::to_string(getpid());
+  int ready[2];
+  ASSERT_EQ(pipe(ready), 0);
+  std::vector<std::string> before = VmDirs();
+  pid_t pid = fork();
+  if (pid == 0) {
+    setenv("MMDIFF_GUEST", "6.12", 1);
+    setenv("MMDIFF_APPEND", token.c_str(), 1);
+    if (LLVMFuzzerTestOneInput(in.data(), in.size()) != 0) std::exit(3);
+    if (write(ready[1], "r", 1) != 1) std::exit(4);
+    for (;;) pause();
+  }
+  char c;
+  ASSERT_EQ(read(ready[0], &c, 1), 1) << "the engine did not run its input";
+  ASSERT_EQ(QemusWith(token), 1);
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+  for (int i = 0; i < 50 && QemusWith(token) > 0; i++) usleep(100 * 1000);
+  EXPECT_EQ(QemusWith(token), 0) << "the killed engine's guest outlived it";
+  std::vector<std::string> left = LeftBehind(before);
+  ASSERT_EQ(left.size(), 1u) << "SIGKILL: no Shutdown, the work directory stays for now";
+  EXPECT_EQ(left[0].rfind("/tmp/mmdiff-vm." + std::to_string(pid) + ".", 0), 0u) << left[0];
+  std::string err;
+  int status = RunInChild(in, {{"MMDIFF_GUEST", "6.12"}, {"MMDIFF_APPEND", token}}, &err);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status << "\n" << err;
+  EXPECT_FALSE(std::filesystem::exists(left[0])) << left[0] << " is still there after the next guest started";
 }
 
 }  // namespace
