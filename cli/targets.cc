@@ -1,6 +1,7 @@
 #include "cli/targets.h"
 
 #include <cstdio>
+#include <cctype>
 #include <cstdlib>
 
 #include "model/mutant.h"
@@ -43,13 +44,39 @@ const char kTargetFlagsHelp[] =
     "                 faults of file mappings exactly; restored when it ends (by\n"
     "                 the next executor after a crash). Default: left alone, and\n"
     "                 the model allows what fault-around may map. Guests always pin\n"
-    "  MMDIFF_ACCEL=kvm in the environment runs guests with KVM instead of TCG\n";
+    "  MMDIFF_ACCEL=kvm in the environment runs guests with KVM instead of TCG\n"
+    "  The libFuzzer and AFL++ engines (build/engines/) take these flags from the\n"
+    "  environment: MMDIFF_TARGET, MMDIFF_GUEST, MMDIFF_KERNEL, MMDIFF_APPEND,\n"
+    "  MMDIFF_MODEL_MUTANT, ... (MMDIFF_ and the flag in capitals; a switch is\n"
+    "  on when set to anything but 0: MMDIFF_NO_QUIRKS=1); fuzz/README.md\n";
 
 std::set<std::string> TargetValueFlags() {
   return {"target", "guest", "kernel", "append", "swap", "timeout", "memory-max", "profile", "model-mutant"};
 }
 
 std::set<std::string> TargetSwitchFlags() { return {"pin-fault-around"}; }
+
+std::string TargetEnvName(const std::string& flag) {
+  std::string name = "MMDIFF_";
+  for (char c : flag) name += c == '-' ? '_' : static_cast<char>(toupper(static_cast<unsigned char>(c)));
+  return name;
+}
+
+Args TargetArgsFromEnvironment(const char* (*getenv_fn)(const char*)) {
+  if (!getenv_fn) getenv_fn = [](const char* name) -> const char* { return getenv(name); };
+  Args args;
+  std::set<std::string> values = TargetValueFlags(), switches = TargetSwitchFlags();
+  switches.insert("no-quirks");  // a flag of the judging commands, not of every target
+  for (const std::string& flag : values)
+    if (const char* v = getenv_fn(TargetEnvName(flag).c_str()); v && *v) {
+      args.values[flag] = v;
+      args.ordered.push_back({flag, v});
+    }
+  for (const std::string& flag : switches)
+    if (const char* v = getenv_fn(TargetEnvName(flag).c_str()); v && *v && std::string(v) != "0")
+      args.switches.insert(flag);
+  return args;
+}
 
 std::string TargetName(const Args& args) {
   bool guest_flags = args.values.count("guest") || !args.Get("kernel").empty() || !args.Get("append").empty() ||
@@ -82,8 +109,8 @@ bool TargetOptionsFromArgs(const Args& args, TargetOptions* out, std::string* er
   return true;
 }
 
-std::unique_ptr<Target> OpenTarget(const Args& args, std::string* err) {
-  TargetOptions options;
+std::unique_ptr<Target> OpenTarget(const Args& args, std::string* err, const TargetOptions& base) {
+  TargetOptions options = base;
   if (!TargetOptionsFromArgs(args, &options, err)) return nullptr;
   std::string name = TargetName(args);
   if (options.swap_mb > 0 && name != "qemu") {

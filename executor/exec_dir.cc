@@ -108,14 +108,16 @@ void RemoveExecDir(const char* dir) {
   rmdir(dir);
 }
 
-int RemoveStaleExecDirs(const std::string& base) {
+int RemoveStaleExecDirs(const std::string& base) { return RemoveStaleOwnedDirs(base, kPrefix); }
+
+int RemoveStaleOwnedDirs(const std::string& base, const std::string& prefix) {
   DIR* d = opendir(base.c_str());
   if (!d) return 0;
   int removed = 0;
   while (dirent* e = readdir(d)) {
-    if (strncmp(e->d_name, kPrefix, sizeof kPrefix - 1) != 0) continue;
-    // mmdiff-exec.PID.XXXXXX; directories of older versions have no PID.
-    const char* p = e->d_name + sizeof kPrefix - 1;
+    if (strncmp(e->d_name, prefix.c_str(), prefix.size()) != 0) continue;
+    // PREFIXPID.XXXXXX; directories of older versions have no PID.
+    const char* p = e->d_name + prefix.size();
     char* end = nullptr;
     long pid = strtol(p, &end, 10);
     if (end == p || *end != '.' || pid <= 0) continue;
@@ -139,26 +141,36 @@ int RemoveStaleExecDirs(const std::string& base) {
 }
 
 std::string MakeExecDir(const std::string& base, std::string* err) {
-  RemoveStaleExecDirs(base);
-  std::string dir = base + "/" + kPrefix + std::to_string(getpid()) + ".XXXXXX";
+  int lock_fd;
+  return MakeOwnedDir(base, kPrefix, &lock_fd, err);
+}
+
+std::string MakeOwnedDir(const std::string& base, const std::string& prefix, int* lock_fd, std::string* err) {
+  *lock_fd = -1;
+  RemoveStaleOwnedDirs(base, prefix);
+  std::string dir = base + "/" + prefix + std::to_string(getpid()) + ".XXXXXX";
   if (!mkdtemp(dir.data())) {
     *err = "cannot create a temporary directory " + dir + ": " + strerror(errno);
     return "";
   }
-  // Held until this process ends (the descriptor is never closed; program
-  // processes close it, so their lifetimes do not extend the lock).
+  // Held until this process ends or closes it (an executor never does;
+  // program processes close it, so their lifetimes do not extend the lock).
   // A kernel without CONFIG_FILE_LOCKING (a minimal guest) has no flock():
   // the directory then goes unlocked; only the owner's pid in its name
   // tells a later start whether it is stale.
   int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   int locked = fd < 0 ? -1 : flock(fd, LOCK_EX | LOCK_NB);
-  if (locked != 0 && fd >= 0 && errno == ENOSYS) return dir;
+  if (locked != 0 && fd >= 0 && errno == ENOSYS) {
+    close(fd);
+    return dir;
+  }
   if (locked != 0) {
     *err = "cannot lock the temporary directory " + dir + ": " + strerror(errno);
     if (fd >= 0) close(fd);
     rmdir(dir.c_str());
     return "";
   }
+  *lock_fd = fd;
   return dir;
 }
 

@@ -41,6 +41,16 @@ void RemoveExecDir(const char* dir);
 // knobs first. Returns how many it removed.
 int RemoveStaleExecDirs(const std::string& base);
 
+// The same ownership for the directories of others than executors: a QEMU
+// guest's work directory (target/qemu_target.cc, prefix "mmdiff-vm."),
+// which a process killed with SIGKILL (an engine's AFL++ child on a
+// timeout) leaves behind. BASE/PREFIXPID.XXXXXX, created after removing the
+// stale directories of `prefix` and locked by this process until it closes
+// *lock_fd (-1 without flock()), which its owner does once it has removed
+// the directory itself. Empty with `err` set on failure.
+std::string MakeOwnedDir(const std::string& base, const std::string& prefix, int* lock_fd, std::string* err);
+int RemoveStaleOwnedDirs(const std::string& base, const std::string& prefix);
+
 // Writes `value` to the knob file `knob` (a /sys or /proc tunable) after
 // recording its present value in `dir`. False with `err` set when the knob
 // cannot be read or written (its value is then unchanged).

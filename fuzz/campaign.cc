@@ -21,11 +21,8 @@
 #include "fuzz/coverage.h"
 #include "fuzz/findings.h"
 #include "fuzz/generator.h"
-#include "fuzz/minimize.h"
 #include "fuzz/out_lock.h"
-#include "fuzz/report.h"
-#include "fuzz/repro.h"
-#include "fuzz/root_cause.h"
+#include "fuzz/record.h"
 #include "model/judge.h"
 #include "model/kernel_compare.h"
 #include "prog/text.h"
@@ -281,23 +278,20 @@ class CampaignRun {
   template <typename Again>
   std::string RecordConfirmed(const Program& prog, const Trace& trace, const Judgement& j, Again again,
                               bool rerun = true, bool* confirmed = nullptr) {
-    std::string signature = store_.SignatureOf(j);
-    int reproduced = 1, runs = 1;
-    for (int r = 1; rerun && r < o_.confirm_runs && !stop_.load() && TakeExec(); r++) {
-      Trace t;
-      runs++;
+    RecordOutcome r = ConfirmAndRecord(&store_, prog, trace, j, o_.confirm_runs, [&](Trace* t, Judgement* j2) {
+      // Confirmation runs count as execs and take --execs slots.
+      if (!rerun || stop_.load() || !TakeExec()) return false;
       execs_++;
-      Judgement j2 = again(&t);
-      if (j2.kind == Judgement::Kind::kFail && store_.SignatureOf(j2) == signature) reproduced++;
-    }
-    if (reproduced == runs) confirmed_this_run_++;
-    if (confirmed) *confirmed = reproduced == runs;
-    if (!store_.Record(prog, trace, j, reproduced, runs)) return "";
+      *j2 = again(t);
+      return true;
+    });
+    if (r.confirmed) confirmed_this_run_++;
+    if (confirmed) *confirmed = r.confirmed;
+    if (!r.fresh) return "";
     last_new_finding_.store(time(nullptr));
-    std::string name = FindingName(signature, FindingClass(j));
-    fprintf(stderr, "mmdiff fuzz: new %s %s (%d/%d): %s\n", reproduced == runs ? "finding" : "flaky", name.c_str(),
-            reproduced, runs, j.line.c_str());
-    return name;
+    fprintf(stderr, "mmdiff fuzz: new %s %s (%d/%d): %s\n", r.confirmed ? "finding" : "flaky", r.name.c_str(),
+            r.reproduced, r.runs, j.line.c_str());
+    return r.name;
   }
 
   // A diverging program is re-run on the same target before it is recorded.
@@ -367,32 +361,9 @@ class CampaignRun {
         queue_cv_.notify_all();
         return;
       }
-      MinimizeStats stats;
-      TargetMinimizeResult r;
-      if (!MinimizeOnTarget(job.second, target.get(), profile_, {}, &stats, &finishing_, &r, &err)) continue;
-      const std::string& d = job.first;
-      // A self-test finding says so on the first line of each artefact.
-      std::string label = profile_.mutant == Mutant::kNone
-                              ? ""
-                              : "model mutant " + std::string(MutantName(profile_.mutant)) +
-                                    ": a self-test finding of a model broken on purpose, not a kernel bug";
-      WriteFileAtomically(d + "/min.mmp", (label.empty() ? "" : "# " + label + "\n") + "# " + r.judgement.line +
-                                              "\n# reproduced " + std::to_string(r.reproduced) + "/" +
-                                              std::to_string(r.runs) + "\n" + PrintProgram(r.program));
-      WriteFileAtomically(d + "/repro.c", (label.empty() ? "" : "/* " + label + " */\n") +
-                                              WriteReproC(r.program, SpecForJudgement(r.program, r.judgement)));
-      ReportInput in{r.program, r.trace, r.judgement, {}, profile_, r.reproduced, r.runs};
-      target->Probe(&in.features, &err);
-      WriteFileAtomically(d + "/report.txt", WriteReport(in));
-      fprintf(stderr, "mmdiff fuzz: minimized %s to %zu ops (reproduced %d/%d)\n",
-              d.substr(d.rfind('/') + 1).c_str(), r.program.ops.size(), r.reproduced, r.runs);
-      // One finding per root cause: the same minimized program seen through
-      // another observation is the finding already recorded.
-      std::string signature = store_.SignatureOf(r.judgement);
-      std::string kept = store_.Fold(signature, FoldKey(r.program, r.judgement, target.get(), profile_));
-      if (kept != signature)
-        fprintf(stderr, "mmdiff fuzz: %s is %s (the same minimized program): folded\n",
-                d.substr(d.rfind('/') + 1).c_str(), FindingName(kept, FindingClass(r.judgement)).c_str());
+      std::string summary;
+      if (MinimizeFinding(&store_, job.first, job.second, target.get(), profile_, &finishing_, &summary, &err))
+        fprintf(stderr, "mmdiff fuzz: minimized %s\n", summary.c_str());
     }
   }
 

@@ -5,6 +5,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
@@ -262,13 +263,14 @@ bool CopyFile(const std::string& from, const std::string& to) {
 
 bool MergeFindingDirs(const std::vector<std::string>& dirs, const std::string& out, MergeStats* stats,
                       std::string* err) {
-  struct Merged {
-    std::string cls, mutant, source;  // source: the entry directory whose files are kept
+  struct Seen {
+    std::string entry, signature, cls, mutant, cause;
+    std::vector<std::string> also;
     uint64_t hits = 0;
     int reproduced = 0, runs = 0;
-    bool flaky = true;
+    bool confirmed = false;
   };
-  std::map<std::string, Merged> by_signature;
+  std::vector<Seen> seen;
   for (const std::string& dir : dirs) {
     struct stat st;
     if (stat((dir + "/findings").c_str(), &st) != 0) {
@@ -280,35 +282,73 @@ bool MergeFindingDirs(const std::vector<std::string>& dirs, const std::string& o
       DIR* d = opendir((dir + "/" + sub).c_str());
       while (dirent* e = d ? readdir(d) : nullptr) {
         if (e->d_name[0] == '.') continue;
-        std::string entry = dir + "/" + sub + "/" + e->d_name;
-        auto kv = ReadMeta(entry + "/meta.txt");
+        Seen s;
+        s.entry = dir + "/" + sub + "/" + e->d_name;
+        auto kv = ReadMeta(s.entry + "/meta.txt");
         if (kv["signature"].empty()) continue;  // incomplete: a campaign was killed mid-write
-        auto [it, fresh] = by_signature.try_emplace(kv["signature"]);
-        Merged& m = it->second;
-        if (!fresh) stats->duplicates++;
-        bool confirmed = std::string(sub) == "findings";
-        if (fresh || (m.flaky && confirmed)) {
-          m.source = entry;
-          m.cls = kv["class"];
-          m.mutant = kv["mutant"].substr(0, kv["mutant"].find(' '));
-          m.reproduced = atoi(kv["reproduced"].c_str());
-          m.runs = atoi(kv["runs"].c_str());
+        s.signature = kv["signature"];
+        s.cls = kv["class"];
+        s.mutant = kv["mutant"].substr(0, kv["mutant"].find(' '));
+        s.cause = kv["cause"];
+        for (size_t a = 0, b; !kv["also"].empty() && a <= kv["also"].size(); a = b + 1) {
+          b = std::min(kv["also"].find('\n', a), kv["also"].size());
+          s.also.push_back(kv["also"].substr(a, b - a));
         }
-        m.flaky = m.flaky && !confirmed;
-        m.hits += strtoull(kv["hits"].c_str(), nullptr, 10);
+        s.hits = strtoull(kv["hits"].c_str(), nullptr, 10);
+        s.reproduced = atoi(kv["reproduced"].c_str());
+        s.runs = atoi(kv["runs"].c_str());
+        s.confirmed = std::string(sub) == "findings";
+        seen.push_back(std::move(s));
       }
       if (d) closedir(d);
     }
   }
+  // One entry per root cause: a confirmed, minimized finding's cause (with
+  // its mutant: a self-test never folds into a real one) is its key, and so
+  // for every signature folded into it; the rest by signature.
+  std::map<std::string, std::string> key_of;  // signature -> key
+  for (const Seen& s : seen)
+    if (s.confirmed && !s.cause.empty()) {
+      std::string key = "cause=" + s.mutant + "|" + s.cause;
+      key_of[s.signature] = key;
+      for (const std::string& a : s.also) key_of[a] = key;
+    }
+  struct Merged {
+    Seen first;  // whose files and signature are kept
+    std::vector<std::string> also;
+    uint64_t hits = 0;
+    bool flaky = true;
+  };
+  std::map<std::string, Merged> by_key;
+  for (const Seen& s : seen) {
+    auto k = key_of.find(s.signature);
+    auto [it, fresh] = by_key.try_emplace(k != key_of.end() ? k->second : s.signature);
+    Merged& m = it->second;
+    if (!fresh) stats->duplicates++;
+    if (fresh || (m.flaky && s.confirmed)) {
+      if (!fresh) m.also.push_back(m.first.signature);
+      m.first = s;
+    } else if (s.signature != m.first.signature) {
+      m.also.push_back(s.signature);
+    }
+    for (const std::string& a : s.also) m.also.push_back(a);
+    m.flaky = m.flaky && !s.confirmed;
+    m.hits += s.hits;
+  }
   FindingStore store;
   if (!store.Open(out, err)) return false;
-  for (auto& [signature, m] : by_signature) {
-    std::string name = FindingName(signature, m.cls);
+  for (auto& [key, m] : by_key) {
+    const Seen& f = m.first;
+    std::sort(m.also.begin(), m.also.end());
+    m.also.erase(std::unique(m.also.begin(), m.also.end()), m.also.end());
+    m.also.erase(std::remove(m.also.begin(), m.also.end(), f.signature), m.also.end());
+    std::string name = FindingName(f.signature, f.cls);
     std::string to = out + "/" + (m.flaky ? "flaky/" : "findings/") + name;
     mkdir(to.c_str(), 0755);
-    for (const char* f : {"program.mmp", "divergence.txt", "console.txt", "min.mmp", "repro.c", "report.txt"})
-      CopyFile(m.source + "/" + f, to + "/" + f);
-    WriteFileAtomically(to + "/meta.txt", MetaText(signature, m.cls, m.mutant, m.hits, m.reproduced, m.runs));
+    for (const char* file : {"program.mmp", "divergence.txt", "console.txt", "min.mmp", "repro.c", "report.txt"})
+      CopyFile(f.entry + "/" + file, to + "/" + file);
+    WriteFileAtomically(to + "/meta.txt",
+                        MetaText(f.signature, f.cls, f.mutant, m.hits, f.reproduced, f.runs, f.cause, m.also));
     (m.flaky ? stats->flaky : stats->findings)++;
   }
   return true;

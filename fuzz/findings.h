@@ -48,12 +48,14 @@ struct MergeStats {
   size_t dirs = 0;
   size_t findings = 0;  // distinct signatures in the output
   size_t flaky = 0;
-  size_t duplicates = 0;  // entries whose signature was already there
+  size_t duplicates = 0;  // entries whose root cause or signature was already there
 };
 
 // `mmdiff merge`: the findings of several campaign directories (same layout)
-// into `out`, one entry per signature: the first directory's files, the sum
-// of the hits; a signature confirmed anywhere is a finding, not flaky.
+// into `out`, one entry per root cause (a minimized finding's `cause`, and
+// every signature folded into it) or else per signature: the first
+// directory's files, the sum of the hits, the other signatures as `also`; a
+// signature confirmed anywhere is a finding, not flaky.
 bool MergeFindingDirs(const std::vector<std::string>& dirs, const std::string& out, MergeStats* stats,
                       std::string* err);
 

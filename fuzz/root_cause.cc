@@ -32,13 +32,16 @@ std::vector<std::string> Fields(const std::string& signature) {
   return f;
 }
 
-// The memory kind as the kernel's code paths split it: every private
-// mapping's written pages are anonymous (mm/memory.c wp_page_copy,
-// do_cow_fault); anonymous shared memory and memfd are both shmem
-// (mm/shmem.c); a shared file mapping is the page cache of its filesystem.
+// The memory kind as the kernel's fault and write-protect paths split it:
+// every private mapping's written pages are anonymous (mm/memory.c
+// wp_page_copy(), do_cow_fault()); a shared mapping's pages are its file's
+// page cache, shmem or a filesystem's (do_shared_fault(), wp_page_shared()).
 std::string CodePathKind(const std::string& memkind) {
-  if (memkind.size() > 8 && memkind.compare(memkind.size() - 8, 8, "-private") == 0) return "private";
-  if (memkind == "anon-shared" || memkind == "memfd-shared") return "shmem";
+  for (const char* sharing : {"private", "shared"}) {
+    std::string suffix = std::string("-") + sharing;
+    if (memkind.size() > suffix.size() && memkind.compare(memkind.size() - suffix.size(), suffix.size(), suffix) == 0)
+      return sharing;
+  }
   return memkind;
 }
 
@@ -75,19 +78,26 @@ std::string MinimizedShape(const Program& prog, size_t diverging_op) {
 Program WithPagemapReads(const Program& prog, size_t upto, int proc, uint32_t lo, uint32_t n,
                          std::vector<size_t>* probe_of) {
   Lineage lineage = LineageOf(prog);
+  // Before `proc` exists its pages are its ancestors' (fork copies them):
+  // the read is in the ancestor that will fork it.
+  auto reader = [&](size_t i) {
+    int r = proc;
+    while (r > 0 && i < lineage.fork_at[r]) r = lineage.parent[r];
+    return r;
+  };
   Program out;
   probe_of->clear();
-  bool alive = proc == 0;
+  std::vector<bool> exited(kMaxProcs);
   for (size_t i = 0; i < upto && i < prog.ops.size(); i++) {
     const Op& op = prog.ops[i];
     out.Add(op);
     probe_of->push_back(SIZE_MAX);
-    if (proc > 0 && op.kind == OpKind::kFork && i == lineage.fork_at[proc]) alive = true;
-    if (op.proc == proc && op.kind == OpKind::kExit) alive = false;
-    if (!alive || op.kind == OpKind::kRequires || Observes(op)) continue;
+    if (op.kind == OpKind::kExit) exited[op.proc] = true;
+    int r = reader(i);
+    if (exited[r] || op.kind == OpKind::kRequires || Observes(op)) continue;
     Op read;
     read.kind = OpKind::kPagemap;
-    read.proc = static_cast<uint8_t>(proc);
+    read.proc = static_cast<uint8_t>(r);
     read.page = lo;
     read.npages = n;
     out.Add(read);

@@ -6,11 +6,12 @@
 // MADV_DONTNEED that keeps the page, a write that keeps uffd-wp) is seen
 // through many observations, each its own signature. RootCause runs the
 // minimized program once more with a pagemap read of those pages after every
-// step that changes state, in the process that observed them, and judges it:
+// step that changes state, in the process that observed them (or the
+// ancestor it inherits them from), and judges it:
 // the first read that diverges names the step just before it. Two findings
 // with the same cause (that step without its pages and counts, the class of
-// that first divergence, the memory kind as the kernel's code paths split
-// it: private, shmem, file-shared) are one finding
+// that first divergence, the memory kind as the kernel's fault paths split
+// it: private or shared) are one finding
 // (FindingStore::Fold).
 #pragma once
 
@@ -25,7 +26,8 @@
 namespace mmdiff {
 
 // The probe program: `prog`'s ops before the diverging op `upto`, with
-// `proc: pagemap lo n` after each one that changes state while `proc` lives.
+// `proc: pagemap lo n` after each one that changes state (before `proc` is
+// forked, in the ancestor that forks it: the pages it will inherit).
 // probe_of[k]: for an inserted read, the index in `prog` of the step before it;
 // SIZE_MAX for `prog`'s own ops.
 Program WithPagemapReads(const Program& prog, size_t upto, int proc, uint32_t lo, uint32_t n,

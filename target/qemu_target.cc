@@ -1,6 +1,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -14,6 +15,7 @@
 #include <memory>
 
 #include "executor/channel.h"
+#include "executor/exec_dir.h"
 #include "target/console.h"
 #include "target/executor_client.h"
 #include "target/target.h"
@@ -208,12 +210,10 @@ class QemuTarget : public Target {
                              options_.swap_mb > 0 ? std::vector<std::string>{"lzo_rle", "zram"}
                                                   : std::vector<std::string>{}))
       return false;
-    char templ[] = "/tmp/mmdiff-vm.XXXXXX";
-    if (!mkdtemp(templ)) {
-      *err = std::string("mkdtemp: ") + strerror(errno);
-      return false;
-    }
-    workdir_ = templ;
+    // Locked while this process lives: the work directory of a guest whose
+    // owner was killed (SIGKILL: no Shutdown) is removed by the next start.
+    workdir_ = exec::MakeOwnedDir("/tmp", "mmdiff-vm.", &workdir_lock_, err);
+    if (workdir_.empty()) return false;
     vm::VmConfig config;
     config.kernel = options_.kernel;
     config.append = options_.append;
@@ -244,6 +244,7 @@ class QemuTarget : public Target {
     std::vector<std::string> args = vm::QemuCommand(config);
     pid_t pid = fork();
     if (pid == 0) {
+      if (options_.die_with_parent) prctl(PR_SET_PDEATHSIG, SIGKILL);
       int devnull = open("/dev/null", O_RDONLY);
       dup2(devnull, STDIN_FILENO);
       dup2(console[1], STDOUT_FILENO);
@@ -328,6 +329,7 @@ class QemuTarget : public Target {
       rmdir(workdir_.c_str());
       workdir_.clear();
     }
+    if (workdir_lock_ >= 0) close(workdir_lock_), workdir_lock_ = -1;
   }
 
   TargetOptions options_;
@@ -337,6 +339,7 @@ class QemuTarget : public Target {
   std::string modules_dir_;  // the default kernel's modules
   std::string boot_splat_;   // the console excerpt when the last boot ended in a splat
   std::string workdir_;
+  int workdir_lock_ = -1;  // flock on workdir_ (executor/exec_dir.h)
   std::unique_ptr<ConsoleWatcher> console_;
   std::unique_ptr<FdChannel> channel_;
   std::unique_ptr<ExecutorClient> client_;

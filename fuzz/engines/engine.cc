@@ -5,7 +5,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <set>
 
+#include "cli/targets.h"
 #include "fuzz/generator.h"
 #include "fuzz/rng.h"
 #include "prog/binary.h"
@@ -17,15 +19,39 @@
 namespace mmdiff::engine {
 namespace {
 
-[[noreturn]] void Die(const std::string& what) {
+[[noreturn]] void Die(const std::string& what, int status = 1) {
   std::fprintf(stderr, "mmdiff-engine: %s\n", what.c_str());
-  std::exit(1);
+  std::exit(status);
 }
 
-TargetOptions Options() {
-  TargetOptions o;
-  o.executor_path = ExecutorPath();
-  return o;
+// An error of the flags' parsing, in the environment's terms: each "--flag"
+// named as its MMDIFF_ variable.
+std::string InEnvironmentTerms(std::string err) {
+  for (const std::set<std::string>& flags : {cli::TargetValueFlags(), cli::TargetSwitchFlags()})
+    for (const std::string& flag : flags)
+      for (size_t at; (at = err.find("--" + flag)) != std::string::npos;)
+        err.replace(at, flag.size() + 2, cli::TargetEnvName(flag));
+  return err;
+}
+
+// The environment's target, opened and probed into `*kernel`; dies with one
+// line when it cannot be.
+void OpenChosen(Kernel* kernel) {
+  cli::Args args = cli::TargetArgsFromEnvironment();
+  std::string err;
+  kernel->name = cli::TargetName(args);
+  if (kernel->name != "local" && kernel->name != "qemu")
+    Die("MMDIFF_TARGET=" + kernel->name + ": the engines run programs on a kernel: local or qemu", 2);
+  TargetOptions base;
+  base.executor_path = ExecutorPath();
+  // AFL++ kills a timed-out child with SIGKILL: its guest must not live on.
+  base.die_with_parent = true;
+  TargetOptions check = base;
+  if (!cli::TargetOptionsFromArgs(args, &check, &err)) Die(InEnvironmentTerms(err), 2);
+  kernel->target = cli::OpenTarget(args, &err, base);
+  if (!kernel->target) Die("cannot start the " + kernel->name + " target (executor " + ExecutorPath() + "): " + err);
+  if (!cli::ProfileFor(args, kernel->target.get(), &kernel->profile, &err))
+    Die(InEnvironmentTerms(err), 2);
 }
 
 // Cuts trailing ops until the encoding fits (a prefix of a modelled
@@ -60,33 +86,36 @@ std::string ExecutorPath() {
   return MMDIFF_EXECUTOR_PATH;
 }
 
-Kernel& LocalKernel() {
-  static Kernel* kernel = nullptr;
-  static pid_t owner = 0;
-  if (kernel && owner == getpid()) return *kernel;
-  if (kernel) {
-    // Forked after the executor started: that executor is the parent's. Its
-    // pipes stay open here, unused; this process starts its own.
-    (void)kernel->target.release();
+namespace {
+Kernel* g_kernel = nullptr;
+pid_t g_owner = 0;
+}  // namespace
+
+Kernel& EngineKernel() {
+  if (g_kernel && g_owner == getpid()) return *g_kernel;
+  if (g_kernel) {
+    // Forked after the target started: that executor or guest is the
+    // parent's. Its pipes stay open here, unused; this process starts its own.
+    (void)g_kernel->target.release();
   }
-  kernel = new Kernel;
-  owner = getpid();
-  std::string err;
-  kernel->target = MakeLocalTarget(Options(), &err);
-  if (!kernel->target) Die("cannot start the executor " + ExecutorPath() + ": " + err);
-  KernelFeatures features;
-  if (!kernel->target->Probe(&features, &err)) Die("cannot probe the kernel with " + ExecutorPath() + ": " + err);
-  kernel->profile = MakeProfile(features);
-  return *kernel;
+  g_kernel = new Kernel;
+  g_owner = getpid();
+  OpenChosen(g_kernel);
+  // The engines end with exit() (libFuzzer's -runs, -max_total_time): a
+  // guest is shut down and its work directory removed then too.
+  static bool registered = false;
+  if (!registered) registered = std::atexit(CloseEngineKernel) == 0;
+  return *g_kernel;
+}
+
+void CloseEngineKernel() {
+  if (g_kernel && g_owner == getpid()) g_kernel->target.reset();
 }
 
 KernelProfile ProbeProfile() {
-  std::string err;
-  std::unique_ptr<Target> t = MakeLocalTarget(Options(), &err);
-  KernelFeatures features;
-  if (t && t->Probe(&features, &err)) return MakeProfile(features);
-  std::fprintf(stderr, "mmdiff-engine: warning: no probe (%s); mutating for the 6.18 host profile\n", err.c_str());
-  return HostProfile618();
+  Kernel k;
+  OpenChosen(&k);
+  return k.profile;
 }
 
 void Recent::Add(const Program& p) {

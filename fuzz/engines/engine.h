@@ -10,6 +10,7 @@
 #include <span>
 #include <vector>
 
+#include "fuzz/engine_input.h"
 #include "fuzz/mutator.h"
 #include "model/profile.h"
 #include "prog/program.h"
@@ -17,11 +18,9 @@
 
 namespace mmdiff::engine {
 
-// Programs the engines run and produce are cut to this many ops.
-constexpr size_t kMaxOps = 60;
-// Inputs larger than this are rejected without decoding (60 ops encode in
-// well under 1 KiB).
-constexpr size_t kMaxInputBytes = 16 << 10;
+// fuzz/engine_input.h: the one meaning of an input, shared with `mmdiff merge`.
+constexpr size_t kMaxOps = kEngineMaxOps;
+constexpr size_t kMaxInputBytes = kEngineMaxInputBytes;
 
 // The executor: $MMDIFF_EXECUTOR, else the mmdiff-executor of the main
 // build this engine was configured from (MMDIFF_EXECUTOR_PATH).
@@ -30,17 +29,26 @@ std::string ExecutorPath();
 struct Kernel {
   std::unique_ptr<Target> target;
   KernelProfile profile;
+  std::string name;           // "local" or "qemu", for messages
   int failures_in_a_row = 0;  // Target::Run failures since the last success
 };
-// The running kernel behind one local executor server, started and probed
+// The kernel the environment chooses (the target flags of `mmdiff fuzz` as
+// MMDIFF_TARGET, MMDIFF_GUEST, MMDIFF_KERNEL, MMDIFF_APPEND,
+// MMDIFF_MODEL_MUTANT, ...: cli/targets.h TargetArgsFromEnvironment; by
+// default the running kernel through a local executor), started and probed
 // on first use, and again in a process forked after that (AFL++'s fork
-// server: the parent's executor belongs to the parent). Prints an
-// "mmdiff-engine: ..." line and exits(1) when the executor cannot start.
-Kernel& LocalKernel();
+// server: the parent's executor or guest belongs to the parent). A guest
+// lives as long as the engine process and reboots after a splat or a hang
+// (target/qemu_target.cc), and dies with it. A bad choice prints an
+// "mmdiff-engine: ..." line and exits 2; a target that cannot start, exit 1.
+Kernel& EngineKernel();
+// Ends the engine process's target now (a guest is shut down): before an
+// abort(), so that no QEMU outlives the crash.
+void CloseEngineKernel();
 
-// The kernel's profile from a probe by a short-lived executor (for the
-// AFL++ mutator library, which runs no programs); the 6.18 host profile if
-// the probe fails (with a warning on stderr).
+// The profile of the environment's kernel, probed by a short-lived target
+// (for the AFL++ mutator library, which runs no programs); it
+// dies as EngineKernel does when it cannot start or probe it.
 KernelProfile ProbeProfile();
 
 // Keeps a few recent programs as splice partners when the engine gives none.

@@ -1,13 +1,12 @@
 // The fuzz target, libFuzzer-style: one binary program (prog/binary.h) in,
-// run out of process on the running kernel, judged against the model.
+// run out of process on the environment's kernel (engine.h EngineKernel:
+// the running one, or a guest), judged against the model.
 // Linked with libFuzzer (mmdiff-libfuzzer) and with AFL++'s libAFLDriver
 // (mmdiff-afl, MMDIFF_ENGINE_AFL).
 //
-//   LLVMFuzzerTestOneInput   decode (reject what does not decode; inputs of
-//                            0 or 1 byte are generated program 0), keep what
-//                            the model models (KeepModelled: deterministic,
-//                            so an input always means the same program), run
-//                            on the one local executor, judge. On a FAIL:
+//   LLVMFuzzerTestOneInput   DecodeEngineInput (fuzz/engine_input.h: what
+//                            `mmdiff merge` re-runs of a crash file), run
+//                            on the engine's one target, judge. On a FAIL:
 //                            the one-line report (DIVERGENCE ..., or
 //                            EXPECTATION/KERNEL-SPLAT/HANG) first on stderr,
 //                            then the program and the detail, then abort().
@@ -28,7 +27,6 @@
 
 #include "fuzz/coverage.h"
 #include "fuzz/engines/engine.h"
-#include "fuzz/generator.h"
 #include "model/judge.h"
 #include "prog/binary.h"
 #include "prog/text.h"
@@ -64,7 +62,7 @@ void RecordFeatures(const std::vector<uint64_t>& features) {
 }
 
 Mutator& TheMutator() {
-  static Mutator* m = new Mutator(engine::LocalKernel().profile, MutatorOptions{engine::kMaxOps, 16});
+  static Mutator* m = new Mutator(engine::EngineKernel().profile, MutatorOptions{engine::kMaxOps, 16});
   return *m;
 }
 
@@ -76,25 +74,14 @@ engine::Recent& TheRecent() {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  if (size > engine::kMaxInputBytes) return -1;
+  engine::Kernel& k = engine::EngineKernel();
   Program prog;
-  if (size <= 1) {
-    // The empty input and libFuzzer's "\n" (its first input without seeds)
-    // stand for the first generated program, so that a campaign without
-    // seeds has coverage to start from.
-    GeneratorOptions g;
-    g.profile = engine::LocalKernel().profile;
-    prog = Generator(g).Generate(0);
-  } else if (!DecodeProgram({data, size}, &prog) || prog.ops.empty()) {
-    return -1;
-  }
-  engine::Kernel& k = engine::LocalKernel();
-  if (!KeepModelled(&prog, k.profile, engine::kMaxOps, nullptr) || prog.ops.empty()) return -1;
+  if (!DecodeEngineInput({data, size}, k.profile, &prog)) return -1;
   Trace trace;
   std::string err;
   if (!k.target->Run(prog, &trace, &err)) {
     // The executor died or stopped answering; it restarts on the next run.
-    std::fprintf(stderr, "mmdiff-engine: the target failed: %s\n", err.c_str());
+    std::fprintf(stderr, "mmdiff-engine: the %s target failed: %s\n", k.name.c_str(), err.c_str());
     if (++k.failures_in_a_row >= 20) {
       std::fprintf(stderr, "mmdiff-engine: 20 target failures in a row; giving up\n");
       std::exit(1);
@@ -109,6 +96,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::fprintf(stderr, "mmdiff-engine: the program (%s):\n%s", k.profile.release.c_str(), PrintProgram(prog).c_str());
     if (!j.detail.empty()) std::fprintf(stderr, "%s\n", j.detail.c_str());
     std::fflush(stderr);
+    engine::CloseEngineKernel();  // no guest outlives the engine's crash
     std::abort();
   }
   return 0;

@@ -142,5 +142,32 @@ TEST_F(ExecDir, LiveOwnersAndForeignDirectoriesAreKept) {
   EXPECT_TRUE(fs::exists(base_ + "/mmdiff-exec.AbC123"));
 }
 
+// A guest's work directory (prefix mmdiff-vm., target/qemu_target.cc): the
+// same ownership, its own prefix, and a lock its owner can let go of.
+TEST_F(ExecDir, OwnedDirectoriesOfAnotherPrefix) {
+  pid_t dead = fork();
+  if (dead == 0) _exit(0);
+  waitpid(dead, nullptr, 0);
+  std::string vm = base_ + "/mmdiff-vm." + std::to_string(dead) + ".aaaaaa";
+  std::string exec = base_ + "/mmdiff-exec." + std::to_string(dead) + ".bbbbbb";
+  fs::create_directory(vm);
+  fs::create_directory(exec);
+  std::ofstream(vm + "/scratch.img") << "disk";
+  int lock_fd = -2;
+  std::string err;
+  std::string mine = MakeOwnedDir(base_, "mmdiff-vm.", &lock_fd, &err);
+  ASSERT_FALSE(mine.empty()) << err;
+  EXPECT_EQ(mine.rfind(base_ + "/mmdiff-vm." + std::to_string(getpid()) + ".", 0), 0u) << mine;
+  EXPECT_FALSE(fs::exists(vm)) << "the dead owner's guest directory is removed";
+  EXPECT_TRUE(fs::exists(exec)) << "another prefix is not this owner's business";
+  ASSERT_GE(lock_fd, 0);
+  int other = open(mine.c_str(), O_RDONLY | O_DIRECTORY);
+  EXPECT_NE(flock(other, LOCK_EX | LOCK_NB), 0) << "held while the owner lives";
+  close(lock_fd);
+  EXPECT_EQ(flock(other, LOCK_EX | LOCK_NB), 0) << "let go of when the owner closes it";
+  close(other);
+  RemoveExecDir(mine.c_str());
+}
+
 }  // namespace
 }  // namespace mmdiff::exec

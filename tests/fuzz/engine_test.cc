@@ -6,10 +6,16 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <cstdlib>
+#include <map>
+#include <regex>
+#include <string>
 
 #include <cstdint>
 #include <vector>
 
+#include "cli/targets.h"
+#include "tests/fuzz/engine_child.h"
 #include "fuzz/engines/engine.h"
 #include "fuzz/generator.h"
 #include "prog/binary.h"
@@ -23,13 +29,6 @@ extern "C" size_t LLVMFuzzerCustomCrossOver(const uint8_t* data1, size_t size1, 
 namespace mmdiff {
 namespace {
 
-std::vector<uint8_t> Encoded(const char* text) {
-  Program p;
-  TextError err;
-  EXPECT_TRUE(ParseProgram(text, "t.mmp", &p, &err)) << err.ToString();
-  return EncodeProgram(p);
-}
-
 const char* kSimple =
     "mmap 0 4 rw anon private\n"
     "write 0\n"
@@ -39,7 +38,7 @@ const char* kSimple =
 TEST(EngineTest, RunsAnEncodedProgramOnTheKernel) {
   std::vector<uint8_t> in = Encoded(kSimple);
   EXPECT_EQ(LLVMFuzzerTestOneInput(in.data(), in.size()), 0);
-  EXPECT_FALSE(engine::LocalKernel().profile.release.empty());
+  EXPECT_FALSE(engine::EngineKernel().profile.release.empty());
 }
 
 TEST(EngineTest, RejectsWhatDoesNotDecode) {
@@ -62,6 +61,63 @@ TEST(EngineTest, TheEmptyInputIsAGeneratedProgramRunInAForkedChild) {
     ASSERT_EQ(waitpid(pid, &status, 0), pid);
     EXPECT_TRUE((WIFEXITED(status) && WEXITSTATUS(status) == 0) || (WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT))
         << "status " << status;
+  }
+}
+
+// Under dontneed-keeps-anon the model keeps page 0 after MADV_DONTNEED;
+// every kernel zaps it.
+const char* kDontneed =
+    "mmap 0 4 rw anon private\n"
+    "write 0\n"
+    "madvise 0 4 dontneed\n"
+    "pagemap 0 4\n";
+
+TEST(EngineTest, TheEnvironmentChoosesTheTargetAsTheFlagsWould) {
+  static std::map<std::string, std::string> env;
+  env = {{"MMDIFF_GUEST", "6.1"},         {"MMDIFF_MODEL_MUTANT", "fork-drops-uffd-wp"},
+         {"MMDIFF_NO_QUIRKS", "1"},       {"MMDIFF_PIN_FAULT_AROUND", "0"},
+         {"MMDIFF_TIMEOUT", "900"},       {"MMDIFF_APPEND", ""}};
+  cli::Args args = cli::TargetArgsFromEnvironment([](const char* name) -> const char* {
+    auto it = env.find(name);
+    return it == env.end() ? nullptr : it->second.c_str();
+  });
+  EXPECT_EQ(args.Get("guest"), "6.1");
+  EXPECT_EQ(cli::TargetName(args), "qemu");  // --guest implies it, as on the command line
+  EXPECT_EQ(args.Get("model-mutant"), "fork-drops-uffd-wp");
+  EXPECT_TRUE(args.Has("no-quirks"));
+  EXPECT_FALSE(args.Has("pin-fault-around"));  // "0" is off
+  EXPECT_EQ(args.values.count("append"), 0u);  // "" is unset
+  TargetOptions o;
+  std::string err;
+  ASSERT_TRUE(cli::TargetOptionsFromArgs(args, &o, &err)) << err;
+  EXPECT_EQ(o.program_timeout_ms, 900);
+  EXPECT_EQ(o.guest, "6.1");
+  EXPECT_EQ(cli::TargetEnvName("memory-max"), "MMDIFF_MEMORY_MAX");
+}
+
+TEST(EngineTest, AModelMutantFromTheEnvironmentMakesTheBrokenRuleACrash) {
+  std::vector<uint8_t> in = Encoded(kDontneed);
+  std::string err;
+  int status = RunInChild(in, {{"MMDIFF_MODEL_MUTANT", "dontneed-keeps-anon"}}, &err);
+  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT) << "status " << status << "\n" << err;
+  EXPECT_EQ(err.rfind("DIVERGENCE ", 0), 0u) << err;  // the one-line report first
+  // The real model: the kernel is right.
+  err.clear();
+  status = RunInChild(in, {}, &err);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status << "\n" << err;
+}
+
+TEST(EngineTest, ABadChoiceInTheEnvironmentIsOneLineAndStatusTwo) {
+  std::vector<uint8_t> in = Encoded(kSimple);
+  for (const auto& [k, v] : std::map<std::string, std::string>{{"MMDIFF_MODEL_MUTANT", "no-such-rule"},
+                                                               {"MMDIFF_TARGET", "model"},
+                                                               {"MMDIFF_GUEST", "5.4"},
+                                                               {"MMDIFF_TIMEOUT", "soon"}}) {
+    std::string err;
+    int status = RunInChild(in, {{k, v}}, &err);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 2) << k << "=" << v << ": status " << status << "\n"
+                                                               << err;
+    EXPECT_TRUE(std::regex_match(err, std::regex("mmdiff-engine: [^\n]+\n"))) << k << "=" << v << ": " << err;
   }
 }
 

@@ -1,0 +1,63 @@
+#include "fuzz/record.h"
+
+#include "fuzz/minimize.h"
+#include "fuzz/report.h"
+#include "fuzz/repro.h"
+#include "fuzz/root_cause.h"
+#include "model/mutant.h"
+#include "prog/text.h"
+
+namespace mmdiff {
+
+RecordOutcome ConfirmAndRecord(FindingStore* store, const Program& prog, const Trace& trace, const Judgement& j,
+                               int confirm_runs, const std::function<bool(Trace*, Judgement*)>& again,
+                               int reproduced, int runs) {
+  std::string signature = store->SignatureOf(j);
+  while (runs < confirm_runs) {
+    Trace t;
+    Judgement j2;
+    if (!again(&t, &j2)) break;
+    runs++;
+    if (j2.kind == Judgement::Kind::kFail && store->SignatureOf(j2) == signature) reproduced++;
+  }
+  RecordOutcome out;
+  out.reproduced = reproduced;
+  out.runs = runs;
+  out.confirmed = reproduced == runs;
+  out.fresh = store->Record(prog, trace, j, reproduced, runs);
+  out.name = FindingName(signature, FindingClass(j));
+  return out;
+}
+
+std::string SelfTestLabel(const KernelProfile& profile) {
+  if (profile.mutant == Mutant::kNone) return "";
+  return "model mutant " + std::string(MutantName(profile.mutant)) +
+         ": a self-test finding of a model broken on purpose, not a kernel bug";
+}
+
+bool MinimizeFinding(FindingStore* store, const std::string& dir, const Program& prog, Target* target,
+                     const KernelProfile& profile, std::atomic<bool>* stop, std::string* summary, std::string* err) {
+  MinimizeStats stats;
+  TargetMinimizeResult r;
+  if (!MinimizeOnTarget(prog, target, profile, {}, &stats, stop, &r, err)) return false;
+  std::string label = SelfTestLabel(profile);
+  WriteFileAtomically(dir + "/min.mmp", (label.empty() ? "" : "# " + label + "\n") + "# " + r.judgement.line +
+                                            "\n# reproduced " + std::to_string(r.reproduced) + "/" +
+                                            std::to_string(r.runs) + "\n" + PrintProgram(r.program));
+  WriteFileAtomically(dir + "/repro.c", (label.empty() ? "" : "/* " + label + " */\n") +
+                                            WriteReproC(r.program, SpecForJudgement(r.program, r.judgement)));
+  ReportInput in{r.program, r.trace, r.judgement, {}, profile, r.reproduced, r.runs};
+  std::string probe_err;
+  target->Probe(&in.features, &probe_err);
+  WriteFileAtomically(dir + "/report.txt", WriteReport(in));
+  *summary = dir.substr(dir.rfind('/') + 1) + " to " + std::to_string(r.program.ops.size()) + " ops (reproduced " +
+             std::to_string(r.reproduced) + "/" + std::to_string(r.runs) + ")";
+  // The same root cause seen through another observation is the finding
+  // already recorded.
+  std::string signature = store->SignatureOf(r.judgement);
+  std::string kept = store->Fold(signature, FoldKey(r.program, r.judgement, target, profile));
+  if (kept != signature) *summary += ", folded into " + FindingName(kept, FindingClass(r.judgement)) + " (same root cause)";
+  return true;
+}
+
+}  // namespace mmdiff

@@ -1,0 +1,146 @@
+// One finding per root cause (fuzz/root_cause.h): on the running kernel, a
+// model broken on purpose (dontneed-keeps-anon) is seen through a pagemap
+// bit and through a read; both findings name MADV_DONTNEED as the step, and
+// the store and `mmdiff merge` keep one finding for them.
+#include "fuzz/root_cause.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include "fuzz/findings.h"
+#include "model/mutant.h"
+#include "prog/text.h"
+#include "tests/slurp.h"
+
+namespace mmdiff {
+namespace {
+
+using mmdiff::testing_util::Slurp;
+
+Program Parse(const char* text) {
+  Program p;
+  TextError e;
+  EXPECT_TRUE(ParseProgram(text, "t.mmp", &p, &e)) << e.message;
+  return p;
+}
+
+std::string TempDir(const char* name) {
+  std::string t = testing::TempDir() + "/" + name + ".XXXXXX";
+  return mkdtemp(t.data());
+}
+
+// A judgement whose divergence has `signature` (the store keys on it).
+Judgement Diverged(const std::string& signature, DivergenceClass cls) {
+  Judgement j;
+  j.kind = Judgement::Kind::kFail;
+  j.line = "DIVERGENCE " + signature;
+  Divergence d;
+  d.cls = cls;
+  d.signature = signature;
+  j.verdict.divergence = d;
+  return j;
+}
+
+TEST(RootCause, ReadsGoToTheAncestorBeforeTheFork) {
+  Program prog = Parse("mmap 0 2 rw anon private\nwrite 0\nfork\np1: write 1\np1: pagemap 0 2\n");
+  std::vector<size_t> probe_of;
+  Program probe = WithPagemapReads(prog, 4, 1, 0, 2, &probe_of);
+  EXPECT_EQ(PrintProgram(probe),
+            "mmap 0 2 rw anon private\npagemap 0 2\nwrite 0\npagemap 0 2\nfork\np1: pagemap 0 2\n"
+            "p1: write 1\np1: pagemap 0 2\n");
+  EXPECT_EQ(probe_of, (std::vector<size_t>{SIZE_MAX, 0, SIZE_MAX, 1, SIZE_MAX, 2, SIZE_MAX, 3}));
+}
+
+TEST(RootCause, StepsWithoutWhereOrWhichBits) {
+  Program prog = Parse("madvise 12 3 dontneed\nfork\np1: scan 0 9 ret=written,present max=4\nclear_refs 4\n");
+  EXPECT_EQ(StepWithoutNumbers(prog.ops[0]), "madvise # # dontneed");
+  EXPECT_EQ(StepWithoutNumbers(prog.ops[2]), "scan # # ret= max=");
+  EXPECT_EQ(StepWithoutNumbers(prog.ops[3]), "clear_refs 4");
+}
+
+class RootCauseKernel : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    TargetOptions options;
+    options.executor_path = MMDIFF_EXECUTOR_PATH;
+    std::string err;
+    target_ = MakeLocalTarget(options, &err);
+    ASSERT_TRUE(target_) << err;
+    KernelFeatures features;
+    ASSERT_TRUE(target_->Probe(&features, &err)) << err;
+    profile_ = MakeProfile(features);
+    profile_.mutant = Mutant::kDontneedKeepsAnon;
+  }
+  Judgement Run(const Program& prog) {
+    Trace trace;
+    std::string err;
+    EXPECT_TRUE(target_->Run(prog, &trace, &err)) << err;
+    return JudgeKernelRun(prog, trace, profile_);
+  }
+  std::unique_ptr<Target> target_;
+  KernelProfile profile_;
+};
+
+TEST_F(RootCauseKernel, OneBrokenRuleSeenTwiceIsOneCause) {
+  Program bit = Parse("mmap 0 2 rw anon private\nwrite 0 =0x41\nmadvise 0 2 dontneed\npagemap 0 1\n");
+  Program data = Parse("mmap 0 2 rw anon private\nwrite 1 =0x41\nmadvise 0 2 dontneed\nread 1\n");
+  Judgement jb = Run(bit), jd = Run(data);
+  ASSERT_TRUE(jb.verdict.divergence) << jb.line;
+  ASSERT_TRUE(jd.verdict.divergence) << jd.line;
+  EXPECT_NE(jb.verdict.divergence->signature, jd.verdict.divergence->signature);  // two observations
+  std::string kb = FoldKey(bit, jb, target_.get(), profile_), kd = FoldKey(data, jd, target_.get(), profile_);
+  EXPECT_EQ(kb, "cause|madvise # # dontneed|wrong-pagemap|private");
+  EXPECT_EQ(kd, kb);
+
+  // The store keeps one finding; later hits of the folded signature count there.
+  std::string dir = TempDir("fold"), err;
+  FindingStore store;
+  ASSERT_TRUE(store.Open(dir, &err)) << err;
+  Trace trace;
+  ASSERT_TRUE(store.Record(bit, trace, jb, 3, 3));
+  ASSERT_TRUE(store.Record(data, trace, jd, 3, 3));
+  EXPECT_EQ(store.unique(), 2u);
+  std::string sb = store.SignatureOf(jb), sd = store.SignatureOf(jd);
+  EXPECT_EQ(store.Fold(sb, kb), sb);
+  EXPECT_EQ(store.Fold(sd, kd), sb);
+  EXPECT_EQ(store.unique(), 1u);
+  EXPECT_FALSE(store.Record(data, trace, jd, 3, 3));
+  std::string meta = Slurp(dir + "/findings/" + FindingName(sb, FindingClass(jb)) + "/meta.txt");
+  EXPECT_NE(meta.find("hits: 3\n"), std::string::npos) << meta;
+  EXPECT_NE(meta.find("also: " + sd + "\n"), std::string::npos) << meta;
+  EXPECT_NE(meta.find("cause: " + kb + "\n"), std::string::npos) << meta;
+  // A resumed campaign keeps folding.
+  FindingStore again;
+  ASSERT_TRUE(again.Open(dir, &err)) << err;
+  EXPECT_FALSE(again.Record(data, trace, jd, 3, 3));
+  EXPECT_EQ(again.unique(), 1u);
+
+  // And merge folds two campaigns' findings of the one cause.
+  std::string other = TempDir("other"), merged = TempDir("merged");
+  FindingStore b;
+  ASSERT_TRUE(b.Open(other, &err)) << err;
+  ASSERT_TRUE(b.Record(data, trace, jd, 3, 3));
+  b.Fold(sd, kd);
+  MergeStats stats;
+  ASSERT_TRUE(MergeFindingDirs({dir, other}, merged, &stats, &err)) << err;
+  EXPECT_EQ(stats.findings, 1u);
+  EXPECT_EQ(stats.duplicates, 1u);
+}
+
+TEST(RootCauseStore, DifferentCausesStayApart) {
+  std::string dir = TempDir("apart"), err;
+  FindingStore store;
+  ASSERT_TRUE(store.Open(dir, &err)) << err;
+  Program prog = Parse("mmap 0 1 rw anon private\n");
+  Trace trace;
+  Judgement a = Diverged("missed-dirty|pagemap|D|k0m1|anon-private", DivergenceClass::kMissedDirty);
+  Judgement b = Diverged("wrong-wp|pagemap|W|k0m1|anon-private", DivergenceClass::kWrongWp);
+  ASSERT_TRUE(store.Record(prog, trace, a, 3, 3));
+  ASSERT_TRUE(store.Record(prog, trace, b, 3, 3));
+  store.Fold(store.SignatureOf(a), "cause|clear_refs 4|missed-dirty|private");
+  EXPECT_EQ(store.Fold(store.SignatureOf(b), "cause|uffd_wp # # on|wrong-wp|private"), store.SignatureOf(b));
+  EXPECT_EQ(store.unique(), 2u);
+}
+
+}  // namespace
+}  // namespace mmdiff
