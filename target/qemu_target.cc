@@ -14,6 +14,7 @@
 #include <memory>
 
 #include "executor/channel.h"
+#include "prog/binary.h"
 #include "target/console.h"
 #include "target/executor_client.h"
 #include "target/target.h"
@@ -53,6 +54,16 @@ bool DefaultKernel(const std::string& guest, std::string* kernel, std::string* m
   *kernel = dir + (access((dir + "/vmlinux").c_str(), R_OK) == 0 ? "/vmlinux" : "/vmlinuz");
   *modules_dir = dir + "/modules";
   return true;
+}
+
+// The guest's uptime in the console line after `marker`
+// (executor/guest_init.cc logs "init at uptime X s" and "serving on ... at
+// uptime Y s"); -1 if absent.
+double UptimeAfter(const std::string& console, const std::string& marker) {
+  size_t pos = console.find(marker);
+  if (pos == std::string::npos) return -1;
+  pos = console.find("at uptime ", pos);
+  return pos == std::string::npos ? -1 : atof(console.c_str() + pos + 10);
 }
 
 int Listen(const std::string& path, std::string* err) {
@@ -242,6 +253,7 @@ class QemuTarget : public Target {
       return Fail();
     }
     std::vector<std::string> args = vm::QemuCommand(config);
+    int64_t prepared = NowMs();
     pid_t pid = fork();
     if (pid == 0) {
       int devnull = open("/dev/null", O_RDONLY);
@@ -282,10 +294,26 @@ class QemuTarget : public Target {
       *err = "guest did not boot to the executor (" + why + "); console:\n" + Tail(console_->Since(0));
       return Fail();
     }
+    int64_t ready = NowMs();
+    uint64_t ready_uptime_ns = 0;
+    ByteReader(reply).U64(&ready_uptime_ns);
     client_ = std::make_unique<ExecutorClient>(channel_.get());
     if (!client_->Probe(&features_, 30000, err)) return Fail();
     boot_ms_ = NowMs() - start;
-    fprintf(stderr, "mmdiff: guest %s booted in %.1f s\n", features_.release.c_str(), boot_ms_ / 1000.0);
+    // Where boot time went: the host's files (initramfs, scratch disk);
+    // QEMU and its firmware up to the kernel's clock starting; the kernel up
+    // to /init; /init's mounts, modules and devices; the executor's start
+    // (memory cgroup, its probe of the kernel) up to kReady; the host's
+    // probe request.
+    std::string text = console_->Since(0);
+    double init = UptimeAfter(text, "mmdiff-init: init at"), serving = UptimeAfter(text, "mmdiff-init: serving on");
+    double ready_uptime = ready_uptime_ns / 1e9;
+    fprintf(stderr,
+            "mmdiff: guest %s booted in %.2f s: host files %.2f + QEMU and firmware %.2f + kernel %.2f + init %.2f + "
+            "executor start %.2f + probe %.2f\n",
+            features_.release.c_str(), boot_ms_ / 1000.0, (prepared - start) / 1000.0,
+            (ready - prepared) / 1000.0 - ready_uptime, init, serving - init, ready_uptime - serving,
+            (NowMs() - ready) / 1000.0);
     return true;
   }
 
