@@ -120,17 +120,24 @@ bool SetUpZramSwap(uint64_t mib) {
 
 // The host attaches an ext4 disk (vmimages MakeScratchDisk) for `file`
 // slots: regular files on tmpfs would be shmem. Without it, tmpfs it is.
+// It is an NVMe namespace or a virtio-blk disk (vmimages/qemu.h
+// scratch_nvme); either driver probes after its initcall or module load
+// returns, so the node may come a little later.
 std::string MountScratchDisk() {
-  for (int i = 0; i < 100; i++) {  // the virtio_blk probe may finish after the module loads
-    if (access("/dev/vda", F_OK) == 0) {
-      mkdir("/scratch", 0755);
-      if (mount("/dev/vda", "/scratch", "ext4", 0, nullptr) == 0) return "/scratch";
-      Log(std::string("mount /dev/vda: ") + strerror(errno));
-      break;
+  for (int i = 0; i < 100; i++) {
+    const char* dev = access("/dev/nvme0n1", F_OK) == 0 ? "/dev/nvme0n1"
+                      : access("/dev/vda", F_OK) == 0   ? "/dev/vda"
+                                                        : nullptr;
+    if (!dev) {
+      usleep(10000);
+      continue;
     }
-    usleep(10000);
+    mkdir("/scratch", 0755);
+    if (mount(dev, "/scratch", "ext4", 0, nullptr) == 0) return "/scratch";
+    Log(std::string("mount ") + dev + ": " + strerror(errno));
+    break;
   }
-  Log("no ext4 scratch disk (/dev/vda): file slots on tmpfs, where they are shmem");
+  Log("no ext4 scratch disk (/dev/nvme0n1, /dev/vda): file slots on tmpfs, where they are shmem");
   return "/tmp";
 }
 

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <memory>
 
 #include "executor/channel.h"
@@ -64,6 +65,15 @@ double UptimeAfter(const std::string& console, const std::string& marker) {
   if (pos == std::string::npos) return -1;
   pos = console.find("at uptime ", pos);
   return pos == std::string::npos ? -1 : atof(console.c_str() + pos + 10);
+}
+
+// Whether a kernel's .config (fetch-kernel keeps it beside the modules) has
+// the line `setting`, e.g. "CONFIG_BLK_DEV_NVME=y".
+bool ConfigHas(const std::string& config_path, const std::string& setting) {
+  std::ifstream in(config_path);
+  for (std::string line; std::getline(in, line);)
+    if (line == setting) return true;
+  return false;
 }
 
 int Listen(const std::string& path, std::string* err) {
@@ -210,10 +220,14 @@ class QemuTarget : public Target {
     // A distribution kernel may have the channel's virtio_console and the
     // scratch disk's virtio_blk as modules (6.1 both, 6.12 virtio_blk); a
     // user's kernel has what it has built in (or the channel falls back to
-    // ttyS1, and file slots to tmpfs).
+    // ttyS1, and file slots to tmpfs). Where NVMe is built in (both Debian
+    // kernels), the scratch disk goes there and virtio_blk stays unloaded.
+    bool nvme = !modules_dir_.empty() && ConfigHas(modules_dir_ + "/../config", "CONFIG_BLK_DEV_NVME=y");
+    std::vector<std::string> wanted = {"virtio_pci", "virtio_console"};
+    if (!nvme) wanted.push_back("virtio_blk");
     std::vector<std::string> modules;
     if (!modules_dir_.empty() &&
-        !vm::ModuleLoadOrder(modules_dir_, {"virtio_pci", "virtio_console", "virtio_blk"}, &modules, err,
+        !vm::ModuleLoadOrder(modules_dir_, wanted, &modules, err,
                              // zram's compressor: 6.1's zram asks the crypto API for
                              // lzo-rle, which no modprobe can load in the guest.
                              options_.swap_mb > 0 ? std::vector<std::string>{"lzo_rle", "zram"}
@@ -235,6 +249,7 @@ class QemuTarget : public Target {
     config.serial_socket = workdir_ + "/serial.sock";
     config.virtio_socket = workdir_ + "/virtio.sock";
     config.scratch_disk = workdir_ + "/scratch.img";
+    config.scratch_nvme = nvme;
     config.monitor_socket = workdir_ + "/monitor.sock";
     if (!vm::WriteInitramfs(config.initramfs, FindExecutor(options_), modules, err) ||
         !vm::MakeScratchDisk(config.scratch_disk, 64, err))

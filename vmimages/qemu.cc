@@ -55,9 +55,13 @@ std::vector<std::string> QemuCommand(const VmConfig& c) {
       "-device", "virtio-serial-pci,id=vser",
       "-chardev", "socket,id=vchan,path=" + c.virtio_socket,
       "-device", "virtserialport,bus=vser.0,chardev=vchan,name=mmdiff.0",
-      // cache=unsafe: the disk lives as long as the guest; nothing to flush.
-      "-drive", "file=" + c.scratch_disk + ",if=virtio,format=raw,cache=unsafe",
   };
+  // cache=unsafe: the disk lives as long as the guest; nothing to flush.
+  std::string drive = "file=" + c.scratch_disk + ",format=raw,cache=unsafe";
+  if (c.scratch_nvme)
+    command.insert(command.end(), {"-drive", drive + ",if=none,id=scratch", "-device", "nvme,drive=scratch,serial=mmdiff"});
+  else
+    command.insert(command.end(), {"-drive", drive + ",if=virtio"});
   if (access(kQboot, R_OK) == 0) command.insert(command.end(), {"-bios", kQboot});
   if (!c.monitor_socket.empty())
     command.insert(command.end(), {"-monitor", "unix:" + c.monitor_socket + ",server=on,wait=off"});
