@@ -4,7 +4,10 @@
 // boot to first result under 2 s on qemu (issue 13 item 4).
 //
 // usage: throughput [--target local|qemu] [--seconds S] [--guest 6.12|6.1 | --kernel bzImage]
+//                   [--executor PATH]
 //
+// --executor runs another build's executor (say, main's) under this
+// harness, to compare executors on the same machine and load.
 // The two sides are interleaved in rounds so machine noise hits both alike.
 #include <time.h>
 
@@ -47,7 +50,9 @@ int main(int argc, char** argv) {
   double seconds = 6.0;  // total per side
   mmdiff::TargetOptions options;
   options.executor_path = MMDIFF_EXECUTOR_PATH;
-  const char* usage = "usage: throughput [--target local|qemu] [--seconds S] [--guest 6.12|6.1 | --kernel bzImage]\n";
+  const char* usage =
+      "usage: throughput [--target local|qemu] [--seconds S] [--guest 6.12|6.1 | --kernel bzImage]\n"
+      "                  [--executor PATH]\n";
   for (int i = 1; i < argc; i += 2) {
     if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
       printf("%s", usage);
@@ -61,6 +66,7 @@ int main(int argc, char** argv) {
     else if (!strcmp(argv[i], "--seconds")) seconds = atof(argv[i + 1]);
     else if (!strcmp(argv[i], "--kernel")) options.kernel = argv[i + 1];
     else if (!strcmp(argv[i], "--guest")) options.guest = argv[i + 1];
+    else if (!strcmp(argv[i], "--executor")) options.executor_path = argv[i + 1];
     else {
       fprintf(stderr, "throughput: unknown option '%s'\n%s", argv[i], usage);
       return 2;
