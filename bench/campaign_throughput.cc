@@ -8,7 +8,7 @@
 //   13 item 5: on 2 cores the second should add at least 0.8).
 //
 // usage: campaign_throughput [--target local|qemu] [--jobs N | --vms N] [--rounds R]
-//                            [--guest 6.12|6.1 | --kernel bzImage]
+//                            [--guest 6.12|6.1 | --kernel bzImage] [--executor PATH]
 //
 // The mix is generated programs (fixed seed) that pass on this kernel, so
 // neither side pays for hangs or confirmation re-runs. Raw: Target::Run
@@ -17,8 +17,6 @@
 // the model (JudgeKernelRun with a CoverageVisitor) and the corpus
 // bookkeeping (CoverageMap::Merge, under the lock the workers share).
 // Interleaved in rounds, each the whole mix on each side.
-#include <time.h>
-
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -29,6 +27,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/bench_util.h"
 #include "fuzz/coverage.h"
 #include "fuzz/generator.h"
 #include "model/judge.h"
@@ -36,11 +35,7 @@
 
 namespace {
 
-double Now() {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
+using mmdiff::bench::Now;
 
 struct Campaign {
   const std::vector<mmdiff::Program>* mix;
@@ -87,27 +82,16 @@ int main(int argc, char** argv) {
   options.executor_path = MMDIFF_EXECUTOR_PATH;
   const char* usage =
       "usage: campaign_throughput [--target local|qemu] [--jobs N | --vms N] [--rounds R]\n"
-      "                           [--guest 6.12|6.1 | --kernel bzImage]\n";
-  for (int i = 1; i < argc; i += 2) {
-    if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-      printf("%s", usage);
-      return 0;
-    }
-    if (i + 1 >= argc) {
-      fprintf(stderr, "campaign_throughput: %s needs a value\n%s", argv[i], usage);
-      return 2;
-    }
-    if (!strcmp(argv[i], "--target")) target_name = argv[i + 1];
-    else if (!strcmp(argv[i], "--jobs")) n = atoi(argv[i + 1]), jobs_given = true;
-    else if (!strcmp(argv[i], "--vms")) n = atoi(argv[i + 1]), vms_given = true;
-    else if (!strcmp(argv[i], "--rounds")) rounds = atoi(argv[i + 1]);
-    else if (!strcmp(argv[i], "--kernel")) options.kernel = argv[i + 1];
-    else if (!strcmp(argv[i], "--guest")) options.guest = argv[i + 1];
-    else {
-      fprintf(stderr, "campaign_throughput: unknown option '%s'\n%s", argv[i], usage);
-      return 2;
-    }
-  }
+      "                           [--guest 6.12|6.1 | --kernel bzImage] [--executor PATH]\n";
+  mmdiff::bench::ParseFlags("campaign_throughput", argc, argv, usage,
+                            [&](const std::string& flag, const char* value) {
+    if (flag == "--target") target_name = value;
+    else if (flag == "--jobs") n = atoi(value), jobs_given = true;
+    else if (flag == "--vms") n = atoi(value), vms_given = true;
+    else if (flag == "--rounds") rounds = atoi(value);
+    else return mmdiff::bench::TargetFlag(flag, value, &options);
+    return true;
+  });
   if (vms_given) target_name = "qemu";
   bool qemu = target_name == "qemu";
   if (n < 1 || rounds < 1 || (jobs_given && vms_given) || (jobs_given && qemu) || (!qemu && target_name != "local")) {

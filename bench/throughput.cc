@@ -9,8 +9,6 @@
 // --executor runs another build's executor (say, main's) under this
 // harness, to compare executors on the same machine and load.
 // The two sides are interleaved in rounds so machine noise hits both alike.
-#include <time.h>
-
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -18,15 +16,12 @@
 
 #include "executor/bare_loop.h"
 #include "prog/text.h"
+#include "bench/bench_util.h"
 #include "target/target.h"
 
 namespace {
 
-double Now() {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
+using mmdiff::bench::Now;
 
 long HarnessRound(mmdiff::Target* target, const mmdiff::Program& prog, double seconds) {
   long n = 0;
@@ -53,25 +48,12 @@ int main(int argc, char** argv) {
   const char* usage =
       "usage: throughput [--target local|qemu] [--seconds S] [--guest 6.12|6.1 | --kernel bzImage]\n"
       "                  [--executor PATH]\n";
-  for (int i = 1; i < argc; i += 2) {
-    if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-      printf("%s", usage);
-      return 0;
-    }
-    if (i + 1 >= argc) {
-      fprintf(stderr, "throughput: %s needs a value\n%s", argv[i], usage);
-      return 2;
-    }
-    if (!strcmp(argv[i], "--target")) target_name = argv[i + 1];
-    else if (!strcmp(argv[i], "--seconds")) seconds = atof(argv[i + 1]);
-    else if (!strcmp(argv[i], "--kernel")) options.kernel = argv[i + 1];
-    else if (!strcmp(argv[i], "--guest")) options.guest = argv[i + 1];
-    else if (!strcmp(argv[i], "--executor")) options.executor_path = argv[i + 1];
-    else {
-      fprintf(stderr, "throughput: unknown option '%s'\n%s", argv[i], usage);
-      return 2;
-    }
-  }
+  mmdiff::bench::ParseFlags("throughput", argc, argv, usage, [&](const std::string& flag, const char* value) {
+    if (flag == "--target") target_name = value;
+    else if (flag == "--seconds") seconds = atof(value);
+    else return mmdiff::bench::TargetFlag(flag, value, &options);
+    return true;
+  });
   mmdiff::Program prog;
   mmdiff::TextError text_err;
   if (!mmdiff::ParseProgram(mmdiff::exec::kBareLoopProgram, "bench", &prog, &text_err)) {
