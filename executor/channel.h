@@ -28,8 +28,8 @@ enum class MsgType : uint32_t {
   kFeatures = 10, // encoded KernelFeatures
   kTrace = 11,    // encoded Trace
   kError = 12,    // a string: the request was malformed
-  kReady = 13,    // a guest's server announces itself: bytes sent to a serial
-                  // port before the guest opens it are lost
+  kReady = 13,    // a guest's server announces itself (bytes sent to a serial
+                  // port before the guest opens it are lost): u64 its uptime, ns
   kBareCount = 14, // u64 programs the bare loop ran (or UINT64_MAX on failure)
   kBinaryRun = 15, // u64 exit code + 1 (0: signalled), u64 signal, u8 timed out,
                    // string output, string console

@@ -77,6 +77,7 @@ void RemoveStale(const std::string& parent) {
 
 MemoryCap::~MemoryCap() {
   if (procs_fd_ >= 0) close(procs_fd_);
+  if (events_fd_ >= 0) close(events_fd_);
   if (!group_.empty()) rmdir(group_.c_str());
 }
 
@@ -106,6 +107,7 @@ bool MemoryCap::TryV2() {
     }
     if (!Adopt(group)) continue;
     kind_ = Kind::kCgroupV2;
+    events_fd_ = open((group + "/memory.events").c_str(), O_RDONLY | O_CLOEXEC);
     return true;
   }
   return false;
@@ -171,7 +173,11 @@ void MemoryCap::EnterInChild() const {
 
 uint64_t MemoryCap::LimitEvents() const {
   if (kind_ == Kind::kCgroupV2) {
-    std::string events = ReadFile(group_ + "/memory.events");
+    // A read from offset 0 makes a seq_file show the file afresh
+    // (fs/seq_file.c seq_read_iter).
+    char buf[512];
+    ssize_t n = events_fd_ >= 0 ? pread(events_fd_, buf, sizeof buf, 0) : -1;
+    std::string events = n > 0 ? std::string(buf, n) : ReadFile(group_ + "/memory.events");
     return Field(events, "max") + Field(events, "oom_kill");
   }
   if (kind_ == Kind::kCgroupV1)

@@ -52,6 +52,10 @@ class MemoryCap {
   bool may_swap_ = false;
   std::string group_;  // the cgroup directory
   int procs_fd_ = -1;  // its cgroup.procs, open for p0 to write "0"
+  // v2: its memory.events, open for LimitEvents (twice a run) to pread:
+  // a path walk and a kernfs open and release per read cost a guest's
+  // program a few hundred microseconds under TCG.
+  int events_fd_ = -1;
 };
 
 }  // namespace mmdiff::exec

@@ -88,7 +88,7 @@ void PrintTo(const Guest& g, std::ostream* os) { *os << g.name; }
 class DebianGuest : public ::testing::TestWithParam<Guest> {};
 
 // One boot per guest: the probe, a soft-dirty program, a `file` slot on the
-// ext4 scratch disk (its virtio_blk is a module on both kernels), and
+// ext4 scratch disk (on NVMe, built into both kernels), and
 // PAGEMAP_SCAN where the kernel has it.
 TEST_P(DebianGuest, ProbesRunsProgramsAndHasFileSlotsOnExt4) {
   const Guest& g = GetParam();
@@ -103,7 +103,7 @@ TEST_P(DebianGuest, ProbesRunsProgramsAndHasFileSlotsOnExt4) {
   EXPECT_EQ(f.features & g.has, g.has) << PrintFeatures(f);
   EXPECT_EQ(f.features & g.lacks, 0u) << PrintFeatures(f);
   EXPECT_EQ(f.thp_mode, "always");  // needs >= 512 MiB of guest memory
-  EXPECT_EQ(f.file_fs, "ext4") << "virtio_blk did not load: file slots are not on the scratch disk";
+  EXPECT_EQ(f.file_fs, "ext4") << "no scratch disk: file slots are not on ext4";
 
   Program prog = Parse(kSoftDirty);
   Trace t;
