@@ -92,6 +92,32 @@ void Model::FaultAround(int proc, uint32_t page) {
   }
 }
 
+void Model::FolioMapsNeighbours(int proc, uint32_t page, bool write) {
+  // finish_fault() of current kernels maps the whole large folio of a file
+  // fault, not only the faulting page, unless a uffd is armed on the VMA
+  // (mm/memory.c finish_fault(), "map large folios in one shot"; [EMP]
+  // 6.18.44 on ext4 with MADV_HUGEPAGE: a write of page 8 mapped page 9 too).
+  // A write makes every PTE of it writable and dirty (set_pte_range():
+  // maybe_mkwrite(pte_mkdirty()), so soft-dirty). Which folios the page cache
+  // holds the model cannot know (readahead makes PMD-order ones under
+  // MADV_HUGEPAGE): each page of the VMA in this PTE table may be mapped.
+  Process& p = st_.procs[proc];
+  int vi = st_.VmaAt(p, page);
+  if (vi < 0) return;
+  const Vma v = p.vmas[vi];
+  if (v.kind != MemKind::kFile || !v.hugepage || profile_.thp == ThpMode::kNever || v.uffd_modes) return;
+  uint32_t slot_start = MmState::Slot(page) * kPagesPerPmd;
+  for (uint32_t pg = std::max(slot_start, v.start); pg < std::min(slot_start + kPagesPerPmd, v.end); pg++) {
+    if (pg == page || p.ptes.Find(pg) || p.doubts.Find(pg)) continue;
+    uint32_t fp = v.FilePage(pg);
+    if (fp >= st_.files[v.obj].size || !st_.files[v.obj].MayBeCached(fp)) continue;
+    const uint32_t* cached = st_.files[v.obj].cache.Find(fp);
+    uint32_t id = cached ? *cached : st_.CachePage(v.obj, fp);
+    st_.SetPte(p, pg, Pte{PteKind::kPresent, write && profile_.soft_dirty, false, id});
+    SetDoubt(proc, pg, std::nullopt, Grant::Of(Allowance::kFaultAroundMayMap));
+  }
+}
+
 Model::Fault Model::FaultIn(int proc, uint32_t page, bool write, uint8_t* uffd_faults) {
   Process& p = st_.procs[proc];
   const Doubt* d = p.doubts.Find(page);
@@ -288,6 +314,7 @@ Model::Fault Model::FaultInCertain(int proc, uint32_t page, bool write, uint8_t*
   } else {
     uint32_t cache = st_.CachePage(v.obj, v.FilePage(page));
     next.page = v.shared ? cache : st_.CopyPage(cache);  // do_shared_fault()/do_cow_fault()
+    if (v.shared) FolioMapsNeighbours(proc, page, /*write=*/true);
   }
   // wp_page_reuse() keeps the PTE's other bits: a stale uffd-wp bit (the
   // VMA re-registered without WP, userfaultfd_pte_wp() ignores it) stays and

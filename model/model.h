@@ -160,6 +160,9 @@ class Model {
   Fault FaultInCertain(int proc, uint32_t page, bool write, uint8_t* uffd_faults);
   // Fault-around after a read fault at `page` (mm/memory.c do_fault_around()).
   void FaultAround(int proc, uint32_t page);
+  // A shared file write fault may map the rest of the page's large folio
+  // (a doubt each, fault-around-may-map).
+  void FolioMapsNeighbours(int proc, uint32_t page, bool write);
   // Quirk softdirty_lost_on_uffd_wp_resolve applies to the VMA at `page`.
   bool ResolveMapsWritable(const Process& p, uint32_t page) const;
   // The whole access op (read/write at op's page), mutating, for the
