@@ -85,6 +85,16 @@ Program WithPagemapReads(const Program& prog, size_t upto, int proc, uint32_t lo
     while (r > 0 && i < lineage.fork_at[r]) r = lineage.parent[r];
     return r;
   };
+  // Where the observed pages were after each op: a move by mremap brought
+  // them from its source (the read after an earlier op looks there).
+  std::vector<uint32_t> at(upto + 1, lo);
+  for (size_t i = std::min(upto, prog.ops.size()); i-- > 0;) {
+    const Op& op = prog.ops[i];
+    at[i] = at[i + 1];
+    if (op.kind == OpKind::kMremap && (op.flags & kFlagMove) && at[i + 1] >= op.new_page &&
+        at[i + 1] - op.new_page < std::min(op.npages, op.new_npages))
+      at[i] = op.page + (at[i + 1] - op.new_page);
+  }
   Program out;
   probe_of->clear();
   std::vector<bool> exited(kMaxProcs);
@@ -98,7 +108,7 @@ Program WithPagemapReads(const Program& prog, size_t upto, int proc, uint32_t lo
     Op read;
     read.kind = OpKind::kPagemap;
     read.proc = static_cast<uint8_t>(r);
-    read.page = lo;
+    read.page = at[i + 1];
     read.npages = n;
     out.Add(read);
     probe_of->push_back(i);

@@ -27,7 +27,8 @@ namespace mmdiff {
 
 // The probe program: `prog`'s ops before the diverging op `upto`, with
 // `proc: pagemap lo n` after each one that changes state (before `proc` is
-// forked, in the ancestor that forks it: the pages it will inherit).
+// forked, in the ancestor that forks it: the pages it will inherit; before
+// an mremap moved them, at their source).
 // probe_of[k]: for an inserted read, the index in `prog` of the step before it;
 // SIZE_MAX for `prog`'s own ops.
 Program WithPagemapReads(const Program& prog, size_t upto, int proc, uint32_t lo, uint32_t n,

@@ -51,6 +51,15 @@ TEST(RootCause, ReadsGoToTheAncestorBeforeTheFork) {
   EXPECT_EQ(probe_of, (std::vector<size_t>{SIZE_MAX, 0, SIZE_MAX, 1, SIZE_MAX, 2, SIZE_MAX, 3}));
 }
 
+TEST(RootCause, ReadsFollowThePagesAnMremapMoved) {
+  Program prog = Parse("mmap 8 5 rw anon private\nwrite 12\nmremap 8 5 5 move 0\nwrite 4\npagemap 4 1\n");
+  std::vector<size_t> probe_of;
+  Program probe = WithPagemapReads(prog, 4, 0, 4, 1, &probe_of);
+  EXPECT_EQ(PrintProgram(probe),
+            "mmap 8 5 rw anon private\npagemap 12 1\nwrite 12\npagemap 12 1\nmremap 8 5 5 move 0\npagemap 4 1\n"
+            "write 4\npagemap 4 1\n");
+}
+
 TEST(RootCause, StepsWithoutWhereOrWhichBits) {
   Program prog = Parse("madvise 12 3 dontneed\nfork\np1: scan 0 9 ret=written,present max=4\nclear_refs 4\n");
   EXPECT_EQ(StepWithoutNumbers(prog.ops[0]), "madvise # # dontneed");
