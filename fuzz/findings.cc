@@ -225,6 +225,12 @@ std::string FindingStore::Fold(const std::string& signature, const std::string& 
   return signature;
 }
 
+std::string FindingStore::NameOf(const std::string& signature) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = by_signature_.find(signature);
+  return it == by_signature_.end() ? "" : FindingName(signature, it->second.cls);
+}
+
 size_t FindingStore::unique() const {
   std::lock_guard<std::mutex> lock(mu_);
   size_t n = 0;

@@ -81,6 +81,9 @@ class FindingStore {
   // hits added, its signature an alias: later hits count there; its
   // directory removed). Returns the signature it is kept under.
   std::string Fold(const std::string& signature, const std::string& key);
+  // The directory name of the finding recorded under `signature` (its class
+  // and hash; "" when there is none).
+  std::string NameOf(const std::string& signature) const;
   std::string dir() const { return dir_; }
 
   size_t unique() const;  // distinct confirmed signatures

@@ -1,5 +1,7 @@
 #include "fuzz/record.h"
 
+#include <fstream>
+
 #include "fuzz/minimize.h"
 #include "fuzz/report.h"
 #include "fuzz/repro.h"
@@ -29,6 +31,20 @@ RecordOutcome ConfirmAndRecord(FindingStore* store, const Program& prog, const T
   return out;
 }
 
+namespace {
+
+// The ops of a minimized program on disk (its comment lines and `requires`
+// aside); SIZE_MAX when there is none.
+size_t OpsIn(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return SIZE_MAX;
+  size_t n = 0;
+  for (std::string line; std::getline(in, line);) n += !line.empty() && line[0] != '#' && line.rfind("requires", 0) != 0;
+  return n;
+}
+
+}  // namespace
+
 std::string SelfTestLabel(const KernelProfile& profile) {
   if (profile.mutant == Mutant::kNone) return "";
   return "model mutant " + std::string(MutantName(profile.mutant)) +
@@ -41,22 +57,31 @@ bool MinimizeFinding(FindingStore* store, const std::string& dir, const Program&
   TargetMinimizeResult r;
   if (!MinimizeOnTarget(prog, target, profile, {}, &stats, stop, &r, err)) return false;
   std::string label = SelfTestLabel(profile);
-  WriteFileAtomically(dir + "/min.mmp", (label.empty() ? "" : "# " + label + "\n") + "# " + r.judgement.line +
-                                            "\n# reproduced " + std::to_string(r.reproduced) + "/" +
-                                            std::to_string(r.runs) + "\n" + PrintProgram(r.program));
-  WriteFileAtomically(dir + "/repro.c", (label.empty() ? "" : "/* " + label + " */\n") +
-                                            WriteReproC(r.program, SpecForJudgement(r.program, r.judgement)));
+  std::string min = (label.empty() ? "" : "# " + label + "\n") + "# " + r.judgement.line + "\n# reproduced " +
+                    std::to_string(r.reproduced) + "/" + std::to_string(r.runs) + "\n" + PrintProgram(r.program);
+  std::string repro = (label.empty() ? "" : "/* " + label + " */\n") +
+                      WriteReproC(r.program, SpecForJudgement(r.program, r.judgement));
   ReportInput in{r.program, r.trace, r.judgement, {}, profile, r.reproduced, r.runs};
   std::string probe_err;
   target->Probe(&in.features, &probe_err);
-  WriteFileAtomically(dir + "/report.txt", WriteReport(in));
+  std::string report = WriteReport(in);
+  auto write = [&](const std::string& to) {
+    WriteFileAtomically(to + "/min.mmp", min);
+    WriteFileAtomically(to + "/repro.c", repro);
+    WriteFileAtomically(to + "/report.txt", report);
+  };
+  write(dir);
   *summary = dir.substr(dir.rfind('/') + 1) + " to " + std::to_string(r.program.ops.size()) + " ops (reproduced " +
              std::to_string(r.reproduced) + "/" + std::to_string(r.runs) + ")";
   // The same root cause seen through another observation is the finding
-  // already recorded.
+  // already recorded; it shows the shorter of the two minimized programs.
   std::string signature = store->SignatureOf(r.judgement);
   std::string kept = store->Fold(signature, FoldKey(r.program, r.judgement, target, profile));
-  if (kept != signature) *summary += ", folded into " + FindingName(kept, FindingClass(r.judgement)) + " (same root cause)";
+  if (kept != signature) {
+    std::string to = store->dir() + "/findings/" + store->NameOf(kept);
+    *summary += ", folded into " + store->NameOf(kept) + " (same root cause)";
+    if (r.program.ops.size() < OpsIn(to + "/min.mmp")) write(to);
+  }
   return true;
 }
 

@@ -98,6 +98,8 @@ class CompactWriter {
   bool fail_ = false, want_ = false, expect_ = false, expect_page_ = false, expect_pagemap_ = false,
        expect_multi_ = false, scan_is_ = false, r_ = false;
   bool forks_ = false, child_exits_ = false;
+  bool signals_ = false;     // an access may fault with SIGSEGV/SIGBUS: acc() recovers
+  uint8_t fault_kinds_ = 0;  // the sync uffd faults the handler may see (kFaultWp, ...)
   bool procs_ = false;       // children use a uffd: CHandler(procs), sh in shared memory
   bool supervisor_ = false;  // p0 exits: its parent waits for every process and says PASS
   uint32_t req_ = 0, vec_ = 1;
@@ -183,14 +185,17 @@ void CompactWriter::Analyze() {
     if (op.kind == OpKind::kUffdRegister) {
       sync_missing |= (op.uffd_modes & ~uint32_t{kUffdModeWp}) != 0;
       sync_wp |= (op.uffd_modes & kUffdModeWp) && !async;
+      if (op.uffd_modes & kUffdModeMissing) fault_kinds_ |= kFaultMissing;
+      if (op.uffd_modes & kUffdModeMinor) fault_kinds_ |= kFaultMinor;
+      if ((op.uffd_modes & kUffdModeWp) && !async) fault_kinds_ |= kFaultWp;
     }
     // A sync WP fault needs a protected PTE or marker: some uffd_wp on (or a
     // WP_MATCHING scan) before the access, in this registration or an earlier one.
     wp_on |= (op.kind == OpKind::kUffdWp && (op.flags & kFlagWpOn)) ||
              (op.kind == OpKind::kScan && (op.flags & kFlagWpMatching));
     if (FaultsPagesIn(op) && (sync_missing || (sync_wp && wp_on))) thread_ = sync_faults_ = true;
-    if (op.kind == OpKind::kRead && may_fault_read) acc_ = true;
-    if (op.kind == OpKind::kWrite && may_fault_write) acc_ = true;
+    if (op.kind == OpKind::kRead && may_fault_read) acc_ = signals_ = true;
+    if (op.kind == OpKind::kWrite && may_fault_write) acc_ = signals_ = true;
     may_fault_read |= MayMakeAccessFault(op, false);
     may_fault_write |= MayMakeAccessFault(op, true);
     if (op.kind == OpKind::kClearRefs) cr_ = true;
@@ -226,7 +231,8 @@ void CompactWriter::Analyze() {
     for (const Result& r : c.allowed) {
       all_pm &= r.kind == ResultKind::kPagemap && r.pagemap.size() == op.npages;
       if (r.uffd_faults) thread_ = acc_ = sync_faults_ = true;
-      if (r.kind == ResultKind::kFault) acc_ = true;
+      fault_kinds_ |= r.uffd_faults;
+      if (r.kind == ResultKind::kFault) acc_ = signals_ = true;
     }
     if (op.kind == OpKind::kPagemap) {
       if (all_pm && op.npages) expect_pagemap_ = pm_ = true;
@@ -620,10 +626,10 @@ std::string CompactWriter::Write() {
     add(Fmt("static int me, holding = 1, turns[%d][2]; /* this process (p0, p1, ...), whether it has the turn, a pipe each */\n",
             prog_.NumProcs()) +
         (child_exits_ ? kCTurnsExit : kCTurns) + "\n" + kCReap);
-  if (thread_) add(procs_ ? CHandler(true, prog_.NumProcs()) : sync_faults_ ? kCHandler : kCEventReader);
+  if (thread_) add(procs_ || sync_faults_ ? CHandler(procs_, prog_.NumProcs(), fault_kinds_) : kCEventReader);
   if (!borrow_at_.empty() || !wait_held_at_.empty()) add(kCHeld);
   if (!borrow_at_.empty()) add(kCBorrow);
-  if (acc_) add(sync_faults_ ? CAccessFaults(procs_) : kCAccess);
+  if (acc_) add(sync_faults_ ? CAccessFaults(procs_, signals_) : kCAccess);
   if (dir_) add(kCFileDir);
   if (slots_) add(kCSlot);
   if (fault_around_) add(kCFaultAround);
@@ -644,7 +650,8 @@ std::string CompactWriter::Write() {
 
   std::string main = "int main(void)\n{\n";
   if (r_) main += "\tlong r;\n\n";
-  bool plain_access = !acc_ && steps.find("volatile") != std::string::npos;  // a fault there: FAIL
+  // A fault where none may happen: FAIL.
+  bool plain_access = (!acc_ && steps.find("volatile") != std::string::npos) || (acc_ && !signals_);
   main += Fmt("\tsignal(SIGALRM, died), %salarm(%d);\n", plain_access ? "signal(SIGSEGV, died), signal(SIGBUS, died), " : "",
               spec_.timeout_s);
   if (pm_ && cr_) main += "\tpm = open(\"/proc/self/pagemap\", O_RDONLY), cr = open(\"/proc/self/clear_refs\", O_WRONLY);\n";
@@ -668,7 +675,7 @@ std::string CompactWriter::Write() {
     if (pm_) main += "\tpm = open(\"/proc/self/pagemap\", O_RDONLY);\n";
     if (cr_) main += "\tcr = open(\"/proc/self/clear_refs\", O_WRONLY);\n";
   }
-  if (acc_) main += "\tsignal(SIGSEGV, on_fault), signal(SIGBUS, on_fault);\n";
+  if (acc_ && signals_) main += "\tsignal(SIGSEGV, on_fault), signal(SIGBUS, on_fault);\n";
   if (thread_) main += "\tpthread_create(&(pthread_t){0}, NULL, handler, NULL);\n";
   if (cats_ && steps.find("cats") != std::string::npos) main += "\tlong cats = scan_categories();\n";
   main += steps;

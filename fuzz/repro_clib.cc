@@ -142,9 +142,22 @@ std::string Edit(std::string s, const std::string& from, const std::string& to) 
 // process that read the fork event, and the child takes that fd with
 // pidfd_getfd for its uffd ops. Fault counts are per process, in shared
 // memory, as the executor's g_shared->faults.
-std::string CHandler(bool procs, int nprocs) {
-  if (!procs) return kCHandler;
-  std::string s = Edit(kCHandler, "static int uffds[16], nuffds, faults[3]; /* wp, missing, minor faults resolved */\n"
+std::string CHandler(bool procs, int nprocs, uint8_t kinds) {
+  std::string h = kCHandler;
+  // Only the faults that can happen: a program registered for WP alone needs
+  // no zero page and no UFFDIO_CONTINUE.
+  if (kinds && !(kinds & kFaultMissing)) {
+    h = Edit(h, "static char zeros[2 << 20] __attribute__((aligned(1 << 21)));\n", "");
+    h = Edit(h, "\t\t\tif (k == 1 && (!ioctl(uffds[i], UFFDIO_ZEROPAGE, &(struct uffdio_zeropage){.range = {a, PAGE}}) ||\n"
+                "\t\t\t\t       !ioctl(uffds[i], UFFDIO_COPY, &(struct uffdio_copy){a, (unsigned long)zeros, PAGE}) ||\n"
+                "\t\t\t\t       (errno == EINVAL && !ioctl(uffds[i], UFFDIO_COPY, &(struct uffdio_copy){\n"
+                "\t\t\t\t\t\ta & ~((2ul << 20) - 1), (unsigned long)zeros, 2ul << 20}))))\n\t\t\t\tcontinue;\n", "");
+  }
+  if (kinds && !(kinds & kFaultMinor))
+    h = Edit(h, "\t\t\tif (k == 2 && !ioctl(uffds[i], UFFDIO_CONTINUE, &(struct uffdio_continue){.range = {a, PAGE}}))\n"
+                "\t\t\t\tcontinue;\n", "");
+  if (!procs) return h;
+  std::string s = Edit(h, "static int uffds[16], nuffds, faults[3]; /* wp, missing, minor faults resolved */\n"
                                   "static int adopt(int fd) { uffds[nuffds] = fd, ",
                        Fmt("static struct { /* shared by the processes: the fork being made, each child's uffd in its holder, faults */\n"
                            "\tint forking, held_pid[%d], held_fd[%d], faults[%d][3]; /* wp, missing, minor faults resolved */\n"
@@ -170,8 +183,15 @@ static int drop_uffds(void)
 )C";
 }
 
-std::string CAccessFaults(bool procs) {
+std::string CAccessFaults(bool procs, bool signals) {
   std::string s = kCAccessFaults;
+  if (!signals) {  // no access may fault with a signal: nothing to recover
+    s = Edit(s, "static sigjmp_buf jmp;\nstatic volatile int fault_sig;\n"
+                "static void on_fault(int sig) { fault_sig = sig, siglongjmp(jmp, 1); }\n\n", "");
+    s = Edit(s, "/* A load (the byte) or store (0) of one byte; a fault gives 0x10000 + its signal;\n",
+             "/* A load (the byte) or store (0) of one byte;\n");
+    s = Edit(s, "\tif (sigsetjmp(jmp, 1))\n\t\tr = 0x10000 | fault_sig;\n\telse if (write)", "\tif (write)");
+  }
   if (!procs) return s;
   for (size_t at = 0; (at = s.find("faults[", at)) != std::string::npos; at += 15) s.replace(at, 7, "sh->faults[me][");
   return s;

@@ -5,6 +5,7 @@
 // Each piece ends in a newline.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 namespace mmdiff::repro_detail {
@@ -26,11 +27,14 @@ extern const char kCHandler[];
 // per process in shared memory (sh), the fork event recorded (sh->held_*),
 // drop_uffds() after fork. kCHeld: held(c), waiting for child c's context to
 // be recorded; kCBorrow: borrow(), a child's uffd from it (after kCHeld).
-std::string CHandler(bool procs, int nprocs);
+// `kinds`: the faults that can happen (kFaultWp, ...; 0: any); the others'
+// resolution is left out.
+std::string CHandler(bool procs, int nprocs, uint8_t kinds);
 extern const char kCHeld[];
 extern const char kCBorrow[];
-// kCAccessFaults, reading this process's counts where `procs`.
-std::string CAccessFaults(bool procs);
+// kCAccessFaults, reading this process's counts where `procs`, and without
+// the signal recovery where no access may fault with a signal.
+std::string CAccessFaults(bool procs, bool signals);
 // acc(p, write, v): a load or store that survives SIGSEGV/SIGBUS; with
 // kCAccFaults it also reports the uffd faults the handler resolved.
 extern const char kCAccess[];
