@@ -41,23 +41,35 @@ Judgement Diverged(const std::string& signature, DivergenceClass cls) {
   return j;
 }
 
-TEST(RootCause, ReadsGoToTheAncestorBeforeTheFork) {
-  Program prog = Parse("mmap 0 2 rw anon private\nwrite 0\nfork\np1: write 1\np1: pagemap 0 2\n");
-  std::vector<size_t> probe_of;
-  Program probe = WithPagemapReads(prog, 4, 1, 0, 2, &probe_of);
-  EXPECT_EQ(PrintProgram(probe),
-            "mmap 0 2 rw anon private\npagemap 0 2\nwrite 0\npagemap 0 2\nfork\np1: pagemap 0 2\n"
-            "p1: write 1\np1: pagemap 0 2\n");
-  EXPECT_EQ(probe_of, (std::vector<size_t>{SIZE_MAX, 0, SIZE_MAX, 1, SIZE_MAX, 2, SIZE_MAX, 3}));
-}
+// The probe of a program's ops before `upto`: where each read goes.
+struct ProbeRow {
+  const char* why;
+  const char* program;
+  size_t upto;
+  int proc;
+  uint32_t lo, n;
+  const char* probe;
+};
 
-TEST(RootCause, ReadsFollowThePagesAnMremapMoved) {
-  Program prog = Parse("mmap 8 5 rw anon private\nwrite 12\nmremap 8 5 5 move 0\nwrite 4\npagemap 4 1\n");
-  std::vector<size_t> probe_of;
-  Program probe = WithPagemapReads(prog, 4, 0, 4, 1, &probe_of);
-  EXPECT_EQ(PrintProgram(probe),
-            "mmap 8 5 rw anon private\npagemap 12 1\nwrite 12\npagemap 12 1\nmremap 8 5 5 move 0\npagemap 4 1\n"
-            "write 4\npagemap 4 1\n");
+TEST(RootCause, ReadsGoWhereThePagesWere) {
+  const ProbeRow rows[] = {
+      {"before the fork, to the ancestor that forks the observer",
+       "mmap 0 2 rw anon private\nwrite 0\nfork\np1: write 1\np1: pagemap 0 2\n", 4, 1, 0, 2,
+       "mmap 0 2 rw anon private\npagemap 0 2\nwrite 0\npagemap 0 2\nfork\np1: pagemap 0 2\n"
+       "p1: write 1\np1: pagemap 0 2\n"},
+      {"before an mremap, to the source of the pages it moved",
+       "mmap 8 5 rw anon private\nwrite 12\nmremap 8 5 5 move 0\nwrite 4\npagemap 4 1\n", 4, 0, 4, 1,
+       "mmap 8 5 rw anon private\npagemap 12 1\nwrite 12\npagemap 12 1\nmremap 8 5 5 move 0\npagemap 4 1\n"
+       "write 4\npagemap 4 1\n"},
+  };
+  for (const ProbeRow& r : rows) {
+    std::vector<size_t> probe_of;
+    Program probe = WithPagemapReads(Parse(r.program), r.upto, r.proc, r.lo, r.n, &probe_of);
+    EXPECT_EQ(PrintProgram(probe), r.probe) << r.why;
+    // Each read names the step before it; the program's own ops name none.
+    for (size_t k = 0; k < probe_of.size(); k++)
+      EXPECT_EQ(probe_of[k], k % 2 ? k / 2 : SIZE_MAX) << r.why << ", op " << k;
+  }
 }
 
 TEST(RootCause, StepsWithoutWhereOrWhichBits) {
