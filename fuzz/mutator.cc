@@ -14,6 +14,7 @@
 
 #include "fuzz/draft.h"
 #include "model/model.h"
+#include "model/replay.h"
 #include "prog/op_table.h"
 
 namespace mmdiff {
@@ -34,15 +35,18 @@ struct Walk {
   Walk(const KernelProfile& profile, Rng* rng) : model(profile), drafter(profile, rng, &model) {}
   Walk(const Walk&) = delete;
 
-  // Applies ops [0, end) as predicted; skips ops that could not run there
-  // (their process is gone, the model does not model them).
+  // Applies ops [0, end) as the contract answers them (the one walk,
+  // model/replay.h); passes over ops that could not run there (their
+  // process is gone, the model does not model them).
   void To(const Program& prog, size_t end) {
-    for (size_t i = 0; i < end && i < prog.ops.size(); i++) {
-      const Op& op = prog.ops[i];
-      if (!drafter.Alive(op.proc)) continue;
-      if (!model.Advance(op, i).unmodelled.empty()) continue;
-      drafter.Track(op);
-    }
+    struct Track : ReplayVisitor {
+      Drafter* drafter;
+      explicit Track(Drafter* d) : drafter(d) {}
+      bool Runs(const Op& op) override { return drafter->Alive(op.proc); }
+      bool SkipsUnmodelled() const override { return true; }
+      void After(const Model&, const ReplayStep& s) override { drafter->Track(s.op); }
+    } track(&drafter);
+    Replay(prog, nullptr, model.profile(), &track, end, &model);
   }
 };
 

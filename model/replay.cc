@@ -12,6 +12,7 @@ ReplayEnd Replay(const Program& prog, const Trace* trace, const KernelProfile& p
   end = std::min(end, prog.ops.size());
   for (size_t i = 0; i < end; i++) {
     const Op& op = prog.ops[i];
+    if (visitor && !visitor->Runs(op)) continue;
     Result observed;
     bool contract = !trace;
     if (trace) {
@@ -31,7 +32,10 @@ ReplayEnd Replay(const Program& prog, const Trace* trace, const KernelProfile& p
     Model after = m;
     bool chose = false;
     Prediction pred = m.PredictInto(after, op, i, &chose);
-    if (!pred.unmodelled.empty()) return {ReplayEnd::Why::kUnmodelled, i, pred.unmodelled};
+    if (!pred.unmodelled.empty()) {
+      if (visitor && visitor->SkipsUnmodelled()) continue;
+      return {ReplayEnd::Why::kUnmodelled, i, pred.unmodelled};
+    }
     if (contract) observed = WithoutQuirks(pred).expected;
     ReplayStep step{i, op, pred, observed};
     if (visitor && !visitor->Before(m, step)) return {ReplayEnd::Why::kVisitor, i, ""};

@@ -1,9 +1,10 @@
 // One walk of a program through the model: for each op the model's
 // prediction, then Apply of the answer the walk follows — a kernel's trace,
 // or without one the contract's own answer. The checker, the coverage of a
-// campaign, the reports and the reproducer all walk this way; a visitor
-// sees each step, so a campaign exec judges and measures coverage on one
-// walk.
+// campaign, the reports, the reproducer and the mutators' walk to an op all
+// walk this way; a visitor sees each step, so a campaign exec judges and
+// measures coverage on one walk. (The generator and the mutators' repair
+// build a new program op by op with Model::Advance, the same step.)
 #pragma once
 
 #include <cstddef>
@@ -26,6 +27,12 @@ struct ReplayStep {
 class ReplayVisitor {
  public:
   virtual ~ReplayVisitor() = default;
+  // Whether op `s.op` takes part at all; false: the walk passes over it, the
+  // model unchanged (a walk that edits a program: the op's process is gone).
+  virtual bool Runs(const Op& /*op*/) { return true; }
+  // Whether an op the model does not model is passed over (true) or ends
+  // the walk (false: what a judgement needs).
+  virtual bool SkipsUnmodelled() const { return false; }
   // The model before the op. False stops the walk there (the op is not applied).
   virtual bool Before(const Model& /*m*/, const ReplayStep& /*s*/) { return true; }
   // The model after Apply(observed).
@@ -60,6 +67,10 @@ ReplayEnd Replay(const Program& prog, const Trace* trace, const KernelProfile& p
 class ReplayVisitors : public ReplayVisitor {
  public:
   ReplayVisitors(ReplayVisitor* a, ReplayVisitor* b) : a_(a), b_(b) {}
+  bool Runs(const Op& op) override { return (!a_ || a_->Runs(op)) && (!b_ || b_->Runs(op)); }
+  bool SkipsUnmodelled() const override {
+    return (!a_ || a_->SkipsUnmodelled()) && (!b_ || b_->SkipsUnmodelled());
+  }
   bool Before(const Model& m, const ReplayStep& s) override {
     return (!a_ || a_->Before(m, s)) && (!b_ || b_->Before(m, s));
   }
