@@ -686,9 +686,9 @@ std::string CompactWriter::Write() {
   if ((steps + helpers).find("RANGE(") != std::string::npos)
     defs += "#define RANGE(page, n) {(unsigned long)ADDR(page), (n) * PAGE}\n";
   if (scan_) defs += Fmt("#define VEC %u\n", vec_);
-  std::string newer = NewerUapiDefines(uses_);
-  if (scan_) newer += CScanUapi();
   std::string body = defs + globals + helpers + "\n" + main;
+  std::string newer = NewerUapiDefines(uses_);
+  if (scan_) newer += CScanUapi(body);
 
   std::string out = "// mmdiff reproducer: " + Cut(spec_.title, 160) + "\n";
   for (const std::string& n : spec_.notes) out += "// " + Cut(n, 160) + "\n";

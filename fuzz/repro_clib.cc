@@ -320,14 +320,26 @@ static void pin_fault_around(void)
 }
 )C";
 
-std::string CScanUapi() {
-  std::string bits;
+std::string CScanUapi(const std::string& body) {
+  auto used = [&body](const std::string& name) {
+    for (size_t at = body.find(name); at != std::string::npos; at = body.find(name, at + 1)) {
+      char next = at + name.size() < body.size() ? body[at + name.size()] : ' ';
+      if (!isalnum(static_cast<unsigned char>(next)) && next != '_') return true;
+    }
+    return false;
+  };
+  std::string defs, guard;
+  if (used("PM_SCAN_WP_MATCHING")) defs += Fmt("#define PM_SCAN_WP_MATCHING %d\n", PM_SCAN_WP_MATCHING);
+  if (used("PM_SCAN_CHECK_WPASYNC")) defs += Fmt("#define PM_SCAN_CHECK_WPASYNC %d\n", PM_SCAN_CHECK_WPASYNC);
   auto names = ScanCategoryNames();
   for (size_t b = 0; b < names.size(); b++) {
-    if ((1u << b) == kCatGuard) continue;
-    std::string name = names[b];
+    std::string name = "PAGE_IS_" + std::string(names[b]);
     for (char& c : name) c = static_cast<char>(toupper(c));
-    bits += Fmt("#define PAGE_IS_%s (1 << %zu)\n", name.c_str(), b);
+    if (!used(name)) continue;
+    if ((1u << b) == kCatGuard)  // 6.16, after PAGEMAP_SCAN itself
+      guard = Fmt("#ifndef %s /* 6.16 */\n#define %s (1 << %zu)\n#endif\n", name.c_str(), name.c_str(), b);
+    else
+      defs += Fmt("#define %s (1 << %zu)\n", name.c_str(), b);
   }
   return std::string(R"C(#ifndef PAGEMAP_SCAN /* include/uapi/linux/fs.h, 6.7 */
 struct page_region {
@@ -338,8 +350,7 @@ struct pm_scan_arg {
 	unsigned long long category_inverted, category_mask, category_anyof_mask, return_mask;
 };
 #define PAGEMAP_SCAN _IOWR('f', 16, struct pm_scan_arg)
-)C") + Fmt("#define PM_SCAN_WP_MATCHING %d\n#define PM_SCAN_CHECK_WPASYNC %d\n", PM_SCAN_WP_MATCHING, PM_SCAN_CHECK_WPASYNC) +
-         bits + Fmt("#endif\n#ifndef PAGE_IS_GUARD /* 6.16 */\n#define PAGE_IS_GUARD (1 << %d)\n#endif\n", __builtin_ctz(kCatGuard));
+)C") + defs + "#endif\n" + guard;
 }
 
 const char kCScan[] = R"C(static struct page_region regions[VEC];

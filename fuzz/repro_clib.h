@@ -52,9 +52,10 @@ extern const char kCScan[];
 extern const char kCScanIs[];
 extern const char kCScanCategories[];
 // The PAGEMAP_SCAN uapi (linux/fs.h, 6.7), for system headers older than
-// that: the categories' bits from prog's table (their names upper-cased), the
-// flags from the executor's ABI header (executor/uapi.h).
-std::string CScanUapi();
+// that: the structs and the ioctl, and of the flags and categories only those
+// `body` names: the categories' bits from prog's table (their names
+// upper-cased), the flags from the executor's ABI header (executor/uapi.h).
+std::string CScanUapi(const std::string& body);
 // want(), expect(): a whole result (0 ok, -errno, a value) against the
 // allowed one or ones; expect_page(): one page's pagemap entry.
 extern const char kCWant[];
