@@ -75,16 +75,8 @@ std::string MinimizedShape(const Program& prog, size_t diverging_op) {
   return shape;
 }
 
-Program WithPagemapReads(const Program& prog, size_t upto, int proc, uint32_t lo, uint32_t n,
+Program WithPagemapReads(const Program& prog, size_t upto, uint32_t lo, uint32_t n, bool with_scan,
                          std::vector<size_t>* probe_of) {
-  Lineage lineage = LineageOf(prog);
-  // Before `proc` exists its pages are its ancestors' (fork copies them):
-  // the read is in the ancestor that will fork it.
-  auto reader = [&](size_t i) {
-    int r = proc;
-    while (r > 0 && i < lineage.fork_at[r]) r = lineage.parent[r];
-    return r;
-  };
   // Where the observed pages were after each op: a move by mremap brought
   // them from its source (the read after an earlier op looks there).
   std::vector<uint32_t> at(upto + 1, lo);
@@ -97,24 +89,66 @@ Program WithPagemapReads(const Program& prog, size_t upto, int proc, uint32_t lo
   }
   Program out;
   probe_of->clear();
+  int procs = 1;
   std::vector<bool> exited(kMaxProcs);
   for (size_t i = 0; i < upto && i < prog.ops.size(); i++) {
     const Op& op = prog.ops[i];
     out.Add(op);
     probe_of->push_back(SIZE_MAX);
+    if (op.kind == OpKind::kFork) procs++;
     if (op.kind == OpKind::kExit) exited[op.proc] = true;
-    int r = reader(i);
-    if (exited[r] || op.kind == OpKind::kRequires || Observes(op)) continue;
-    Op read;
-    read.kind = OpKind::kPagemap;
-    read.proc = static_cast<uint8_t>(r);
-    read.page = at[i + 1];
-    read.npages = n;
-    out.Add(read);
-    probe_of->push_back(i);
+    if (op.kind == OpKind::kRequires || Observes(op)) continue;
+    // Every process that lives: a step may change another's pages (a COW
+    // write, a shared page), and the observer may not exist yet.
+    for (int q = 0; q < procs && q < static_cast<int>(kMaxProcs); q++) {
+      if (exited[q]) continue;
+      for (OpKind kind : {OpKind::kPagemap, OpKind::kScan}) {
+        if (kind == OpKind::kScan && !with_scan) continue;
+        Op read;
+        read.kind = kind;
+        read.proc = static_cast<uint8_t>(q);
+        read.page = at[i + 1];
+        read.npages = n;
+        out.Add(read);
+        probe_of->push_back(i);
+      }
+    }
   }
   return out;
 }
+
+namespace {
+
+// Categories of `page` in a scan result (0: in no region).
+uint32_t CategoriesAt(const Result& r, uint32_t page) {
+  for (const ScanRegion& g : r.regions)
+    if (page >= g.start && page < g.end) return g.categories;
+  return 0;
+}
+
+// What state a divergence at a read shows wrong: the mapping (present,
+// exclusive, file, zero page, huge, swapped), uffd-wp (W, written,
+// wpallowed) or soft-dirty; a scan by its first differing category; other
+// classes by their name.
+std::string WrongState(const Op& read, const Divergence& d) {
+  switch (d.cls) {
+    case DivergenceClass::kMissedDirty: case DivergenceClass::kSpuriousDirty: return "soft-dirty";
+    case DivergenceClass::kWrongWp: return "uffd-wp";
+    case DivergenceClass::kWrongPagemap: return "mapping";
+    case DivergenceClass::kWrongScan:
+      for (uint32_t pg = read.page; pg < read.page + read.npages; pg++) {
+        uint32_t diff = CategoriesAt(d.kernel, pg) ^ CategoriesAt(d.model.expected, pg);
+        if (!diff) continue;
+        if (diff & kCatSoftDirty) return "soft-dirty";
+        if (diff & (kCatWritten | kCatWpAllowed)) return "uffd-wp";
+        return "mapping";
+      }
+      return "scan";
+    default: return std::string(DivergenceClassName(d.cls));
+  }
+}
+
+}  // namespace
 
 std::string RootCause(const Program& prog, const Judgement& j, Target* target, const KernelProfile& profile) {
   const auto& d = j.verdict.divergence;
@@ -131,12 +165,13 @@ std::string RootCause(const Program& prog, const Judgement& j, Target* target, c
   // Where the pages read the same on both up to the diverging op, that op is
   // the step (a scan, an errno, data the pagemap does not show): the rule
   // it broke is in the observer, whatever memory it looked at.
-  std::string key = "cause|" + StepWithoutNumbers(seen) + "|" + f[0] + (Observes(seen) ? "" : "|" + CodePathKind(f[4]));
+  std::string key = "cause|" + StepWithoutNumbers(seen) + "|" + WrongState(seen, *d) +
+                    (Observes(seen) ? "" : "|" + CodePathKind(f[4]));
   uint32_t lo, n;
   if (!ObservedPages(seen, &lo, &n)) return key;
   if (!target) return "";
   std::vector<size_t> probe_of;
-  Program probe = WithPagemapReads(prog, d->op_index, seen.proc, lo, n, &probe_of);
+  Program probe = WithPagemapReads(prog, d->op_index, lo, n, (profile.features & kFeatPagemapScan) != 0, &probe_of);
   if (Validate(probe)) return "";
   Trace trace;
   std::string err;
@@ -147,8 +182,10 @@ std::string RootCause(const Program& prog, const Judgement& j, Target* target, c
   if (!pd || pd->op_index >= probe_of.size() || probe_of[pd->op_index] == SIZE_MAX) return "";
   f = Fields(pd->signature);
   if (f.size() < 5) return "";
-  // The class, not the bit: a page left present is wrong in P and in X alike.
-  return "cause|" + StepWithoutNumbers(prog.ops[probe_of[pd->op_index]]) + "|" + f[0] + "|" + CodePathKind(f[4]);
+  // What state went wrong, not which bit shows it: a page left present is
+  // wrong in P, in X and in a scan's categories alike.
+  return "cause|" + StepWithoutNumbers(prog.ops[probe_of[pd->op_index]]) + "|" +
+         WrongState(probe.ops[pd->op_index], *pd) + "|" + CodePathKind(f[4]);
 }
 
 std::string FoldKey(const Program& prog, const Judgement& j, Target* target, const KernelProfile& profile) {

@@ -5,14 +5,13 @@
 // scan, a read), not the step that made it wrong: one broken rule (a
 // MADV_DONTNEED that keeps the page, a write that keeps uffd-wp) is seen
 // through many observations, each its own signature. RootCause runs the
-// minimized program once more with a pagemap read of those pages after every
-// step that changes state, in the process that observed them (or the
-// ancestor it inherits them from), and judges it:
-// the first read that diverges names the step just before it. Two findings
-// with the same cause (that step without its pages and counts, the class of
-// that first divergence, the memory kind as the kernel's fault paths split
-// it: private or shared) are one finding
-// (FindingStore::Fold).
+// minimized program once more with a pagemap read (and a scan) of those
+// pages after every step that changes state, in every process, and judges
+// it: the first read that diverges names the step just before it. Two
+// findings with the same cause (that step without its pages and counts, the
+// state that first read shows wrong: mapping, uffd-wp or soft-dirty, and the
+// memory kind as the kernel's fault paths split it: private or shared) are
+// one finding (FindingStore::Fold).
 #pragma once
 
 #include <string>
@@ -25,13 +24,13 @@
 
 namespace mmdiff {
 
-// The probe program: `prog`'s ops before the diverging op `upto`, with
-// `proc: pagemap lo n` after each one that changes state (before `proc` is
-// forked, in the ancestor that forks it: the pages it will inherit; before
-// an mremap moved them, at their source).
-// probe_of[k]: for an inserted read, the index in `prog` of the step before it;
-// SIZE_MAX for `prog`'s own ops.
-Program WithPagemapReads(const Program& prog, size_t upto, int proc, uint32_t lo, uint32_t n,
+// The probe program: `prog`'s ops before the diverging op `upto`, with a
+// `pagemap lo n` (and, `with_scan`, a `scan lo n`: it shows huge and zero
+// pages) in every living process after each op that changes state (before
+// an mremap moved the pages, at their source). probe_of[k]: for an inserted
+// read, the index in `prog` of the step before it; SIZE_MAX for `prog`'s
+// own ops.
+Program WithPagemapReads(const Program& prog, size_t upto, uint32_t lo, uint32_t n, bool with_scan,
                          std::vector<size_t>* probe_of);
 
 // An op as PrintOp writes it, without numbers (pages, counts, slots), its
@@ -42,7 +41,7 @@ std::string StepWithoutNumbers(const Op& op);
 // The state-changing ops before `diverging_op`, StepWithoutNumbers, joined.
 std::string MinimizedShape(const Program& prog, size_t diverging_op);
 
-// "cause|STEP|CLASS|KIND" (STEP: StepWithoutNumbers of the step; KIND
+// "cause|STEP|STATE|KIND" (STEP: StepWithoutNumbers of the step; KIND
 // left out when the step only observes): the step before the first read that
 // diverges, or the diverging op itself when every read agreed (the probe
 // passed). "" when the probe cannot say (its run failed, or it diverged
