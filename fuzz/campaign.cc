@@ -347,7 +347,9 @@ class CampaignRun {
         minimizing_ = false;  // the last job (if any) is done: --until-found may stop
         queue_cv_.notify_all();
         queue_cv_.wait(lock, [&] { return finishing_.load() || !queue_.empty(); });
-        if (finishing_.load() || queue_.empty()) return;
+        // At the end (not on Ctrl-C) a finding left in the queue is still
+        // folded into one with its root cause, unminimized (two runs).
+        if (queue_.empty() || (finishing_.load() && stop_.load())) return;
         job = std::move(queue_.front());
         queue_.erase(queue_.begin());
         minimizing_ = true;
@@ -362,8 +364,12 @@ class CampaignRun {
         return;
       }
       std::string summary;
-      if (MinimizeFinding(&store_, job.first, job.second, target.get(), profile_, &finishing_, &summary, &err))
+      if (finishing_.load()) {
+        if (FoldUnminimized(&store_, job.second, target.get(), profile_, &summary))
+          fprintf(stderr, "mmdiff fuzz: %s\n", summary.c_str());
+      } else if (MinimizeFinding(&store_, job.first, job.second, target.get(), profile_, &finishing_, &summary, &err)) {
         fprintf(stderr, "mmdiff fuzz: minimized %s\n", summary.c_str());
+      }
     }
   }
 

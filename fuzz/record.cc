@@ -6,6 +6,7 @@
 #include "fuzz/report.h"
 #include "fuzz/repro.h"
 #include "fuzz/root_cause.h"
+#include "model/judge.h"
 #include "model/mutant.h"
 #include "prog/text.h"
 
@@ -82,6 +83,21 @@ bool MinimizeFinding(FindingStore* store, const std::string& dir, const Program&
     *summary += ", folded into " + store->NameOf(kept) + " (same root cause)";
     if (r.program.ops.size() < OpsIn(to + "/min.mmp")) write(to);
   }
+  return true;
+}
+
+bool FoldUnminimized(FindingStore* store, const Program& prog, Target* target, const KernelProfile& profile,
+                     std::string* summary) {
+  Trace trace;
+  std::string err;
+  if (!target->Run(prog, &trace, &err)) return false;
+  Judgement j = JudgeKernelRun(prog, trace, profile);
+  if (j.kind != Judgement::Kind::kFail) return false;
+  std::string signature = store->SignatureOf(j), name = store->NameOf(signature);
+  if (name.empty()) return false;  // it failed another way this time
+  std::string kept = store->Fold(signature, FoldKey(prog, j, target, profile));
+  if (kept == signature) return false;
+  *summary = name + " folded into " + store->NameOf(kept) + " (same root cause, not minimized)";
   return true;
 }
 

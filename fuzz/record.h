@@ -51,4 +51,11 @@ std::string SelfTestLabel(const KernelProfile& profile);
 bool MinimizeFinding(FindingStore* store, const std::string& dir, const Program& prog, Target* target,
                      const KernelProfile& profile, std::atomic<bool>* stop, std::string* summary, std::string* err);
 
+// A confirmed finding the minimizer had no time for: `prog` runs once more
+// on `target`, and where it fails the same way it is folded by its root
+// cause like a minimized one (FoldKey on the whole program). True, with
+// `*summary` "NAME folded into NAME (same root cause)", when it was.
+bool FoldUnminimized(FindingStore* store, const Program& prog, Target* target, const KernelProfile& profile,
+                     std::string* summary);
+
 }  // namespace mmdiff

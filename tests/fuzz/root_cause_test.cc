@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "fuzz/findings.h"
+#include "fuzz/record.h"
 #include "model/mutant.h"
 #include "prog/text.h"
 #include "tests/slurp.h"
@@ -148,6 +149,24 @@ TEST_F(RootCauseKernel, OneBrokenRuleSeenTwiceIsOneCause) {
   ASSERT_TRUE(MergeFindingDirs({dir, other}, merged, &stats, &err)) << err;
   EXPECT_EQ(stats.findings, 1u);
   EXPECT_EQ(stats.duplicates, 1u);
+}
+
+// A campaign's end: a finding the minimizer had no time for still folds.
+TEST_F(RootCauseKernel, AFindingLeftUnminimizedStillFolds) {
+  Program bit = Parse("mmap 0 2 rw anon private\nwrite 0 =0x41\nmadvise 0 2 dontneed\npagemap 0 1\n");
+  Program data = Parse("mmap 0 4 rw anon private\nwrite 3\nwrite 1 =0x41\nread 3\nmadvise 0 2 dontneed\nread 1\n");
+  Judgement jb = Run(bit), jd = Run(data);
+  ASSERT_TRUE(jb.verdict.divergence && jd.verdict.divergence) << jb.line << " / " << jd.line;
+  std::string dir = TempDir("late"), err, summary;
+  FindingStore store;
+  ASSERT_TRUE(store.Open(dir, &err)) << err;
+  Trace trace;
+  ASSERT_TRUE(store.Record(bit, trace, jb, 3, 3));
+  ASSERT_TRUE(store.Record(data, trace, jd, 3, 3));
+  store.Fold(store.SignatureOf(jb), FoldKey(bit, jb, target_.get(), profile_));
+  ASSERT_TRUE(FoldUnminimized(&store, data, target_.get(), profile_, &summary));
+  EXPECT_NE(summary.find("folded into " + store.NameOf(store.SignatureOf(jb))), std::string::npos) << summary;
+  EXPECT_EQ(store.unique(), 1u);
 }
 
 TEST(RootCauseStore, DifferentCausesStayApart) {
