@@ -268,11 +268,14 @@ Result Model::MoveRange(Step& s, uint32_t addr, uint32_t old_len, uint32_t new_l
     }
   }
   for (uint32_t slot : table_moved) p.pt.Erase(slot);
-  // move_ptes(): without EVENT_REMAP uffd-wp bits are cleared and markers
-  // dropped (CVE-2025-21696 fix, in 6.1.192); every moved entry is marked
-  // soft-dirty (move_soft_dirty_pte()).
+  // move_ptes(): where the old VMA has a uffd without EVENT_REMAP, uffd-wp
+  // bits are cleared and markers dropped (vma_has_uffd_without_event_remap(),
+  // CVE-2025-21696 fix, in 6.1.192); a VMA with no uffd at all keeps its
+  // stale bits and markers (left by an unregister of a VMA no longer
+  // registered for WP). Every moved entry is marked soft-dirty
+  // (move_soft_dirty_pte()).
   auto move_one = [&](Pte np) -> Variant {
-    if (!keep_uffd) {
+    if (uffd_no_remap) {
       if (np.kind == PteKind::kUffdMarker) return std::nullopt;
       np.uffd_wp = false;
     }
