@@ -61,33 +61,41 @@ void Model::FaultAround(int proc, uint32_t page) {
   uint32_t slot_start = MmState::Slot(page) * kPagesPerPmd;
   uint32_t from = std::max(page / n * n, v.start);
   uint32_t to = std::min({from + n, slot_start + kPagesPerPmd, v.end});
-  if (v.kind == MemKind::kFile && v.hugepage && profile_.thp != ThpMode::kNever) {
-    // MADV_HUGEPAGE makes readahead allocate PMD-order folios where the
-    // filesystem takes large folios (mm/filemap.c do_sync_mmap_readahead(),
-    // VM_HUGEPAGE), and current kernels' filemap_map_pages() maps the whole
-    // large folio the fault-around window touches, inside the VMA and the
-    // PTE table ([EMP] 6.18.44 on ext4: a read of page 38 of a 39-page file
-    // mapped page 0). Which folios the page cache holds the model cannot
-    // know: every page of the VMA in this PTE table may be mapped.
+  if (MayHaveLargeFolios(v)) {
+    // Current kernels' filemap_map_pages() maps the whole large folio the
+    // fault-around window touches, inside the VMA and the PTE table ([EMP]
+    // 6.18.44 on ext4: a read of page 38 of a 39-page file mapped page 0).
     from = std::max(slot_start, v.start);
     to = std::min(slot_start + kPagesPerPmd, v.end);
   }
+  // filemap_map_pages(): mapped read-only and clean.
+  MayMapFromCache(proc, v, from, to, page, /*soft_dirty=*/false);
+}
+
+bool Model::MayHaveLargeFolios(const Vma& v) const {
+  // MADV_HUGEPAGE makes readahead allocate PMD-order folios where the
+  // filesystem takes large folios (mm/filemap.c do_sync_mmap_readahead(),
+  // VM_HUGEPAGE). Which folios the page cache holds the model cannot know.
+  return v.kind == MemKind::kFile && v.hugepage && profile_.thp != ThpMode::kNever;
+}
+
+void Model::MayMapFromCache(int proc, const Vma& v, uint32_t from, uint32_t to, uint32_t page, bool soft_dirty) {
+  Process& p = st_.procs[proc];
   for (uint32_t pg = from; pg < to; pg++) {
     if (pg == page) continue;
-    // filemap_map_pages(): only none PTEs (not markers), only uptodate
-    // page-cache pages below EOF, mapped read-only and clean. The kernel may
-    // skip any of them (a locked folio, ...): a doubt, primary mapped.
-    // A regular file's page need not be in the model's cache: filemap_fault()
-    // of an uncached page starts readahead (do_sync_mmap_readahead()), drops
-    // the mmap lock for the I/O and retries the fault, whose fault-around
-    // then maps what readahead brought in (FileObj::readahead; shmem does no
-    // readahead).
+    // Only none PTEs (not markers), only uptodate page-cache pages below
+    // EOF. The kernel may skip any of them (a locked folio, ...): a doubt,
+    // primary mapped. A regular file's page need not be in the model's
+    // cache: filemap_fault() of an uncached page starts readahead
+    // (do_sync_mmap_readahead()), drops the mmap lock for the I/O and
+    // retries the fault, which then maps what readahead brought in
+    // (FileObj::readahead; shmem does no readahead).
     if (p.ptes.Find(pg) || p.doubts.Find(pg)) continue;
     uint32_t fp = v.FilePage(pg);
     if (fp >= st_.files[v.obj].size || !st_.files[v.obj].MayBeCached(fp)) continue;
     const uint32_t* cached = st_.files[v.obj].cache.Find(fp);
     uint32_t id = cached ? *cached : st_.CachePage(v.obj, fp);
-    st_.SetPte(p, pg, Pte{PteKind::kPresent, false, false, id});
+    st_.SetPte(p, pg, Pte{PteKind::kPresent, soft_dirty, false, id});
     SetDoubt(proc, pg, std::nullopt, Grant::Of(Allowance::kFaultAroundMayMap));
   }
 }
@@ -98,24 +106,16 @@ void Model::FolioMapsNeighbours(int proc, uint32_t page, bool write) {
   // (mm/memory.c finish_fault(), "map large folios in one shot"; [EMP]
   // 6.18.44 on ext4 with MADV_HUGEPAGE: a write of page 8 mapped page 9 too).
   // A write makes every PTE of it writable and dirty (set_pte_range():
-  // maybe_mkwrite(pte_mkdirty()), so soft-dirty). Which folios the page cache
-  // holds the model cannot know (readahead makes PMD-order ones under
-  // MADV_HUGEPAGE): each page of the VMA in this PTE table may be mapped.
+  // maybe_mkwrite(pte_mkdirty()), so soft-dirty): each page of the VMA in
+  // this PTE table may be mapped.
   Process& p = st_.procs[proc];
   int vi = st_.VmaAt(p, page);
   if (vi < 0) return;
   const Vma v = p.vmas[vi];
-  if (v.kind != MemKind::kFile || !v.hugepage || profile_.thp == ThpMode::kNever || v.uffd_modes) return;
+  if (!MayHaveLargeFolios(v) || v.uffd_modes) return;
   uint32_t slot_start = MmState::Slot(page) * kPagesPerPmd;
-  for (uint32_t pg = std::max(slot_start, v.start); pg < std::min(slot_start + kPagesPerPmd, v.end); pg++) {
-    if (pg == page || p.ptes.Find(pg) || p.doubts.Find(pg)) continue;
-    uint32_t fp = v.FilePage(pg);
-    if (fp >= st_.files[v.obj].size || !st_.files[v.obj].MayBeCached(fp)) continue;
-    const uint32_t* cached = st_.files[v.obj].cache.Find(fp);
-    uint32_t id = cached ? *cached : st_.CachePage(v.obj, fp);
-    st_.SetPte(p, pg, Pte{PteKind::kPresent, write && profile_.soft_dirty, false, id});
-    SetDoubt(proc, pg, std::nullopt, Grant::Of(Allowance::kFaultAroundMayMap));
-  }
+  MayMapFromCache(proc, v, std::max(slot_start, v.start), std::min(slot_start + kPagesPerPmd, v.end), page,
+                  write && profile_.soft_dirty);
 }
 
 Model::Fault Model::FaultIn(int proc, uint32_t page, bool write, uint8_t* uffd_faults) {

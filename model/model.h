@@ -163,6 +163,11 @@ class Model {
   // A shared file write fault may map the rest of the page's large folio
   // (a doubt each, fault-around-may-map).
   void FolioMapsNeighbours(int proc, uint32_t page, bool write);
+  // Whether the page cache may hold large folios of this VMA's file.
+  bool MayHaveLargeFolios(const Vma& v) const;
+  // Pages [from, to) of VMA `v` but `page`, where none is mapped and the
+  // file's page may be cached: each mapped as a doubt (fault-around-may-map).
+  void MayMapFromCache(int proc, const Vma& v, uint32_t from, uint32_t to, uint32_t page, bool soft_dirty);
   // Quirk softdirty_lost_on_uffd_wp_resolve applies to the VMA at `page`.
   bool ResolveMapsWritable(const Process& p, uint32_t page) const;
   // The whole access op (read/write at op's page), mutating, for the
