@@ -67,15 +67,20 @@ std::string Annotated(const Program& prog, const Trace& trace) {
   return out;
 }
 
-std::map<std::string, std::string> ReadMeta(const std::string& path) {
+// meta.txt as key -> value; the `also` lines, which repeat, into *also.
+std::map<std::string, std::string> ReadMeta(const std::string& path, std::vector<std::string>* also) {
   std::map<std::string, std::string> kv;
   std::ifstream in(path);
   std::string line;
   while (std::getline(in, line)) {
     size_t colon = line.find(": ");
     if (colon == std::string::npos) continue;
-    std::string& v = kv[line.substr(0, colon)];
-    v += (v.empty() ? "" : "\n") + line.substr(colon + 2);  // `also` repeats
+    std::string key = line.substr(0, colon), value = line.substr(colon + 2);
+    if (key == "also") {
+      if (also) also->push_back(value);
+    } else {
+      kv[key] = value;
+    }
   }
   return kv;
 }
@@ -136,16 +141,14 @@ bool FindingStore::Open(const std::string& dir, std::string* err) {
     DIR* d = opendir((dir + "/" + sub).c_str());
     while (dirent* e = d ? readdir(d) : nullptr) {
       if (e->d_name[0] == '.') continue;
-      auto kv = ReadMeta(dir + "/" + sub + "/" + e->d_name + "/meta.txt");
+      std::vector<std::string> also;
+      auto kv = ReadMeta(dir + "/" + sub + "/" + e->d_name + "/meta.txt", &also);
       if (kv["signature"].empty()) continue;
       Entry& entry = by_signature_[kv["signature"]];
       entry.cls = kv["class"];
       entry.cause = kv["cause"];
-      for (size_t a = 0, b; !kv["also"].empty() && a <= kv["also"].size(); a = b + 1) {
-        b = std::min(kv["also"].find('\n', a), kv["also"].size());
-        entry.also.push_back(kv["also"].substr(a, b - a));
-        aliases_[entry.also.back()] = kv["signature"];
-      }
+      entry.also = also;
+      for (const std::string& a : also) aliases_[a] = kv["signature"];
       entry.hits = strtoull(kv["hits"].c_str(), nullptr, 10);
       entry.reproduced = atoi(kv["reproduced"].c_str());
       entry.runs = atoi(kv["runs"].c_str());
@@ -290,16 +293,12 @@ bool MergeFindingDirs(const std::vector<std::string>& dirs, const std::string& o
         if (e->d_name[0] == '.') continue;
         Seen s;
         s.entry = dir + "/" + sub + "/" + e->d_name;
-        auto kv = ReadMeta(s.entry + "/meta.txt");
+        auto kv = ReadMeta(s.entry + "/meta.txt", &s.also);
         if (kv["signature"].empty()) continue;  // incomplete: a campaign was killed mid-write
         s.signature = kv["signature"];
         s.cls = kv["class"];
         s.mutant = kv["mutant"].substr(0, kv["mutant"].find(' '));
         s.cause = kv["cause"];
-        for (size_t a = 0, b; !kv["also"].empty() && a <= kv["also"].size(); a = b + 1) {
-          b = std::min(kv["also"].find('\n', a), kv["also"].size());
-          s.also.push_back(kv["also"].substr(a, b - a));
-        }
         s.hits = strtoull(kv["hits"].c_str(), nullptr, 10);
         s.reproduced = atoi(kv["reproduced"].c_str());
         s.runs = atoi(kv["runs"].c_str());
