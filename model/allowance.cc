@@ -9,6 +9,7 @@ constexpr std::string_view kAllowanceNames[] = {
     "fault-around-may-map",
     "reclaim-may-unmap",
     "reuse-may-copy",
+    "large-folio-exclusive",
 };
 static_assert(std::size(kAllowanceNames) == kNumAllowances);
 

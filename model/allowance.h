@@ -37,8 +37,15 @@ enum class Allowance : uint8_t {
   // only a stale uffd-wp bit (the VMA no longer WP-registered) tells them
   // apart: reuse keeps it (wp_page_reuse), a copy starts clean.
   kReuseMayCopy,
+  // §3.4: "exclusively mapped" (pagemap bit 56) of a subpage of a large
+  // folio that another process maps in part: per subpage on kernels with
+  // per-page mapcounts (fs/proc/task_mmu.c folio_precise_page_mapcount()),
+  // per folio without them (CONFIG_NO_PAGE_MAPCOUNT:
+  // !folio_maybe_mapped_shared()), the head page's for a PMD on 6.1
+  // (page_mapcount(pmd_page())).
+  kLargeFolioExclusive,
 };
-constexpr int kNumAllowances = 5;
+constexpr int kNumAllowances = 6;
 
 std::string_view AllowanceName(Allowance a);
 using AllowanceCounts = std::array<uint32_t, kNumAllowances>;

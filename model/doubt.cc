@@ -162,7 +162,7 @@ bool Model::MergeWorld(const Model& other, Grant why) {
     const Process& pb = b.procs[pi];
     if (pa.alive != pb.alive || !(pa.vmas == pb.vmas) || !(pa.pt == pb.pt) || pa.fds != pb.fds ||
         pa.uffd != pb.uffd || pa.older_uffds != pb.older_uffds || pa.handler_uffds != pb.handler_uffds ||
-        pa.uffd_unborrowed != pb.uffd_unborrowed || !(pa.huge_zero == pb.huge_zero))
+        pa.uffd_unborrowed != pb.uffd_unborrowed || !(pa.huge_zero == pb.huge_zero) || !(pa.thp == pb.thp))
       return false;
     std::vector<uint32_t> pages;
     for (auto& [pg, pte] : pa.ptes) pages.push_back(pg);

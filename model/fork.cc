@@ -105,6 +105,10 @@ Result Model::DoFork(Step& s) {
     for (auto it = p.huge_zero.LowerBound(MmState::Slot(v.start));
          it != p.huge_zero.end() && it->first * kPagesPerPmd < v.end; ++it)
       c.huge_zero[it->first] = true;  // mm/huge_memory.c copy_huge_pmd(): the huge zero PMD is shared
+    // copy_huge_pmd(): an anonymous THP PMD is shared with the child, both
+    // write-protected, its bits as copy_present_pte() keeps them (below).
+    for (auto it = p.thp.LowerBound(MmState::Slot(v.start)); it != p.thp.end() && it->first * kPagesPerPmd < v.end; ++it)
+      c.thp[it->first] = it->second;
     for (auto it = p.ptes.LowerBound(v.start); it != p.ptes.end() && it->first < v.end; ++it) {
       Pte pte = it->second;
       bool may_lose_sd = false;
@@ -166,6 +170,7 @@ Result Model::DoExit(Step& s) {
   p.pt.clear();
   p.doubts.clear();
   p.huge_zero.clear();
+  p.thp.clear();
   for (int f = 0; f < kMaxFiles; f++) CloseFd(proc, f);
   std::vector<int32_t> held = p.older_uffds;
   if (p.uffd >= 0 && !p.uffd_unborrowed) held.push_back(p.uffd);

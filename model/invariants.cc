@@ -108,6 +108,21 @@ std::optional<std::string> CheckInvariants(const Model& model) {
           return At(pi, pg) + "huge zero slot with a PTE that is not the zero page";
       }
     }
+    for (auto& [slot, dirty] : p.thp) {
+      if (p.huge_zero.Find(slot)) return At(pi, slot * kPagesPerPmd) + "slot both THP and huge zero";
+      const Pte* first = p.ptes.Find(slot * kPagesPerPmd);
+      for (uint32_t pg = slot * kPagesPerPmd; pg < (slot + 1) * kPagesPerPmd; pg++) {
+        const Pte* pte = p.ptes.Find(pg);
+        if (!pte || pte->kind != PteKind::kPresent || pte->page == kZeroPage || !st.pages[pte->page].anon)
+          return At(pi, pg) + "THP slot with a PTE that is not an anonymous page";
+        if (pte->soft_dirty != first->soft_dirty || pte->uffd_wp != first->uffd_wp)
+          return At(pi, pg) + "THP slot whose PTEs differ in soft-dirty or uffd-wp (one PMD)";
+        if (p.doubts.Find(pg)) return At(pi, pg) + "doubt in a THP slot";
+      }
+      int vi = st.VmaAt(p, slot * kPagesPerPmd);
+      if (vi < 0 || p.vmas[vi].end < (slot + 1) * kPagesPerPmd)
+        return At(pi, slot * kPagesPerPmd) + "THP slot not inside one VMA";
+    }
   }
   for (size_t id = 1; id < st.pages.size(); id++) {
     const PageObj& pg = st.pages[id];

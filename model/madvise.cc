@@ -72,10 +72,13 @@ Result Model::DoMadvise(Step& s) {
           // mm/madvise.c madvise_populate(): VM_FAULT_SIGBUS → EFAULT.
           return Err(EFAULT);
         }
-        if (ThpPossible(v, page) || (write && p.huge_zero.Find(MmState::Slot(page))))
-          s.pred->unmodelled = "populate of a THP-eligible range";
-        // uffd faults of populate are not predicted yet.
-        if (v.uffd_modes) s.pred->unmodelled = "populate of a uffd-registered range";
+        // GUP faults like an access: a THP, the huge zero page, or a split.
+        if (const char* why = ThpFaultUnmodelled(p, v, page)) s.pred->unmodelled = why;
+        // uffd faults of populate are not predicted yet; an async WP
+        // registration raises none (handle_userfault() is not reached:
+        // do_wp_page() / wp_huge_pmd() resolve it in the kernel).
+        bool async_wp_only = v.uffd_modes == kUffdModeWp && v.uffd >= 0 && st_.uffds[v.uffd].Async();
+        if (v.uffd_modes && !async_wp_only) s.pred->unmodelled = "populate of a uffd-registered range";
         // A lazyfree page reclaim may have discarded: faulting it in gives
         // the old page or a new one (the zero page for a read), worlds
         // that differ beyond their PTEs, which one walk cannot carry on
@@ -130,6 +133,11 @@ Result Model::DoMadvise(Step& s) {
         // is not anonymous (EINVAL).
         if (NobodyReads(op.proc, a, b, kUffdEventRemove)) s.pred->unmodelled = "a uffd event nobody reads";
         if (!v.IsAnonymous()) return Err(EINVAL);  // mm/madvise.c madvise_free_single_vma()
+        // madvise_free_huge_pmd() cleans a whole PMD (pmd_mkclean()); a
+        // large folio covered in part or PTE-mapped is split (split_folio(),
+        // which on current kernels maps its zero-filled pages to the zero
+        // page): not modelled yet.
+        if (TouchesLargeFolio(p, a, b, /*whole_pmds_ok=*/false)) s.pred->unmodelled = "MADV_FREE of a THP";
         // mm/madvise.c madvise_free_pte_range(): anonymous pages become
         // lazyfree (clean; soft-dirty kept), shared (COW after fork) ones
         // too: only a folio in the swap cache or PG_dirty must be mapped
@@ -173,9 +181,18 @@ Result Model::DoMadvise(Step& s) {
         if (v.kind == MemKind::kFile)
           st_.files[v.obj].readahead.push_back({v.FilePage(a), v.FilePage(b)});
         break;
-      case Advice::kCold:
+      case Advice::kCold: {
+        // madvise_cold_or_pageout_pte_range(): a whole PMD is only
+        // deactivated; a large folio covered in part or PTE-mapped is split
+        // (split_folio()) when mapped once: not modelled yet.
+        if (TouchesLargeFolio(p, a, b, /*whole_pmds_ok=*/true)) s.pred->unmodelled = "MADV_COLD of part of a THP";
         break;  // deactivation: nothing pagemap shows
+      }
       case Advice::kPageout: {
+        // A THP goes to reclaim whole or split (shrink_folio_list() splits
+        // it where it cannot swap it whole; a PTE-mapped one is split at
+        // once): not modelled yet.
+        if (TouchesLargeFolio(p, a, b, /*whole_pmds_ok=*/false)) s.pred->unmodelled = "MADV_PAGEOUT of a THP";
         // madvise_cold_or_pageout_pte_range() isolates pages mapped once
         // (folio_mapcount() == 1 / !folio_likely_mapped_shared()), then
         // reclaim_pages() → shrink_folio_list(), on a machine without memory

@@ -36,7 +36,76 @@ bool Model::MapsHugeZero(const Process& p, const Vma& v, uint32_t page) const {
   // create_huge_pmd() → do_huge_pmd_anonymous_page(), which maps the huge
   // zero page on a read fault (use_zero_page = 1 on both kernels). With a PTE
   // table the fault is a 4K one.
-  return ThpPossible(v, page) && st_.PtAt(p, page) == PtState::kAbsent && v.uffd_modes == 0;
+  // userfaultfd_missing(): a MISSING registration raises a userfault
+  // instead; a WP-only one does not change the fault ([EMP] 6.18.44).
+  return ThpPossible(v, page) && st_.PtAt(p, page) == PtState::kAbsent && !(v.uffd_modes & kUffdModeMissing);
+}
+
+bool Model::MapsThp(const Process& p, const Vma& v, uint32_t page) const {
+  // __handle_mm_fault(): a none PMD in a THP-enabled VMA goes to
+  // create_huge_pmd() → do_huge_pmd_anonymous_page(); a write fault
+  // allocates a PMD-sized folio (__do_huge_pmd_anonymous_page()). The
+  // allocation may fail and fall back to 4K pages (thp-may-fall-back).
+  return ThpPossible(v, page) && st_.PtAt(p, page) == PtState::kAbsent && !(v.uffd_modes & kUffdModeMissing);
+}
+
+const char* Model::ThpFaultUnmodelled(const Process& p, const Vma& v, uint32_t page) const {
+  if (!ThpPossible(v, page)) return nullptr;
+  PtState pt = st_.PtAt(p, page);
+  if (pt == PtState::kUnknown) return "fault in a THP-eligible range whose page table may be reclaimed";
+  // do_huge_pmd_anonymous_page() raises a MISSING userfault
+  // (userfaultfd_missing()), which the handler answers with 4K pages.
+  if (pt == PtState::kAbsent && (v.uffd_modes & kUffdModeMissing))
+    return "fault in a THP-eligible range registered for MISSING userfaults";
+  return nullptr;
+}
+
+bool Model::TouchesLargeFolio(const Process& p, uint32_t lo, uint32_t hi, bool whole_pmds_ok) const {
+  for (auto it = p.ptes.LowerBound(lo); it != p.ptes.end() && it->first < hi; ++it) {
+    const Pte& pte = it->second;
+    if (pte.kind != PteKind::kPresent || pte.page == kZeroPage || !st_.pages[pte.page].folio) continue;
+    uint32_t s0 = MmState::Slot(it->first) * kPagesPerPmd;
+    if (whole_pmds_ok && p.thp.Find(MmState::Slot(it->first)) && lo <= s0 && s0 + kPagesPerPmd <= hi) continue;
+    return true;
+  }
+  return false;
+}
+
+void Model::MapNewThp(Process& p, uint32_t s0) {
+  // One PMD maps a new zeroed folio, maybe_pmd_mkwrite(pmd_mkdirty()):
+  // dirty, and soft-dirty on x86, for all 512 subpages.
+  uint32_t folio = st_.next_folio++;
+  for (uint32_t pg = s0; pg < s0 + kPagesPerPmd; pg++) {
+    uint32_t id = st_.NewPage(/*anon=*/true);
+    st_.pages[id].folio = folio;
+    st_.SetPte(p, pg, Pte{PteKind::kPresent, profile_.soft_dirty, false, id});
+  }
+  p.thp[MmState::Slot(s0)] = true;
+}
+
+bool Model::WriteThpPmd(Process& p, const Vma& v, uint32_t page) {
+  uint32_t slot = MmState::Slot(page), s0 = slot * kPagesPerPmd;
+  const Pte* cur = p.ptes.Find(page);
+  // wp_huge_pmd(): a uffd-wp'd PMD of a uffd-wp VMA raises the WP userfault
+  // (sync: the handler's UFFDIO_WRITEPROTECT of the page splits the PMD) or,
+  // async, splits it at once; the PTE-level fault then resolves the page.
+  bool wp = v.UffdWp() && cur->uffd_wp;
+  // do_huge_pmd_wp_page(): PageAnonExclusive or the only reference → reuse
+  // the whole PMD, pmd_mkdirty() (soft-dirty on x86); else split and let the
+  // PTE-level fault copy the 4K page.
+  bool exclusive = true;
+  for (auto it = p.ptes.LowerBound(s0); exclusive && it != p.ptes.end() && it->first < s0 + kPagesPerPmd; ++it)
+    exclusive = st_.pages[it->second.page].refs == 1;
+  if (wp || !exclusive) {
+    st_.SplitHugePmd(p, slot);
+    return false;
+  }
+  for (auto it = p.ptes.LowerBound(s0); it != p.ptes.end() && it->first < s0 + kPagesPerPmd; ++it) {
+    if (profile_.soft_dirty) it->second.soft_dirty = true;
+    st_.pages[it->second.page].lazyfree = false;
+  }
+  *p.thp.Find(slot) = true;
+  return true;
 }
 
 bool Model::TouchesHugeZero(const Process& p, uint32_t lo, uint32_t hi) const {
@@ -200,6 +269,28 @@ Model::Fault Model::FaultInCertain(int proc, uint32_t page, bool write, uint8_t*
     p.huge_zero[MmState::Slot(page)] = true;
     return Fault::kNone;
   }
+  if (write && !cur && MapsThp(p, v, page)) {
+    // __do_huge_pmd_anonymous_page(): vmf_anon_prepare(), then the PMD.
+    EnsureAnonVma(p, vi);
+    uint32_t s0 = MmState::Slot(page) * kPagesPerPmd;
+    MapNewThp(p, s0);
+    return Fault::kNone;
+  }
+  if (write && cur && p.huge_zero.Find(MmState::Slot(page))) {
+    uint32_t s0 = MmState::Slot(page) * kPagesPerPmd;
+    if (profile_.Has(kBehHugeZeroWriteMapsThp) && !(v.UffdWp() && cur->uffd_wp)) {
+      // do_huge_pmd_wp_page() → do_huge_zero_wp_pmd(): a new THP replaces the
+      // huge zero PMD, pmd_mkdirty() (soft-dirty); failing to allocate, it
+      // falls back to the split below (thp-may-fall-back).
+      p.huge_zero.Erase(MmState::Slot(page));
+      MapNewThp(p, s0);
+      return Fault::kNone;
+    }
+    // Older kernels' do_huge_pmd_wp_page(): the huge zero PMD falls back to
+    // a split; the PTE-level fault then copies the 4K zero page (wp_page_copy()).
+    st_.SplitHugePmd(p, MmState::Slot(page));
+  }
+  if (write && cur && p.thp.Find(MmState::Slot(page)) && WriteThpPmd(p, v, page)) return Fault::kNone;
 
   if (cur && cur->kind == PteKind::kUffdMarker && missing) {
     // A live marker in a MISSING-registered VMA: pte_marker_handle_uffd_wp()
@@ -463,13 +554,9 @@ Result Model::DoAccess(Step& s, bool write) {
     } else if (v.kind != MemKind::kAnon && none_like && v.FilePage(page) >= st_.files[v.obj].size) {
       fault = Fault::kBus;
     } else {
-      if (ThpPossible(v, page) && st_.PtAt(p, page) != PtState::kPresent) {
-        // A PMD without PTE table: a write allocates a THP; a read maps the
-        // huge zero page (not with uffd, nor when PT_RECLAIM leaves the table unknown).
-        if (write) s.pred->unmodelled = "write fault in a THP-eligible range";
-        else if (!MapsHugeZero(p, v, page)) s.pred->unmodelled = "fault in a THP-eligible range";
-      }
-      if (write && p.huge_zero.Find(MmState::Slot(page))) s.pred->unmodelled = "write to a huge zero page";
+      // A PMD without PTE table: a write allocates a THP; a read maps the
+      // huge zero page (not with uffd, nor when PT_RECLAIM leaves the table unknown).
+      if (const char* why = ThpFaultUnmodelled(p, v, page)) s.pred->unmodelled = why;
       const uint32_t* cached = v.IsAnonymous() ? nullptr : st_.files[v.obj].cache.Find(v.FilePage(page));
       bool missing = (v.uffd_modes & kUffdModeMissing) && (v.IsAnonymous() || (v.IsShmem() && !cached));
       bool minor = (v.uffd_modes & kUffdModeMinor) && v.IsShmem() && cached;
@@ -546,6 +633,7 @@ Model::Variant Model::ZapOne(const Vma* v, const Variant& pte, Zap how) {
 // zap_pte_range() over [lo, hi).
 void Model::ZapRange(int proc, uint32_t lo, uint32_t hi, Zap how) {
   Process& p = st_.procs[proc];
+  st_.SplitHugePmdsPartly(p, lo, hi);  // zap_pmd_range(): __split_huge_pmd() of a partly covered PMD
   auto doubts = TakeDoubts(proc, lo, hi);
   // Collect first: ClearPte/SetPte edit the table we walk.
   std::vector<uint32_t> pages;
@@ -564,14 +652,15 @@ void Model::ZapRange(int proc, uint32_t lo, uint32_t hi, Zap how) {
     const Vma* v = vi >= 0 ? &p.vmas[vi] : nullptr;
     SetDoubt(proc, page, ZapOne(v, d.alt_none ? Variant{} : Variant{d.alt}, how), d.why);
   }
-  // A huge zero PMD is zapped whole (mm/huge_memory.c zap_huge_pmd(): the PMD
-  // is cleared, no PTE table is left) or split into a PTE table first
-  // (mm/memory.c zap_pmd_range()).
+  // A huge PMD covered whole is zapped whole (mm/huge_memory.c
+  // zap_huge_pmd(): the PMD is cleared, no PTE table is left); one covered in
+  // part was split before (mm/memory.c zap_pmd_range()).
   if (lo < hi)
     for (uint32_t slot = MmState::Slot(lo); slot <= MmState::Slot(hi - 1); slot++) {
-      if (!p.huge_zero.Find(slot)) continue;
+      if (!p.huge_zero.Find(slot) && !p.thp.Find(slot)) continue;
       p.huge_zero.Erase(slot);
-      if (lo <= slot * kPagesPerPmd && (slot + 1) * kPagesPerPmd <= hi) p.pt.Erase(slot);
+      p.thp.Erase(slot);
+      p.pt.Erase(slot);
     }
 }
 

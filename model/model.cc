@@ -45,6 +45,7 @@ Prediction WithoutQuirks(const Prediction& pred) {
 
 Model::Model(KernelProfile profile) : profile_(std::move(profile)) {
   st_.legacy_anon_vma_merge = !profile_.Has(kBehAnonVmaMergeEitherSide);
+  st_.mkdirty_sets_soft_dirty = profile_.soft_dirty && profile_.Has(kBehThpSplitDirtiesPtes);
 }
 
 Prediction Model::Predict(const Op& op, size_t index) const {

@@ -212,9 +212,13 @@ class Model {
   uint64_t PagemapEntry(const Process& p, uint32_t page) const;
   // Whether a fault at `page` may map a PMD THP (docs/CONTRACT.md §11.3): an
   // anonymous private VMA covering the page's whole aligned 2 MiB range, with
-  // THP enabled for it. Only read faults that map the huge zero page are
-  // modelled; other such ops are reported unmodelled.
+  // THP enabled for it. A read fault on a none PMD maps the huge zero page,
+  // a write fault a THP (MapsHugeZero, MapsThp).
   bool ThpPossible(const Vma& v, uint32_t page) const;
+  // A write fault at `page` maps a new THP (do_huge_pmd_anonymous_page()).
+  bool MapsThp(const Process& p, const Vma& v, uint32_t page) const;
+  // Why a fault at `page` in a THP-eligible range is not modelled, or null.
+  const char* ThpFaultUnmodelled(const Process& p, const Vma& v, uint32_t page) const;
   // mm/util.c __vm_enough_memory() in overcommit mode 0: a charge of more
   // pages than totalram_pages() + total_swap_pages is refused (ENOMEM).
   bool CommitRefused(uint64_t pages) const {
@@ -224,6 +228,14 @@ class Model {
   bool MapsHugeZero(const Process& p, const Vma& v, uint32_t page) const;
   // Whether [lo, hi) touches a slot mapped by the huge zero page.
   bool TouchesHugeZero(const Process& p, uint32_t lo, uint32_t hi) const;
+  // A write to the THP PMD of `page`'s slot: do_huge_pmd_wp_page() reuses it
+  // whole or falls back to a split. Returns true when the write is done.
+  bool WriteThpPmd(Process& p, const Vma& v, uint32_t page);
+  // Whether [lo, hi) maps a page of a large folio, other than through a THP
+  // PMD [lo, hi) covers whole when `whole_pmds_ok`.
+  bool TouchesLargeFolio(const Process& p, uint32_t lo, uint32_t hi, bool whole_pmds_ok) const;
+  // Maps a new THP at the slot starting at `s0`.
+  void MapNewThp(Process& p, uint32_t s0);
 
   // --- doubt.cc: PTEs the model cannot pin down (state.h Doubt) ---
   Variant Primary(const Process& p, uint32_t page) const;

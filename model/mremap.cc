@@ -40,6 +40,9 @@ Result Model::DoMremap(Step& s) {
   if (TouchesHugeZero(p, addr, addr + std::max(old_len, new_len)) ||
       (move && TouchesHugeZero(p, op.new_page, op.new_page + new_len)))
     s.pred->unmodelled = "mremap of a huge zero page";
+  if (MmState::TouchesThp(p, addr, addr + std::max(old_len, new_len)) ||
+      (move && MmState::TouchesThp(p, op.new_page, op.new_page + new_len)))
+    s.pred->unmodelled = "mremap of a THP";  // move_huge_pmd() vs a split: not modelled yet
 
   if (!move) {
     if (old_len >= new_len) {

@@ -31,12 +31,43 @@ void MmState::SplitAt(Process& p, uint32_t page) {
   // __split_vma (mm/mmap.c): both halves keep every flag, the anon_vma and the
   // uffd context; the tail's pgoff advances.
   // A huge PMD across the boundary is split (vma_adjust_trans_huge()).
-  if (page % kPagesPerPmd) p.huge_zero.Erase(Slot(page));
+  if (page % kPagesPerPmd) SplitHugePmd(p, Slot(page));
   Vma tail = p.vmas[i];
   tail.pgoff = p.vmas[i].FilePage(page);
   tail.start = page;
   p.vmas[i].end = page;
   p.vmas.insert(p.vmas.begin() + i + 1, tail);
+}
+
+void MmState::SplitHugePmd(Process& p, uint32_t slot) {
+  // __split_huge_zero_page_pmd(): 512 PTEs of the 4K zero page, uffd-wp
+  // carried (the model's PTEs already are those).
+  p.huge_zero.Erase(slot);
+  const bool* dirty = p.thp.Find(slot);
+  if (!dirty) return;
+  // __split_huge_pmd_locked(): each PTE gets the PMD's soft-dirty and uffd-wp
+  // bits, and pte_mkdirty() when the PMD was dirty ("NOTE: this may set
+  // soft-dirty too on some archs": x86 does), so a THP written since
+  // clear_refs or not, once split, shows all its subpages soft-dirty; 6.1
+  // did not mkdirty (kBehThpSplitDirtiesPtes).
+  if (*dirty && mkdirty_sets_soft_dirty)
+    for (auto it = p.ptes.LowerBound(slot * kPagesPerPmd);
+         it != p.ptes.end() && it->first < (slot + 1) * kPagesPerPmd; ++it)
+      it->second.soft_dirty = true;
+  p.thp.Erase(slot);
+  TouchPt(p, slot * kPagesPerPmd);  // the deposited page table
+}
+
+void MmState::SplitHugePmdsPartly(Process& p, uint32_t lo, uint32_t hi) {
+  if (lo >= hi || (p.huge_zero.empty() && p.thp.empty())) return;
+  for (uint32_t slot = Slot(lo); slot <= Slot(hi - 1); slot++)
+    if (lo > slot * kPagesPerPmd || hi < (slot + 1) * kPagesPerPmd) SplitHugePmd(p, slot);
+}
+
+bool MmState::TouchesThp(const Process& p, uint32_t lo, uint32_t hi) {
+  if (lo >= hi || p.thp.empty()) return false;
+  auto it = p.thp.LowerBound(Slot(lo));
+  return it != p.thp.end() && it->first <= Slot(hi - 1);
 }
 
 bool MmState::Mergeable(const Vma& a, const Vma& b) {

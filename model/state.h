@@ -55,6 +55,10 @@ struct PageObj {
   // after a swap-in (mm/memory.c do_swap_page() frees the swap slot only
   // when should_try_to_free_swap()), which changes what MADV_FREE does.
   bool swap_cache = false;
+  // The large folio (a THP) the page is a subpage of: an id shared by its
+  // 512 pages (MmState::next_folio), 0 for a small folio. A PMD split keeps
+  // the folio; only its last subpage's release ends it.
+  uint32_t folio = 0;
   uint32_t mapcount = 0;   // present PTEs mapping it, in all processes
   uint32_t refs = 0;       // mapcount + swap PTEs + page-cache membership
   Bytes bytes;
@@ -185,6 +189,12 @@ struct Process {
   // Slots mapped by a PMD of the huge zero page (do_huge_pmd_anonymous_page()
   // on a read fault); their PTEs are kZeroPage entries, one per 4K page.
   FlatMap<uint32_t, bool> huge_zero;
+  // Slots mapped by a PMD of an anonymous THP (mm/huge_memory.c
+  // __do_huge_pmd_anonymous_page() on a write fault), each to the PMD's dirty
+  // bit. Their PTEs are 512 present entries, one per subpage (each its own
+  // PageObj, so its mapcount is the subpage's), carrying the PMD's soft-dirty
+  // and uffd-wp bits; SplitHugePmd() turns them into a PTE table.
+  FlatMap<uint32_t, bool> thp;
   bool operator==(const Process&) const = default;
 };
 
@@ -199,10 +209,15 @@ class MmState {
   std::array<int32_t, kMaxFiles> named_files{};  // regular file per slot name, -1 none
   std::vector<UffdCtx> uffds;
   uint32_t next_anon_vma = 1;
+  uint32_t next_folio = 1;
   // 6.1's is_mergeable_anon_vma() tests list_is_singular() on the merge
   // target: a VMA with an anon_vma never merges into a neighbour without
   // one (set from the kBehAnonVmaMergeEitherSide behaviour).
   bool legacy_anon_vma_merge = false;
+  // x86's pte_mkdirty() sets _PAGE_SOFT_DIRTY too (with CONFIG_MEM_SOFT_DIRTY),
+  // so a dirty huge PMD splits into soft-dirty PTEs where the split makes
+  // them dirty (the behaviour kBehThpSplitDirtiesPtes).
+  bool mkdirty_sets_soft_dirty = false;
 
   // --- VMAs ---
   // Index of the VMA containing `page`, or -1.
@@ -211,6 +226,13 @@ class MmState {
   size_t FirstVmaEnding(const Process& p, uint32_t page) const;
   // Ensures a VMA boundary at `page` (__split_vma) if `page` is inside a VMA.
   void SplitAt(Process& p, uint32_t page);
+  // mm/huge_memory.c __split_huge_pmd(): the huge PMD of `slot` (THP or huge
+  // zero page), if any, becomes a PTE table.
+  void SplitHugePmd(Process& p, uint32_t slot);
+  // Splits the huge PMDs that [lo, hi) covers only in part.
+  void SplitHugePmdsPartly(Process& p, uint32_t lo, uint32_t hi);
+  // Whether [lo, hi) touches a slot mapped by a THP PMD.
+  static bool TouchesThp(const Process& p, uint32_t lo, uint32_t hi);
   // Merges the VMAs in [lo, hi) with mergeable neighbours (vma_merge(): the
   // changed VMA with its prev and next). Returns true if it merged anything.
   // Callers pass only ranges whose VMAs changed: unchanged VMAs do not merge.

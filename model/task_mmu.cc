@@ -29,6 +29,16 @@ Result Model::DoPagemap(Step& s) {
   std::vector<uint32_t> discarded;
   std::vector<std::pair<uint32_t, bool>> resolved;  // page, to the alternative
   std::vector<std::pair<int, bool>> vma_sd;         // VMA index, observed soft-dirty
+  // Large folios other processes map (some subpage of): their subpages'
+  // "exclusive" bit depends on the kernel's mapcount granularity.
+  std::vector<uint32_t> shared_folios;
+  for (size_t q = 0; q < st_.procs.size(); q++) {
+    if (static_cast<int>(q) == op.proc || !st_.procs[q].alive) continue;
+    for (auto& [qp, qpte] : st_.procs[q].ptes)
+      if (qpte.kind == PteKind::kPresent && qpte.page != kZeroPage && st_.pages[qpte.page].folio)
+        shared_folios.push_back(st_.pages[qpte.page].folio);
+  }
+  std::sort(shared_folios.begin(), shared_folios.end());
   for (uint32_t i = 0; i < op.npages; i++) {
     uint32_t page = op.page + i;
     r.pagemap[i] = PagemapEntry(p, page);
@@ -69,6 +79,17 @@ Result Model::DoPagemap(Step& s) {
           }
         s.pred->latitudes.push_back({i, kPmMmapExclusive, why});
       }
+    }
+    if (pte && pte->kind == PteKind::kPresent && pte->page != kZeroPage && st_.pages[pte->page].folio &&
+        std::binary_search(shared_folios.begin(), shared_folios.end(), st_.pages[pte->page].folio)) {
+      // The contract's per-subpage answer against the per-folio one (mapped
+      // by another process: not exclusive) and 6.1's head-page one for a PMD.
+      bool per_page = st_.pages[pte->page].mapcount == 1;
+      bool per_head = per_page;
+      uint32_t s0 = MmState::Slot(page) * kPagesPerPmd;
+      if (p.thp.Find(MmState::Slot(page))) per_head = st_.pages[p.ptes.Find(s0)->page].mapcount == 1;
+      if (per_page || per_head)
+        s.pred->latitudes.push_back({i, kPmMmapExclusive, Grant::Of(Allowance::kLargeFolioExclusive)});
     }
     if (pte && pte->kind == PteKind::kPresent && pte->page == kZeroPage && p.huge_zero.Find(MmState::Slot(page)) &&
         profile_.quirks.Has(Quirk::kHugeZeroPagePagemapFile)) {
@@ -120,6 +141,10 @@ struct ScanSim {
   std::vector<ScanRegion> out;
   // Pages WP_MATCHING write-protects.
   std::vector<uint32_t> protect;
+  // THP slots WP_MATCHING splits (pagemap_scan_thp_entry()), before it
+  // protects pages in them.
+  std::vector<uint32_t> split;
+  bool Split(uint32_t slot) const { return std::find(split.begin(), split.end(), slot) != split.end(); }
 
   bool Interesting(uint32_t cats) const {
     uint32_t c = cats ^ inv;
@@ -274,6 +299,53 @@ static Result RunScan(const Model& m, const Process& p, const Op& op, const Kern
       if (((vma_cat ^ S.inv) & required) != required) continue;
       for (uint32_t page = std::max(lo, v.start); page < std::min(hi, v.end); page++) {
         const Pte* pte = p.ptes.Find(page);
+        uint32_t slot = MmState::Slot(page);
+        const bool* thp_dirty = p.thp.Find(slot);
+        Pte split_pte;
+        if (thp_dirty && !S.Split(slot)) {
+          // pagemap_scan_thp_entry() on the PMD from `page` to the end of
+          // the slot, the VMA or the range: one output of its categories
+          // (pagemap_thp_category(): HUGE besides what a PTE shows).
+          uint32_t pmd_end = std::min({(slot + 1) * kPagesPerPmd, hi, v.end});
+          uint32_t cats = vma_cat | kCatHuge | PageCategories(pte, true, false, v, st, prof);
+          if (!S.Interesting(cats)) {
+            page = pmd_end - 1;
+            continue;
+          }
+          uint32_t end = page;
+          int r = 0;
+          for (; end < pmd_end; end++) {
+            bool counted;
+            r = S.Output(cats, kBias + end, &counted);
+            if (!counted) break;
+          }
+          if (end == page || !S.wp_matching || !(cats & kCatWritten)) {
+            if (r) return r;
+            page = pmd_end - 1;
+            continue;
+          }
+          if (page == slot * kPagesPerPmd && end == page + kPagesPerPmd) {
+            // make_uffd_wp_pmd(): the whole PMD protected, not split.
+            for (uint32_t pg = page; pg < end; pg++) S.protect.push_back(pg);
+            page = pmd_end - 1;
+            continue;
+          }
+          // Only part of the PMD: split_huge_pmd(), the output backed out
+          // (pagemap_scan_backout_range()), and the PTE walk goes on "as if
+          // there was no THP" over the new table (split PTEs: SplitHugePmd()).
+          if (S.has_buf) {
+            Entry& cur = S.buf[S.idx];
+            if (cur.start != kBias + page) cur.end = kBias + page;
+            else cur = Entry{};
+            S.found -= end - page;
+          }
+          S.split.push_back(slot);
+        }
+        if (thp_dirty && pte) {
+          split_pte = *pte;
+          if (*thp_dirty && prof.soft_dirty) split_pte.soft_dirty = true;
+          pte = &split_pte;
+        }
         bool pt = pte || has_pt(page);
         if (fast_wp && pt) {
           // Fast path: WP_MATCHING without a buffer protects every PTE of an
@@ -454,6 +526,7 @@ Result Model::DoScan(Step& s) {
     if (out.kind != PteKind::kUffdMarker) out.uffd_wp = true;
     return out;
   };
+  for (uint32_t slot : chosen.sim.split) st_.SplitHugePmd(p, slot);
   for (uint32_t page : chosen.sim.protect) {
     const Doubt* d = p.doubts.Find(page);
     std::optional<Doubt> saved;

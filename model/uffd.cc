@@ -99,11 +99,9 @@ void Model::WriteProtect(int proc, uint32_t lo, uint32_t hi, bool on) {
   if (vi < 0) return;
   // change_pmd_range() (mm/mprotect.c): a range covering a PMD only in part
   // splits it (__split_huge_pmd) whether it protects or unprotects, so a
-  // huge zero page becomes 512 PTEs of the 4K zero page; a whole PMD stays.
-  for (uint32_t slot = MmState::Slot(lo); lo < hi && slot <= MmState::Slot(hi - 1); slot++) {
-    uint32_t s0 = slot * kPagesPerPmd;
-    if ((lo > s0 || hi < s0 + kPagesPerPmd) && p.huge_zero.Find(slot)) p.huge_zero.Erase(slot);
-  }
+  // huge zero page becomes 512 PTEs of the 4K zero page and a THP 512 PTEs
+  // of its subpages; a whole PMD stays.
+  st_.SplitHugePmdsPartly(p, lo, hi);
   bool markers = UsesMarkers(p.vmas[vi]);
   bool writable = !on && ResolveMapsWritable(p, lo);
   // change_pte_range() per PTE (§5.3). MM_CP_UFFD_WP: present and swap PTEs

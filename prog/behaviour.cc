@@ -114,6 +114,29 @@ constexpr BehaviourProbe kProbes[] = {
      "mmap 1 1 rw anon private\n"
      "mremap 0 3 4\n",
      4, "ok", "err EFAULT"},
+    {kBehHugeZeroWriteMapsThp, "huge_zero_write_maps_thp",
+     "a write to the huge zero page maps a new THP over its PMD (mm/huge_memory.c do_huge_pmd_wp_page() → "
+     "do_huge_zero_wp_pmd()); older kernels split the PMD into 4K zero-page PTEs and copy the one page "
+     "written (the split's other pages stay the zero page: not exclusive)",
+     "requires thp\n"
+     "mmap 0 512 rw anon private\n"
+     "madvise 0 512 hugepage\n"
+     "read 5\n"
+     "write 5\n"
+     "pagemap 6 1\n",
+     5, "P--X", "P---"},
+    {kBehThpSplitDirtiesPtes, "thp_split_dirties_ptes",
+     "splitting a dirty THP PMD makes each PTE dirty, which sets soft-dirty on x86 (mm/huge_memory.c "
+     "__split_huge_pmd_locked(): pte_mkdirty(), \"this may set soft-dirty too on some archs\"); older kernels "
+     "(6.1) left the PTEs clean for sparc64's sake, so they keep only the PMD's own soft-dirty bit",
+     "requires soft_dirty thp\n"
+     "mmap 0 512 rw anon private\n"
+     "madvise 0 512 hugepage\n"
+     "write 0\n"
+     "clear_refs 4\n"
+     "mprotect 256 256 r\n"
+     "pagemap 0 1\n",
+     6, "P--X-D", "P--X--"},
 };
 
 }  // namespace

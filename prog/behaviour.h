@@ -28,6 +28,8 @@ enum Behaviour : uint32_t {
   kBehDontunmapCopyMergesSource = 1u << 9,
   kBehDontunmapSourcePgoffReset = 1u << 10,
   kBehMmapMergesPrevFirst = 1u << 11,
+  kBehHugeZeroWriteMapsThp = 1u << 12,
+  kBehThpSplitDirtiesPtes = 1u << 13,
 };
 
 struct BehaviourProbe {

@@ -24,6 +24,7 @@ TEST(BehaviourProbe, ModelAnswersYesWithAndNoWithout) {
   for (const BehaviourProbe& b : BehaviourProbes()) {
     KernelProfile with = HostProfile618();
     with.behaviours |= b.bit;
+    with.soft_dirty = true;  // for the probes that read soft-dirty
     KernelProfile without = with;
     without.behaviours &= ~b.bit;
     std::string yes = Answer(b, with), no = Answer(b, without);

@@ -3,6 +3,7 @@
 // for every expectation). H = the 6.18 host profile, G = the 6.1 guest profile.
 #include <gtest/gtest.h>
 
+#include "model/invariants.h"
 #include "model_test_util.h"
 
 namespace mmdiff {
@@ -481,17 +482,46 @@ TEST(Model, IsACopyableValue) {
   EXPECT_EQ(b.state().procs[0].ptes.size(), 2u);
 }
 
-TEST(Model, ThpEligibleFaultIsUnmodelled) {
-  Program prog = MustParse("mmap 0 1024 rw anon private\nmadvise 0 1024 hugepage\nwrite 600\nwrite 0\n");
-  Model m(HostProfile618());
-  m.Advance(prog.ops[0], 0);
-  m.Advance(prog.ops[1], 1);
-  EXPECT_EQ(m.Predict(prog.ops[2], 2).unmodelled, "write fault in a THP-eligible range");
-  // The guest profile with THP "never" models it.
+TEST(Model, ThpWriteFaultMapsAWholePmd) {
+  // do_huge_pmd_anonymous_page(): a write fault on a none PMD of a
+  // THP-enabled VMA maps all 512 subpages, dirty and soft-dirty.
+  Program prog = MustParse("mmap 0 1024 rw anon private\nmadvise 0 1024 hugepage\nwrite 600\n");
+  KernelProfile profile = GuestProfile61();
+  profile.thp = ThpMode::kMadvise;
+  Model m(profile);
+  for (size_t i = 0; i < prog.ops.size(); i++) ASSERT_TRUE(m.Advance(prog.ops[i], i).unmodelled.empty());
+  const Process& p = m.state().procs[0];
+  EXPECT_TRUE(p.thp.Find(1));
+  for (uint32_t page : {512u, 600u, 1023u}) {
+    const Pte* pte = p.ptes.Find(page);
+    ASSERT_TRUE(pte) << page;
+    EXPECT_TRUE(pte->soft_dirty);
+    EXPECT_NE(pte->page, kZeroPage);
+  }
+  EXPECT_FALSE(p.ptes.Find(0));
+  // A partial munmap splits it: the PTEs left stay, soft-dirty (pte_mkdirty()).
+  Program more = MustParse("munmap 512 10\n");
+  ASSERT_TRUE(m.Advance(more.ops[0], 3).unmodelled.empty());
+  const Process& after = m.state().procs[0];
+  EXPECT_FALSE(after.thp.Find(1));
+  EXPECT_FALSE(after.ptes.Find(515));
+  ASSERT_TRUE(after.ptes.Find(600));
+  EXPECT_TRUE(after.ptes.Find(600)->soft_dirty);
+  EXPECT_EQ(CheckInvariants(m), std::nullopt);
+  // The guest profile with THP "never" maps one 4K page.
   KernelProfile never = GuestProfile61();
   never.thp = ThpMode::kNever;
   Model g(never);
-  for (size_t i = 0; i < 3; i++) EXPECT_TRUE(g.Advance(prog.ops[i], i).unmodelled.empty());
+  for (size_t i = 0; i < prog.ops.size(); i++) EXPECT_TRUE(g.Advance(prog.ops[i], i).unmodelled.empty());
+  EXPECT_FALSE(g.state().procs[0].ptes.Find(512));
+}
+
+TEST(Model, ThpFaultUnderMissingRegistrationIsUnmodelled) {
+  Program prog = MustParse(
+      "mmap 0 512 rw anon private\nmadvise 0 512 hugepage\nuffd_open\nuffd_register 0 512 missing\nwrite 0\n");
+  Model m(HostProfile618());
+  for (size_t i = 0; i < 4; i++) ASSERT_TRUE(m.Advance(prog.ops[i], i).unmodelled.empty());
+  EXPECT_EQ(m.Predict(prog.ops[4], 4).unmodelled, "fault in a THP-eligible range registered for MISSING userfaults");
 }
 
 }  // namespace
