@@ -26,6 +26,17 @@ bool HasPagesIn(const Process& p, uint32_t lo, uint32_t hi) {
 
 }  // namespace
 
+bool MayShapeThp(const Model& model, const Op& op) {
+  if (MayShapeThp(op.kind)) return true;
+  switch (op.kind) {
+    case OpKind::kMunmap: case OpKind::kWrite: case OpKind::kUffdWp: case OpKind::kScan:
+      return op.proc < model.state().procs.size() &&
+             (!model.state().procs[op.proc].thp.empty() || !model.state().procs[op.proc].huge_zero.empty());
+    default:
+      return false;
+  }
+}
+
 bool KhugepagedCould(const Model& model) {
   if (model.profile().thp == ThpMode::kNever) return false;
   for (const Process& p : model.state().procs) {
@@ -33,7 +44,8 @@ bool KhugepagedCould(const Model& model) {
     for (const Vma& v : p.vmas)
       for (uint32_t s = AlignUp(v.start, kPagesPerPmd); s + kPagesPerPmd <= v.end; s += kPagesPerPmd)
         if (model.ThpPossible(v, s) && HasPagesIn(p, s, s + kPagesPerPmd) &&
-            !model.TouchesHugeZero(p, s, s + kPagesPerPmd))  // PMD-mapped: nothing to collapse
+            !model.TouchesHugeZero(p, s, s + kPagesPerPmd) &&
+            !MmState::TouchesThp(p, s, s + kPagesPerPmd))  // PMD-mapped: nothing to collapse
           return true;
   }
   return false;

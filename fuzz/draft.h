@@ -57,6 +57,11 @@ struct Plan {
 // Ops that can give a populated 2 MiB slot a THP-eligible VMA (flags,
 // bounds, merges, moved pages): the op table's kTraitShapesThp.
 inline bool MayShapeThp(OpKind kind) { return HasTrait(kind, kTraitShapesThp); }
+// Those, and ops that may split a THP the issuing process maps with a PMD
+// (or a huge zero page) into 4K PTEs (a partial munmap, UFFDIO_WRITEPROTECT
+// or PAGEMAP_SCAN, a write to a THP shared after fork or to the huge zero
+// page): the generator checks KhugepagedCould after them.
+bool MayShapeThp(const Model& model, const Op& op);
 bool HasArg(const OpInfo& info, ArgKind kind);
 inline uint32_t AlignUp(uint32_t x, uint32_t a) { return (x + a - 1) / a * a; }
 

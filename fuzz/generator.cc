@@ -64,7 +64,7 @@ Program Builder::Run() {
     // Ops that change VMA flags or bounds may make a populated slot
     // THP-eligible: keep the state before them to undo.
     std::optional<Model> before;
-    if (MayShapeThp(op.kind)) before = model_;
+    if (MayShapeThp(model_, op)) before = model_;
     Prediction pred = model_.Advance(op, prog_.ops.size());
     if (!pred.unmodelled.empty()) {
       stats_->dropped_unmodelled++;

@@ -551,7 +551,7 @@ bool KeepModelled(Program* prog, const KernelProfile& profile, size_t max_ops, R
     // Ops that change VMA flags or bounds may make a populated slot
     // THP-eligible: keep the state before them to undo.
     std::optional<Model> before;
-    if (MayShapeThp(op.kind)) before = model;
+    if (MayShapeThp(model, op)) before = model;
     if (!model.Advance(op, index).unmodelled.empty()) {
       st.dropped_unmodelled++;
       continue;
