@@ -419,8 +419,15 @@ Result Model::DoScan(Step& s) {
   if (op.npages) {
     for (uint32_t slot = MmState::Slot(lo); slot <= MmState::Slot(hi - 1); slot++) {
       const PtState* ps = p.pt.Find(slot);
-      if (ps && *ps == PtState::kUnknown && unknown.size() < 4) unknown.push_back(slot);
+      if (ps && *ps == PtState::kUnknown) unknown.push_back(slot);
     }
+  }
+  if (unknown.size() > 4) {
+    // Each combination is an alternative: past 4 tables the model stops
+    // rather than take the others as present ([EMP] 6.18.44: five slots
+    // zapped whole, all five tables freed).
+    s.pred->unmodelled = "PAGEMAP_SCAN over more than 4 page tables the model cannot know";
+    unknown.resize(4);
   }
   std::vector<std::pair<uint32_t, Grant>> doubtful;
   for (auto it = p.doubts.LowerBound(lo); it != p.doubts.end() && it->first < hi; ++it)

@@ -12,7 +12,8 @@
 #include "model/checker.h"
 #include "model/invariants.h"
 #include "model/model.h"
-#include "prog/op_table.h"
+#include "prog/op_traits.h"
+#include "prog/op_traits.h"
 #include "prog/text.h"
 
 namespace mmdiff {
@@ -301,6 +302,45 @@ TEST(GeneratorTest, ModelInvariantsHoldAlongGeneratedPrograms) {
                                       << PrintProgram(p);
       }
     }
+  }
+}
+
+}  // namespace
+}  // namespace mmdiff
+
+namespace mmdiff {
+namespace {
+
+// Issue "Reach": at least 15% of generated programs touch a THP-eligible
+// 2 MiB slot (an op on a page whose VMA could hold a PMD THP there), on a
+// kernel with THP in madvise mode (the host) and in always mode (6.12).
+TEST(GeneratorTest, ProgramsReachThpSlots) {
+  KernelProfile always = GuestProfile61();
+  always.thp = ThpMode::kAlways;
+  for (const KernelProfile& prof : {HostProfile618(), always}) {
+    Generator g(Options(77, prof));
+    constexpr int kPrograms = 1000;
+    int touching = 0, huge = 0;
+    for (int n = 0; n < kPrograms; n++) {
+      Program p = g.Next();
+      Model m(prof);
+      bool touched = false, mapped = false;
+      for (size_t i = 0; i < p.ops.size(); i++) {
+        const Op& op = p.ops[i];
+        const Process& before = m.state().procs[op.proc];
+        int vi = m.state().VmaAt(before, op.page);
+        if (!HasTrait(op.kind, kTraitObserves) && vi >= 0 && m.ThpPossible(before.vmas[vi], op.page))
+          touched = true;
+        m.Advance(op, i);
+        for (const Process& q : m.state().procs) mapped |= !q.thp.empty() || !q.huge_zero.empty();
+      }
+      touching += touched;
+      huge += mapped;
+    }
+    std::printf("%s: %d of %d programs touch a THP-eligible slot, %d map a huge PMD\n", prof.release.c_str(),
+                touching, kPrograms, huge);
+    EXPECT_GE(touching * 100, 15 * kPrograms) << prof.release;
+    EXPECT_GE(huge * 100, 10 * kPrograms) << prof.release;
   }
 }
 

@@ -526,3 +526,22 @@ TEST(Model, ThpFaultUnderMissingRegistrationIsUnmodelled) {
 
 }  // namespace
 }  // namespace mmdiff
+
+namespace mmdiff {
+namespace {
+
+// Five 2 MiB slots zapped whole: each page table may be freed (PT_RECLAIM);
+// past four the scan is not modelled rather than taking the rest as kept
+// (a host campaign found the kernel freeing all five).
+TEST(Model, ScanOverManyReclaimablePageTablesIsUnmodelled) {
+  Program prog = MustParse(
+      "mmap 0 2560 rw anon private\nmadvise 336 1713 populate_write\nmadvise 0 2560 dontneed\n"
+      "scan 0 2560 req=written ret=written vec=1\nscan 0 2048 req=written ret=written vec=1\n");
+  Model m(HostProfile618());
+  for (size_t i = 0; i < 3; i++) ASSERT_TRUE(m.Advance(prog.ops[i], i).unmodelled.empty());
+  EXPECT_EQ(m.Predict(prog.ops[3], 3).unmodelled, "PAGEMAP_SCAN over more than 4 page tables the model cannot know");
+  EXPECT_TRUE(m.Predict(prog.ops[4], 4).unmodelled.empty());
+}
+
+}  // namespace
+}  // namespace mmdiff
