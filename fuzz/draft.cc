@@ -415,7 +415,9 @@ Advice Drafter::PickAdvice() {
   W(Advice::kFree) = 9;
   W(Advice::kRemove) = 5;
   W(Advice::kWillneed) = 4;
-  W(Advice::kPageout) = 4;
+  // With swap, pageout makes swap entries, where soft-dirty and uffd-wp
+  // ride in the swap PTE (pte_swp_soft_dirty(), pte_swp_uffd_wp()).
+  W(Advice::kPageout) = prof_.swap ? 28 : 4;
   W(Advice::kCold) = 3;
   W(Advice::kPopulateRead) = 5;
   W(Advice::kPopulateWrite) = 6;
@@ -691,6 +693,19 @@ bool Drafter::ChooseMadvise(Op* op, const Plan* plan) {
       for (const Vma& v : p.vmas)
         if (v.start < op->page + op->npages && op->page < v.end && !v.IsAnonymous()) file = true;
       if (file && rng_.Chance(3, 4)) op->advice = Advice::kDontneed;
+      // With swap, mostly where anonymous pages are mapped: they swap out.
+      if (!file && prof_.swap && rng_.Chance(4, 5)) {
+        std::vector<uint32_t> anon;
+        for (auto& [pg, pte] : p.ptes)
+          if (pte.kind == PteKind::kPresent && pte.page != kZeroPage && St().pages[pte.page].anon) anon.push_back(pg);
+        if (!anon.empty()) {
+          uint32_t at = anon[rng_.Below(anon.size())];
+          op->page = at;
+          op->npages = static_cast<uint32_t>(rng_.Between(1, 8));
+          int vi = St().VmaAt(p, at);
+          if (vi >= 0) op->npages = std::min(op->npages, p.vmas[vi].end - at);
+        }
+      }
       break;
     }
     case Advice::kRemove:

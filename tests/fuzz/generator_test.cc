@@ -346,3 +346,33 @@ TEST(GeneratorTest, ProgramsReachThpSlots) {
 
 }  // namespace
 }  // namespace mmdiff
+
+namespace mmdiff {
+namespace {
+
+// Issue "Reach": where the target has swap, at least 10% of generated
+// programs page anonymous memory out (an anonymous page becomes a swap
+// entry).
+TEST(GeneratorTest, ProgramsPageOutWhereThereIsSwap) {
+  KernelProfile swap = GuestProfile61();
+  swap.swap = true;
+  Generator g(Options(78, swap));
+  constexpr int kPrograms = 1000;
+  int paged = 0;
+  for (int n = 0; n < kPrograms; n++) {
+    Program p = g.Next();
+    Model m(swap);
+    bool out = false;
+    for (size_t i = 0; i < p.ops.size() && !out; i++) {
+      m.Advance(p.ops[i], i);
+      for (const Process& q : m.state().procs)
+        for (auto& [page, pte] : q.ptes) out |= pte.kind == PteKind::kSwap;
+    }
+    paged += out;
+  }
+  std::printf("with swap: %d of %d programs page anonymous memory out\n", paged, kPrograms);
+  EXPECT_GE(paged * 100, 10 * kPrograms);
+}
+
+}  // namespace
+}  // namespace mmdiff
