@@ -146,6 +146,26 @@ std::string MountScratchDisk() {
 // enable the memory controller at the root of cgroup v2, and cap programs
 // at 3/4 of the guest's RAM (the rest for the kernel and the executor), so
 // such a program ends as LIMIT memory (memcap.h). 0 when it cannot be had.
+// khugepaged collapses 4K pages of a THP-eligible range into a THP on its
+// own schedule, which no program can follow. A guest is ours alone: collapse
+// only ranges with no empty, swapped or shared PTE (max_ptes_*=0, which
+// programs seldom build; the probe reports max_ptes_none so that the
+// generator knows), and scan as seldom as the knobs allow
+// (mm/khugepaged.c khugepaged_wait_work(): scan_sleep_millisecs).
+void TameKhugepaged() {
+  const std::string dir = "/sys/kernel/mm/transparent_hugepage/khugepaged/";
+  for (const char* knob : {"max_ptes_none", "max_ptes_swap", "max_ptes_shared"}) {
+    int fd = open((dir + knob).c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || write(fd, "0", 1) != 1) Log(std::string("khugepaged ") + knob + ": " + strerror(errno));
+    if (fd >= 0) close(fd);
+  }
+  for (const char* knob : {"scan_sleep_millisecs", "alloc_sleep_millisecs"}) {
+    int fd = open((dir + knob).c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || write(fd, "4000000000", 10) != 10) Log(std::string("khugepaged ") + knob + ": " + strerror(errno));
+    if (fd >= 0) close(fd);
+  }
+}
+
 uint64_t GuestMemoryCap() {
   // favordynmods (6.0+, kernel/cgroup/cgroup.c): each program's p0 moves
   // into the capped group (memcap.cc EnterInChild), and without it every
@@ -194,6 +214,7 @@ void GuestInitMain() {
   Mount("devtmpfs", "/dev", "devtmpfs", nullptr);
   Mount("tmpfs", "/tmp", "tmpfs", "mode=1777");
   LoadModules();
+  if (access("/sys/kernel/mm/transparent_hugepage/khugepaged", F_OK) == 0) TameKhugepaged();
   setenv("TMPDIR", MountScratchDisk().c_str(), 1);
   std::ifstream in("/proc/cmdline");
   std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

@@ -217,6 +217,8 @@ KernelFeatures ProbeKernel() {
                    ? thp.substr(open_br + 1, close_br - open_br - 1)
                    : "absent";
   if (f.thp_mode == "always" || f.thp_mode == "madvise") f.features |= kFeatThp;
+  std::string max_none = ReadFile("/sys/kernel/mm/transparent_hugepage/khugepaged/max_ptes_none");
+  if (!max_none.empty()) f.khugepaged_max_ptes_none = atoi(max_none.c_str());
   std::string meminfo = ReadFile("/proc/meminfo");
   f.hugetlb_free = MeminfoField(meminfo, "HugePages_Free");
   f.swap_total_kb = MeminfoField(meminfo, "SwapTotal");

@@ -18,10 +18,12 @@ bool HasArg(const OpInfo& info, ArgKind kind) {
 
 namespace {
 
-bool HasPagesIn(const Process& p, uint32_t lo, uint32_t hi) {
+// PTEs of [lo, hi) that map a page (present or swapped out, not the zero page).
+uint32_t PagesIn(const Process& p, uint32_t lo, uint32_t hi) {
+  uint32_t n = 0;
   for (auto it = p.ptes.LowerBound(lo); it != p.ptes.end() && it->first < hi; ++it)
-    if (it->second.kind == PteKind::kPresent || it->second.kind == PteKind::kSwap) return true;
-  return false;
+    n += (it->second.kind == PteKind::kPresent && it->second.page != kZeroPage) || it->second.kind == PteKind::kSwap;
+  return n;
 }
 
 }  // namespace
@@ -43,7 +45,11 @@ bool KhugepagedCould(const Model& model) {
     if (!p.alive) continue;
     for (const Vma& v : p.vmas)
       for (uint32_t s = AlignUp(v.start, kPagesPerPmd); s + kPagesPerPmd <= v.end; s += kPagesPerPmd)
-        if (model.ThpPossible(v, s) && HasPagesIn(p, s, s + kPagesPerPmd) &&
+        // mm/khugepaged.c hpage_collapse_scan_pmd(): more than max_ptes_none
+        // empty (or zero-page) PTEs fail the collapse (SCAN_EXCEED_NONE_PTE).
+        if (model.ThpPossible(v, s) &&
+            static_cast<int>(kPagesPerPmd - PagesIn(p, s, s + kPagesPerPmd)) <= model.profile().khugepaged_max_ptes_none &&
+            PagesIn(p, s, s + kPagesPerPmd) > 0 &&
             !model.TouchesHugeZero(p, s, s + kPagesPerPmd) &&
             !MmState::TouchesThp(p, s, s + kPagesPerPmd))  // PMD-mapped: nothing to collapse
           return true;
@@ -79,7 +85,11 @@ bool Drafter::RangeFree(const Process& p, uint32_t lo, uint32_t n) const {
   return i == p.vmas.size() || p.vmas[i].start >= lo + n;
 }
 
-bool Drafter::HasPages(const Process& p, uint32_t lo, uint32_t hi) const { return HasPagesIn(p, lo, hi); }
+bool Drafter::HasPages(const Process& p, uint32_t lo, uint32_t hi) const {
+  for (auto it = p.ptes.LowerBound(lo); it != p.ptes.end() && it->first < hi; ++it)
+    if (it->second.kind == PteKind::kPresent || it->second.kind == PteKind::kSwap) return true;
+  return false;
+}
 
 int Drafter::UffdOwner(int proc) const {
   int32_t ctx = P(proc).uffd;

@@ -38,6 +38,9 @@ struct KernelProfile {
   ThpMode thp = ThpMode::kNever;
   uint64_t hugetlb_free = 0;    // free 2 MiB huge pages
   bool swap = false;
+  // khugepaged's max_ptes_none (KernelFeatures): a THP-eligible range with at
+  // most this many empty PTEs may be collapsed; 511 (the default) when unknown.
+  int khugepaged_max_ptes_none = 511;
   // Pages a read fault of a file-backed VMA may map (mm/memory.c
   // fault_around_pages): 1 when the executor pinned fault_around_bytes to one
   // page; the kernel default of 64 KiB (16) when the probe could not tell.

@@ -11,6 +11,7 @@ namespace mmdiff {
 
 namespace {
 
+// A signed value written as U64 (-1: unknown).
 bool DecodeOvercommit(ByteReader* r, int32_t* out) {
   uint64_t v;
   if (!r->U64(&v)) return false;
@@ -36,6 +37,7 @@ void EncodeFeatures(const KernelFeatures& f, ByteWriter* w) {
   w->U64(static_cast<uint64_t>(static_cast<int64_t>(f.overcommit_memory)));
   w->U64(f.behaviours);
   w->U64(f.behaviours_measured);
+  w->U64(static_cast<uint64_t>(static_cast<int64_t>(f.khugepaged_max_ptes_none)));
 }
 
 bool DecodeFeatures(ByteReader* r, KernelFeatures* out) {
@@ -44,7 +46,8 @@ bool DecodeFeatures(ByteReader* r, KernelFeatures* out) {
          r->U64(&out->swap_total_kb) && r->U64(&out->fault_around_bytes) &&
          r->Str(&out->file_fs, 64) && r->U32(&out->broken) && r->Str(&out->broken_why, 4096) &&
          r->U64(&out->mem_total_kb) && DecodeOvercommit(r, &out->overcommit_memory) &&
-         r->U32(&out->behaviours) && r->U32(&out->behaviours_measured);
+         r->U32(&out->behaviours) && r->U32(&out->behaviours_measured) &&
+         DecodeOvercommit(r, &out->khugepaged_max_ptes_none);
 }
 
 std::string PrintFeatures(const KernelFeatures& f) {
@@ -62,6 +65,8 @@ std::string PrintFeatures(const KernelFeatures& f) {
   out += "thp_mode: " + f.thp_mode + "\n";
   out += "hugetlb_free_pages: " + std::to_string(f.hugetlb_free) + "\n";
   out += "swap_total_kb: " + std::to_string(f.swap_total_kb) + "\n";
+  out += "khugepaged_max_ptes_none: " +
+         (f.khugepaged_max_ptes_none < 0 ? std::string("unknown") : std::to_string(f.khugepaged_max_ptes_none)) + "\n";
   out += "file_slots_fs: " + (f.file_fs.empty() ? std::string("unknown") : f.file_fs) + "\n";
   out += "fault_around_bytes: " +
          (f.fault_around_bytes ? std::to_string(f.fault_around_bytes) : std::string("unknown")) + "\n";

@@ -33,6 +33,9 @@ struct KernelFeatures {
   // `behaviours_measured` says which ones were answered at all.
   uint32_t behaviours = 0;
   uint32_t behaviours_measured = 0;
+  // /sys/kernel/mm/transparent_hugepage/khugepaged/max_ptes_none: how many
+  // empty PTEs khugepaged accepts in a range it collapses; -1: unknown.
+  int32_t khugepaged_max_ptes_none = -1;
   bool operator==(const KernelFeatures&) const = default;
 };
 

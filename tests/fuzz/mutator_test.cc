@@ -241,6 +241,34 @@ TEST(KeepModelledTest, DropsWhatKhugepagedCouldCollapse) {
   EXPECT_EQ(p.ops.size(), 3u);
 }
 
+// A guest tames khugepaged (max_ptes_none=0: only fully mapped ranges
+// collapse), so the same program is kept there; a split THP with pages
+// zapped is kept too, while on the host (511) it is not.
+TEST(KeepModelledTest, KhugepagedFollowsMaxPtesNone) {
+  KernelProfile tamed = HostProfile618();
+  tamed.khugepaged_max_ptes_none = 0;
+  Program p = Parse(
+      "mmap 512 512 rw anon private\n"
+      "write 600\n"
+      "madvise 512 512 hugepage\n"
+      "pagemap 600 1\n");
+  RepairStats st;
+  ASSERT_TRUE(KeepModelled(&p, tamed, 60, &st));
+  EXPECT_EQ(st.dropped_khugepaged, 0u) << PrintProgram(p);
+  Program split = Parse(
+      "mmap 0 512 rw anon private\n"
+      "madvise 0 512 hugepage\n"
+      "write 5\n"
+      "madvise 0 3 dontneed\n"
+      "pagemap 5 1\n");
+  RepairStats tamed_st, host_st;
+  Program on_host = split;
+  ASSERT_TRUE(KeepModelled(&split, tamed, 60, &tamed_st));
+  EXPECT_EQ(tamed_st.dropped_khugepaged, 0u) << PrintProgram(split);
+  ASSERT_TRUE(KeepModelled(&on_host, HostProfile618(), 60, &host_st));
+  EXPECT_EQ(host_st.dropped_khugepaged, 1u) << PrintProgram(on_host);
+}
+
 TEST(KeepModelledTest, ClearsExpectations) {
   Program p = Parse("mmap 0 1 rw anon private => ok\nwrite 0 => ok\n");
   ASSERT_TRUE(KeepModelled(&p, HostProfile618(), 60, nullptr));
