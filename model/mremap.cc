@@ -40,9 +40,6 @@ Result Model::DoMremap(Step& s) {
   if (TouchesHugeZero(p, addr, addr + std::max(old_len, new_len)) ||
       (move && TouchesHugeZero(p, op.new_page, op.new_page + new_len)))
     s.pred->unmodelled = "mremap of a huge zero page";
-  if (MmState::TouchesThp(p, addr, addr + std::max(old_len, new_len)) ||
-      (move && MmState::TouchesThp(p, op.new_page, op.new_page + new_len)))
-    s.pred->unmodelled = "mremap of a THP";  // move_huge_pmd() vs a split: not modelled yet
 
   if (!move) {
     if (old_len >= new_len) {
@@ -206,6 +203,21 @@ Result Model::MoveRange(Step& s, uint32_t addr, uint32_t old_len, uint32_t new_l
     nv.uffd = -1;
     nv.uffd_modes = 0;
   }
+  // move_page_tables(): a THP PMD whose extent is a whole aligned 2 MiB at
+  // both ends moves as it is (move_huge_pmd(): move_soft_dirty_pmd(), the
+  // uffd-wp bit cleared as move_ptes() does) when the new PMD is empty;
+  // otherwise it is split first (split_huge_pmd()) and its PTEs move.
+  std::vector<std::pair<uint32_t, bool>> thp_moved;  // source slot, the PMD's dirty bit
+  for (uint32_t slot = MmState::Slot(addr); !p.thp.empty() && slot <= MmState::Slot(addr + move_len - 1); slot++) {
+    const bool* dirty = p.thp.Find(slot);
+    if (!dirty) continue;
+    uint32_t s0 = slot * kPagesPerPmd;
+    if (s0 >= addr && s0 + kPagesPerPmd <= addr + move_len && new_addr % kPagesPerPmd == addr % kPagesPerPmd &&
+        st_.PtAt(p, new_addr + (s0 - addr)) == PtState::kAbsent)
+      thp_moved.push_back({slot, *dirty});
+    else
+      st_.SplitHugePmd(p, slot);
+  }
   // Collect the moved PTEs (and their table slots) before changing the table.
   std::vector<std::pair<uint32_t, Pte>> moved;
   for (auto it = p.ptes.LowerBound(addr); it != p.ptes.end() && it->first < addr + move_len; ++it)
@@ -271,6 +283,11 @@ Result Model::MoveRange(Step& s, uint32_t addr, uint32_t old_len, uint32_t new_l
     }
   }
   for (uint32_t slot : table_moved) p.pt.Erase(slot);
+  for (auto& [slot, dirty] : thp_moved) {
+    p.thp.Erase(slot);
+    p.pt.Erase(slot);  // the PMD left is none
+    p.thp[MmState::Slot(new_addr + (slot * kPagesPerPmd - addr))] = dirty;
+  }
   // move_ptes(): where the old VMA has a uffd without EVENT_REMAP, uffd-wp
   // bits are cleared and markers dropped (vma_has_uffd_without_event_remap(),
   // CVE-2025-21696 fix, in 6.1.192); a VMA with no uffd at all keeps its
