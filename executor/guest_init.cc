@@ -152,7 +152,7 @@ std::string MountScratchDisk() {
 // programs seldom build; the probe reports max_ptes_none so that the
 // generator knows), and scan as seldom as the knobs allow
 // (mm/khugepaged.c khugepaged_wait_work(): scan_sleep_millisecs).
-void TameKhugepaged() {
+void SetUpThp() {
   const std::string dir = "/sys/kernel/mm/transparent_hugepage/khugepaged/";
   for (const char* knob : {"max_ptes_none", "max_ptes_swap", "max_ptes_shared"}) {
     int fd = open((dir + knob).c_str(), O_WRONLY | O_CLOEXEC);
@@ -164,6 +164,13 @@ void TameKhugepaged() {
     if (fd < 0 || write(fd, "4000000000", 10) != 10) Log(std::string("khugepaged ") + knob + ": " + strerror(errno));
     if (fd >= 0) close(fd);
   }
+  // The model assumes a THP fault gets its THP: let every THP fault reclaim
+  // and compact for it (defrag "always": GFP_TRANSHUGE, mm/huge_memory.c
+  // vma_thp_gfp_mask()) rather than fall back to 4K pages once the guest's
+  // memory is fragmented.
+  int fd = open("/sys/kernel/mm/transparent_hugepage/defrag", O_WRONLY | O_CLOEXEC);
+  if (fd < 0 || write(fd, "always", 6) != 6) Log(std::string("THP defrag: ") + strerror(errno));
+  if (fd >= 0) close(fd);
 }
 
 uint64_t GuestMemoryCap() {
@@ -214,7 +221,7 @@ void GuestInitMain() {
   Mount("devtmpfs", "/dev", "devtmpfs", nullptr);
   Mount("tmpfs", "/tmp", "tmpfs", "mode=1777");
   LoadModules();
-  if (access("/sys/kernel/mm/transparent_hugepage/khugepaged", F_OK) == 0) TameKhugepaged();
+  if (access("/sys/kernel/mm/transparent_hugepage/khugepaged", F_OK) == 0) SetUpThp();
   setenv("TMPDIR", MountScratchDisk().c_str(), 1);
   std::ifstream in("/proc/cmdline");
   std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
