@@ -10,6 +10,7 @@ constexpr std::string_view kAllowanceNames[] = {
     "reclaim-may-unmap",
     "reuse-may-copy",
     "large-folio-exclusive",
+    "thp-may-fall-back",
 };
 static_assert(std::size(kAllowanceNames) == kNumAllowances);
 

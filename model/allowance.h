@@ -44,8 +44,14 @@ enum class Allowance : uint8_t {
   // !folio_maybe_mapped_shared()), the head page's for a PMD on 6.1
   // (page_mapcount(pmd_page())).
   kLargeFolioExclusive,
+  // §3.4, §11.3: a THP fault may fail to allocate its folio and fall back to
+  // a 4K page (mm/huge_memory.c do_huge_pmd_anonymous_page():
+  // VM_FAULT_FALLBACK, THP_FAULT_FALLBACK). The model assumes success and,
+  // after a divergence, walks again with the program's THP faults falling
+  // back (CheckTrace).
+  kThpMayFallBack,
 };
-constexpr int kNumAllowances = 6;
+constexpr int kNumAllowances = 7;
 
 std::string_view AllowanceName(Allowance a);
 using AllowanceCounts = std::array<uint32_t, kNumAllowances>;

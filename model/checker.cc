@@ -153,7 +153,38 @@ void CountGrants(const Prediction& pred, Grants used, size_t op_index, Verdict* 
 
 std::string_view DivergenceClassName(DivergenceClass c) { return kClassNames[static_cast<int>(c)]; }
 
+namespace {
+Verdict CheckTraceOnce(const Program& prog, const Trace& trace, const KernelProfile& profile, ReplayVisitor* also,
+                       uint32_t* thp_faults);
+}  // namespace
+
 Verdict CheckTrace(const Program& prog, const Trace& trace, const KernelProfile& profile, ReplayVisitor* also) {
+  uint32_t thp_faults = 0;
+  Verdict v = CheckTraceOnce(prog, trace, profile, also, &thp_faults);
+  if (v.status != Verdict::Status::kDivergence || v.divergence->cls == DivergenceClass::kInconsistent ||
+      !thp_faults || profile.thp_fallbacks)
+    return v;
+  // thp-may-fall-back: the THP faults before the divergence, some falling
+  // back to 4K pages (the first four: up to 15 more walks, only here).
+  uint32_t n = std::min(thp_faults, 4u);
+  for (uint32_t mask = 1; mask < (1u << n); mask++) {
+    KernelProfile fallback = profile;
+    fallback.thp_fallbacks = mask;
+    uint32_t ignored = 0;
+    Verdict w = CheckTraceOnce(prog, trace, fallback, nullptr, &ignored);
+    if (w.status == Verdict::Status::kDivergence) continue;
+    int a = static_cast<int>(Allowance::kThpMayFallBack);
+    w.granted[a]++;
+    w.taken[a]++;
+    return w;
+  }
+  return v;
+}
+
+namespace {
+
+Verdict CheckTraceOnce(const Program& prog, const Trace& trace, const KernelProfile& profile, ReplayVisitor* also,
+                       uint32_t* thp_faults) {
   Verdict v;
   if (uint32_t missing = prog.Requires() & ~profile.features) {
     v.status = Verdict::Status::kSkipped;
@@ -227,6 +258,7 @@ Verdict CheckTrace(const Program& prog, const Trace& trace, const KernelProfile&
   ReplayVisitors both(&check, also);
   Model m(profile);
   ReplayEnd end = Replay(prog, &trace, profile, &both, SIZE_MAX, &m);
+  *thp_faults = m.state().thp_faults;
   if (check.pred_at_stop) return report(&m, &*check.pred_at_stop, check.quirks_at_stop);
   if (end.why == ReplayEnd::Why::kVisitor) return v;  // the model's divergence, before the inconsistency
   if (inconsistent) return report(nullptr, nullptr, 0);
@@ -236,6 +268,8 @@ Verdict CheckTrace(const Program& prog, const Trace& trace, const KernelProfile&
   }
   return v;
 }
+
+}  // namespace
 
 Trace PredictTrace(const Program& prog, const KernelProfile& profile) {
   Trace t;

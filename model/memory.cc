@@ -60,6 +60,11 @@ const char* Model::ThpFaultUnmodelled(const Process& p, const Vma& v, uint32_t p
   return nullptr;
 }
 
+bool Model::ThpFallsBack() {
+  uint32_t k = st_.thp_faults++;
+  return k < 32 && ((profile_.thp_fallbacks >> k) & 1);
+}
+
 bool Model::TouchesLargeFolio(const Process& p, uint32_t lo, uint32_t hi, bool whole_pmds_ok) const {
   for (auto it = p.ptes.LowerBound(lo); it != p.ptes.end() && it->first < hi; ++it) {
     const Pte& pte = it->second;
@@ -269,7 +274,7 @@ Model::Fault Model::FaultInCertain(int proc, uint32_t page, bool write, uint8_t*
     p.huge_zero[MmState::Slot(page)] = true;
     return Fault::kNone;
   }
-  if (write && !cur && MapsThp(p, v, page)) {
+  if (write && !cur && MapsThp(p, v, page) && !ThpFallsBack()) {
     // __do_huge_pmd_anonymous_page(): vmf_anon_prepare(), then the PMD.
     EnsureAnonVma(p, vi);
     uint32_t s0 = MmState::Slot(page) * kPagesPerPmd;
@@ -278,7 +283,7 @@ Model::Fault Model::FaultInCertain(int proc, uint32_t page, bool write, uint8_t*
   }
   if (write && cur && p.huge_zero.Find(MmState::Slot(page))) {
     uint32_t s0 = MmState::Slot(page) * kPagesPerPmd;
-    if (profile_.Has(kBehHugeZeroWriteMapsThp) && !(v.UffdWp() && cur->uffd_wp)) {
+    if (profile_.Has(kBehHugeZeroWriteMapsThp) && !(v.UffdWp() && cur->uffd_wp) && !ThpFallsBack()) {
       // do_huge_pmd_wp_page() → do_huge_zero_wp_pmd(): a new THP replaces the
       // huge zero PMD, pmd_mkdirty() (soft-dirty); failing to allocate, it
       // falls back to the split below (thp-may-fall-back).

@@ -234,6 +234,8 @@ class Model {
   // Whether [lo, hi) maps a page of a large folio, other than through a THP
   // PMD [lo, hi) covers whole when `whole_pmds_ok`.
   bool TouchesLargeFolio(const Process& p, uint32_t lo, uint32_t hi, bool whole_pmds_ok) const;
+  // Counts a THP fault; whether the profile makes this one fall back.
+  bool ThpFallsBack();
   // Maps a new THP at the slot starting at `s0`.
   void MapNewThp(Process& p, uint32_t s0);
 

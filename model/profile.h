@@ -50,6 +50,10 @@ struct KernelProfile {
   // vma_is_shmem() true), so it behaves as a memfd does. Measured: the probe's
   // statfs of the slot directory (KernelFeatures::file_fs).
   bool file_slots_shmem = false;
+  // Which THP faults of a walk fall back to 4K pages (bit k: the k-th;
+  // thp-may-fall-back): 0, the contract's choice, except in the walks
+  // CheckTrace tries after a divergence.
+  uint32_t thp_fallbacks = 0;
   Mutant mutant = Mutant::kNone;  // a rule broken on purpose (model/mutant.h): self-tests only
   QuirkSet quirks;              // known kernel bugs the model allows on this kernel
 

@@ -210,6 +210,7 @@ class MmState {
   std::vector<UffdCtx> uffds;
   uint32_t next_anon_vma = 1;
   uint32_t next_folio = 1;
+  uint32_t thp_faults = 0;  // THP faults so far (KernelProfile::thp_fallbacks numbers them)
   // 6.1's is_mergeable_anon_vma() tests list_is_singular() on the merge
   // target: a VMA with an anon_vma never merges into a neighbour without
   // one (set from the kBehAnonVmaMergeEitherSide behaviour).

@@ -56,6 +56,35 @@ TEST(Checker, SpuriousDirty) {
             "DIVERGENCE spurious-dirty op=4 \"pagemap 0 4\" page=2 bit=D kernel=1 model=0");
 }
 
+// thp-may-fall-back: the kernel mapped a 4K page where the model assumed a
+// THP. After the divergence the checker walks again with the THP fault
+// falling back, and the program passes with the allowance taken; a trace
+// that fits neither still diverges.
+TEST(Checker, ThpFaultMayFallBack) {
+  Program prog = MustParse(
+      "mmap 0 1024 rw anon private\nmadvise 0 1024 hugepage\nwrite 5\nwrite 600\npagemap 5 2\npagemap 600 2\n");
+  KernelProfile thp = GuestProfile61();
+  thp.thp = ThpMode::kMadvise;
+  Trace t = Predicted(prog, thp);
+  ASSERT_EQ(CheckTrace(prog, t, thp).status, Verdict::Status::kPass);
+  EXPECT_EQ(t.results[5].pagemap[1] & kPmPresent, kPmPresent);  // the THP's neighbour
+  int a = static_cast<int>(Allowance::kThpMayFallBack);
+  // The second THP fault fell back: page 601 is not mapped.
+  t.results[5].pagemap[1] = t.results[4].pagemap[1] & kPmSoftDirty;  // a hole in a soft-dirty VMA
+  Verdict v = CheckTrace(prog, t, thp);
+  EXPECT_EQ(v.status, Verdict::Status::kPass) << (v.divergence ? v.divergence->line : v.note);
+  EXPECT_EQ(v.taken[a], 1u);
+  // Both fell back.
+  t.results[4].pagemap[1] = t.results[5].pagemap[1];
+  v = CheckTrace(prog, t, thp);
+  EXPECT_EQ(v.status, Verdict::Status::kPass) << (v.divergence ? v.divergence->line : v.note);
+  // A page missing that no fallback explains (the written page itself).
+  t.results[4].pagemap[0] = 0;
+  v = CheckTrace(prog, t, thp);
+  ASSERT_EQ(v.status, Verdict::Status::kDivergence);
+  EXPECT_EQ(v.taken[a], 0u);
+}
+
 TEST(Checker, SoftDirtyBitIsAlwaysZeroOnTheHost) {
   Program prog = MustParse(kSoftDirtyProgram);
   Trace t = Predicted(prog, HostProfile618());
