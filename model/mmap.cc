@@ -55,13 +55,6 @@ Result Model::DoMmap(Step& s) {
     size_t i = st_.FirstVmaEnding(p, lo);
     if (i < p.vmas.size() && p.vmas[i].start < hi) return Err(EEXIST);  // mm/mmap.c do_mmap()
   }
-  if ((op.flags & kFlagPopulate) && op.backing == Backing::kAnon && !op.shared && op.prot != Prot::kNone) {
-    Vma probe;
-    probe.start = lo;
-    probe.end = hi;
-    uint32_t first = (lo + kPagesPerPmd - 1) / kPagesPerPmd * kPagesPerPmd;
-    if (first < hi && ThpPossible(probe, first)) s.pred->unmodelled = "populate of a THP-eligible range";
-  }
   if ((op.flags & kFlagFixed) && NobodyReads(op.proc, lo, hi, kUffdEventUnmap))
     s.pred->unmodelled = "a uffd event nobody reads";
   // mm/mmap.c mmap_region() (6.12: __mmap_region()): accountable_mapping()
@@ -135,7 +128,8 @@ Result Model::DoMmap(Step& s) {
   if (op.flags & kFlagPopulate) {
     // mm/gup.c populate_vma_page_range(): write faults for private writable mappings,
     // read faults otherwise; nothing for PROT_NONE; errors are ignored and stop
-    // the walk ([61] mm/gup.c:1587-1594).
+    // the walk ([61] mm/gup.c:1587-1594). In a THP-eligible range the first
+    // fault of each 2 MiB maps a THP or the huge zero page (FaultIn).
     int vi = st_.VmaAt(p, lo);
     const Vma& nv = p.vmas[vi];
     if (nv.Readable()) {
