@@ -45,6 +45,7 @@ Prediction WithoutQuirks(const Prediction& pred) {
 
 Model::Model(KernelProfile profile) : profile_(std::move(profile)) {
   st_.legacy_anon_vma_merge = !profile_.Has(kBehAnonVmaMergeEitherSide);
+  st_.huge_free = static_cast<uint32_t>(profile_.hugetlb_free);  // HugePages_Free, nothing reserved
 }
 
 Prediction Model::Predict(const Op& op, size_t index) const {
@@ -86,6 +87,7 @@ void Model::Apply(const Op& op, size_t index, const Result& observed) {
 }
 
 Result Model::Exec(Step& s) {
+  if (Result r; HugetlbOp(s, &r)) return r;  // model/hugetlb.cc
   switch (s.op.kind) {
     case OpKind::kRequires: return Ok();
     case OpKind::kMmap: return DoMmap(s);
