@@ -63,10 +63,16 @@ PtState Model::HugetlbSlotTable(const Process& p, uint32_t page) const {
   // slot only where the 1 GiB range has a PMD table; without one the walk
   // takes ->pte_hole(). Any PTE table or huge PTE in that GiB proves it; the
   // table may also outlive everything the model sees (it is freed only with
-  // the last VMA of the GiB, free_pgd_range()): unknown then.
+  // the last VMA of the GiB, free_pgd_range()): unknown then. A PTE table
+  // that PT_RECLAIM may have freed (kUnknown) left its PMD table.
   uint32_t g = page / kPagesPerPud * (kPagesPerPud / kPagesPerPmd);
-  for (auto it = p.pt.LowerBound(g); it != p.pt.end() && it->first < g + kPagesPerPud / kPagesPerPmd; ++it)
+  for (auto it = p.pt.LowerBound(g); it != p.pt.end() && it->first < g + kPagesPerPud / kPagesPerPmd; ++it) {
     if (it->second == PtState::kPresent) return PtState::kPresent;
+    bool hugetlb_slot = false;
+    for (const Vma& v : p.vmas)
+      hugetlb_slot |= v.kind == MemKind::kHugetlb && v.start <= it->first * kPagesPerPmd && it->first * kPagesPerPmd < v.end;
+    if (!hugetlb_slot) return PtState::kPresent;
+  }
   return PtState::kUnknown;
 }
 

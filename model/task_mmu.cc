@@ -473,6 +473,13 @@ Result Model::DoScan(Step& s) {
       }
     }
   }
+  // A hugetlb hole write-protects (markers) where a none huge PTE does not:
+  // two candidates with one answer but other markers leave the state unknown.
+  if ((op.flags & kFlagWpMatching) && TouchesHugetlb(p, lo, hi))
+    for (size_t a = 0; a < cands.size(); a++)
+      for (size_t b = a + 1; b < cands.size(); b++)
+        if (cands[a].result == cands[b].result && cands[a].sim.protect != cands[b].sim.protect)
+          s.pred->unmodelled = "PAGEMAP_SCAN write-protecting hugetlb pages whose page table the model cannot know";
   r = cands[0].result;
   for (size_t k = 1; k < cands.size(); k++) {
     bool dup = cands[k].result == r;
