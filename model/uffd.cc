@@ -231,6 +231,14 @@ Result Model::DoUffdRegister(Step& s, bool reg) {
     if (const Result* obs = s.Observed(); !obs || obs->kind != ResultKind::kOk) return Err(EINVAL);
     // The kernel took the quirk: go on as it did.
   }
+  if (!reg && HugetlbSplitRefused(p, hi) && p.vmas[st_.VmaAt(p, hi)].uffd >= 0) {
+    // userfaultfd_unregister() splits the registered VMA holding `end`
+    // (split_vma() / userfaultfd_clear_vma()): hugetlb_vm_op_split()
+    // refuses it off a huge page boundary, after the VMAs before it were
+    // unregistered.
+    if (st_.VmaAt(p, hi) == static_cast<int>(i)) return Err(EINVAL);
+    s.pred->unmodelled = "uffd_unregister refused at a hugetlb split after changing other VMAs";
+  }
   if (reg && (modes & kUffdModeWp)) {
     // A PTE a write made writable while its VMA was not registered for WP
     // keeps its stale uffd-wp bit (mm/memory.c wp_page_reuse(),
