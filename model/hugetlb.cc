@@ -63,8 +63,10 @@ PtState Model::HugetlbSlotTable(const Process& p, uint32_t page) const {
   // slot only where the 1 GiB range has a PMD table; without one the walk
   // takes ->pte_hole(). Any PTE table or huge PTE in that GiB proves it; the
   // table may also outlive everything the model sees (it is freed only with
-  // the last VMA of the GiB, free_pgd_range()): unknown then. A PTE table
-  // that PT_RECLAIM may have freed (kUnknown) left its PMD table.
+  // the last VMA of the GiB, free_pgd_range()), and fork's copy_pmd_range()
+  // allocates the child's for any VMA it copies: unknown then (PAGEMAP_SCAN
+  // allows both, task_mmu.cc). A PTE table that PT_RECLAIM may have freed
+  // (kUnknown) left its PMD table.
   uint32_t g = page / kPagesPerPud * (kPagesPerPud / kPagesPerPmd);
   for (auto it = p.pt.LowerBound(g); it != p.pt.end() && it->first < g + kPagesPerPud / kPagesPerPmd; ++it) {
     if (it->second == PtState::kPresent) return PtState::kPresent;
@@ -319,6 +321,9 @@ Model::Fault Model::HugetlbFault(int proc, uint32_t page, bool write, uint8_t* u
     if (v.uffd >= 0 && !st_.uffds[v.uffd].Async()) *uffd_faults |= kFaultWp;
     for (uint32_t a = s0; a < s0 + kHuge; a++) p.ptes.Find(a)->uffd_wp = false;
   }
+  // A writable clean huge PTE (mprotect, above): the write takes no fault;
+  // the CPU sets the dirty bit, not soft-dirty.
+  if (cur->sd_silent && !cur->uffd_wp) return Fault::kNone;
   uint32_t old = cur->page;
   if (!v.shared && st_.pages[old].mapcount > kHuge) {
     // mm/hugetlb.c hugetlb_wp(): a private page mapped more than once (after
@@ -334,7 +339,10 @@ Model::Fault Model::HugetlbFault(int proc, uint32_t page, bool write, uint8_t* u
   // once → reused (set_huge_ptep_maybe_writable()); both huge_pte_mkdirty():
   // soft-dirty (a writable huge PTE is always dirty, so writes to it take no
   // fault and change nothing).
-  for (uint32_t a = s0; a < s0 + kHuge; a++) p.ptes.Find(a)->soft_dirty = profile_.soft_dirty;
+  for (uint32_t a = s0; a < s0 + kHuge; a++) {
+    p.ptes.Find(a)->soft_dirty = profile_.soft_dirty;
+    p.ptes.Find(a)->sd_silent = false;
+  }
   return Fault::kNone;
 }
 
@@ -507,7 +515,23 @@ bool Model::HugetlbOp(Step& s, Result* out) {
         return true;
       }
       if (refuse_hi) s.pred->unmodelled = "mprotect refused at a hugetlb split after changing other VMAs";
-      return false;
+      if (!TouchesHugetlb(p, lo, hi)) return false;
+      *out = DoMprotect(s);
+      // hugetlb_change_protection() applies vm_page_prot with
+      // huge_pte_modify(), which keeps dirty and soft-dirty: a shared
+      // writable VMA's is writable (vma_wants_writenotify() ignores
+      // soft-dirty for hugetlb; uffd-wp wants it), so a clean huge PTE
+      // becomes writable and clean, and a write then takes no fault and
+      // leaves its soft-dirty bit clear (Pte::sd_silent on hugetlb).
+      for (size_t i = st_.FirstVmaEnding(p, lo); i < p.vmas.size() && p.vmas[i].start < hi; i++) {
+        const Vma& v = p.vmas[i];
+        if (v.kind != MemKind::kHugetlb) continue;
+        bool writable = v.shared && v.Writable() && !v.UffdWp();
+        for (auto it = p.ptes.LowerBound(std::max(lo, v.start)); it != p.ptes.end() && it->first < std::min(hi, v.end); ++it)
+          if (it->second.kind == PteKind::kPresent)
+            it->second.sd_silent = writable && !it->second.soft_dirty && !it->second.uffd_wp;
+      }
+      return true;
     }
     case OpKind::kMremap:
       if (TouchesHugetlb(p, lo, hi) ||

@@ -306,13 +306,9 @@ static Result RunScan(const Model& m, const Process& p, const Op& op, const Kern
 
   auto has_pt = [&](uint32_t page) {
     uint32_t slot = MmState::Slot(page);
-    PtState ps = st.PtAt(p, page);
-    if (ps == PtState::kUnknown) {
-      for (size_t k = 0; k < unknown.size(); k++)
-        if (unknown[k] == slot) return !(absent_mask & (1u << k));
-      return true;
-    }
-    return ps == PtState::kPresent;
+    for (size_t k = 0; k < unknown.size(); k++)
+      if (unknown[k] == slot) return !(absent_mask & (1u << k));
+    return st.PtAt(p, page) != PtState::kAbsent;
   };
 
   uint64_t start = kBias + op.page, end = kBias + op.page + op.npages;
@@ -410,9 +406,14 @@ Result Model::DoScan(Step& s) {
   if (op.npages) {
     for (uint32_t slot = MmState::Slot(lo); slot <= MmState::Slot(hi - 1); slot++) {
       const PtState* ps = p.pt.Find(slot);
-      if (ps && *ps == PtState::kUnknown && unknown.size() == 4 && TouchesHugetlb(p, lo, hi))
+      bool unk = ps && *ps == PtState::kUnknown;
+      // A hugetlb slot: its huge PTE is reachable when the GiB has a PMD table.
+      int vi = st_.VmaAt(p, slot * kPagesPerPmd);
+      if (vi >= 0 && p.vmas[vi].kind == MemKind::kHugetlb)
+        unk = !(ps && *ps == PtState::kPresent) && HugetlbSlotTable(p, slot * kPagesPerPmd) != PtState::kPresent;
+      if (unk && unknown.size() == 4 && TouchesHugetlb(p, lo, hi))
         s.pred->unmodelled = "PAGEMAP_SCAN over more than 4 hugetlb pages whose page table the model cannot know";
-      if (ps && *ps == PtState::kUnknown && unknown.size() < 4) unknown.push_back(slot);
+      if (unk && unknown.size() < 4) unknown.push_back(slot);
     }
   }
   std::vector<std::pair<uint32_t, Grant>> doubtful;
