@@ -533,6 +533,18 @@ bool Model::HugetlbOp(Step& s, Result* out) {
       }
       return true;
     }
+    case OpKind::kFork:
+      // Quirk hugetlb_fork_keeps_uffd_wp: the child would keep the bit (and
+      // hang on a write), which the model does not follow.
+      if (profile_.quirks.Has(Quirk::kHugetlbForkKeepsUffdWp))
+        for (const Vma& v : p.vmas) {
+          bool child_wp = v.uffd >= 0 && (st_.uffds[v.uffd].features & kUffdEventFork) && v.UffdWp();
+          if (v.kind != MemKind::kHugetlb || v.dontfork || child_wp || !v.anon_vma) continue;
+          for (auto it = p.ptes.LowerBound(v.start); it != p.ptes.end() && it->first < v.end; ++it)
+            if (it->second.kind == PteKind::kPresent && it->second.uffd_wp)
+              s.pred->unmodelled = "fork of a uffd-wp hugetlb page into a VMA without uffd-wp (quirk hugetlb_fork_keeps_uffd_wp)";
+        }
+      return false;
     case OpKind::kMremap:
       if (TouchesHugetlb(p, lo, hi) ||
           ((op.flags & kFlagMove) && TouchesHugetlb(p, op.new_page, op.new_page + op.new_npages)))
