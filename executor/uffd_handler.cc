@@ -60,19 +60,28 @@ void HandleFault(int fd, int owner, const uffd_msg& msg) {
   uint64_t flags = msg.arg.pagefault.flags;
   // Count before resolving: the faulting access returns only after the
   // resolution, and then reads the counter.
+  // WRITEPROTECT and CONTINUE take whole huge pages on hugetlb (EINVAL for
+  // 4 KiB: mm/userfaultfd.c mwriteprotect_range(), mfill_atomic_hugetlb()):
+  // the page first, then its 2 MiB page.
   if (flags & UFFD_PAGEFAULT_FLAG_WP) {
     g_shared->faults[owner][0]++;
-    struct uffdio_writeprotect wp = {};
-    wp.range.start = addr;
-    wp.range.len = kPageSize;
-    wp.mode = 0;  // un-protect this page and wake the faulting thread
-    if (ioctl(fd, UFFDIO_WRITEPROTECT, &wp) == 0) return;
+    for (uint64_t len : {kPageSize, kHugePage}) {
+      struct uffdio_writeprotect wp = {};
+      wp.range.start = addr & ~(len - 1);
+      wp.range.len = len;
+      wp.mode = 0;  // un-protect this page and wake the faulting thread
+      if (ioctl(fd, UFFDIO_WRITEPROTECT, &wp) == 0) return;
+      if (errno != EINVAL) break;
+    }
   } else if (flags & UFFD_PAGEFAULT_FLAG_MINOR) {
     g_shared->faults[owner][2]++;
-    struct uffdio_continue cont = {};
-    cont.range.start = addr;
-    cont.range.len = kPageSize;
-    if (ioctl(fd, UFFDIO_CONTINUE, &cont) == 0) return;  // EEXIST: wake below
+    for (uint64_t len : {kPageSize, kHugePage}) {
+      struct uffdio_continue cont = {};
+      cont.range.start = addr & ~(len - 1);
+      cont.range.len = len;
+      if (ioctl(fd, UFFDIO_CONTINUE, &cont) == 0) return;  // EEXIST: wake below
+      if (errno != EINVAL) break;
+    }
   } else {
     g_shared->faults[owner][1]++;
     return ResolveMissing(fd, addr);

@@ -298,7 +298,9 @@ uint32_t Drafter::FlagOdds(uint32_t flag) const {
     case kFlagPopulate: return 10;
     case kFlagNoreserve: return 16;
     case kFlagFixed: return 20;
-    case kFlagHugetlb: return 60;  // hugetlb is not modelled: mostly errno coverage
+    // With a huge-page pool hugetlb is modelled (model/hugetlb.cc); without
+    // one a MAP_HUGETLB mmap is only errno coverage (ENOMEM).
+    case kFlagHugetlb: return prof_.hugetlb_free ? 8 : 60;
     case kFlagDontunmap: return 6;
     case kFlagDontwake: return 10;
     case kFlagWpMatching: return 6;
@@ -549,6 +551,11 @@ bool Drafter::ChooseMmap(Op* op, const Plan* plan) {
   uint32_t n = u < 65 ? static_cast<uint32_t>(rng_.Between(1, 16))
                : !thp ? static_cast<uint32_t>(rng_.Between(17, 64))
                       : (rng_.OneIn(3) ? 2 : 1) * kPagesPerPmd + (rng_.OneIn(4) ? static_cast<uint32_t>(rng_.Between(1, 64)) : 0);
+  if ((op->flags & kFlagHugetlb) && prof_.hugetlb_free && !thp && rng_.Chance(3, 4)) {
+    // Whole huge pages, one or two (the guests' pool has 8), the length
+    // sometimes not a multiple (hugetlb rounds it up).
+    n = (rng_.OneIn(3) ? 2 : 1) * kPagesPerPmd - (rng_.OneIn(4) ? static_cast<uint32_t>(rng_.Between(1, 64)) : 0);
+  }
   if (thp) {
     op->backing = Backing::kAnon;
     op->shared = false;
@@ -565,8 +572,8 @@ bool Drafter::ChooseMmap(Op* op, const Plan* plan) {
     const Vma& v = p.vmas[rng_.Below(p.vmas.size())];
     op->page = v.start + static_cast<uint32_t>(rng_.Below(v.end - v.start));
   } else {
-    // THP ranges, and half the hugetlb attempts, at a 2 MiB boundary.
-    bool align = thp || ((op->flags & kFlagHugetlb) && rng_.OneIn(2));
+    // THP ranges, and most hugetlb attempts (half without a pool), at a 2 MiB boundary.
+    bool align = thp || ((op->flags & kFlagHugetlb) && (prof_.hugetlb_free ? !rng_.OneIn(10) : rng_.OneIn(2)));
     op->page = FreeGap(op->proc, n, align ? kPagesPerPmd : 1);
   }
   op->npages = n;

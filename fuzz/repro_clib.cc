@@ -15,7 +15,8 @@ namespace mmdiff::repro_detail {
 
 // executor/uffd_handler.cc: WP faults are resolved by un-protecting the page,
 // MINOR by UFFDIO_CONTINUE, MISSING by a zero page (a copy of zeroes where
-// UFFDIO_ZEROPAGE refuses: a uffd-wp marker, hugetlb); events are read only.
+// UFFDIO_ZEROPAGE refuses: a uffd-wp marker, hugetlb); on hugetlb, where a
+// 4 KiB range is EINVAL, for the whole 2 MiB page; events are read only.
 // The executor's turn protocol (executor/runner.cc) in pipes: every process
 // walks the same steps; the one that has the turn runs its own and hands the
 // turn to the owner of the next; a child that fails (exit 1, a signal) fails
@@ -110,9 +111,13 @@ static void *handler(void *arg)
 			int k = f & UFFD_PAGEFAULT_FLAG_WP ? 0 : f & UFFD_PAGEFAULT_FLAG_MINOR ? 2 : 1;
 
 			__atomic_add_fetch(&faults[k], 1, __ATOMIC_RELEASE);
-			if (k == 0 && !ioctl(uffds[i], UFFDIO_WRITEPROTECT, &(struct uffdio_writeprotect){{a, PAGE}, 0}))
+			if (k == 0 && (!ioctl(uffds[i], UFFDIO_WRITEPROTECT, &(struct uffdio_writeprotect){{a, PAGE}, 0}) ||
+				       (errno == EINVAL && !ioctl(uffds[i], UFFDIO_WRITEPROTECT, &(struct uffdio_writeprotect){
+						{a & ~((2ul << 20) - 1), 2ul << 20}, 0}))))
 				continue;
-			if (k == 2 && !ioctl(uffds[i], UFFDIO_CONTINUE, &(struct uffdio_continue){.range = {a, PAGE}}))
+			if (k == 2 && (!ioctl(uffds[i], UFFDIO_CONTINUE, &(struct uffdio_continue){.range = {a, PAGE}}) ||
+				       (errno == EINVAL && !ioctl(uffds[i], UFFDIO_CONTINUE, &(struct uffdio_continue){
+						.range = {a & ~((2ul << 20) - 1), 2ul << 20}}))))
 				continue;
 			if (k == 1 && (!ioctl(uffds[i], UFFDIO_ZEROPAGE, &(struct uffdio_zeropage){.range = {a, PAGE}}) ||
 				       !ioctl(uffds[i], UFFDIO_COPY, &(struct uffdio_copy){a, (unsigned long)zeros, PAGE}) ||
@@ -154,7 +159,9 @@ std::string CHandler(bool procs, int nprocs, uint8_t kinds) {
                 "\t\t\t\t\t\ta & ~((2ul << 20) - 1), (unsigned long)zeros, 2ul << 20}))))\n\t\t\t\tcontinue;\n", "");
   }
   if (kinds && !(kinds & kFaultMinor))
-    h = Edit(h, "\t\t\tif (k == 2 && !ioctl(uffds[i], UFFDIO_CONTINUE, &(struct uffdio_continue){.range = {a, PAGE}}))\n"
+    h = Edit(h, "\t\t\tif (k == 2 && (!ioctl(uffds[i], UFFDIO_CONTINUE, &(struct uffdio_continue){.range = {a, PAGE}}) ||\n"
+                "\t\t\t\t       (errno == EINVAL && !ioctl(uffds[i], UFFDIO_CONTINUE, &(struct uffdio_continue){\n"
+                "\t\t\t\t\t\t.range = {a & ~((2ul << 20) - 1), 2ul << 20}}))))\n"
                 "\t\t\t\tcontinue;\n", "");
   if (!procs) return h;
   std::string s = Edit(h, "static int uffds[16], nuffds, faults[3]; /* wp, missing, minor faults resolved */\n"

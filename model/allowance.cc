@@ -26,6 +26,7 @@ constexpr std::string_view kQuirkNames[] = {
     "softdirty_lost_on_uffd_wp_resolve",
     "softdirty_lost_on_mremap_pmd_move",
     "softdirty_lost_on_fork_marker",
+    "hugetlb_fork_keeps_uffd_wp",
 };
 static_assert(std::size(kQuirkNames) == kNumQuirks);
 

@@ -109,8 +109,15 @@ enum class Quirk : uint8_t {
   // when mremap moved it (move_soft_dirty_pte()) is gone in the child; 6.1
   // copies the entry as is. No fix known.
   kSoftdirtyLostOnForkMarker,
+  // fork into a VMA without uffd-wp (no EVENT_FORK) keeps a present huge
+  // PTE's uffd-wp bit (6.1 mm/hugetlb.c copy_hugetlb_page_range() lacks
+  // 6.12's huge_pte_clear_uffd_wp() for !userfaultfd_wp(dst_vma)); the
+  // child's write then retries forever (hugetlb_wp() refuses a uffd-wp
+  // entry, hugetlb_fault() handles uffd-wp only in a uffd-wp VMA). The
+  // model reports the fork unmodelled where the profile has it.
+  kHugetlbForkKeepsUffdWp,
 };
-constexpr int kNumQuirks = 10;
+constexpr int kNumQuirks = 11;
 
 std::string_view QuirkName(Quirk q);
 std::optional<Quirk> QuirkByName(std::string_view name);

@@ -25,6 +25,7 @@ std::string MemKindName(const Vma* v) {
     case MemKind::kShmem: return "anon-shared";
     case MemKind::kMemfd: return "memfd" + sharing;
     case MemKind::kFile: return "file" + sharing;
+    case MemKind::kHugetlb: return "hugetlb" + sharing;
   }
   return "?";
 }

@@ -100,6 +100,7 @@ uint64_t Model::PagemapEntryOf(const Process& p, uint32_t page, const Variant& v
   int vi = st_.VmaAt(p, page);
   if (vi < 0) return 0;
   const Vma& vma = p.vmas[vi];
+  if (vma.kind == MemKind::kHugetlb) return HugetlbPagemapEntry(vma, v);  // model/hugetlb.cc
   uint64_t e = 0;
   if (v) {
     const Pte* pte = &*v;

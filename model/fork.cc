@@ -96,6 +96,10 @@ Result Model::DoFork(Step& s) {
       cv.anon_vma_cloned = false;
     }
     c.vmas.push_back(cv);
+    if (v.kind == MemKind::kHugetlb) {
+      CopyHugetlbRange(op.proc, child, v);  // model/hugetlb.cc
+      continue;
+    }
     // mm/memory.c vma_needs_copy() ([61] mm/memory.c:1251-1275; [UP] VM_COPY_ON_FORK):
     // page tables are copied only for uffd-wp child VMAs, VMAs with an
     // anon_vma, and VMAs that may hold guard markers (VM_MAYBE_GUARD), of
@@ -167,6 +171,7 @@ Result Model::DoExit(Step& s) {
   Process& p = st_.procs[proc];
   ZapRange(proc, 0, kArenaPages, Zap::kUnmap);
   p.vmas.clear();
+  HugetlbReleased(proc);  // model/hugetlb.cc
   p.pt.clear();
   p.doubts.clear();
   p.huge_zero.clear();

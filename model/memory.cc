@@ -215,6 +215,7 @@ Model::Fault Model::FaultInCertain(int proc, uint32_t page, bool write, uint8_t*
   Process& p = st_.procs[proc];
   int vi = st_.VmaAt(p, page);
   if (vi < 0) return Fault::kSegv;
+  if (p.vmas[vi].kind == MemKind::kHugetlb) return HugetlbFault(proc, page, write, uffd_faults);  // model/hugetlb.cc
   // Copy the VMA's facts we need: EnsureAnonVma may edit the vector.
   const Vma v = p.vmas[vi];
   if (!v.Readable() || (write && !v.Writable())) return Fault::kSegv;

@@ -21,33 +21,7 @@ Result Model::DoMmap(Step& s) {
   if (op.backing != Backing::kAnon && p.fds[op.file] < 0) return Err(EBADF);
   if ((op.flags & kFlagHugetlb) && op.backing != Backing::kAnon) return Err(EINVAL);  // mm/mmap.c ksys_mmap_pgoff()
   if (op.npages == 0) return Err(EINVAL);  // mm/mmap.c do_mmap(): !len
-  if (op.flags & kFlagHugetlb) {
-    // ksys_mmap_pgoff(): MAP_HUGETLB on a file that is not hugetlbfs → EINVAL.
-    // The anonymous hugetlb file is set up VM_NORESERVE; then do_mmap():
-    // get_unmapped_area() → hugetlb_get_unmapped_area() / prepare_hugepage_range()
-    // refuses an unaligned fixed address (EINVAL), MAP_FIXED_NOREPLACE an
-    // overlap (EEXIST), and only hugetlbfs_file_mmap() → hugetlb_reserve_pages()
-    // fails for want of huge pages (ENOMEM).
-    // arch/x86/mm/hugetlbpage.c hugetlb_get_unmapped_area(): MAP_FIXED (do_mmap()
-    // adds it to MAP_FIXED_NOREPLACE) → prepare_hugepage_range(): unaligned.
-    if (op.page % kPagesPerPmd) return Err(EINVAL);
-    uint32_t hlo = op.page, hhi = op.page + (op.npages + kPagesPerPmd - 1) / kPagesPerPmd * kPagesPerPmd;
-    if (!(op.flags & kFlagFixed)) {
-      size_t i = st_.FirstVmaEnding(p, hlo);
-      if (i < p.vmas.size() && p.vmas[i].start < hhi) return Err(EEXIST);  // mm/mmap.c do_mmap()
-    }
-    uint64_t need = (op.npages + kPagesPerPmd - 1) / kPagesPerPmd;
-    if (!(op.flags & kFlagNoreserve) && profile_.hugetlb_free < need) {
-      // MAP_FIXED: whether the old mapping survives the failure depends on
-      // the kernel's mmap_region() (unmap first on 6.1, restored later).
-      if (op.flags & kFlagFixed) s.pred->unmodelled = "failing fixed hugetlb mmap";
-      // fs/hugetlbfs/inode.c hugetlbfs_file_mmap(): mm/hugetlb.c
-      // hugetlb_reserve_pages() finds too few free huge pages.
-      return Err(ENOMEM);
-    }
-    s.pred->unmodelled = "hugetlb mappings";
-    return Ok();
-  }
+  if (op.flags & kFlagHugetlb) return DoMmapHugetlb(s);  // model/hugetlb.cc
   int32_t obj = op.backing != Backing::kAnon ? p.fds[op.file] : -1;  // looked up above
   uint32_t lo = op.page, hi = op.page + op.npages;
   if (!(op.flags & kFlagFixed)) {
@@ -165,6 +139,7 @@ void Model::UnmapRange(int proc, uint32_t lo, uint32_t hi) {
   ZapRange(proc, lo, hi, Zap::kUnmap);
   std::erase_if(p.vmas, [&](const Vma& v) { return v.start >= lo && v.end <= hi; });
   st_.FreeEmptyPt(p, lo, hi);
+  HugetlbReleased(proc);  // hugetlb reservations and files (model/hugetlb.cc)
 }
 
 // 6.1 mm/mmap.c vma_merge(), 6.12 mm/vma.c vma_modify() →

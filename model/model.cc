@@ -46,6 +46,7 @@ Prediction WithoutQuirks(const Prediction& pred) {
 Model::Model(KernelProfile profile) : profile_(std::move(profile)) {
   st_.legacy_anon_vma_merge = !profile_.Has(kBehAnonVmaMergeEitherSide);
   st_.mkdirty_sets_soft_dirty = profile_.soft_dirty && profile_.Has(kBehThpSplitDirtiesPtes);
+  st_.huge_free = static_cast<uint32_t>(profile_.hugetlb_free);  // HugePages_Free, nothing reserved
 }
 
 Prediction Model::Predict(const Op& op, size_t index) const {
@@ -87,6 +88,7 @@ void Model::Apply(const Op& op, size_t index, const Result& observed) {
 }
 
 Result Model::Exec(Step& s) {
+  if (Result r; HugetlbOp(s, &r)) return r;  // model/hugetlb.cc
   switch (s.op.kind) {
     case OpKind::kRequires: return Ok();
     case OpKind::kMmap: return DoMmap(s);

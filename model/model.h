@@ -143,6 +143,12 @@ class Model {
   Result DoPagemap(Step& s);
   Result DoScan(Step& s);
   Result DoClearRefs(Step& s);
+  // hugetlb.cc: MAP_HUGETLB mappings. HugetlbOp runs before every op: true
+  // when it gave the op's result (`*out`), false when the op's own rules go on.
+  Result DoMmapHugetlb(Step& s);
+  bool HugetlbOp(Step& s, Result* out);
+  Result HugetlbAccess(Step& s, bool write);
+  Result HugetlbMadvise(Step& s);
 
  public:
   // --- Shared rules, used across the op files (and by tests). ---
@@ -238,6 +244,26 @@ class Model {
   bool ThpFallsBack();
   // Maps a new THP at the slot starting at `s0`.
   void MapNewThp(Process& p, uint32_t s0);
+
+  // --- hugetlb.cc ---
+  bool TouchesHugetlb(const Process& p, uint32_t lo, uint32_t hi) const;
+  // hugetlb_vm_op_split(): a split at `addr` inside a hugetlb VMA is refused.
+  bool HugetlbSplitRefused(const Process& p, uint32_t addr) const;
+  // Whether the PMD table that holds the huge PTE of `page` exists.
+  PtState HugetlbSlotTable(const Process& p, uint32_t page) const;
+  // A huge page for `slot` of VMA `v` could be allocated now / is allocated
+  // (kZeroPage: none): alloc_hugetlb_folio().
+  bool HugetlbPageAvailable(int proc, const Vma& v, uint32_t slot, bool use_reserve) const;
+  uint32_t HugetlbAlloc(int proc, const Vma& v, uint32_t slot, bool use_reserve);
+  // After VMAs of `proc` went: their reservations and unmapped hugetlb files.
+  void HugetlbReleased(int proc);
+  // Why a fault at `page` (hugetlb) is not modelled, or "".
+  std::string HugetlbFaultUnmodelled(const Process& p, uint32_t page, bool write) const;
+  Fault HugetlbFault(int proc, uint32_t page, bool write, uint8_t* uffd_faults);
+  // fork: the child's copy (its last VMA) of parent VMA `pv`.
+  void CopyHugetlbRange(int parent, int child, const Vma& pv);
+  uint64_t HugetlbPagemapEntry(const Vma& vma, const Variant& v) const;
+  uint32_t HugetlbCategories(const Pte* pte) const;  // PAGEMAP_SCAN, without the VMA's
 
   // --- doubt.cc: PTEs the model cannot pin down (state.h Doubt) ---
   Variant Primary(const Process& p, uint32_t page) const;

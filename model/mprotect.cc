@@ -30,11 +30,11 @@ Result Model::DoMprotect(Step& s) {
     // mm/mprotect.c mprotect_fixup(): nothing to do (no split) when the flags stay.
     bool same = p.vmas[vi].prot == op.prot;
     // mm/mprotect.c mprotect_fixup(): making a private, never-writable, unaccounted VMA
-    // writable charges it; a refused charge stops the walk (ENOMEM).
+    // writable charges it (not VM_HUGETLB); a refused charge stops the walk (ENOMEM).
     const Vma& cur = p.vmas[vi];
     bool to_writable = op.prot == Prot::kRW || op.prot == Prot::kRWX;
     if (!same && to_writable && !cur.Writable() && !cur.account && !cur.shared && !cur.noreserve &&
-        CommitRefused(vend - addr)) {
+        cur.kind != MemKind::kHugetlb && CommitRefused(vend - addr)) {
       err = ENOMEM;  // mm/mprotect.c mprotect_fixup(): security_vm_enough_memory_mm()
       break;
     }
@@ -50,7 +50,7 @@ Result Model::DoMprotect(Step& s) {
       // kernels, an anonymous VMA that never faulted (no anon_vma: "mm/mprotect:
       // allow unfaulted VMAs to be unaccounted on mprotect()", 6.6; [EMP]
       // 6.18: it then no longer merges with a charged neighbour).
-      if (!v.shared && v.Writable() && !v.noreserve) v.account = true;
+      if (!v.shared && v.Writable() && !v.noreserve && v.kind != MemKind::kHugetlb) v.account = true;
       else if (!v.Writable() && profile_.Has(kBehMprotectUnaccountsUnfaulted) && v.IsAnonymous() && !v.anon_vma)
         v.account = false;
       // mm/mprotect.c change_protection() with vm_page_prot: a PTE the quirk

@@ -11,6 +11,7 @@ char KindLetter(const Vma& v) {
     case MemKind::kShmem: return 's';
     case MemKind::kMemfd: return 'm';
     case MemKind::kFile: return 'f';
+    case MemKind::kHugetlb: return 'h';
   }
   return '?';
 }

@@ -122,6 +122,10 @@ KernelProfile MakeProfile(const KernelFeatures& f) {
   // No fix known: every kernel with soft-dirty ([EMP] 6.1.192, 6.12.118).
   if (p.soft_dirty) p.quirks.Set(Quirk::kSoftdirtyLostOnMremapPmdMove);
   if (p.soft_dirty && p.uffd_wp) p.quirks.Set(Quirk::kSoftdirtyLostOnForkMarker);
+  // hugetlb fork keeping uffd-wp: present in 6.1.192, fixed in 6.12.118
+  // (the fixing release in between is not pinned down: kernels before 6.12).
+  bool before_612 = !parsed || major < 6 || (major == 6 && minor < 12);
+  if (p.uffd_wp && before_612) p.quirks.Set(Quirk::kHugetlbForkKeepsUffdWp);
   return p;
 }
 

@@ -76,6 +76,7 @@ bool MmState::Mergeable(const Vma& a, const Vma& b) {
   // pgoff, same uffd context, compatible anon_vma. The list_is_singular()
   // test refuses to merge a VMA whose anon_vma chain was cloned at fork.
   if (a.end != b.start) return false;
+  if (a.kind == MemKind::kHugetlb) return false;  // VM_DONTEXPAND (VM_SPECIAL): hugetlb never merges
   if (a.prot != b.prot || a.shared != b.shared || a.kind != b.kind || a.obj != b.obj) return false;
   if (b.pgoff != a.pgoff + (a.end - a.start)) return false;
   if (a.account != b.account || a.noreserve != b.noreserve || a.dontfork != b.dontfork ||
@@ -180,6 +181,7 @@ void MmState::Unref(uint32_t page) {
   if (page == kZeroPage) return;
   PageObj& pg = pages[page];
   if (--pg.refs == 0) {
+    if (pg.huge) huge_free++;  // free_huge_folio(): back to the pool
     pg = PageObj{};
     free_pages.push_back(page);
   }

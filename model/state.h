@@ -18,18 +18,20 @@
 
 namespace mmdiff {
 
-// What backs a VMA. kShmem is MAP_SHARED|MAP_ANONYMOUS (an unnamed shmem file).
-enum class MemKind : uint8_t { kAnon, kShmem, kMemfd, kFile };
+// What backs a VMA. kShmem is MAP_SHARED|MAP_ANONYMOUS (an unnamed shmem file);
+// kHugetlb a MAP_HUGETLB mapping of its own anonymous hugetlbfs file (model/hugetlb.cc).
+enum class MemKind : uint8_t { kAnon, kShmem, kMemfd, kFile, kHugetlb };
 
 // Sparse page contents: programs touch single bytes, everything else is zero.
 struct Bytes {
-  std::vector<std::pair<uint16_t, uint8_t>> v;  // (offset, byte), unsorted, unique offsets
-  uint8_t Get(uint16_t off) const {
+  // (offset, byte), unsorted, unique offsets; a hugetlb page's offsets span 2 MiB.
+  std::vector<std::pair<uint32_t, uint8_t>> v;
+  uint8_t Get(uint32_t off) const {
     for (auto& [o, b] : v)
       if (o == off) return b;
     return 0;
   }
-  void Set(uint16_t off, uint8_t b) {
+  void Set(uint32_t off, uint8_t b) {
     for (auto& [o, old] : v)
       if (o == off) {
         old = b;
@@ -59,6 +61,7 @@ struct PageObj {
   // 512 pages (MmState::next_folio), 0 for a small folio. A PMD split keeps
   // the folio; only its last subpage's release ends it.
   uint32_t folio = 0;
+  bool huge = false;       // a 2 MiB hugetlb page: each of its 512 PTEs counts in mapcount and refs
   uint32_t mapcount = 0;   // present PTEs mapping it, in all processes
   uint32_t refs = 0;       // mapcount + swap PTEs + page-cache membership
   Bytes bytes;
@@ -115,6 +118,7 @@ struct Vma {
   uint8_t sd_lost_quirk = 0;
   bool account = false;      // VM_ACCOUNT (private writable at some point, not noreserve)
   bool noreserve = false;    // VM_NORESERVE
+  bool resv_owner = false;   // hugetlb: HPAGE_RESV_OWNER (a private mapping's reservations)
   bool dontfork = false, wipeonfork = false, hugepage = false, nohugepage = false;
   // VM_MAYBE_GUARD: guard markers were installed (sticky: kept by splits,
   // OR-ed by merges, ignored for mergeability); fork copies the page tables.
@@ -211,6 +215,12 @@ class MmState {
   uint32_t next_anon_vma = 1;
   uint32_t next_folio = 1;
   uint32_t thp_faults = 0;  // THP faults so far (KernelProfile::thp_fallbacks numbers them)
+  // The hugetlb pool (model/hugetlb.cc): HugePages_Free and _Rsvd, the
+  // unconsumed reservations (private: process << 24 | slot page, of the
+  // owner; shared: 1 << 56 | file << 24 | file slot page), and how many more
+  // reservations the kernel may hold (restored by a zap on some kernels).
+  uint32_t huge_free = 0, huge_rsvd = 0, huge_rsvd_maybe = 0;
+  FlatMap<uint64_t, bool> huge_resv;
   // 6.1's is_mergeable_anon_vma() tests list_is_singular() on the merge
   // target: a VMA with an anon_vma never merges into a neighbour without
   // one (set from the kBehAnonVmaMergeEitherSide behaviour).

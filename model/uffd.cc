@@ -142,9 +142,10 @@ namespace {
 // has the rule) a WP-only registration works on any VMA; else anonymous or
 // shmem.
 bool CanUserfault(const Vma& v, uint32_t modes, bool async_ctx) {
-  if ((modes & kUffdModeMinor) && !v.IsShmem()) return false;
+  bool hugetlb = v.kind == MemKind::kHugetlb;
+  if ((modes & kUffdModeMinor) && !v.IsShmem() && !hugetlb) return false;
   if (async_ctx && modes == kUffdModeWp) return true;
-  return v.IsAnonymous() || v.IsShmem();
+  return v.IsAnonymous() || v.IsShmem() || hugetlb;
 }
 
 }  // namespace
@@ -196,10 +197,15 @@ Result Model::DoUffdRegister(Step& s, bool reg) {
   if (i == p.vmas.size() || p.vmas[i].start >= hi) return Err(EINVAL);
   bool async = c.Async();
   bool other_ctx = false;
+  // fs/userfaultfd.c userfaultfd_register(), userfaultfd_unregister(): a
+  // hugetlb first VMA wants `start` on a huge page boundary.
+  if (p.vmas[i].kind == MemKind::kHugetlb && lo % kPagesPerPmd) return Err(EINVAL);
   for (size_t k = i; k < p.vmas.size() && p.vmas[k].start < hi; k++) {
     const Vma& v = p.vmas[k];
     if (reg) {
       if (!CanUserfault(v, modes, async)) return Err(EINVAL);  // fs/userfaultfd.c userfaultfd_register()
+      // userfaultfd_register(): the hugetlb VMA holding `end` wants it aligned.
+      if (v.kind == MemKind::kHugetlb && hi <= v.end && hi % kPagesPerPmd) return Err(EINVAL);
       // fs/userfaultfd.c userfaultfd_register(): registered with another context.
       if (v.uffd >= 0 && v.uffd != ctx) return Err(EBUSY);
     } else {
@@ -222,6 +228,14 @@ Result Model::DoUffdRegister(Step& s, bool reg) {
     // The contract's answer (fs/userfaultfd.c userfaultfd_unregister() with the fix).
     if (const Result* obs = s.Observed(); !obs || obs->kind != ResultKind::kOk) return Err(EINVAL);
     // The kernel took the quirk: go on as it did.
+  }
+  if (!reg && HugetlbSplitRefused(p, hi) && p.vmas[st_.VmaAt(p, hi)].uffd >= 0) {
+    // userfaultfd_unregister() splits the registered VMA holding `end`
+    // (split_vma() / userfaultfd_clear_vma()): hugetlb_vm_op_split()
+    // refuses it off a huge page boundary, after the VMAs before it were
+    // unregistered.
+    if (st_.VmaAt(p, hi) == static_cast<int>(i)) return Err(EINVAL);
+    s.pred->unmodelled = "uffd_unregister refused at a hugetlb split after changing other VMAs";
   }
   if (reg && (modes & kUffdModeWp)) {
     // A PTE a write made writable while its VMA was not registered for WP
@@ -322,6 +336,8 @@ Result Model::DoUffdWp(Step& s) {
     int vi = st_.VmaAt(p, lo);
     if (vi < 0 || p.vmas[vi].end < hi || p.vmas[vi].uffd < 0 || !p.vmas[vi].UffdWp())
       return Err(ENOENT);  // 6.1 mm/userfaultfd.c mwriteprotect_range()
+    // 6.1 mwriteprotect_range(): hugetlb wants start and len in huge pages.
+    if (p.vmas[vi].kind == MemKind::kHugetlb && (lo % kPagesPerPmd || op.npages % kPagesPerPmd)) return Err(EINVAL);
     WriteProtect(owner, lo, hi, on);
     return Ok();
   }
@@ -334,6 +350,11 @@ Result Model::DoUffdWp(Step& s) {
     const Vma& v = p.vmas[i];
     if (!v.UffdWp()) {
       err = ENOENT;
+      break;
+    }
+    // 6.12 mwriteprotect_range(): a hugetlb VMA wants start and len in huge pages.
+    if (v.kind == MemKind::kHugetlb && (lo % kPagesPerPmd || op.npages % kPagesPerPmd)) {
+      err = EINVAL;
       break;
     }
     WriteProtect(owner, std::max(lo, v.start), std::min(hi, v.end), on);
