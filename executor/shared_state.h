@@ -30,6 +30,9 @@ struct SmapsVma {
   uint64_t huge_kb;
 };
 constexpr int kMaxSmapsVmas = 1024;
+// Slots of the kernel-coverage feature set (a power of two); a program that
+// sees more distinct edges keeps the first 3/4 of this many.
+constexpr uint32_t kKcovSlots = 1u << 15;
 
 // A Result without heap parts: variable data lives in ExecShared::data.
 struct ExecResult {
@@ -95,6 +98,12 @@ struct ExecShared {
   uint64_t first_op_ns;
   uint64_t last_op_ns;
   char tmpdir[256];
+  // Kernel coverage (kcov.h): whether the program processes trace
+  // (KCOV_TRACE_PC), and the edges they saw, hashed, as an open-addressing
+  // set (0: an empty slot). Cleared by the server after each run that used it.
+  uint32_t kcov_on;
+  uint32_t kcov_count;
+  uint32_t kcov[kKcovSlots];
   Op ops[kMaxOps];
   ExecResult results[kMaxOps];
   alignas(64) uint8_t data[kDataBytes];
