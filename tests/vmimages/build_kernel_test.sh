@@ -6,6 +6,7 @@
 # switch to another mutant in the same OUT leaving the previous mutant's
 # files as fresh real copies (so make rebuilds them). With MMDIFF_LINUX_SRC
 # set to a Linux 6.12 tree, every vmimages/mutants patch must apply to it.
+# usage: build_kernel_test.sh [MMDIFF_BINARY]
 set -uo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
 bk=$here/vmimages/build-kernel
@@ -31,6 +32,14 @@ for p in "$here"/vmimages/mutants/*.patch; do
   grep -Eq '^\+\+\+ b/' "$p" || fail "$p has no '+++ b/FILE' line"
   # Every mutant header names the upstream fix (or says it is unconfirmed).
   grep -Eiq '[0-9a-f]{12}|could not be confirmed' "$p" || fail "$p names no upstream commit"
+  # Its witness program (bench/kernel_mutants runs it on the mutant and the
+  # base) exists and, given mmdiff ($1), parses.
+  w=${p%.patch}.mmp
+  [ -r "$w" ] || fail "mutant $n has no witness program $w"
+  if [ -n "${1:-}" ] && [ -r "$w" ]; then
+    "$1" check "$w" --target model >/dev/null 2>&1
+    [ $? != 2 ] || fail "$w: mmdiff check rejects it"
+  fi
 done
 
 # A fake tree: what build-kernel checks before it copies.
