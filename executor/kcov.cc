@@ -20,17 +20,6 @@ constexpr unsigned long kKcovWords = 1ul << 18;
 int g_fd = -1;
 uint64_t* g_area = nullptr;
 
-uint32_t Mix(uint64_t x) {
-  // splitmix64's finalizer: edges of nearby PCs spread over the table.
-  x ^= x >> 30;
-  x *= 0xbf58476d1ce4e5b9ull;
-  x ^= x >> 27;
-  x *= 0x94d049bb133111ebull;
-  x ^= x >> 31;
-  uint32_t h = static_cast<uint32_t>(x ^ (x >> 32));
-  return h ? h : 1;  // 0 marks an empty slot
-}
-
 void Stop() {
   if (g_area) munmap(g_area, kKcovWords * sizeof(uint64_t));
   if (g_fd >= 0) close(g_fd);
@@ -61,18 +50,10 @@ void KcovStart(ExecShared* shared) {
 }
 
 void KcovAddEdge(ExecShared* shared, uint64_t prev_pc, uint64_t pc) {
-  uint32_t h = Mix(prev_pc * 0x9e3779b97f4a7c15ull ^ pc);
-  uint32_t mask = kKcovSlots - 1;
-  // Linear probing; a full table (3/4, where probes grow long) drops the rest.
-  for (uint32_t i = h & mask, n = 0; n < 64; i = (i + 1) & mask, n++) {
-    if (shared->kcov[i] == h) return;
-    if (shared->kcov[i] == 0) {
-      if (shared->kcov_count >= kKcovSlots / 4 * 3) return;
-      shared->kcov[i] = h;
-      shared->kcov_count++;
-      return;
-    }
-  }
+  // Fibonacci hashing of the edge: one multiply, the top bits pick the bit.
+  uint64_t h = ((prev_pc << 1) ^ pc) * 0x9e3779b97f4a7c15ull;
+  uint32_t i = static_cast<uint32_t>(h >> (64 - kKcovBitsLog2));
+  shared->kcov[i / 64] |= uint64_t{1} << (i % 64);
 }
 
 void KcovCollect(ExecShared* shared) {

@@ -2,8 +2,8 @@
 // KCOV (CONFIG_KCOV, /sys/kernel/debug/kcov; Documentation/dev-tools/kcov.rst):
 // each program process traces its own syscalls and faults (KCOV_TRACE_PC
 // is per task) and, after each of its ops, folds the PCs into edges
-// (prev_pc, pc) hashed into the shared feature table (ExecShared::kcov).
-// The server turns the table into Trace::kernel_cov. A kernel without KCOV,
+// (prev_pc, pc) hashed into the shared edge map (ExecShared::kcov).
+// The server turns the map into Trace::kernel_cov. A kernel without KCOV,
 // or a server not asked for it, never opens the device: no cost.
 //
 // KcovStart/KcovCollect/KcovAfterFork run inside the processes under test:
@@ -30,17 +30,17 @@ bool KcovAvailable(std::string* why);
 // failure leaves this process untraced (its coverage is simply absent).
 void KcovStart(ExecShared* shared);
 // Program process, after each op: the edges traced since the last call
-// into the shared table; the buffer starts over.
+// into the shared map; the buffer starts over.
 void KcovCollect(ExecShared* shared);
 // Child of a fork op: the parent's device and buffer are the parent's
 // (KCOV is per task, and the mapping is the parent's area): drops them and
 // starts its own.
 void KcovAfterFork(ExecShared* shared);
 
-// Server side, after a run: the features in the table, sorted; clears it.
+// Server side, after a run: the set bits of the map as features, sorted; clears it.
 std::vector<uint32_t> KcovTakeFeatures(ExecShared* shared);
 
-// The feature table (open addressing; 0 marks an empty slot): exposed for tests.
+// One edge into the map: exposed for tests.
 void KcovAddEdge(ExecShared* shared, uint64_t prev_pc, uint64_t pc);
 
 }  // namespace mmdiff::exec

@@ -1,9 +1,8 @@
 // The server's side of kcov.h: whether the kernel has KCOV, and the
-// feature table turned into a trace's kernel_cov.
+// edge map turned into a trace's kernel_cov.
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -25,14 +24,12 @@ bool KcovAvailable(std::string* why) {
 }
 
 std::vector<uint32_t> KcovTakeFeatures(ExecShared* shared) {
+  // The set bits, in order: sorted and distinct by construction.
   std::vector<uint32_t> out;
-  if (!shared->kcov_count) return out;
-  out.reserve(shared->kcov_count);
-  for (uint32_t i = 0; i < kKcovSlots; i++)
-    if (shared->kcov[i]) out.push_back(shared->kcov[i]);
-  std::sort(out.begin(), out.end());
+  for (uint32_t w = 0; w < kKcovBits / 64; w++)
+    for (uint64_t bits = shared->kcov[w]; bits; bits &= bits - 1)
+      out.push_back(w * 64 + static_cast<uint32_t>(__builtin_ctzll(bits)));
   memset(shared->kcov, 0, sizeof shared->kcov);
-  shared->kcov_count = 0;
   return out;
 }
 

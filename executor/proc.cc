@@ -121,7 +121,7 @@ void RunProgramProcess(ExecShared* shared) {
     if (pc == 0) shared->first_op_ns = MonotonicNs();
     ExecuteOp(op, pc, &shared->results[pc]);
     // The child of a fork waits for its turn: it runs beside the parent
-    // until then, so only the parent touches the shared coverage table now.
+    // until then, so only the parent touches the shared coverage map now.
     if (g_self.proc != me) continue;
     KcovCollect(shared);
     uint32_t next = pc + 1;

@@ -94,7 +94,7 @@ void ProgramRunner::Reset(const Program& prog) {
   s->forking_child = 0;
   s->handlers_draining.store(0);
   s->scan_default_ret = scan_default_ret_;
-  s->kcov_on = kcov_;  // the table is empty: KcovTakeFeatures cleared it
+  s->kcov_on = kcov_;  // the map is empty: KcovTakeFeatures cleared it
   s->data_used = 0;
   s->cross_used = 0;
   s->exited_pid.store(0);

@@ -30,9 +30,11 @@ struct SmapsVma {
   uint64_t huge_kb;
 };
 constexpr int kMaxSmapsVmas = 1024;
-// Slots of the kernel-coverage feature set (a power of two); a program that
-// sees more distinct edges keeps the first 3/4 of this many.
-constexpr uint32_t kKcovSlots = 1u << 15;
+// Bits of the kernel-coverage edge map (AFL's 64 Ki: an edge's hash picks
+// one; a program's few thousand edges collide rarely, and setting a bit is
+// the cheapest work per traced PC, which the guest pays for every one).
+constexpr uint32_t kKcovBitsLog2 = 16;
+constexpr uint32_t kKcovBits = 1u << kKcovBitsLog2;
 
 // A Result without heap parts: variable data lives in ExecShared::data.
 struct ExecResult {
@@ -99,11 +101,10 @@ struct ExecShared {
   uint64_t last_op_ns;
   char tmpdir[256];
   // Kernel coverage (kcov.h): whether the program processes trace
-  // (KCOV_TRACE_PC), and the edges they saw, hashed, as an open-addressing
-  // set (0: an empty slot). Cleared by the server after each run that used it.
+  // (KCOV_TRACE_PC), and the edges they saw, hashed into a bit map.
+  // Cleared by the server after each run that used it.
   uint32_t kcov_on;
-  uint32_t kcov_count;
-  uint32_t kcov[kKcovSlots];
+  uint64_t kcov[kKcovBits / 64];
   Op ops[kMaxOps];
   ExecResult results[kMaxOps];
   alignas(64) uint8_t data[kDataBytes];
