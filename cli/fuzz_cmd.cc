@@ -76,6 +76,12 @@ const char kFuzzUsage[] =
     "                 and report.txt, the linux-mm report, into each finding)\n"
     "  --no-quirks    allow no known kernel quirk (corpus/QUIRKS.md): a known quirk\n"
     "                 is a divergence again, a finding\n"
+    "  --no-kcov      no kernel coverage: by default a guest kernel with KCOV\n"
+    "                 (vmimages/build-kernel's) reports each program's kernel edges\n"
+    "                 (KCOV_TRACE_PC), and programs reaching new ones join the\n"
+    "                 corpus beside new model-state coverage (stats.json\n"
+    "                 kernel_coverage, the status line's kcov). Kernels without\n"
+    "                 KCOV (Debian's, the host) collect nothing either way\n"
     "  --minimize-corpus  no campaign: run every program of DIR/corpus once and\n"
     "                 keep the smallest set with the same model-state coverage\n"
     "                 (greedy set cover); the others move to DIR/corpus.removed/.\n"
@@ -135,7 +141,7 @@ int FuzzCommand(int argc, char** argv) {
   auto value_flags = TargetValueFlags();
   value_flags.insert({"vms", "jobs", "minutes", "execs", "out", "seed", "corpus"});
   auto switch_flags = TargetSwitchFlags();
-  switch_flags.insert({"until-found", "no-minimize", "no-quirks", "minimize-corpus"});
+  switch_flags.insert({"until-found", "no-minimize", "no-quirks", "minimize-corpus", "no-kcov"});
   if (!ParseArgs(argc, argv, value_flags, switch_flags, &args, &err)) {
     fprintf(stderr, "mmdiff fuzz: %s\n%s%s", err.c_str(), kFuzzUsage, kTargetFlagsHelp);
     return 2;
@@ -170,6 +176,10 @@ int FuzzCommand(int argc, char** argv) {
   }
   TargetPool pool, second_pool;
   KernelProfile profile, second_profile;
+  // The campaign's targets collect kernel coverage unless --no-kcov (a
+  // guest kernel without KCOV sends none); the minimizer's never does.
+  TargetOptions base;
+  base.kernel_coverage = !args.Has("no-kcov");
   if (!sides.empty()) {
     // Kernel against kernel: N targets of each (--vms or --jobs, default 1).
     int n;
@@ -183,7 +193,7 @@ int FuzzCommand(int argc, char** argv) {
       TargetOptions check;
       const Args& side = sides[k];
       if (!TargetOptionsFromArgs(side, &check, &err) ||
-          !pools[k]->Start([&side](std::string* e) { return OpenTarget(side, e); }, n, &err) ||
+          !pools[k]->Start([&side, base](std::string* e) { return OpenTarget(side, e, base); }, n, &err) ||
           !ProfileFor(side, pools[k]->first(), profiles[k], &err)) {
         fprintf(stderr, "mmdiff fuzz: %s: %s\n", labels[k].c_str(), err.c_str());
         return 2;
@@ -201,11 +211,11 @@ int FuzzCommand(int argc, char** argv) {
       return 2;
     }
     if (target == "local") {
-      if (!pool.Start([&args](std::string* e) { return OpenTarget(args, e); }, jobs, &err)) {
+      if (!pool.Start([&args, base](std::string* e) { return OpenTarget(args, e, base); }, jobs, &err)) {
         fprintf(stderr, "mmdiff fuzz: %s\n", err.c_str());
         return 2;
       }
-    } else if (!OpenPool(args, &pool, &err)) {
+    } else if (!OpenPool(args, &pool, &err, base)) {
       fprintf(stderr, "mmdiff fuzz: %s\n", err.c_str());
       return 2;
     }
@@ -232,6 +242,7 @@ int FuzzCommand(int argc, char** argv) {
   options.max_execs = static_cast<uint64_t>(execs);
   options.target_word = !sides.empty() ? "pairs" : target == "qemu" ? "vms" : "executors";
   options.until_found = args.Has("until-found");
+  options.kernel_coverage = !args.Has("no-kcov");
   const Args& first_args = sides.empty() ? args : sides[0];
   if (!args.Has("no-minimize"))
     options.minimize_target = [&first_args](std::string* e) { return OpenTarget(first_args, e); };

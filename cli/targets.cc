@@ -124,14 +124,14 @@ std::unique_ptr<Target> OpenTarget(const Args& args, std::string* err, const Tar
   return nullptr;
 }
 
-bool OpenPool(const Args& args, TargetPool* pool, std::string* err) {
+bool OpenPool(const Args& args, TargetPool* pool, std::string* err, const TargetOptions& base) {
   int n;
   if (!args.GetInt("vms", 1, &n, err)) return false;
   if (args.values.count("vms") && TargetName(args) != "qemu") {
     *err = "--vms needs --target qemu";
     return false;
   }
-  return pool->Start([&args](std::string* e) { return OpenTarget(args, e); }, n, err);
+  return pool->Start([&args, base](std::string* e) { return OpenTarget(args, e, base); }, n, err);
 }
 
 bool ProfileFor(const Args& args, Target* target, KernelProfile* out, std::string* err) {

@@ -24,7 +24,7 @@ std::string TargetName(const Args& args);
 bool TargetOptionsFromArgs(const Args& args, TargetOptions* out, std::string* err);
 // `base`: the options the flags start from (the engines' executor path).
 std::unique_ptr<Target> OpenTarget(const Args& args, std::string* err, const TargetOptions& base = {});
-bool OpenPool(const Args& args, TargetPool* pool, std::string* err);
+bool OpenPool(const Args& args, TargetPool* pool, std::string* err, const TargetOptions& base = {});
 
 // The libFuzzer and AFL++ engines have no command line of their own: they
 // take the same target flags from the environment, MMDIFF_ and the flag's

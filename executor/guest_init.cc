@@ -243,7 +243,14 @@ void GuestInitMain() {
   MakeRaw(fd);
   Log("serving on " + chan + " at uptime " + Uptime() + " s");
   FdChannel channel(fd, fd);
-  Serve(&channel, {.guest = true, .pin_fault_around = true, .memory_max = GuestMemoryCap(), .may_swap = swap});
+  // mmdiff.kcov=1: the host wants kernel coverage (a campaign's feedback,
+  // target/qemu_target.cc); collected only where the kernel has KCOV.
+  bool kcov = CmdlineParam(cmdline, "mmdiff.kcov") == "1";
+  Serve(&channel, {.guest = true,
+                   .pin_fault_around = true,
+                   .memory_max = GuestMemoryCap(),
+                   .may_swap = swap,
+                   .kcov = kcov});
   Log("host quit; powering off");
   PowerOff();
 }

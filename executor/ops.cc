@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "executor/kcov.h"
 #include "executor/proc.h"
 #include "executor/smaps.h"
 #include "executor/uapi.h"
@@ -154,6 +155,7 @@ void Fork(ExecResult* res) {
     g_self.forked_with_event = g_self.uffd_event_fork;
     OpenProcFiles();
     UffdAfterFork();
+    KcovAfterFork(g_shared);
     return;
   }
   g_shared->pids[child] = pid;

@@ -23,11 +23,11 @@
 namespace mmdiff::exec {
 namespace {
 
-// Soft-dirty exists when the kernel shows the VMA flag: `sd` in a VMA's
+// Whether a new mapping's VMA shows the soft-dirty flag: `sd` in its
 // VmFlags of /proc/self/smaps is printed only with CONFIG_MEM_SOFT_DIRTY
 // (fs/proc/task_mmu.c show_smap_vma_flags(): [ilog2(VM_SOFTDIRTY)] = "sd"),
 // and a new mapping carries VM_SOFTDIRTY (mm/mmap.c __mmap_region()).
-bool SoftDirtyPresent() {
+bool NewVmaShowsSoftDirty() {
   void* p = mmap(nullptr, kPageSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) return false;
   char head[40];
@@ -45,6 +45,27 @@ bool SoftDirtyPresent() {
   munmap(p, kPageSize);
   return sd;
 }
+
+// Whether a written page reads soft-dirty in pagemap: a write fault's
+// pte_mkdirty() sets _PAGE_SOFT_DIRTY, which is 0 without
+// CONFIG_MEM_SOFT_DIRTY (arch/x86/include/asm/pgtable_types.h), so the
+// bit needs the option but not a VMA flag.
+bool WrittenPageReadsSoftDirty(int pagemap_fd) {
+  void* p = mmap(nullptr, kPageSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return false;
+  *static_cast<volatile char*>(p) = 1;
+  uint64_t entry = 0;
+  off_t at = static_cast<off_t>(reinterpret_cast<uintptr_t>(p) / kPageSize * 8);
+  bool sd = pread(pagemap_fd, &entry, 8, at) == 8 && (entry & kPmSoftDirty);
+  munmap(p, kPageSize);
+  return sd;
+}
+
+// Soft-dirty exists when either shows it: a kernel that leaves a new VMA
+// without VM_SOFTDIRTY (the bug d9104d1ca966 "mm: track vma changes with
+// VM_SOFTDIRTY bit" fixed) still has soft-dirty, broken, and must be judged
+// as one that has it, not skipped as one without.
+bool SoftDirtyPresent(int pagemap_fd) { return NewVmaShowsSoftDirty() || WrittenPageReadsSoftDirty(pagemap_fd); }
 
 // The self-check: the documented round trip
 // (Documentation/admin-guide/mm/soft-dirty.rst): clear_refs 4 clears the
@@ -194,9 +215,12 @@ KernelFeatures ProbeKernel() {
   if (uname(&u) == 0) f.release = u.release;
   int pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
   if (pagemap_fd >= 0) {
-    if (SoftDirtyPresent()) {
+    if (SoftDirtyPresent(pagemap_fd)) {
       f.features |= kFeatSoftDirty;
       std::string why = SoftDirtyRoundTrip(pagemap_fd);
+      if (why.empty() && !NewVmaShowsSoftDirty())
+        why = "a new mapping's VMA is not soft-dirty (no sd in its smaps VmFlags; mm/mmap.c __mmap_region() "
+              "sets VM_SOFTDIRTY)";
       if (!why.empty()) {
         f.broken |= kFeatSoftDirty;
         f.broken_why += "soft_dirty self-check: " + why +

@@ -14,6 +14,7 @@
 #include <climits>
 #include <cstring>
 
+#include "executor/kcov.h"
 #include "prog/result.h"
 
 namespace mmdiff::exec {
@@ -105,6 +106,7 @@ void RunProgramProcess(ExecShared* shared) {
   for (int& fd : g_self.file_fds) fd = -1;
   OpenProcFiles();
   InstallFaultHandlers();
+  KcovStart(shared);
   for (;;) {
     uint32_t turn = shared->turn.load(std::memory_order_acquire);
     if (turn == kTurnDone) _exit(0);
@@ -118,7 +120,10 @@ void RunProgramProcess(ExecShared* shared) {
     int me = g_self.proc;
     if (pc == 0) shared->first_op_ns = MonotonicNs();
     ExecuteOp(op, pc, &shared->results[pc]);
-    if (g_self.proc != me) continue;  // the child of a fork waits for its turn
+    // The child of a fork waits for its turn: it runs beside the parent
+    // until then, so only the parent touches the shared coverage map now.
+    if (g_self.proc != me) continue;
+    KcovCollect(shared);
     uint32_t next = pc + 1;
     shared->pc = next;
     if (next == shared->nops) shared->last_op_ns = MonotonicNs();

@@ -18,6 +18,7 @@
 #include <cstring>
 
 #include "executor/exec_dir.h"
+#include "executor/kcov.h"
 #include "executor/proc.h"
 #include "executor/uapi.h"
 
@@ -93,6 +94,7 @@ void ProgramRunner::Reset(const Program& prog) {
   s->forking_child = 0;
   s->handlers_draining.store(0);
   s->scan_default_ret = scan_default_ret_;
+  s->kcov_on = kcov_;  // the map is empty: KcovTakeFeatures cleared it
   s->data_used = 0;
   s->cross_used = 0;
   s->exited_pid.store(0);
@@ -256,6 +258,7 @@ Trace ProgramRunner::CollectTrace() const {
     CollectCross(e, &r.cross);
   }
   trace.zero_pfn = zero_pfn_;
+  if (kcov_) trace.kernel_cov = KcovTakeFeatures(shared_);
   return trace;
 }
 

@@ -49,6 +49,9 @@ class ProgramRunner {
 
   // return_mask of a scan without ret=: every category the kernel accepts.
   void set_scan_default_ret(uint32_t mask) { scan_default_ret_ = mask; }
+  // Each program's processes trace their kernel coverage (kcov.h; the
+  // caller checked KcovAvailable); Trace::kernel_cov gets it.
+  void set_kcov(bool on) { kcov_ = on; }
   const std::string& tmpdir() const { return tmpdir_; }
 
  private:
@@ -69,6 +72,7 @@ class ProgramRunner {
   std::string tmpdir_;
   MemoryCap memcap_;
   uint64_t waited_ns_ = 0;
+  bool kcov_ = false;
 };
 
 }  // namespace mmdiff::exec

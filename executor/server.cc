@@ -11,6 +11,7 @@
 #include "executor/bare_loop.h"
 #include "executor/exec_binary.h"
 #include "executor/exec_dir.h"
+#include "executor/kcov.h"
 #include "executor/probe.h"
 #include "executor/proc.h"
 #include "executor/runner.h"
@@ -72,6 +73,11 @@ int Serve(Channel* channel, const ServeOptions& options) {
     fault_around = PinFaultAround(runner.tmpdir(), /*may_mount=*/options.guest, &err);
     if (!err.empty()) fprintf(stderr, "mmdiff-executor: fault_around_bytes not pinned: %s\n", err.c_str());
   }
+  if (options.kcov) {
+    std::string why;
+    if (KcovAvailable(&why)) runner.set_kcov(true);
+    else fprintf(stderr, "mmdiff-executor: no kernel coverage: %s\n", why.c_str());
+  }
   KernelFeatures features = ProbeKernel();
   features.fault_around_bytes = fault_around;
   runner.set_scan_default_ret(features.scan_categories);
@@ -113,6 +119,9 @@ int Serve(Channel* channel, const ServeOptions& options) {
         }
         ByteWriter w;
         EncodeTrace(trace, &w);
+        // After the trace, and only when there is any: a client that does
+        // not read it (an older mmdiff) never sees it.
+        if (!trace.kernel_cov.empty()) EncodeKernelCoverage(trace.kernel_cov, &w);
         channel->Send(MsgType::kTrace, w.buffer());
         // A run that never reached an op (or its end) counts the missing
         // stretch in the phase before.

@@ -25,6 +25,10 @@ struct ServeOptions {
   // cgroup v2 cap with memory.swap.max = 0 keeps MADV_PAGEOUT from
   // swapping anything, mm/vmscan.c can_reclaim_anon_pages()).
   bool may_swap = false;
+  // Collect each program's kernel coverage where the kernel has KCOV
+  // (kcov.h); sent after the trace in the kTrace reply (prog/binary.h
+  // EncodeKernelCoverage). Off: the device is never opened.
+  bool kcov = false;
 };
 
 // Returns the process exit code: 0 after kQuit or end of stream, 1 when the

@@ -30,6 +30,11 @@ struct SmapsVma {
   uint64_t huge_kb;
 };
 constexpr int kMaxSmapsVmas = 1024;
+// Bits of the kernel-coverage edge map (AFL's 64 Ki: an edge's hash picks
+// one; a program's few thousand edges collide rarely, and setting a bit is
+// the cheapest work per traced PC, which the guest pays for every one).
+constexpr uint32_t kKcovBitsLog2 = 16;
+constexpr uint32_t kKcovBits = 1u << kKcovBitsLog2;
 
 // A Result without heap parts: variable data lives in ExecShared::data.
 struct ExecResult {
@@ -95,6 +100,11 @@ struct ExecShared {
   uint64_t first_op_ns;
   uint64_t last_op_ns;
   char tmpdir[256];
+  // Kernel coverage (kcov.h): whether the program processes trace
+  // (KCOV_TRACE_PC), and the edges they saw, hashed into a bit map.
+  // Cleared by the server after each run that used it.
+  uint32_t kcov_on;
+  uint64_t kcov[kKcovBits / 64];
   Op ops[kMaxOps];
   ExecResult results[kMaxOps];
   alignas(64) uint8_t data[kDataBytes];

@@ -324,8 +324,13 @@ class CampaignRun {
     }
     if (j.kind != Judgement::Kind::kPass) return false;
     std::vector<uint64_t> features = coverage.Features();
+    std::vector<uint64_t> kernel;
+    if (o_.kernel_coverage) kernel = KcovFeatures(trace.kernel_cov);
     std::lock_guard<std::mutex> lock(mu_);
-    if (coverage_.Merge(features) == 0) return false;
+    // Both merges run: a program new to either map joins the corpus.
+    size_t added = coverage_.Merge(features);
+    added += kernel_coverage_.Merge(kernel);
+    if (added == 0) return false;
     std::string text = PrintProgram(prog);
     char name[32];
     snprintf(name, sizeof name, "%016" PRIx64 ".mmp", HashText(text));
@@ -381,6 +386,7 @@ class CampaignRun {
       std::lock_guard<std::mutex> lock(mu_);
       s.corpus = corpus_names_.size();
       s.coverage = coverage_.size();
+      s.kernel_coverage = kernel_coverage_.size();
       s.tally = tally_;
     }
     s.started = history_.started;
@@ -400,9 +406,9 @@ class CampaignRun {
              "{\n  \"seed\": %" PRIu64 ",\n  \"elapsed_s\": %.1f,\n  \"execs\": %" PRIu64
              ",\n  \"execs_per_s\": %.1f,\n  \"corpus\": %" PRIu64 ",\n  \"coverage\": %" PRIu64
              ",\n  \"divergences\": %" PRIu64 ",\n  \"unique_signatures\": %" PRIu64 ",\n  \"flaky\": %" PRIu64
-             ",\n  \"targets\": %d,\n  \"restarts\": %" PRIu64,
+             ",\n  \"targets\": %d,\n  \"restarts\": %" PRIu64 ",\n  \"kernel_coverage\": %" PRIu64,
              seed_, s.elapsed_s, s.execs, s.elapsed_s > 0 ? s.execs / s.elapsed_s : 0.0, s.corpus, s.coverage,
-             s.divergences, s.unique, s.flaky, s.targets, s.restarts);
+             s.divergences, s.unique, s.flaky, s.targets, s.restarts, s.kernel_coverage);
     std::string json = buf;
     json += ",\n  \"started\": \"" + IsoTimeUtc(s.started) + "\",\n  \"updated\": \"" + IsoTimeUtc(time(nullptr)) +
             "\",\n  \"last_new_finding\": " +
@@ -445,6 +451,7 @@ class CampaignRun {
   std::atomic<uint64_t> confirmed_this_run_{0};  // hits that reproduced on every run
   std::vector<std::pair<std::string, Program>> queue_;  // (finding dir, program) to minimize
   CoverageMap coverage_;
+  CoverageMap kernel_coverage_;  // KCOV edges (KcovFeatures), apart for the counts
 };
 
 }  // namespace
@@ -460,6 +467,7 @@ std::string StatusLine(const CampaignStats& s, const std::string& target_word) {
            s.corpus, s.coverage, s.divergences, s.unique, s.flaky, target_word.c_str(), s.targets, s.restarts,
            s.tally.judged, s.tally.unmodelled_total());
   std::string line = buf;
+  if (s.kernel_coverage) line += "  kcov " + std::to_string(s.kernel_coverage);
   for (int a = 0; a < kNumAllowances; a++)
     if (s.tally.granted[a])
       line += "  " + std::string(AllowanceName(static_cast<Allowance>(a))) + " " + std::to_string(s.tally.taken[a]) +

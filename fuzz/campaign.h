@@ -56,6 +56,10 @@ struct CampaignOptions {
   TargetPool* second = nullptr;
   const KernelProfile* second_profile = nullptr;
   std::string first_name, second_name;  // how reports name the two kernels
+  // Kernel coverage in a trace (a guest kernel with KCOV) counts as coverage
+  // beside the model's (fuzz/coverage.h KcovFeatures); `mmdiff fuzz
+  // --no-kcov` turns it off (and the targets do not collect it).
+  bool kernel_coverage = true;
 };
 
 // Totals over every run on the same --out (a resumed campaign continues them).
@@ -64,6 +68,7 @@ struct CampaignStats {
   uint64_t execs = 0;
   uint64_t corpus = 0;
   uint64_t coverage = 0;
+  uint64_t kernel_coverage = 0;  // kernel edges (KCOV) in the map; 0 without KCOV
   uint64_t divergences = 0;  // confirmed hits, all signatures
   uint64_t unique = 0;       // distinct confirmed signatures
   uint64_t flaky = 0;

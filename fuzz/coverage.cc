@@ -113,6 +113,16 @@ std::vector<uint64_t> TraceFeatures(const Program& prog, const Trace& trace, con
   return coverage.Features();
 }
 
+std::vector<uint64_t> KcovFeatures(const std::vector<uint32_t>& kernel_cov) {
+  // The top 32 bits say "kcov": model features are 64-bit hashes, which
+  // land there with probability 2^-32 per feature.
+  constexpr uint64_t kKernelSpace = uint64_t{0x6b636f76} << 32;
+  std::vector<uint64_t> out;
+  out.reserve(kernel_cov.size());
+  for (uint32_t f : kernel_cov) out.push_back(kKernelSpace | f);
+  return out;
+}
+
 size_t CoverageMap::Merge(const std::vector<uint64_t>& features) {
   size_t added = 0;
   for (uint64_t f : features) added += seen_.insert(f).second;

@@ -1,7 +1,9 @@
 // Model-state coverage: the abstract transitions a program drove the model
 // through, as feedback that keeps a program in the campaign's corpus when it
-// reaches something new. No kernel coverage is needed (the guest kernels here
-// have no KCOV); the model's view of the mm is the map.
+// reaches something new. No kernel coverage is needed (the Debian guest
+// kernels have no KCOV): the model's view of the mm is the map; where the
+// kernel has KCOV (vmimages/build-kernel), its edges are added beside it
+// (KcovFeatures below).
 //
 // A feature is a hash of (op kind, memory kind and uffd registration of the
 // VMA, PTE state before, PTE state after, the result's kind, errno and uffd
@@ -43,6 +45,12 @@ class CoverageVisitor : public ReplayVisitor {
 // Features of a trace on a walk of their own (the corpus minimizer, tests):
 // stops at the first op the model does not allow or does not model.
 std::vector<uint64_t> TraceFeatures(const Program& prog, const Trace& trace, const KernelProfile& profile);
+
+// Kernel coverage (Trace::kernel_cov: hashed KCOV edges, executor/kcov.h)
+// as features of their own namespace, beside the model's: two kernel paths
+// the model treats alike (a COW copy or a page reuse, a fault served alone
+// or by fault-around) are new coverage too.
+std::vector<uint64_t> KcovFeatures(const std::vector<uint32_t>& kernel_cov);
 
 class CoverageMap {
  public:

@@ -1,5 +1,7 @@
 #include "prog/binary.h"
 
+#include <algorithm>
+
 #include "prog/op_table.h"
 
 namespace mmdiff {
@@ -264,6 +266,34 @@ bool DecodeTrace(ByteReader* r, Trace* out) {
       !r->U64(&out->zero_pfn))
     return false;
   out->end = static_cast<TraceEnd>(end);
+  return true;
+}
+
+// Sorted and distinct, so each is written as its distance from the one
+// before (a varint): a few thousand features take about 2 bytes each.
+void EncodeKernelCoverage(const std::vector<uint32_t>& features, ByteWriter* w) {
+  size_t n = std::min<size_t>(features.size(), kMaxKernelCoverage);
+  w->U64(n);
+  uint32_t prev = 0;
+  for (size_t i = 0; i < n; i++) {
+    w->U64(features[i] - prev);
+    prev = features[i];
+  }
+}
+
+bool DecodeKernelCoverage(ByteReader* r, std::vector<uint32_t>* out) {
+  uint64_t n;
+  if (!r->U64(&n) || n > kMaxKernelCoverage || r->remaining() < n) return false;
+  out->resize(n);
+  uint64_t prev = 0;
+  for (size_t i = 0; i < n; i++) {
+    uint64_t d;
+    // Strictly increasing: a zero distance (after the first) or a sum past
+    // 32 bits is not what EncodeKernelCoverage writes.
+    if (!r->U64(&d) || (i > 0 && d == 0) || prev + d > UINT32_MAX) return false;
+    prev += d;
+    (*out)[i] = static_cast<uint32_t>(prev);
+  }
   return true;
 }
 

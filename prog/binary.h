@@ -52,4 +52,12 @@ bool DecodeProgram(std::span<const uint8_t> data, Program* out);
 void EncodeTrace(const Trace& trace, ByteWriter* w);
 bool DecodeTrace(ByteReader* r, Trace* out);
 
+// Kernel coverage (Trace::kernel_cov), sent after a trace in the executor's
+// reply when it has any: a count, then the sorted features as distances. An older executor
+// sends none (the reader is done), an older client ignores it.
+constexpr uint64_t kMaxKernelCoverage = 1u << 16;
+void EncodeKernelCoverage(const std::vector<uint32_t>& features, ByteWriter* w);
+// False on a malformed section (a count over kMaxKernelCoverage, short data).
+bool DecodeKernelCoverage(ByteReader* r, std::vector<uint32_t>* out);
+
 }  // namespace mmdiff

@@ -164,7 +164,14 @@ struct Trace {
   // visible, e.g. without CAP_SYS_ADMIN); for the consistency oracle's
   // PAGE_IS_PFNZERO comparison.
   uint64_t zero_pfn = 0;
-  bool operator==(const Trace&) const = default;
+  // The kernel code the program's processes ran, where the target collects
+  // it (a guest kernel with KCOV, executor/kcov.h): hashed edges, sorted,
+  // distinct. Feedback for a campaign only: not part of what the kernel
+  // answered, so two traces that differ only here are equal.
+  std::vector<uint32_t> kernel_cov;
+  bool operator==(const Trace& o) const {
+    return results == o.results && end == o.end && console == o.console && zero_pfn == o.zero_pfn;
+  }
 };
 
 }  // namespace mmdiff

@@ -78,6 +78,11 @@ bool ExecutorClient::Run(const Program& prog, int program_timeout_ms, int reply_
     *err = "executor sent a malformed trace";
     return false;
   }
+  // Kernel coverage follows only from an executor that collected some.
+  if (!r.done() && !DecodeKernelCoverage(&r, &out->kernel_cov)) {
+    *err = "executor sent malformed kernel coverage after its trace";
+    return false;
+  }
   return true;
 }
 

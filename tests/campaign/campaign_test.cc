@@ -87,6 +87,26 @@ TEST(Campaign, RunsResumesAndMerges) {
   EXPECT_NE(merge.out.find("merged 2 directories"), std::string::npos) << merge.out;
 }
 
+// Kernel coverage where the kernel has none (the host: no KCOV): a
+// campaign runs as before, --no-kcov or not, and its map counts no kernel
+// edges.
+TEST(Campaign, NoKcovOnAKernelWithoutKcovChangesNothing) {
+  if (access("/sys/kernel/debug/kcov", F_OK) == 0) GTEST_SKIP() << "this kernel has KCOV";
+  Output help = Mmdiff({"fuzz", "--help"});
+  EXPECT_NE(help.out.find("--no-kcov"), std::string::npos);
+  std::string with = FreshDir("kcov-default"), without = FreshDir("kcov-off"), empty = FreshDir("kcov-seeds");
+  ASSERT_EQ(mkdir(empty.c_str(), 0755), 0);
+  Output a = Mmdiff({"fuzz", "--out", with, "--execs", "40", "--seed", "11", "--corpus", empty});
+  Output b = Mmdiff({"fuzz", "--out", without, "--execs", "40", "--seed", "11", "--no-kcov", "--corpus", empty});
+  ASSERT_EQ(a.status, 0) << a.err;
+  ASSERT_EQ(b.status, 0) << b.err;
+  EXPECT_NE(Slurp(with + "/stats.json").find("\"kernel_coverage\": 0"), std::string::npos);
+  EXPECT_NE(Slurp(without + "/stats.json").find("\"kernel_coverage\": 0"), std::string::npos);
+  EXPECT_FALSE(List(with + "/corpus").empty()) << "model-state coverage still keeps programs";
+  EXPECT_FALSE(List(without + "/corpus").empty());
+  EXPECT_EQ(a.err.find("kcov "), std::string::npos) << "no kcov count on the status line";
+}
+
 TEST(Campaign, CtrlCKeepsEverythingWhole) {
   std::string out = FreshDir("interrupted");
   Output o = Mmdiff({"fuzz", "--out", out, "--seed", "5"}, /*interrupt_after_s=*/6);

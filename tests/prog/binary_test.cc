@@ -406,6 +406,66 @@ TEST(TraceCodec, EveryResultKind) {
   EXPECT_TRUE(r.done());
 }
 
+// Kernel coverage rides after the trace: read back exactly, absent from
+// an older executor's reply, and not part of what two traces compare.
+TEST(TraceCodec, KernelCoverageAfterTheTrace) {
+  Trace t = EveryResultKind();
+  t.kernel_cov = {1, 2, 0x80000000u, 0xfffffffeu, 0xffffffffu};
+  ByteWriter w;
+  EncodeTrace(t, &w);
+  EncodeKernelCoverage(t.kernel_cov, &w);
+  ByteReader r(w.buffer());
+  Trace got;
+  ASSERT_TRUE(DecodeTrace(&r, &got));
+  EXPECT_TRUE(got.kernel_cov.empty());
+  ASSERT_FALSE(r.done());
+  ASSERT_TRUE(DecodeKernelCoverage(&r, &got.kernel_cov));
+  EXPECT_TRUE(r.done());
+  EXPECT_EQ(got.kernel_cov, t.kernel_cov);
+  // Sorted features take about one to five bytes each, not eight.
+  ByteWriter alone;
+  EncodeKernelCoverage(t.kernel_cov, &alone);
+  EXPECT_LE(alone.buffer().size(), 1 + 1 + 1 + 5 + 5 + 1 + 1u);
+
+  // Feedback, not an answer: traces that differ only there are equal.
+  Trace other = t;
+  other.kernel_cov.clear();
+  EXPECT_EQ(other, t);
+}
+
+TEST(TraceCodec, MalformedKernelCoverage) {
+  std::vector<uint32_t> out;
+  {  // a count beyond the bound
+    ByteWriter w;
+    w.U64(kMaxKernelCoverage + 1);
+    ByteReader r(w.buffer());
+    EXPECT_FALSE(DecodeKernelCoverage(&r, &out));
+  }
+  {  // fewer features than the count
+    ByteWriter w;
+    w.U64(3);
+    w.U64(5);
+    ByteReader r(w.buffer());
+    EXPECT_FALSE(DecodeKernelCoverage(&r, &out));
+  }
+  {  // not increasing (a zero distance after the first)
+    ByteWriter w;
+    w.U64(2);
+    w.U64(5);
+    w.U64(0);
+    ByteReader r(w.buffer());
+    EXPECT_FALSE(DecodeKernelCoverage(&r, &out));
+  }
+  {  // past 32 bits
+    ByteWriter w;
+    w.U64(2);
+    w.U64(0xffffffffu);
+    w.U64(1);
+    ByteReader r(w.buffer());
+    EXPECT_FALSE(DecodeKernelCoverage(&r, &out));
+  }
+}
+
 TEST(TraceCodec, EachResultAlone) {
   for (const Result& res : EveryResultKind().results) {
     Trace t;
