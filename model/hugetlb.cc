@@ -36,13 +36,6 @@ uint64_t FileKey(int32_t obj, uint32_t fslot) {
 }
 bool IsFileKey(uint64_t k) { return k >> 56; }
 
-Result Signal(Model::Fault f) {
-  Result r;
-  r.kind = ResultKind::kFault;
-  r.signal = f == Model::Fault::kSegv ? SIGSEGV : SIGBUS;
-  return r;
-}
-
 }  // namespace
 
 bool Model::TouchesHugetlb(const Process& p, uint32_t lo, uint32_t hi) const {
@@ -354,7 +347,7 @@ Result Model::HugetlbAccess(Step& s, bool write) {
   uint8_t faults = 0;
   Fault f = FaultIn(op.proc, op.page, write, &faults);
   if (faults && NobodyReads(op.proc, op.page, op.page + 1, 0)) s.pred->unmodelled = "a userfault nobody answers";
-  if (f != Fault::kNone) return Signal(f);
+  if (f != Fault::kNone) return FaultResult(f);
   const Pte* pte = p.ptes.Find(op.page);
   uint32_t off = (op.page - HStart(op.page)) * static_cast<uint32_t>(kPageSize) + op.offset;
   Result r;

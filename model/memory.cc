@@ -13,16 +13,14 @@ bool IsSyncWp(const Vma& v, const std::vector<UffdCtx>& uffds) {
   return v.UffdWp() && v.uffd >= 0 && !uffds[v.uffd].Async();
 }
 
-// The signal of an access that faulted: no access to the VMA, or a file
-// page past the end of the file.
-Result FaultResult(Model::Fault fault) {
+}  // namespace
+
+Result Model::FaultResult(Fault fault) {
   Result r;
   r.kind = ResultKind::kFault;
-  r.signal = fault == Model::Fault::kSegv ? SIGSEGV : SIGBUS;
+  r.signal = fault == Fault::kSegv ? SIGSEGV : SIGBUS;
   return r;
 }
-
-}  // namespace
 
 bool Model::ThpPossible(const Vma& v, uint32_t page) const {
   if (v.kind != MemKind::kAnon || v.nohugepage) return false;

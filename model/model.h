@@ -153,6 +153,9 @@ class Model {
  public:
   // --- Shared rules, used across the op files (and by tests). ---
   enum class Fault : uint8_t { kNone, kSegv, kBus };
+  // The result of an access that faulted: SIGSEGV (no access to the VMA) or
+  // SIGBUS (a file page past the end of the file, an empty hugetlb pool).
+  static Result FaultResult(Fault fault);
   // Ways a mapping loses PTEs (zap_pte_range and its callers).
   enum class Zap : uint8_t {
     kUnmap,     // munmap, MAP_FIXED, exit, mremap source: every PTE and marker goes

@@ -227,14 +227,16 @@ TEST(KeepModelledTest, DropsOpsOfExitedProcessesAndCutsToMaxOps) {
   EXPECT_EQ(st.dropped_too_many, 1u);
 }
 
+// Pages present in an aligned 2 MiB slot, then MADV_HUGEPAGE over it.
+constexpr const char* kMadvisedAfterWrite =
+    "mmap 512 512 rw anon private\n"
+    "write 600\n"
+    "madvise 512 512 hugepage\n"
+    "pagemap 600 1\n";
+
 TEST(KeepModelledTest, DropsWhatKhugepagedCouldCollapse) {
-  // Pages present in an aligned 2 MiB slot, then MADV_HUGEPAGE over it:
-  // khugepaged could collapse them behind the model's back.
-  Program p = Parse(
-      "mmap 512 512 rw anon private\n"
-      "write 600\n"
-      "madvise 512 512 hugepage\n"
-      "pagemap 600 1\n");
+  // khugepaged could collapse the pages behind the model's back.
+  Program p = Parse(kMadvisedAfterWrite);
   RepairStats st;
   ASSERT_TRUE(KeepModelled(&p, HostProfile618(), 60, &st));
   EXPECT_EQ(st.dropped_khugepaged, 1u) << PrintProgram(p);
@@ -247,11 +249,7 @@ TEST(KeepModelledTest, DropsWhatKhugepagedCouldCollapse) {
 TEST(KeepModelledTest, KhugepagedFollowsMaxPtesNone) {
   KernelProfile tamed = HostProfile618();
   tamed.khugepaged_max_ptes_none = 0;
-  Program p = Parse(
-      "mmap 512 512 rw anon private\n"
-      "write 600\n"
-      "madvise 512 512 hugepage\n"
-      "pagemap 600 1\n");
+  Program p = Parse(kMadvisedAfterWrite);
   RepairStats st;
   ASSERT_TRUE(KeepModelled(&p, tamed, 60, &st));
   EXPECT_EQ(st.dropped_khugepaged, 0u) << PrintProgram(p);
