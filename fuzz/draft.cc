@@ -849,6 +849,10 @@ bool Drafter::ChooseWp(Op* op, const Plan* plan) {
 
 bool Drafter::ChooseObserve(Op* op, const Plan* plan) {
   const Process& p = P(op->proc);
+  if (plan && plan->wp_fast && op->kind == OpKind::kScan) {
+    op->flags |= kFlagWpMatching | kFlagHasVec;
+    op->scan_vec = 0;
+  }
   Range r = plan && plan->range.n ? plan->range : last_range_[op->proc];
   uint32_t u = static_cast<uint32_t>(rng_.Below(100));
   if (!(plan && plan->range.n) && u >= 40 && u < 70 && !p.ptes.empty()) {
@@ -921,7 +925,40 @@ void Drafter::AfterAdd(const Op& op, const Result& result) {
       }
       break;
     case OpKind::kUffdRegister:
-      if (ok && (op.uffd_modes & kUffdModeWp) && rng_.Chance(3, 4)) {
+      if (ok && (op.uffd_modes & kUffdModeWp) && prof_.swap && prof_.pagemap_scan && P(op.proc).uffd >= 0 &&
+          St().uffds[P(op.proc).uffd].Async() && rng_.OneIn(3)) {
+        // With swap: write pages, page them out, write-protect them with the
+        // scan's fast path (WP_MATCHING, vec=0: pagemap_scan_pmd_entry()'s
+        // loop over swap entries) and look: where uffd-wp must ride in swap
+        // entries (pte_swp_uffd_wp()).
+        Range r{op.page, std::min<uint32_t>(op.npages, 8)};
+        std::vector<Plan> seq;
+        for (int k = rng_.Between(1, 3); k > 0; k--) {
+          Plan w;
+          w.kind = OpKind::kWrite;
+          w.proc = op.proc;
+          w.range = r;
+          seq.push_back(w);
+        }
+        Plan out;
+        out.kind = OpKind::kMadvise;
+        out.proc = op.proc;
+        out.range = r;
+        out.advice = Advice::kPageout;
+        seq.push_back(out);
+        Plan scan;
+        scan.kind = OpKind::kScan;
+        scan.proc = op.proc;
+        scan.range = r;
+        scan.wp_fast = true;
+        seq.push_back(scan);
+        Plan look;
+        look.kind = rng_.OneIn(2) ? OpKind::kScan : OpKind::kPagemap;
+        look.proc = op.proc;
+        look.range = r;
+        seq.push_back(look);
+        for (auto it = seq.rbegin(); it != seq.rend(); ++it) plans_.push_front(*it);
+      } else if (ok && (op.uffd_modes & kUffdModeWp) && rng_.Chance(3, 4)) {
         // Write-protect what was registered, then touch it and look.
         Range r{op.page, op.npages};
         std::vector<Plan> seq;

@@ -52,6 +52,7 @@ struct Plan {
   uint32_t pgoff = 0;
   Advice advice = Advice::kNohugepage;
   bool on = true;
+  bool wp_fast = false;  // kScan: WP_MATCHING without a buffer (vec=0), the fast path
 };
 
 // Ops that can give a populated 2 MiB slot a THP-eligible VMA (flags,

@@ -376,3 +376,37 @@ TEST(GeneratorTest, ProgramsPageOutWhereThereIsSwap) {
 
 }  // namespace
 }  // namespace mmdiff
+
+namespace mmdiff {
+namespace {
+
+// With swap and PAGEMAP_SCAN, the generator builds the scenario of the
+// kernel mutant scan-fast-path-swap-uffd-wp: a WP_MATCHING scan without a
+// buffer (the fast path) over swap entries of an async uffd-wp range.
+TEST(GeneratorTest, FastPathScansMeetSwapEntries) {
+  KernelProfile swap = HostProfile618();
+  swap.swap = true;
+  Generator g(Options(79, swap));
+  constexpr int kPrograms = 1000;
+  int met = 0;
+  for (int n = 0; n < kPrograms; n++) {
+    Program p = g.Next();
+    Model m(swap);
+    bool hit = false;
+    for (size_t i = 0; i < p.ops.size(); i++) {
+      const Op& op = p.ops[i];
+      if (op.kind == OpKind::kScan && (op.flags & kFlagWpMatching) && (op.flags & kFlagHasVec) && op.scan_vec == 0) {
+        const Process& q = m.state().procs[op.proc];
+        for (auto it = q.ptes.LowerBound(op.page); it != q.ptes.end() && it->first < op.page + op.npages; ++it)
+          hit |= it->second.kind == PteKind::kSwap;
+      }
+      m.Advance(op, i);
+    }
+    met += hit;
+  }
+  std::printf("with swap: %d of %d programs scan swap entries with WP_MATCHING and vec=0\n", met, kPrograms);
+  EXPECT_GE(met * 100, 2 * kPrograms);
+}
+
+}  // namespace
+}  // namespace mmdiff
