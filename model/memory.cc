@@ -29,21 +29,15 @@ bool Model::ThpPossible(const Vma& v, uint32_t page) const {
   return v.start <= slot && slot + kPagesPerPmd <= v.end;
 }
 
-bool Model::MapsHugeZero(const Process& p, const Vma& v, uint32_t page) const {
+bool Model::MapsHugePmd(const Process& p, const Vma& v, uint32_t page) const {
   // __handle_mm_fault(): a PMD with no PTE table in a THP-enabled VMA goes to
   // create_huge_pmd() → do_huge_pmd_anonymous_page(), which maps the huge
-  // zero page on a read fault (use_zero_page = 1 on both kernels). With a PTE
-  // table the fault is a 4K one.
+  // zero page on a read fault (use_zero_page = 1 on both kernels) and
+  // allocates a PMD-sized folio on a write fault
+  // (__do_huge_pmd_anonymous_page(); it may fall back to 4K pages:
+  // thp-may-fall-back). With a PTE table the fault is a 4K one.
   // userfaultfd_missing(): a MISSING registration raises a userfault
   // instead; a WP-only one does not change the fault ([EMP] 6.18.44).
-  return ThpPossible(v, page) && st_.PtAt(p, page) == PtState::kAbsent && !(v.uffd_modes & kUffdModeMissing);
-}
-
-bool Model::MapsThp(const Process& p, const Vma& v, uint32_t page) const {
-  // __handle_mm_fault(): a none PMD in a THP-enabled VMA goes to
-  // create_huge_pmd() → do_huge_pmd_anonymous_page(); a write fault
-  // allocates a PMD-sized folio (__do_huge_pmd_anonymous_page()). The
-  // allocation may fail and fall back to 4K pages (thp-may-fall-back).
   return ThpPossible(v, page) && st_.PtAt(p, page) == PtState::kAbsent && !(v.uffd_modes & kUffdModeMissing);
 }
 
@@ -262,7 +256,7 @@ Model::Fault Model::FaultInCertain(int proc, uint32_t page, bool write, uint8_t*
   bool missing = (v.uffd_modes & kUffdModeMissing) && (v.IsAnonymous() || (v.IsShmem() && !cached));
   bool minor = (v.uffd_modes & kUffdModeMinor) && v.IsShmem() && cached;
 
-  if (!write && !cur && MapsHugeZero(p, v, page)) {
+  if (!write && !cur && MapsHugePmd(p, v, page)) {
     // do_huge_pmd_anonymous_page(): vmf_anon_prepare() first (the VMA gets
     // an anon_vma, so fork copies its page tables), then
     // set_huge_zero_folio(): one PMD maps the whole 2 MiB slot.
@@ -273,7 +267,7 @@ Model::Fault Model::FaultInCertain(int proc, uint32_t page, bool write, uint8_t*
     p.huge_zero[MmState::Slot(page)] = true;
     return Fault::kNone;
   }
-  if (write && !cur && MapsThp(p, v, page) && !ThpFallsBack()) {
+  if (write && !cur && MapsHugePmd(p, v, page) && !ThpFallsBack()) {
     // __do_huge_pmd_anonymous_page(): vmf_anon_prepare(), then the PMD.
     EnsureAnonVma(p, vi);
     uint32_t s0 = MmState::Slot(page) * kPagesPerPmd;

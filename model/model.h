@@ -222,10 +222,11 @@ class Model {
   // Whether a fault at `page` may map a PMD THP (docs/CONTRACT.md §11.3): an
   // anonymous private VMA covering the page's whole aligned 2 MiB range, with
   // THP enabled for it. A read fault on a none PMD maps the huge zero page,
-  // a write fault a THP (MapsHugeZero, MapsThp).
+  // a write fault a THP (MapsHugePmd).
   bool ThpPossible(const Vma& v, uint32_t page) const;
-  // A write fault at `page` maps a new THP (do_huge_pmd_anonymous_page()).
-  bool MapsThp(const Process& p, const Vma& v, uint32_t page) const;
+  // A fault at `page` maps a huge PMD (do_huge_pmd_anonymous_page()): the
+  // huge zero page for a read, a new THP for a write.
+  bool MapsHugePmd(const Process& p, const Vma& v, uint32_t page) const;
   // Why a fault at `page` in a THP-eligible range is not modelled, or null.
   const char* ThpFaultUnmodelled(const Process& p, const Vma& v, uint32_t page) const;
   // mm/util.c __vm_enough_memory() in overcommit mode 0: a charge of more
@@ -233,8 +234,6 @@ class Model {
   bool CommitRefused(uint64_t pages) const {
     return profile_.commit_limit_pages && pages > profile_.commit_limit_pages;
   }
-  // A read fault at `page` maps the huge zero page (do_huge_pmd_anonymous_page()).
-  bool MapsHugeZero(const Process& p, const Vma& v, uint32_t page) const;
   // Whether [lo, hi) touches a slot mapped by the huge zero page.
   bool TouchesHugeZero(const Process& p, uint32_t lo, uint32_t hi) const;
   // A write to the THP PMD of `page`'s slot: do_huge_pmd_wp_page() reuses it
