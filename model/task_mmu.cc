@@ -30,15 +30,22 @@ Result Model::DoPagemap(Step& s) {
   std::vector<std::pair<uint32_t, bool>> resolved;  // page, to the alternative
   std::vector<std::pair<int, bool>> vma_sd;         // VMA index, observed soft-dirty
   // Large folios other processes map (some subpage of): their subpages'
-  // "exclusive" bit depends on the kernel's mapcount granularity.
-  std::vector<uint32_t> shared_folios;
-  for (size_t q = 0; q < st_.procs.size(); q++) {
-    if (static_cast<int>(q) == op.proc || !st_.procs[q].alive) continue;
-    for (auto& [qp, qpte] : st_.procs[q].ptes)
-      if (qpte.kind == PteKind::kPresent && qpte.page != kZeroPage && st_.pages[qpte.page].folio)
-        shared_folios.push_back(st_.pages[qpte.page].folio);
-  }
-  std::sort(shared_folios.begin(), shared_folios.end());
+  // "exclusive" bit depends on the kernel's mapcount granularity. Gathered
+  // at the first page of a large folio the op reads.
+  std::optional<std::vector<uint32_t>> shared_folios;
+  auto shared_folio = [&](uint32_t folio) {
+    if (!shared_folios) {
+      shared_folios.emplace();
+      for (size_t q = 0; q < st_.procs.size(); q++) {
+        if (static_cast<int>(q) == op.proc || !st_.procs[q].alive) continue;
+        for (auto& [qp, qpte] : st_.procs[q].ptes)
+          if (qpte.kind == PteKind::kPresent && qpte.page != kZeroPage && st_.pages[qpte.page].folio)
+            shared_folios->push_back(st_.pages[qpte.page].folio);
+      }
+      std::sort(shared_folios->begin(), shared_folios->end());
+    }
+    return std::binary_search(shared_folios->begin(), shared_folios->end(), folio);
+  };
   for (uint32_t i = 0; i < op.npages; i++) {
     uint32_t page = op.page + i;
     r.pagemap[i] = PagemapEntry(p, page);
@@ -81,7 +88,7 @@ Result Model::DoPagemap(Step& s) {
       }
     }
     if (pte && pte->kind == PteKind::kPresent && pte->page != kZeroPage && st_.pages[pte->page].folio &&
-        std::binary_search(shared_folios.begin(), shared_folios.end(), st_.pages[pte->page].folio)) {
+        shared_folio(st_.pages[pte->page].folio)) {
       // The contract's per-subpage answer against the per-folio one (mapped
       // by another process: not exclusive) and 6.1's head-page one for a PMD.
       bool per_page = st_.pages[pte->page].mapcount == 1;
@@ -186,6 +193,26 @@ struct ScanSim {
     *counted = n == 1;
     return r;
   }
+  // pagemap_scan_output() of a huge entry's pages [a, e) at once (a PMD or a
+  // huge PTE): the end the buffer and max_pages let it reach; *r ENOSPC or 0.
+  uint64_t OutputRange(uint32_t cats, uint64_t a, uint64_t e, int* r) {
+    uint64_t end = a;
+    *r = 0;
+    for (bool counted = true; end < e; end++) {
+      *r = Output(cats, end, &counted);
+      if (!counted) break;
+    }
+    return end;
+  }
+  // pagemap_scan_backout_range(): the output of [a, end) taken back, when the
+  // huge entry is split (THP) or left alone (a partial hugetlb WP).
+  void Backout(uint64_t a, uint64_t end) {
+    if (!has_buf) return;
+    Entry& cur = buf[idx];
+    if (cur.start != a) cur.end = a;
+    else cur = Entry{};
+    found -= end - a;
+  }
   uint64_t Flush() {  // pagemap_scan_flush_buffer()
     if (!has_buf) return 0;
     uint64_t n = idx;
@@ -268,16 +295,8 @@ static int ScanHugetlbVma(const Model& m, const Process& p, uint32_t lo, uint32_
     }
     // pagemap_scan_output() of [a, e) at once: the part max_pages and the
     // buffer take.
-    uint32_t n = 0;
     int r = 0;
-    for (uint32_t x = a; x < e; x++) {
-      bool counted;
-      r = S.Output(cats, kBias + x, &counted);
-      if (!counted) break;
-      n++;
-      if (r) break;
-    }
-    if (!S.has_buf) n = e - a;
+    uint32_t n = static_cast<uint32_t>(S.OutputRange(cats, kBias + a, kBias + e, &r) - kBias) - a;
     if (n == 0) return r;  // start == end
     if (S.wp_matching) {
       if (!entry) {
@@ -288,12 +307,7 @@ static int ScanHugetlbVma(const Model& m, const Process& p, uint32_t lo, uint32_
         if (a != s0 || a + n != s0 + kPagesPerPmd) {
           // "Partial HugeTLB page WP isn't possible": pagemap_scan_backout_range(),
           // walk_end = start, and the walk goes on (ret = 0).
-          if (S.has_buf) {
-            Entry& cur = S.buf[S.idx];
-            if (cur.start != kBias + a) cur.end = kBias + a;
-            else cur.start = cur.end = 0;
-            S.found -= n;
-          }
+          S.Backout(kBias + a, kBias + a + n);
           S.walk_end = kBias + a;
           r = 0;
         } else {
@@ -371,13 +385,8 @@ static Result RunScan(const Model& m, const Process& p, const Op& op, const Kern
             page = pmd_end - 1;
             continue;
           }
-          uint32_t end = page;
           int r = 0;
-          for (; end < pmd_end; end++) {
-            bool counted;
-            r = S.Output(cats, kBias + end, &counted);
-            if (!counted) break;
-          }
+          uint32_t end = static_cast<uint32_t>(S.OutputRange(cats, kBias + page, kBias + pmd_end, &r) - kBias);
           if (end == page || !S.wp_matching || !(cats & kCatWritten)) {
             if (r) return r;
             page = pmd_end - 1;
@@ -392,12 +401,7 @@ static Result RunScan(const Model& m, const Process& p, const Op& op, const Kern
           // Only part of the PMD: split_huge_pmd(), the output backed out
           // (pagemap_scan_backout_range()), and the PTE walk goes on "as if
           // there was no THP" over the new table (split PTEs: SplitHugePmd()).
-          if (S.has_buf) {
-            Entry& cur = S.buf[S.idx];
-            if (cur.start != kBias + page) cur.end = kBias + page;
-            else cur = Entry{};
-            S.found -= end - page;
-          }
+          S.Backout(kBias + page, kBias + end);
           S.split.push_back(slot);
         }
         if (thp_dirty && pte) {
