@@ -44,15 +44,16 @@ bool KhugepagedCould(const Model& model) {
   for (const Process& p : model.state().procs) {
     if (!p.alive) continue;
     for (const Vma& v : p.vmas)
-      for (uint32_t s = AlignUp(v.start, kPagesPerPmd); s + kPagesPerPmd <= v.end; s += kPagesPerPmd)
+      for (uint32_t s = AlignUp(v.start, kPagesPerPmd); s + kPagesPerPmd <= v.end; s += kPagesPerPmd) {
+        if (!model.ThpPossible(v, s) || model.TouchesHugeZero(p, s, s + kPagesPerPmd) ||
+            MmState::TouchesThp(p, s, s + kPagesPerPmd))  // PMD-mapped: nothing to collapse
+          continue;
         // mm/khugepaged.c hpage_collapse_scan_pmd(): more than max_ptes_none
         // empty (or zero-page) PTEs fail the collapse (SCAN_EXCEED_NONE_PTE).
-        if (model.ThpPossible(v, s) &&
-            static_cast<int>(kPagesPerPmd - PagesIn(p, s, s + kPagesPerPmd)) <= model.profile().khugepaged_max_ptes_none &&
-            PagesIn(p, s, s + kPagesPerPmd) > 0 &&
-            !model.TouchesHugeZero(p, s, s + kPagesPerPmd) &&
-            !MmState::TouchesThp(p, s, s + kPagesPerPmd))  // PMD-mapped: nothing to collapse
+        uint32_t mapped = PagesIn(p, s, s + kPagesPerPmd);
+        if (mapped > 0 && static_cast<int>(kPagesPerPmd - mapped) <= model.profile().khugepaged_max_ptes_none)
           return true;
+      }
   }
   return false;
 }
