@@ -15,8 +15,10 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <utility>
 
 #include "executor/channel.h"
+#include "executor/probe.h"
 #include "executor/server.h"
 
 namespace mmdiff::exec {
@@ -153,24 +155,21 @@ std::string MountScratchDisk() {
 // generator knows), and scan as seldom as the knobs allow
 // (mm/khugepaged.c khugepaged_wait_work(): scan_sleep_millisecs).
 void SetUpThp() {
-  const std::string dir = "/sys/kernel/mm/transparent_hugepage/khugepaged/";
-  for (const char* knob : {"max_ptes_none", "max_ptes_swap", "max_ptes_shared"}) {
-    int fd = open((dir + knob).c_str(), O_WRONLY | O_CLOEXEC);
-    if (fd < 0 || write(fd, "0", 1) != 1) Log(std::string("khugepaged ") + knob + ": " + strerror(errno));
-    if (fd >= 0) close(fd);
-  }
-  for (const char* knob : {"scan_sleep_millisecs", "alloc_sleep_millisecs"}) {
-    int fd = open((dir + knob).c_str(), O_WRONLY | O_CLOEXEC);
-    if (fd < 0 || write(fd, "4000000000", 10) != 10) Log(std::string("khugepaged ") + knob + ": " + strerror(errno));
-    if (fd >= 0) close(fd);
-  }
+  const std::string dir = "/sys/kernel/mm/transparent_hugepage/";
   // The model assumes a THP fault gets its THP: let every THP fault reclaim
   // and compact for it (defrag "always": GFP_TRANSHUGE, mm/huge_memory.c
   // vma_thp_gfp_mask()) rather than fall back to 4K pages once the guest's
   // memory is fragmented.
-  int fd = open("/sys/kernel/mm/transparent_hugepage/defrag", O_WRONLY | O_CLOEXEC);
-  if (fd < 0 || write(fd, "always", 6) != 6) Log(std::string("THP defrag: ") + strerror(errno));
-  if (fd >= 0) close(fd);
+  const std::pair<const char*, const char*> knobs[] = {
+      {"khugepaged/max_ptes_none", "0"},
+      {"khugepaged/max_ptes_swap", "0"},
+      {"khugepaged/max_ptes_shared", "0"},
+      {"khugepaged/scan_sleep_millisecs", "4000000000"},
+      {"khugepaged/alloc_sleep_millisecs", "4000000000"},
+      {"defrag", "always"},
+  };
+  for (auto& [knob, value] : knobs)
+    if (!WriteFile(dir + knob, value)) Log(dir + knob + ": " + strerror(errno));
 }
 
 uint64_t GuestMemoryCap() {

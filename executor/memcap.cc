@@ -19,14 +19,6 @@
 namespace mmdiff::exec {
 namespace {
 
-bool WriteFile(const std::string& path, const std::string& value) {
-  int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  bool ok = write(fd, value.data(), value.size()) == static_cast<ssize_t>(value.size());
-  close(fd);
-  return ok;
-}
-
 // The number after "key " in a flat-keyed cgroup file (memory.events, oom_control).
 uint64_t Field(const std::string& text, const std::string& key) {
   std::istringstream in(text);

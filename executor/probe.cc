@@ -262,4 +262,12 @@ std::string ReadFile(const std::string& path) {
   return ss.str();
 }
 
+bool WriteFile(const std::string& path, const std::string& value) {
+  int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  bool ok = write(fd, value.data(), value.size()) == static_cast<ssize_t>(value.size());
+  close(fd);
+  return ok;
+}
+
 }  // namespace mmdiff::exec

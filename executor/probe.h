@@ -33,5 +33,8 @@ std::string FileSlotFilesystem();
 
 // The whole of a /proc, /sys or cgroup file; empty when it cannot be read.
 std::string ReadFile(const std::string& path);
+// Writes `value` to a /proc, /sys or cgroup file in one write(); false (errno
+// set) when it could not.
+bool WriteFile(const std::string& path, const std::string& value);
 
 }  // namespace mmdiff::exec

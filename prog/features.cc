@@ -12,7 +12,7 @@ namespace mmdiff {
 namespace {
 
 // A signed value written as U64 (-1: unknown).
-bool DecodeOvercommit(ByteReader* r, int32_t* out) {
+bool DecodeI32(ByteReader* r, int32_t* out) {
   uint64_t v;
   if (!r->U64(&v)) return false;
   *out = static_cast<int32_t>(static_cast<int64_t>(v));
@@ -45,9 +45,9 @@ bool DecodeFeatures(ByteReader* r, KernelFeatures* out) {
          r->U32(&out->scan_categories) && r->Str(&out->thp_mode, 64) && r->U64(&out->hugetlb_free) &&
          r->U64(&out->swap_total_kb) && r->U64(&out->fault_around_bytes) &&
          r->Str(&out->file_fs, 64) && r->U32(&out->broken) && r->Str(&out->broken_why, 4096) &&
-         r->U64(&out->mem_total_kb) && DecodeOvercommit(r, &out->overcommit_memory) &&
+         r->U64(&out->mem_total_kb) && DecodeI32(r, &out->overcommit_memory) &&
          r->U32(&out->behaviours) && r->U32(&out->behaviours_measured) &&
-         DecodeOvercommit(r, &out->khugepaged_max_ptes_none);
+         DecodeI32(r, &out->khugepaged_max_ptes_none);
 }
 
 std::string PrintFeatures(const KernelFeatures& f) {
