@@ -157,7 +157,7 @@ Result Model::DoMadvise(Step& s) {
           if (pte.kind == PteKind::kSwap) swapped.push_back(it->first);
           if (pte.kind != PteKind::kPresent || pte.page == kZeroPage) continue;
           PageObj& pg = st_.pages[pte.page];
-          if (pg.anon && (pg.mapcount == 1 || !pg.swap_cache)) pg.lazyfree = true;
+          if (pg.anon && (pg.mapcount == 1 || !pg.swap_cache)) pg.lazyfree = pg.not_swapbacked = true;
         }
         for (uint32_t page : swapped) st_.ClearPte(p, page);
         break;
@@ -216,6 +216,12 @@ Result Model::DoMadvise(Step& s) {
               // Discarded if reclaim gets to it (it may not: a folio still
               // in a per-CPU LRU batch is not isolated, [EMP] rare): a doubt.
               SetDoubt(op.proc, page, std::nullopt, Grant::Of(Allowance::kLazyfreeMayBeDiscarded));
+            } else if (pg.not_swapbacked) {
+              // try_to_unmap_one(): a lazyfree folio written since ("If the
+              // folio was redirtied, it cannot be discarded") is mapped back
+              // and folio_set_swapbacked(): not swapped out this time
+              // ([EMP] 6.12.118 with swap, 5 runs in 5).
+              pg.not_swapbacked = false;
             } else if (profile_.swap) {
               Pte sw = pte;
               sw.kind = PteKind::kSwap;

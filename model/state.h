@@ -49,6 +49,10 @@ struct PageObj {
   bool in_use = false;
   bool anon = true;        // anonymous page; else a page-cache page
   bool lazyfree = false;   // MADV_FREE'd and clean since
+  // MADV_FREE cleared PG_swapbacked (folio_mark_lazyfree()); a write makes
+  // the page dirty again (lazyfree false) but only reclaim sets the flag
+  // back, and does not swap the page out that time (try_to_unmap_one()).
+  bool not_swapbacked = false;
   bool dirty = false;      // page-cache page written (by a mapping or pwrite)
   // A clean shmem page reclaim may have dropped from the page cache
   // (MADV_PAGEOUT: __remove_mapping()); only MISSING/MINOR userfaults tell.

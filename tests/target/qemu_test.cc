@@ -183,13 +183,17 @@ TEST_P(DebianGuest, SwapDeviceMakesSwapEntriesTheModelPredicts) {
   Verdict v = CheckTrace(prog, t, MakeProfile(f));
   EXPECT_EQ(v.status, Verdict::Status::kPass) << (v.divergence ? v.divergence->line : v.note);
 
-  // Two rules a swap campaign found missing. (1) MADV_FREE marks a folio
+  // Rules swap campaigns found missing. (1) MADV_FREE marks a folio
   // shared after fork lazyfree when it was never swapped (not in the swap
   // cache, not PG_dirty): after the child's exit pageout discards it.
   // (2) A swap entry's uffd-wp bit comes back with the page and stays on
   // after a write once the VMA is registered without WP. (3) MADV_FREE of
   // a swap entry frees it: the PTE is none, its soft-dirty and uffd-wp gone.
-  for (const char* text : {"mmap 0 1 rw anon private\nwrite 0\nfork\nmadvise 0 1 free\np1: exit\n"
+  // (4) A MADV_FREE'd page written again stays mapped through one pageout
+  // (try_to_unmap_one() maps it back and sets PG_swapbacked) and swaps out
+  // at the next (corpus/swap_lazyfree_redirtied_stays.mmp).
+  for (const char* text : {"mmap 0 1 rw anon private populate\nmadvise 0 1 free\nwrite 0\nmadvise 0 1 pageout\n"
+                           "pagemap 0 1\nmadvise 0 1 pageout\npagemap 0 1\nread 0\n","mmap 0 1 rw anon private\nwrite 0\nfork\nmadvise 0 1 free\np1: exit\n"
                            "madvise 0 1 pageout\npagemap 0 1\n",
                            "mmap 0 1 rw anon private\nwrite 0\nmadvise 0 1 pageout\nuffd_open\n"
                            "uffd_register 0 1 wp\nuffd_wp 0 1 on\nuffd_register 0 1 missing\nwrite 0\n"
