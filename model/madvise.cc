@@ -137,7 +137,7 @@ Result Model::DoMadvise(Step& s) {
         // large folio covered in part or PTE-mapped is split (split_folio(),
         // which on current kernels maps its zero-filled pages to the zero
         // page): not modelled yet.
-        if (TouchesLargeFolio(p, a, b, /*whole_pmds_ok=*/false)) s.pred->unmodelled = "MADV_FREE of a THP";
+        if (TouchesLargeFolio(p, a, b, PmdsOk::kNone)) s.pred->unmodelled = "MADV_FREE of a THP";
         // mm/madvise.c madvise_free_pte_range(): anonymous pages become
         // lazyfree (clean; soft-dirty kept), shared (COW after fork) ones
         // too: only a folio in the swap cache or PG_dirty must be mapped
@@ -185,14 +185,24 @@ Result Model::DoMadvise(Step& s) {
         // madvise_cold_or_pageout_pte_range(): a whole PMD is only
         // deactivated; a large folio covered in part or PTE-mapped is split
         // (split_folio()) when mapped once: not modelled yet.
-        if (TouchesLargeFolio(p, a, b, /*whole_pmds_ok=*/true)) s.pred->unmodelled = "MADV_COLD of part of a THP";
+        if (TouchesLargeFolio(p, a, b, PmdsOk::kWhole)) s.pred->unmodelled = "MADV_COLD of part of a THP";
         break;  // deactivation: nothing pagemap shows
       }
       case Advice::kPageout: {
-        // A THP goes to reclaim whole or split (shrink_folio_list() splits
-        // it where it cannot swap it whole; a PTE-mapped one is split at
-        // once): not modelled yet.
-        if (TouchesLargeFolio(p, a, b, /*whole_pmds_ok=*/false)) s.pred->unmodelled = "MADV_PAGEOUT of a THP";
+        // A PTE-mapped large folio (a THP whose PMD was split) is split when
+        // the range covers it in part, else reclaimed whole: not modelled
+        // yet. A PMD-mapped THP: PageOutThp().
+        if (TouchesLargeFolio(p, a, b, PmdsOk::kAny)) {
+          s.pred->unmodelled = "MADV_PAGEOUT of a PTE-mapped THP";
+        } else if (MmState::TouchesThp(p, a, b)) {
+          for (uint32_t slot = MmState::Slot(a); slot <= MmState::Slot(b - 1); slot++) {
+            uint32_t s0 = slot * kPagesPerPmd;
+            if (!p.thp.Find(slot)) continue;
+            for (auto it = p.doubts.LowerBound(s0); it != p.doubts.end() && it->first < s0 + kPagesPerPmd; ++it)
+              s.pred->unmodelled = "MADV_PAGEOUT of a THP with a page in doubt";
+            PageOutThp(p, slot, a <= s0 && s0 + kPagesPerPmd <= b);
+          }
+        }
         // madvise_cold_or_pageout_pte_range() isolates pages mapped once
         // (folio_mapcount() == 1 / !folio_likely_mapped_shared()), then
         // reclaim_pages() → shrink_folio_list(), on a machine without memory
@@ -323,6 +333,64 @@ Result Model::DoMadvise(Step& s) {
   // gets the changed VMA's flags.
   if (ChangesFlags(advice) && changed_lo < changed_hi) MergeChanged(p, changed_lo, changed_hi);
   return unmapped ? Err(unmapped) : Ok();  // mm/madvise.c madvise_walk_vmas(): unmapped_error
+}
+
+void Model::PageOutThp(Process& p, uint32_t slot, bool whole) {
+  uint32_t s0 = slot * kPagesPerPmd, s1 = s0 + kPagesPerPmd;
+  // madvise_cold_or_pageout_pte_range(): "Do not interfere with other
+  // mappings of this folio" (folio_likely_mapped_shared(); 6.1:
+  // page_mapcount() of the head != 1): a PMD shared since fork, or a folio
+  // another process maps in part, is left alone, and so is the rest of the
+  // range in this PMD.
+  for (auto it = p.ptes.LowerBound(s0); it != p.ptes.end() && it->first < s1; ++it)
+    if (st_.pages[it->second.page].mapcount != 1) return;
+  if (whole && profile_.swap) {
+    // shrink_folio_list(): add_to_swap() takes a swap cluster for the whole
+    // folio (THP_SWAP); try_to_unmap() splits the PMD first
+    // (TTU_SPLIT_HUGE_PMD → __split_huge_pmd_locked(), pte_mkdirty() where
+    // kBehThpSplitDirtiesPtes), then try_to_unmap_one() makes each PTE a
+    // swap entry with its soft-dirty and uffd-wp bits
+    // (pte_swp_mksoft_dirty(), pte_swp_mkuffd_wp()). The folio is then
+    // freed: a swap-in maps a small folio. [EMP] 6.12.118 and 6.1.192
+    // with zram: all 512 swapped.
+    st_.SplitHugePmd(p, slot);
+    for (auto it = p.ptes.LowerBound(s0); it != p.ptes.end() && it->first < s1; ++it) {
+      PageObj& pg = st_.pages[it->second.page];
+      pg.mapcount--;  // kSwap PTEs hold a reference, not a mapping
+      pg.swap_cache = true;
+      pg.folio = 0;
+      it->second.kind = PteKind::kSwap;
+    }
+    return;
+  }
+  // The folio is split (split_folio(): by the madvise walk for a part of
+  // the PMD, by shrink_folio_list() when add_to_swap() fails, as without
+  // swap). unmap_folio() freezes the PMD into migration entries that carry
+  // its soft-dirty and uffd-wp bits (__split_huge_pmd_locked(freeze), no
+  // pte_mkdirty()); remap_page() maps each subpage back, a small folio
+  // now, through remove_migration_pte(): the entry's soft-dirty, plus
+  // pte_mkdirty() of the dirty folio on kernels that only add the entry's
+  // bit (!kBehMigrationKeepsSoftDirty: x86 sets soft-dirty with dirty), and
+  // a zero-filled subpage becomes the shared zero page with the entry's
+  // bits (kBehThpSplitMapsZeroPage: try_to_map_unused_to_zeropage()). The
+  // pages then stay mapped, or are paged out by the 4K walk of the range
+  // (mm/madvise.c: `goto regular_folio`).
+  bool to_zero = profile_.Has(kBehThpSplitMapsZeroPage);
+  bool mkdirty = profile_.soft_dirty && !profile_.Has(kBehMigrationKeepsSoftDirty);
+  p.thp.Erase(slot);
+  st_.TouchPt(p, s0);  // the deposited page table
+  for (uint32_t page = s0; page < s1; page++) {
+    Pte pte = *p.ptes.Find(page);
+    PageObj& pg = st_.pages[pte.page];
+    pg.folio = 0;
+    bool zero_filled = std::all_of(pg.bytes.v.begin(), pg.bytes.v.end(), [](auto& ob) { return ob.second == 0; });
+    if (to_zero && zero_filled) {
+      pte.page = kZeroPage;
+      st_.SetPte(p, page, pte);
+    } else if (mkdirty) {
+      p.ptes.Find(page)->soft_dirty = true;
+    }
+  }
 }
 
 }  // namespace mmdiff

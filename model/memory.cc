@@ -57,12 +57,14 @@ bool Model::ThpFallsBack() {
   return k < 32 && ((profile_.thp_fallbacks >> k) & 1);
 }
 
-bool Model::TouchesLargeFolio(const Process& p, uint32_t lo, uint32_t hi, bool whole_pmds_ok) const {
+bool Model::TouchesLargeFolio(const Process& p, uint32_t lo, uint32_t hi, PmdsOk ok) const {
   for (auto it = p.ptes.LowerBound(lo); it != p.ptes.end() && it->first < hi; ++it) {
     const Pte& pte = it->second;
     if (pte.kind != PteKind::kPresent || pte.page == kZeroPage || !st_.pages[pte.page].folio) continue;
     uint32_t s0 = MmState::Slot(it->first) * kPagesPerPmd;
-    if (whole_pmds_ok && p.thp.Find(MmState::Slot(it->first)) && lo <= s0 && s0 + kPagesPerPmd <= hi) continue;
+    if (ok != PmdsOk::kNone && p.thp.Find(MmState::Slot(it->first)) &&
+        (ok == PmdsOk::kAny || (lo <= s0 && s0 + kPagesPerPmd <= hi)))
+      continue;
     return true;
   }
   return false;

@@ -239,13 +239,18 @@ class Model {
   // A write to the THP PMD of `page`'s slot: do_huge_pmd_wp_page() reuses it
   // whole or falls back to a split. Returns true when the write is done.
   bool WriteThpPmd(Process& p, const Vma& v, uint32_t page);
+  // Which THP PMDs TouchesLargeFolio() does not count.
+  enum class PmdsOk { kNone, kWhole, kAny };
   // Whether [lo, hi) maps a page of a large folio, other than through a THP
-  // PMD [lo, hi) covers whole when `whole_pmds_ok`.
-  bool TouchesLargeFolio(const Process& p, uint32_t lo, uint32_t hi, bool whole_pmds_ok) const;
+  // PMD that [lo, hi) covers whole (kWhole) or touches at all (kAny).
+  bool TouchesLargeFolio(const Process& p, uint32_t lo, uint32_t hi, PmdsOk ok) const;
   // Counts a THP fault; whether the profile makes this one fall back.
   bool ThpFallsBack();
   // Maps a new THP at the slot starting at `s0`.
   void MapNewThp(Process& p, uint32_t s0);
+  // MADV_PAGEOUT of the THP PMD at `slot`, covered whole or in part
+  // (madvise.cc); the 4K pages it leaves are then paged out as any.
+  void PageOutThp(Process& p, uint32_t slot, bool whole);
 
   // --- hugetlb.cc ---
   bool TouchesHugetlb(const Process& p, uint32_t lo, uint32_t hi) const;

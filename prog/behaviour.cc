@@ -137,6 +137,31 @@ constexpr BehaviourProbe kProbes[] = {
      "mprotect 256 256 r\n"
      "pagemap 0 1\n",
      6, "P--X-D", "P--X--"},
+    {kBehThpSplitMapsZeroPage, "thp_split_maps_zero_page",
+     "splitting an anonymous THP's folio maps its zero-filled subpages to the shared zero page instead of "
+     "keeping them (mm/huge_memory.c __split_huge_page() → remap_page(RMP_USE_SHARED_ZEROPAGE), "
+     "mm/migrate.c try_to_map_unused_to_zeropage()); older kernels keep every subpage. MADV_PAGEOUT of part "
+     "of a THP splits it (mm/madvise.c madvise_cold_or_pageout_pte_range(): split_folio())",
+     "requires thp\n"
+     "mmap 0 512 rw anon private\n"
+     "madvise 0 512 hugepage\n"
+     "write 0\n"
+     "madvise 0 1 pageout\n"
+     "pagemap 1 1\n",
+     5, "P---", "P--X"},
+    {kBehMigrationKeepsSoftDirty, "migration_keeps_soft_dirty",
+     "a page mapped back from a migration entry (a THP's folio split, migration) gets exactly the entry's "
+     "soft-dirty bit (mm/migrate.c remove_migration_pte(): pte_mksoft_dirty() else pte_clear_soft_dirty()); "
+     "older kernels (6.1) only added it, after pte_mkdirty() of a dirty folio had set it on x86",
+     "requires soft_dirty thp\n"
+     "mmap 0 512 rw anon private\n"
+     "madvise 0 512 hugepage\n"
+     "write 0\n"
+     "write 2\n"
+     "clear_refs 4\n"
+     "madvise 0 1 pageout\n"
+     "pagemap 2 1\n",
+     7, "P--X--", "P--X-D"},
 };
 
 }  // namespace

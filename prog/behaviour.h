@@ -30,6 +30,8 @@ enum Behaviour : uint32_t {
   kBehMmapMergesPrevFirst = 1u << 11,
   kBehHugeZeroWriteMapsThp = 1u << 12,
   kBehThpSplitDirtiesPtes = 1u << 13,
+  kBehThpSplitMapsZeroPage = 1u << 14,
+  kBehMigrationKeepsSoftDirty = 1u << 15,
 };
 
 struct BehaviourProbe {

@@ -269,17 +269,18 @@ TEST(Consistency, HugeAgainstSmapsPerWholeVma) {
 // model, and also past an op the model does not model.
 TEST(Consistency, CheckTraceReportsItEvenWhereUnmodelled) {
   KernelProfile profile = HostProfile618();
-  // MADV_PAGEOUT of a THP is not modelled.
-  Program prog =
-      MustParse("mmap 0 512 rw anon private\nmadvise 0 512 hugepage\nwrite 0\nmadvise 0 512 pageout\npagemap 0 1\n");
+  // MADV_PAGEOUT of a PTE-mapped THP is not modelled.
+  Program prog = MustParse(
+      "mmap 0 512 rw anon private\nmadvise 0 512 hugepage\nwrite 0\nmprotect 256 256 r\n"
+      "madvise 0 512 pageout\npagemap 0 1\n");
   Trace t = OkTrace(prog);
-  t.results[4] = PagemapResult({P | kPmFile}, {{0, 1, kCatPresent | kCatWritten | kCatHuge}}, 1);
+  t.results[5] = PagemapResult({P | kPmFile}, {{0, 1, kCatPresent | kCatWritten | kCatHuge}}, 1);
   Verdict v = CheckTrace(prog, t, profile);
   ASSERT_EQ(v.status, Verdict::Status::kDivergence) << v.note;
   EXPECT_EQ(v.divergence->cls, DivergenceClass::kInconsistent);
-  EXPECT_EQ(v.divergence->op_index, 4u);
+  EXPECT_EQ(v.divergence->op_index, 5u);
   EXPECT_EQ(v.consistency.checks, 1u);
-  t.results[4].pagemap[0] &= ~kPmFile;
+  t.results[5].pagemap[0] &= ~kPmFile;
   v = CheckTrace(prog, t, profile);
   EXPECT_EQ(v.status, Verdict::Status::kUnmodelled);
   EXPECT_EQ(v.consistency.checks, 1u);

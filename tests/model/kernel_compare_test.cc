@@ -63,12 +63,13 @@ TEST(KernelCompare, OneModelAllowsItIsKernelDiffers) {
 // Past an op the model does not model: skipped between different profiles,
 // a finding between two kernels with the same one.
 TEST(KernelCompare, WhereTheModelStopsOnlyTheSameModelJudges) {
-  // MADV_PAGEOUT of a THP is not modelled.
+  // MADV_PAGEOUT of a PTE-mapped THP is not modelled.
   Program prog = MustParse(
-      "mmap 0 1024 rw anon private\nmadvise 0 1024 hugepage\nwrite 0\nmadvise 0 512 pageout\npagemap 0 1\n");
+      "mmap 0 1024 rw anon private\nmadvise 0 1024 hugepage\nwrite 0\nmprotect 256 256 r\n"
+      "madvise 0 512 pageout\npagemap 0 1\n");
   Trace a = OkTrace(prog), b = OkTrace(prog);
-  a.results[4] = Result{.kind = ResultKind::kPagemap, .pagemap = {kPmPresent | kPmMmapExclusive}};
-  b.results[4] = Result{.kind = ResultKind::kPagemap, .pagemap = {kPmPresent}};
+  a.results[5] = Result{.kind = ResultKind::kPagemap, .pagemap = {kPmPresent | kPmMmapExclusive}};
+  b.results[5] = Result{.kind = ResultKind::kPagemap, .pagemap = {kPmPresent}};
   KernelProfile host = HostProfile618();
   ASSERT_EQ(JudgeKernelRun(prog, a, host).verdict.status, Verdict::Status::kUnmodelled);
   EXPECT_EQ(Compare(prog, host, a, GuestProfile61(), b).kind, KernelComparison::Kind::kSkipped);

@@ -209,6 +209,29 @@ TEST_P(DebianGuest, SwapDeviceMakesSwapEntriesTheModelPredicts) {
     EXPECT_EQ(pv.status, Verdict::Status::kPass) << text << (pv.divergence ? pv.divergence->line : pv.note);
   }
   EXPECT_EQ(t.results.size(), prog.ops.size());
+
+  // The corpus programs that need swap (GuestCorpus checks the rest without
+  // it): swap_*.mmp, and THP pageout, which swaps a whole folio out.
+  KernelProfile profile = MakeProfile(f);
+  int checked = 0;
+  DIR* dir = opendir(MMDIFF_SOURCE_DIR "/corpus");
+  ASSERT_TRUE(dir);
+  while (dirent* e = readdir(dir)) {
+    std::string name = e->d_name;
+    if (name.size() < 4 || name.substr(name.size() - 4) != ".mmp") continue;
+    Program cp;
+    TextError perr;
+    ASSERT_TRUE(ParseProgramFile(MMDIFF_SOURCE_DIR "/corpus/" + name, &cp, &perr)) << name;
+    if (!(cp.Requires() & kFeatSwap) || (cp.Requires() & ~f.features)) continue;
+    Trace ct;
+    ASSERT_TRUE(target->Run(cp, &ct, &err)) << err;
+    Verdict cv = CheckTrace(cp, ct, profile);
+    EXPECT_EQ(cv.status, Verdict::Status::kPass) << name << ": " << (cv.divergence ? cv.divergence->line : cv.note);
+    checked++;
+  }
+  closedir(dir);
+  EXPECT_GE(checked, 3) << "corpus programs that require swap";
+  std::printf("[ guest %s swap corpus ] %d programs\n", g.name, checked);
 }
 
 // A bad --append makes the guest panic mid-run: the panic is reported with
