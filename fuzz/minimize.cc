@@ -113,6 +113,30 @@ Program RemoveProcess(const Program& prog, int victim) {
   return out;
 }
 
+// Removes the fork that created process `c` when its parent runs no op
+// after it: the child's ops become the parent's, and the processes after
+// `c` are renumbered. A finding in a child that a fork does not cause then
+// reads as one process (no turns, no shared fault counts in its
+// reproducer). Returns the program unchanged when the parent goes on.
+Program HoistChild(const Program& prog, int c) {
+  std::vector<int> child = ForkChildren(prog);
+  size_t at = prog.ops.size();
+  for (size_t i = 0; i < prog.ops.size(); i++)
+    if (child[i] == c) at = i;
+  if (at == prog.ops.size()) return prog;
+  int parent = prog.ops[at].proc;
+  for (size_t i = at + 1; i < prog.ops.size(); i++)
+    if (prog.ops[i].proc == parent) return prog;
+  std::vector<bool> keep(prog.ops.size(), true);
+  keep[at] = false;
+  Program out = RemoveOps(prog, keep);
+  for (Op& op : out.ops) {
+    if (op.proc == c) op.proc = static_cast<uint8_t>(parent);
+    else if (op.proc > c) op.proc--;
+  }
+  return out;
+}
+
 // Variants of one op that are simpler by a well-founded measure (fewer
 // option words and features, smaller numbers, defaults), each with a note.
 std::vector<std::pair<Op, std::string>> SimplerOps(const Op& op) {
@@ -302,6 +326,8 @@ class Minimizer {
     bool any = false;
     for (int p = cur_.NumProcs() - 1; p >= 1 && !Stopped(); p--)
       any |= Try(RemoveProcess(cur_, p), "removed process p" + std::to_string(p));
+    for (int p = cur_.NumProcs() - 1; p >= 1 && !Stopped(); p--)
+      any |= Try(HoistChild(cur_, p), "p" + std::to_string(p) + " hoisted into its parent");
     return any;
   }
 

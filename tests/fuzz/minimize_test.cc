@@ -138,6 +138,35 @@ p2: pagemap 0 4
   EXPECT_FALSE(Validate(min).has_value()) << text;
 }
 
+// A miss in a child that the fork does not cause: with nothing left for
+// the parent to do after the fork, the child is hoisted into it (the fork
+// goes, p1's ops become p0's), so the reproducer is one process. Where the
+// fork is needed (here: a predicate that wants one) it stays.
+TEST(Minimize, HoistsAChildWhoseParentHasNothingLeft) {
+  KernelProfile guest = GuestProfile61();
+  Program prog = Parse(R"(requires soft_dirty
+mmap 0 4 rw anon private
+fork
+p1: clear_refs 4
+p1: write 1
+p1: pagemap 0 4
+)");
+  Judgement j = JudgeKernelRun(prog, SoftDirtyLosingKernel(prog, guest), guest);
+  ASSERT_EQ(j.kind, Judgement::Kind::kFail) << j.line;
+  Program min = Minimize(prog, LosingKernelFails(guest, MinimizeSignature(j)), nullptr, nullptr);
+  std::string text = PrintProgram(min);
+  EXPECT_EQ(min.NumProcs(), 1) << text;
+  EXPECT_EQ(text.find("fork"), std::string::npos) << text;
+
+  auto needs_fork = [](const Program& c) {
+    for (const Op& op : c.ops)
+      if (op.kind == OpKind::kFork) return true;
+    return false;
+  };
+  Program kept = Minimize(prog, needs_fork, nullptr, nullptr);
+  EXPECT_EQ(kept.NumProcs(), 2) << PrintProgram(kept);
+}
+
 // Structure-only predicates: the minimizer knows nothing else.
 TEST(Minimize, RenumbersPagesFromZero) {
   Program prog = Parse("mmap 1000 4 rw anon private\nwrite 1002\npagemap 1001 3\n");
