@@ -102,6 +102,11 @@ class CompactWriter {
   uint8_t fault_kinds_ = 0;  // the sync uffd faults the handler may see (kFaultWp, ...)
   bool procs_ = false;       // children use a uffd: CHandler(procs), sh in shared memory
   bool supervisor_ = false;  // p0 exits: its parent waits for every process and says PASS
+  // Every fork is its process's last op and no child uses a uffd or exits:
+  // the program is one line of descent, each process running on in its
+  // child, so no turns are needed; a parent waits and passes its child's
+  // status on.
+  bool chain_ = false;
   uint32_t req_ = 0, vec_ = 1;
   std::vector<int> fork_child_;  // per op: the process a fork makes
   std::set<size_t> start_thread_at_;  // a child's first uffd_open: its own handler thread
@@ -242,6 +247,10 @@ void CompactWriter::Analyze() {
   }
   for (const Op& op : prog_.ops) supervisor_ |= op.kind == OpKind::kExit && op.proc == 0;
   AnalyzeProcs();
+  chain_ = forks_ && !procs_ && !child_exits_ && !supervisor_;
+  for (size_t i = 0; chain_ && i < prog_.ops.size(); i++)
+    for (size_t j = i + 1; chain_ && prog_.ops[i].kind == OpKind::kFork && j < prog_.ops.size(); j++)
+      chain_ = prog_.ops[j].proc != prog_.ops[i].proc;
   if (thread_) uffd_ = true;  // the thread polls every uffd: adopt() gives it one
   if (req_ & kFeatSoftDirty) pm_ = cr_ = true;
   if (req_ & (kFeatPagemapScan | kFeatScanSoftDirty)) scan_ = pm_ = cats_ = true;
@@ -446,8 +455,14 @@ std::string CompactWriter::CheckLines(const ReproCheck& c) {
 std::string CompactWriter::Step(size_t i) {
   const Op& op = prog_.ops[i];
   std::string body = StepBody(i);
-  if (!forks_) return body;
   std::string p = std::to_string(op.proc), at = "\tstep = " + std::to_string(i) + "; ";
+  if (chain_ && op.kind == OpKind::kFork) {
+    std::string reopen;  // /proc/self names the opener
+    if (pm_) reopen += "\tpm = open(\"/proc/self/pagemap\", O_RDONLY);\n";
+    if (cr_) reopen += "\tcr = open(\"/proc/self/clear_refs\", O_WRONLY);\n";
+    return at + "if (fork()) /* fork: the child runs the steps after it */\n\t\treturn child_status();\n" + reopen;
+  }
+  if (!forks_ || chain_) return body;
   if (op.kind == OpKind::kFork) {
     std::string c = std::to_string(fork_child_[i]), child = "me = " + c + ", holding = 0";
     if (pm_) child += ", pm = open(\"/proc/self/pagemap\", O_RDONLY)";  // /proc/self names the opener
@@ -578,7 +593,7 @@ std::string CompactWriter::Includes(const std::string& body) const {
   if (has("\\bpoll\\(")) inc.insert("poll.h");
   if (has("sigsetjmp")) inc.insert("setjmp.h");
   if (has("\\bmount\\(")) inc.insert("sys/mount.h");
-  if (has("\\bwaitpid\\(")) inc.insert("sys/wait.h");
+  if (has("\\bwait(pid)?\\(")) inc.insert("sys/wait.h");
   if (has("\\bprctl\\(")) inc.insert("sys/prctl.h");
   std::string out = "#define _GNU_SOURCE\n";
   for (const std::string& h : inc) out += "#include <" + h + ">\n";
@@ -618,11 +633,14 @@ std::string CompactWriter::Write() {
   if ((steps + require).find("pagemap(") != std::string::npos || expect_page_ || expect_multi_)
     oneliners += "static unsigned long pagemap(char *p) { unsigned long e; return pread(pm, &e, 8, (unsigned long)p "
                  "/ PAGE * 8) == 8 ? e : 0; }\n";
-  if (cr_ || forks_ || (steps + require).find("ok(") != std::string::npos)
+  if (cr_ || (forks_ && !chain_) || (steps + require).find("ok(") != std::string::npos)
     oneliners += "static long ok(long r) { return r < 0 ? -errno : 0; } /* a system call's result: 0 or -errno */\n";
   if (cr_) oneliners += "static int clear_refs(const char *v) { return ok(write(cr, v, 1)); }\n";
+  if (chain_)
+    oneliners += "static int child_status(void) { int st = 1; wait(&st); return WIFEXITED(st) ? WEXITSTATUS(st) : "
+                 "(printf(\"FAIL: the child died of signal %d\\n\", WTERMSIG(st)), 1); }\n";
   helpers = oneliners;
-  if (forks_)
+  if (forks_ && !chain_)
     add(Fmt("static int me, holding = 1, turns[%d][2]; /* this process (p0, p1, ...), whether it has the turn, a pipe each */\n",
             prog_.NumProcs()) +
         (child_exits_ ? kCTurnsExit : kCTurns) + "\n" + kCReap);
@@ -664,7 +682,7 @@ std::string CompactWriter::Write() {
     main += "\tsnprintf(dir, sizeof dir, \"%s/mmdiff-repro.XXXXXX\", getenv(\"TMPDIR\") ?: \"/tmp\");\n"
             "\tif (!mkdtemp(dir) || atexit(remove_files))\n\t\treturn 2;\n";
   if (fault_around_) main += "\tpin_fault_around();\n";
-  if (forks_)
+  if (forks_ && !chain_)
     main += Fmt("\tsetpgid(0, 0), prctl(PR_SET_CHILD_SUBREAPER, 1), atexit(stop_all), signal(SIGCHLD, reap);\n"
                 "\tfor (int p = 0; p < %d; p++)\n\t\tif (pipe(turns[p]))\n\t\t\treturn 2;\n",
                 prog_.NumProcs());
@@ -679,7 +697,7 @@ std::string CompactWriter::Write() {
   if (thread_) main += "\tpthread_create(&(pthread_t){0}, NULL, handler, NULL);\n";
   if (cats_ && steps.find("cats") != std::string::npos) main += "\tlong cats = scan_categories();\n";
   main += steps;
-  if (forks_) main += "\treap(0); /* every process waits for its children; p0 says PASS */\n\tif (me)\n\t\t_exit(0);\n";
+  if (forks_ && !chain_) main += "\treap(0); /* every process waits for its children; p0 says PASS */\n\tif (me)\n\t\t_exit(0);\n";
   main += "\tprintf(\"PASS\\n\");\n\treturn 0;\n}\n";
 
   std::string defs = "#define PAGE 4096ul\n#define ADDR(page) ((char *)0x100000000000ul + (page) * PAGE) /* mmdiff's arena */\n";
