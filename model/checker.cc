@@ -114,8 +114,13 @@ Divergence Describe(const Model& m, const Op& op, size_t index, const Prediction
       d.cls = DivergenceClass::kWrongResult;
       field = "result";
     }
-    dir = "kernel=" + (kernel.kind == ResultKind::kErr ? ErrnoName(kernel.err) : PrintResult(op, kernel)) +
-          ",model=" + (e.kind == ResultKind::kErr ? ErrnoName(e.err) : PrintResult(op, e));
+    // An errno against a success: "ok", not the successful result, whose
+    // pages and regions are the program's, not what the kernel got wrong.
+    auto side = [&](const Result& r) {
+      if (r.kind == ResultKind::kErr) return ErrnoName(r.err);
+      return d.cls == DivergenceClass::kWrongErrno ? std::string("ok") : PrintResult(op, r);
+    };
+    dir = "kernel=" + side(kernel) + ",model=" + side(e);
     if (d.cls == DivergenceClass::kDataCorruption || d.cls == DivergenceClass::kWrongScan ||
         d.cls == DivergenceClass::kWrongResult)
       dir = "value";

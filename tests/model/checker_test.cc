@@ -156,6 +156,14 @@ scan 0 4 req=present ret=present
   EXPECT_EQ(v.divergence->line,
             "DIVERGENCE wrong-scan op=2 \"scan 0 4 req=present ret=present\" kernel=\"= 1 [1,3):p end=4\" "
             "model=\"= 1 [1,2):p end=4\"");
+
+  // A scan that failed where the model wanted regions: the signature says
+  // "ok", not the regions (pages of this program, not what went wrong).
+  t = Predicted(prog, HostProfile618());
+  t.results[2] = Result{.kind = ResultKind::kErr, .err = EPERM};
+  v = CheckTrace(prog, t, HostProfile618());
+  ASSERT_EQ(v.status, Verdict::Status::kDivergence);
+  EXPECT_EQ(v.divergence->signature, "wrong-errno|scan|errno|kernel=EPERM,model=ok|anon-private");
 }
 
 TEST(Checker, LazyfreeDiscardIsACountedAllowance) {
