@@ -16,6 +16,7 @@
 // an access runs on both sides and merges (memory.cc, MergeWorld below);
 // every op that rewrites PTEs applies its per-PTE rule to the alternative too.
 #include <algorithm>
+#include <optional>
 
 #include "model/model.h"
 
@@ -136,9 +137,49 @@ uint64_t Model::PagemapEntryOf(const Process& p, uint32_t page, const Variant& v
   return e;
 }
 
+namespace {
+
+// The page-cache pages the other world's access brought in and this one
+// lacks (a fault there mapped its folio's neighbours: MayMapFromCache), and
+// what its readahead may have read: `a` takes them, each page with only the
+// page cache's reference (the PTEs follow in MergeWorld). False when a page
+// id is taken here or a file page is another page here.
+bool AdoptCache(MmState& a, const MmState& b) {
+  if (a.files.size() != b.files.size()) return false;
+  for (size_t f = 0; f < a.files.size(); f++) {
+    FileObj& fa = a.files[f];
+    const FileObj& fb = b.files[f];
+    for (const auto& r : fb.readahead)
+      if (std::find(fa.readahead.begin(), fa.readahead.end(), r) == fa.readahead.end()) fa.readahead.push_back(r);
+    if (fa.cache == fb.cache) continue;
+    for (const auto& [fp, id] : fb.cache) {
+      if (const uint32_t* mine = fa.cache.Find(fp)) {
+        if (*mine != id) return false;
+        continue;
+      }
+      if (id < a.pages.size() && a.pages[id].in_use) return false;
+      if (id >= a.pages.size()) a.pages.resize(id + 1);
+      a.pages[id] = b.pages[id];
+      a.pages[id].refs = 1;
+      a.pages[id].mapcount = 0;
+      a.free_pages.erase(std::remove(a.free_pages.begin(), a.free_pages.end(), id), a.free_pages.end());
+      fa.cache[fp] = id;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
 bool Model::MergeWorld(const Model& other, Grant why) {
-  const MmState& a = st_;
   const MmState& b = other.st_;
+  // A copy only when the other world cached pages this one did not.
+  std::optional<MmState> adopted;
+  if (!(st_.files == b.files)) {
+    adopted = st_;
+    if (!AdoptCache(*adopted, b)) return false;
+  }
+  const MmState& a = adopted ? *adopted : st_;
   // Everything but the PTEs (and the page refcounts that follow them) must agree.
   if (a.procs.size() != b.procs.size() || !(a.files == b.files) || !(a.uffds == b.uffds) ||
       a.named_files != b.named_files || a.next_anon_vma != b.next_anon_vma)
@@ -201,6 +242,7 @@ bool Model::MergeWorld(const Model& other, Grant why) {
       diffs.push_back({static_cast<int>(pi), pg, prim, alt});
     }
   }
+  if (adopted) st_ = std::move(*adopted);
   for (const Diff& d : diffs) {
     Process& p = st_.procs[d.proc];
     if (!SameVariant(d.prim, Primary(p, d.page))) {

@@ -143,8 +143,13 @@ void Model::FaultAround(int proc, uint32_t page) {
 bool Model::MayHaveLargeFolios(const Vma& v) const {
   // MADV_HUGEPAGE makes readahead allocate PMD-order folios where the
   // filesystem takes large folios (mm/filemap.c do_sync_mmap_readahead(),
-  // VM_HUGEPAGE). Which folios the page cache holds the model cannot know.
-  return v.kind == MemKind::kFile && v.hugepage && profile_.thp != ThpMode::kNever;
+  // VM_HUGEPAGE); a filesystem that declares large folios gets them from
+  // any readahead (mm/readahead.c page_cache_ra_order(); ext4 since 6.16:
+  // the behaviour file_folios_may_be_large, [EMP] 6.18.44 a write after
+  // reclaim and a hole punch mapped its neighbour). Which folios the page
+  // cache holds the model cannot know.
+  if (v.kind != MemKind::kFile) return false;
+  return profile_.Has(kBehFileFoliosMayBeLarge) || (v.hugepage && profile_.thp != ThpMode::kNever);
 }
 
 void Model::MayMapFromCache(int proc, const Vma& v, uint32_t from, uint32_t to, uint32_t page, bool soft_dirty) {

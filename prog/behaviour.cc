@@ -162,6 +162,21 @@ constexpr BehaviourProbe kProbes[] = {
      "madvise 0 1 pageout\n"
      "pagemap 2 1\n",
      7, "P--X--", "P--X-D"},
+    {kBehFileFoliosMayBeLarge, "file_folios_may_be_large",
+     "the file slots' filesystem caches large folios without MADV_HUGEPAGE (ext4 since 6.16: "
+     "mapping_set_large_folios(); readahead then allocates them, mm/readahead.c page_cache_ra_order()), and a "
+     "fault maps every page of its folio (mm/memory.c finish_fault()): here the readahead of a write fault "
+     "after reclaim leaves pages 4 and 5 in one folio, and the write to page 4 maps page 5 too; without large "
+     "folios only the page written",
+     "file 0 6\n"
+     "mmap 0 6 rw file:0+0 shared\n"
+     "write 0\n"
+     "madvise 0 1 pageout\n"
+     "fpunch 0 1 5\n"
+     "write 0\n"
+     "write 4\n"
+     "pagemap 5 1\n",
+     7, "P", "-"},
 };
 
 }  // namespace

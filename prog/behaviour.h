@@ -32,6 +32,7 @@ enum Behaviour : uint32_t {
   kBehThpSplitDirtiesPtes = 1u << 13,
   kBehThpSplitMapsZeroPage = 1u << 14,
   kBehMigrationKeepsSoftDirty = 1u << 15,
+  kBehFileFoliosMayBeLarge = 1u << 16,
 };
 
 struct BehaviourProbe {
