@@ -242,7 +242,9 @@ bool Model::MergeWorld(const Model& other, Grant why) {
       diffs.push_back({static_cast<int>(pi), pg, prim, alt});
     }
   }
-  if (adopted) st_ = std::move(*adopted);
+  // Into this world's own state, in place: callers hold references to its
+  // processes and VMAs.
+  if (adopted && !AdoptCache(st_, b)) return false;
   for (const Diff& d : diffs) {
     Process& p = st_.procs[d.proc];
     if (!SameVariant(d.prim, Primary(p, d.page))) {

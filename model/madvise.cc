@@ -200,7 +200,8 @@ Result Model::DoMadvise(Step& s) {
             if (!p.thp.Find(slot)) continue;
             for (auto it = p.doubts.LowerBound(s0); it != p.doubts.end() && it->first < s0 + kPagesPerPmd; ++it)
               s.pred->unmodelled = "MADV_PAGEOUT of a THP with a page in doubt";
-            PageOutThp(p, slot, a <= s0 && s0 + kPagesPerPmd <= b);
+            if (!PageOutThp(p, slot, a <= s0 && s0 + kPagesPerPmd <= b))
+              s.pred->unmodelled = "MADV_PAGEOUT of a THP whose PTEs the model does not hold";
           }
         }
         // madvise_cold_or_pageout_pte_range() isolates pages mapped once
@@ -335,15 +336,21 @@ Result Model::DoMadvise(Step& s) {
   return unmapped ? Err(unmapped) : Ok();  // mm/madvise.c madvise_walk_vmas(): unmapped_error
 }
 
-void Model::PageOutThp(Process& p, uint32_t slot, bool whole) {
+bool Model::PageOutThp(Process& p, uint32_t slot, bool whole) {
   uint32_t s0 = slot * kPagesPerPmd, s1 = s0 + kPagesPerPmd;
   // madvise_cold_or_pageout_pte_range(): "Do not interfere with other
   // mappings of this folio" (folio_likely_mapped_shared(); 6.1:
   // page_mapcount() of the head != 1): a PMD shared since fork, or a folio
   // another process maps in part, is left alone, and so is the rest of the
   // range in this PMD.
+  // The 512 present PTEs a THP PMD stands for; a state after an op the
+  // model did not follow may lack them.
+  for (uint32_t page = s0; page < s1; page++) {
+    const Pte* pte = p.ptes.Find(page);
+    if (!pte || pte->kind != PteKind::kPresent || pte->page == kZeroPage) return false;
+  }
   for (auto it = p.ptes.LowerBound(s0); it != p.ptes.end() && it->first < s1; ++it)
-    if (st_.pages[it->second.page].mapcount != 1) return;
+    if (st_.pages[it->second.page].mapcount != 1) return true;
   if (whole && profile_.swap) {
     // shrink_folio_list(): add_to_swap() takes a swap cluster for the whole
     // folio (THP_SWAP); try_to_unmap() splits the PMD first
@@ -361,7 +368,7 @@ void Model::PageOutThp(Process& p, uint32_t slot, bool whole) {
       pg.folio = 0;
       it->second.kind = PteKind::kSwap;
     }
-    return;
+    return true;
   }
   // The folio is split (split_folio(): by the madvise walk for a part of
   // the PMD, by shrink_folio_list() when add_to_swap() fails, as without
@@ -391,6 +398,7 @@ void Model::PageOutThp(Process& p, uint32_t slot, bool whole) {
       p.ptes.Find(page)->soft_dirty = true;
     }
   }
+  return true;
 }
 
 }  // namespace mmdiff

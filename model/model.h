@@ -249,8 +249,9 @@ class Model {
   // Maps a new THP at the slot starting at `s0`.
   void MapNewThp(Process& p, uint32_t s0);
   // MADV_PAGEOUT of the THP PMD at `slot`, covered whole or in part
-  // (madvise.cc); the 4K pages it leaves are then paged out as any.
-  void PageOutThp(Process& p, uint32_t slot, bool whole);
+  // (madvise.cc); the 4K pages it leaves are then paged out as any. False
+  // (nothing done) where the model does not hold the PMD's 512 PTEs.
+  bool PageOutThp(Process& p, uint32_t slot, bool whole);
 
   // --- hugetlb.cc ---
   bool TouchesHugetlb(const Process& p, uint32_t lo, uint32_t hi) const;
