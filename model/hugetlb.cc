@@ -491,7 +491,13 @@ bool Model::HugetlbOp(Step& s, Result* out) {
     case OpKind::kMunmap:
       // 6.1 do_mas_align_munmap(), 6.12 do_vmi_align_munmap(): the splits at
       // both ends (hugetlb_vm_op_split()) before anything is unmapped.
+      // The split at the start comes first and stays when the end's is
+      // refused: 6.12 mm/vma.c vms_gather_munmap_vmas() splits vms->start,
+      // then the end's __split_vma() fails and it aborts without merging
+      // back (6.1 do_mas_align_munmap() in the same order). A later mremap
+      // of the whole first VMA then fails with EFAULT (a 6.12 campaign).
       if (op.npages && (HugetlbSplitRefused(p, lo) || HugetlbSplitRefused(p, hi))) {
+        if (!HugetlbSplitRefused(p, lo)) st_.SplitAt(p, lo);
         *out = Err(EINVAL);
         return true;
       }
