@@ -237,8 +237,10 @@ std::string Model::HugetlbFaultUnmodelled(const Process& p, uint32_t page, bool 
   bool none_like = !cur || cur->kind == PteKind::kUffdMarker;
   // A uffd-wp bit or marker left in a VMA no longer registered for WP: a
   // write never clears it (hugetlb_fault() tests userfaultfd_wp() first,
-  // hugetlb_wp() refuses to COW a uffd-wp entry).
-  if (cur && (cur->uffd_wp || cur->kind == PteKind::kUffdMarker) && !v.UffdWp())
+  // hugetlb_wp() refuses to COW a uffd-wp entry). A read of a marker maps
+  // the page as below: hugetlb_no_page() keeps the bit without asking the
+  // VMA ([EMP] 6.12.118, 6.1.192).
+  if (write && cur && (cur->uffd_wp || cur->kind == PteKind::kUffdMarker) && !v.UffdWp())
     return "fault on a hugetlb entry with a stale uffd-wp bit";
   int proc = static_cast<int>(&p - st_.procs.data());
   bool cached = v.shared && st_.files[v.obj].cache.Find(v.FilePage(s0));

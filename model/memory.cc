@@ -627,7 +627,9 @@ Model::Variant Model::ZapOne(const Vma* v, const Variant& pte, Zap how) {
       // zap_install_uffd_wp_if_needed() / pte_install_uffd_wp_if_needed():
       // a uffd-wp'd PTE of a non-anonymous uffd-wp VMA leaves a marker
       // ([61] mm/memory.c:1374-1397, include/linux/mm_inline.h:557-584).
-      if (v && !v->IsAnonymous() && v->UffdWp() && pte->uffd_wp)
+      // A hugetlb entry leaves one whatever the VMA's registration
+      // (mm/hugetlb.c __unmap_hugepage_range(): huge_pte_uffd_wp() alone).
+      if (v && !v->IsAnonymous() && (v->UffdWp() || v->kind == MemKind::kHugetlb) && pte->uffd_wp)
         return Pte{PteKind::kUffdMarker, false, true, kZeroPage};
       return std::nullopt;
   }
