@@ -338,17 +338,17 @@ Result Model::DoMadvise(Step& s) {
 
 bool Model::PageOutThp(Process& p, uint32_t slot, bool whole) {
   uint32_t s0 = slot * kPagesPerPmd, s1 = s0 + kPagesPerPmd;
-  // madvise_cold_or_pageout_pte_range(): "Do not interfere with other
-  // mappings of this folio" (folio_likely_mapped_shared(); 6.1:
-  // page_mapcount() of the head != 1): a PMD shared since fork, or a folio
-  // another process maps in part, is left alone, and so is the rest of the
-  // range in this PMD.
   // The 512 present PTEs a THP PMD stands for; a state after an op the
   // model did not follow may lack them.
   for (uint32_t page = s0; page < s1; page++) {
     const Pte* pte = p.ptes.Find(page);
     if (!pte || pte->kind != PteKind::kPresent || pte->page == kZeroPage) return false;
   }
+  // madvise_cold_or_pageout_pte_range(): "Do not interfere with other
+  // mappings of this folio" (folio_likely_mapped_shared(); 6.1:
+  // page_mapcount() of the head != 1): a PMD shared since fork, or a folio
+  // another process maps in part, is left alone, and so is the rest of the
+  // range in this PMD.
   for (auto it = p.ptes.LowerBound(s0); it != p.ptes.end() && it->first < s1; ++it)
     if (st_.pages[it->second.page].mapcount != 1) return true;
   if (whole && profile_.swap) {
