@@ -457,7 +457,9 @@ std::string CompactWriter::Step(size_t i) {
   std::string body = StepBody(i);
   std::string p = std::to_string(op.proc), at = "\tstep = " + std::to_string(i) + "; ";
   if (chain_ && op.kind == OpKind::kFork) {
-    std::string reopen;  // /proc/self names the opener
+    // A child has no alarm of its own (fork() clears it): its own, so that a
+    // hang names its step. /proc/self names the opener.
+    std::string reopen = Fmt("\talarm(%d);\n", spec_.timeout_s);
     if (pm_) reopen += "\tpm = open(\"/proc/self/pagemap\", O_RDONLY);\n";
     if (cr_) reopen += "\tcr = open(\"/proc/self/clear_refs\", O_WRONLY);\n";
     return at + "if (fork()) /* fork: the child runs the steps after it */\n\t\treturn child_status();\n" + reopen;

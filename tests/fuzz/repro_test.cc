@@ -151,6 +151,29 @@ TEST_F(ReproTest, WrongExpectationInAForkedChildFails) {
   EXPECT_EQ(out, "FAIL: step 3: p1: read 0 should give = 0x03, gave 2 \n") << out;
 }
 
+// Forks that each end their process (no turns to take): the child runs on,
+// the parent waits and passes its status on; one line of PASS or FAIL.
+TEST_F(ReproTest, ForksThatHandOverNeedNoTurns) {
+  Program prog = Parse("mmap 0 1 rw anon private\nwrite 0\nfork\np1: pagemap 0 1 => ------\n");
+  ReproSpec spec;
+  spec.title = "hand-made";
+  spec.checks = ChecksFromExpectations(prog);
+  std::string source = WriteReproC(prog, spec);
+  EXPECT_EQ(source.find("turn("), std::string::npos) << source;
+  EXPECT_NE(source.find("return child_status();"), std::string::npos) << source;
+  auto bin = Compile("chain_fail", source);
+  ASSERT_FALSE(bin.empty());
+  std::string out;
+  EXPECT_EQ(Run(bin, &out), 1) << out;
+  EXPECT_EQ(out, "FAIL: page 0: present is 1 at step 3 (expected 0)\n") << out;
+  prog = Parse("mmap 0 1 rw anon private\nwrite 0\nfork\np1: pagemap 0 1 => P-----\np1: read 0 => = 0x02\n");
+  spec.checks = ChecksFromExpectations(prog);
+  bin = Compile("chain_pass", WriteReproC(prog, spec));
+  ASSERT_FALSE(bin.empty());
+  EXPECT_EQ(Run(bin, &out), 0) << out;
+  EXPECT_EQ(out, "PASS\n");
+}
+
 TEST_F(ReproTest, MissingRequirementSkips) {
   KernelProfile profile;
   LocalTarget(&profile);
