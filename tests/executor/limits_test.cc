@@ -69,7 +69,9 @@ TEST(ExecutorLimits, MemoryCapEndsAGiantPopulate) {
       << KindName(r.kind);
   EXPECT_LT(ms, 5000) << "ended by the timeout, not by the cap";
   size_t at = trace.console.find("peak ");
-  if (at != std::string::npos) EXPECT_LE(std::stoull(trace.console.substr(at + 5)), 1024u) << trace.console;
+  if (at != std::string::npos) {
+    EXPECT_LE(std::stoull(trace.console.substr(at + 5)), 1024u) << trace.console;
+  }
   // The verdict is a limit, never a divergence.
   Judgement j = JudgeKernelRun(prog, trace, HostProfile618());
   EXPECT_EQ(j.kind, Judgement::Kind::kLimit) << j.line;
