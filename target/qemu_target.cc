@@ -23,6 +23,7 @@
 #include "prog/binary.h"
 #include "target/console.h"
 #include "target/executor_client.h"
+#include "target/spawn.h"
 #include "target/target.h"
 #include "vmimages/initramfs.h"
 #include "vmimages/modules.h"
@@ -309,9 +310,8 @@ class QemuTarget : public Target {
     }
     std::vector<std::string> args = vm::QemuCommand(config);
     int64_t prepared = NowMs();
-    pid_t pid = fork();
-    if (pid == 0) {
-      if (options_.die_with_parent) prctl(PR_SET_PDEATHSIG, SIGKILL);
+    // QEMU dies with mmdiff, killed or crashed (target/spawn.h).
+    pid_t pid = ForkDyingWithProcess([&] {
       int devnull = open("/dev/null", O_RDONLY);
       dup2(devnull, STDIN_FILENO);
       dup2(console[1], STDOUT_FILENO);
@@ -322,7 +322,7 @@ class QemuTarget : public Target {
       execvp(argv[0], argv.data());
       fprintf(stderr, "mmdiff: cannot run %s: %s\n", argv[0], strerror(errno));
       _exit(127);
-    }
+    });
     close(console[1]);
     qemu_pid_ = pid;
     const char* console_log = getenv("MMDIFF_CONSOLE");  // every guest's console, appended

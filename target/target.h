@@ -27,10 +27,6 @@ struct TargetOptions {
   // local: the executor pins fault_around_bytes to one page while it runs (a
   // system-wide knob, restored when it ends). A guest always pins it.
   bool pin_fault_around = false;
-  // qemu: QEMU gets SIGKILL when the thread that started it ends
-  // (PR_SET_PDEATHSIG): for the engines (fuzz/engines), whose process may be
-  // killed or abort() at any moment and whose one thread owns the guest.
-  bool die_with_parent = false;
   // qemu:
   std::string kernel;           // bzImage; empty: Debian's cloud kernel `guest` (vmimages/fetch-kernel)
   std::string guest;            // which Debian cloud kernel: "6.12" (empty: the default) or "6.1"

@@ -44,8 +44,8 @@ void OpenChosen(Kernel* kernel) {
     Die("MMDIFF_TARGET=" + kernel->name + ": the engines run programs on a kernel: local or qemu", 2);
   TargetOptions base;
   base.executor_path = ExecutorPath();
-  // AFL++ kills a timed-out child with SIGKILL: its guest must not live on.
-  base.die_with_parent = true;
+  // AFL++ kills a timed-out child with SIGKILL: its guest dies with it
+  // (target/spawn.h, for every guest).
   TargetOptions check = base;
   if (!cli::TargetOptionsFromArgs(args, &check, &err)) Die(InEnvironmentTerms(err), 2);
   kernel->target = cli::OpenTarget(args, &err, base);
