@@ -1,6 +1,8 @@
 // The root cause of a minimized finding (fuzz/root_cause.h).
 #include "fuzz/root_cause.h"
 
+#include <algorithm>
+
 #include <cctype>
 #include <vector>
 
@@ -135,8 +137,12 @@ std::string WrongState(const Op& read, const Divergence& d) {
     case DivergenceClass::kMissedDirty: case DivergenceClass::kSpuriousDirty: return "soft-dirty";
     case DivergenceClass::kWrongWp: return "uffd-wp";
     case DivergenceClass::kWrongPagemap: return "mapping";
-    case DivergenceClass::kWrongScan:
-      for (uint32_t pg = read.page; pg < read.page + read.npages; pg++) {
+    case DivergenceClass::kWrongScan: {
+      // Only pages both sides walked: past one side's walk_end (a scan
+      // stopped by max_pages or a full vector) the other's regions differ
+      // in extent, not in what a page is.
+      uint64_t walked = std::min(d.kernel.walk_end, d.model.expected.walk_end);
+      for (uint32_t pg = read.page; pg < read.page + read.npages && pg < walked; pg++) {
         uint32_t diff = CategoriesAt(d.kernel, pg) ^ CategoriesAt(d.model.expected, pg);
         if (!diff) continue;
         if (diff & kCatSoftDirty) return "soft-dirty";
@@ -144,6 +150,7 @@ std::string WrongState(const Op& read, const Divergence& d) {
         return "mapping";
       }
       return "scan";
+    }
     default: return std::string(DivergenceClassName(d.cls));
   }
 }

@@ -151,6 +151,20 @@ TEST_F(RootCauseKernel, OneBrokenRuleSeenTwiceIsOneCause) {
   EXPECT_EQ(stats.duplicates, 1u);
 }
 
+// A scan cut short by max_pages where the model walks on: whether the
+// model's extra pages have categories (written, present) or not, the scans
+// differ in extent past the kernel's walk_end, one cause.
+TEST_F(RootCauseKernel, AScanPastTheKernelsWalkEndDiffersInExtent) {
+  profile_.mutant = Mutant::kScanIgnoresMaxPages;
+  Program empty = Parse("mmap 0 4 rw anon private\nscan 0 4 max=3\n");
+  Program written = Parse("mmap 0 4 rw anon private\nwrite 0\nwrite 1\nwrite 2\nwrite 3\nscan 0 4 max=3\n");
+  Judgement je = Run(empty), jw = Run(written);
+  ASSERT_TRUE(je.verdict.divergence && jw.verdict.divergence) << je.line << " / " << jw.line;
+  std::string ke = FoldKey(empty, je, target_.get(), profile_), kw = FoldKey(written, jw, target_.get(), profile_);
+  EXPECT_EQ(ke, "cause|scan # # max=|scan");
+  EXPECT_EQ(kw, ke);
+}
+
 // A campaign's end: a finding the minimizer had no time for still folds.
 TEST_F(RootCauseKernel, AFindingLeftUnminimizedStillFolds) {
   Program bit = Parse("mmap 0 2 rw anon private\nwrite 0 =0x41\nmadvise 0 2 dontneed\npagemap 0 1\n");
