@@ -64,6 +64,22 @@ class ReproTest : public ::testing::Test {
     return target;
   }
 
+  // The reproducer of `text` with its own "=> RESULT"s as the checks,
+  // built and run here: its exit status, its output in `out`, its C in
+  // `source` when asked; -3 when it does not build.
+  int RunExpectations(const std::string& text, const std::string& name, std::string* out,
+                      std::string* source = nullptr) {
+    Program prog = Parse(text);
+    ReproSpec spec;
+    spec.title = "hand-made";
+    spec.checks = ChecksFromExpectations(prog);
+    std::string c = WriteReproC(prog, spec);
+    if (source) *source = c;
+    auto bin = Compile(name, c);
+    EXPECT_FALSE(bin.empty()) << c;
+    return bin.empty() ? -3 : Run(bin, out);
+  }
+
   std::unique_ptr<Target> runner_;
 };
 
@@ -124,53 +140,45 @@ TEST_F(ReproTest, DeliberatelyWrongModelFails) {
 
 TEST_F(ReproTest, WrongExpectationInAForkedChildFails) {
   // The child sees the COW-shared page present and not exclusive: "------" is wrong.
-  Program prog = Parse("mmap 0 1 rw anon private\nwrite 0\nfork\np1: pagemap 0 1 => ------\np1: exit\nread 0\n");
-  ReproSpec spec;
-  spec.title = "hand-made";
-  spec.checks = ChecksFromExpectations(prog);
-  std::string source = WriteReproC(prog, spec);
+  std::string out, source;
+  EXPECT_EQ(RunExpectations("mmap 0 1 rw anon private\nwrite 0\nfork\np1: pagemap 0 1 => ------\np1: exit\nread 0\n",
+                            "fork_fail", &out, &source),
+            1)
+      << out;
   EXPECT_NE(source.find("if (turn(1))"), std::string::npos) << source;
-  auto bin = Compile("fork_fail", source);
-  ASSERT_FALSE(bin.empty());
-  std::string out;
-  EXPECT_EQ(Run(bin, &out), 1) << out;
   EXPECT_EQ(FirstLine(out), "FAIL: page 0: present is 1 at step 3 (expected 0)") << out;
   // The right expectation passes, and every process runs its steps in order.
-  prog = Parse("mmap 0 1 rw anon private\nwrite 0\nfork\np1: pagemap 0 1 => P-----\np1: exit\nread 0 => = 0x02\n");
-  spec.checks = ChecksFromExpectations(prog);
-  bin = Compile("fork_pass", WriteReproC(prog, spec));
-  ASSERT_FALSE(bin.empty());
-  EXPECT_EQ(Run(bin, &out), 0) << out;
+  EXPECT_EQ(RunExpectations("mmap 0 1 rw anon private\nwrite 0\nfork\np1: pagemap 0 1 => P-----\np1: exit\n"
+                            "read 0 => = 0x02\n",
+                            "fork_pass", &out),
+            0)
+      << out;
   EXPECT_EQ(out, "PASS\n");
   // A process's failure is the program's, whichever process it is.
-  prog = Parse("mmap 0 1 rw anon private\nwrite 0\nfork\np1: read 0 => = 0x03\np1: exit\nread 0 => = 0x02\n");
-  spec.checks = ChecksFromExpectations(prog);
-  bin = Compile("fork_child_fails", WriteReproC(prog, spec));
-  ASSERT_FALSE(bin.empty());
-  EXPECT_EQ(Run(bin, &out), 1) << out;
+  EXPECT_EQ(RunExpectations("mmap 0 1 rw anon private\nwrite 0\nfork\np1: read 0 => = 0x03\np1: exit\n"
+                            "read 0 => = 0x02\n",
+                            "fork_child_fails", &out),
+            1)
+      << out;
   EXPECT_EQ(out, "FAIL: step 3: p1: read 0 should give = 0x03, gave 2 \n") << out;
 }
 
 // Forks that each end their process (no turns to take): the child runs on,
 // the parent waits and passes its status on; one line of PASS or FAIL.
 TEST_F(ReproTest, ForksThatHandOverNeedNoTurns) {
-  Program prog = Parse("mmap 0 1 rw anon private\nwrite 0\nfork\np1: pagemap 0 1 => ------\n");
-  ReproSpec spec;
-  spec.title = "hand-made";
-  spec.checks = ChecksFromExpectations(prog);
-  std::string source = WriteReproC(prog, spec);
+  std::string out, source;
+  EXPECT_EQ(RunExpectations("mmap 0 1 rw anon private\nwrite 0\nfork\np1: pagemap 0 1 => ------\n", "chain_fail",
+                            &out, &source),
+            1)
+      << out;
   EXPECT_EQ(source.find("turn("), std::string::npos) << source;
   EXPECT_NE(source.find("return child_status();"), std::string::npos) << source;
-  auto bin = Compile("chain_fail", source);
-  ASSERT_FALSE(bin.empty());
-  std::string out;
-  EXPECT_EQ(Run(bin, &out), 1) << out;
   EXPECT_EQ(out, "FAIL: page 0: present is 1 at step 3 (expected 0)\n") << out;
-  prog = Parse("mmap 0 1 rw anon private\nwrite 0\nfork\np1: pagemap 0 1 => P-----\np1: read 0 => = 0x02\n");
-  spec.checks = ChecksFromExpectations(prog);
-  bin = Compile("chain_pass", WriteReproC(prog, spec));
-  ASSERT_FALSE(bin.empty());
-  EXPECT_EQ(Run(bin, &out), 0) << out;
+  EXPECT_EQ(RunExpectations("mmap 0 1 rw anon private\nwrite 0\nfork\np1: pagemap 0 1 => P-----\n"
+                            "p1: read 0 => = 0x02\n",
+                            "chain_pass", &out),
+            0)
+      << out;
   EXPECT_EQ(out, "PASS\n");
 }
 
