@@ -232,10 +232,12 @@ Model::Fault Model::FaultInCertain(int proc, uint32_t page, bool write, uint8_t*
     if (!write && !cur) {
       // filemap_map_pages() installs the PTE table only once it maps a page
       // (filemap_map_pmd()), and the SIGBUS maps none: if fault-around may
-      // have mapped nothing, the table may not exist.
+      // have mapped nothing, the table may not exist, also when an earlier
+      // such fault left it unknown (a host campaign: two SIGBUS reads, the
+      // page fault-around might have mapped seen none in between).
       PtState before = st_.PtAt(p, page);
       FaultAround(proc, page);
-      if (before == PtState::kAbsent && st_.PtAt(p, page) == PtState::kPresent)
+      if (before != PtState::kPresent && st_.PtAt(p, page) == PtState::kPresent)
         p.pt[MmState::Slot(page)] = PtState::kUnknown;
     }
     if (write && !v.shared) EnsureAnonVma(p, vi);  // none or marker: do_cow_fault()
