@@ -925,7 +925,16 @@ void Drafter::AfterAdd(const Op& op, const Result& result) {
         plans_.push_front(m);
       }
       break;
-    case OpKind::kUffdRegister:
+    case OpKind::kUffdRegister: {
+      // Ops planned to follow, in this order, on this process.
+      auto plan = [&op](OpKind kind, Range range) {
+        Plan next;
+        next.kind = kind;
+        next.proc = op.proc;
+        next.range = range;
+        return next;
+      };
+      std::vector<Plan> seq;
       if (ok && (op.uffd_modes & kUffdModeWp) && prof_.swap && prof_.pagemap_scan && P(op.proc).uffd >= 0 &&
           St().uffds[P(op.proc).uffd].Async() && rng_.OneIn(3)) {
         // With swap: write pages, page them out, write-protect them with the
@@ -933,58 +942,24 @@ void Drafter::AfterAdd(const Op& op, const Result& result) {
         // loop over swap entries) and look: where uffd-wp must ride in swap
         // entries (pte_swp_uffd_wp()).
         Range r{op.page, std::min<uint32_t>(op.npages, 8)};
-        std::vector<Plan> seq;
-        for (int k = rng_.Between(1, 3); k > 0; k--) {
-          Plan w;
-          w.kind = OpKind::kWrite;
-          w.proc = op.proc;
-          w.range = r;
-          seq.push_back(w);
-        }
-        Plan out;
-        out.kind = OpKind::kMadvise;
-        out.proc = op.proc;
-        out.range = r;
-        out.advice = Advice::kPageout;
-        seq.push_back(out);
-        Plan scan;
-        scan.kind = OpKind::kScan;
-        scan.proc = op.proc;
-        scan.range = r;
-        scan.wp_fast = true;
-        seq.push_back(scan);
-        Plan look;
-        look.kind = rng_.OneIn(2) ? OpKind::kScan : OpKind::kPagemap;
-        look.proc = op.proc;
-        look.range = r;
-        seq.push_back(look);
-        for (auto it = seq.rbegin(); it != seq.rend(); ++it) plans_.push_front(*it);
+        for (int k = rng_.Between(1, 3); k > 0; k--) seq.push_back(plan(OpKind::kWrite, r));
+        seq.push_back(plan(OpKind::kMadvise, r));
+        seq.back().advice = Advice::kPageout;
+        seq.push_back(plan(OpKind::kScan, r));
+        seq.back().wp_fast = true;
+        seq.push_back(plan(rng_.OneIn(2) ? OpKind::kScan : OpKind::kPagemap, r));
       } else if (ok && (op.uffd_modes & kUffdModeWp) && rng_.Chance(3, 4)) {
         // Write-protect what was registered, then touch it and look.
         Range r{op.page, op.npages};
-        std::vector<Plan> seq;
-        Plan wp;
-        wp.kind = OpKind::kUffdWp;
-        wp.proc = op.proc;
-        wp.range = r;
-        seq.push_back(wp);
-        if (rng_.OneIn(2)) {
-          Plan w;
-          w.kind = OpKind::kWrite;
-          w.proc = op.proc;
-          w.range = r;
-          seq.push_back(w);
-        }
-        if (rng_.Chance(3, 5)) {
-          Plan o;
-          o.kind = prof_.pagemap_scan && rng_.OneIn(2) ? OpKind::kScan : OpKind::kPagemap;
-          o.proc = op.proc;
-          o.range = {r.lo, std::min(r.n, kMaxObserve)};
-          seq.push_back(o);
-        }
-        for (auto it = seq.rbegin(); it != seq.rend(); ++it) plans_.push_front(*it);
+        seq.push_back(plan(OpKind::kUffdWp, r));
+        if (rng_.OneIn(2)) seq.push_back(plan(OpKind::kWrite, r));
+        if (rng_.Chance(3, 5))
+          seq.push_back(plan(prof_.pagemap_scan && rng_.OneIn(2) ? OpKind::kScan : OpKind::kPagemap,
+                             {r.lo, std::min(r.n, kMaxObserve)}));
       }
+      for (auto it = seq.rbegin(); it != seq.rend(); ++it) plans_.push_front(*it);
       break;
+    }
     case OpKind::kRequires: case OpKind::kMunmap: case OpKind::kMprotect: case OpKind::kMremap:
     case OpKind::kMadvise: case OpKind::kRead: case OpKind::kWrite: case OpKind::kExit:
     case OpKind::kClearRefs: case OpKind::kMemfd: case OpKind::kFile: case OpKind::kFtruncate:
