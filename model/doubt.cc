@@ -142,8 +142,9 @@ namespace {
 // The page-cache pages the other world's access brought in and this one
 // lacks (a fault there mapped its folio's neighbours: MayMapFromCache), and
 // what its readahead may have read: `a` takes them, each page with only the
-// page cache's reference (the PTEs follow in MergeWorld). False when a page
-// id is taken here or a file page is another page here.
+// page cache's reference (the PTEs follow in MergeWorld). It changes only
+// `files`, `pages` and `free_pages`. False when a page id is taken here or
+// a file page is another page here.
 bool AdoptCache(MmState& a, const MmState& b) {
   if (a.files.size() != b.files.size()) return false;
   for (size_t f = 0; f < a.files.size(); f++) {
@@ -242,9 +243,13 @@ bool Model::MergeWorld(const Model& other, Grant why) {
       diffs.push_back({static_cast<int>(pi), pg, prim, alt});
     }
   }
-  // Into this world's own state, in place: callers hold references to its
-  // processes and VMAs.
-  if (adopted && !AdoptCache(st_, b)) return false;
+  // The adopted cache into this world's own state, field by field: callers
+  // hold references to its processes and VMAs, which AdoptCache() leaves.
+  if (adopted) {
+    st_.files = std::move(adopted->files);
+    st_.pages = std::move(adopted->pages);
+    st_.free_pages = std::move(adopted->free_pages);
+  }
   for (const Diff& d : diffs) {
     Process& p = st_.procs[d.proc];
     if (!SameVariant(d.prim, Primary(p, d.page))) {
