@@ -198,7 +198,7 @@ Result Model::DoMadvise(Step& s) {
           for (uint32_t slot = MmState::Slot(a); slot <= MmState::Slot(b - 1); slot++) {
             uint32_t s0 = slot * kPagesPerPmd;
             if (!p.thp.Find(slot)) continue;
-            for (auto it = p.doubts.LowerBound(s0); it != p.doubts.end() && it->first < s0 + kPagesPerPmd; ++it)
+            if (auto it = p.doubts.LowerBound(s0); it != p.doubts.end() && it->first < s0 + kPagesPerPmd)
               s.pred->unmodelled = "MADV_PAGEOUT of a THP with a page in doubt";
             if (!PageOutThp(p, slot, a <= s0 && s0 + kPagesPerPmd <= b))
               s.pred->unmodelled = "MADV_PAGEOUT of a THP whose PTEs the model does not hold";
