@@ -241,8 +241,13 @@ KernelFeatures ProbeKernel() {
                    ? thp.substr(open_br + 1, close_br - open_br - 1)
                    : "absent";
   if (f.thp_mode == "always" || f.thp_mode == "madvise") f.features |= kFeatThp;
-  std::string max_none = ReadFile("/sys/kernel/mm/transparent_hugepage/khugepaged/max_ptes_none");
-  if (!max_none.empty()) f.khugepaged_max_ptes_none = atoi(max_none.c_str());
+  auto knob = [](const char* name, int32_t* out) {
+    std::string v = ReadFile(std::string("/sys/kernel/mm/transparent_hugepage/khugepaged/") + name);
+    if (!v.empty()) *out = atoi(v.c_str());
+  };
+  knob("max_ptes_none", &f.khugepaged_max_ptes_none);
+  knob("max_ptes_swap", &f.khugepaged_max_ptes_swap);
+  knob("max_ptes_shared", &f.khugepaged_max_ptes_shared);
   std::string meminfo = ReadFile("/proc/meminfo");
   f.hugetlb_free = MeminfoField(meminfo, "HugePages_Free");
   f.swap_total_kb = MeminfoField(meminfo, "SwapTotal");

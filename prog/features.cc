@@ -38,6 +38,8 @@ void EncodeFeatures(const KernelFeatures& f, ByteWriter* w) {
   w->U64(f.behaviours);
   w->U64(f.behaviours_measured);
   w->U64(static_cast<uint64_t>(static_cast<int64_t>(f.khugepaged_max_ptes_none)));
+  w->U64(static_cast<uint64_t>(static_cast<int64_t>(f.khugepaged_max_ptes_swap)));
+  w->U64(static_cast<uint64_t>(static_cast<int64_t>(f.khugepaged_max_ptes_shared)));
 }
 
 bool DecodeFeatures(ByteReader* r, KernelFeatures* out) {
@@ -47,7 +49,8 @@ bool DecodeFeatures(ByteReader* r, KernelFeatures* out) {
          r->Str(&out->file_fs, 64) && r->U32(&out->broken) && r->Str(&out->broken_why, 4096) &&
          r->U64(&out->mem_total_kb) && DecodeI32(r, &out->overcommit_memory) &&
          r->U32(&out->behaviours) && r->U32(&out->behaviours_measured) &&
-         DecodeI32(r, &out->khugepaged_max_ptes_none);
+         DecodeI32(r, &out->khugepaged_max_ptes_none) && DecodeI32(r, &out->khugepaged_max_ptes_swap) &&
+         DecodeI32(r, &out->khugepaged_max_ptes_shared);
 }
 
 std::string PrintFeatures(const KernelFeatures& f) {
@@ -65,8 +68,10 @@ std::string PrintFeatures(const KernelFeatures& f) {
   out += "thp_mode: " + f.thp_mode + "\n";
   out += "hugetlb_free_pages: " + std::to_string(f.hugetlb_free) + "\n";
   out += "swap_total_kb: " + std::to_string(f.swap_total_kb) + "\n";
-  out += "khugepaged_max_ptes_none: " +
-         (f.khugepaged_max_ptes_none < 0 ? std::string("unknown") : std::to_string(f.khugepaged_max_ptes_none)) + "\n";
+  auto knob = [](int32_t v) { return v < 0 ? std::string("unknown") : std::to_string(v); };
+  out += "khugepaged_max_ptes_none: " + knob(f.khugepaged_max_ptes_none) + "\n";
+  out += "khugepaged_max_ptes_swap: " + knob(f.khugepaged_max_ptes_swap) + "\n";
+  out += "khugepaged_max_ptes_shared: " + knob(f.khugepaged_max_ptes_shared) + "\n";
   out += "file_slots_fs: " + (f.file_fs.empty() ? std::string("unknown") : f.file_fs) + "\n";
   out += "fault_around_bytes: " +
          (f.fault_around_bytes ? std::to_string(f.fault_around_bytes) : std::string("unknown")) + "\n";

@@ -36,6 +36,10 @@ struct KernelFeatures {
   // /sys/kernel/mm/transparent_hugepage/khugepaged/max_ptes_none: how many
   // empty PTEs khugepaged accepts in a range it collapses; -1: unknown.
   int32_t khugepaged_max_ptes_none = -1;
+  // .../khugepaged/max_ptes_swap and max_ptes_shared: how many swapped and
+  // how many shared pages it accepts; -1: unknown.
+  int32_t khugepaged_max_ptes_swap = -1;
+  int32_t khugepaged_max_ptes_shared = -1;
   bool operator==(const KernelFeatures&) const = default;
 };
 

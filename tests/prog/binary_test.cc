@@ -534,6 +534,9 @@ KernelFeatures SomeFeatures() {
   f.thp_mode = "madvise";
   f.hugetlb_free = 16;
   f.swap_total_kb = 1ULL << 33;
+  f.khugepaged_max_ptes_none = 511;
+  f.khugepaged_max_ptes_swap = 64;
+  f.khugepaged_max_ptes_shared = 0;
   return f;
 }
 
