@@ -11,6 +11,7 @@ constexpr std::string_view kAllowanceNames[] = {
     "reuse-may-copy",
     "large-folio-exclusive",
     "thp-may-fall-back",
+    "khugepaged-may-collapse",
 };
 static_assert(std::size(kAllowanceNames) == kNumAllowances);
 

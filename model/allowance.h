@@ -50,8 +50,13 @@ enum class Allowance : uint8_t {
   // after a divergence, walks again with the program's THP faults falling
   // back (CheckTrace).
   kThpMayFallBack,
+  // §11.3: khugepaged may collapse the 4K pages of a THP-eligible 2 MiB
+  // range into a new THP between any two ops (mm/khugepaged.c
+  // collapse_huge_page()). The model does not and, after a divergence,
+  // walks again with one collapse placed before an op (CheckTrace).
+  kKhugepagedMayCollapse,
 };
-constexpr int kNumAllowances = 7;
+constexpr int kNumAllowances = 8;
 
 std::string_view AllowanceName(Allowance a);
 using AllowanceCounts = std::array<uint32_t, kNumAllowances>;

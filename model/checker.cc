@@ -1,11 +1,15 @@
 #include "model/checker.h"
 
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
+#include <map>
+#include <tuple>
 
 #include "model/picture.h"
 #include "model/replay.h"
 #include "prog/op_table.h"
+#include "prog/op_traits.h"
 #include "prog/text.h"
 
 namespace mmdiff {
@@ -162,14 +166,79 @@ std::string_view DivergenceClassName(DivergenceClass c) { return kClassNames[sta
 namespace {
 Verdict CheckTraceOnce(const Program& prog, const Trace& trace, const KernelProfile& profile, ReplayVisitor* also,
                        uint32_t* thp_faults);
+
+// khugepaged-may-collapse: the collapses khugepaged could have made before
+// the divergence at op `at` (model/khugepaged.cc), latest first. Collapses
+// of a slot whose state no op between them changed, and that no op between
+// them observed, are one: only the latest is walked.
+std::vector<KernelProfile::KhugepagedCollapse> CollapseCandidates(const Program& prog, const Trace& trace,
+                                                                  const KernelProfile& profile, size_t at) {
+  struct Collect : ReplayVisitor {
+    size_t at;
+    std::vector<KernelProfile::KhugepagedCollapse> out;
+    uint32_t observed = 0;  // observing ops walked
+    struct Seen {
+      uint32_t observed = 0;
+      std::vector<std::tuple<uint32_t, Pte, uint32_t>> ptes;
+      size_t candidate = 0;  // in `out`
+      bool operator==(const Seen& o) const { return observed == o.observed && ptes == o.ptes; }
+    };
+    std::map<std::pair<int, uint32_t>, Seen> last;
+    bool Before(const Model& m, const ReplayStep& s) override {
+      for (int proc = 0; proc < static_cast<int>(m.state().procs.size()); proc++)
+        for (uint32_t slot : m.CollapsibleSlots(proc)) {
+          const Process& p = m.state().procs[proc];
+          Seen now;
+          now.observed = observed;
+          for (auto it = p.ptes.LowerBound(slot * kPagesPerPmd);
+               it != p.ptes.end() && it->first < (slot + 1) * kPagesPerPmd; ++it)
+            now.ptes.emplace_back(it->first, it->second, m.state().pages[it->second.page].mapcount);
+          auto found = last.find({proc, slot});
+          if (found != last.end() && found->second == now) {
+            out[found->second.candidate].before_op = s.index;
+            continue;
+          }
+          now.candidate = out.size();
+          last[{proc, slot}] = std::move(now);
+          out.push_back({s.index, proc, slot});
+        }
+      observed += HasTrait(s.op.kind, kTraitObserves);
+      return s.index < at;
+    }
+  } collect;
+  collect.at = at;
+  Replay(prog, &trace, profile, &collect, at + 1);
+  std::reverse(collect.out.begin(), collect.out.end());
+  return std::move(collect.out);
+}
+
+// A walk that a named allowance lets pass where the first did not.
+Verdict Excused(Verdict w, Allowance a) {
+  w.granted[static_cast<int>(a)]++;
+  w.taken[static_cast<int>(a)]++;
+  return w;
+}
+
 }  // namespace
 
 Verdict CheckTrace(const Program& prog, const Trace& trace, const KernelProfile& profile, ReplayVisitor* also) {
   uint32_t thp_faults = 0;
   Verdict v = CheckTraceOnce(prog, trace, profile, also, &thp_faults);
   if (v.status != Verdict::Status::kDivergence || v.divergence->cls == DivergenceClass::kInconsistent ||
-      !thp_faults || profile.thp_fallbacks)
+      profile.thp_fallbacks || profile.collapse.before_op != SIZE_MAX)
     return v;
+  // khugepaged-may-collapse: one collapse before the divergence (at most 32
+  // more walks, only here).
+  std::vector<KernelProfile::KhugepagedCollapse> collapses =
+      CollapseCandidates(prog, trace, profile, v.divergence->op_index);
+  for (size_t i = 0; i < collapses.size() && i < 32; i++) {
+    KernelProfile collapsed = profile;
+    collapsed.collapse = collapses[i];
+    uint32_t ignored = 0;
+    Verdict w = CheckTraceOnce(prog, trace, collapsed, nullptr, &ignored);
+    if (w.status != Verdict::Status::kDivergence) return Excused(std::move(w), Allowance::kKhugepagedMayCollapse);
+  }
+  if (!thp_faults) return v;
   // thp-may-fall-back: the THP faults before the divergence, some falling
   // back to 4K pages (the first four: up to 15 more walks, only here).
   uint32_t n = std::min(thp_faults, 4u);
@@ -178,11 +247,7 @@ Verdict CheckTrace(const Program& prog, const Trace& trace, const KernelProfile&
     fallback.thp_fallbacks = mask;
     uint32_t ignored = 0;
     Verdict w = CheckTraceOnce(prog, trace, fallback, nullptr, &ignored);
-    if (w.status == Verdict::Status::kDivergence) continue;
-    int a = static_cast<int>(Allowance::kThpMayFallBack);
-    w.granted[a]++;
-    w.taken[a]++;
-    return w;
+    if (w.status != Verdict::Status::kDivergence) return Excused(std::move(w), Allowance::kThpMayFallBack);
   }
   return v;
 }

@@ -253,6 +253,13 @@ class Model {
   // (nothing done) where the model does not hold the PMD's 512 PTEs.
   bool PageOutThp(Process& p, uint32_t slot, bool whole);
 
+  // --- khugepaged.cc ---
+  // The 2 MiB slots of `proc` khugepaged could collapse now
+  // (hpage_collapse_scan_pmd() with the profile's max_ptes_* limits).
+  std::vector<uint32_t> CollapsibleSlots(int proc) const;
+  // collapse_huge_page() of one of them.
+  void CollapseHugePage(int proc, uint32_t slot);
+
   // --- hugetlb.cc ---
   bool TouchesHugetlb(const Process& p, uint32_t lo, uint32_t hi) const;
   // hugetlb_vm_op_split(): a split at `addr` inside a hugetlb VMA is refused.

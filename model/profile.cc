@@ -92,6 +92,8 @@ KernelProfile MakeProfile(const KernelFeatures& f) {
   p.file_slots_shmem = f.file_fs == "tmpfs";
   p.swap = f.swap_total_kb > 0;
   if (f.khugepaged_max_ptes_none >= 0) p.khugepaged_max_ptes_none = std::min(f.khugepaged_max_ptes_none, 511);
+  if (f.khugepaged_max_ptes_swap >= 0) p.khugepaged_max_ptes_swap = std::min(f.khugepaged_max_ptes_swap, 511);
+  if (f.khugepaged_max_ptes_shared >= 0) p.khugepaged_max_ptes_shared = std::min(f.khugepaged_max_ptes_shared, 511);
   // fault_around_bytes: 0 = unknown (the kernel default, 64 KiB), else what
   // the executor pinned it to (mm/memory.c fault_around_bytes_set()).
   uint64_t fab = f.fault_around_bytes ? f.fault_around_bytes : 65536;

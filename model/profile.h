@@ -41,6 +41,17 @@ struct KernelProfile {
   // khugepaged's max_ptes_none (KernelFeatures): a THP-eligible range with at
   // most this many empty PTEs may be collapsed; 511 (the default) when unknown.
   int khugepaged_max_ptes_none = 511;
+  // max_ptes_swap and max_ptes_shared likewise (kernel defaults 64 and 256).
+  int khugepaged_max_ptes_swap = 64;
+  int khugepaged_max_ptes_shared = 256;
+  // khugepaged-may-collapse: a collapse of `slot` of process `proc` right
+  // before op `before_op` (none: SIZE_MAX, the contract's choice, except in
+  // the walks CheckTrace tries after a divergence; model/khugepaged.cc).
+  struct KhugepagedCollapse {
+    size_t before_op = SIZE_MAX;
+    int proc = 0;
+    uint32_t slot = 0;
+  } collapse;
   // Pages a read fault of a file-backed VMA may map (mm/memory.c
   // fault_around_pages): 1 when the executor pinned fault_around_bytes to one
   // page; the kernel default of 64 KiB (16) when the probe could not tell.

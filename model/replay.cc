@@ -12,6 +12,8 @@ ReplayEnd Replay(const Program& prog, const Trace* trace, const KernelProfile& p
   end = std::min(end, prog.ops.size());
   for (size_t i = 0; i < end; i++) {
     const Op& op = prog.ops[i];
+    // khugepaged-may-collapse: the collapse a checker's walk places here.
+    if (const auto& c = m.profile().collapse; c.before_op == i) m.CollapseHugePage(c.proc, c.slot);
     if (visitor && !visitor->Runs(op)) continue;
     Result observed;
     bool contract = !trace;

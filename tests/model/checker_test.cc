@@ -85,6 +85,54 @@ TEST(Checker, ThpFaultMayFallBack) {
   EXPECT_EQ(v.taken[a], 0u);
 }
 
+// khugepaged-may-collapse: the kernel's khugepaged collapsed a split THP
+// between two ops. After the divergence the checker walks again with one
+// collapse placed before an op, and the program passes with the allowance
+// taken; a collapse the kernel must refuse (a uffd-wp'd PTE) excuses
+// nothing, so a kernel that lost the uffd-wp bit that way still diverges.
+TEST(Checker, KhugepagedMayCollapse) {
+  KernelProfile thp = GuestProfile61();
+  thp.thp = ThpMode::kMadvise;
+  const std::string head = "mmap 0 512 rw anon private\nmadvise 0 512 hugepage\nwrite 5\n";
+  const std::string tail = "clear_refs 4\nwrite 100\npagemap 0 4\npagemap 0 4\npagemap 100 1\n";
+  int a = static_cast<int>(Allowance::kKhugepagedMayCollapse);
+  for (const std::string& split : {std::string("madvise 0 3 dontneed\n"),
+                                   std::string("uffd_open\nuffd_register 0 512 wp\nuffd_wp 0 1 on\nuffd_wp 0 1 off\n")}) {
+    Program prog = MustParse(head + split + tail);
+    size_t first_look = prog.ops.size() - 3;
+    Trace plain = Predicted(prog, thp);
+    ASSERT_EQ(CheckTrace(prog, plain, thp).status, Verdict::Status::kPass);
+    // Collapsed between the two looks at pages 0-3: present, soft-dirty.
+    KernelProfile collapsing = thp;
+    collapsing.collapse = {first_look + 1, 0, 0};
+    Trace t = Predicted(prog, collapsing);
+    EXPECT_EQ(PrintResult(prog.ops[first_look + 1], t.results[first_look + 1]), "P--X-D P--X-D P--X-D P--X-D")
+        << split;
+    EXPECT_NE(PrintResult(prog.ops[first_look + 1], t.results[first_look + 1]),
+              PrintResult(prog.ops[first_look + 1], plain.results[first_look + 1]));
+    Verdict v = CheckTrace(prog, t, thp);
+    EXPECT_EQ(v.status, Verdict::Status::kPass) << split << (v.divergence ? v.divergence->line : v.note);
+    EXPECT_EQ(v.taken[a], 1u);
+    // The same answers without the limits that allow it: with
+    // max_ptes_none 0 the dontneed'd range cannot collapse.
+    KernelProfile tamed = thp;
+    tamed.khugepaged_max_ptes_none = 0;
+    Verdict w = CheckTrace(prog, t, tamed);
+    EXPECT_EQ(w.status, split[0] == 'm' ? Verdict::Status::kDivergence : Verdict::Status::kPass) << split;
+  }
+  // uffd-wp on page 0 kept: hpage_collapse_scan_pmd() refuses the range, so
+  // answers that show it collapsed (soft-dirty everywhere, page 0 without
+  // its uffd-wp bit) diverge.
+  Program prog = MustParse(head + "uffd_open\nuffd_register 0 512 wp\nuffd_wp 0 1 on\n" + tail);
+  KernelProfile collapsing = thp;
+  collapsing.collapse = {prog.ops.size() - 2, 0, 0};
+  Trace t = Predicted(prog, collapsing);
+  Verdict v = CheckTrace(prog, t, thp);
+  ASSERT_EQ(v.status, Verdict::Status::kDivergence);
+  EXPECT_EQ(v.divergence->op_index, prog.ops.size() - 2) << v.divergence->line;
+  EXPECT_EQ(v.taken[a], 0u);
+}
+
 TEST(Checker, SoftDirtyBitIsAlwaysZeroOnTheHost) {
   Program prog = MustParse(kSoftDirtyProgram);
   Trace t = Predicted(prog, HostProfile618());
