@@ -27,6 +27,12 @@ const char kTargetFlagsHelp[] =
     "                 the model's swap rules are incomplete (pageout of a page once\n"
     "                 shared, swap-in under uffd-wp), so a campaign with swap reports\n"
     "                 divergences that are the model's gaps, not kernel bugs\n"
+    "  --khugepaged   let the guest's khugepaged scan without pause, with the\n"
+    "                 kernel's own limits, so that it collapses pages under the\n"
+    "                 programs (the checker allows it: khugepaged-may-collapse);\n"
+    "                 implies --target qemu. Default: tamed (it could collapse\n"
+    "                 only fully mapped ranges, seldom). The local kernel's\n"
+    "                 khugepaged is left alone and allowed for\n"
     "  --timeout MS   a program that makes no progress for MS ms (no op completes,\n"
     "                 no page fault) is killed and reported as a hang (default\n"
     "                 5000); one still progressing gets 4 x MS, then its verdict\n"
@@ -54,7 +60,7 @@ std::set<std::string> TargetValueFlags() {
   return {"target", "guest", "kernel", "append", "swap", "timeout", "memory-max", "profile", "model-mutant"};
 }
 
-std::set<std::string> TargetSwitchFlags() { return {"pin-fault-around"}; }
+std::set<std::string> TargetSwitchFlags() { return {"pin-fault-around", "khugepaged"}; }
 
 std::string TargetEnvName(const std::string& flag) {
   std::string name = "MMDIFF_";
@@ -80,7 +86,7 @@ Args TargetArgsFromEnvironment(const char* (*getenv_fn)(const char*)) {
 
 std::string TargetName(const Args& args) {
   bool guest_flags = args.values.count("guest") || !args.Get("kernel").empty() || !args.Get("append").empty() ||
-                     args.values.count("swap");
+                     args.values.count("swap") || args.Has("khugepaged");
   return args.Get("target", guest_flags ? "qemu" : "local");
 }
 
@@ -104,6 +110,7 @@ bool TargetOptionsFromArgs(const Args& args, TargetOptions* out, std::string* er
     return false;
   }
   out->pin_fault_around = args.Has("pin-fault-around");
+  out->khugepaged = args.Has("khugepaged");
   const char* accel = getenv("MMDIFF_ACCEL");
   out->kvm = accel && std::string(accel) == "kvm";
   return true;
@@ -115,6 +122,10 @@ std::unique_ptr<Target> OpenTarget(const Args& args, std::string* err, const Tar
   std::string name = TargetName(args);
   if (options.swap_mb > 0 && name != "qemu") {
     *err = "--swap gives a guest a swap device: it needs --target qemu (this machine's swap is its own)";
+    return nullptr;
+  }
+  if (options.khugepaged && name != "qemu") {
+    *err = "--khugepaged sets a guest's khugepaged: it needs --target qemu (this machine's is left alone)";
     return nullptr;
   }
   // The model needs a kernel's profile: it asks the local one.

@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <span>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -154,13 +155,18 @@ std::string MountScratchDisk() {
 // programs seldom build; the probe reports max_ptes_none so that the
 // generator knows), and scan as seldom as the knobs allow
 // (mm/khugepaged.c khugepaged_wait_work(): scan_sleep_millisecs).
-void SetUpThp() {
+// `khugepaged` (mmdiff.khugepaged=1, --khugepaged): the opposite, for
+// campaigns that test collapses: the kernel's own limits, and a scan
+// without pause (scan_sleep_millisecs 0: khugepaged() loops at nice 19), so
+// that programs meet it; the checker allows its collapses
+// (khugepaged-may-collapse), and the probe reports the limits.
+void SetUpThp(bool khugepaged) {
   const std::string dir = "/sys/kernel/mm/transparent_hugepage/";
   // The model assumes a THP fault gets its THP: let every THP fault reclaim
   // and compact for it (defrag "always": GFP_TRANSHUGE, mm/huge_memory.c
   // vma_thp_gfp_mask()) rather than fall back to 4K pages once the guest's
   // memory is fragmented.
-  const std::pair<const char*, const char*> knobs[] = {
+  const std::pair<const char*, const char*> tamed[] = {
       {"khugepaged/max_ptes_none", "0"},
       {"khugepaged/max_ptes_swap", "0"},
       {"khugepaged/max_ptes_shared", "0"},
@@ -168,7 +174,13 @@ void SetUpThp() {
       {"khugepaged/alloc_sleep_millisecs", "4000000000"},
       {"defrag", "always"},
   };
-  for (auto& [knob, value] : knobs)
+  const std::pair<const char*, const char*> eager[] = {
+      {"khugepaged/scan_sleep_millisecs", "0"},
+      {"khugepaged/alloc_sleep_millisecs", "0"},
+      {"defrag", "always"},
+  };
+  for (auto& [knob, value] : khugepaged ? std::span<const std::pair<const char*, const char*>>(eager)
+                                         : std::span<const std::pair<const char*, const char*>>(tamed))
     if (!WriteFile(dir + knob, value)) Log(dir + knob + ": " + strerror(errno));
 }
 
@@ -220,10 +232,11 @@ void GuestInitMain() {
   Mount("devtmpfs", "/dev", "devtmpfs", nullptr);
   Mount("tmpfs", "/tmp", "tmpfs", "mode=1777");
   LoadModules();
-  if (access("/sys/kernel/mm/transparent_hugepage/khugepaged", F_OK) == 0) SetUpThp();
-  setenv("TMPDIR", MountScratchDisk().c_str(), 1);
   std::ifstream in("/proc/cmdline");
   std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (access("/sys/kernel/mm/transparent_hugepage/khugepaged", F_OK) == 0)
+    SetUpThp(CmdlineParam(cmdline, "mmdiff.khugepaged") == "1");
+  setenv("TMPDIR", MountScratchDisk().c_str(), 1);
   bool swap = false;
   if (std::string mib = CmdlineParam(cmdline, "mmdiff.swap"); !mib.empty())
     swap = SetUpZramSwap(strtoull(mib.c_str(), nullptr, 10));

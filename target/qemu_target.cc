@@ -273,6 +273,7 @@ class QemuTarget : public Target {
     config.append = options_.append;
     if (options_.swap_mb > 0) config.append += " mmdiff.swap=" + std::to_string(options_.swap_mb);
     if (options_.kernel_coverage) config.append += " mmdiff.kcov=1";
+    if (options_.khugepaged) config.append += " mmdiff.khugepaged=1";
     config.kvm = options_.kvm;
     config.memory_mb = options_.memory_mb;
     config.initramfs = workdir_ + "/initramfs.cpio";

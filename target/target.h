@@ -38,6 +38,9 @@ struct TargetOptions {
   // A zram swap device of this many MiB in the guest (0: none): MADV_PAGEOUT
   // of anonymous memory then makes swap entries (executor/guest_init.cc).
   int swap_mb = 0;
+  // khugepaged scans without pause, with the kernel's own limits, instead
+  // of being tamed (executor/guest_init.cc SetUpThp).
+  bool khugepaged = false;
   // Ask the guest's executor for each program's kernel coverage
   // (Trace::kernel_cov; executor/kcov.h): a campaign's feedback. A kernel
   // without KCOV sends none. Off: the guest never opens the device.

@@ -234,6 +234,62 @@ TEST_P(DebianGuest, SwapDeviceMakesSwapEntriesTheModelPredicts) {
   std::printf("[ guest %s swap corpus ] %d programs\n", g.name, checked);
 }
 
+// --khugepaged: khugepaged scans without pause, so it collapses the split
+// THP of these programs under them now and then. The checker must allow
+// each collapse it sees (khugepaged-may-collapse: the model's collapse,
+// placed between two ops, explains every answer after it: all 512 pages
+// present, soft-dirty, exclusive, PAGE_IS_HUGE) and must never need one
+// where a uffd-wp'd PTE refuses it (hpage_collapse_scan_pmd()). `p1`'s ops
+// switch processes, which gives khugepaged (nice 19) the CPU.
+TEST_P(DebianGuest, KhugepagedCollapsesOnlyWhereTheModelAllows) {
+  const Guest& g = GetParam();
+  TargetOptions o = Options();
+  o.guest = g.name;
+  o.khugepaged = true;
+  std::string err;
+  auto target = MakeQemuTarget(o, &err);
+  ASSERT_TRUE(target) << err;
+  KernelFeatures f;
+  ASSERT_TRUE(target->Probe(&f, &err)) << err;
+  EXPECT_EQ(f.khugepaged_max_ptes_none, 511) << "the kernel's own limit, not the tamed 0";
+  KernelProfile profile = MakeProfile(f);
+  const std::string head = "fork\nmmap 0 512 rw anon private\nmadvise 0 512 hugepage\nwrite 5\n";
+  // clear_refs write-protects every PTE, and khugepaged wants one writable
+  // (SCAN_PAGE_RO): the write to page 100 gives it one.
+  const std::string tail_head = "clear_refs 4\nwrite 100\n";
+  std::string tail = tail_head;
+  for (int i = 0; i < 28; i++) tail += "pagemap 0 4\np1: pagemap 0 1\n";
+  if (f.features & kFeatPagemapScan) tail += "scan 0 512\n";
+  const std::string uffd = "uffd_open\nuffd_register 0 512 wp\nuffd_wp 0 1 on\n";
+  struct Case {
+    const char* name;
+    std::string text;
+    bool may_collapse;
+  } cases[] = {
+      {"split by dontneed", head + "madvise 0 3 dontneed\n" + tail, true},
+      {"uffd-wp registered, full, none wp'd", head + uffd + "uffd_wp 0 1 off\n" + tail, true},
+      {"a uffd-wp'd page", head + uffd + tail, false},
+  };
+  int collapsed = 0;
+  for (const Case& c : cases) {
+    Program prog = Parse(c.text);
+    int taken = 0;
+    for (int run = 0; run < 150; run++) {
+      Trace t;
+      ASSERT_TRUE(target->Run(prog, &t, &err)) << err;
+      ASSERT_EQ(t.end, TraceEnd::kCompleted) << t.console;
+      Verdict v = CheckTrace(prog, t, profile);
+      ASSERT_EQ(v.status, Verdict::Status::kPass)
+          << c.name << ", run " << run << ": " << (v.divergence ? v.divergence->line : v.note);
+      taken += v.taken[static_cast<int>(Allowance::kKhugepagedMayCollapse)];
+    }
+    if (!c.may_collapse) EXPECT_EQ(taken, 0) << c.name;
+    collapsed += taken;
+    std::printf("[ guest %s khugepaged ] %s: collapsed in %d of 150 runs\n", g.name, c.name, taken);
+  }
+  EXPECT_GT(collapsed, 0) << "khugepaged never collapsed: the test shows nothing";
+}
+
 // A bad --append makes the guest panic mid-run: the panic is reported with
 // its console excerpt, and the next program runs on a fresh guest.
 TEST(QemuTarget, PanicIsReportedAndTheGuestRebooted) {
