@@ -28,36 +28,6 @@ uint32_t PagesIn(const Process& p, uint32_t lo, uint32_t hi) {
 
 }  // namespace
 
-bool MayShapeThp(const Model& model, const Op& op) {
-  if (MayShapeThp(op.kind)) return true;
-  switch (op.kind) {
-    case OpKind::kMunmap: case OpKind::kWrite: case OpKind::kUffdWp: case OpKind::kScan:
-      return op.proc < model.state().procs.size() &&
-             (!model.state().procs[op.proc].thp.empty() || !model.state().procs[op.proc].huge_zero.empty());
-    default:
-      return false;
-  }
-}
-
-bool KhugepagedCould(const Model& model) {
-  if (model.profile().thp == ThpMode::kNever) return false;
-  for (const Process& p : model.state().procs) {
-    if (!p.alive) continue;
-    for (const Vma& v : p.vmas)
-      for (uint32_t s = AlignUp(v.start, kPagesPerPmd); s + kPagesPerPmd <= v.end; s += kPagesPerPmd) {
-        if (!model.ThpPossible(v, s) || model.TouchesHugeZero(p, s, s + kPagesPerPmd) ||
-            MmState::TouchesThp(p, s, s + kPagesPerPmd))  // PMD-mapped: nothing to collapse
-          continue;
-        // mm/khugepaged.c hpage_collapse_scan_pmd(): more than max_ptes_none
-        // empty (or zero-page) PTEs fail the collapse (SCAN_EXCEED_NONE_PTE).
-        uint32_t mapped = PagesIn(p, s, s + kPagesPerPmd);
-        if (mapped > 0 && static_cast<int>(kPagesPerPmd - mapped) <= model.profile().khugepaged_max_ptes_none)
-          return true;
-      }
-  }
-  return false;
-}
-
 // --- state views -------------------------------------------------------------
 
 int Drafter::LiveProcs() const {
@@ -561,8 +531,8 @@ bool Drafter::ChooseMmap(Op* op, const Plan* plan) {
     op->backing = Backing::kAnon;
     op->shared = false;
     if (rng_.Chance(4, 5)) op->prot = Prot::kRW;
-    // No populate: pages present before the planned MADV_HUGEPAGE would be
-    // khugepaged's to collapse.
+    // No populate: the first fault after the planned MADV_HUGEPAGE should
+    // map a THP, which 4K pages present before it would prevent.
     op->flags &= ~(kFlagHugetlb | kFlagPopulate);
   } else if (op->backing == Backing::kFile && !op->shared) {
     op->shared = rng_.OneIn(2);
@@ -687,15 +657,17 @@ bool Drafter::ChooseMadvise(Op* op, const Plan* plan) {
   };
   switch (op->advice) {
     case Advice::kHugepage: {
-      // Only deliberately, on a 2 MiB-aligned slot of a private anonymous VMA
-      // that has no pages there yet (khugepaged could collapse pages present
-      // before; docs/CONTRACT.md §11.3).
-      std::vector<uint32_t> slots;
+      // Only deliberately, on a 2 MiB-aligned slot of a private anonymous
+      // VMA: mostly one with no pages yet, whose next fault maps a THP;
+      // now and then one with 4K pages, which khugepaged may then collapse
+      // (the checker allows it: khugepaged-may-collapse).
+      std::vector<uint32_t> empty, populated;
       for (const Vma& v : p.vmas) {
         if (v.kind != MemKind::kAnon) continue;
         for (uint32_t s = AlignUp(v.start, kPagesPerPmd); s + kPagesPerPmd <= v.end; s += kPagesPerPmd)
-          if (!HasPages(p, s, s + kPagesPerPmd)) slots.push_back(s);
+          (HasPages(p, s, s + kPagesPerPmd) ? populated : empty).push_back(s);
       }
+      const std::vector<uint32_t>& slots = !populated.empty() && (empty.empty() || rng_.OneIn(4)) ? populated : empty;
       if (slots.empty()) {
         op->advice = Advice::kNohugepage;
       } else {

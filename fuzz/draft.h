@@ -55,24 +55,8 @@ struct Plan {
   bool wp_fast = false;  // kScan: WP_MATCHING without a buffer (vec=0), the fast path
 };
 
-// Ops that can give a populated 2 MiB slot a THP-eligible VMA (flags,
-// bounds, merges, moved pages): the op table's kTraitShapesThp.
-inline bool MayShapeThp(OpKind kind) { return HasTrait(kind, kTraitShapesThp); }
-// Those, and ops that may split a THP the issuing process maps with a PMD
-// (or a huge zero page) into 4K PTEs (a partial munmap, UFFDIO_WRITEPROTECT
-// or PAGEMAP_SCAN, a write to a THP shared after fork or to the huge zero
-// page): the generator checks KhugepagedCould after them.
-bool MayShapeThp(const Model& model, const Op& op);
 bool HasArg(const OpInfo& info, ArgKind kind);
 inline uint32_t AlignUp(uint32_t x, uint32_t a) { return (x + a - 1) / a * a; }
-
-// Whether khugepaged could collapse something in `model`'s state: a
-// THP-eligible 2 MiB slot (Model::ThpPossible) that already maps pages with
-// PTEs (a slot the huge zero page maps is a PMD mapping: nothing to collapse).
-// khugepaged runs on its own schedule (it wakes as soon as MADV_HUGEPAGE
-// registers the mm), so the model could not follow it: programs must never
-// reach such a state.
-bool KhugepagedCould(const Model& model);
 
 class Drafter {
  public:

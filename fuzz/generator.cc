@@ -61,18 +61,9 @@ Program Builder::Run() {
     Op op;
     if (!drafter_.Draft(&op)) continue;
     stats_->candidates++;
-    // Ops that change VMA flags or bounds may make a populated slot
-    // THP-eligible: keep the state before them to undo.
-    std::optional<Model> before;
-    if (MayShapeThp(model_, op)) before = model_;
     Prediction pred = model_.Advance(op, prog_.ops.size());
     if (!pred.unmodelled.empty()) {
       stats_->dropped_unmodelled++;
-      continue;
-    }
-    if (before && KhugepagedCould(model_)) {
-      model_ = std::move(*before);
-      stats_->dropped_khugepaged++;
       continue;
     }
     Commit(op, pred.expected);

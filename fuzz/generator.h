@@ -38,7 +38,6 @@ struct GeneratorStats {
   uint64_t ops = 0;                 // ops in the generated programs
   uint64_t candidates = 0;          // ops drafted
   uint64_t dropped_unmodelled = 0;  // drafted ops the model does not model
-  uint64_t dropped_khugepaged = 0;  // drafted ops after which khugepaged could collapse pages
   uint64_t padded = 0;              // programs topped up with pagemap ops to reach min_ops
 };
 

@@ -548,17 +548,8 @@ bool KeepModelled(Program* prog, const KernelProfile& profile, size_t max_ops, R
     }
     size_t index = out.ops.size();
     size_t procs_before = model.state().procs.size();
-    // Ops that change VMA flags or bounds may make a populated slot
-    // THP-eligible: keep the state before them to undo.
-    std::optional<Model> before;
-    if (MayShapeThp(model, op)) before = model;
     if (!model.Advance(op, index).unmodelled.empty()) {
       st.dropped_unmodelled++;
-      continue;
-    }
-    if (before && KhugepagedCould(model)) {
-      model = std::move(*before);
-      st.dropped_khugepaged++;
       continue;
     }
     if (op.kind == OpKind::kFork && model.state().procs.size() > procs_before)

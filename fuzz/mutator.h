@@ -17,8 +17,7 @@
 //   - runs in a process that does not exist at that point (process numbers
 //     are renumbered when a fork is dropped or moved),
 //   - fails the static checks of Validate(),
-//   - the model reports `unmodelled`,
-//   - or after which khugepaged could collapse pages (KhugepagedCould),
+//   - or the model reports `unmodelled`,
 // and keeps at most max_ops ops. A mutation that leaves the program
 // unchanged, empty or invalid is retried with another draw; Mutate never
 // returns an invalid program (Validate() holds, and every op is modelled).
@@ -57,10 +56,9 @@ struct RepairStats {
   uint64_t dropped_no_process = 0;    // op of a process that does not exist (any more)
   uint64_t dropped_invalid = 0;       // failed Validate()'s per-op checks
   uint64_t dropped_unmodelled = 0;    // the model does not model it in that state
-  uint64_t dropped_khugepaged = 0;    // khugepaged could collapse pages after it
   uint64_t dropped_too_many = 0;      // past max_ops, or forks past the process limit
   uint64_t dropped() const {
-    return dropped_no_process + dropped_invalid + dropped_unmodelled + dropped_khugepaged + dropped_too_many;
+    return dropped_no_process + dropped_invalid + dropped_unmodelled + dropped_too_many;
   }
 };
 

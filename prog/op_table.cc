@@ -47,25 +47,24 @@ constexpr ArgSpec kScanArgs[] = {
 
 // Indexed by OpKind.
 using P = OpPages;
-constexpr uint8_t kObs = kTraitObserves, kFork = kTraitForks, kFileOp = kTraitFileOp, kThp = kTraitShapesThp,
-                  kUffd = kTraitUffdIoctl;
+constexpr uint8_t kObs = kTraitObserves, kFork = kTraitForks, kFileOp = kTraitFileOp, kUffd = kTraitUffdIoctl;
 
 // Indexed by OpKind.
 const OpInfo kOps[] = {
     {OpKind::kRequires, "requires", kRequiresArgs, "features the program needs; skipped where one is missing",
      P::kNone, 0, "(no call)"},
     {OpKind::kMmap, "mmap", kMmapArgs, "mmap(ARENA_BASE+PAGE*4096, N pages, PROT, BACKING, SHARING, MAP_FIXED_NOREPLACE)",
-     P::kRange, kThp, "mmap"},
+     P::kRange, 0, "mmap"},
     {OpKind::kMunmap, "munmap", kRangeArgs, "munmap(PAGE, N)", P::kRange, 0, "munmap"},
-    {OpKind::kMprotect, "mprotect", kMprotectArgs, "mprotect(PAGE, N, PROT)", P::kRange, kThp, "mprotect"},
+    {OpKind::kMprotect, "mprotect", kMprotectArgs, "mprotect(PAGE, N, PROT)", P::kRange, 0, "mprotect"},
     {OpKind::kMremap, "mremap", kMremapArgs, "mremap(PAGE, OLDN, NEWN [MAYMOVE|FIXED to NEWPAGE] [DONTUNMAP])",
-     P::kRangeAndDest, kThp, "mremap"},
-    {OpKind::kMadvise, "madvise", kMadviseArgs, "madvise(PAGE, N, ADVICE)", P::kRange, kThp, "madvise"},
+     P::kRangeAndDest, 0, "mremap"},
+    {OpKind::kMadvise, "madvise", kMadviseArgs, "madvise(PAGE, N, ADVICE)", P::kRange, 0, "madvise"},
     {OpKind::kRead, "read", kReadArgs, "load one byte", P::kOne, 0, "a load"},
     {OpKind::kWrite, "write", kWriteArgs, "store one byte (a token derived from the op index unless =BYTE)", P::kOne,
      0, "a store"},
     {OpKind::kFork, "fork", {}, "fork(); the child is the next process number", P::kAll, kFork, "fork"},
-    {OpKind::kExit, "exit", {}, "the issuing process exits", P::kNone, kThp, "_exit"},
+    {OpKind::kExit, "exit", {}, "the issuing process exits", P::kNone, 0, "_exit"},
     {OpKind::kClearRefs, "clear_refs", kClearRefsArgs, "write TYPE to /proc/self/clear_refs", P::kAll, 0,
      "write(/proc/self/clear_refs)"},
     {OpKind::kMemfd, "memfd", kFileSizeArgs, "memfd_create file slot F with N pages", P::kNone, kFileOp,
@@ -78,10 +77,10 @@ const OpInfo kOps[] = {
     {OpKind::kFpunch, "fpunch", kFpunchArgs, "fallocate(PUNCH_HOLE|KEEP_SIZE) pages [PAGE, PAGE+N) of file F",
      P::kNone, kFileOp, "fallocate(FALLOC_FL_PUNCH_HOLE)"},
     {OpKind::kUffdOpen, "uffd_open", kUffdOpenArgs, "userfaultfd() + UFFDIO_API with the listed features", P::kNone,
-     kThp, "userfaultfd"},
+     0, "userfaultfd"},
     {OpKind::kUffdRegister, "uffd_register", kUffdRegisterArgs, "UFFDIO_REGISTER with the listed modes", P::kRange,
-     kThp | kUffd, "ioctl(UFFDIO_REGISTER)"},
-    {OpKind::kUffdUnregister, "uffd_unregister", kRangeArgs, "UFFDIO_UNREGISTER", P::kRange, kThp | kUffd,
+     kUffd, "ioctl(UFFDIO_REGISTER)"},
+    {OpKind::kUffdUnregister, "uffd_unregister", kRangeArgs, "UFFDIO_UNREGISTER", P::kRange, kUffd,
      "ioctl(UFFDIO_UNREGISTER)"},
     {OpKind::kUffdWp, "uffd_wp", kUffdWpArgs, "UFFDIO_WRITEPROTECT on or off", P::kRange, kUffd,
      "ioctl(UFFDIO_WRITEPROTECT)"},

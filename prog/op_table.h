@@ -63,8 +63,7 @@ enum OpTrait : uint8_t {
   kTraitObserves = 1u << 0,    // reads state only (pagemap; scan unless wp_matching)
   kTraitForks = 1u << 1,       // makes a process (the next number)
   kTraitFileOp = 1u << 2,      // works on a file slot, not on mappings
-  kTraitShapesThp = 1u << 3,   // may make, split or unmake a THP-eligible range
-  kTraitUffdIoctl = 1u << 4,   // an ioctl on the process's userfaultfd
+  kTraitUffdIoctl = 1u << 3,   // an ioctl on the process's userfaultfd
 };
 
 struct OpInfo {

@@ -209,10 +209,9 @@ RunSummary GenerateMany(const KernelProfile& prof, uint64_t seed) {
   }
   const GeneratorStats& st = g.stats();
   std::printf("[ %s ] %d programs, %.1f ops avg, %.1f us/program, drafts dropped as unmodelled %.2f%%, "
-              "for khugepaged %.2f%%, padded %llu, unmodelled by PredictTrace %d (%.2f%%), observe %.1f%% of ops, scan %.2f%%\n",
+              "padded %llu, unmodelled by PredictTrace %d (%.2f%%), observe %.1f%% of ops, scan %.2f%%\n",
               prof.release.c_str(), kPrograms, double(st.ops) / kPrograms, s.us_per_program,
               100.0 * st.dropped_unmodelled / std::max<uint64_t>(1, st.candidates),
-              100.0 * st.dropped_khugepaged / std::max<uint64_t>(1, st.candidates),
               static_cast<unsigned long long>(st.padded), s.unmodelled, 100.0 * s.unmodelled / kPrograms,
               100.0 * s.cov.observe / s.cov.ops, 100.0 * s.cov.scans / s.cov.ops);
   return s;
