@@ -74,10 +74,13 @@ Result Model::DoPagemap(Step& s) {
     if (pte && pte->kind == PteKind::kPresent && pte->page != kZeroPage) {
       // EXCLUSIVE depends on other mappings of the page that are doubtful.
       const PageObj& pg = st_.pages[pte->page];
+      // DoubtfulMaps() counts this PTE too when its own doubt may unmap it
+      // (an alternative that is not this page's mapping).
       uint32_t doubtful = DoubtfulMaps(pte->page);
-      bool self_doubtful = p.doubts.Find(page) != nullptr;
-      uint32_t sure = pg.mapcount - doubtful + (self_doubtful ? 1 : 0);
-      if (doubtful > (self_doubtful ? 1u : 0u) && sure <= 1) {
+      const Doubt* self = p.doubts.Find(page);
+      uint32_t self_counted = self && (self->alt_none || self->alt.kind != PteKind::kPresent) ? 1 : 0;
+      uint32_t sure = pg.mapcount - doubtful + self_counted;
+      if (doubtful > self_counted && sure <= 1) {
         Grant why = Grant::Of(Allowance::kFaultAroundMayMap);
         for (const Process& q : st_.procs)
           for (auto& [qp, qd] : q.doubts) {
