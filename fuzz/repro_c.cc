@@ -96,7 +96,7 @@ class CompactWriter {
   bool uffd_ = false, thread_ = false, sync_faults_ = false, acc_ = false, pm_ = false, cr_ = false,
        files_ = false, slots_ = false, dir_ = false, scan_ = false, cats_ = false, fault_around_ = false;
   bool fail_ = false, want_ = false, expect_ = false, expect_page_ = false, expect_pagemap_ = false,
-       expect_multi_ = false, scan_is_ = false, r_ = false;
+       expect_multi_ = false, scan_is_ = false;
   bool forks_ = false, child_exits_ = false;
   bool signals_ = false;     // an access may fault with SIGSEGV/SIGBUS: acc() recovers
   uint8_t fault_kinds_ = 0;  // the sync uffd faults the handler may see (kFaultWp, ...)
@@ -108,6 +108,11 @@ class CompactWriter {
   // status on.
   bool chain_ = false;
   uint32_t req_ = 0, vec_ = 1;
+  // The arguments of the scans emitted: the first's, and which differ in another.
+  bool scan_calls_ = false;
+  ScanArgList scan_const_;
+  std::array<bool, kNumScanArgs> scan_varies_{};
+  ScanArgList ScanArgs(const Op& op);
   std::vector<int> fork_child_;  // per op: the process a fork makes
   std::set<size_t> start_thread_at_;  // a child's first uffd_open: its own handler thread
   std::set<size_t> borrow_at_;        // a fork whose child takes its context from the fork event
@@ -211,6 +216,10 @@ void CompactWriter::Analyze() {
       scan_ = pm_ = true;
       vec_ = std::max(vec_, ScanVecLen(op));
       if (!(op.flags & kFlagHasRet)) cats_ = true;
+      ScanArgList args = ScanArgs(op);
+      for (int k = 0; scan_calls_ && k < kNumScanArgs; k++) scan_varies_[k] |= args[k] != scan_const_[k];
+      if (!scan_calls_) scan_const_ = args;
+      scan_calls_ = true;
     }
     if (op.kind == OpKind::kPagemap && emitted) pm_ = true;
     // Fault-around (mm/memory.c do_fault_around) maps page-cache pages next
@@ -242,7 +251,7 @@ void CompactWriter::Analyze() {
     if (op.kind == OpKind::kPagemap) {
       if (all_pm && op.npages) expect_pagemap_ = pm_ = true;
     } else if (op.kind == OpKind::kScan) {
-      scan_is_ = r_ = true;
+      scan_is_ = true;
     }
   }
   for (const Op& op : prog_.ops) supervisor_ |= op.kind == OpKind::kExit && op.proc == 0;
@@ -342,16 +351,27 @@ std::string CompactWriter::Call(size_t i) {
       return "ioctl(uffd, UFFDIO_WRITEPROTECT, &(struct uffdio_writeprotect){" + range() + ", " +
              (mode.empty() ? "0" : mode) + "})";
     }
-    case OpKind::kScan:
-      return Fmt("scan(%u, %u, %s, %s, %s, %s, %s, %u, %u)", op.page, op.npages, ScanFlagsC(op, " | ", &uses_).c_str(),
-                 CategoriesC(op.scan_req, " | ", &uses_).c_str(), CategoriesC(op.scan_inv, " | ", &uses_).c_str(),
-                 CategoriesC(op.scan_any, " | ", &uses_).c_str(),
-                 (op.flags & kFlagHasRet) ? CategoriesC(op.scan_ret, " | ", &uses_).c_str() : "cats",
-                 ScanVecLen(op), op.scan_max);
+    case OpKind::kScan: {
+      std::string call = Fmt("scan(%u, %u", op.page, op.npages);
+      ScanArgList args = ScanArgs(op);
+      for (int k = 0; k < kNumScanArgs; k++)
+        if (scan_varies_[k]) call += ", " + args[k];
+      return call + ")";
+    }
     case OpKind::kPagemap: case OpKind::kRequires: case OpKind::kExit: case OpKind::kFork:
       return "0";
   }
   return "0";
+}
+
+ScanArgList CompactWriter::ScanArgs(const Op& op) {
+  return {ScanFlagsC(op, " | ", &uses_),
+          CategoriesC(op.scan_req, " | ", &uses_),
+          CategoriesC(op.scan_inv, " | ", &uses_),
+          CategoriesC(op.scan_any, " | ", &uses_),
+          (op.flags & kFlagHasRet) ? CategoriesC(op.scan_ret, " | ", &uses_) : "cats",
+          std::to_string(ScanVecLen(op)),
+          std::to_string(op.scan_max)};
 }
 
 // Op i, its result unused (ok() consumes what must not be ignored).
@@ -420,22 +440,11 @@ std::string CompactWriter::CheckLines(const ReproCheck& c) {
            "\t\t       (const unsigned long[]){" + care_c + "}, " + Quoted1(c.because) + ");\n";
   }
   if (op.kind == OpKind::kScan) {
+    // got[] against each allowed result as mmdiff prints it.
     std::string cond;
-    for (const Result& r : c.allowed) {
-      if (!cond.empty()) cond += " ||\n\t      ";
-      if (r.kind == ResultKind::kErr) {
-        cond += "r == -" + ErrnoName(r.err);
-        continue;
-      }
-      std::string table;
-      for (size_t k = 0; k < r.regions.size(); k++)
-        table += Fmt("%s{%" PRIu64 ", %" PRIu64 ", %#x}", k == 0 ? "" : k % 6 ? ", " : ",\n\t\t", r.regions[k].start,
-                     r.regions[k].end, r.regions[k].categories);
-      cond += Fmt("scan_is(r, %" PRId64 ", (const unsigned long[][3]){", r.value) +
-              (r.regions.size() > 6 ? "\n\t\t" : "") + (table.empty() ? "{0}" : table) +
-              Fmt("}, %" PRIu64 ")", r.walk_end);
-    }
-    return "\tif (!(" + cond + "))\n\t\tscan_fail(r, " + Quoted1(what) + ", " + Quoted1(text) + ");\n";
+    for (const Result& r : c.allowed)
+      cond += std::string(cond.empty() ? "" : " &&\n\t    ") + "strcmp(got, " + Quoted1(PrintResult(op, r)) + ")";
+    return "\tif (" + cond + ")\n\t\tscan_fail(" + Quoted1(what) + ", " + Quoted1(text) + ");\n";
   }
   if (c.allowed.size() == 1) {
     want_ = true;
@@ -502,7 +511,7 @@ std::string CompactWriter::StepBody(size_t i) {
   for (const ReproCheck* c : checks) whole |= !c->single_bit && !c->allowed.empty();
   std::string out;
   if (op.kind == OpKind::kPagemap) out = at + ";" + comment;
-  else if (op.kind == OpKind::kScan && whole) out = at + ", r = " + Code(i) + ";" + comment;
+  else if (op.kind == OpKind::kScan && whole) out = at + ", " + Code(i) + ";" + comment;
   else if (!whole) out = at + ", " + Statement(i) + comment;
   for (const ReproCheck* c : checks) out += CheckLines(*c);
   return out;
@@ -551,9 +560,7 @@ std::string CompactWriter::Require() {
   bool api = req_ & (kFeatWpAsync | kFeatWpUnpopulated);  // the features UFFDIO_API reports
   if (req_ & (kFeatUffdWp | kFeatWpAsync | kFeatWpUnpopulated))
     b += "\tint fd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);\n" +
-         std::string(api ? "\tstruct uffdio_api api = {.api = UFFD_API};\n\n\tioctl(fd, UFFDIO_API, &api);\n" : "\n");
-  else if (!b.empty())
-    b += "\n";
+         std::string(api ? "\tstruct uffdio_api api = {.api = UFFD_API};\n\tioctl(fd, UFFDIO_API, &api);\n" : "");
   if (req_ & kFeatSoftDirty)  // a page written after clear_refs 4 reads soft-dirty
     b += "\t*(volatile char *)p = 1, clear_refs(\"4\"), *(volatile char *)p = 2;\n" +
          skip("!(pagemap(p) >> 55 & 1)", kFeatSoftDirty);
@@ -567,17 +574,16 @@ std::string CompactWriter::Require() {
       uses_.insert(name);
       b += skip(std::string("!(api.features & ") + name + ")", feat);
     }
-  if (req_ & kFeatPagemapScan) b += skip("!scan_categories()", kFeatPagemapScan);
-  if (req_ & kFeatScanSoftDirty) b += skip("!(scan_categories() & PAGE_IS_SOFT_DIRTY)", kFeatScanSoftDirty);
+  if (req_ & kFeatPagemapScan) b += skip("!cats", kFeatPagemapScan);
+  if (req_ & kFeatScanSoftDirty) b += skip("!(cats & PAGE_IS_SOFT_DIRTY)", kFeatScanSoftDirty);
   if (req_ & kFeatThp)
-    b += "\tchar thp[64] = \"\";\n\tint t = open(\"/sys/kernel/mm/transparent_hugepage/enabled\", O_RDONLY);\n\n" +
+    b += "\tchar thp[64] = \"\";\n\tint t = open(\"/sys/kernel/mm/transparent_hugepage/enabled\", O_RDONLY);\n" +
          skip("read(t, thp, sizeof thp - 1) < 0 || (!strstr(thp, \"[always]\") && !strstr(thp, \"[madvise]\"))",
               kFeatThp);
   if (req_ & kFeatHugetlb) b += skip("meminfo(\"HugePages_Free:\") <= 0", kFeatHugetlb);
   if (req_ & kFeatSwap) b += skip("meminfo(\"SwapTotal:\") <= 0", kFeatSwap);
   if (req_ & kFeatGuard) b += skip("madvise(p + PAGE, PAGE, MADV_GUARD_INSTALL)", kFeatGuard);
-  return "static void require(void) /* SKIP (exit 125) where the kernel lacks a feature the program needs */\n{\n" + b +
-         "}\n";
+  return "\t/* SKIP (exit 125) where the kernel lacks a feature the program needs */\n" + b;
 }
 
 std::string CompactWriter::Includes(const std::string& body) const {
@@ -588,9 +594,8 @@ std::string CompactWriter::Includes(const std::string& body) const {
   if (has("\\b(mmap|munmap|mprotect|madvise|mremap|memfd_create)\\(")) inc.insert("sys/mman.h");
   if (has("\\bioctl\\(")) inc.insert("sys/ioctl.h");
   if (has("\\bsyscall\\(")) inc.insert("sys/syscall.h");
-  if (has("\\b(strlen|strstr|strerror)\\(")) inc.insert("string.h");
+  if (has("\\b(strlen|strstr|strerror|strcmp|strerrorname_np)\\(")) inc.insert("string.h");
   if (has("uffdio_|UFFD_")) inc.insert("linux/userfaultfd.h");
-  if (has("PAGEMAP_SCAN")) inc.insert("linux/fs.h");
   if (has("pthread_")) inc.insert("pthread.h");
   if (has("\\bpoll\\(")) inc.insert("poll.h");
   if (has("sigsetjmp")) inc.insert("setjmp.h");
@@ -621,6 +626,7 @@ std::string CompactWriter::Write() {
   std::string globals = "static int step", what = "the step running";
   if (pm_) globals += ", pm", what += ", /proc/self/pagemap";
   if (cr_) globals += ", cr", what += ", clear_refs";
+  if (cats_) globals += ", cats", what += ", what a scan without ret= asks for";
   if (uffd_) globals += ", uffd = -1", what += ", the userfaultfd";
   if (files_) globals += ", fds[8] = {-1, -1, -1, -1, -1, -1, -1, -1}", what += ", memfd/file slots";
   globals += "; /* " + what + " */\n";
@@ -653,23 +659,16 @@ std::string CompactWriter::Write() {
   if (dir_) add(kCFileDir);
   if (slots_) add(kCSlot);
   if (fault_around_) add(kCFaultAround);
-  if (scan_) add(kCScan);
-  if (cats_) add(kCScanCategories);
-  if (scan_is_)
-    add(std::string(kCScanIs) +
-        "\nstatic void scan_fail(long r, const char *step, const char *want)\n{\n"
-        "\tprintf(\"FAIL: %s => %ld regions, walk_end page %lu (expected %s)\\n\", step, r, walk_end, want);\n"
-        "\texit(1);\n}\n");
+  if (scan_calls_) add(CScan(vec_, scan_const_, scan_varies_));
+  if (scan_is_) add(kCScanFail);
   if (want_) add(kCWant);
   if (expect_) add(kCExpect);
   std::string bits = expect_page_ || expect_multi_ ? CPagemapBitTable() : "";  // once, before the first
   if (expect_page_) add(std::exchange(bits, "") + kCExpectPage);
   if (expect_multi_) add(bits + kCExpectPagemap);
   if (req_ & (kFeatHugetlb | kFeatSwap)) add(kCMeminfo);
-  if (!require.empty()) add(require);
 
   std::string main = "int main(void)\n{\n";
-  if (r_) main += "\tlong r;\n\n";
   // A fault where none may happen: FAIL.
   bool plain_access = (!acc_ && steps.find("volatile") != std::string::npos) || (acc_ && !signals_);
   main += Fmt("\tsignal(SIGALRM, died), %salarm(%d);\n", plain_access ? "signal(SIGSEGV, died), signal(SIGBUS, died), " : "",
@@ -677,7 +676,8 @@ std::string CompactWriter::Write() {
   if (pm_ && cr_) main += "\tpm = open(\"/proc/self/pagemap\", O_RDONLY), cr = open(\"/proc/self/clear_refs\", O_WRONLY);\n";
   else if (pm_) main += "\tpm = open(\"/proc/self/pagemap\", O_RDONLY);\n";
   else if (cr_) main += "\tcr = open(\"/proc/self/clear_refs\", O_WRONLY);\n";
-  if (!require.empty()) main += "\trequire();\n";
+  if (cats_) main += kCScanCategories;
+  main += require;
   // What exit undoes (atexit) is set up by the process that says PASS; the
   // others end with _exit.
   if (dir_)
@@ -697,7 +697,6 @@ std::string CompactWriter::Write() {
   }
   if (acc_ && signals_) main += "\tsignal(SIGSEGV, on_fault), signal(SIGBUS, on_fault);\n";
   if (thread_) main += "\tpthread_create(&(pthread_t){0}, NULL, handler, NULL);\n";
-  if (cats_ && steps.find("cats") != std::string::npos) main += "\tlong cats = scan_categories();\n";
   main += steps;
   if (forks_ && !chain_) main += "\treap(0); /* every process waits for its children; p0 says PASS */\n\tif (me)\n\t\t_exit(0);\n";
   main += "\tprintf(\"PASS\\n\");\n\treturn 0;\n}\n";
@@ -705,7 +704,6 @@ std::string CompactWriter::Write() {
   std::string defs = "#define PAGE 4096ul\n#define ADDR(page) ((char *)0x100000000000ul + (page) * PAGE) /* mmdiff's arena */\n";
   if ((steps + helpers).find("RANGE(") != std::string::npos)
     defs += "#define RANGE(page, n) {(unsigned long)ADDR(page), (n) * PAGE}\n";
-  if (scan_) defs += Fmt("#define VEC %u\n", vec_);
   std::string body = defs + globals + helpers + "\n" + main;
   std::string newer = NewerUapiDefines(uses_);
   if (scan_) newer += CScanUapi(body);

@@ -4,6 +4,8 @@
 
 #include <cstdlib>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "executor/uapi.h"
 #include "fuzz/repro_fmt.h"
@@ -335,75 +337,71 @@ std::string CScanUapi(const std::string& body) {
     }
     return false;
   };
-  std::string defs, guard;
+  std::string defs;
   if (used("PM_SCAN_WP_MATCHING")) defs += Fmt("#define PM_SCAN_WP_MATCHING %d\n", PM_SCAN_WP_MATCHING);
   if (used("PM_SCAN_CHECK_WPASYNC")) defs += Fmt("#define PM_SCAN_CHECK_WPASYNC %d\n", PM_SCAN_CHECK_WPASYNC);
   auto names = ScanCategoryNames();
   for (size_t b = 0; b < names.size(); b++) {
     std::string name = "PAGE_IS_" + std::string(names[b]);
     for (char& c : name) c = static_cast<char>(toupper(c));
-    if (!used(name)) continue;
-    if ((1u << b) == kCatGuard)  // 6.16, after PAGEMAP_SCAN itself
-      guard = Fmt("#ifndef %s /* 6.16 */\n#define %s (1 << %zu)\n#endif\n", name.c_str(), name.c_str(), b);
-    else
-      defs += Fmt("#define %s (1 << %zu)\n", name.c_str(), b);
+    if (used(name)) defs += Fmt("#define %s (1 << %zu)\n", name.c_str(), b);
   }
-  return std::string(R"C(#ifndef PAGEMAP_SCAN /* include/uapi/linux/fs.h, 6.7 */
-struct page_region {
-	unsigned long long start, end, categories;
-};
-struct pm_scan_arg {
-	unsigned long long size, flags, start, end, walk_end, vec, vec_len, max_pages;
-	unsigned long long category_inverted, category_mask, category_anyof_mask, return_mask;
-};
+  // Declared here whatever the system headers say (linux/fs.h is not
+  // included): older ones lack PAGEMAP_SCAN, newer ones would clash.
+  return std::string(R"C(struct page_region { unsigned long long start, end, categories; }; /* include/uapi/linux/fs.h, 6.7 */
+struct pm_scan_arg { unsigned long long size, flags, start, end, walk_end, vec, vec_len, max_pages,
+	category_inverted, category_mask, category_anyof_mask, return_mask; };
 #define PAGEMAP_SCAN _IOWR('f', 16, struct pm_scan_arg)
-)C") + defs + "#endif\n" + guard;
+)C") + defs;
 }
 
-const char kCScan[] = R"C(static struct page_region regions[VEC];
-static unsigned long walk_end; /* a page */
-
-/* PAGEMAP_SCAN of pages [page, page + n) (Documentation/admin-guide/mm/pagemap.rst):
-   the number of regions or -errno; the regions in regions[], as pages. */
-static long scan(long page, long n, long flags, long req, long inv, long any, long ret, long vec, long max)
-{
-	struct pm_scan_arg arg = {.size = sizeof arg, .flags = flags, .start = (unsigned long)ADDR(page),
-				  .end = (unsigned long)ADDR(page + n), .vec = vec ? (unsigned long)regions : 0,
-				  .vec_len = vec, .max_pages = max, .category_inverted = inv,
-				  .category_mask = req, .category_anyof_mask = any, .return_mask = ret};
-	long r = ioctl(pm, PAGEMAP_SCAN, &arg);
-
-	walk_end = (arg.walk_end - (unsigned long)ADDR(0)) / PAGE;
-	for (long k = 0; k < r; k++)
-		regions[k].start = (regions[k].start - (unsigned long)ADDR(0)) / PAGE,
-		regions[k].end = (regions[k].end - (unsigned long)ADDR(0)) / PAGE;
-	return r < 0 ? -errno : r;
+std::string CScan(uint32_t vec_len, const ScanArgList& constant, const std::array<bool, kNumScanArgs>& varies) {
+  static constexpr const char* kParam[kNumScanArgs] = {"flags", "req", "inv", "any", "ret", "vec", "max"};
+  static constexpr const char* kField[kNumScanArgs] = {".flags",       ".category_mask", ".category_inverted",
+                                                       ".category_anyof_mask", ".return_mask", ".vec_len",
+                                                       ".max_pages"};
+  std::string params;
+  std::vector<std::string> fields;
+  for (int k = 0; k < kNumScanArgs; k++) {
+    if (varies[k]) params += std::string(", long ") + kParam[k];
+    std::string value = varies[k] ? kParam[k] : constant[k];
+    if (value == "0") continue;
+    if (k == kScanVec) fields.push_back(varies[k] ? ".vec = vec ? (unsigned long)regions : 0" : ".vec = (unsigned long)regions");
+    fields.push_back(std::string(kField[k]) + " = " + value);
+  }
+  // The initializer: .start and .end on its first line, the rest wrapped under its brace.
+  std::string init = "\tstruct pm_scan_arg arg = {.size = sizeof arg, .start = (unsigned long)ADDR(page), "
+                     ".end = (unsigned long)ADDR(page + n)";
+  std::string line;
+  for (const std::string& f : fields) {
+    if (!line.empty() && line.size() + f.size() > 80) init += ",\n\t\t\t\t  " + std::exchange(line, "");
+    line += (line.empty() ? "" : ", ") + f;
+  }
+  if (!line.empty()) init += ",\n\t\t\t\t  " + line;
+  std::string letters(ScanCategoryLetters().begin(), ScanCategoryLetters().end());
+  return Fmt("static struct page_region regions[%u];\n", vec_len) +
+         Fmt("static char got[%u]; /* the last scan: \"= 2 [0,3):wp [3,4):p end=4\", \"err EINVAL\" */\n\n",
+             vec_len * 40 + 64) +
+         "/* PAGEMAP_SCAN of pages [page, page + n) (Documentation/admin-guide/mm/pagemap.rst) into got[] */\n"
+         "static void scan(long page, long n" + params + ")\n{\n" + init + "};\n" +
+         "\tlong r = ioctl(pm, PAGEMAP_SCAN, &arg), a0 = (long)ADDR(0);\n"
+         "\tint len = r < 0 ? sprintf(got, \"err %s\", strerrorname_np(errno)) : sprintf(got, \"= %ld\", r);\n\n"
+         "\tfor (long k = 0; k < r; k++) {\n"
+         "\t\tlen += sprintf(got + len, \" [%llu,%llu):\", (regions[k].start - a0) / PAGE, (regions[k].end - a0) / PAGE);\n"
+         "\t\tfor (int b = 0; b < " + std::to_string(letters.size()) + "; b++) /* the categories' letters, or - */\n"
+         "\t\t\tlen += regions[k].categories >> b & 1 ? sprintf(got + len, \"%c\", \"" + letters + "\"[b]) : 0;\n"
+         "\t\tlen += regions[k].categories ? 0 : sprintf(got + len, \"-\");\n\t}\n"
+         "\tif (r >= 0)\n\t\tsprintf(got + len, \" end=%llu\", (arg.walk_end - a0) / PAGE);\n}\n";
 }
-)C";
 
-const char kCScanIs[] = R"C(/* Whether the last scan gave `r` regions equal to want[] (start, end, categories) and walk_end `end`. */
-static int scan_is(long r, long n, const unsigned long (*want)[3], unsigned long end)
-{
-	if (r != n || walk_end != end)
-		return 0;
-	for (long k = 0; k < n; k++)
-		if (regions[k].start != want[k][0] || regions[k].end != want[k][1] || regions[k].categories != want[k][2])
-			return 0;
-	return 1;
-}
-)C";
+const char kCScanFail[] =
+    "static void scan_fail(const char *step, const char *want) { printf(\"FAIL: %s gave %s (expected %s)\\n\", step, got, "
+    "want), exit(1); }\n";
 
-const char kCScanCategories[] = R"C(/* The categories this kernel accepts: a scan without ret= asks for all of them, as mmdiff's executor does. */
-static long scan_categories(void)
-{
-	long cats = 0;
-
-	for (int b = 0; b < 16; b++)
-		if (scan(0, 1, 0, 0, 0, 0, 1l << b, 1, 0) >= 0)
-			cats |= 1l << b;
-	return cats;
-}
-)C";
+const char kCScanCategories[] =
+    "\tfor (int b = 0; b < 16; b++) /* the categories this kernel accepts: a scan without ret= asks for all */\n"
+    "\t\tcats |= ioctl(pm, PAGEMAP_SCAN, &(struct pm_scan_arg){.size = sizeof(struct pm_scan_arg), "
+    ".return_mask = 1ul << b}) ? 0 : 1 << b;\n";
 
 const char kCExpect[] = R"C(/* A step's result (0 ok, -errno, or its value) must be one of the `n` allowed ones. */
 static void expect(long r, int n, const long *allowed, const char *what)

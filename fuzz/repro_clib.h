@@ -5,6 +5,7 @@
 // Each piece ends in a newline.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 
@@ -46,10 +47,17 @@ extern const char kCFileDir[];
 // pin_fault_around(): fault_around_bytes 4096 while the program runs,
 // restored at exit, on its timeout and on SIGINT/SIGTERM/SIGHUP.
 extern const char kCFaultAround[];
-// scan(...): one PAGEMAP_SCAN into regions[]/walk_end; scan_is() compares it
-// with an allowed result; scan_categories(): what a scan without ret= asks.
-extern const char kCScan[];
-extern const char kCScanIs[];
+// scan(page, n, ...): one PAGEMAP_SCAN into regions[] and got[], taking as
+// parameters only the arguments (ScanArg order) that differ between the
+// program's scans (`varies`), the others fixed to `constant`'s C; regions[]
+// holds `vec_len`; got[] the result as mmdiff prints it, which the checks
+// compare with the allowed ones and scan_fail() shows; kCScanCategories, in
+// main(): `cats`, what a scan without ret= asks for (every category the
+// kernel accepts).
+enum ScanArg { kScanFlags, kScanReq, kScanInv, kScanAny, kScanRet, kScanVec, kScanMax, kNumScanArgs };
+using ScanArgList = std::array<std::string, kNumScanArgs>;
+std::string CScan(uint32_t vec_len, const ScanArgList& constant, const std::array<bool, kNumScanArgs>& varies);
+extern const char kCScanFail[];
 extern const char kCScanCategories[];
 // The PAGEMAP_SCAN uapi (linux/fs.h, 6.7), for system headers older than
 // that: the structs and the ioctl, and of the flags and categories only those
