@@ -140,10 +140,15 @@ std::string WrongState(const Op& read, const Divergence& d) {
     case DivergenceClass::kWrongScan: {
       // Only pages both sides walked: past one side's walk_end (a scan
       // stopped by max_pages or a full vector) the other's regions differ
-      // in extent, not in what a page is.
+      // in extent, not in what a page is. A page some allowed answer
+      // agrees on (the model's alternatives: an unpopulated hugetlb page
+      // with or without `huge`) is not wrong either.
       uint64_t walked = std::min(d.kernel.walk_end, d.model.expected.walk_end);
       for (uint32_t pg = read.page; pg < read.page + read.npages && pg < walked; pg++) {
-        uint32_t diff = CategoriesAt(d.kernel, pg) ^ CategoriesAt(d.model.expected, pg);
+        uint32_t seen = CategoriesAt(d.kernel, pg);
+        uint32_t diff = seen ^ CategoriesAt(d.model.expected, pg);
+        for (const Alternative& a : d.model.alternatives)
+          if (a.result.is_scan && CategoriesAt(a.result, pg) == seen) diff = 0;
         if (!diff) continue;
         if (diff & kCatSoftDirty) return "soft-dirty";
         if (diff & (kCatWritten | kCatWpAllowed)) return "uffd-wp";

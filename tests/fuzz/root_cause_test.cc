@@ -153,7 +153,10 @@ TEST_F(RootCauseKernel, OneBrokenRuleSeenTwiceIsOneCause) {
 
 // A scan cut short by max_pages where the model walks on: whether the
 // model's extra pages have categories (written, present) or not, the scans
-// differ in extent past the kernel's walk_end, one cause.
+// differ in extent past the kernel's walk_end, one cause. So also where the
+// pages both walked differ from the model's first answer but not from
+// another it allows (an unpopulated hugetlb page, `huge` or not; a
+// MAP_NORESERVE mapping needs no free huge page).
 TEST_F(RootCauseKernel, AScanPastTheKernelsWalkEndDiffersInExtent) {
   profile_.mutant = Mutant::kScanIgnoresMaxPages;
   Program empty = Parse("mmap 0 4 rw anon private\nscan 0 4 max=3\n");
@@ -163,6 +166,10 @@ TEST_F(RootCauseKernel, AScanPastTheKernelsWalkEndDiffersInExtent) {
   std::string ke = FoldKey(empty, je, target_.get(), profile_), kw = FoldKey(written, jw, target_.get(), profile_);
   EXPECT_EQ(ke, "cause|scan # # max=|scan");
   EXPECT_EQ(kw, ke);
+  Program hugetlb = Parse("mmap 0 1 rw anon shared noreserve hugetlb\nscan 340 6 max=5\n");
+  Judgement jh = Run(hugetlb);
+  ASSERT_TRUE(jh.verdict.divergence) << jh.line;
+  EXPECT_EQ(FoldKey(hugetlb, jh, target_.get(), profile_), ke) << jh.line;
 }
 
 // A campaign's end: a finding the minimizer had no time for still folds.
