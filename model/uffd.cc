@@ -234,7 +234,17 @@ Result Model::DoUffdRegister(Step& s, bool reg) {
     // (split_vma() / userfaultfd_clear_vma()): hugetlb_vm_op_split()
     // refuses it off a huge page boundary, after the VMAs before it were
     // unregistered.
-    if (st_.VmaAt(p, hi) == static_cast<int>(i)) return Err(EINVAL);
+    if (st_.VmaAt(p, hi) == static_cast<int>(i)) {
+      // mm/userfaultfd.c userfaultfd_clear_vma() (6.1: inline in
+      // userfaultfd_unregister()) resets write protection (uffd_wp_range())
+      // before vma_modify_flags_uffd() fails: the ioctl returns EINVAL with
+      // the uffd-wp bits and markers of the huge pages it covers
+      // (hugetlb_change_protection() takes the one `end` falls in whole)
+      // gone, the VMA still registered ([EMP] 6.1, 6.12, 6.18:
+      // corpus/hugetlb_unregister_refused_clears_wp.mmp).
+      if (p.vmas[i].UffdWp()) ClearUffdWp(owner, lo, (hi + kPagesPerPmd - 1) / kPagesPerPmd * kPagesPerPmd);
+      return Err(EINVAL);
+    }
     s.pred->unmodelled = "uffd_unregister refused at a hugetlb split after changing other VMAs";
   }
   if (reg && (modes & kUffdModeWp)) {
