@@ -133,6 +133,37 @@ TEST(Checker, KhugepagedMayCollapse) {
   EXPECT_EQ(v.taken[a], 0u);
 }
 
+// The ranges khugepaged may collapse (hpage_collapse_scan_pmd()): a split
+// THP qualifies until a limit refuses it: empty PTEs past max_ptes_none,
+// shared pages past max_ptes_shared (after fork), any empty PTE once the
+// VMA is registered with userfaultfd, a uffd-wp'd PTE; a PMD-mapped THP has
+// nothing to collapse.
+TEST(Checker, KhugepagedCollapsibleSlots) {
+  KernelProfile thp = GuestProfile61();
+  thp.thp = ThpMode::kMadvise;
+  auto slots = [&](const std::string& text, const KernelProfile& prof) {
+    Model m(prof);
+    Program prog = MustParse(text);
+    for (size_t i = 0; i < prog.ops.size(); i++) m.Apply(prog.ops[i], i, m.Predict(prog.ops[i], i).expected);
+    return m.CollapsibleSlots(0).size();
+  };
+  const std::string thp_slot = "mmap 0 512 rw anon private\nmadvise 0 512 hugepage\nwrite 5\n";
+  EXPECT_EQ(slots(thp_slot, thp), 0u) << "PMD-mapped";
+  EXPECT_EQ(slots(thp_slot + "madvise 0 3 dontneed\n", thp), 1u);
+  KernelProfile tamed = thp;
+  tamed.khugepaged_max_ptes_none = 2;
+  EXPECT_EQ(slots(thp_slot + "madvise 0 3 dontneed\n", tamed), 0u) << "3 empty > max_ptes_none 2";
+  EXPECT_EQ(slots(thp_slot + "madvise 0 3 dontneed\nfork\n", thp), 0u) << "509 shared > max_ptes_shared 256";
+  KernelProfile shared_ok = thp;
+  shared_ok.khugepaged_max_ptes_shared = 511;
+  EXPECT_EQ(slots(thp_slot + "madvise 0 3 dontneed\nfork\n", shared_ok), 1u);
+  EXPECT_EQ(slots(thp_slot + "madvise 0 3 dontneed\nuffd_open\nuffd_register 0 512 missing\n", thp), 0u)
+      << "an empty PTE in an armed VMA";
+  const std::string wp = thp_slot + "uffd_open\nuffd_register 0 512 wp\nuffd_wp 0 1 on\n";
+  EXPECT_EQ(slots(wp, thp), 0u) << "a uffd-wp'd PTE";
+  EXPECT_EQ(slots(wp + "uffd_wp 0 1 off\n", thp), 1u) << "armed, but no empty PTE";
+}
+
 TEST(Checker, SoftDirtyBitIsAlwaysZeroOnTheHost) {
   Program prog = MustParse(kSoftDirtyProgram);
   Trace t = Predicted(prog, HostProfile618());
