@@ -161,19 +161,27 @@ void Model::MergeChanged(Process& p, uint32_t lo, uint32_t hi, Keeper keeper, ui
 
 void Model::MarkSoftDirtyLoss(Process& p, const std::vector<Vma>& before, uint32_t lo, uint32_t hi,
                               bool keeper_inside, Quirk q) {
-  // For each VMA that the merge made out of several: soft-dirty, but none of
-  // the parts whose flags the kernel keeps (inside [lo, hi) or outside it) was
-  // → the kernel may report it clean.
+  // For each VMA that the merge made out of several: soft-dirty, but the
+  // part whose flags the kernel keeps was not → the kernel may report it
+  // clean. Inside [lo, hi) that is the last part changed: the op walks the
+  // range's VMAs in order, and each merge sets the merged VMA's flags to the
+  // VMA it is changing (6.1 mm/madvise.c madvise_update_vma() and
+  // mm/mprotect.c mprotect_fixup(): vma->vm_flags = new_flags after
+  // vma_merge(); 6.12 vm_flags_reset() after vma_modify_flags()), so an
+  // earlier part's VM_SOFTDIRTY is overwritten. Outside it, any part.
   for (Vma& v : p.vmas) {
     if (!v.soft_dirty || v.end <= lo || v.start >= hi) continue;
     bool merged = true;
     bool keeper_sd = false;
+    const Vma* last_inside = nullptr;
     for (const Vma& b : before) {
       if (b.start == v.start && b.end == v.end) merged = false;
       if (b.end <= v.start || b.start >= v.end) continue;
       bool inside = b.start < hi && b.end > lo;
-      if (inside == keeper_inside && b.soft_dirty && !b.sd_lost_quirk) keeper_sd = true;
+      if (inside) last_inside = &b;
+      if (!inside && !keeper_inside && b.soft_dirty && !b.sd_lost_quirk) keeper_sd = true;
     }
+    if (keeper_inside && last_inside) keeper_sd = last_inside->soft_dirty && !last_inside->sd_lost_quirk;
     if (merged && !keeper_sd) v.sd_lost_quirk = static_cast<uint8_t>(static_cast<int>(q) + 1);
   }
 }
