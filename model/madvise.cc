@@ -220,6 +220,10 @@ Result Model::DoMadvise(Step& s) {
         for (uint32_t page : pages) {
           Pte pte = *p.ptes.Find(page);
           if (pte.kind != PteKind::kPresent || pte.page == kZeroPage) continue;
+          // A PMD PageOutThp() left mapped (folio_likely_mapped_shared():
+          // "goto huge_unlock") leaves the range's pages in it alone too,
+          // even a subpage only this process maps (the others COW'd it).
+          if (p.thp.Find(MmState::Slot(page))) continue;
           PageObj& pg = st_.pages[pte.page];
           if (pg.anon) {
             if (pg.mapcount != 1) continue;
