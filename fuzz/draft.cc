@@ -16,18 +16,6 @@ bool HasArg(const OpInfo& info, ArgKind kind) {
   return false;
 }
 
-namespace {
-
-// PTEs of [lo, hi) that map a page (present or swapped out, not the zero page).
-uint32_t PagesIn(const Process& p, uint32_t lo, uint32_t hi) {
-  uint32_t n = 0;
-  for (auto it = p.ptes.LowerBound(lo); it != p.ptes.end() && it->first < hi; ++it)
-    n += (it->second.kind == PteKind::kPresent && it->second.page != kZeroPage) || it->second.kind == PteKind::kSwap;
-  return n;
-}
-
-}  // namespace
-
 // --- state views -------------------------------------------------------------
 
 int Drafter::LiveProcs() const {
@@ -463,6 +451,7 @@ bool Drafter::ChooseArgs(Op* op, const Plan* plan) {
         op->page = plan->range.lo;
         op->npages = plan->range.n;
       }
+      if (plan && plan->prot) op->prot = *plan->prot;
       return true;
     case OpKind::kMremap:
       return ChooseMremap(op);
@@ -857,6 +846,15 @@ void Drafter::Track(const Op& op) {
   note_ = Note{};
 }
 
+// An op planned to follow, on `proc`'s `range`.
+static Plan Then(OpKind kind, int proc, Range range) {
+  Plan next;
+  next.kind = kind;
+  next.proc = proc;
+  next.range = range;
+  return next;
+}
+
 void Drafter::AfterAdd(const Op& op, const Result& result) {
   const OpInfo& info = GetOpInfo(op.kind);
   if (HasArg(info, ArgKind::kPage) && HasArg(info, ArgKind::kNpages) && op.npages)
@@ -897,15 +895,28 @@ void Drafter::AfterAdd(const Op& op, const Result& result) {
         plans_.push_front(m);
       }
       break;
+    case OpKind::kClearRefs: {
+      // After clear_refs 4, now and then the soft-dirty selftest's
+      // mprotect test (tools/testing/selftests/mm/soft-dirty.c
+      // test_mprotect()): take write permission away from a written range
+      // and give it back, write, look. mprotect must not make a clean PTE
+      // writable (can_change_pte_writable(), pte_needs_soft_dirty_wp()).
+      const Range& r = last_range_[op.proc];
+      int vi = r.n ? St().VmaAt(P(op.proc), r.lo) : -1;
+      if (!ok || op.value != 4 || !prof_.soft_dirty || vi < 0 || !rng_.OneIn(3)) break;
+      const Vma& v = P(op.proc).vmas[vi];
+      if (!v.Writable()) break;
+      Range w{r.lo, std::min(r.n, v.end - r.lo)};
+      std::vector<Plan> seq = {Then(OpKind::kMprotect, op.proc, w), Then(OpKind::kMprotect, op.proc, w),
+                               Then(OpKind::kWrite, op.proc, w), Then(OpKind::kPagemap, op.proc, w)};
+      seq[0].prot = rng_.OneIn(4) ? Prot::kNone : Prot::kR;
+      seq[1].prot = v.prot;
+      for (auto it = seq.rbegin(); it != seq.rend(); ++it) plans_.push_front(*it);
+      break;
+    }
     case OpKind::kUffdRegister: {
       // Ops planned to follow, in this order, on this process.
-      auto plan = [&op](OpKind kind, Range range) {
-        Plan next;
-        next.kind = kind;
-        next.proc = op.proc;
-        next.range = range;
-        return next;
-      };
+      auto plan = [&op](OpKind kind, Range range) { return Then(kind, op.proc, range); };
       std::vector<Plan> seq;
       if (ok && (op.uffd_modes & kUffdModeWp) && prof_.swap && prof_.pagemap_scan && P(op.proc).uffd >= 0 &&
           St().uffds[P(op.proc).uffd].Async() && rng_.OneIn(3)) {
@@ -934,7 +945,7 @@ void Drafter::AfterAdd(const Op& op, const Result& result) {
     }
     case OpKind::kRequires: case OpKind::kMunmap: case OpKind::kMprotect: case OpKind::kMremap:
     case OpKind::kMadvise: case OpKind::kRead: case OpKind::kWrite: case OpKind::kExit:
-    case OpKind::kClearRefs: case OpKind::kMemfd: case OpKind::kFile: case OpKind::kFtruncate:
+    case OpKind::kMemfd: case OpKind::kFile: case OpKind::kFtruncate:
     case OpKind::kFwrite: case OpKind::kFpunch: case OpKind::kUffdUnregister: case OpKind::kUffdWp:
     case OpKind::kPagemap: case OpKind::kScan:
       break;

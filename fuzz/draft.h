@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <optional>
 #include <vector>
 
 #include "fuzz/rng.h"
@@ -53,6 +54,7 @@ struct Plan {
   Advice advice = Advice::kNohugepage;
   bool on = true;
   bool wp_fast = false;  // kScan: WP_MATCHING without a buffer (vec=0), the fast path
+  std::optional<Prot> prot;  // kMprotect
 };
 
 bool HasArg(const OpInfo& info, ArgKind kind);

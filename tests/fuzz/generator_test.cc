@@ -402,5 +402,35 @@ TEST(GeneratorTest, FastPathScansMeetSwapEntries) {
   EXPECT_GE(met, 20);
 }
 
+// Where the kernel has soft-dirty, some programs take write permission away
+// after clear_refs 4 and give it back before they write and look (the
+// soft-dirty selftest's mprotect test): the path where mprotect must not
+// make a clean PTE writable.
+TEST(GeneratorTest, SoftDirtyProgramsToggleWritePermission) {
+  KernelProfile prof = GuestProfile61();
+  Generator g(Options(78, prof));
+  constexpr int kPrograms = 1000;
+  int toggling = 0;
+  for (int n = 0; n < kPrograms; n++) {
+    Program p = g.Next();
+    bool cleared = false, taken = false, toggled = false;
+    for (const Op& op : p.ops) {
+      if (op.kind == OpKind::kClearRefs && op.value == 4) cleared = true;
+      bool writable = op.prot == Prot::kRW || op.prot == Prot::kRWX;
+      if (cleared && op.kind == OpKind::kMprotect) {
+        if (!writable) taken = true;
+        else if (taken) toggled = true;
+      }
+      if (toggled && op.kind == OpKind::kWrite) {
+        toggling++;
+        break;
+      }
+    }
+  }
+  std::printf("%s: %d of %d programs write after clear_refs 4 and an mprotect that took write away and gave it back\n",
+              prof.release.c_str(), toggling, kPrograms);
+  EXPECT_GE(toggling * 100, 5 * kPrograms);
+}
+
 }  // namespace
 }  // namespace mmdiff
