@@ -144,17 +144,13 @@ std::string MountScratchDisk() {
   return "/tmp";
 }
 
-// The guest's own memory would end a program that outgrows it by the OOM
-// killer, a process lost, which reads as a divergence. The guest is ours:
-// enable the memory controller at the root of cgroup v2, and cap programs
-// at 3/4 of the guest's RAM (the rest for the kernel and the executor), so
-// such a program ends as LIMIT memory (memcap.h). 0 when it cannot be had.
 // khugepaged collapses 4K pages of a THP-eligible range into a THP on its
 // own schedule, which no program can follow. A guest is ours alone: collapse
 // only ranges with no empty, swapped or shared PTE (max_ptes_*=0, which
-// programs seldom build; the probe reports max_ptes_none so that the
-// generator knows), and scan as seldom as the knobs allow
-// (mm/khugepaged.c khugepaged_wait_work(): scan_sleep_millisecs).
+// programs seldom build; the probe reports the limits, within which the
+// checker allows a collapse: khugepaged-may-collapse), and scan as seldom as
+// the knobs allow (mm/khugepaged.c khugepaged_wait_work():
+// scan_sleep_millisecs).
 // `khugepaged` (mmdiff.khugepaged=1, --khugepaged): the opposite, for
 // campaigns that test collapses: the kernel's own limits, and a scan
 // without pause (scan_sleep_millisecs 0: khugepaged() loops at nice 19), so
@@ -184,6 +180,11 @@ void SetUpThp(bool khugepaged) {
     if (!WriteFile(dir + knob, value)) Log(dir + knob + ": " + strerror(errno));
 }
 
+// The guest's own memory would end a program that outgrows it by the OOM
+// killer, a process lost, which reads as a divergence. The guest is ours:
+// enable the memory controller at the root of cgroup v2, and cap programs
+// at 3/4 of the guest's RAM (the rest for the kernel and the executor), so
+// such a program ends as LIMIT memory (memcap.h). 0 when it cannot be had.
 uint64_t GuestMemoryCap() {
   // favordynmods (6.0+, kernel/cgroup/cgroup.c): each program's p0 moves
   // into the capped group (memcap.cc EnterInChild), and without it every
