@@ -58,7 +58,6 @@ struct Plan {
 };
 
 bool HasArg(const OpInfo& info, ArgKind kind);
-inline uint32_t AlignUp(uint32_t x, uint32_t a) { return (x + a - 1) / a * a; }
 
 class Drafter {
  public:

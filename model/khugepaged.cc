@@ -3,8 +3,6 @@
 // model never collapses on its own: after a divergence, CheckTrace walks
 // again with one collapse placed before an op (KernelProfile::collapse), the
 // allowance khugepaged-may-collapse (docs/CONTRACT.md §11.3).
-#include <algorithm>
-
 #include "model/model.h"
 
 namespace mmdiff {
@@ -17,8 +15,7 @@ std::vector<uint32_t> Model::CollapsibleSlots(int proc) const {
   for (const Vma& v : p.vmas) {
     // hugepage_vma_revalidate(): an anonymous VMA that THP may back
     // (thp_vma_allowable_order()) and that covers the whole aligned range.
-    for (uint32_t s0 = (v.start + kPagesPerPmd - 1) / kPagesPerPmd * kPagesPerPmd; s0 + kPagesPerPmd <= v.end;
-         s0 += kPagesPerPmd) {
+    for (uint32_t s0 = AlignUp(v.start, kPagesPerPmd); s0 + kPagesPerPmd <= v.end; s0 += kPagesPerPmd) {
       uint32_t slot = MmState::Slot(s0);
       // find_pmd_or_thp_or_none(): a PMD mapping (THP or huge zero page)
       // has nothing to collapse; a page table the model is unsure of, or a

@@ -242,7 +242,7 @@ Result Model::DoUffdRegister(Step& s, bool reg) {
       // (hugetlb_change_protection() takes the one `end` falls in whole)
       // gone, the VMA still registered ([EMP] 6.1, 6.12, 6.18:
       // corpus/hugetlb_unregister_refused_clears_wp.mmp).
-      if (p.vmas[i].UffdWp()) ClearUffdWp(owner, lo, (hi + kPagesPerPmd - 1) / kPagesPerPmd * kPagesPerPmd);
+      if (p.vmas[i].UffdWp()) ClearUffdWp(owner, lo, AlignUp(hi, kPagesPerPmd));
       return Err(EINVAL);
     }
     s.pred->unmodelled = "uffd_unregister refused at a hugetlb split after changing other VMAs";

@@ -19,6 +19,8 @@ constexpr uint64_t kArenaBase = 0x100000000000ULL;
 constexpr uint64_t kPageSize = 4096;
 constexpr uint32_t kArenaPages = 1u << 20;  // 4 GiB of address space
 constexpr uint32_t kPagesPerPmd = 512;
+// `x` rounded up to a multiple of `a` (a 2 MiB slot boundary: a = kPagesPerPmd).
+constexpr uint32_t AlignUp(uint32_t x, uint32_t a) { return (x + a - 1) / a * a; }
 
 constexpr int kMaxProcs = 16;        // p0..p15
 constexpr int kMaxFiles = 8;         // file slots F: 0..7
