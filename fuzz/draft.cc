@@ -863,7 +863,7 @@ void Drafter::AfterAdd(const Op& op, const Result& result) {
     Range& r = last_range_[op.proc];
     if (!(r.lo <= op.page && op.page < r.hi())) r = {op.page, 1};
   }
-  for (auto it = note_.then.rbegin(); it != note_.then.rend(); ++it) plans_.push_front(*it);
+  plans_.insert(plans_.begin(), note_.then.begin(), note_.then.end());  // first, in order
   bool ok = result.kind == ResultKind::kOk || result.kind == ResultKind::kValue;
   switch (op.kind) {
     case OpKind::kMmap:
@@ -911,12 +911,11 @@ void Drafter::AfterAdd(const Op& op, const Result& result) {
                                Then(OpKind::kWrite, op.proc, w), Then(OpKind::kPagemap, op.proc, w)};
       seq[0].prot = rng_.OneIn(4) ? Prot::kNone : Prot::kR;
       seq[1].prot = v.prot;
-      for (auto it = seq.rbegin(); it != seq.rend(); ++it) plans_.push_front(*it);
+      plans_.insert(plans_.begin(), seq.begin(), seq.end());
       break;
     }
     case OpKind::kUffdRegister: {
       // Ops planned to follow, in this order, on this process.
-      auto plan = [&op](OpKind kind, Range range) { return Then(kind, op.proc, range); };
       std::vector<Plan> seq;
       if (ok && (op.uffd_modes & kUffdModeWp) && prof_.swap && prof_.pagemap_scan && P(op.proc).uffd >= 0 &&
           St().uffds[P(op.proc).uffd].Async() && rng_.OneIn(3)) {
@@ -925,22 +924,22 @@ void Drafter::AfterAdd(const Op& op, const Result& result) {
         // loop over swap entries) and look: where uffd-wp must ride in swap
         // entries (pte_swp_uffd_wp()).
         Range r{op.page, std::min<uint32_t>(op.npages, 8)};
-        for (int k = rng_.Between(1, 3); k > 0; k--) seq.push_back(plan(OpKind::kWrite, r));
-        seq.push_back(plan(OpKind::kMadvise, r));
+        for (int k = rng_.Between(1, 3); k > 0; k--) seq.push_back(Then(OpKind::kWrite, op.proc, r));
+        seq.push_back(Then(OpKind::kMadvise, op.proc, r));
         seq.back().advice = Advice::kPageout;
-        seq.push_back(plan(OpKind::kScan, r));
+        seq.push_back(Then(OpKind::kScan, op.proc, r));
         seq.back().wp_fast = true;
-        seq.push_back(plan(rng_.OneIn(2) ? OpKind::kScan : OpKind::kPagemap, r));
+        seq.push_back(Then(rng_.OneIn(2) ? OpKind::kScan : OpKind::kPagemap, op.proc, r));
       } else if (ok && (op.uffd_modes & kUffdModeWp) && rng_.Chance(3, 4)) {
         // Write-protect what was registered, then touch it and look.
         Range r{op.page, op.npages};
-        seq.push_back(plan(OpKind::kUffdWp, r));
-        if (rng_.OneIn(2)) seq.push_back(plan(OpKind::kWrite, r));
+        seq.push_back(Then(OpKind::kUffdWp, op.proc, r));
+        if (rng_.OneIn(2)) seq.push_back(Then(OpKind::kWrite, op.proc, r));
         if (rng_.Chance(3, 5))
-          seq.push_back(plan(prof_.pagemap_scan && rng_.OneIn(2) ? OpKind::kScan : OpKind::kPagemap,
+          seq.push_back(Then(prof_.pagemap_scan && rng_.OneIn(2) ? OpKind::kScan : OpKind::kPagemap, op.proc,
                              {r.lo, std::min(r.n, kMaxObserve)}));
       }
-      for (auto it = seq.rbegin(); it != seq.rend(); ++it) plans_.push_front(*it);
+      plans_.insert(plans_.begin(), seq.begin(), seq.end());
       break;
     }
     case OpKind::kRequires: case OpKind::kMunmap: case OpKind::kMprotect: case OpKind::kMremap:
