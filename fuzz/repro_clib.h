@@ -59,8 +59,9 @@ using ScanArgList = std::array<std::string, kNumScanArgs>;
 std::string CScan(uint32_t vec_len, const ScanArgList& constant, const std::array<bool, kNumScanArgs>& varies);
 extern const char kCScanFail[];
 extern const char kCScanCategories[];
-// The PAGEMAP_SCAN uapi (linux/fs.h, 6.7), for system headers older than
-// that: the structs and the ioctl, and of the flags and categories only those
+// The PAGEMAP_SCAN uapi (linux/fs.h, 6.7), declared whatever the system
+// headers have (linux/fs.h is not included): the structs and the ioctl, and
+// of the flags and categories only those
 // `body` names: the categories' bits from prog's table (their names
 // upper-cased), the flags from the executor's ABI header (executor/uapi.h).
 std::string CScanUapi(const std::string& body);

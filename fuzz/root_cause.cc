@@ -2,7 +2,6 @@
 #include "fuzz/root_cause.h"
 
 #include <algorithm>
-
 #include <cctype>
 #include <vector>
 
