@@ -32,7 +32,7 @@ const char kTargetFlagsHelp[] =
     "                 programs (the checker allows it: khugepaged-may-collapse);\n"
     "                 implies --target qemu. Default: tamed (it could collapse\n"
     "                 only fully mapped ranges, seldom). The local kernel's\n"
-    "                 khugepaged is left alone and allowed for\n"
+    "                 khugepaged is left as it is, its collapses allowed too\n"
     "  --timeout MS   a program that makes no progress for MS ms (no op completes,\n"
     "                 no page fault) is killed and reported as a hang (default\n"
     "                 5000); one still progressing gets 4 x MS, then its verdict\n"
