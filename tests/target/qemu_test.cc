@@ -256,8 +256,7 @@ TEST_P(DebianGuest, KhugepagedCollapsesOnlyWhereTheModelAllows) {
   const std::string head = "fork\nmmap 0 512 rw anon private\nmadvise 0 512 hugepage\nwrite 5\n";
   // clear_refs write-protects every PTE, and khugepaged wants one writable
   // (SCAN_PAGE_RO): the write to page 100 gives it one.
-  const std::string tail_head = "clear_refs 4\nwrite 100\n";
-  std::string tail = tail_head;
+  std::string tail = "clear_refs 4\nwrite 100\n";
   for (int i = 0; i < 28; i++) tail += "pagemap 0 4\np1: pagemap 0 1\n";
   if (f.features & kFeatPagemapScan) tail += "scan 0 512\n";
   const std::string uffd = "uffd_open\nuffd_register 0 512 wp\nuffd_wp 0 1 on\n";
