@@ -70,6 +70,7 @@ void RemoveStale(const std::string& parent) {
 MemoryCap::~MemoryCap() {
   if (procs_fd_ >= 0) close(procs_fd_);
   if (events_fd_ >= 0) close(events_fd_);
+  if (oom_fd_ >= 0) close(oom_fd_);
   if (!group_.empty()) rmdir(group_.c_str());
 }
 
@@ -130,6 +131,8 @@ bool MemoryCap::TryV1() {
     WriteFile(group + "/memory.memsw.limit_in_bytes", std::to_string(bytes_));
     if (!Adopt(group)) continue;
     kind_ = Kind::kCgroupV1;
+    events_fd_ = open((group + "/memory.failcnt").c_str(), O_RDONLY | O_CLOEXEC);
+    oom_fd_ = open((group + "/memory.oom_control").c_str(), O_RDONLY | O_CLOEXEC);
     return true;
   }
   return false;
@@ -163,17 +166,26 @@ void MemoryCap::EnterInChild() const {
   }
 }
 
+namespace {
+
+// The file at `fd` from its start, or else at `path`. A read from offset 0
+// makes a seq_file show the file afresh (fs/seq_file.c seq_read_iter).
+std::string Reread(int fd, const std::string& path) {
+  char buf[512];
+  ssize_t n = fd >= 0 ? pread(fd, buf, sizeof buf, 0) : -1;
+  return n > 0 ? std::string(buf, n) : ReadFile(path);
+}
+
+}  // namespace
+
 uint64_t MemoryCap::LimitEvents() const {
   if (kind_ == Kind::kCgroupV2) {
-    // A read from offset 0 makes a seq_file show the file afresh
-    // (fs/seq_file.c seq_read_iter).
-    char buf[512];
-    ssize_t n = events_fd_ >= 0 ? pread(events_fd_, buf, sizeof buf, 0) : -1;
-    std::string events = n > 0 ? std::string(buf, n) : ReadFile(group_ + "/memory.events");
+    std::string events = Reread(events_fd_, group_ + "/memory.events");
     return Field(events, "max") + Field(events, "oom_kill");
   }
   if (kind_ == Kind::kCgroupV1)
-    return Number(group_ + "/memory.failcnt") + Field(ReadFile(group_ + "/memory.oom_control"), "oom_kill");
+    return strtoull(Reread(events_fd_, group_ + "/memory.failcnt").c_str(), nullptr, 10) +
+           Field(Reread(oom_fd_, group_ + "/memory.oom_control"), "oom_kill");
   return 0;
 }
 

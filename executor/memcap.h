@@ -52,10 +52,11 @@ class MemoryCap {
   bool may_swap_ = false;
   std::string group_;  // the cgroup directory
   int procs_fd_ = -1;  // its cgroup.procs, open for p0 to write "0"
-  // v2: its memory.events, open for LimitEvents (twice a run) to pread:
-  // a path walk and a kernfs open and release per read cost a guest's
-  // program a few hundred microseconds under TCG.
+  // What LimitEvents preads, open once: a path walk and a kernfs open and
+  // release per read cost a guest's program a few hundred microseconds
+  // under TCG. v2: memory.events; v1: memory.failcnt and memory.oom_control.
   int events_fd_ = -1;
+  int oom_fd_ = -1;
 };
 
 }  // namespace mmdiff::exec
