@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -37,7 +38,7 @@ void FaultHandler(int sig, siginfo_t*, void*) {
     return;  // the faulting instruction reruns and kills us
   }
   g_fault_signal = sig;
-  siglongjmp(g_fault_jmp, 1);
+  siglongjmp(g_fault_jmp, 1);  // savemask 0: restores nothing
 }
 
 void InstallFaultHandlers() {
@@ -89,7 +90,9 @@ void OpenProcFiles() {
 
 int GuardedAccess(uint64_t addr, bool write, uint8_t value, uint8_t* loaded) {
   volatile uint8_t* p = reinterpret_cast<volatile uint8_t*>(addr);
-  if (sigsetjmp(g_fault_jmp, 1)) {
+  // No signal mask to save or restore (a syscall per access): the handler
+  // runs with SA_NODEFER, so a fault leaves the mask as it was.
+  if (sigsetjmp(g_fault_jmp, 0)) {
     g_in_access = 0;
     return g_fault_signal;
   }
@@ -100,12 +103,19 @@ int GuardedAccess(uint64_t addr, bool write, uint8_t value, uint8_t* loaded) {
   return 0;
 }
 
-void RunProgramProcess(ExecShared* shared) {
+void RunProgramProcess(ExecShared* shared, uint32_t go, int done_fd) {
   g_shared = shared;
   g_self.proc = 0;
+  g_self.done_fd = done_fd;
   for (int& fd : g_self.file_fds) fd = -1;
   OpenProcFiles();
   InstallFaultHandlers();
+  // The page faults so far: the server's hang detection counts only those
+  // of the program (runner.cc Progress).
+  struct rusage ru;
+  shared->spare_faults = getrusage(RUSAGE_SELF, &ru) == 0 ? ru.ru_minflt + ru.ru_majflt : 0;
+  for (uint32_t now; (now = shared->go.load(std::memory_order_acquire)) != go;)
+    syscall(SYS_futex, reinterpret_cast<uint32_t*>(&shared->go), FUTEX_WAIT, now, nullptr, nullptr, 0);
   KcovStart(shared);
   for (;;) {
     uint32_t turn = shared->turn.load(std::memory_order_acquire);
@@ -130,7 +140,12 @@ void RunProgramProcess(ExecShared* shared) {
     if (op.kind == OpKind::kExit) shared->exited_pid.store(getpid());
     shared->turn.store(next < shared->nops ? shared->ops[next].proc : kTurnDone,
                        std::memory_order_release);
-    FutexWakeAll(&shared->turn);
+    // Only other program processes wait for the turn; a program that never
+    // forked has none (a futex wake is a syscall per op).
+    if (shared->nprocs > 1) FutexWakeAll(&shared->turn);
+    // The trace is complete: the server may answer before the exits.
+    if (next == shared->nops && write(g_self.done_fd, "", 1) < 0) {
+    }
     if (op.kind == OpKind::kExit) _exit(0);
   }
 }

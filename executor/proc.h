@@ -47,14 +47,20 @@ struct ProcSelf {
   bool uffd_event_fork = false;  // one of its contexts reports forks (UFFD_FEATURE_EVENT_FORK)
   bool forked_with_event = false;  // forked by a process whose context reports forks
   int file_fds[kMaxFiles];
+  // The write end of the server's done pipe: the process that ends the
+  // program writes a byte to it (runner.cc reads the trace then, before the
+  // processes' exit); EOF once they are all gone.
+  int done_fd = -1;
 };
 
 extern ProcSelf g_self;
 extern ExecShared* g_shared;
 
-// Entry of p0, called in a fresh child of the server. Runs the turn loop of
-// the program in `shared` until the program ends; never returns.
-[[noreturn]] void RunProgramProcess(ExecShared* shared);
+// Entry of p0, called in a fresh child of the server, possibly while the
+// program before runs: opens its /proc files, installs its fault handlers,
+// then waits until `shared->go` is `go` (the server loaded its program)
+// and runs the turn loop until the program ends; never returns.
+[[noreturn]] void RunProgramProcess(ExecShared* shared, uint32_t go, int done_fd);
 
 // Runs one op in the calling process and fills `res`. For `fork`, returns in
 // both processes; the child's g_self.proc is the new number.

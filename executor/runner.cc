@@ -8,6 +8,7 @@
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <linux/futex.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -30,6 +31,8 @@ int64_t NowMs() { return static_cast<int64_t>(MonotonicNs() / 1000000); }
 }  // namespace
 
 ProgramRunner::~ProgramRunner() {
+  if (running_done_ >= 0) kill(-running_pgid_, SIGKILL);
+  Quiesce();
   if (shared_) munmap(shared_, sizeof(ExecShared));
   if (sigchld_fd_ >= 0) close(sigchld_fd_);
   if (!tmpdir_.empty()) RemoveExecDir(tmpdir_.c_str());
@@ -81,6 +84,11 @@ bool ProgramRunner::Init(std::string* err, uint64_t memory_max, bool may_swap) {
     *err = std::string("signalfd: ") + strerror(errno);
     return false;
   }
+  limit_events_ = memcap_.LimitEvents();
+  // Forking the next p0 while a program runs pays where another CPU is
+  // free to run the program meanwhile; with one CPU (a guest) it is forked
+  // after the answer, while the host checks the trace (AfterAnswer).
+  spawn_while_running_ = sysconf(_SC_NPROCESSORS_ONLN) > 1;
   return true;
 }
 
@@ -140,12 +148,21 @@ uint64_t ProgramRunner::Progress() const {
   return mark;
 }
 
+// Progress() as it is when p0 is let go, without reading /proc on the way:
+// op 0 not begun, p0's faults those of its setup (proc.cc).
+uint64_t ProgramRunner::ProgressAtGo() const {
+  if (shared_->nops == 0 || shared_->ops[0].kind == OpKind::kRead || shared_->ops[0].kind == OpKind::kWrite)
+    return 0;
+  return shared_->spare_faults;
+}
+
 // Returns when every program process is gone (the done pipe hit EOF).
-TraceEnd ProgramRunner::WaitForEnd(int done_fd, pid_t pgid, int timeout_ms) {
+// Or when the program's last op is done (the byte its process writes to the
+// done pipe): *exited says which.
+TraceEnd ProgramRunner::WaitForEnd(int done_fd, pid_t pgid, int timeout_ms, uint64_t progress, bool* exited) {
   int64_t start = NowMs();
   int64_t bound = start + int64_t{timeout_ms} * kSlowBoundFactor;
   int64_t deadline = start + timeout_ms;
-  uint64_t progress = Progress();
   TraceEnd end = TraceEnd::kCompleted;
   bool killed = false;
   for (;;) {
@@ -155,7 +172,12 @@ TraceEnd ProgramRunner::WaitForEnd(int done_fd, pid_t pgid, int timeout_ms) {
     if (n < 0 && errno == EINTR) continue;
     if (pfds[0].revents) {
       char c;
-      if (read(done_fd, &c, 1) <= 0) return end;
+      ssize_t got = read(done_fd, &c, 1);
+      if (got == 1 && !killed) return end;
+      if (got == 0) {
+        *exited = true;
+        return end;
+      }
     }
     if (pfds[1].revents) {
       struct signalfd_siginfo si;
@@ -164,6 +186,12 @@ TraceEnd ProgramRunner::WaitForEnd(int done_fd, pid_t pgid, int timeout_ms) {
       int status;
       pid_t pid;
       while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        if (pid == spare_pid_) {  // the next program's p0 died waiting
+          close(spare_done_);
+          spare_pid_ = -1;
+          spare_done_ = -1;
+          continue;
+        }
         bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
         uint32_t turn = shared_->turn.load();
         if (clean || killed || turn == kTurnDone || turn >= kMaxProcs) continue;
@@ -262,18 +290,14 @@ Trace ProgramRunner::CollectTrace() const {
   return trace;
 }
 
-Trace ProgramRunner::Run(const Program& prog, int timeout_ms) {
-  Reset(prog);
-  // Read before the fork: a one-CPU guest runs p0 only once this process
-  // sleeps in WaitForEnd, so everything between fork and poll delays it.
-  uint64_t limit_events = memcap_.LimitEvents();
+// Forks the next program's p0 ahead of its program: fork, joining the memory
+// cap and opening its files are most of a short program's cost, and here
+// they overlap the program before (on another CPU) or the host's checking
+// of its trace. The child waits for `go` (proc.cc RunProgramProcess).
+bool ProgramRunner::Spawn() {
   int done[2];
-  if (pipe2(done, O_CLOEXEC) < 0) {
-    Trace t;
-    t.results.resize(prog.ops.size());
-    if (!t.results.empty()) t.results[0] = Result{.kind = ResultKind::kLost};
-    return t;
-  }
+  if (pipe2(done, O_CLOEXEC) < 0) return false;
+  uint32_t go = ++go_counter_;
   pid_t pid = fork();
   if (pid == 0) {
     close(done[0]);
@@ -287,34 +311,119 @@ Trace ProgramRunner::Run(const Program& prog, int timeout_ms) {
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
-    RunProgramProcess(shared_);
+    RunProgramProcess(shared_, go, done[1]);
   }
+  int saved = errno;
   close(done[1]);
   if (pid < 0) {
     close(done[0]);
-    Trace t;
-    t.results.resize(prog.ops.size());
-    if (!t.results.empty()) t.results[0] = Result{.kind = ResultKind::kLost, .err = errno};
-    return t;
+    errno = saved;
+    return false;
   }
   setpgid(pid, pid);
-  shared_->pids[0] = pid;
-  SetProgramGroupToKill(pid);
-  TraceEnd end = WaitForEnd(done[0], pid, timeout_ms);
-  waited_ns_ = MonotonicNs();
-  SetProgramGroupToKill(0);
-  close(done[0]);
-  // Every program process is gone but the program did not end: the last
-  // one died (the OOM killer, a signal) before its SIGCHLD was read.
-  if (shared_->turn.load() != kTurnDone && shared_->pc < shared_->nops &&
-      shared_->results[shared_->pc].kind == static_cast<uint8_t>(ResultKind::kNone))
-    shared_->results[shared_->pc].kind = static_cast<uint8_t>(ResultKind::kLost);
-  while (waitpid(-1, nullptr, 0) > 0 || errno == EINTR) {
+  spare_pid_ = pid;
+  spare_done_ = done[0];
+  spare_go_ = go;
+  return true;
+}
+
+void ProgramRunner::DropSpare() {
+  if (spare_pid_ <= 0) return;
+  kill(spare_pid_, SIGKILL);
+  while (waitpid(spare_pid_, nullptr, 0) < 0 && errno == EINTR) {
   }
+  close(spare_done_);
+  spare_pid_ = -1;
+  spare_done_ = -1;
+}
+
+// The processes of a program whose trace is taken: wait until they are all
+// gone (EOF on its done pipe; past the run's timeout they are killed), reap
+// them and remove its files.
+void ProgramRunner::Reap() {
+  if (running_done_ < 0) return;
+  struct pollfd pfd = {running_done_, POLLIN, 0};
+  bool killed = false;
+  for (;;) {
+    int n = poll(&pfd, 1, killed ? -1 : running_timeout_ms_);
+    if (n < 0 && errno == EINTR) continue;
+    if (n == 0) {
+      kill(-running_pgid_, SIGKILL);
+      killed = true;
+      continue;
+    }
+    char c;
+    ssize_t got = read(running_done_, &c, 1);
+    if (got == 0 || (got < 0 && errno != EINTR && errno != EAGAIN)) break;
+  }
+  close(running_done_);
+  running_done_ = -1;
+  // The program's processes are its group (p0's children were reparented
+  // to us): not the spare p0 of the next program.
+  while (waitpid(-running_pgid_, nullptr, 0) > 0 || errno == EINTR) {
+  }
+  SetProgramGroupToKill(0);
   struct signalfd_siginfo si;
   while (read(sigchld_fd_, &si, sizeof si) == sizeof si) {
   }
-  // The regular files of the program's `file` ops (ops.cc: one path per slot).
+}
+
+void ProgramRunner::AfterAnswer() {
+  if (!spawn_while_running_ && spare_pid_ <= 0) Spawn();
+}
+
+void ProgramRunner::Quiesce() {
+  Reap();
+  DropSpare();
+}
+
+Trace ProgramRunner::Run(const Program& prog, int timeout_ms) {
+  Reap();
+  TraceEnd end = TraceEnd::kCompleted;
+  bool exited = false;
+  // A p0 forked ahead may have died while it waited (the OOM killer of the
+  // program before's group, a signal): one that dies before op 0 began is
+  // replaced once by a fresh one.
+  for (int attempt = 0; attempt < 2; attempt++) {
+    if (spare_pid_ <= 0 && !Spawn()) {
+      Trace t;
+      t.results.resize(prog.ops.size());
+      if (!t.results.empty()) t.results[0] = Result{.kind = ResultKind::kLost, .err = errno};
+      return t;
+    }
+    Reset(prog);
+    pid_t pid = spare_pid_;
+    int done = spare_done_;
+    spare_pid_ = -1;
+    spare_done_ = -1;
+    shared_->pids[0] = pid;
+    SetProgramGroupToKill(pid);
+    uint64_t progress = ProgressAtGo();
+    shared_->go.store(spare_go_, std::memory_order_release);
+    syscall(SYS_futex, reinterpret_cast<uint32_t*>(&shared_->go), FUTEX_WAKE, 1, nullptr, nullptr, 0);
+    // The next program's p0, while this one runs on another CPU (with one
+    // CPU: AfterAnswer). A failure here is retried before the next program.
+    if (spawn_while_running_) Spawn();
+    exited = false;
+    end = WaitForEnd(done, pid, timeout_ms, progress, &exited);
+    waited_ns_ = MonotonicNs();
+    running_done_ = done;
+    running_pgid_ = pid;
+    running_timeout_ms_ = timeout_ms;
+    if (!exited) break;
+    Reap();
+    if (shared_->first_op_ns != 0 || shared_->nops == 0) break;
+  }
+  if (exited) {
+    // Every program process is gone but the program did not end: the last
+    // one died (the OOM killer, a signal) before its SIGCHLD was read.
+    if (shared_->turn.load() != kTurnDone && shared_->pc < shared_->nops &&
+        shared_->results[shared_->pc].kind == static_cast<uint8_t>(ResultKind::kNone))
+      shared_->results[shared_->pc].kind = static_cast<uint8_t>(ResultKind::kLost);
+  }
+  // The regular files of the program's `file` ops (ops.cc: one path per
+  // slot), gone with the trace: a process still exiting keeps its own
+  // reference to its file.
   bool used[kMaxFiles] = {};
   for (const Op& op : prog.ops)
     if (op.kind == OpKind::kFile && op.file < kMaxFiles) used[op.file] = true;
@@ -325,13 +434,14 @@ Trace ProgramRunner::Run(const Program& prog, int timeout_ms) {
   if (end == TraceEnd::kTimeLimit)
     trace.console = "still making progress after " + std::to_string(timeout_ms * kSlowBoundFactor) +
                     " ms (" + std::to_string(kSlowBoundFactor) + " x --timeout)";
-  MarkMemoryLimit(limit_events, &trace);
+  MarkMemoryLimit(&trace);
+  if (!answer_before_exit_) Reap();
   return trace;
 }
 
 // A run that hit the cap is not judged: the kernel answered a limit the
 // model does not know (ENOMEM, reclaim, the OOM killer).
-void ProgramRunner::MarkMemoryLimit(uint64_t events_before, Trace* trace) const {
+void ProgramRunner::MarkMemoryLimit(Trace* trace) {
   bool hit = false;
   if (memcap_.kind() == MemoryCap::Kind::kRlimitAs) {
     // RLIMIT_AS shows only as ENOMEM from the calls that grow the address
@@ -342,7 +452,11 @@ void ProgramRunner::MarkMemoryLimit(uint64_t events_before, Trace* trace) const 
              (k == OpKind::kMmap || k == OpKind::kMremap);
     }
   } else {
-    hit = memcap_.LimitEvents() != events_before;
+    // The count after the program before is the one before this program:
+    // between programs no program process runs (a spare only waits).
+    uint64_t events = memcap_.LimitEvents();
+    hit = events != limit_events_;
+    limit_events_ = events;
   }
   if (!hit) return;
   trace->end = TraceEnd::kMemoryLimit;

@@ -36,7 +36,23 @@ class ProgramRunner {
   // past that it ends as TraceEnd::kTimeLimit. One that hit the memory cap
   // ends as TraceEnd::kMemoryLimit (its ops as the kernel answered them:
   // err ENOMEM, or kLost when the OOM killer took the process).
+  //
+  // Run returns once the trace is complete; the program's processes may
+  // still be exiting (answer_before_exit) and are reaped by the next Run or
+  // Quiesce. p0 of the next program is forked ahead (Spawn).
   Trace Run(const Program& prog, int timeout_ms);
+
+  // After the trace was sent: forks the next program's p0 where Run did not
+  // (one CPU: the fork then overlaps the host's checking, not the program).
+  void AfterAnswer();
+
+  // No program process left, not even the next program's p0: before the
+  // server forks anything else (the bare loop, a binary).
+  void Quiesce();
+  // Whether Run may return before the program's processes are gone. A
+  // guest's server reads /dev/kmsg after each run, and a splat of the
+  // processes' exit (a bad rss-counter, a page-table check) belongs to it.
+  void set_answer_before_exit(bool on) { answer_before_exit_ = on; }
 
   const MemoryCap& memory_cap() const { return memcap_; }
 
@@ -57,13 +73,17 @@ class ProgramRunner {
  private:
   void Reset(const Program& prog);
   // kCompleted, or kTimeLimit when a progressing program hit the bound.
-  TraceEnd WaitForEnd(int done_fd, pid_t pgid, int timeout_ms);
+  TraceEnd WaitForEnd(int done_fd, pid_t pgid, int timeout_ms, uint64_t progress, bool* exited);
   uint64_t Progress() const;
+  uint64_t ProgressAtGo() const;
+  bool Spawn();
+  void DropSpare();
+  void Reap();
   Trace CollectTrace() const;
   // page_region[] at area+off, as arena pages.
   std::vector<ScanRegion> Regions(const uint8_t* area, uint32_t off, uint32_t count) const;
   void CollectCross(const ExecResult& e, CrossAnswer* c) const;
-  void MarkMemoryLimit(uint64_t events_before, Trace* trace) const;
+  void MarkMemoryLimit(Trace* trace);
 
   ExecShared* shared_ = nullptr;
   int sigchld_fd_ = -1;
@@ -73,6 +93,18 @@ class ProgramRunner {
   MemoryCap memcap_;
   uint64_t waited_ns_ = 0;
   bool kcov_ = false;
+  uint64_t limit_events_ = 0;  // MemoryCap::LimitEvents after the last run
+  // The next program's p0, waiting for go == spare_go_, and its done pipe.
+  pid_t spare_pid_ = -1;
+  int spare_done_ = -1;
+  uint32_t spare_go_ = 0, go_counter_ = 0;
+  bool spawn_while_running_ = false;
+  bool answer_before_exit_ = false;
+  // The last program, until Reap: its done pipe (-1: reaped), group and
+  // timeout.
+  int running_done_ = -1;
+  pid_t running_pgid_ = -1;
+  int running_timeout_ms_ = 0;
 };
 
 }  // namespace mmdiff::exec

@@ -66,6 +66,7 @@ int Serve(Channel* channel, const ServeOptions& options) {
     return 1;
   }
   int kmsg = watch_kmsg ? open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC) : -1;
+  runner.set_answer_before_exit(kmsg < 0);
   if (kmsg >= 0) lseek(kmsg, 0, SEEK_END);
   if (!options.guest) CleanUpExecDirAtExit(runner.tmpdir());
   uint64_t fault_around = ReadFaultAround();
@@ -134,6 +135,7 @@ int Serve(Channel* channel, const ServeOptions& options) {
         timings.exit_ns += waited - last;
         timings.after_ns += sent - waited;
         timings.served_ns += sent - arrived;
+        runner.AfterAnswer();
         break;
       }
       case MsgType::kTimings: {
@@ -151,6 +153,7 @@ int Serve(Channel* channel, const ServeOptions& options) {
           SendError(channel, "malformed bare-loop request");
           break;
         }
+        runner.Quiesce();
         long n = RunBareLoop(ms / 1000.0);
         ByteWriter w;
         w.U64(n < 0 ? UINT64_MAX : static_cast<uint64_t>(n));
@@ -169,6 +172,7 @@ int Serve(Channel* channel, const ServeOptions& options) {
         }
         std::span<const uint8_t> rest = r.rest();
         BinaryRun run;
+        runner.Quiesce();
         if (!RunBinary({rest.begin(), rest.end()}, args, static_cast<int>(timeout_ms), runner.tmpdir(), &run,
                        &err)) {
           SendError(channel, err);

@@ -74,6 +74,11 @@ struct ExecResult {
 };
 
 struct ExecShared {
+  // The program p0 may run: p0 is forked ahead, while the program before
+  // runs, and waits until `go` is the number it was forked for (runner.cc).
+  std::atomic<uint32_t> go;
+  // p0's page faults when it began to wait for `go` (its own setup's).
+  uint64_t spare_faults;
   std::atomic<uint32_t> turn;
   uint32_t pc;
   uint32_t nops;

@@ -1,7 +1,8 @@
 // Resource limits on the programs under test, on the running kernel: the
 // memory cap ends a program that would take the host's memory as a memory
 // limit (not a hang), a slow program that makes progress ends as a time
-// limit, and only a program that makes no progress is a hang.
+// limit, and only a program that makes no progress is a hang. And the p0
+// forked ahead of its program: a dead one is replaced.
 #include <signal.h>
 #include <unistd.h>
 
@@ -26,6 +27,9 @@ const char kSlowPopulate[] =
     "madvise 0 196608 populate_write\n"
     "write 0\n";
 
+// What kSlowPopulate maps.
+const std::vector<std::string> kStuckArena = {"100000000000-100030000000"};
+
 // A program's p0 leads its own process group (runner.cc).
 bool LeadsItsGroup(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
@@ -34,6 +38,23 @@ bool LeadsItsGroup(pid_t pid) {
   int ppid = 0, pgrp = 0;
   return paren != std::string::npos && sscanf(stat.c_str() + paren + 2, "%*c %d %d", &ppid, &pgrp) == 2 &&
          pgrp == pid;
+}
+
+// The arena mappings of a process (/proc/PID/maps lines from kArenaBase
+// on), and whether it has any mapping at all: a process that is exiting has
+// none.
+std::vector<std::string> ArenaMaps(pid_t pid, bool* any = nullptr) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/maps");
+  std::vector<std::string> out;
+  std::string line;
+  if (any) *any = false;
+  while (std::getline(in, line)) {
+    if (any) *any = true;
+    uint64_t start = strtoull(line.c_str(), nullptr, 16);
+    if (start >= kArenaBase && start < kArenaBase + uint64_t{kArenaPages} * kPageSize)
+      out.push_back(line.substr(0, line.find(' ')));
+  }
+  return out;
 }
 
 std::vector<pid_t> Children(pid_t pid) {
@@ -121,11 +142,13 @@ TEST(ExecutorLimits, StuckProgramIsAHang) {
   for (int attempt = 0; attempt < 3; attempt++) {
     stopped = false;
     std::thread stopper([&] {
-      // The executor is our child; the program's p0 is its child.
+      // The executor is our child; the program's p0 is its child, and the
+      // one that maps what this program maps (not the p0 of the program
+      // before, which may still be exiting, nor the next one's, waiting).
       for (int i = 0; i < 2000 && !stopped.load(); i++) {
         for (pid_t executor : Children(getpid()))
           for (pid_t p0 : Children(executor))
-            if (LeadsItsGroup(p0) && kill(p0, SIGSTOP) == 0) stopped.store(true);
+            if (LeadsItsGroup(p0) && ArenaMaps(p0) == kStuckArena && kill(p0, SIGSTOP) == 0) stopped.store(true);
         usleep(1000);
       }
     });
@@ -138,6 +161,42 @@ TEST(ExecutorLimits, StuckProgramIsAHang) {
   EXPECT_TRUE(trace.results[0].kind == ResultKind::kHang || trace.results[1].kind == ResultKind::kHang);
   Judgement j = JudgeKernelRun(prog, trace, HostProfile618());
   EXPECT_EQ(j.kind, Judgement::Kind::kFail) << j.line;
+}
+
+// The next program's p0 is forked ahead and waits (runner.cc Spawn). Killed
+// while it waits (the OOM killer, a user), it is replaced: the next program
+// runs as ever.
+TEST(ExecutorSpare, ADeadSpareIsReplaced) {
+  auto target = MakeTestTarget();
+  ASSERT_TRUE(target);
+  Program prog;
+  ASSERT_NO_FATAL_FAILURE(Parse("mmap 0 4 rw anon private\nwrite 1\npagemap 0 4\nfork\np1: write 2\n", &prog));
+  Trace trace;
+  ASSERT_NO_FATAL_FAILURE(RunProgram(target.get(), prog, &trace));
+  int killed = 0;
+  for (int i = 0; i < 1000 && killed == 0; i++) {
+    for (pid_t executor : Children(getpid()))
+      for (pid_t child : Children(executor))
+        if (bool any; LeadsItsGroup(child) && ArenaMaps(child, &any).empty() && any && kill(child, SIGKILL) == 0)
+          killed++;
+    if (killed == 0) usleep(1000);
+  }
+  EXPECT_EQ(killed, 1) << "no waiting p0 found";
+  for (int run = 0; run < 3; run++) {
+    ASSERT_NO_FATAL_FAILURE(RunProgram(target.get(), prog, &trace));
+    ASSERT_EQ(trace.end, TraceEnd::kCompleted) << trace.console;
+    for (size_t i = 0; i < trace.results.size(); i++)
+      EXPECT_NE(trace.results[i].kind, ResultKind::kLost) << "op " << i;
+    EXPECT_EQ(trace.results[2].kind, ResultKind::kPagemap);
+    EXPECT_EQ(trace.results[3].value, 1);
+    Judgement j = JudgeKernelRun(prog, trace, HostProfile618());
+    EXPECT_EQ(j.kind, Judgement::Kind::kPass) << j.line;
+  }
+  // A program's processes may still exit after its trace is answered; the
+  // next run reaps them: twenty runs leave at most the last program's two
+  // processes and one waiting p0.
+  for (int run = 0; run < 20; run++) ASSERT_NO_FATAL_FAILURE(RunProgram(target.get(), prog, &trace));
+  for (pid_t executor : Children(getpid())) EXPECT_LE(Children(executor).size(), 3u);
 }
 
 }  // namespace
