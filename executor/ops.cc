@@ -89,6 +89,7 @@ uint8_t* CrossAlloc(size_t bytes, uint32_t* off) {
 // overlapping [start, end) maps with PMDs (executor/smaps.cc says why smaps),
 // read right after that answer.
 void CrossSmaps(uint64_t start, uint64_t end, ExecResult* res) {
+  if (!g_shared->may_map_pmd) return;
   uint32_t off;
   auto* vmas = reinterpret_cast<SmapsVma*>(CrossAlloc(kMaxSmapsVmas * sizeof(SmapsVma), &off));
   if (!vmas) return;

@@ -92,6 +92,35 @@ bool ProgramRunner::Init(std::string* err, uint64_t memory_max, bool may_swap) {
   return true;
 }
 
+// Whether some VMA of the program could ever hold a PMD mapping (a THP or a
+// 2 MiB hugetlb page): only if the arena ranges its mmap and mremap ops give
+// cover, together, a whole PMD-aligned 2 MiB block, since every arena VMA is
+// made by those ops (merges join only what they made). Otherwise smaps can
+// only say 0 for every VMA, and the program skips reading it (ops.cc
+// CrossSmaps: a few tens of microseconds per observation, most of a short
+// program's time in a TCG guest).
+static bool MayMapPmd(const Program& prog) {
+  std::vector<std::pair<uint64_t, uint64_t>> ranges;
+  for (const Op& op : prog.ops) {
+    if (op.kind == OpKind::kMmap) ranges.push_back({op.page, uint64_t{op.page} + op.npages});
+    if (op.kind == OpKind::kMremap) {
+      uint64_t at = (op.flags & kFlagMove) ? op.new_page : op.page;
+      ranges.push_back({at, at + op.new_npages});
+    }
+  }
+  std::sort(ranges.begin(), ranges.end());
+  uint64_t start = 0, end = 0;
+  for (size_t i = 0; i <= ranges.size(); i++) {
+    if (i < ranges.size() && ranges[i].first <= end) {
+      end = std::max(end, ranges[i].second);
+      continue;
+    }
+    if ((start + kPagesPerPmd - 1) / kPagesPerPmd * kPagesPerPmd + kPagesPerPmd <= end) return true;
+    if (i < ranges.size()) start = ranges[i].first, end = ranges[i].second;
+  }
+  return false;
+}
+
 void ProgramRunner::Reset(const Program& prog) {
   ExecShared* s = shared_;
   uint32_t n = static_cast<uint32_t>(prog.ops.size());
@@ -105,6 +134,7 @@ void ProgramRunner::Reset(const Program& prog) {
   s->kcov_on = kcov_;  // the map is empty: KcovTakeFeatures cleared it
   s->data_used = 0;
   s->cross_used = 0;
+  s->may_map_pmd = MayMapPmd(prog);
   s->exited_pid.store(0);
   memset(s->pids, 0, sizeof s->pids);
   for (int p = 0; p < kMaxProcs; p++) {

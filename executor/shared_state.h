@@ -87,6 +87,9 @@ struct ExecShared {
   uint32_t scan_default_ret; // return_mask when a scan has no ret= (0: no PAGEMAP_SCAN)
   uint32_t data_used;
   uint32_t cross_used;
+  // Whether a VMA of the program could hold a PMD mapping (runner.cc
+  // MayMapPmd); if not, smaps is not read (ops.cc CrossSmaps).
+  uint32_t may_map_pmd;
   // A process that ran `exit` and passed the turn on, but may still be
   // tearing down its mm; the next process waits for it (proc.cc).
   std::atomic<int32_t> exited_pid;

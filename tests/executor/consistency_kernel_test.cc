@@ -60,12 +60,12 @@ scan 0 20 max=3
                             false, &trace);
   EXPECT_EQ(j.kind, Judgement::Kind::kPass) << j.line;
   // pagemap, 3 scans, 2 split scans, the filtered scan against the
-  // unfiltered one, huge against smaps after the pagemap and the whole scan
-  // (the other scans stop short of the VMAs' ends).
-  EXPECT_EQ(j.verdict.consistency.checks, 9u);
+  // unfiltered one. No VMA of 20 pages can hold a PMD, so smaps is not read
+  // (executor/runner.cc MayMapPmd; SmapsOnlyWhereAPmdCanMap).
+  EXPECT_EQ(j.verdict.consistency.checks, 7u);
   EXPECT_EQ(j.verdict.consistency.split, 2u);
   EXPECT_EQ(j.verdict.consistency.mask, 1u);
-  EXPECT_EQ(j.verdict.consistency.huge, 2u);
+  EXPECT_EQ(j.verdict.consistency.huge, 0u);
   EXPECT_EQ(j.verdict.consistency.skipped, 0u);
   const CrossAnswer& c = trace.results[8].cross;
   EXPECT_EQ(c.kind, CrossAnswer::kAnswered);
@@ -73,6 +73,37 @@ scan 0 20 max=3
   EXPECT_FALSE(c.regions.empty());
   EXPECT_TRUE(trace.results[10].cross.resplit);
   EXPECT_NE(trace.zero_pfn, 0u) << "the executor runs as root and sees PFNs";
+}
+
+// smaps is read where the program's mmap and mremap ranges together cover a
+// whole PMD-aligned 2 MiB block, and only there: elsewhere it could only
+// say 0 (executor/runner.cc MayMapPmd).
+TEST(ConsistencyKernel, SmapsOnlyWhereAPmdCanMap) {
+  KernelFeatures features;
+  auto target = HostTarget(&features);
+  ASSERT_TRUE(target);
+  if (!(features.features & kFeatPagemapScan)) GTEST_SKIP() << "no PAGEMAP_SCAN";
+  KernelProfile profile = MakeProfile(features);
+  struct Case {
+    const char* maps;
+    bool smaps;
+  } cases[] = {
+      {"mmap 0 511 rw anon private\n", false},
+      {"mmap 100 500 rw anon private\n", false},  // covers 100..600: no aligned block
+      {"mmap 0 512 rw anon private\n", true},
+      {"mmap 0 300 rw anon private\nmmap 300 300 rw anon private\n", true},  // merged
+      {"mmap 0 8 rw anon private\nmremap 0 8 600\n", true},                   // grown
+      {"mmap 0 8 rw anon private\nmremap 0 8 512 move 1024\n", true},         // moved
+      {"mmap 0 8 rw anon private\nmremap 0 8 511 move 1024\n", false},
+  };
+  for (const Case& c : cases) {
+    Trace trace;
+    Judgement j = RunAndJudge(target.get(), profile, std::string(c.maps) + "write 0\npagemap 0 8\n", false, &trace);
+    EXPECT_EQ(j.kind, Judgement::Kind::kPass) << c.maps << j.line;
+    const CrossAnswer& cross = trace.results.back().cross;
+    EXPECT_EQ(cross.kind, CrossAnswer::kAnswered) << c.maps;
+    EXPECT_EQ(cross.has_smaps, c.smaps) << c.maps;
+  }
 }
 
 // A THP, the huge zero page and hugetlb where the kernel has them: PAGE_IS_HUGE
