@@ -262,7 +262,7 @@ void CompactWriter::Analyze() {
       chain_ = prog_.ops[j].proc != prog_.ops[i].proc;
   if (thread_) uffd_ = true;  // the thread polls every uffd: adopt() gives it one
   if (req_ & kFeatSoftDirty) pm_ = cr_ = true;
-  if (req_ & (kFeatPagemapScan | kFeatScanSoftDirty)) scan_ = pm_ = cats_ = true;
+  if (req_ & (kFeatPagemapScan | kFeatScanSoftDirty)) scan_ = pm_ = true;
   if (req_ & kFeatGuard) uses_.insert("MADV_GUARD_INSTALL");
 }
 
@@ -441,10 +441,11 @@ std::string CompactWriter::CheckLines(const ReproCheck& c) {
   }
   if (op.kind == OpKind::kScan) {
     // got[] against each allowed result as mmdiff prints it.
+    if (c.allowed.size() == 1) return "\tcheck_scan(" + Quoted1(what) + ", " + Quoted1(text) + ");\n";
     std::string cond;
     for (const Result& r : c.allowed)
       cond += std::string(cond.empty() ? "" : " &&\n\t    ") + "strcmp(got, " + Quoted1(PrintResult(op, r)) + ")";
-    return "\tif (" + cond + ")\n\t\tscan_fail(" + Quoted1(what) + ", " + Quoted1(text) + ");\n";
+    return "\tif (" + cond + ")\n\t\tcheck_scan(" + Quoted1(what) + ", " + Quoted1(text) + ");\n";
   }
   if (c.allowed.size() == 1) {
     want_ = true;
@@ -574,8 +575,13 @@ std::string CompactWriter::Require() {
       uses_.insert(name);
       b += skip(std::string("!(api.features & ") + name + ")", feat);
     }
-  if (req_ & kFeatPagemapScan) b += skip("!cats", kFeatPagemapScan);
-  if (req_ & kFeatScanSoftDirty) b += skip("!(cats & PAGE_IS_SOFT_DIRTY)", kFeatScanSoftDirty);
+  // Without `cats` (every scan has its ret=): one scan of nothing, which a
+  // kernel without PAGEMAP_SCAN (ENOTTY) or the category (EINVAL) refuses.
+  std::string probe = "ioctl(pm, PAGEMAP_SCAN, &(struct pm_scan_arg){.size = sizeof(struct pm_scan_arg)";
+  if (req_ & kFeatPagemapScan) b += skip(cats_ ? "!cats" : probe + "})", kFeatPagemapScan);
+  if (req_ & kFeatScanSoftDirty)
+    b += skip(cats_ ? "!(cats & PAGE_IS_SOFT_DIRTY)" : probe + ", .return_mask = PAGE_IS_SOFT_DIRTY})",
+              kFeatScanSoftDirty);
   if (req_ & kFeatThp)
     b += "\tchar thp[64] = \"\";\n\tint t = open(\"/sys/kernel/mm/transparent_hugepage/enabled\", O_RDONLY);\n" +
          skip("read(t, thp, sizeof thp - 1) < 0 || (!strstr(thp, \"[always]\") && !strstr(thp, \"[madvise]\"))",
@@ -647,6 +653,7 @@ std::string CompactWriter::Write() {
   if (chain_)
     oneliners += "static int child_status(void) { int st = 1; wait(&st); return WIFEXITED(st) ? WEXITSTATUS(st) : "
                  "(printf(\"FAIL: the child died of signal %d\\n\", WTERMSIG(st)), 1); }\n";
+  if (want_) oneliners += kCWant;
   helpers = oneliners;
   if (forks_ && !chain_)
     add(Fmt("static int me, holding = 1, turns[%d][2]; /* this process (p0, p1, ...), whether it has the turn, a pipe each */\n",
@@ -659,9 +666,7 @@ std::string CompactWriter::Write() {
   if (dir_) add(kCFileDir);
   if (slots_) add(kCSlot);
   if (fault_around_) add(kCFaultAround);
-  if (scan_calls_) add(CScan(vec_, scan_const_, scan_varies_));
-  if (scan_fail_) add(kCScanFail);
-  if (want_) add(kCWant);
+  if (scan_calls_) add(CScan(vec_, scan_const_, scan_varies_) + (scan_fail_ ? kCScanFail : ""));
   if (expect_) add(kCExpect);
   std::string bits = expect_page_ || expect_multi_ ? CPagemapBitTable() : "";  // once, before the first
   if (expect_page_) add(std::exchange(bits, "") + kCExpectPage);

@@ -340,12 +340,18 @@ std::string CScanUapi(const std::string& body) {
   std::string defs;
   if (used("PM_SCAN_WP_MATCHING")) defs += Fmt("#define PM_SCAN_WP_MATCHING %d\n", PM_SCAN_WP_MATCHING);
   if (used("PM_SCAN_CHECK_WPASYNC")) defs += Fmt("#define PM_SCAN_CHECK_WPASYNC %d\n", PM_SCAN_CHECK_WPASYNC);
+  // The categories used, as one enum wrapped at about 100 columns.
   auto names = ScanCategoryNames();
+  std::string cats, line = "enum {";
   for (size_t b = 0; b < names.size(); b++) {
     std::string name = "PAGE_IS_" + std::string(names[b]);
     for (char& c : name) c = static_cast<char>(toupper(c));
-    if (used(name)) defs += Fmt("#define %s (1 << %zu)\n", name.c_str(), b);
+    if (!used(name)) continue;
+    std::string item = Fmt(" %s = 1 << %zu,", name.c_str(), b);
+    if (line.size() + item.size() > 100) cats += line + "\n", line = "\t", item.erase(0, 1);
+    line += item;
   }
+  if (line != "enum {") defs += cats + line.substr(0, line.size() - 1) + " };\n";
   // Declared here whatever the system headers say (linux/fs.h is not
   // included): older ones lack PAGEMAP_SCAN, newer ones would clash.
   return std::string(R"C(struct page_region { unsigned long long start, end, categories; }; /* include/uapi/linux/fs.h, 6.7 */
@@ -385,18 +391,18 @@ std::string CScan(uint32_t vec_len, const ScanArgList& constant, const std::arra
          "/* PAGEMAP_SCAN of pages [page, page + n) (Documentation/admin-guide/mm/pagemap.rst) into got[] */\n"
          "static void scan(long page, long n" + params + ")\n{\n" + init + "};\n" +
          "\tlong r = ioctl(pm, PAGEMAP_SCAN, &arg), a0 = (long)ADDR(0);\n"
-         "\tint len = r < 0 ? sprintf(got, \"err %s\", strerrorname_np(errno)) : sprintf(got, \"= %ld\", r);\n\n"
-         "\tfor (long k = 0; k < r; k++) {\n"
-         "\t\tlen += sprintf(got + len, \" [%llu,%llu):\", (regions[k].start - a0) / PAGE, (regions[k].end - a0) / PAGE);\n"
-         "\t\tfor (int b = 0; b < " + std::to_string(letters.size()) + "; b++) /* the categories' letters, or - */\n"
-         "\t\t\tlen += regions[k].categories >> b & 1 ? sprintf(got + len, \"%c\", \"" + letters + "\"[b]) : 0;\n"
-         "\t\tlen += regions[k].categories ? 0 : sprintf(got + len, \"-\");\n\t}\n"
+         "\tint len = r < 0 ? sprintf(got, \"err %s\", strerrorname_np(errno)) : sprintf(got, \"= %ld\", r);\n"
+         "\tfor (long k = 0; k < r; k++) { /* [start,end): and the categories' letters, or - */\n"
+         "\t\tlen += sprintf(got + len, \" [%llu,%llu):%s\", (regions[k].start - a0) / PAGE, (regions[k].end - a0) / PAGE,\n"
+         "\t\t\t       regions[k].categories ? \"\" : \"-\");\n"
+         "\t\tfor (int b = 0; b < " + std::to_string(letters.size()) + "; b++)\n"
+         "\t\t\tlen += regions[k].categories >> b & 1 ? sprintf(got + len, \"%c\", \"" + letters + "\"[b]) : 0;\n\t}\n"
          "\tif (r >= 0)\n\t\tsprintf(got + len, \" end=%llu\", (arg.walk_end - a0) / PAGE);\n}\n";
 }
 
 const char kCScanFail[] =
-    "static void scan_fail(const char *step, const char *want) { printf(\"FAIL: %s gave %s (expected %s)\\n\", step, got, "
-    "want), exit(1); }\n";
+    "static void check_scan(const char *step, const char *want) { if (strcmp(got, want)) printf(\"FAIL: %s gave %s "
+    "(expected %s)\\n\", step, got, want), exit(1); }\n";
 
 const char kCScanCategories[] =
     "\tfor (int b = 0; b < 16; b++) /* the categories this kernel accepts: a scan without ret= asks for all */\n"
@@ -415,10 +421,7 @@ static void expect(long r, int n, const long *allowed, const char *what)
 )C";
 
 const char kCWant[] = R"C(static void want(long r, long allowed, const char *what) /* r: 0 ok, -errno, or a value */
-{
-	if (r != allowed)
-		printf("FAIL: step %d: %s, gave %ld %s\n", step, what, r, r < 0 ? strerror(-r) : ""), exit(1);
-}
+{ if (r != allowed) printf("FAIL: step %d: %s, gave %ld %s\n", step, what, r, r < 0 ? strerror(-r) : ""), exit(1); }
 )C";
 
 std::string CPagemapBitTable() {

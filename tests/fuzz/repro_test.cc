@@ -349,6 +349,13 @@ scan 0 4 wp_matching check_wpasync req=wpallowed,written,file,present inv=swappe
     checks += "_Static_assert((" + name + ") == (" + value + "), \"" + name + "\");\n";
     n++;
   }
+  // The scan categories are one enum.
+  std::regex item("(PAGE_IS_[A-Z_]+) = ([^,}]+)");
+  for (std::sregex_iterator it(c.begin(), c.end(), item), end; it != end; ++it) {
+    std::string name = (*it)[1], value = (*it)[2];
+    checks += "_Static_assert((" + name + ") == (" + value + "), \"" + name + "\");\n";
+    n++;
+  }
   EXPECT_GE(n, 16) << c;  // PAGEMAP_SCAN, 2 flags, 9 categories, 4 newer constants
   std::string source = "#define _GNU_SOURCE\n#include \"" MMDIFF_SOURCE_DIR "/executor/uapi.h\"\n" + checks +
                        "int main(void) { return 0; }\n";
