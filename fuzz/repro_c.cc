@@ -659,7 +659,7 @@ std::string CompactWriter::Write() {
     add(Fmt("static int me, holding = 1, turns[%d][2]; /* this process (p0, p1, ...), whether it has the turn, a pipe each */\n",
             prog_.NumProcs()) +
         (child_exits_ ? kCTurnsExit : kCTurns) + "\n" + kCReap);
-  if (thread_) add(procs_ || sync_faults_ ? CHandler(procs_, prog_.NumProcs(), fault_kinds_) : kCEventReader);
+  if (thread_) add(procs_ || sync_faults_ ? CHandler(procs_, prog_.NumProcs(), fault_kinds_, sync_faults_) : kCEventReader);
   if (!borrow_at_.empty() || !wait_held_at_.empty()) add(kCHeld);
   if (!borrow_at_.empty()) add(kCBorrow);
   if (acc_) add(sync_faults_ ? CAccessFaults(procs_, signals_) : kCAccess);

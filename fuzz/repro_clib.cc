@@ -149,37 +149,59 @@ std::string Edit(std::string s, const std::string& from, const std::string& to) 
 // process that read the fork event, and the child takes that fd with
 // pidfd_getfd for its uffd ops. Fault counts are per process, in shared
 // memory, as the executor's g_shared->faults.
-std::string CHandler(bool procs, int nprocs, uint8_t kinds) {
+std::string CHandler(bool procs, int nprocs, uint8_t kinds, bool faults) {
   std::string h = kCHandler;
+  // No access can fault into a registered range: the thread only reads
+  // events (a fork's, which the forking process waits for).
+  if (!faults) {
+    size_t from = h.find("\t\t\tunsigned long a = ");
+    std::string last = "\t\t\tioctl(uffds[i], UFFDIO_WAKE, &(struct uffdio_range){a, PAGE});\n";
+    size_t to = h.find(last);
+    if (from != std::string::npos && to != std::string::npos) h.erase(from, to + last.size() - from);
+    h = Edit(h, " || m.event != UFFD_EVENT_PAGEFAULT)\n", ")\n");
+    h = Edit(h, "static char zeros[2 << 20] __attribute__((aligned(1 << 21)));\n", "");
+    h = Edit(h, "/* Resolves sync faults as mmdiff's executor does; reads events (the kernel waits for them). */",
+             "/* Reads events (the kernel waits for them); no access of the program can fault into a registration. */");
+    h = Edit(h, "static int uffds[16], nuffds, faults[3]; /* wp, missing, minor faults resolved */",
+             "static int uffds[16], nuffds;");
+  }
   // Only the faults that can happen: a program registered for WP alone needs
   // no zero page and no UFFDIO_CONTINUE.
-  if (kinds && !(kinds & kFaultMissing)) {
+  if (faults && kinds && !(kinds & kFaultMissing)) {
     h = Edit(h, "static char zeros[2 << 20] __attribute__((aligned(1 << 21)));\n", "");
     h = Edit(h, "\t\t\tif (k == 1 && (!ioctl(uffds[i], UFFDIO_ZEROPAGE, &(struct uffdio_zeropage){.range = {a, PAGE}}) ||\n"
                 "\t\t\t\t       !ioctl(uffds[i], UFFDIO_COPY, &(struct uffdio_copy){a, (unsigned long)zeros, PAGE}) ||\n"
                 "\t\t\t\t       (errno == EINVAL && !ioctl(uffds[i], UFFDIO_COPY, &(struct uffdio_copy){\n"
                 "\t\t\t\t\t\ta & ~((2ul << 20) - 1), (unsigned long)zeros, 2ul << 20}))))\n\t\t\t\tcontinue;\n", "");
   }
-  if (kinds && !(kinds & kFaultMinor))
+  if (faults && kinds && !(kinds & kFaultMinor))
     h = Edit(h, "\t\t\tif (k == 2 && (!ioctl(uffds[i], UFFDIO_CONTINUE, &(struct uffdio_continue){.range = {a, PAGE}}) ||\n"
                 "\t\t\t\t       (errno == EINVAL && !ioctl(uffds[i], UFFDIO_CONTINUE, &(struct uffdio_continue){\n"
                 "\t\t\t\t\t\t.range = {a & ~((2ul << 20) - 1), 2ul << 20}}))))\n"
                 "\t\t\t\tcontinue;\n", "");
   if (!procs) return h;
-  std::string s = Edit(h, "static int uffds[16], nuffds, faults[3]; /* wp, missing, minor faults resolved */\n"
-                                  "static int adopt(int fd) { uffds[nuffds] = fd, ",
-                       Fmt("static struct { /* shared by the processes: the fork being made, each child's uffd in its holder, faults */\n"
-                           "\tint forking, held_pid[%d], held_fd[%d], faults[%d][3]; /* wp, missing, minor faults resolved */\n"
+  std::string statics = faults ? "static int uffds[16], nuffds, faults[3]; /* wp, missing, minor faults resolved */\n"
+                               : "static int uffds[16], nuffds;\n";
+  std::string shared =
+      faults ? Fmt("\tint forking, held_pid[%d], held_fd[%d], faults[%d][3]; /* wp, missing, minor faults resolved */\n",
+                   nprocs, nprocs, nprocs)
+             : Fmt("\tint forking, held_pid[%d], held_fd[%d];\n", nprocs, nprocs);
+  std::string s = Edit(h, statics + "static int adopt(int fd) { uffds[nuffds] = fd, ",
+                       std::string("static struct { /* shared by the processes: the fork being made, each child's uffd "
+                                   "in its holder") + (faults ? ", faults" : "") + " */\n" + shared +
                            "} *sh;\nstatic int uffds[16], owner[16], nuffds;\n"
-                           "static int adopt(int fd, int p) { uffds[nuffds] = fd, owner[nuffds] = p, ",
-                           nprocs, nprocs, nprocs));
-  s = Edit(s, "sizeof m || m.event != UFFD_EVENT_PAGEFAULT)\n",
-           "sizeof m)\n\t\t\t\tcontinue;\n"
-           "\t\t\tif (m.event == UFFD_EVENT_FORK) /* the child's context: its faults come here */\n"
-           "\t\t\t\tsh->held_fd[sh->forking] = m.arg.fork.ufd, adopt(m.arg.fork.ufd, sh->forking),\n"
-           "\t\t\t\t__atomic_store_n(&sh->held_pid[sh->forking], getpid(), __ATOMIC_RELEASE);\n"
-           "\t\t\tif (m.event != UFFD_EVENT_PAGEFAULT)\n");
-  s = Edit(s, "&faults[k]", "&sh->faults[owner[i]][k]");
+                           "static int adopt(int fd, int p) { uffds[nuffds] = fd, owner[nuffds] = p, ");
+  std::string fork_event =
+      "\t\t\tif (m.event == UFFD_EVENT_FORK) /* the child's context: its faults come here */\n"
+      "\t\t\t\tsh->held_fd[sh->forking] = m.arg.fork.ufd, adopt(m.arg.fork.ufd, sh->forking),\n"
+      "\t\t\t\t__atomic_store_n(&sh->held_pid[sh->forking], getpid(), __ATOMIC_RELEASE);\n";
+  if (faults) {
+    s = Edit(s, "sizeof m || m.event != UFFD_EVENT_PAGEFAULT)\n",
+             "sizeof m)\n\t\t\t\tcontinue;\n" + fork_event + "\t\t\tif (m.event != UFFD_EVENT_PAGEFAULT)\n");
+    s = Edit(s, "&faults[k]", "&sh->faults[owner[i]][k]");
+  } else {
+    s = Edit(s, "sizeof m)\n\t\t\t\tcontinue;\n", "sizeof m)\n\t\t\t\tcontinue;\n" + fork_event);
+  }
   return s + R"C(
 /* After fork: the inherited uffds name the parent's contexts, and threads do not survive fork. */
 static int drop_uffds(void)

@@ -29,8 +29,9 @@ extern const char kCHandler[];
 // drop_uffds() after fork. kCHeld: held(c), waiting for child c's context to
 // be recorded; kCBorrow: borrow(), a child's uffd from it (after kCHeld).
 // `kinds`: the faults that can happen (kFaultWp, ...; 0: any); the others'
-// resolution is left out.
-std::string CHandler(bool procs, int nprocs, uint8_t kinds);
+// resolution is left out. Without `faults` (no access can fault into a
+// registered range) the thread only reads events, a fork's among them.
+std::string CHandler(bool procs, int nprocs, uint8_t kinds, bool faults);
 extern const char kCHeld[];
 extern const char kCBorrow[];
 // kCAccessFaults, reading this process's counts where `procs`, and without
