@@ -6,7 +6,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -16,10 +15,13 @@
 #include <gtest/gtest.h>
 
 #include "tests/campaign/campaign_util.h"
+#include "tests/scoped_child.h"
+#include "tests/temp_dir.h"
 
 namespace {
 
 using namespace campaigntest;
+namespace testutil = mmdiff::testutil;
 
 struct Output {
   int status = -1;
@@ -28,12 +30,10 @@ struct Output {
 
 // Runs mmdiff with `args`; `interrupt_after_s` > 0 sends SIGINT after that long.
 Output Mmdiff(const std::vector<std::string>& args, int interrupt_after_s = 0) {
-  std::string dir = testing::TempDir();
-  // Per process: ctest runs these tests in parallel, each in its own process;
-  // and per call: a test may run two at once.
-  static std::atomic<int> calls{0};
-  std::string tag = std::to_string(getpid()) + "." + std::to_string(calls++);
-  std::string out_path = dir + "/mmdiff." + tag + ".out", err_path = dir + "/mmdiff." + tag + ".err";
+  // Its stdout and stderr, through files of this call's own (a test may run
+  // two at once), removed when they are read.
+  testutil::TempDir io{"mmdiff-output"};
+  std::string out_path = io.path("out"), err_path = io.path("err");
   pid_t pid = StartMmdiff(args, out_path, err_path);
   if (interrupt_after_s > 0) {
     sleep(interrupt_after_s);
@@ -44,12 +44,19 @@ Output Mmdiff(const std::vector<std::string>& args, int interrupt_after_s = 0) {
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, Slurp(out_path), Slurp(err_path)};
 }
 
-std::string FreshDir(const std::string& name) {
-  std::string d = testing::TempDir() + "/" + name + "." + std::to_string(getpid());
-  std::string rm = "rm -rf '" + d + "'";
-  if (system(rm.c_str()) != 0) ADD_FAILURE() << rm;
-  return d;
-}
+// A test's campaign directories, removed with everything in them when the
+// test ends, after its campaigns: Mmdiff waits for each, and a Background
+// is stopped with the test's body, before the fixture goes.
+class WithTempDir {
+ protected:
+  // A path in the test's directory, not made yet (as a new --out).
+  std::string FreshDir(const std::string& name) const { return tmp_.path(name); }
+
+ private:
+  testutil::TempDir tmp_{"mmdiff-campaign-test"};
+};
+
+class Campaign : public testing::Test, public WithTempDir {};
 
 // Every finding directory that has meta.txt (written last) is complete.
 void ExpectFindingsComplete(const std::string& dir) {
@@ -63,7 +70,7 @@ void ExpectFindingsComplete(const std::string& dir) {
     }
 }
 
-TEST(Campaign, RunsResumesAndMerges) {
+TEST_F(Campaign, RunsResumesAndMerges) {
   std::string out = FreshDir("campaign");
   Output first = Mmdiff({"fuzz", "--out", out, "--execs", "150", "--seed", "3"});
   ASSERT_EQ(first.status, 0) << first.err;
@@ -90,7 +97,7 @@ TEST(Campaign, RunsResumesAndMerges) {
 // Kernel coverage where the kernel has none (the host: no KCOV): a
 // campaign runs as before, --no-kcov or not, and its map counts no kernel
 // edges.
-TEST(Campaign, NoKcovOnAKernelWithoutKcovChangesNothing) {
+TEST_F(Campaign, NoKcovOnAKernelWithoutKcovChangesNothing) {
   if (access("/sys/kernel/debug/kcov", F_OK) == 0) GTEST_SKIP() << "this kernel has KCOV";
   Output help = Mmdiff({"fuzz", "--help"});
   EXPECT_NE(help.out.find("--no-kcov"), std::string::npos);
@@ -107,7 +114,7 @@ TEST(Campaign, NoKcovOnAKernelWithoutKcovChangesNothing) {
   EXPECT_EQ(a.err.find("kcov "), std::string::npos) << "no kcov count on the status line";
 }
 
-TEST(Campaign, CtrlCKeepsEverythingWhole) {
+TEST_F(Campaign, CtrlCKeepsEverythingWhole) {
   std::string out = FreshDir("interrupted");
   Output o = Mmdiff({"fuzz", "--out", out, "--seed", "5"}, /*interrupt_after_s=*/6);
   EXPECT_EQ(o.status, 0) << o.err;
@@ -119,7 +126,7 @@ TEST(Campaign, CtrlCKeepsEverythingWhole) {
 // The self-test of the whole pipeline: a campaign on this (correct) kernel,
 // against a model with one rule broken, finds that rule as a divergence. No
 // seed corpus: the generator and mutator must get there on their own.
-class MutantFound : public testing::TestWithParam<const char*> {};
+class MutantFound : public testing::TestWithParam<const char*>, public WithTempDir {};
 
 TEST_P(MutantFound, WithinSixtySeconds) {
   std::string out = FreshDir(std::string("mutant-") + GetParam());
@@ -154,7 +161,7 @@ INSTANTIATE_TEST_SUITE_P(LocalKernel, MutantFound,
 // and the difference is explained; without (--no-quirks) only the host's
 // model allows its answer, and the difference is the finding kernel-differs
 // naming both kernels, with both traces in report.txt. One boot each.
-TEST(Campaign, KernelAgainstKernelFindsWhatOneModelAllows) {
+TEST_F(Campaign, KernelAgainstKernelFindsWhatOneModelAllows) {
   std::string seeds = FreshDir("kernel-seeds");
   mkdir(seeds.c_str(), 0755);
   std::string quirk = Slurp(std::string(MMDIFF_SOURCE_DIR) + "/corpus/quirks/uffd_unregister_other_ctx.mmp");
@@ -188,14 +195,14 @@ TEST(Campaign, KernelAgainstKernelFindsWhatOneModelAllows) {
   }
 }
 
-TEST(Campaign, RejectsBadFlags) {
+TEST_F(Campaign, RejectsBadFlags) {
   EXPECT_EQ(Mmdiff({"fuzz", "--execs", "x"}).status, 2);
   EXPECT_EQ(Mmdiff({"fuzz", "--target", "model"}).status, 2);
   EXPECT_EQ(Mmdiff({"fuzz", "--vms", "2"}).status, 2);
   Output help = Mmdiff({"fuzz", "--help"});
   EXPECT_EQ(help.status, 0);
   EXPECT_NE(help.out.find("usage: mmdiff fuzz"), std::string::npos);
-  EXPECT_EQ(Mmdiff({"merge", "-o", "/tmp/x", "/nonexistent"}).status, 2);
+  EXPECT_EQ(Mmdiff({"merge", "-o", FreshDir("merged"), "/nonexistent"}).status, 2);
   EXPECT_EQ(Mmdiff({"fuzz", "--model-mutant", "no-such-rule", "--execs", "1"}).status, 2);
   Output three = Mmdiff({"fuzz", "--guest", "6.1", "--guest", "6.12", "--kernel", "/bzImage", "--execs", "1"});
   EXPECT_EQ(three.status, 2);
@@ -206,16 +213,20 @@ TEST(Campaign, RejectsBadFlags) {
 
 namespace {
 
+class CampaignCollisions : public testing::Test, public WithTempDir {};
+
 // A campaign started in the background; Wait() interrupts it and reaps it.
+// A test that ends before (a failed ASSERT) interrupts it all the same.
 struct Background {
-  pid_t pid = -1;
-  explicit Background(const std::vector<std::string>& args) : pid(StartMmdiff(args, "/dev/null", "/dev/null")) {}
+  explicit Background(const std::vector<std::string>& args)
+      : child(StartMmdiff(args, "/dev/null", "/dev/null"), SIGINT) {}
   int Wait() {
-    kill(pid, SIGINT);
+    kill(child.pid(), SIGINT);
     int status;
-    waitpid(pid, &status, 0);
+    waitpid(child.pid(), &status, 0);
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   }
+  testutil::ScopedChild child;
 };
 
 std::string JsonString(const std::string& json, const std::string& key) {
@@ -239,7 +250,7 @@ bool IsIsoUtc(const std::string& s) {
 }  // namespace
 
 // Two campaigns started in the same second draw different seeds.
-TEST(CampaignCollisions, SeedsComeFromGetrandom) {
+TEST_F(CampaignCollisions, SeedsComeFromGetrandom) {
   std::string a = FreshDir("seed-a"), b = FreshDir("seed-b");
   Output oa, ob;
   std::thread ta([&] { oa = Mmdiff({"fuzz", "--out", a, "--execs", "5", "--no-minimize"}); });
@@ -252,7 +263,7 @@ TEST(CampaignCollisions, SeedsComeFromGetrandom) {
 }
 
 // A second campaign on a directory in use refuses with a clear line and 2.
-TEST(CampaignCollisions, OneCampaignPerOutDir) {
+TEST_F(CampaignCollisions, OneCampaignPerOutDir) {
   std::string out = FreshDir("locked");
   Background first({"fuzz", "--out", out, "--minutes", "1", "--no-minimize"});
   // The corpus directory is made after the lock is taken.
@@ -271,7 +282,7 @@ TEST(CampaignCollisions, OneCampaignPerOutDir) {
 // --execs N runs exactly N programs (triage and confirmations included); a
 // resumed campaign continues execs, elapsed and start time, and its corpus
 // count is the files on disk; stats.json has its times in ISO 8601 UTC.
-TEST(CampaignCollisions, ExactExecsAndResumedCounts) {
+TEST_F(CampaignCollisions, ExactExecsAndResumedCounts) {
   std::string out = FreshDir("resume");
   Output first = Mmdiff({"fuzz", "--out", out, "--execs", "37", "--no-minimize"});
   ASSERT_EQ(first.status, 0) << first.err;
@@ -293,7 +304,7 @@ TEST(CampaignCollisions, ExactExecsAndResumedCounts) {
 
 // What a campaign judged: stats.json, the status line and the summary name
 // the programs judged, the unmodelled ones by reason, and every allowance.
-TEST(CampaignCollisions, ReportsWhatWasJudged) {
+TEST_F(CampaignCollisions, ReportsWhatWasJudged) {
   std::string out = FreshDir("judged");
   Output o = Mmdiff({"fuzz", "--out", out, "--execs", "150", "--no-minimize"});
   ASSERT_EQ(o.status, 0) << o.err;
@@ -324,7 +335,7 @@ TEST(CampaignCollisions, ReportsWhatWasJudged) {
 
 // --minimize-corpus keeps a smaller set with the same coverage and loses no
 // program: the others move to corpus.removed/.
-TEST(CampaignCollisions, MinimizeCorpusKeepsCoverage) {
+TEST_F(CampaignCollisions, MinimizeCorpusKeepsCoverage) {
   std::string out = FreshDir("cmin");
   Output o = Mmdiff({"fuzz", "--out", out, "--execs", "400", "--no-minimize"});
   ASSERT_EQ(o.status, 0) << o.err;

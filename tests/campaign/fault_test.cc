@@ -24,6 +24,8 @@
 
 #include "tests/campaign/campaign_util.h"
 #include "tests/qemu_monitor.h"
+#include "tests/scoped_child.h"
+#include "tests/temp_dir.h"
 
 namespace {
 
@@ -64,26 +66,16 @@ bool WaitFor(const std::function<bool()>& done, int seconds) {
 }
 
 TEST(CampaignFaults, KilledStoppedAndPanickedGuests) {
-  std::string out = testing::TempDir() + "/faults." + std::to_string(getpid());
-  std::string log = out + ".log";
-  ASSERT_EQ(system(("rm -rf '" + out + "'").c_str()), 0);
+  // Declared before the campaign's guard: removed after the campaign ended.
+  mmdiff::testutil::TempDir tmp{"faults"};
+  std::string out = tmp.path("campaign"), log = tmp.path("campaign.log");
   pid_t campaign = StartMmdiff({"fuzz", "--target", "qemu", "--vms", "2", "--no-minimize", "--timeout", "1000",
-                          "--append", "sysrq_always_enabled", "--out", out},
-                              log, log);
+                                "--append", "sysrq_always_enabled", "--out", out},
+                               log, log);
   // A failed assertion must not leave the campaign and its guests running
-  // (they would slow every later test down): stop it on the way out.
-  struct StopOnExit {
-    pid_t pid;
-    ~StopOnExit() {
-      if (kill(pid, 0) == 0) {
-        kill(pid, SIGINT);
-        int st;
-        for (int i = 0; i < 100 && waitpid(pid, &st, WNOHANG) == 0; i++) usleep(100 * 1000);
-        kill(pid, SIGKILL);
-        waitpid(pid, &st, 0);
-      }
-    }
-  } stop_on_exit{campaign};
+  // (they would slow every later test down): stop it on the way out, as
+  // Ctrl-C would (its guests shut down, their files removed).
+  mmdiff::testutil::ScopedChild stop_on_exit(campaign, SIGINT);
   auto booted = [&] { return Count(Slurp(log), "booted in"); };
   // The second guest boots once the first has triaged the seed programs:
   // under TCG on a loaded machine that can take more than a minute.

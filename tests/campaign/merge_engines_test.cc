@@ -18,10 +18,12 @@
 #include "prog/binary.h"
 #include "prog/text.h"
 #include "tests/campaign/campaign_util.h"
+#include "tests/temp_dir.h"
 
 namespace {
 
 using namespace campaigntest;
+namespace testutil = mmdiff::testutil;
 
 struct Output {
   int status = -1;
@@ -29,19 +31,12 @@ struct Output {
 };
 
 Output Mmdiff(const std::vector<std::string>& args) {
-  static int calls = 0;
-  std::string tag = testing::TempDir() + "/merge-engines." + std::to_string(getpid()) + "." + std::to_string(calls++);
-  pid_t pid = StartMmdiff(args, tag + ".out", tag + ".err");
+  // Its stdout and stderr, through files removed when they are read.
+  testutil::TempDir io{"mmdiff-output"};
+  pid_t pid = StartMmdiff(args, io.path("out"), io.path("err"));
   int status;
   waitpid(pid, &status, 0);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, Slurp(tag + ".out"), Slurp(tag + ".err")};
-}
-
-std::string FreshDir(const std::string& name) {
-  std::string d = testing::TempDir() + "/" + name + "." + std::to_string(getpid());
-  std::string rm = "rm -rf '" + d + "' && mkdir -p '" + d + "'";
-  if (system(rm.c_str()) != 0) ADD_FAILURE() << rm;
-  return d;
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, Slurp(io.path("out")), Slurp(io.path("err"))};
 }
 
 void Write(const std::string& path, const std::string& bytes) {
@@ -97,7 +92,8 @@ EngineDirs MakeEngineDirs(const std::string& root) {
 }
 
 TEST(MergeEngines, CrashFilesOfAMutantEngineBecomeOneMinimizedFinding) {
-  std::string root = FreshDir("merge-engines");
+  testutil::TempDir tmp{"merge-engines"};
+  std::string root = tmp.path();
   EngineDirs d = MakeEngineDirs(root);
   std::string out = root + "/merged";
   Output o = Mmdiff({"merge", "-o", out, d.artifacts, d.sync, "--model-mutant", kMutant});
@@ -126,7 +122,8 @@ TEST(MergeEngines, CrashFilesOfAMutantEngineBecomeOneMinimizedFinding) {
 
 TEST(MergeEngines, CrashesThatDoNotFailHereAreReportedNotFiled) {
   // The same crash files against the real model: the kernel is right.
-  std::string root = FreshDir("merge-engines-real");
+  testutil::TempDir tmp{"merge-engines-real"};
+  std::string root = tmp.path();
   EngineDirs d = MakeEngineDirs(root);
   std::string out = root + "/merged";
   Output o = Mmdiff({"merge", "-o", out, d.artifacts, "--no-minimize"});
@@ -139,7 +136,8 @@ TEST(MergeEngines, CrashesThatDoNotFailHereAreReportedNotFiled) {
 TEST(MergeEngines, SameSignatureAsTheCampaignsFinding) {
   // `mmdiff fuzz` finds the failure from a seed; merge of that campaign and
   // the engines' crash files of the same program: one entry, hits summed.
-  std::string root = FreshDir("merge-engines-campaign");
+  testutil::TempDir tmp{"merge-engines-campaign"};
+  std::string root = tmp.path();
   EngineDirs d = MakeEngineDirs(root);
   std::string seeds = root + "/seeds", campaign = root + "/campaign", out = root + "/merged";
   ASSERT_EQ(system(("mkdir -p '" + seeds + "'").c_str()), 0);
@@ -160,7 +158,8 @@ TEST(MergeEngines, SameSignatureAsTheCampaignsFinding) {
 }
 
 TEST(MergeEngines, BadInputIsOneLineAndStatusTwo) {
-  std::string root = FreshDir("merge-engines-bad");
+  testutil::TempDir tmp{"merge-engines-bad"};
+  std::string root = tmp.path();
   EngineDirs d = MakeEngineDirs(root);
   for (const std::vector<std::string>& args :
        {std::vector<std::string>{"merge", "-o", root + "/o", root + "/nonexistent"},
@@ -177,7 +176,8 @@ TEST(MergeEngines, BadInputIsOneLineAndStatusTwo) {
 // the known quirk softdirty_lost_on_merge with the quirk table off, is
 // confirmed and minimized in the guest; with the table on it passes there.
 TEST(MergeEnginesGuest, ACrashIsConfirmedAndMinimizedInTheGuest) {
-  std::string root = FreshDir("merge-engines-guest");
+  testutil::TempDir tmp{"merge-engines-guest"};
+  std::string root = tmp.path();
   std::string artifacts = root + "/artifacts", program = Slurp(std::string(MMDIFF_SOURCE_DIR) +
                                                                "/corpus/quirks/softdirty_lost_on_merge.mmp");
   ASSERT_FALSE(program.empty());
