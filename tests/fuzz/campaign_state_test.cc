@@ -1,11 +1,11 @@
 // What a campaign keeps in stats.json comes back when it resumes.
 #include "fuzz/campaign_state.h"
 
-#include <unistd.h>
-
 #include <fstream>
 
 #include <gtest/gtest.h>
+
+#include "tests/temp_dir.h"
 
 namespace mmdiff {
 namespace {
@@ -23,7 +23,8 @@ TEST(CampaignState, TallyAndTimesComeBack) {
   std::string json = "{\n  \"execs\": 987,\n  \"elapsed_s\": 61.5,\n  \"restarts\": 4,\n  \"started\": \"" +
                      IsoTimeUtc(started) + "\",\n  \"last_new_finding\": \"" + IsoTimeUtc(found) + "\",\n" +
                      t.Json() + "\n}\n";
-  std::string path = testing::TempDir() + "/stats." + std::to_string(getpid()) + ".json";
+  testutil::TempDir tmp{"campaign-state"};
+  std::string path = tmp.path("stats.json");
   std::ofstream(path) << json;
   CampaignHistory h;
   ASSERT_TRUE(ReadCampaignHistory(path, &h)) << json;
@@ -42,7 +43,6 @@ TEST(CampaignState, TallyAndTimesComeBack) {
   EXPECT_EQ(IsoTimeUtc(0), "1970-01-01T00:00:00Z");
   EXPECT_EQ(ParseIsoTimeUtc("not a time"), 0);
   EXPECT_FALSE(ReadCampaignHistory(path + ".missing", &h));
-  unlink(path.c_str());
 }
 
 TEST(CampaignState, UnmodelledReasonDropsTheOp) {

@@ -10,16 +10,12 @@
 
 #include "prog/text.h"
 #include "tests/slurp.h"
+#include "tests/temp_dir.h"
 
 namespace mmdiff {
 namespace {
 
 using mmdiff::testing_util::Slurp;
-
-std::string TempDir(const char* name) {
-  std::string t = testing::TempDir() + "/" + name + ".XXXXXX";
-  return mkdtemp(t.data());
-}
 
 // A hang: a failed judgement whose signature is its class alone.
 Judgement Hang() {
@@ -35,7 +31,8 @@ TEST(Findings, MutantFindingsStayApartFromRealOnes) {
   ASSERT_TRUE(ParseProgram("mmap 0 1 rw anon private\n", "t.mmp", &prog, &text_err));
   std::string err;
   Trace trace;
-  std::string real = TempDir("real"), self = TempDir("self"), merged = TempDir("merged");
+  testutil::TempDir real_dir{"real"}, self_dir{"self"}, merged_dir{"merged"};
+  std::string real = real_dir.path(), self = self_dir.path(), merged = merged_dir.path();
   FindingStore a, b;
   ASSERT_TRUE(a.Open(real, &err)) << err;
   ASSERT_TRUE(b.Open(self, &err)) << err;

@@ -29,6 +29,7 @@
 #include "prog/text.h"
 #include "target/target.h"
 #include "tests/fuzz/repro_test_util.h"
+#include "tests/temp_dir.h"
 
 namespace mmdiff {
 namespace {
@@ -275,11 +276,10 @@ TEST_F(ReproTest, CorpusQuirksAsC) {
 // temporary file here (debugfs is not writable on every host): it must have
 // been written (pinned) and hold its original value again afterwards.
 TEST_F(ReproTest, FaultAroundIsRestoredWhenTheReproducerEnds) {
-  char path[] = "/tmp/mmdiff-fault-around.XXXXXX";
-  int fd = mkstemp(path);
-  ASSERT_GE(fd, 0);
-  ASSERT_EQ(write(fd, "65536\n", 6), 6);
-  close(fd);
+  testutil::TempDir tmp{"mmdiff-fault-around"};
+  std::string knob = tmp.path("fault_around_bytes");
+  const char* path = knob.c_str();
+  std::ofstream(knob) << "65536\n";
   struct timeval old[2] = {{1000, 0}, {1000, 0}};
   ASSERT_EQ(utimes(path, old), 0);
   Program prog = Parse("mmap 0 2 r memfd:0 shared\nread 1\npagemap 0 2\n");
@@ -299,7 +299,6 @@ TEST_F(ReproTest, FaultAroundIsRestoredWhenTheReproducerEnds) {
   std::string value;
   std::getline(in, value);
   EXPECT_EQ(value, "65536") << "the knob was not restored";
-  unlink(path);
 }
 
 // The uapi values a reproducer defines for system headers older than 6.7

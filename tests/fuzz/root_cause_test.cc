@@ -12,6 +12,7 @@
 #include "model/mutant.h"
 #include "prog/text.h"
 #include "tests/slurp.h"
+#include "tests/temp_dir.h"
 
 namespace mmdiff {
 namespace {
@@ -23,11 +24,6 @@ Program Parse(const char* text) {
   TextError e;
   EXPECT_TRUE(ParseProgram(text, "t.mmp", &p, &e)) << e.message;
   return p;
-}
-
-std::string TempDir(const char* name) {
-  std::string t = testing::TempDir() + "/" + name + ".XXXXXX";
-  return mkdtemp(t.data());
 }
 
 // A judgement whose divergence has `signature` (the store keys on it).
@@ -117,7 +113,8 @@ TEST_F(RootCauseKernel, OneBrokenRuleSeenTwiceIsOneCause) {
   EXPECT_EQ(kd, kb);
 
   // The store keeps one finding; later hits of the folded signature count there.
-  std::string dir = TempDir("fold"), err;
+  testutil::TempDir fold{"fold"};
+  std::string dir = fold.path(), err;
   FindingStore store;
   ASSERT_TRUE(store.Open(dir, &err)) << err;
   Trace trace;
@@ -140,7 +137,8 @@ TEST_F(RootCauseKernel, OneBrokenRuleSeenTwiceIsOneCause) {
   EXPECT_EQ(again.unique(), 1u);
 
   // And merge folds two campaigns' findings of the one cause.
-  std::string other = TempDir("other"), merged = TempDir("merged");
+  testutil::TempDir other_dir{"other"}, merged_dir{"merged"};
+  std::string other = other_dir.path(), merged = merged_dir.path();
   FindingStore b;
   ASSERT_TRUE(b.Open(other, &err)) << err;
   ASSERT_TRUE(b.Record(data, trace, jd, 3, 3));
@@ -178,7 +176,8 @@ TEST_F(RootCauseKernel, AFindingLeftUnminimizedStillFolds) {
   Program data = Parse("mmap 0 4 rw anon private\nwrite 3\nwrite 1 =0x41\nread 3\nmadvise 0 2 dontneed\nread 1\n");
   Judgement jb = Run(bit), jd = Run(data);
   ASSERT_TRUE(jb.verdict.divergence && jd.verdict.divergence) << jb.line << " / " << jd.line;
-  std::string dir = TempDir("late"), err, summary;
+  testutil::TempDir late{"late"};
+  std::string dir = late.path(), err, summary;
   FindingStore store;
   ASSERT_TRUE(store.Open(dir, &err)) << err;
   Trace trace;
@@ -191,7 +190,8 @@ TEST_F(RootCauseKernel, AFindingLeftUnminimizedStillFolds) {
 }
 
 TEST(RootCauseStore, DifferentCausesStayApart) {
-  std::string dir = TempDir("apart"), err;
+  testutil::TempDir apart{"apart"};
+  std::string dir = apart.path(), err;
   FindingStore store;
   ASSERT_TRUE(store.Open(dir, &err)) << err;
   Program prog = Parse("mmap 0 1 rw anon private\n");
