@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "tests/cli/run_mmdiff.h"
+#include "tests/scoped_child.h"
 #include "tests/temp_dir.h"
 
 namespace {
@@ -73,6 +74,8 @@ class HostSafety : public testing::Test {
       execl(MMDIFF_BIN, MMDIFF_BIN, "run", "--timeout", "60000", path.c_str(), static_cast<char*>(nullptr));
       _exit(127);
     }
+    // Not left running (with its executor, in tmp_) by a failed ASSERT.
+    mmdiff::testutil::ScopedChild guard(pid);
     ASSERT_TRUE(WaitFor([&] { return ExecDirs() == 1; }, 30)) << "no executor directory appeared";
     std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
     kill(pid, sig);
@@ -117,9 +120,13 @@ TEST_F(HostSafety, StaleDirectoryOfADeadExecutorIsRemovedAtTheNextStart) {
   fs::create_directory(stale);
   std::ofstream(stale + "/f0") << "a file slot";
   std::ofstream(tmp_ + "/short.mmp") << "mmap 0 1 rw anon private\nwrite 0\n";
+  // TMPDIR as it was after: the test may run with one of its own.
+  const char* was = getenv("TMPDIR");
+  std::string saved = was ? was : "";
   setenv("TMPDIR", tmp_.c_str(), 1);
   Output o = mmdiff::clitest::RunMmdiff({"run", tmp_ + "/short.mmp"}, tmp_);
-  unsetenv("TMPDIR");
+  if (was) setenv("TMPDIR", saved.c_str(), 1);
+  else unsetenv("TMPDIR");
   EXPECT_EQ(o.status, 0) << o.out << o.err;
   EXPECT_FALSE(fs::exists(stale));
   EXPECT_EQ(ExecDirs(), 0);

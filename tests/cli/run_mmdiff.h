@@ -2,14 +2,15 @@
 #pragma once
 
 #include "tests/slurp.h"
+#include "tests/temp_dir.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -37,9 +38,8 @@ inline std::string LastLine(const std::string& text) {
 // directory, removed afterwards.
 inline Output RunMmdiff(const std::vector<std::string>& args, const std::string& cwd,
                         const std::vector<std::string>& command = {}) {
-  char templ[] = "/tmp/mmdiff-cli-run.XXXXXX";
-  EXPECT_TRUE(mkdtemp(templ));
-  std::string dir = templ, out_path = dir + "/stdout", err_path = dir + "/stderr";
+  testutil::TempDir io{"mmdiff-cli-run"};
+  std::string out_path = io.path("stdout"), err_path = io.path("stderr");
   pid_t pid = fork();
   if (pid == 0) {
     int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -60,9 +60,6 @@ inline Output RunMmdiff(const std::vector<std::string>& args, const std::string&
   if (WIFEXITED(status)) o.status = WEXITSTATUS(status);
   o.out = Slurp(out_path);
   o.err = Slurp(err_path);
-  unlink(out_path.c_str());
-  unlink(err_path.c_str());
-  rmdir(dir.c_str());
   return o;
 }
 
@@ -73,14 +70,10 @@ template <typename Suite>
 class TempDirSuite : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    char templ[] = "/tmp/mmdiff-cli-test.XXXXXX";
-    ASSERT_TRUE(mkdtemp(templ));
-    dir_ = templ;
+    tmp_.emplace("mmdiff-cli-test");
+    dir_ = tmp_->path();
   }
-  static void TearDownTestSuite() {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
+  static void TearDownTestSuite() { tmp_.reset(); }
 
   // Writes a program file into the suite's temporary directory.
   static std::string Write(const std::string& name, const std::string& text) {
@@ -94,6 +87,7 @@ class TempDirSuite : public ::testing::Test {
     return RunMmdiff(args, cwd);
   }
 
+  static inline std::optional<testutil::TempDir> tmp_;
   static inline std::string dir_;
 };
 

@@ -13,8 +13,10 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "executor/exec_dir.h"
+#include "tests/scoped_child.h"
 #include "tests/temp_dir.h"
 
 namespace mmdiff::exec {
@@ -48,6 +50,7 @@ class ExecDir : public testing::Test {
       if (write(ready[1], "r", 1) != 1) _exit(4);
       for (;;) pause();
     }
+    owners_.emplace_back(pid, SIGKILL);
     close(ready[1]);
     char c;
     EXPECT_EQ(read(ready[0], &c, 1), 1) << "the owner did not start";
@@ -56,6 +59,9 @@ class ExecDir : public testing::Test {
   }
   testutil::TempDir dir_{"mmdiff-exec-dir-test"};
   std::string base_ = dir_.path(), knob_ = base_ + "/knob";
+  // The owners a test did not kill and reap (it failed before): killed
+  // before dir_ goes (members go in reverse order).
+  std::vector<testutil::ScopedChild> owners_;
 };
 
 TEST_F(ExecDir, NameCarriesThePid) {

@@ -10,6 +10,7 @@
 
 #include "prog/op_table.h"
 #include "tests/executor/exec_test_util.h"
+#include "tests/temp_dir.h"
 
 namespace mmdiff::exectest {
 namespace {
@@ -134,8 +135,9 @@ std::string Join(const std::vector<std::string>& v) {
 }
 
 TEST(ExecutorTmpdir, FileSlotsLeaveNoFiles) {
-  char base[] = "/tmp/mmdiff-tmpdir-test.XXXXXX";
-  ASSERT_TRUE(mkdtemp(base));
+  // Declared before the target: removed after its executor quit.
+  testutil::TempDir tmp{"mmdiff-tmpdir-test"};
+  const char* base = tmp.path().c_str();
   const char* old = getenv("TMPDIR");
   std::string saved = old ? old : "";
   setenv("TMPDIR", base, 1);
@@ -177,8 +179,6 @@ TEST(ExecutorTmpdir, FileSlotsLeaveNoFiles) {
   // The executor removes its directory when it quits.
   target.reset();
   EXPECT_TRUE(DirEntries(base).empty()) << Join(DirEntries(base));
-  std::error_code ec;
-  fs::remove_all(base, ec);
 }
 
 TEST(ExecutorProbe, HostFeatures) {

@@ -10,6 +10,7 @@
 #include "prog/op_table.h"
 #include "prog/text.h"
 #include "tests/prog/test_programs.h"
+#include "tests/temp_dir.h"
 
 namespace mmdiff {
 namespace {
@@ -544,7 +545,8 @@ TEST(Reject, MissingFile) {
 }
 
 TEST(ParseFile, ReadsAndNamesTheFile) {
-  std::string path = testing::TempDir() + "mmdiff_text_test.mmp";
+  testutil::TempDir tmp{"mmdiff-text-test"};
+  std::string path = tmp.path("t.mmp");
   {
     FILE* f = fopen(path.c_str(), "wb");
     ASSERT_NE(f, nullptr);
@@ -564,7 +566,6 @@ TEST(ParseFile, ReadsAndNamesTheFile) {
   ASSERT_TRUE(ParseProgramFile(path, &p, &e)) << e.ToString();
   EXPECT_EQ(PrintProgram(p), "mmap 0 1 rw anon private => ok\nwrite 0 =1\n");
   EXPECT_EQ(p.lines, (std::vector<int>{2, 3}));
-  remove(path.c_str());
 }
 
 // ---------------------------------------------------------------------------

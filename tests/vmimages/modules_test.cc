@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "tests/temp_dir.h"
+
 namespace mmdiff::vm {
 namespace {
 
@@ -18,13 +20,9 @@ using namespace std::string_literals;
 class ModulesTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char templ[] = "/tmp/mmdiff-modules-test.XXXXXX";
-    ASSERT_TRUE(mkdtemp(templ));
-    dir_ = templ;
     fs::create_directories(dir_ + "/kernel/drivers/block");
     fs::create_directories(dir_ + "/kernel/drivers/virtio");
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   // A module file whose .modinfo holds `depends=DEPS` between NULs, as the
   // kernel's build writes it.
@@ -34,7 +32,8 @@ class ModulesTest : public ::testing::Test {
   }
   void Xz(const std::string& rel) { ASSERT_EQ(system(("xz -f '" + dir_ + "/" + rel + "'").c_str()), 0); }
 
-  std::string dir_;
+  testutil::TempDir tmp_{"mmdiff-modules-test"};
+  std::string dir_ = tmp_.path();
 };
 
 TEST_F(ModulesTest, CompressedModulesAndTheirDependenciesInLoadOrder) {
