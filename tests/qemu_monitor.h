@@ -1,12 +1,15 @@
 // QEMU's human monitor (HMP) of a guest, for tests that inject faults:
 // every guest's QEMU listens on a unix socket named in its command line.
+// And the work directory a guest's owner leaves when such a test kills it.
 #pragma once
 
+#include <dirent.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -50,5 +53,26 @@ inline bool SendMonitor(pid_t qemu, const std::string& command) {
   if (fd >= 0) close(fd);
   return ok;
 }
+
+// Removes, when it goes, the guests' work directories of process `owner`
+// (target/qemu_target.cc: /tmp/mmdiff-vm.OWNER.XXXXXX, in /tmp whatever
+// TMPDIR says). An owner killed with SIGKILL (or a signal it does not
+// handle) leaves them, 64 MiB of scratch disk each, until the next guest
+// started on this machine removes them (executor/exec_dir.h MakeOwnedDir):
+// a test that kills an owner removes them itself. Declare it before the
+// owner's ScopedChild, so that it runs once the owner is gone.
+struct GuestDirsOf {
+  pid_t owner = 0;
+  ~GuestDirsOf() {
+    if (owner <= 0) return;
+    std::string prefix = "mmdiff-vm." + std::to_string(owner) + ".";
+    DIR* d = opendir("/tmp");
+    while (dirent* e = d ? readdir(d) : nullptr) {
+      std::error_code ec;
+      if (std::string(e->d_name).rfind(prefix, 0) == 0) std::filesystem::remove_all(std::string("/tmp/") + e->d_name, ec);
+    }
+    if (d) closedir(d);
+  }
+};
 
 }  // namespace qemutest

@@ -17,6 +17,7 @@
 
 #include "tests/fuzz/engine_child.h"
 #include "tests/qemu_monitor.h"
+#include "tests/scoped_child.h"
 
 namespace mmdiff {
 namespace {
@@ -130,6 +131,9 @@ TEST(EngineGuest, AHungGuestIsACrashAndNoGuestLeft) {
   ASSERT_EQ(pipe(ready), 0);
   ASSERT_EQ(pipe(go), 0);
   ASSERT_EQ(pipe(errs), 0);
+  // Its guest directory (an engine killed has no shutdown), removed once
+  // the guard below has ended the engine, pass or fail.
+  qemutest::GuestDirsOf guest_dirs;
   pid_t pid = fork();
   if (pid == 0) {
     dup2(errs[1], STDERR_FILENO);
@@ -142,6 +146,9 @@ TEST(EngineGuest, AHungGuestIsACrashAndNoGuestLeft) {
     if (write(ready[1], &c, 1) != 1 || read(go[0], &c, 1) != 1) std::exit(4);
     std::exit(LLVMFuzzerTestOneInput(in.data(), in.size()) == 0 ? 0 : 3);
   }
+  guest_dirs.owner = pid;
+  // A failed ASSERT must not leave it waiting on `go`, its guest running.
+  testutil::ScopedChild guard(pid);
   close(errs[1]);
   char c;
   ASSERT_EQ(read(ready[0], &c, 1), 1);
@@ -171,6 +178,9 @@ TEST(EngineGuest, ASigkilledEnginesGuestIsGoneAndItsFilesWithTheNextStart) {
   int ready[2];
   ASSERT_EQ(pipe(ready), 0);
   std::vector<std::string> before = VmDirs();
+  // What the next start should have removed, removed if it did not (the
+  // test failed), once the guard below has ended the engine.
+  qemutest::GuestDirsOf guest_dirs;
   pid_t pid = fork();
   if (pid == 0) {
     setenv("MMDIFF_GUEST", "6.12", 1);
@@ -179,6 +189,8 @@ TEST(EngineGuest, ASigkilledEnginesGuestIsGoneAndItsFilesWithTheNextStart) {
     if (write(ready[1], "r", 1) != 1) std::exit(4);
     for (;;) pause();
   }
+  guest_dirs.owner = pid;
+  testutil::ScopedChild guard(pid);
   char c;
   ASSERT_EQ(read(ready[0], &c, 1), 1) << "the engine did not run its input";
   ASSERT_EQ(QemusWith(token), 1);
