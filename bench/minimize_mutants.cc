@@ -15,7 +15,9 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <string>
 
 #include "fuzz/campaign.h"
@@ -44,6 +46,24 @@ std::string RunRepro(const mmdiff::Program& prog, const mmdiff::ReproSpec& spec,
   if (!target->RunBinary(binary, {}, 60000, &run, &err)) return "no-run";
   return mmdiff::ReproOutcome(run);
 }
+
+// One mutant's campaign directory, in $TMPDIR (else /tmp): only its first
+// finding's program is read, so it is removed when that mutant is done,
+// however it went (it used to stay in /tmp, one per mutant and run).
+struct CampaignDir {
+  std::string path;
+  CampaignDir() {
+    const char* base = getenv("TMPDIR");
+    path = std::string(base && *base ? base : "/tmp") + "/mmdiff-bench-min.XXXXXX";
+    if (!mkdtemp(path.data())) path.clear();
+  }
+  ~CampaignDir() {
+    std::error_code ec;
+    if (!path.empty()) std::filesystem::remove_all(path, ec);
+  }
+  CampaignDir(const CampaignDir&) = delete;
+  CampaignDir& operator=(const CampaignDir&) = delete;
+};
 
 }  // namespace
 
@@ -76,10 +96,10 @@ int main(int argc, char** argv) {
     if (m.needs & ~features.features) continue;  // not observable on this kernel
     KernelProfile profile = MakeProfile(features);
     profile.mutant = m.mutant;
-    char dir[] = "/tmp/mmdiff-bench-min.XXXXXX";
-    if (!mkdtemp(dir)) return 1;
+    CampaignDir dir;
+    if (dir.path.empty()) return 1;
     CampaignOptions co;
-    co.out_dir = dir;
+    co.out_dir = dir.path;
     co.seed = 1;
     co.max_seconds = 60;
     co.until_found = true;
@@ -89,7 +109,7 @@ int main(int argc, char** argv) {
     if (!RunCampaign(co, &pool, profile, stop, &stats, &err)) return 1;
     std::string program_path;
     // The first finding's program.mmp.
-    FILE* ls = popen(("ls -d " + std::string(dir) + "/findings/*/program.mmp 2>/dev/null | head -1").c_str(), "r");
+    FILE* ls = popen(("ls -d " + dir.path + "/findings/*/program.mmp 2>/dev/null | head -1").c_str(), "r");
     char line[512] = {0};
     if (ls && fgets(line, sizeof line, ls)) program_path = std::string(line, strcspn(line, "\n"));
     if (ls) pclose(ls);
