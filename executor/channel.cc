@@ -13,6 +13,8 @@ namespace {
 
 constexpr uint8_t kMagic[4] = {'M', 'M', 'D', 'F'};
 constexpr uint32_t kMaxPayload = 64u << 20;
+// 'M' is a byte of the magic: no caller can ask for it as a signal.
+constexpr uint8_t kNoSignal = 'M';
 
 int64_t NowMs() {
   struct timespec ts;
@@ -80,6 +82,13 @@ bool FdChannel::ReadExact(uint8_t* out, size_t n, int64_t deadline_ms, std::stri
 
 bool FdChannel::Recv(MsgType* type, std::vector<uint8_t>* payload, int timeout_ms,
                      std::string* error) {
+  bool signalled = false;
+  return RecvFrameOrSignal(kNoSignal, &signalled, type, payload, timeout_ms, error);
+}
+
+bool FdChannel::RecvFrameOrSignal(uint8_t signal, bool* signalled, MsgType* type, std::vector<uint8_t>* payload,
+                                  int timeout_ms, std::string* error) {
+  *signalled = false;
   int64_t deadline = timeout_ms < 0 ? -1 : NowMs() + timeout_ms;
   // Skip bytes until the magic: a console may interleave text with frames.
   uint8_t window[4] = {0, 0, 0, 0};
@@ -87,6 +96,10 @@ bool FdChannel::Recv(MsgType* type, std::vector<uint8_t>* payload, int timeout_m
     memmove(window, window + 1, 3);
     if (!ReadExact(window + 3, 1, deadline, error)) return false;
     if (memcmp(window, kMagic, 4) == 0) break;
+    if (signal != kNoSignal && window[3] == signal) {
+      *signalled = true;
+      return true;
+    }
   }
   uint8_t header[8];
   if (!ReadExact(header, 8, deadline, error)) return false;

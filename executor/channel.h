@@ -68,6 +68,13 @@ class FdChannel : public Channel {
   bool Send(MsgType type, std::span<const uint8_t> payload) override;
   bool Recv(MsgType* type, std::vector<uint8_t>* payload, int timeout_ms,
             std::string* error) override;
+  // Recv that also ends, with *signalled set and no frame, at a lone byte
+  // `signal` met between frames: ShmChannel's doorbell
+  // (executor/shm_channel.h), which shares the stream with the frames too
+  // large for its region. `signal` must not be a byte of "MMDF", so the
+  // scan for a frame's magic tells the two apart.
+  bool RecvFrameOrSignal(uint8_t signal, bool* signalled, MsgType* type, std::vector<uint8_t>* payload,
+                         int timeout_ms, std::string* error);
 
  private:
   bool ReadExact(uint8_t* buf, size_t n, int64_t deadline_ms, std::string* error);
