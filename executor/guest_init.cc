@@ -13,14 +13,17 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <memory>
 #include <span>
 #include <sstream>
 #include <string>
 #include <utility>
 
 #include "executor/channel.h"
+#include "executor/ivshmem_guest.h"
 #include "executor/probe.h"
 #include "executor/server.h"
+#include "executor/shm_channel.h"
 
 namespace mmdiff::exec {
 namespace {
@@ -215,6 +218,26 @@ uint64_t GuestMemoryCap() {
   for (;;) pause();
 }
 
+// The channel on the port `fd`: payloads through the shared region when
+// the host offers an ivshmem device (--channel shm) and this kernel can map
+// it, else the port alone. Sets `what` to say which, for the console line
+// the host reads.
+std::unique_ptr<Channel> OpenChannel(int fd, const std::string& port, std::string* what) {
+  void* base = nullptr;
+  size_t size = 0;
+  std::string why;
+  IvshmemStatus status = MapIvshmem(&base, &size, &why);
+  if (status == IvshmemStatus::kMapped && AttachShmRegion(base, size, &why)) {
+    *what = "shared memory (" + std::to_string(size >> 20) + " MiB, doorbell " + port + ")";
+    return std::make_unique<ShmChannel>(base, size, ShmSide::kGuest, fd, fd);
+  }
+  // No device: the host asked for the port alone. Anything else: say why;
+  // the host sees the region unattached and talks on the port alone too.
+  if (status != IvshmemStatus::kAbsent) Log("shared-memory channel unavailable, falling back to " + port + ": " + why);
+  *what = port;
+  return std::make_unique<FdChannel>(fd, fd);
+}
+
 std::string Uptime() {
   std::ifstream up("/proc/uptime");
   std::string uptime;
@@ -254,16 +277,17 @@ void GuestInitMain() {
     PowerOff();
   }
   MakeRaw(fd);
-  Log("serving on " + chan + " at uptime " + Uptime() + " s");
-  FdChannel channel(fd, fd);
+  std::string what;
+  std::unique_ptr<Channel> channel = OpenChannel(fd, chan, &what);
+  Log("serving on " + what + " at uptime " + Uptime() + " s");
   // mmdiff.kcov=1: the host wants kernel coverage (a campaign's feedback,
   // target/qemu_target.cc); collected only where the kernel has KCOV.
   bool kcov = CmdlineParam(cmdline, "mmdiff.kcov") == "1";
-  Serve(&channel, {.guest = true,
-                   .pin_fault_around = true,
-                   .memory_max = GuestMemoryCap(),
-                   .may_swap = swap,
-                   .kcov = kcov});
+  Serve(channel.get(), {.guest = true,
+                         .pin_fault_around = true,
+                         .memory_max = GuestMemoryCap(),
+                         .may_swap = swap,
+                         .kcov = kcov});
   Log("host quit; powering off");
   PowerOff();
 }
