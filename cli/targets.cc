@@ -33,6 +33,12 @@ const char kTargetFlagsHelp[] =
     "                 implies --target qemu. Default: tamed (it could collapse\n"
     "                 only fully mapped ranges, seldom). The local kernel's\n"
     "                 khugepaged is left as it is, its collapses allowed too\n"
+    "  --channel C    how mmdiff and a guest's executor exchange messages: shm (in\n"
+    "                 a region of shared memory, QEMU's ivshmem device backed by\n"
+    "                 a file in /dev/shm, with the virtio-serial port as doorbell;\n"
+    "                 default, the faster) or serial (on the virtio-serial port).\n"
+    "                 A guest kernel that cannot map the region uses the port and\n"
+    "                 says so on its console; implies --target qemu\n"
     "  --timeout MS   a program that makes no progress for MS ms (no op completes,\n"
     "                 no page fault) is killed and reported as a hang (default\n"
     "                 5000); one still progressing gets 4 x MS, then its verdict\n"
@@ -57,7 +63,8 @@ const char kTargetFlagsHelp[] =
     "  on when set to anything but 0: MMDIFF_NO_QUIRKS=1); fuzz/README.md\n";
 
 std::set<std::string> TargetValueFlags() {
-  return {"target", "guest", "kernel", "append", "swap", "timeout", "memory-max", "profile", "model-mutant"};
+  return {"target",  "guest",   "kernel",     "append",  "swap",
+          "channel", "timeout", "memory-max", "profile", "model-mutant"};
 }
 
 std::set<std::string> TargetSwitchFlags() { return {"pin-fault-around", "khugepaged"}; }
@@ -86,7 +93,7 @@ Args TargetArgsFromEnvironment(const char* (*getenv_fn)(const char*)) {
 
 std::string TargetName(const Args& args) {
   bool guest_flags = args.values.count("guest") || !args.Get("kernel").empty() || !args.Get("append").empty() ||
-                     args.values.count("swap") || args.Has("khugepaged");
+                     args.values.count("swap") || args.values.count("channel") || args.Has("khugepaged");
   return args.Get("target", guest_flags ? "qemu" : "local");
 }
 
@@ -109,6 +116,14 @@ bool TargetOptionsFromArgs(const Args& args, TargetOptions* out, std::string* er
     *err = "--swap " + std::to_string(out->swap_mb) + ": give a size in MiB from 1 to 4096";
     return false;
   }
+  if (std::string c = args.Get("channel", "shm"); c == "shm") {
+    out->channel = GuestChannel::kShm;
+  } else if (c == "serial") {
+    out->channel = GuestChannel::kSerial;
+  } else {
+    *err = "unknown channel '" + c + "' (known: shm, serial)";
+    return false;
+  }
   out->pin_fault_around = args.Has("pin-fault-around");
   out->khugepaged = args.Has("khugepaged");
   const char* accel = getenv("MMDIFF_ACCEL");
@@ -122,6 +137,10 @@ std::unique_ptr<Target> OpenTarget(const Args& args, std::string* err, const Tar
   std::string name = TargetName(args);
   if (options.swap_mb > 0 && name != "qemu") {
     *err = "--swap gives a guest a swap device: it needs --target qemu (this machine's swap is its own)";
+    return nullptr;
+  }
+  if (args.values.count("channel") && name != "qemu") {
+    *err = "--channel chooses how a guest's executor talks to mmdiff: it needs --target qemu";
     return nullptr;
   }
   if (options.khugepaged && name != "qemu") {

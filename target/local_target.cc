@@ -80,6 +80,8 @@ class LocalTarget : public Target {
     return Ready(err) && Check(client_->Timings(out, err), err);
   }
 
+  std::string ChannelInUse() const override { return "pipes"; }
+
   bool RunBinary(const std::vector<uint8_t>& binary, const std::vector<std::string>& args, int timeout_ms,
                  BinaryRun* out, std::string* err) override {
     return Ready(err) && Check(client_->RunBinary(binary, args, timeout_ms, timeout_ms + 10000, out, err), err);

@@ -19,9 +19,11 @@
 
 #include "executor/channel.h"
 #include "executor/exec_dir.h"
+#include "executor/shm_channel.h"
 #include "prog/binary.h"
 #include "target/console.h"
 #include "target/executor_client.h"
+#include "target/shm_region.h"
 #include "target/spawn.h"
 #include "target/target.h"
 #include "vmimages/initramfs.h"
@@ -215,6 +217,8 @@ class QemuTarget : public Target {
     return true;
   }
 
+  std::string ChannelInUse() const override { return channel_in_use_; }
+
   int64_t boot_ms() const { return boot_ms_; }
 
  private:
@@ -282,6 +286,12 @@ class QemuTarget : public Target {
     config.scratch_disk = workdir_ + "/scratch.img";
     config.scratch_nvme = nvme;
     config.monitor_socket = workdir_ + "/monitor.sock";
+    if (options_.channel == GuestChannel::kShm) {
+      shm_ = ShmRegionFile::Create(kShmRegionBytes, err);
+      if (!shm_) return Fail();
+      config.shm_region = shm_->path();
+      config.shm_region_bytes = shm_->size();
+    }
     if (!vm::WriteInitramfs(config.initramfs, FindExecutor(options_), modules, err) ||
         !vm::MakeScratchDisk(config.scratch_disk, 64, err))
       return Fail();
@@ -341,7 +351,16 @@ class QemuTarget : public Target {
       return Fail();
     }
     int chan = pfds[0].revents ? virtio_fd_ : serial_fd_;
-    channel_ = std::make_unique<FdChannel>(chan, chan);
+    // The guest marks the region attached before its first message
+    // (executor/shm_channel.h), so whether it did is known by now; one that
+    // could not map it says why on its console and uses the port alone.
+    channel_in_use_ = chan == virtio_fd_ ? "virtio-serial" : "serial";
+    if (shm_ && ShmRegionAttached(shm_->base())) {
+      channel_ = std::make_unique<ShmChannel>(shm_->base(), shm_->size(), ShmSide::kHost, chan, chan);
+      channel_in_use_ = "shared memory";
+    } else {
+      channel_ = std::make_unique<FdChannel>(chan, chan);
+    }
     // The executor announces itself once the kernel has booted to /init.
     MsgType type;
     std::vector<uint8_t> reply;
@@ -366,10 +385,10 @@ class QemuTarget : public Target {
     double ready_uptime = ready_uptime_ns / 1e9;
     fprintf(stderr,
             "mmdiff: guest %s booted in %.2f s: host files %.2f + QEMU and firmware %.2f + kernel %.2f + init %.2f + "
-            "executor start %.2f + probe %.2f\n",
+            "executor start %.2f + probe %.2f; channel: %s\n",
             features_.release.c_str(), boot_ms_ / 1000.0, (prepared - start) / 1000.0,
             (ready - prepared) / 1000.0 - ready_uptime, init, serving - init, ready_uptime - serving,
-            (NowMs() - ready) / 1000.0);
+            (NowMs() - ready) / 1000.0, channel_in_use_.c_str());
     return true;
   }
 
@@ -403,6 +422,9 @@ class QemuTarget : public Target {
     if (qemu_pid_ > 0 && getenv("MMDIFF_DEBUG")) fprintf(stderr, "mmdiff: guest shutdown took %lld ms\n", (long long)(NowMs() - t0));
     qemu_pid_ = 0;
     console_.reset();
+    // After QEMU is gone and the channel with it (it points into the region).
+    shm_.reset();
+    channel_in_use_.clear();
     if (!workdir_.empty()) {
       unlink((workdir_ + "/initramfs.cpio").c_str());
       unlink((workdir_ + "/scratch.img").c_str());
@@ -424,7 +446,9 @@ class QemuTarget : public Target {
   std::string workdir_;
   int workdir_lock_ = -1;  // flock on workdir_ (executor/exec_dir.h)
   std::unique_ptr<ConsoleWatcher> console_;
-  std::unique_ptr<FdChannel> channel_;
+  std::unique_ptr<ShmRegionFile> shm_;  // the channel's shared region (--channel shm)
+  std::unique_ptr<Channel> channel_;
+  std::string channel_in_use_;          // Target::ChannelInUse
   std::unique_ptr<ExecutorClient> client_;
   KernelFeatures features_;
   int64_t boot_ms_ = 0;

@@ -14,6 +14,9 @@
 
 namespace mmdiff {
 
+// How a guest's executor talks to the host (TargetOptions::channel).
+enum class GuestChannel { kShm, kSerial };
+
 struct TargetOptions {
   std::string executor_path;    // empty: mmdiff-executor beside this binary, or $MMDIFF_EXECUTOR
   // A program making no progress (no op completes, no page fault) for this
@@ -41,6 +44,14 @@ struct TargetOptions {
   // khugepaged scans without pause, with the kernel's own limits, instead
   // of being tamed (executor/guest_init.cc SetUpThp).
   bool khugepaged = false;
+  // How the host and the guest's executor exchange messages: kShm puts
+  // them in a shared region (QEMU's ivshmem-plain device, backed by a file
+  // in /dev/shm; executor/shm_channel.h) with the virtio-serial port
+  // ringing a doorbell; kSerial sends them on the virtio-serial port.
+  // A guest that cannot map the region (a kernel without PCI in sysfs) uses
+  // the port alone either way. The default is the faster in
+  // bench/throughput's side-by-side measurement.
+  GuestChannel channel = GuestChannel::kShm;
   // Ask the guest's executor for each program's kernel coverage
   // (Trace::kernel_cov; executor/kcov.h): a campaign's feedback. A kernel
   // without KCOV sends none. Off: the guest never opens the device.
@@ -64,6 +75,10 @@ class Target {
   // `args`, killed after `timeout_ms`. False when it could not be run there.
   virtual bool RunBinary(const std::vector<uint8_t>& binary, const std::vector<std::string>& args, int timeout_ms,
                          BinaryRun* out, std::string* err) = 0;
+  // What carries the messages to the executor now ("shared memory",
+  // "virtio-serial", "pipes", ...; empty before a guest booted): what a
+  // benchmark or a test asked for may have fallen back.
+  virtual std::string ChannelInUse() const = 0;
 };
 
 // The executor as a child process of this one, on the running kernel.

@@ -62,6 +62,14 @@ std::vector<std::string> QemuCommand(const VmConfig& c) {
     command.insert(command.end(), {"-drive", drive + ",if=none,id=scratch", "-device", "nvme,drive=scratch,serial=mmdiff"});
   else
     command.insert(command.end(), {"-drive", drive + ",if=virtio"});
+  // share=on: the guest's stores reach the file (MAP_SHARED), where the
+  // host's mapping sees them. ivshmem-plain: the region as BAR2, no
+  // interrupts (the doorbell is the virtio-serial port's).
+  if (!c.shm_region.empty())
+    command.insert(command.end(), {"-object",
+                                   "memory-backend-file,id=mmdiffshm,share=on,mem-path=" + c.shm_region +
+                                       ",size=" + std::to_string(c.shm_region_bytes),
+                                   "-device", "ivshmem-plain,memdev=mmdiffshm"});
   if (access(kQboot, R_OK) == 0) command.insert(command.end(), {"-bios", kQboot});
   if (!c.monitor_socket.empty())
     command.insert(command.end(), {"-monitor", "unix:" + c.monitor_socket + ",server=on,wait=off"});

@@ -1,6 +1,7 @@
 // The QEMU command line, in one place.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,11 @@ struct VmConfig {
   std::string append;          // extra kernel command-line options
   std::string serial_socket;   // unix socket for the channel on ttyS1
   std::string virtio_socket;   // unix socket for the channel on virtio port "mmdiff.0"
+  // A file in /dev/shm (target/shm_region.h) offered to the guest as an
+  // ivshmem-plain PCI device, the shared region of the channel
+  // (executor/shm_channel.h); empty: no device, the channel is the port.
+  std::string shm_region;
+  size_t shm_region_bytes = 0;  // the file's size: a power of two (a PCI BAR)
   std::string scratch_disk;    // raw ext4 image: the guest's directory for `file` slots
   // The scratch disk on an NVMe controller (/dev/nvme0n1) instead of
   // virtio-blk (/dev/vda): for a kernel with NVMe built in and virtio_blk a
