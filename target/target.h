@@ -51,12 +51,15 @@ struct TargetOptions {
   // A guest that cannot map the region (lockdown, a kernel without PCI in
   // sysfs) uses the port alone either way.
   // The default is the faster in bench/throughput's side-by-side
-  // measurement, and neither is: on the 6.12 guest under TCG, shared
-  // memory / virtio-serial = 1.002, 0.942, 1.013 (6 s per side, three runs
-  // on the shared 2-core machine). A message's cost is its notifications,
-  // which the doorbell keeps; the payload's copies are noise even for a 2
-  // or 8 MiB trace. So the port alone, the path with fewer parts (no
-  // /dev/shm file, no PCI device).
+  // measurement, and neither is: on the 6.12 guest under TCG (6 s per side,
+  // three runs on the shared 2-core machine) shared memory / virtio-serial
+  // was 1.06, 1.02, 1.00 in programs/s, while the channel's own part of a
+  // program's time (the host's wall time less the executor's) was 238, 259,
+  // 244 us over shared memory against 193, 217, 241 us over the port: the
+  // rate's lead came from the guests' phases the channel does not touch.
+  // A message costs its notifications, which the doorbell keeps; the
+  // payload's copies are noise even for 2 and 8 MiB traces. So the port
+  // alone, the path with fewer parts (no /dev/shm file, no PCI device).
   GuestChannel channel = GuestChannel::kSerial;
   // Ask the guest's executor for each program's kernel coverage
   // (Trace::kernel_cov; executor/kcov.h): a campaign's feedback. A kernel
