@@ -305,6 +305,11 @@ class QemuTarget : public Target {
     // boots each, alternating). The refinement a second later still runs.
     if (!config.kvm)
       if (long khz = TscKhzSince(tsc_mark); khz > 0) config.append += " tsc_early_khz=" + std::to_string(khz);
+    // A QEMU that died between two requests (killed from outside, or a
+    // panic's exit not yet seen) closed its end of the channel: the next
+    // write must fail with EPIPE and restart the guest, not end this
+    // process by SIGPIPE (the local target does the same for its pipes).
+    signal(SIGPIPE, SIG_IGN);
     int serial_listener = Listen(config.serial_socket, err);
     int virtio_listener = serial_listener < 0 ? -1 : Listen(config.virtio_socket, err);
     if (virtio_listener < 0) {
