@@ -72,6 +72,15 @@ std::vector<pid_t> QemuChildren() {
   return out;
 }
 
+// Whether `pid` has exited (a zombie until its parent reaps it, or gone).
+bool Zombie(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  std::getline(stat, line);
+  size_t close = line.rfind(')');
+  return close == std::string::npos || line.compare(close + 2, 1, "Z") == 0;
+}
+
 // Programs whose answers do not depend on timing or on the guest's memory
 // layout beyond what the text format shows: soft-dirty, a file slot on
 // the scratch disk, fork and COW, uffd-wp, PAGEMAP_SCAN (ENOTTY on 6.1),
@@ -210,7 +219,10 @@ TEST(QemuChannel, EachBootHasItsOwnRegionFileAndNoneOutlivesItsGuest) {
   EXPECT_EQ(OwnShmFiles(), 1);
   std::vector<pid_t> qemu = QemuChildren();
   ASSERT_EQ(qemu.size(), 1u);
+  // The next request is written to the dead QEMU's socket (once QEMU is
+  // gone): EPIPE, a failed target, not SIGPIPE ending this process.
   kill(qemu[0], SIGKILL);
+  while (!Zombie(qemu[0])) usleep(10000);  // dead, its socket closed; reaped by the target
   Program prog = Parse("mmap 0 1 rw anon private\nwrite 0\npagemap 0 1\n");
   Trace t;
   EXPECT_FALSE(target->Run(prog, &t, &err));
