@@ -287,10 +287,14 @@ class QemuTarget : public Target {
     config.scratch_nvme = nvme;
     config.monitor_socket = workdir_ + "/monitor.sock";
     if (options_.channel == GuestChannel::kShm) {
-      shm_ = ShmRegionFile::Create(kShmRegionBytes, err);
+      shm_ = ShmRegionFile::Create(kShmRegionBytes, err);  // removes the stale ones first
       if (!shm_) return Fail();
       config.shm_region = shm_->path();
       config.shm_region_bytes = shm_->size();
+    } else {
+      // A killed --channel shm run's files hold memory until someone looks:
+      // every boot does, as MakeOwnedDir does for the work directories.
+      RemoveStaleShmRegionFiles();
     }
     if (!vm::WriteInitramfs(config.initramfs, FindExecutor(options_), modules, err) ||
         !vm::MakeScratchDisk(config.scratch_disk, 64, err))

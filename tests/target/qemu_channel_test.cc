@@ -2,10 +2,13 @@
 // shared-memory channel (executor/shm_channel.h) and over virtio-serial
 // must give the same answers, on both Debian kernels and on a self-built
 // kernel where one is cached; a guest that cannot map the region falls back
-// to the port and says so; no /dev/shm file outlives its guest. Each case
+// to the port and says so; no /dev/shm file outlives its guest, and a
+// killed run's is removed by the next boot. Each case
 // boots guests: seconds each.
 #include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -121,9 +124,18 @@ void ExpectSameAnswersOverBothChannels(TargetOptions o) {
   o.channel = GuestChannel::kSerial;
   auto serial = MakeQemuTarget(o, &err);
   ASSERT_TRUE(shm && serial) << err;
+  // The region file of a run killed before it could remove it (its owner
+  // is gone): any guest's boot removes it, one over the port too.
+  pid_t dead = fork();
+  if (dead == 0) _exit(0);
+  ASSERT_EQ(waitpid(dead, nullptr, 0), dead);
+  std::string stale = std::string(kShmDir) + "/" + kShmRegionPrefix + std::to_string(dead) + ".killed";
+  close(open(stale.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
   KernelFeatures fs, fv;
-  ASSERT_TRUE(shm->Probe(&fs, &err)) << err;
   ASSERT_TRUE(serial->Probe(&fv, &err)) << err;
+  EXPECT_NE(access(stale.c_str(), F_OK), 0) << stale;
+  unlink(stale.c_str());
+  ASSERT_TRUE(shm->Probe(&fs, &err)) << err;
   EXPECT_EQ(shm->ChannelInUse(), "shared memory");
   EXPECT_EQ(serial->ChannelInUse(), "virtio-serial");
   EXPECT_EQ(OwnShmFiles(), 1) << "one region file, the shm guest's";
