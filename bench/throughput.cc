@@ -1,7 +1,7 @@
 // Programs/s of mmdiff on a target, as a ratio to a bare C loop doing the
 // same syscalls on the same kernel (executor/bare_loop.h), measured side by
-// side in one run. Issue targets: at least 0.5 on both local and qemu, and
-// boot to first result under 2 s on qemu (issue 13 item 4).
+// side in one run. Targets (the speed issue): at least 0.8 locally and 0.7
+// in a guest, and boot to first result under 2 s on qemu.
 //
 // With qemu, mmdiff runs on two guests of the same kernel at once, one per
 // channel (target.h GuestChannel: shared memory and virtio-serial), in the
@@ -164,7 +164,8 @@ int main(int argc, char** argv) {
   for (const Side& side : sides) {
     double rate = side.programs / side.seconds, ratio = rate / bare_rate;
     printf("mmdiff:        %8.0f programs/s over %s\n", rate, side.name.c_str());
-    printf("ratio:         %8.2f  (target >= 0.50) %s\n", ratio, ratio >= 0.5 ? "MET" : "NOT MET");
+    double want = target_name == "qemu" ? 0.7 : 0.8;
+    printf("ratio:         %8.2f  (target >= %.2f) %s\n", ratio, want, ratio >= want ? "MET" : "NOT MET");
   }
   if (sides.size() == 2) {
     double a = sides[0].programs / sides[0].seconds, b = sides[1].programs / sides[1].seconds;
