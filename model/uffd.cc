@@ -226,7 +226,21 @@ Result Model::DoUffdRegister(Step& s, bool reg) {
     g.Add(Grant::Of(Quirk::kUffdUnregisterOtherCtx));
     s.pred->alternatives.push_back({Ok(), g});
     // The contract's answer (fs/userfaultfd.c userfaultfd_unregister() with the fix).
-    if (const Result* obs = s.Observed(); !obs || obs->kind != ResultKind::kOk) return Err(EINVAL);
+    if (const Result* obs = s.Observed(); !obs || obs->kind != ResultKind::kOk) {
+      // A kernel with the quirk says EINVAL too where it goes on to a
+      // refused hugetlb split (below): after userfaultfd_clear_vma() reset
+      // write protection. Both states stay possible, as doubts the quirk
+      // grants ([EMP] 6.12.118: a campaign's wrong-wp, a W bit gone after
+      // `uffd_unregister 512 1` through a second context).
+      if (HugetlbSplitRefused(p, hi) && st_.VmaAt(p, hi) == static_cast<int>(i) && p.vmas[i].uffd >= 0 &&
+          p.vmas[i].UffdWp()) {
+        Model cleared = *this;
+        cleared.ClearUffdWp(owner, lo, AlignUp(hi, kPagesPerPmd));
+        if (!MergeWorld(cleared, Grant::Of(Quirk::kUffdUnregisterOtherCtx)))
+          s.pred->unmodelled = "uffd_unregister through another context refused at a hugetlb split";
+      }
+      return Err(EINVAL);
+    }
     // The kernel took the quirk: go on as it did.
   }
   if (!reg && HugetlbSplitRefused(p, hi) && p.vmas[st_.VmaAt(p, hi)].uffd >= 0) {

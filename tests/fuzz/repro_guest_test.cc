@@ -117,7 +117,7 @@ INSTANTIATE_TEST_SUITE_P(
                    {"softdirty_lost_on_merge", "softdirty_lost_on_merge_mremap", "softdirty_lost_on_merge_madvise",
                     "softdirty_lost_on_merge_uffd_unregister", "softdirty_lost_on_uffd_wp_resolve",
                     "softdirty_lost_on_mremap_pmd_move",
-                    "uffd_unregister_other_ctx",
+                    "uffd_unregister_other_ctx", "uffd_unregister_other_ctx_refused_clears_wp",
                     "shmem_drop_page_keeps_uffd_wp_marker", "huge_zero_page_pagemap_file"},
                    {"softdirty_lost_on_merge_uffd_register"}},
         // 6.12 has PAGEMAP_SCAN, so its stale walk_end shows; the uffd-wp
@@ -126,7 +126,7 @@ INSTANTIATE_TEST_SUITE_P(
         QuirkGuest{"6.12",
                    {"softdirty_lost_on_merge", "softdirty_lost_on_merge_mremap", "softdirty_lost_on_merge_madvise",
                     "softdirty_lost_on_merge_uffd_register", "softdirty_lost_on_mremap_pmd_move",
-                    "uffd_unregister_other_ctx",
+                    "uffd_unregister_other_ctx", "uffd_unregister_other_ctx_refused_clears_wp",
                     "shmem_drop_page_keeps_uffd_wp_marker", "huge_zero_page_pagemap_file", "scan_stale_walk_end"},
                    {"softdirty_lost_on_uffd_wp_resolve", "softdirty_lost_on_merge_uffd_unregister"}}),
     [](const ::testing::TestParamInfo<QuirkGuest>& info) {

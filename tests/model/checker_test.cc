@@ -729,6 +729,45 @@ uffd_wp 0 2 on
   EXPECT_EQ(off.divergence->op_index, 4u);
 }
 
+// The same unchecked context, where the unregister then fails: the kernel
+// resets write protection over the huge page before it refuses the hugetlb
+// split, and EINVAL is the contract's answer too. Both states pass, the
+// reset one as the quirk; without the quirk it is a wrong uffd-wp bit
+// (corpus/quirks/uffd_unregister_other_ctx_refused_clears_wp.mmp; found on
+// 6.12.118).
+TEST(Quirk, UnregisterThroughAnotherContextRefusedAtAHugetlbSplit) {
+  Program prog = MustParse(R"(
+requires uffd_wp hugetlb
+mmap 0 1 rw anon private hugetlb
+uffd_open
+uffd_register 0 512 wp
+uffd_open
+uffd_wp 0 512 on
+uffd_unregister 0 1
+pagemap 0 1
+)");
+  KernelProfile g = GuestProfile61();
+  g.features |= kFeatHugetlb;
+  g.hugetlb_free = 8;  // the guests' pool (vmimages/qemu.cc hugepages=8)
+  ASSERT_TRUE(g.quirks.Has(Quirk::kUffdUnregisterOtherCtx));
+  Trace t = Predicted(prog, g);
+  ASSERT_EQ(PrintResult(prog.ops[1], t.results[1]), "ok");
+  ASSERT_EQ(PrintResult(prog.ops[6], t.results[6]), "err EINVAL");
+  ASSERT_EQ(t.results[7].kind, ResultKind::kPagemap);
+  ASSERT_TRUE(t.results[7].pagemap[0] & kPmUffdWp) << "the contract keeps the page write-protected";
+  Verdict contract = CheckTrace(prog, t, g);
+  EXPECT_EQ(contract.status, Verdict::Status::kPass) << (contract.divergence ? contract.divergence->line : contract.note);
+  EXPECT_EQ(contract.quirks_taken[static_cast<int>(Quirk::kUffdUnregisterOtherCtx)], 0u);
+  t.results[7].pagemap[0] &= ~kPmUffdWp;
+  Verdict v = CheckTrace(prog, t, g);
+  EXPECT_EQ(v.status, Verdict::Status::kPass) << (v.divergence ? v.divergence->line : v.note);
+  EXPECT_EQ(v.quirks_taken[static_cast<int>(Quirk::kUffdUnregisterOtherCtx)], 1u);
+  Verdict off = CheckTrace(prog, t, WithoutQuirk(g, Quirk::kUffdUnregisterOtherCtx));
+  ASSERT_EQ(off.status, Verdict::Status::kDivergence);
+  EXPECT_EQ(off.divergence->cls, DivergenceClass::kWrongWp);
+  EXPECT_EQ(off.divergence->op_index, 7u);
+}
+
 // The mremap merge that drops the registration of the part that stays is
 // not followed: the op is reported unmodelled where the quirk is on.
 TEST(Quirk, MremapMergeDroppingRegistrationIsUnmodelled) {
