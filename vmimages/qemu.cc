@@ -22,10 +22,48 @@ constexpr const char* kQboot = "/usr/share/qemu/qboot.rom";
 // output only); init_encrypted registers the "encrypted" key type. The guest
 // has no network card: ipv6.disable=1 skips most of inet6_init. None of them
 // touches memory management. Together: about 0.5 s of a 1.9 s boot to /init.
+// A second round (initcall_debug, printk times, sched_switch and workqueue
+// trace events on the console):
+// ftrace_check_for_weak_functions queues ~50 ms of kallsyms lookups over
+// every mcount site (kernel/trace/ftrace.c test_for_valid_rec()), meant to
+// run beside the boot on another CPU; with one CPU it preempts the initcalls
+// instead, and only function tracing reads the flag it sets. cmos_init
+// probes the RTC for /dev/rtc0 (~16 ms; the boot reads the time of day
+// without it, arch/x86/kernel/rtc.c mach_get_cmos_time()), dmi_sysfs_init
+// fills /sys/firmware/dmi/entries (~9 ms), init_acpi_pm_clocksource
+// verifies the ACPI PM timer by reading it in a loop (~11 ms; the
+// clocksource is the TSC, watched by the HPET), vga_arb_device_init looks
+// for VGA cards there are none of, and packet_init (AF_PACKET) and
+// strp_dev_init (kTLS/KCM stream parser) are network the guest has not.
+// The PS/2 keyboard stays (the monitor's `sendkey alt-sysrq-c` panics a
+// guest through it, tests/campaign/fault_test.cc), but i8042.noaux skips
+// probing the mouse port: i8042_init ~25 ms -> ~4 ms. 8250.nr_uarts=2: ttyS0
+// (console) and ttyS1 (channel fallback) are all there is; serial8250_init
+// would probe four. Kept though slow: param_sysfs_builtin_init (~30 ms), as
+// /sys/module/*/parameters holds memory management knobs of built-in code
+// (zswap, kfence, page_reporting).
+// noreplace-smp: on one CPU, alternative_instructions()
+// (arch/x86/kernel/alternative.c) turns every LOCK prefix of the kernel
+// into a DS prefix, ~10k text_poke() calls that each switch to the
+// poking mm and back (__text_poke(): two CR3 writes, each of which empties
+// TCG's software TLB): ~0.2 s under TCG. On one CPU the prefix changes
+// nothing but speed, and TCG with one vCPU emits no atomics for it anyway.
+// no_timer_check: check_timer() (arch/x86/kernel/apic/io_apic.c) waits ~20
+// ms for ten timer interrupts to prove the IO-APIC routing, which QEMU's is.
 constexpr const char* kSkipAtBoot =
-    " cryptomgr.notests ipv6.disable=1"
+    " cryptomgr.notests ipv6.disable=1 noreplace-smp no_timer_check 8250.nr_uarts=2 i8042.noaux"
     " initcall_blacklist=jent_mod_init,bpf_tcp_ca_kfunc_init,bpf_dummy_struct_ops_init,sed_opal_init,"
-    "crypto_kdf108_init,trace_eval_init,init_encrypted";
+    "crypto_kdf108_init,trace_eval_init,init_encrypted,ftrace_check_for_weak_functions,cmos_init,"
+    "dmi_sysfs_init,init_acpi_pm_clocksource,vga_arb_device_init,packet_init,strp_dev_init";
+
+// noapictimer, under TCG only: with no TSC deadline timer (TCG offers none)
+// and no CPUID leaf 0x15, calibrate_APIC_clock()
+// (arch/x86/kernel/apic/apic.c) spins 100 ms (HZ/10 ticks) to measure the
+// local APIC timer. With one CPU the tick can come from the HPET instead,
+// which needs no calibration. Under KVM the deadline timer skips the
+// calibration and the HPET would cost an exit to QEMU per timer, so there
+// the APIC timer stays.
+constexpr const char* kTcgSkipAtBoot = " noapictimer";
 
 }  // namespace
 
@@ -37,6 +75,7 @@ std::vector<std::string> QemuCommand(const VmConfig& c) {
   std::string append =
       "console=ttyS0 loglevel=5 panic=-1 mitigations=off hugepages=8 mmdiff.chan=/dev/ttyS1";
   append += kSkipAtBoot;
+  if (!c.kvm) append += kTcgSkipAtBoot;
   if (!c.append.empty()) append += " " + c.append;
   std::vector<std::string> command = {
       "qemu-system-x86_64",
