@@ -114,6 +114,13 @@ bool ModuleLoadOrder(const std::string& modules_dir, const std::vector<std::stri
                      std::vector<std::string>* out, std::string* err, const std::vector<std::string>& optional) {
   Resolver r;
   r.out = out;
+  r.builtin = Builtin(modules_dir);
+  // Where the kernel has every wanted module built in (Debian 6.12 without
+  // --swap) there is nothing to load, and no reason to walk the tree's
+  // thousand-odd files, which costs each boot 4-20 ms on a busy host.
+  bool all_builtin = optional.empty();
+  for (const std::string& name : wanted) all_builtin = all_builtin && r.builtin.count(Normalize(name));
+  if (all_builtin) return true;
   std::error_code ec;
   for (auto it = std::filesystem::recursive_directory_iterator(modules_dir, ec);
        !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec))
@@ -122,7 +129,6 @@ bool ModuleLoadOrder(const std::string& modules_dir, const std::vector<std::stri
     *err = "no .ko or .ko.xz modules under " + modules_dir;
     return false;
   }
-  r.builtin = Builtin(modules_dir);
   for (const std::string& name : wanted)
     if (!r.Visit(Normalize(name), err)) return false;
   for (const std::string& name : optional)

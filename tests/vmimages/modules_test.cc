@@ -68,6 +68,15 @@ TEST_F(ModulesTest, BuiltinModulesAreNotLoaded) {
   EXPECT_EQ(order[0], dir_ + "/kernel/drivers/block/virtio_blk.ko");
 }
 
+// Nothing to load needs no modules at all (the tree is not walked).
+TEST_F(ModulesTest, AllBuiltinNeedsNoModuleFiles) {
+  std::ofstream(dir_ + "/modules.builtin") << "kernel/drivers/virtio/virtio_pci.ko\nkernel/drivers/char/virtio_console.ko\n";
+  std::vector<std::string> order;
+  std::string err;
+  ASSERT_TRUE(ModuleLoadOrder(dir_, {"virtio_pci", "virtio-console"}, &order, &err)) << err;
+  EXPECT_TRUE(order.empty());
+}
+
 TEST_F(ModulesTest, MissingModuleIsNamed) {
   WriteModule("kernel/drivers/block/virtio_blk.ko", "virtio");
   std::vector<std::string> order;
