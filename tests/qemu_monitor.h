@@ -1,6 +1,7 @@
 // QEMU's human monitor (HMP) of a guest, for tests that inject faults:
 // every guest's QEMU listens on a unix socket named in its command line.
-// And the work directory a guest's owner leaves when such a test kills it.
+// And the work directory a guest's owner leaves when such a test kills it,
+// and the QEMU processes a test started.
 #pragma once
 
 #include <dirent.h>
@@ -12,7 +13,9 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <sstream>
 #include <string>
+#include <vector>
 
 namespace qemutest {
 
@@ -74,5 +77,27 @@ struct GuestDirsOf {
     if (d) closedir(d);
   }
 };
+
+// The QEMU processes this test process started.
+inline std::vector<pid_t> QemuChildren() {
+  std::vector<pid_t> out;
+  DIR* d = opendir("/proc");
+  while (dirent* e = d ? readdir(d) : nullptr) {
+    pid_t pid = atoi(e->d_name);
+    if (pid <= 0) continue;
+    std::ifstream stat("/proc/" + std::string(e->d_name) + "/stat");
+    std::string line;
+    std::getline(stat, line);
+    size_t close = line.rfind(')');
+    if (close == std::string::npos || line.find("(qemu-system") == std::string::npos) continue;
+    std::istringstream rest(line.substr(close + 2));
+    char state;
+    pid_t ppid;
+    rest >> state >> ppid;
+    if (ppid == getpid()) out.push_back(pid);
+  }
+  if (d) closedir(d);
+  return out;
+}
 
 }  // namespace qemutest

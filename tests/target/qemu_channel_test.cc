@@ -25,6 +25,8 @@
 #include "tests/slurp.h"
 #include "tests/temp_dir.h"
 
+#include "tests/qemu_monitor.h"
+
 namespace mmdiff {
 namespace {
 
@@ -51,28 +53,6 @@ int OwnShmFiles() {
   while (dirent* e = d ? readdir(d) : nullptr) n += std::string(e->d_name).rfind(prefix, 0) == 0;
   if (d) closedir(d);
   return n;
-}
-
-// The QEMU processes this test process started.
-std::vector<pid_t> QemuChildren() {
-  std::vector<pid_t> out;
-  DIR* d = opendir("/proc");
-  while (dirent* e = d ? readdir(d) : nullptr) {
-    pid_t pid = atoi(e->d_name);
-    if (pid <= 0) continue;
-    std::ifstream stat("/proc/" + std::string(e->d_name) + "/stat");
-    std::string line;
-    std::getline(stat, line);
-    size_t close = line.rfind(')');
-    if (close == std::string::npos || line.find("(qemu-system") == std::string::npos) continue;
-    std::istringstream rest(line.substr(close + 2));
-    char state;
-    pid_t ppid;
-    rest >> state >> ppid;
-    if (ppid == getpid()) out.push_back(pid);
-  }
-  if (d) closedir(d);
-  return out;
 }
 
 // Whether `pid` has exited (a zombie until its parent reaps it, or gone).
@@ -229,7 +209,7 @@ TEST(QemuChannel, EachBootHasItsOwnRegionFileAndNoneOutlivesItsGuest) {
   KernelFeatures f;
   ASSERT_TRUE(target->Probe(&f, &err)) << err;
   EXPECT_EQ(OwnShmFiles(), 1);
-  std::vector<pid_t> qemu = QemuChildren();
+  std::vector<pid_t> qemu = qemutest::QemuChildren();
   ASSERT_EQ(qemu.size(), 1u);
   // The next request is written to the dead QEMU's socket (once QEMU is
   // gone): EPIPE, a failed target, not SIGPIPE ending this process.

@@ -33,28 +33,6 @@ TargetOptions Options() {
   return o;
 }
 
-// The QEMU processes this test process started.
-std::vector<pid_t> QemuChildren() {
-  std::vector<pid_t> out;
-  DIR* d = opendir("/proc");
-  while (dirent* e = d ? readdir(d) : nullptr) {
-    pid_t pid = atoi(e->d_name);
-    if (pid <= 0) continue;
-    std::ifstream stat("/proc/" + std::string(e->d_name) + "/stat");
-    std::string line;
-    std::getline(stat, line);
-    size_t close = line.rfind(')');
-    if (close == std::string::npos || line.find("(qemu-system") == std::string::npos) continue;
-    std::istringstream rest(line.substr(close + 2));
-    char state;
-    pid_t ppid;
-    rest >> state >> ppid;
-    if (ppid == getpid()) out.push_back(pid);
-  }
-  if (d) closedir(d);
-  return out;
-}
-
 const char kSoftDirty[] =
     "mmap 0 4 rw anon private\n"
     "madvise 0 4 nohugepage\n"
@@ -312,7 +290,7 @@ TEST(QemuTarget, PanicIsReportedAndTheGuestRebooted) {
   ASSERT_TRUE(target->Run(oom, &t, &err)) << err;
   EXPECT_EQ(t.end, TraceEnd::kKernelSplat);
   EXPECT_NE(t.console.find("Kernel panic"), std::string::npos) << t.console;
-  EXPECT_TRUE(QemuChildren().empty()) << "the panicked guest is gone";
+  EXPECT_TRUE(qemutest::QemuChildren().empty()) << "the panicked guest is gone";
 
   Trace after;
   ASSERT_TRUE(target->Run(Parse(kSoftDirty), &after, &err)) << err;
@@ -330,7 +308,7 @@ void BootQuickToGiveUp(std::unique_ptr<Target>* target, pid_t* qemu) {
   ASSERT_TRUE(*target) << err;
   KernelFeatures f;
   ASSERT_TRUE((*target)->Probe(&f, &err)) << err;
-  std::vector<pid_t> children = QemuChildren();
+  std::vector<pid_t> children = qemutest::QemuChildren();
   ASSERT_EQ(children.size(), 1u);
   *qemu = children[0];
 }
@@ -348,7 +326,7 @@ TEST(QemuTarget, HangIsReportedAndTheGuestRebooted) {
   ASSERT_TRUE(target->Run(Parse(kSoftDirty), &t, &err)) << err;
   EXPECT_EQ(t.end, TraceEnd::kGuestHang);
   EXPECT_NE(t.console.find("timed out"), std::string::npos) << t.console;
-  EXPECT_TRUE(QemuChildren().empty()) << "the hung guest is gone";
+  EXPECT_TRUE(qemutest::QemuChildren().empty()) << "the hung guest is gone";
 
   Trace after;
   ASSERT_TRUE(target->Run(Parse(kSoftDirty), &after, &err)) << err;
@@ -366,7 +344,7 @@ TEST(QemuTarget, StoppedQemuIsATargetFailureNotAHang) {
   Trace t;
   EXPECT_FALSE(target->Run(Parse(kSoftDirty), &t, &err));
   EXPECT_NE(err.find("QEMU is stopped"), std::string::npos) << err;
-  EXPECT_TRUE(QemuChildren().empty()) << "the stopped guest is gone";
+  EXPECT_TRUE(qemutest::QemuChildren().empty()) << "the stopped guest is gone";
 }
 
 }  // namespace
