@@ -27,11 +27,12 @@ using namespace reprotest;
 size_t Lines(const std::string& s) { return static_cast<size_t>(std::count(s.begin(), s.end(), '\n')); }
 
 // A kernel with every mechanism (soft-dirty, uffd-wp with WP_ASYNC,
-// PAGEMAP_SCAN, guard regions, THP) and every known quirk.
+// PAGEMAP_SCAN, guard regions, THP, a hugetlb pool) and every known quirk.
 KernelFeatures QuirkyFeatures() {
   KernelFeatures f = HostFeatures618();
   f.release = "6.12.0-quirky";
-  f.features |= kFeatSoftDirty | kFeatScanSoftDirty;
+  f.features |= kFeatSoftDirty | kFeatScanSoftDirty | kFeatHugetlb;
+  f.hugetlb_free = 8;  // the guests' pool (vmimages/qemu.cc hugepages=8)
   f.fault_around_bytes = 4096;
   return f;
 }
