@@ -10,6 +10,7 @@
 
 #include <string>
 
+#include "model/checker.h"
 #include "model/invariants.h"
 #include "model/model.h"
 #include "model/picture.h"
@@ -17,6 +18,19 @@
 #include "prog/text.h"
 
 namespace mmdiff {
+
+// The model's trace of `prog`, as a kernel would answer it: exactly.
+inline Trace Predicted(const Program& prog, const KernelProfile& profile) {
+  Trace t = PredictTrace(prog, profile);
+  for (Result& r : t.results) r.either.clear();
+  return t;
+}
+
+// `p` with the known quirk `q` off: its result is a divergence again.
+inline KernelProfile WithoutQuirk(KernelProfile p, Quirk q) {
+  p.quirks.bits &= ~(1u << static_cast<int>(q));
+  return p;
+}
 
 inline Program MustParse(const std::string& text) {
   Program prog;
