@@ -114,8 +114,7 @@ void RunProgramProcess(ExecShared* shared, uint32_t go, int done_fd) {
   // of the program (runner.cc Progress).
   struct rusage ru;
   shared->spare_faults = getrusage(RUSAGE_SELF, &ru) == 0 ? ru.ru_minflt + ru.ru_majflt : 0;
-  for (uint32_t now; (now = shared->go.load(std::memory_order_acquire)) != go;)
-    syscall(SYS_futex, reinterpret_cast<uint32_t*>(&shared->go), FUTEX_WAIT, now, nullptr, nullptr, 0);
+  for (uint32_t now; (now = shared->go.load(std::memory_order_acquire)) != go;) FutexWait(&shared->go, now);
   KcovStart(shared);
   for (;;) {
     uint32_t turn = shared->turn.load(std::memory_order_acquire);

@@ -154,11 +154,13 @@ void ProgramRunner::Reset(const Program& prog) {
 // there, faults no more). Faults count only while a range op runs: a read
 // or write touches one page, so one that keeps faulting is a refault loop,
 // a hang.
+bool ProgramRunner::FaultsCountAt(uint32_t pc) const {
+  return pc < shared_->nops && shared_->ops[pc].kind != OpKind::kRead && shared_->ops[pc].kind != OpKind::kWrite;
+}
+
 uint64_t ProgramRunner::Progress() const {
   uint64_t mark = uint64_t{shared_->pc} << 40;
-  uint32_t pc = shared_->pc;
-  if (pc < shared_->nops && (shared_->ops[pc].kind == OpKind::kRead || shared_->ops[pc].kind == OpKind::kWrite))
-    return mark;
+  if (shared_->pc < shared_->nops && !FaultsCountAt(shared_->pc)) return mark;
   for (uint32_t p = 0; p < shared_->nprocs && p < static_cast<uint32_t>(kMaxProcs); p++) {
     if (shared_->pids[p] <= 0) continue;
     char path[64], buf[1024];
@@ -180,11 +182,7 @@ uint64_t ProgramRunner::Progress() const {
 
 // Progress() as it is when p0 is let go, without reading /proc on the way:
 // op 0 not begun, p0's faults those of its setup (proc.cc).
-uint64_t ProgramRunner::ProgressAtGo() const {
-  if (shared_->nops == 0 || shared_->ops[0].kind == OpKind::kRead || shared_->ops[0].kind == OpKind::kWrite)
-    return 0;
-  return shared_->spare_faults;
-}
+uint64_t ProgramRunner::ProgressAtGo() const { return FaultsCountAt(0) ? shared_->spare_faults : 0; }
 
 // Returns when every program process is gone (the done pipe hit EOF).
 // Or when the program's last op is done (the byte its process writes to the
@@ -217,9 +215,7 @@ TraceEnd ProgramRunner::WaitForEnd(int done_fd, pid_t pgid, int timeout_ms, uint
       pid_t pid;
       while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
         if (pid == spare_pid_) {  // the next program's p0 died waiting
-          close(spare_done_);
-          spare_pid_ = -1;
-          spare_done_ = -1;
+          ForgetSpare();
           continue;
         }
         bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
@@ -357,19 +353,23 @@ bool ProgramRunner::Spawn() {
   return true;
 }
 
-void ProgramRunner::DropSpare() {
-  if (spare_pid_ <= 0) return;
-  kill(spare_pid_, SIGKILL);
-  while (waitpid(spare_pid_, nullptr, 0) < 0 && errno == EINTR) {
-  }
+void ProgramRunner::ForgetSpare() {
   close(spare_done_);
   spare_pid_ = -1;
   spare_done_ = -1;
 }
 
+void ProgramRunner::DropSpare() {
+  if (spare_pid_ <= 0) return;
+  kill(spare_pid_, SIGKILL);
+  while (waitpid(spare_pid_, nullptr, 0) < 0 && errno == EINTR) {
+  }
+  ForgetSpare();
+}
+
 // The processes of a program whose trace is taken: wait until they are all
-// gone (EOF on its done pipe; past the run's timeout they are killed), reap
-// them and remove its files.
+// gone (EOF on its done pipe; past the run's timeout they are killed) and
+// reap them. (Its files went with the trace, in Run.)
 void ProgramRunner::Reap() {
   if (running_done_ < 0) return;
   struct pollfd pfd = {running_done_, POLLIN, 0};

@@ -76,8 +76,12 @@ class ProgramRunner {
   TraceEnd WaitForEnd(int done_fd, pid_t pgid, int timeout_ms, uint64_t progress, bool* exited);
   uint64_t Progress() const;
   uint64_t ProgressAtGo() const;
+  // Whether page faults count as progress while op `pc` runs (a range op;
+  // not a read or write).
+  bool FaultsCountAt(uint32_t pc) const;
   bool Spawn();
-  void DropSpare();
+  void DropSpare();    // kills and reaps the waiting p0
+  void ForgetSpare();  // the waiting p0 is gone: its pipe closed, no spare
   void Reap();
   Trace CollectTrace() const;
   // page_region[] at area+off, as arena pages.
