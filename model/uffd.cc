@@ -217,6 +217,12 @@ Result Model::DoUffdRegister(Step& s, bool reg) {
       if (!CanUserfault(v, v.uffd_modes, async)) return Err(EINVAL);  // fs/userfaultfd.c userfaultfd_unregister()
     }
   }
+  // userfaultfd_unregister() splits the registered VMA holding `end`
+  // (split_vma() / userfaultfd_clear_vma()): hugetlb_vm_op_split() refuses
+  // it off a huge page boundary, after the VMAs before it were unregistered.
+  // Where that VMA is the first, its write protection is reset first (below).
+  bool refused = !reg && HugetlbSplitRefused(p, hi) && p.vmas[st_.VmaAt(p, hi)].uffd >= 0;
+  bool refused_resets_wp = refused && st_.VmaAt(p, hi) == static_cast<int>(i) && p.vmas[i].UffdWp();
   if (other_ctx) {
     // Kernels without that fix unregister them (quirk uffd_unregister_other_ctx;
     // the fix is in neither the 6.1 nor the 6.12 fs/userfaultfd.c
@@ -232,8 +238,7 @@ Result Model::DoUffdRegister(Step& s, bool reg) {
       // write protection. Both states stay possible, as doubts the quirk
       // grants ([EMP] 6.12.118: a campaign's wrong-wp, a W bit gone after
       // `uffd_unregister 512 1` through a second context).
-      if (HugetlbSplitRefused(p, hi) && st_.VmaAt(p, hi) == static_cast<int>(i) && p.vmas[i].uffd >= 0 &&
-          p.vmas[i].UffdWp()) {
+      if (refused_resets_wp) {
         Model cleared = *this;
         cleared.ClearUffdWp(owner, lo, AlignUp(hi, kPagesPerPmd));
         if (!MergeWorld(cleared, Grant::Of(Quirk::kUffdUnregisterOtherCtx)))
@@ -243,11 +248,7 @@ Result Model::DoUffdRegister(Step& s, bool reg) {
     }
     // The kernel took the quirk: go on as it did.
   }
-  if (!reg && HugetlbSplitRefused(p, hi) && p.vmas[st_.VmaAt(p, hi)].uffd >= 0) {
-    // userfaultfd_unregister() splits the registered VMA holding `end`
-    // (split_vma() / userfaultfd_clear_vma()): hugetlb_vm_op_split()
-    // refuses it off a huge page boundary, after the VMAs before it were
-    // unregistered.
+  if (refused) {
     if (st_.VmaAt(p, hi) == static_cast<int>(i)) {
       // mm/userfaultfd.c userfaultfd_clear_vma() (6.1: inline in
       // userfaultfd_unregister()) resets write protection (uffd_wp_range())
