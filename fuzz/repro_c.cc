@@ -96,7 +96,7 @@ class CompactWriter {
   bool uffd_ = false, thread_ = false, sync_faults_ = false, acc_ = false, pm_ = false, cr_ = false,
        files_ = false, slots_ = false, dir_ = false, scan_ = false, cats_ = false, fault_around_ = false;
   bool fail_ = false, want_ = false, expect_ = false, expect_page_ = false, expect_pagemap_ = false,
-       expect_multi_ = false, scan_fail_ = false;
+       expect_multi_ = false, check_scan_ = false;
   bool forks_ = false, child_exits_ = false;
   bool signals_ = false;     // an access may fault with SIGSEGV/SIGBUS: acc() recovers
   uint8_t fault_kinds_ = 0;  // the sync uffd faults the handler may see (kFaultWp, ...)
@@ -251,7 +251,7 @@ void CompactWriter::Analyze() {
     if (op.kind == OpKind::kPagemap) {
       if (all_pm && op.npages) expect_pagemap_ = pm_ = true;
     } else if (op.kind == OpKind::kScan) {
-      scan_fail_ = true;
+      check_scan_ = true;
     }
   }
   for (const Op& op : prog_.ops) supervisor_ |= op.kind == OpKind::kExit && op.proc == 0;
@@ -666,7 +666,7 @@ std::string CompactWriter::Write() {
   if (dir_) add(kCFileDir);
   if (slots_) add(kCSlot);
   if (fault_around_) add(kCFaultAround);
-  if (scan_calls_) add(CScan(vec_, scan_const_, scan_varies_) + (scan_fail_ ? kCScanFail : ""));
+  if (scan_calls_) add(CScan(vec_, scan_const_, scan_varies_) + (check_scan_ ? kCCheckScan : ""));
   if (expect_) add(kCExpect);
   std::string bits = expect_page_ || expect_multi_ ? CPagemapBitTable() : "";  // once, before the first
   if (expect_page_) add(std::exchange(bits, "") + kCExpectPage);

@@ -422,7 +422,7 @@ std::string CScan(uint32_t vec_len, const ScanArgList& constant, const std::arra
          "\tif (r >= 0)\n\t\tsprintf(got + len, \" end=%llu\", (arg.walk_end - a0) / PAGE);\n}\n";
 }
 
-const char kCScanFail[] =
+const char kCCheckScan[] =
     "static void check_scan(const char *step, const char *want) { if (strcmp(got, want)) printf(\"FAIL: %s gave %s "
     "(expected %s)\\n\", step, got, want), exit(1); }\n";
 

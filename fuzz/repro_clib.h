@@ -58,7 +58,7 @@ extern const char kCFaultAround[];
 enum ScanArg { kScanFlags, kScanReq, kScanInv, kScanAny, kScanRet, kScanVec, kScanMax, kNumScanArgs };
 using ScanArgList = std::array<std::string, kNumScanArgs>;
 std::string CScan(uint32_t vec_len, const ScanArgList& constant, const std::array<bool, kNumScanArgs>& varies);
-extern const char kCScanFail[];
+extern const char kCCheckScan[];
 extern const char kCScanCategories[];
 // The PAGEMAP_SCAN uapi (linux/fs.h, 6.7), declared whatever the system
 // headers have (linux/fs.h is not included): the structs and the ioctl, and
