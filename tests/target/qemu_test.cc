@@ -256,11 +256,24 @@ TEST_P(DebianGuest, KhugepagedCollapsesOnlyWhereTheModelAllows) {
       ASSERT_TRUE(target->Run(prog, &t, &err)) << err;
       ASSERT_EQ(t.end, TraceEnd::kCompleted) << t.console;
       Verdict v = CheckTrace(prog, t, profile);
+      // A collapse between the last scan and the executor's pagemap read
+      // of the same pages makes the two disagree once (docs/CONTRACT.md
+      // §14.2: the reads are not atomic; a campaign confirms by running
+      // again and files it under flaky/). So does this test: once, and the
+      // run again must pass.
+      if (v.divergence && v.divergence->cls == DivergenceClass::kInconsistent) {
+        std::printf("[ guest %s khugepaged ] %s, run %d, not reproduced: %s\n", g.name, c.name, run,
+                    v.divergence->line.c_str());
+        ASSERT_TRUE(target->Run(prog, &t, &err)) << err;
+        v = CheckTrace(prog, t, profile);
+      }
       ASSERT_EQ(v.status, Verdict::Status::kPass)
           << c.name << ", run " << run << ": " << (v.divergence ? v.divergence->line : v.note);
       taken += v.taken[static_cast<int>(Allowance::kKhugepagedMayCollapse)];
     }
-    if (!c.may_collapse) EXPECT_EQ(taken, 0) << c.name;
+    if (!c.may_collapse) {
+      EXPECT_EQ(taken, 0) << c.name;
+    }
     collapsed += taken;
     std::printf("[ guest %s khugepaged ] %s: collapsed in %d of 150 runs\n", g.name, c.name, taken);
   }
