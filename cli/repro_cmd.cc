@@ -10,6 +10,7 @@
 #include "fuzz/repro.h"
 #include "fuzz/repro_build.h"
 #include "model/checker.h"
+#include "model/mutant.h"
 
 namespace mmdiff::cli {
 namespace {
@@ -126,6 +127,7 @@ int ReproCommand(int argc, char** argv) {
     return 2;
   }
   spec.notes.insert(spec.notes.begin(), "from " + path + ", run on kernel " + release);
+  if (profile.mutant != Mutant::kNone) spec.self_test = MutantName(profile.mutant);
   std::string source = WriteReproC(prog, spec);
   if ((!run || !args.Get("output").empty()) && !WriteOutput(args.Get("output"), source, &err)) {
     fprintf(stderr, "mmdiff repro: %s\n", err.c_str());

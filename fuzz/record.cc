@@ -60,8 +60,9 @@ bool MinimizeFinding(FindingStore* store, const std::string& dir, const Program&
   std::string label = SelfTestLabel(profile);
   std::string min = (label.empty() ? "" : "# " + label + "\n") + "# " + r.judgement.line + "\n# reproduced " +
                     std::to_string(r.reproduced) + "/" + std::to_string(r.runs) + "\n" + PrintProgram(r.program);
-  std::string repro = (label.empty() ? "" : "/* " + label + " */\n") +
-                      WriteReproC(r.program, SpecForJudgement(r.program, r.judgement));
+  ReproSpec spec = SpecForJudgement(r.program, r.judgement);
+  if (profile.mutant != Mutant::kNone) spec.self_test = MutantName(profile.mutant);
+  std::string repro = WriteReproC(r.program, spec);
   ReportInput in{r.program, r.trace, r.judgement, {}, profile, r.reproduced, r.runs};
   std::string probe_err;
   target->Probe(&in.features, &probe_err);

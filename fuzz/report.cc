@@ -565,8 +565,8 @@ std::string WriteReport(const ReportInput& in) {
          " pte: a anon, c cache, z zero, m marker, s swap; sd/wp: PTE bits; excl: mapped once)\n";
   }
 
-  spec.notes.push_back("kernel " + in.features.release);
-  if (in.runs > 0) spec.notes.push_back("reproduced " + std::to_string(in.reproduced) + "/" + std::to_string(in.runs));
+  // The kernel and the runs that reproduced it are the report's own lines.
+  if (in.profile.mutant != Mutant::kNone) spec.self_test = MutantName(in.profile.mutant);
   r += "\nReproducer\n----------\n";
   r += WriteReproC(prog, spec);
   r += "-- \nFound by mmdiff: the kernel against a model of its documented memory tracking.\n";

@@ -55,9 +55,12 @@ struct ReproCheck {
 
 struct ReproSpec {
   std::string title;               // first comment line: the DIVERGENCE line
-  std::vector<std::string> notes;  // more comment lines (kernel, signature, reliability)
+  std::vector<std::string> notes;  // more comment lines (the program's file, kernel, reliability)
   std::vector<ReproCheck> checks;  // the first that fails ends the run
   int timeout_s = 10;              // a step still running then: FAIL (hang)
+  // A model mutant's (--model-mutant NAME): the first line says it is a
+  // self-test, not a kernel bug.
+  std::string self_test;
 };
 
 // The reproducer's C source for `prog`.

@@ -512,6 +512,8 @@ std::string CompactWriter::StepBody(size_t i) {
   for (const ReproCheck* c : checks) whole |= !c->single_bit && !c->allowed.empty();
   std::string out;
   if (op.kind == OpKind::kPagemap) out = at + ";" + comment;
+  else if (op.kind == OpKind::kScan && whole && checks.size() == 1 && checks[0]->allowed.size() == 1)
+    return at + ", " + Code(i) + ", " + CheckLines(*checks[0]).substr(1);  // its check names it
   else if (op.kind == OpKind::kScan && whole) out = at + ", " + Code(i) + ";" + comment;
   else if (!whole) out = at + ", " + Statement(i) + comment;
   for (const ReproCheck* c : checks) out += CheckLines(*c);
@@ -589,7 +591,7 @@ std::string CompactWriter::Require() {
   if (req_ & kFeatHugetlb) b += skip("meminfo(\"HugePages_Free:\") <= 0", kFeatHugetlb);
   if (req_ & kFeatSwap) b += skip("meminfo(\"SwapTotal:\") <= 0", kFeatSwap);
   if (req_ & kFeatGuard) b += skip("madvise(p + PAGE, PAGE, MADV_GUARD_INSTALL)", kFeatGuard);
-  return "\t/* SKIP (exit 125) where the kernel lacks a feature the program needs */\n" + b;
+  return b;
 }
 
 std::string CompactWriter::Includes(const std::string& body) const {
@@ -713,7 +715,9 @@ std::string CompactWriter::Write() {
   std::string newer = NewerUapiDefines(uses_);
   if (scan_) newer += CScanUapi(body);
 
-  std::string out = "// mmdiff reproducer: " + Cut(spec_.title, 160) + "\n";
+  std::string out = "// mmdiff reproducer" +
+                    (spec_.self_test.empty() ? "" : " of model mutant " + spec_.self_test + " (a SELF-TEST, not a kernel bug)") +
+                    ": " + Cut(spec_.title, 160) + "\n";
   for (const std::string& n : spec_.notes) out += "// " + Cut(n, 160) + "\n";
   out += std::string("// cc -O2 -Wall -o repro repro.c") + (thread_ ? " -pthread" : "") +
          " && ./repro: FAIL (exit 1), PASS (0), SKIP (125: a feature is missing)\n";

@@ -408,15 +408,15 @@ std::string CScan(uint32_t vec_len, const ScanArgList& constant, const std::arra
   if (!line.empty()) init += ",\n\t\t\t\t  " + line;
   std::string letters(ScanCategoryLetters().begin(), ScanCategoryLetters().end());
   return Fmt("static struct page_region regions[%u];\n", vec_len) +
-         Fmt("static char got[%u]; /* the last scan: \"= 2 [0,3):wp [3,4):p end=4\", \"err EINVAL\" */\n\n",
+         Fmt("static char got[%u]; /* the last scan: \"= 2 [0,3):wp [3,4):p end=4\", \"err EINVAL\" */\n",
              vec_len * 40 + 64) +
          "/* PAGEMAP_SCAN of pages [page, page + n) (Documentation/admin-guide/mm/pagemap.rst) into got[] */\n"
          "static void scan(long page, long n" + params + ")\n{\n" + init + "};\n" +
          "\tlong r = ioctl(pm, PAGEMAP_SCAN, &arg), a0 = (long)ADDR(0);\n"
          "\tint len = r < 0 ? sprintf(got, \"err %s\", strerrorname_np(errno)) : sprintf(got, \"= %ld\", r);\n"
          "\tfor (long k = 0; k < r; k++) { /* [start,end): and the categories' letters, or - */\n"
-         "\t\tlen += sprintf(got + len, \" [%llu,%llu):%s\", (regions[k].start - a0) / PAGE, (regions[k].end - a0) / PAGE,\n"
-         "\t\t\t       regions[k].categories ? \"\" : \"-\");\n"
+         "\t\tlen += sprintf(got + len, \" [%llu,%llu):%s\", (regions[k].start - a0) / PAGE, (regions[k].end - a0) / PAGE, "
+         "regions[k].categories ? \"\" : \"-\");\n"
          "\t\tfor (int b = 0; b < " + std::to_string(letters.size()) + "; b++)\n"
          "\t\t\tlen += regions[k].categories >> b & 1 ? sprintf(got + len, \"%c\", \"" + letters + "\"[b]) : 0;\n\t}\n"
          "\tif (r >= 0)\n\t\tsprintf(got + len, \" end=%llu\", (arg.walk_end - a0) / PAGE);\n}\n";

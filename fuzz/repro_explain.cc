@@ -322,7 +322,6 @@ ReproSpec SpecForJudgement(const Program& prog, const Judgement& j) {
   spec.title = j.line.empty() ? "PASS (the checks are the program's own expectations)" : j.line;
   if (j.line.rfind("DIVERGENCE", 0) == 0 && j.verdict.divergence) {
     spec.checks.push_back(CheckFromDivergence(prog, *j.verdict.divergence));
-    spec.notes.push_back("signature: " + j.verdict.divergence->signature);
     return spec;
   }
   std::smatch m;
