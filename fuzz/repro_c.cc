@@ -561,7 +561,10 @@ std::string CompactWriter::Require() {
   if (req_ & (kFeatSoftDirty | kFeatUffdWp | kFeatGuard))
     b += "\tchar *p = mmap(NULL, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);\n";
   bool api = req_ & (kFeatWpAsync | kFeatWpUnpopulated);  // the features UFFDIO_API reports
-  if (req_ & (kFeatUffdWp | kFeatWpAsync | kFeatWpUnpopulated))
+  // Without the WP probe, which registers through it, the uffd is only asked for its features.
+  bool api_only = api && !(req_ & kFeatUffdWp);
+  if (api_only) b += "\tstruct uffdio_api api = {.api = UFFD_API};\n";
+  else if (req_ & (kFeatUffdWp | kFeatWpAsync | kFeatWpUnpopulated))
     b += "\tint fd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);\n" +
          std::string(api ? "\tstruct uffdio_api api = {.api = UFFD_API};\n\tioctl(fd, UFFDIO_API, &api);\n" : "");
   if (req_ & kFeatSoftDirty)  // a page written after clear_refs 4 reads soft-dirty
@@ -575,7 +578,10 @@ std::string CompactWriter::Require() {
                             std::pair{kFeatWpUnpopulated, "UFFD_FEATURE_WP_UNPOPULATED"}})
     if (req_ & feat) {
       uses_.insert(name);
-      b += skip(std::string("!(api.features & ") + name + ")", feat);
+      std::string ask = api_only && b.find("UFFDIO_API") == b.rfind("UFFDIO_API")
+                            ? "ioctl(syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK), UFFDIO_API, &api) || "
+                            : "";
+      b += skip(ask + "!(api.features & " + name + ")", feat);
     }
   // Without `cats` (every scan has its ret=): one scan of nothing, which a
   // kernel without PAGEMAP_SCAN (ENOTTY) or the category (EINVAL) refuses.
@@ -681,7 +687,7 @@ std::string CompactWriter::Write() {
   main += Fmt("\tsignal(SIGALRM, died), %salarm(%d);\n", plain_access ? "signal(SIGSEGV, died), signal(SIGBUS, died), " : "",
               spec_.timeout_s);
   if (pm_ && cr_) main += "\tpm = open(\"/proc/self/pagemap\", O_RDONLY), cr = open(\"/proc/self/clear_refs\", O_WRONLY);\n";
-  else if (pm_) main += "\tpm = open(\"/proc/self/pagemap\", O_RDONLY);\n";
+  else if (pm_) main.insert(main.size() - 2, ", pm = open(\"/proc/self/pagemap\", O_RDONLY)");
   else if (cr_) main += "\tcr = open(\"/proc/self/clear_refs\", O_WRONLY);\n";
   if (cats_) main += kCScanCategories;
   main += require;

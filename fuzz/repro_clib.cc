@@ -377,8 +377,7 @@ std::string CScanUapi(const std::string& body) {
   // Declared here whatever the system headers say (linux/fs.h is not
   // included): older ones lack PAGEMAP_SCAN, newer ones would clash.
   return std::string(R"C(struct page_region { unsigned long long start, end, categories; }; /* include/uapi/linux/fs.h, 6.7 */
-struct pm_scan_arg { unsigned long long size, flags, start, end, walk_end, vec, vec_len, max_pages,
-	category_inverted, category_mask, category_anyof_mask, return_mask; };
+struct pm_scan_arg { unsigned long long size, flags, start, end, walk_end, vec, vec_len, max_pages, category_inverted, category_mask, category_anyof_mask, return_mask; };
 #define PAGEMAP_SCAN _IOWR('f', 16, struct pm_scan_arg)
 )C") + defs;
 }
@@ -407,9 +406,9 @@ std::string CScan(uint32_t vec_len, const ScanArgList& constant, const std::arra
   }
   if (!line.empty()) init += ",\n\t\t\t\t  " + line;
   std::string letters(ScanCategoryLetters().begin(), ScanCategoryLetters().end());
-  return Fmt("static struct page_region regions[%u];\n", vec_len) +
-         Fmt("static char got[%u]; /* the last scan: \"= 2 [0,3):wp [3,4):p end=4\", \"err EINVAL\" */\n",
-             vec_len * 40 + 64) +
+  return Fmt("static struct page_region regions[%u]; static char got[%u]; /* the last scan: \"= 2 [0,3):wp [3,4):p end=4\", "
+             "\"err EINVAL\" */\n",
+             vec_len, vec_len * 40 + 64) +
          "/* PAGEMAP_SCAN of pages [page, page + n) (Documentation/admin-guide/mm/pagemap.rst) into got[] */\n"
          "static void scan(long page, long n" + params + ")\n{\n" + init + "};\n" +
          "\tlong r = ioctl(pm, PAGEMAP_SCAN, &arg), a0 = (long)ADDR(0);\n"
@@ -427,7 +426,7 @@ const char kCCheckScan[] =
     "(expected %s)\\n\", step, got, want), exit(1); }\n";
 
 const char kCScanCategories[] =
-    "\tfor (int b = 0; b < 16; b++) /* the categories this kernel accepts: a scan without ret= asks for all */\n"
+    "\tfor (int b = 0; b < 16; b++) /* cats: what this kernel accepts, all of which a scan without ret= asks for */\n"
     "\t\tcats |= ioctl(pm, PAGEMAP_SCAN, &(struct pm_scan_arg){.size = sizeof(struct pm_scan_arg), "
     ".return_mask = 1ul << b}) ? 0 : 1 << b;\n";
 
