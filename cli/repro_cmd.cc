@@ -128,6 +128,7 @@ int ReproCommand(int argc, char** argv) {
   }
   spec.notes.insert(spec.notes.begin(), "from " + path + ", run on kernel " + release);
   if (profile.mutant != Mutant::kNone) spec.self_test = MutantName(profile.mutant);
+  spec.scan_categories = features.scan_categories;
   std::string source = WriteReproC(prog, spec);
   if ((!run || !args.Get("output").empty()) && !WriteOutput(args.Get("output"), source, &err)) {
     fprintf(stderr, "mmdiff repro: %s\n", err.c_str());

@@ -60,12 +60,13 @@ bool MinimizeFinding(FindingStore* store, const std::string& dir, const Program&
   std::string label = SelfTestLabel(profile);
   std::string min = (label.empty() ? "" : "# " + label + "\n") + "# " + r.judgement.line + "\n# reproduced " +
                     std::to_string(r.reproduced) + "/" + std::to_string(r.runs) + "\n" + PrintProgram(r.program);
-  ReproSpec spec = SpecForJudgement(r.program, r.judgement);
-  if (profile.mutant != Mutant::kNone) spec.self_test = MutantName(profile.mutant);
-  std::string repro = WriteReproC(r.program, spec);
   ReportInput in{r.program, r.trace, r.judgement, {}, profile, r.reproduced, r.runs};
   std::string probe_err;
   target->Probe(&in.features, &probe_err);
+  ReproSpec spec = SpecForJudgement(r.program, r.judgement);
+  if (profile.mutant != Mutant::kNone) spec.self_test = MutantName(profile.mutant);
+  spec.scan_categories = in.features.scan_categories;
+  std::string repro = WriteReproC(r.program, spec);
   std::string report = WriteReport(in);
   auto write = [&](const std::string& to) {
     WriteFileAtomically(to + "/min.mmp", min);

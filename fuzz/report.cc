@@ -567,6 +567,7 @@ std::string WriteReport(const ReportInput& in) {
 
   // The kernel and the runs that reproduced it are the report's own lines.
   if (in.profile.mutant != Mutant::kNone) spec.self_test = MutantName(in.profile.mutant);
+  spec.scan_categories = in.features.scan_categories;
   r += "\nReproducer\n----------\n";
   r += WriteReproC(prog, spec);
   r += "-- \nFound by mmdiff: the kernel against a model of its documented memory tracking.\n";

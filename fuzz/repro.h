@@ -61,6 +61,10 @@ struct ReproSpec {
   // A model mutant's (--model-mutant NAME): the first line says it is a
   // self-test, not a kernel bug.
   std::string self_test;
+  // The PAGEMAP_SCAN categories the kernel it ran on accepts (KernelFeatures
+  // scan_categories), which a scan without ret= asks for, as the executor's
+  // did; 0: the C asks the kernel it runs on.
+  uint32_t scan_categories = 0;
 };
 
 // The reproducer's C source for `prog`.

@@ -95,6 +95,10 @@ class CompactWriter {
   // helpers, the turns of forked processes.
   bool uffd_ = false, thread_ = false, sync_faults_ = false, acc_ = false, pm_ = false, cr_ = false,
        files_ = false, slots_ = false, dir_ = false, scan_ = false, cats_ = false, fault_around_ = false;
+  // A scan without ret= asks for every category: those the kernel it was
+  // found on accepts (spec_.scan_categories), else what the C's kernel
+  // accepts, probed into `cats`.
+  bool probe_cats_ = false;
   bool fail_ = false, want_ = false, expect_ = false, expect_page_ = false, expect_pagemap_ = false,
        expect_multi_ = false, check_scan_ = false;
   bool forks_ = false, child_exits_ = false;
@@ -215,7 +219,7 @@ void CompactWriter::Analyze() {
     if (op.kind == OpKind::kScan && emitted) {
       scan_ = pm_ = true;
       vec_ = std::max(vec_, ScanVecLen(op));
-      if (!(op.flags & kFlagHasRet)) cats_ = true;
+      if (!(op.flags & kFlagHasRet)) cats_ = true, probe_cats_ = !spec_.scan_categories;
       ScanArgList args = ScanArgs(op);
       for (int k = 0; scan_calls_ && k < kNumScanArgs; k++) scan_varies_[k] |= args[k] != scan_const_[k];
       if (!scan_calls_) scan_const_ = args;
@@ -369,7 +373,9 @@ ScanArgList CompactWriter::ScanArgs(const Op& op) {
           CategoriesC(op.scan_req, " | ", &uses_),
           CategoriesC(op.scan_inv, " | ", &uses_),
           CategoriesC(op.scan_any, " | ", &uses_),
-          (op.flags & kFlagHasRet) ? CategoriesC(op.scan_ret, " | ", &uses_) : "cats",
+          (op.flags & kFlagHasRet) ? CategoriesC(op.scan_ret, " | ", &uses_)
+          : spec_.scan_categories  ? Fmt("%#x", spec_.scan_categories)
+                                   : "cats",
           std::to_string(ScanVecLen(op)),
           std::to_string(op.scan_max)};
 }
@@ -586,9 +592,13 @@ std::string CompactWriter::Require() {
   // Without `cats` (every scan has its ret=): one scan of nothing, which a
   // kernel without PAGEMAP_SCAN (ENOTTY) or the category (EINVAL) refuses.
   std::string probe = "ioctl(pm, PAGEMAP_SCAN, &(struct pm_scan_arg){.size = sizeof(struct pm_scan_arg)";
-  if (req_ & kFeatPagemapScan) b += skip(cats_ ? "!cats" : probe + "})", kFeatPagemapScan);
+  if (req_ & kFeatPagemapScan && cats_ && !probe_cats_)  // a kernel without one of those categories too
+    b += "\tif (" + probe + Fmt(", .return_mask = %#x}))\n", spec_.scan_categories) +
+         Fmt("\t\tskip(\"pagemap_scan (with the categories %#x)\");\n", spec_.scan_categories);
+  else if (req_ & kFeatPagemapScan)
+    b += skip(probe_cats_ ? "!cats" : probe + "})", kFeatPagemapScan);
   if (req_ & kFeatScanSoftDirty)
-    b += skip(cats_ ? "!(cats & PAGE_IS_SOFT_DIRTY)" : probe + ", .return_mask = PAGE_IS_SOFT_DIRTY})",
+    b += skip(probe_cats_ ? "!(cats & PAGE_IS_SOFT_DIRTY)" : probe + ", .return_mask = PAGE_IS_SOFT_DIRTY})",
               kFeatScanSoftDirty);
   if (req_ & kFeatThp)
     b += "\tchar thp[64] = \"\";\n\tint t = open(\"/sys/kernel/mm/transparent_hugepage/enabled\", O_RDONLY);\n" +
@@ -640,7 +650,7 @@ std::string CompactWriter::Write() {
   std::string globals = "static int step", what = "the step running";
   if (pm_) globals += ", pm", what += ", /proc/self/pagemap";
   if (cr_) globals += ", cr", what += ", clear_refs";
-  if (cats_) globals += ", cats", what += ", what a scan without ret= asks for";
+  if (probe_cats_) globals += ", cats", what += ", what a scan without ret= asks for";
   if (uffd_) globals += ", uffd = -1", what += ", the userfaultfd";
   if (files_) globals += ", fds[8] = {-1, -1, -1, -1, -1, -1, -1, -1}", what += ", memfd/file slots";
   globals += "; /* " + what + " */\n";
@@ -674,7 +684,10 @@ std::string CompactWriter::Write() {
   if (dir_) add(kCFileDir);
   if (slots_) add(kCSlot);
   if (fault_around_) add(kCFaultAround);
-  if (scan_calls_) add(CScan(vec_, scan_const_, scan_varies_) + (check_scan_ ? kCCheckScan : ""));
+  std::string note = cats_ && !probe_cats_
+                         ? Fmt("; %#x: every category the kernel it was found on accepts", spec_.scan_categories)
+                         : "";
+  if (scan_calls_) add(CScan(vec_, scan_const_, scan_varies_, note) + (check_scan_ ? kCCheckScan : ""));
   if (expect_) add(kCExpect);
   std::string bits = expect_page_ || expect_multi_ ? CPagemapBitTable() : "";  // once, before the first
   if (expect_page_) add(std::exchange(bits, "") + kCExpectPage);
@@ -689,7 +702,7 @@ std::string CompactWriter::Write() {
   if (pm_ && cr_) main += "\tpm = open(\"/proc/self/pagemap\", O_RDONLY), cr = open(\"/proc/self/clear_refs\", O_WRONLY);\n";
   else if (pm_) main.insert(main.size() - 2, ", pm = open(\"/proc/self/pagemap\", O_RDONLY)");
   else if (cr_) main += "\tcr = open(\"/proc/self/clear_refs\", O_WRONLY);\n";
-  if (cats_) main += kCScanCategories;
+  if (probe_cats_) main += kCScanCategories;
   main += require;
   // What exit undoes (atexit) is set up by the process that says PASS; the
   // others end with _exit.

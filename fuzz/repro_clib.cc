@@ -382,7 +382,8 @@ struct pm_scan_arg { unsigned long long size, flags, start, end, walk_end, vec, 
 )C") + defs;
 }
 
-std::string CScan(uint32_t vec_len, const ScanArgList& constant, const std::array<bool, kNumScanArgs>& varies) {
+std::string CScan(uint32_t vec_len, const ScanArgList& constant, const std::array<bool, kNumScanArgs>& varies,
+                  const std::string& note) {
   static constexpr const char* kParam[kNumScanArgs] = {"flags", "req", "inv", "any", "ret", "vec", "max"};
   static constexpr const char* kField[kNumScanArgs] = {".flags",       ".category_mask", ".category_inverted",
                                                        ".category_anyof_mask", ".return_mask", ".vec_len",
@@ -409,7 +410,7 @@ std::string CScan(uint32_t vec_len, const ScanArgList& constant, const std::arra
   return Fmt("static struct page_region regions[%u]; static char got[%u]; /* the last scan: \"= 2 [0,3):wp [3,4):p end=4\", "
              "\"err EINVAL\" */\n",
              vec_len, vec_len * 40 + 64) +
-         "/* PAGEMAP_SCAN of pages [page, page + n) (Documentation/admin-guide/mm/pagemap.rst) into got[] */\n"
+         "/* PAGEMAP_SCAN of pages [page, page + n) (Documentation/admin-guide/mm/pagemap.rst) into got[]" + note + " */\n"
          "static void scan(long page, long n" + params + ")\n{\n" + init + "};\n" +
          "\tlong r = ioctl(pm, PAGEMAP_SCAN, &arg), a0 = (long)ADDR(0);\n"
          "\tint len = r < 0 ? sprintf(got, \"err %s\", strerrorname_np(errno)) : sprintf(got, \"= %ld\", r);\n"

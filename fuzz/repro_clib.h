@@ -57,7 +57,9 @@ extern const char kCFaultAround[];
 // kernel accepts).
 enum ScanArg { kScanFlags, kScanReq, kScanInv, kScanAny, kScanRet, kScanVec, kScanMax, kNumScanArgs };
 using ScanArgList = std::array<std::string, kNumScanArgs>;
-std::string CScan(uint32_t vec_len, const ScanArgList& constant, const std::array<bool, kNumScanArgs>& varies);
+// `note` ends its comment line.
+std::string CScan(uint32_t vec_len, const ScanArgList& constant, const std::array<bool, kNumScanArgs>& varies,
+                  const std::string& note = "");
 extern const char kCCheckScan[];
 extern const char kCScanCategories[];
 // The PAGEMAP_SCAN uapi (linux/fs.h, 6.7), declared whatever the system

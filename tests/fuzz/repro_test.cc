@@ -23,6 +23,7 @@
 #include <sstream>
 
 #include "fuzz/report.h"
+#include "fuzz/repro_fmt.h"
 #include "model/checker.h"
 #include "model/judge.h"
 #include "model/profile.h"
@@ -181,6 +182,43 @@ TEST_F(ReproTest, ForksThatHandOverNeedNoTurns) {
             0)
       << out;
   EXPECT_EQ(out, "PASS\n");
+}
+
+// A scan without ret= asks for every category the kernel it was found on
+// accepts, as the executor did there: a fixed mask instead of a probe, and
+// a kernel that lacks one of them skips.
+TEST_F(ReproTest, ScanWithoutRetAsksTheCategoriesOfItsKernel) {
+  KernelProfile profile;
+  auto target = LocalTarget(&profile);
+  ASSERT_TRUE(target);
+  if (!(profile.features & kFeatPagemapScan)) GTEST_SKIP() << "no PAGEMAP_SCAN";
+  Program prog = Parse("requires pagemap_scan\nmmap 0 2 rw anon private\nwrite 0\nscan 0 4\n");
+  Trace trace;
+  std::string err;
+  ASSERT_TRUE(target->Run(prog, &trace, &err)) << err;
+  std::string got = PrintResult(prog.ops[3], trace.results[3]);
+  std::string out;
+  for (bool right : {true, false}) {
+    Program p = Parse("requires pagemap_scan\nmmap 0 2 rw anon private\nwrite 0\nscan 0 4 => " +
+                      (right ? got : std::string("= 0 end=4")) + "\n");
+    ReproSpec spec{"hand-made", {}, ChecksFromExpectations(p)};
+    spec.scan_categories = profile.scan_categories;
+    std::string c = WriteReproC(p, spec);
+    EXPECT_EQ(c.find("cats"), std::string::npos) << c;
+    EXPECT_NE(c.find(repro_detail::Fmt(".return_mask = %#x", profile.scan_categories)), std::string::npos) << c;
+    auto bin = Compile(right ? "mask_pass" : "mask_fail", c);
+    ASSERT_FALSE(bin.empty()) << c;
+    EXPECT_EQ(Run(bin, &out), right ? 0 : 1) << got << "\n" << out << c;
+  }
+  // A category this kernel does not know (bit 15): SKIP, naming the mask.
+  ReproSpec spec{"hand-made", {}, ChecksFromExpectations(Parse("requires pagemap_scan\nscan 0 4 => = 0 end=4\n"))};
+  spec.scan_categories = profile.scan_categories | 1u << 15;
+  auto bin = Compile("mask_skip", WriteReproC(Parse("requires pagemap_scan\nscan 0 4 => = 0 end=4\n"), spec));
+  ASSERT_FALSE(bin.empty());
+  EXPECT_EQ(Run(bin, &out), 125) << out;
+  EXPECT_EQ(out, repro_detail::Fmt("SKIP: this kernel lacks pagemap_scan (with the categories %#x), which the program requires\n",
+                     spec.scan_categories))
+      << out;
 }
 
 TEST_F(ReproTest, MissingRequirementSkips) {
