@@ -534,6 +534,21 @@ Program DropUnneededRequires(const Program& prog, const KernelProfile& profile,
   return cur;
 }
 
+// A pagemap read of the pages op `d` observes (a scan's range, an access's
+// page), in its process, in place of op `d`.
+Program PagemapInPlaceOf(const Program& prog, size_t d) {
+  Program out = prog;
+  const Op& op = prog.ops[d];
+  Op read;
+  read.kind = OpKind::kPagemap;
+  read.proc = op.proc;
+  read.page = op.page;
+  read.npages = op.kind == OpKind::kScan ? op.npages : 1;
+  out.ops[d] = read;
+  out.expect[d] = Result{};
+  return out;
+}
+
 bool MinimizeOnTarget(const Program& prog, Target* target, const KernelProfile& profile,
                       const TargetMinimizeOptions& options, MinimizeStats* stats, std::atomic<bool>* stop,
                       TargetMinimizeResult* out, std::string* err) {
@@ -575,6 +590,33 @@ bool MinimizeOnTarget(const Program& prog, Target* target, const KernelProfile& 
   };
   out->program = Minimize(start, still_fails, stats, stop);
   if (!(stop && stop->load())) {
+    // The simplest observer of the same wrong state: where the diverging op
+    // is a scan or an access (its data, its fault) and a pagemap read of its
+    // pages in its place diverges there too, the finding is that read, and
+    // its reproducer needs no PAGEMAP_SCAN machinery, no handler thread for
+    // a fault's count. A scan-only or data-only wrong answer keeps its op.
+    Trace t;
+    Judgement cj;
+    std::string e;
+    if (FindingClass(j) != "expectation" && run(out->program, &t, &cj, &e) && MinimizeSignature(cj) == sig &&
+        cj.verdict.divergence) {
+      size_t d = cj.verdict.divergence->op_index;
+      OpKind k = d < out->program.ops.size() ? out->program.ops[d].kind : OpKind::kRequires;
+      Program cand = k == OpKind::kScan || k == OpKind::kRead || k == OpKind::kWrite
+                         ? PagemapInPlaceOf(out->program, d)
+                         : out->program;
+      Trace ct;
+      Judgement pj;
+      if (!(cand == out->program) && !Validate(cand) && ModelAccepts(cand, profile, fully) &&
+          run(cand, &ct, &pj, &e) && pj.verdict.divergence && pj.verdict.divergence->op_index == d &&
+          !MinimizeSignature(pj).empty()) {
+        sig = MinimizeSignature(pj);
+        if (stats && stats->on_step) stats->on_step("op " + std::to_string(d) + " observed through pagemap", cand);
+        size_t before = stats ? stats->ops_before : 0;
+        out->program = Minimize(cand, still_fails, stats, stop);
+        if (stats) stats->ops_before = before;
+      }
+    }
     out->program = DropUnneededRequires(out->program, profile, still_fails);
     if (stats) stats->ops_after = out->program.ops.size();
   }

@@ -304,6 +304,38 @@ pagemap 0 4
   EXPECT_EQ(PrintOp(out.program.ops[0]), "requires thp") << text;
 }
 
+// A fault's count or a scan that diverges because of a wrong state a
+// pagemap read shows too becomes that read: with fork-drops-uffd-wp, the
+// child's write raises a wp fault the model says it cannot, and its pages
+// read uffd-wp; a wrong answer only PAGEMAP_SCAN gives keeps its scan.
+TEST(MinimizeOnTarget, ObservesThroughPagemapWhereItShowsTheSameState) {
+  TargetOptions options;
+  options.executor_path = MMDIFF_EXECUTOR_PATH;
+  std::string err;
+  auto target = MakeLocalTarget(options, &err);
+  ASSERT_TRUE(target) << err;
+  KernelFeatures features;
+  ASSERT_TRUE(target->Probe(&features, &err)) << err;
+  KernelProfile profile = MakeProfile(features);
+  if (!(profile.features & kFeatUffdWp) || !(profile.features & kFeatPagemapScan))
+    GTEST_SKIP() << "no uffd-wp or no PAGEMAP_SCAN";
+  profile.mutant = Mutant::kForkDropsUffdWp;
+  for (const char* last : {"p1: write 0", "p1: scan 0 1"}) {
+    Program prog = Parse(std::string("mmap 0 1 rw anon shared populate\nuffd_open event_fork\n"
+                                     "uffd_register 0 1 wp\nuffd_wp 0 1 on\nfork\n") + last + "\n");
+    TargetMinimizeResult out;
+    ASSERT_TRUE(MinimizeOnTarget(prog, target.get(), profile, {}, nullptr, nullptr, &out, &err)) << err;
+    EXPECT_EQ(PrintOp(out.program.ops.back()), "p1: pagemap 0 1") << PrintProgram(out.program);
+    EXPECT_EQ(out.reproduced, 5) << out.judgement.line;
+    EXPECT_EQ(out.signature.rfind("wrong-wp|pagemap|W|", 0), 0u) << out.signature;
+  }
+  profile.mutant = Mutant::kScanIgnoresMaxPages;
+  Program prog = Parse("mmap 1 8 rw anon private\nscan 0 9 max=7\n");
+  TargetMinimizeResult out;
+  ASSERT_TRUE(MinimizeOnTarget(prog, target.get(), profile, {}, nullptr, nullptr, &out, &err)) << err;
+  EXPECT_EQ(PrintOp(out.program.ops.back()).rfind("scan ", 0), 0u) << PrintProgram(out.program);
+}
+
 // The features of `requires` that matter stay: one an op names, one whose
 // absence changes the model's contract; the others go.
 TEST(Minimize, DropsOnlyUnneededRequires) {
