@@ -591,7 +591,7 @@ bool MinimizeOnTarget(const Program& prog, Target* target, const KernelProfile& 
   out->program = Minimize(start, still_fails, stats, stop);
   if (!(stop && stop->load())) {
     // The simplest observer of the same wrong state: where the diverging op
-    // is a scan or an access (its data, its fault) and a pagemap read of its
+    // is a scan or an access (the fault it raised) and a pagemap read of its
     // pages in its place diverges there too, the finding is that read, and
     // its reproducer needs no PAGEMAP_SCAN machinery, no handler thread for
     // a fault's count. A scan-only or data-only wrong answer keeps its op.
@@ -600,9 +600,16 @@ bool MinimizeOnTarget(const Program& prog, Target* target, const KernelProfile& 
     std::string e;
     if (FindingClass(j) != "expectation" && run(out->program, &t, &cj, &e) && MinimizeSignature(cj) == sig &&
         cj.verdict.divergence) {
-      size_t d = cj.verdict.divergence->op_index;
+      const Divergence& dv = *cj.verdict.divergence;
+      size_t d = dv.op_index;
       OpKind k = d < out->program.ops.size() ? out->program.ops[d].kind : OpKind::kRequires;
-      Program cand = k == OpKind::kScan || k == OpKind::kRead || k == OpKind::kWrite
+      // An access only where the fault it raised is all that differs: a byte
+      // read back wrong or a signal is the finding itself, and more than any
+      // pagemap bit behind it.
+      const Result &kr = dv.kernel, &mr = dv.model.expected;
+      bool fault_only = kr.kind == mr.kind && kr.value == mr.value && kr.err == mr.err &&
+                        kr.signal == mr.signal && kr.uffd_faults != mr.uffd_faults;
+      Program cand = k == OpKind::kScan || ((k == OpKind::kRead || k == OpKind::kWrite) && fault_only)
                          ? PagemapInPlaceOf(out->program, d)
                          : out->program;
       Trace ct;

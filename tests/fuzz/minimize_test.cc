@@ -307,7 +307,8 @@ pagemap 0 4
 // A fault's count or a scan that diverges because of a wrong state a
 // pagemap read shows too becomes that read: with fork-drops-uffd-wp, the
 // child's write raises a wp fault the model says it cannot, and its pages
-// read uffd-wp; a wrong answer only PAGEMAP_SCAN gives keeps its scan.
+// read uffd-wp; a wrong answer only PAGEMAP_SCAN gives keeps its scan, and
+// a wrong byte its read.
 TEST(MinimizeOnTarget, ObservesThroughPagemapWhereItShowsTheSameState) {
   TargetOptions options;
   options.executor_path = MMDIFF_EXECUTOR_PATH;
@@ -334,6 +335,12 @@ TEST(MinimizeOnTarget, ObservesThroughPagemapWhereItShowsTheSameState) {
   TargetMinimizeResult out;
   ASSERT_TRUE(MinimizeOnTarget(prog, target.get(), profile, {}, nullptr, nullptr, &out, &err)) << err;
   EXPECT_EQ(PrintOp(out.program.ops.back()).rfind("scan ", 0), 0u) << PrintProgram(out.program);
+  // A byte read back wrong is the finding itself, though pagemap's
+  // exclusive bit differs too.
+  profile.mutant = Mutant::kCowWriteSharesPage;
+  prog = Parse("mmap 0 1 rw anon private populate\nfork\nwrite 0\np1: read 0\n");
+  ASSERT_TRUE(MinimizeOnTarget(prog, target.get(), profile, {}, nullptr, nullptr, &out, &err)) << err;
+  EXPECT_EQ(PrintOp(out.program.ops.back()), "p1: read 0") << PrintProgram(out.program);
 }
 
 // The features of `requires` that matter stay: one an op names, one whose
