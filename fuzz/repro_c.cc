@@ -111,6 +111,11 @@ class CompactWriter {
   // child, so no turns are needed; a parent waits and passes its child's
   // status on.
   bool chain_ = false;
+  // Per fork of a chain: the end of the steps its process runs after it,
+  // before its child runs its own (i + 1: none); handover_: some fork has
+  // such steps, and the child waits for them on the pipe `go`.
+  std::vector<size_t> parent_block_end_;
+  bool handover_ = false;
   uint32_t req_ = 0, vec_ = 1;
   // The arguments of the scans emitted: the first's, and which differ in another.
   bool scan_calls_ = false;
@@ -260,10 +265,19 @@ void CompactWriter::Analyze() {
   }
   for (const Op& op : prog_.ops) supervisor_ |= op.kind == OpKind::kExit && op.proc == 0;
   AnalyzeProcs();
+  // A chain: after each fork its process runs a block of steps of its own
+  // (none: the usual case) and no step after the child's first.
   chain_ = forks_ && !procs_ && !child_exits_ && !supervisor_;
-  for (size_t i = 0; chain_ && i < prog_.ops.size(); i++)
-    for (size_t j = i + 1; chain_ && prog_.ops[i].kind == OpKind::kFork && j < prog_.ops.size(); j++)
-      chain_ = prog_.ops[j].proc != prog_.ops[i].proc;
+  parent_block_end_.assign(prog_.ops.size(), 0);
+  for (size_t i = 0; chain_ && i < prog_.ops.size(); i++) {
+    if (prog_.ops[i].kind != OpKind::kFork) continue;
+    size_t j = i + 1;
+    while (j < prog_.ops.size() && prog_.ops[j].proc == prog_.ops[i].proc && prog_.ops[j].kind != OpKind::kFork)
+      j++;
+    parent_block_end_[i] = j;
+    for (size_t k = j; chain_ && k < prog_.ops.size(); k++) chain_ = prog_.ops[k].proc != prog_.ops[i].proc;
+    handover_ |= j > i + 1;
+  }
   if (thread_) uffd_ = true;  // the thread polls every uffd: adopt() gives it one
   if (req_ & kFeatSoftDirty) pm_ = cr_ = true;
   if (req_ & (kFeatPagemapScan | kFeatScanSoftDirty)) scan_ = pm_ = true;
@@ -478,6 +492,17 @@ std::string CompactWriter::Step(size_t i) {
     std::string reopen = Fmt("\talarm(%d);\n", spec_.timeout_s);
     if (pm_) reopen += "\tpm = open(\"/proc/self/pagemap\", O_RDONLY);\n";
     if (cr_) reopen += "\tcr = open(\"/proc/self/clear_refs\", O_WRONLY);\n";
+    size_t end = parent_block_end_[i];
+    if (end > i + 1) {  // its process's steps first, then the child's
+      std::string block;
+      for (size_t j = i + 1; j < end; j++)
+        for (std::string b = StepBody(j), line; !b.empty(); b.erase(0, b.find('\n') + 1))
+          block += "\t" + b.substr(0, b.find('\n') + 1);
+      return "\tif (pipe(go))\n\t\treturn 2;\n" + at + "if (fork()) { /* fork: " + (end == i + 2 ? "step " + std::to_string(i + 1)
+                                                               : Fmt("steps %zu-%zu", i + 1, end - 1)) +
+             " in p" + p + ", then the child's */\n" + block + "\t\treturn hand_over(), child_status();\n\t}\n" +
+             "\tawait_parent(), " + reopen.substr(1);
+    }
     return at + "if (fork()) /* fork: the child runs the steps after it */\n\t\treturn child_status();\n" + reopen;
   }
   if (!forks_ || chain_) return body;
@@ -641,6 +666,7 @@ std::string CompactWriter::Write() {
       continue;
     }
     steps += Step(i);
+    if (chain_ && prog_.ops[i].kind == OpKind::kFork) i = std::max(i, parent_block_end_[i] - 1);
   }
   std::string require = Require();
 
@@ -653,6 +679,7 @@ std::string CompactWriter::Write() {
   if (probe_cats_) globals += ", cats", what += ", what a scan without ret= asks for";
   if (uffd_) globals += ", uffd = -1", what += ", the userfaultfd";
   if (files_) globals += ", fds[8] = {-1, -1, -1, -1, -1, -1, -1, -1}", what += ", memfd/file slots";
+  if (handover_) globals += ", go[2]", what += ", a pipe: the parent's steps after fork are done";
   globals += "; /* " + what + " */\n";
   std::string oneliners = Fmt(
       "static void died(int sig) { printf(sig == SIGALRM ? \"FAIL: step %%d did not finish within %%d s (hang)\\n\" : "
@@ -665,9 +692,12 @@ std::string CompactWriter::Write() {
   if ((steps + require).find("pagemap(") != std::string::npos || expect_page_ || expect_multi_)
     oneliners += "static unsigned long pagemap(char *p) { unsigned long e; return pread(pm, &e, 8, (unsigned long)p "
                  "/ PAGE * 8) == 8 ? e : 0; }\n";
-  if (cr_ || (forks_ && !chain_) || (steps + require).find("ok(") != std::string::npos)
+  if (cr_ || (forks_ && !chain_) || handover_ || (steps + require).find("ok(") != std::string::npos)
     oneliners += "static long ok(long r) { return r < 0 ? -errno : 0; } /* a system call's result: 0 or -errno */\n";
   if (cr_) oneliners += "static int clear_refs(const char *v) { return ok(write(cr, v, 1)); }\n";
+  if (handover_)
+    oneliners += "static void hand_over(void) { ok(write(go[1], \"\", 1)); } /* to the child: its turn */\n"
+                 "static void await_parent(void) { char c; close(go[1]); if (read(go[0], &c, 1) != 1) _exit(0); }\n";
   if (chain_)
     oneliners += "static int child_status(void) { int st = 1; wait(&st); return WIFEXITED(st) ? WEXITSTATUS(st) : "
                  "(printf(\"FAIL: the child died of signal %d\\n\", WTERMSIG(st)), 1); }\n";
@@ -710,6 +740,7 @@ std::string CompactWriter::Write() {
     main += "\tsnprintf(dir, sizeof dir, \"%s/mmdiff-repro.XXXXXX\", getenv(\"TMPDIR\") ?: \"/tmp\");\n"
             "\tif (!mkdtemp(dir) || atexit(remove_files))\n\t\treturn 2;\n";
   if (fault_around_) main += "\tpin_fault_around();\n";
+
   if (forks_ && !chain_)
     main += Fmt("\tsetpgid(0, 0), prctl(PR_SET_CHILD_SUBREAPER, 1), atexit(stop_all), signal(SIGCHLD, reap);\n"
                 "\tfor (int p = 0; p < %d; p++)\n\t\tif (pipe(turns[p]))\n\t\t\treturn 2;\n",

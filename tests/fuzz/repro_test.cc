@@ -221,6 +221,28 @@ TEST_F(ReproTest, ScanWithoutRetAsksTheCategoriesOfItsKernel) {
       << out;
 }
 
+// A fork whose process has steps of its own before its child's (a write
+// after fork, then the child's read): the child waits for them on a pipe,
+// one per fork, so that a chain of such forks hands over in order.
+TEST_F(ReproTest, ForksWhoseParentGoesOnHandOver) {
+  const std::string prog =
+      "mmap 0 2 rw anon private populate\nfork\nwrite 0\np1: read 0 => %s\np1: fork\np1: write 1\n"
+      "p1: read 1 => %s\np2: read 1 => %s\np2: read 0 => = 0x00\n";
+  auto text = [&](const char* a, const char* b, const char* c) { return repro_detail::Fmt(prog.c_str(), a, b, c); };
+  std::string out, source;
+  EXPECT_EQ(RunExpectations(text("= 0x00", "= 0x06", "= 0x00"), "handover_pass", &out, &source), 0) << out << source;
+  EXPECT_EQ(out, "PASS\n");
+  EXPECT_EQ(source.find("turn("), std::string::npos) << source;
+  EXPECT_LT(std::count(source.begin(), source.end(), '\n'), 50) << source;
+  // A wrong expectation fails in whichever process it is, the others quiet.
+  EXPECT_EQ(RunExpectations(text("= 0x03", "= 0x06", "= 0x00"), "handover_child", &out), 1) << out;
+  EXPECT_EQ(out, "FAIL: step 3: p1: read 0 should give = 0x03, gave 0 \n") << out;
+  EXPECT_EQ(RunExpectations(text("= 0x00", "= 0x00", "= 0x00"), "handover_parent", &out), 1) << out;
+  EXPECT_EQ(out, "FAIL: step 6: p1: read 1 should give = 0x00, gave 6 \n") << out;
+  EXPECT_EQ(RunExpectations(text("= 0x00", "= 0x06", "= 0x06"), "handover_grandchild", &out), 1) << out;
+  EXPECT_EQ(out, "FAIL: step 7: p2: read 1 should give = 0x06, gave 0 \n") << out;
+}
+
 TEST_F(ReproTest, MissingRequirementSkips) {
   KernelProfile profile;
   LocalTarget(&profile);
