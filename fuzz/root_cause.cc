@@ -188,7 +188,22 @@ std::string RootCause(const Program& prog, const Judgement& j, Target* target, c
   std::string err;
   if (!target->Run(probe, &trace, &err)) return "";
   Judgement pj = JudgeKernelRun(probe, trace, profile);
-  if (pj.kind == Judgement::Kind::kPass) return key;
+  if (pj.kind == Judgement::Kind::kPass) {
+    // Every read agreed, but one only through a doubt whether a page is
+    // still mapped (a lazyfree page reclaim may have discarded or unmapped,
+    // a write that may have copied): the model could not say there and
+    // took the kernel's answer, and the state it then followed is what the
+    // diverging op shows wrong, so the step before that read is the cause.
+    Grants mapped;
+    for (Allowance a : {Allowance::kLazyfreeMayBeDiscarded, Allowance::kReclaimMayUnmap, Allowance::kReuseMayCopy})
+      mapped.Add(Grant::Of(a));
+    std::string state = WrongState(seen, *d);
+    for (auto [k, bits] : pj.verdict.allowance_ops)
+      if ((bits & mapped.bits) && k < probe_of.size() && probe_of[k] != SIZE_MAX &&
+          (state == "mapping" || state == "uffd-wp" || state == "soft-dirty"))
+        return "cause|" + StepWithoutNumbers(prog.ops[probe_of[k]]) + "|" + state + "|" + CodePathKind(f[4]);
+    return key;
+  }
   const auto& pd = pj.verdict.divergence;
   if (!pd || pd->op_index >= probe_of.size() || probe_of[pd->op_index] == SIZE_MAX) return "";
   f = Fields(pd->signature);

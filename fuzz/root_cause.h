@@ -43,8 +43,10 @@ std::string MinimizedShape(const Program& prog, size_t diverging_op);
 
 // "cause|STEP|STATE|KIND" (STEP: StepWithoutNumbers of the step; KIND
 // left out when the step only observes): the step before the first read that
-// diverges, or the diverging op itself when every read agreed (the probe
-// passed). "" when the probe cannot say (its run failed, or it diverged
+// diverges; where every read agreed (the probe passed), the step before the
+// first read the model allowed only through a doubt whether a page is still
+// mapped (lazyfree-may-be-discarded, reclaim-may-unmap, reuse-may-copy), for
+// a wrong mapping, uffd-wp or soft-dirty; else the diverging op itself. "" when the probe cannot say (its run failed, or it diverged
 // elsewhere: not reproducible): then the caller keeps its own key.
 std::string RootCause(const Program& prog, const Judgement& j, Target* target, const KernelProfile& profile);
 

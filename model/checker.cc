@@ -157,6 +157,7 @@ void CountGrants(const Prediction& pred, Grants used, size_t op_index, Verdict* 
   for (int q = 0; q < kNumQuirks; q++)
     if (used.Has(Grant::Of(static_cast<Quirk>(q)))) v->quirks_taken[q]++;
   if (used.HasQuirk()) v->quirk_ops.push_back({op_index, used.QuirkBits()});
+  if (used.bits & 0xffff) v->allowance_ops.push_back({op_index, used.bits & 0xffff});
 }
 
 }  // namespace

@@ -81,6 +81,11 @@ struct Verdict {
   // The ops whose kernel answer the model allowed only through a quirk:
   // (op index, bits of Quirk).
   std::vector<std::pair<size_t, uint32_t>> quirk_ops;
+  // The ops whose kernel answer the model allowed only through an
+  // allowance (a latitude or an alternative of its doubt), in order, with
+  // the Grants::bits of those allowances: where the kernel's answer settled
+  // what the model could not say.
+  std::vector<std::pair<size_t, uint32_t>> allowance_ops;
   // Bits of Quirk over quirk_ops.
   uint32_t QuirksTaken() const {
     uint32_t bits = 0;

@@ -149,6 +149,21 @@ TEST_F(RootCauseKernel, OneBrokenRuleSeenTwiceIsOneCause) {
   EXPECT_EQ(stats.duplicates, 1u);
 }
 
+// Where the model cannot say whether a page is there (a lazyfree page
+// reclaim may have discarded) it takes the kernel's answer, and a later
+// step shows the wrong state it then followed: every read of the probe
+// agrees, one only through that allowance, and the step before it is the
+// cause (dontneed-keeps-anon keeps the page MADV_DONTNEED zapped).
+TEST_F(RootCauseKernel, AStepWhoseReadAgreedOnlyByAnAllowanceIsTheCause) {
+  KernelProfile p = profile_;
+  if (!(p.features & kFeatWpAsync)) GTEST_SKIP() << "no WP_ASYNC";
+  Program doubt = Parse("mmap 0 1 rw anon private\nuffd_open wp_async\nuffd_register 0 1 wp\nwrite 0\n"
+                        "madvise 0 1 free\nmadvise 0 1 dontneed\nuffd_wp 0 1 on\npagemap 0 1\n");
+  Judgement j = Run(doubt);
+  ASSERT_TRUE(j.verdict.divergence) << j.line;
+  EXPECT_EQ(FoldKey(doubt, j, target_.get(), profile_), "cause|madvise # # dontneed|mapping|private") << j.line;
+}
+
 // A scan cut short by max_pages where the model walks on: whether the
 // model's extra pages have categories (written, present) or not, the scans
 // differ in extent past the kernel's walk_end, one cause. So also where the
