@@ -488,6 +488,9 @@ std::string WriteReport(const ReportInput& in) {
       s = "Page " + std::to_string(c.page) + (DivergenceMemKind(j).empty() ? "" : " (" + DivergenceMemKind(j) + ")") +
           " must read " + PagemapBitName(c.bit) + " " + (c.value ? "1" : "0") + " at step " +
           std::to_string(c.op_index) + " (" + PrintOp(op) + ")" + (c.because.empty() ? "." : ": " + c.because + ".");
+    else if (!c.consistency.empty())
+      s = "Step " + std::to_string(c.op_index) + " (" + PrintOp(op) + ") must agree with a second look: " +
+          c.because + ".";
     else if (!c.allowed.empty())
       s = "Step " + std::to_string(c.op_index) + " (" + PrintOp(op) + ") must give \"" +
           PrintResult(op, c.allowed[0]).substr(0, 200) + "\"" +

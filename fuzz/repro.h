@@ -51,6 +51,12 @@ struct ReproCheck {
   // "FAIL: page P: NAME is K after AFTER (expected V: BECAUSE)".
   std::string after;    // "a write at step 5"
   std::string because;  // "written since clear_refs at step 3"
+  // ... or, for an `inconsistent` finding, the check of the kernel against
+  // itself the C redoes after the step (fuzz/repro_consistency.h): "mask",
+  // "huge" (the VMA [vma_start, vma_end)), "split" or a pagemap field (at
+  // `page`); `because` says the rule.
+  std::string consistency;
+  uint32_t vma_start = 0, vma_end = 0;
 };
 
 struct ReproSpec {

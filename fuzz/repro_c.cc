@@ -15,8 +15,10 @@
 
 #include "fuzz/repro.h"
 #include "fuzz/repro_clib.h"
+#include "fuzz/repro_consistency.h"
 #include "fuzz/repro_fmt.h"
 #include "fuzz/repro_uapi.h"
+#include "model/mutant.h"
 #include "prog/op_table.h"
 #include "prog/op_traits.h"
 #include "prog/text.h"
@@ -84,6 +86,8 @@ class CompactWriter {
            std::string(start_thread_at_.count(i) ? " ?: pthread_create(&(pthread_t){0}, NULL, handler, NULL)" : "");
   }
   std::string Len(uint32_t n) const { return std::to_string(n) + " * PAGE"; }
+  // Every category, as a scan without ret= asks (spec_.scan_categories, else the probed `cats`).
+  std::string AllCategoriesC() const { return spec_.scan_categories ? Fmt("%#x", spec_.scan_categories) : "cats"; }
 
   const Program& prog_;
   const ReproSpec& spec_;
@@ -116,6 +120,7 @@ class CompactWriter {
   // such steps, and the child waits for them on the pipe `go`.
   std::vector<size_t> parent_block_end_;
   bool handover_ = false;
+  const ReproCheck* consistency_ = nullptr;  // an inconsistent finding's check
   uint32_t req_ = 0, vec_ = 1;
   // The arguments of the scans emitted: the first's, and which differ in another.
   bool scan_calls_ = false;
@@ -221,7 +226,9 @@ void CompactWriter::Analyze() {
     // fds[]: every op on a file slot, and a mapping of one.
     if (HasTrait(op.kind, kTraitFileOp) || (op.kind == OpKind::kMmap && op.backing != Backing::kAnon)) files_ = true;
     if (op.kind == OpKind::kFile) slots_ = dir_ = true;
-    if (op.kind == OpKind::kScan && emitted) {
+    bool redone = false;  // an inconsistent finding's op: its block does the scans
+    for (const ReproCheck& c : spec_.checks) redone |= c.op_index == i && !c.consistency.empty();
+    if (op.kind == OpKind::kScan && emitted && !redone) {
       scan_ = pm_ = true;
       vec_ = std::max(vec_, ScanVecLen(op));
       if (!(op.flags & kFlagHasRet)) cats_ = true, probe_cats_ = !spec_.scan_categories;
@@ -243,6 +250,13 @@ void CompactWriter::Analyze() {
   }
   for (const ReproCheck& c : spec_.checks) {
     const Op& op = prog_.ops[c.op_index];
+    if (!c.consistency.empty()) {
+      // Its own scans (pm_scan) ask every category in the unfiltered look.
+      consistency_ = &c;
+      scan_ = pm_ = true;
+      if (!spec_.scan_categories) cats_ = probe_cats_ = true;
+      continue;
+    }
     if (c.single_bit) {
       pm_ = fail_ = true;
       continue;
@@ -538,6 +552,12 @@ std::string CompactWriter::StepBody(size_t i) {
   for (const ReproCheck& c : spec_.checks)
     if (c.op_index == i) checks.push_back(&c);
   if (Observes(op) && checks.empty()) return "";  // reads state only: nothing to reproduce
+  for (const ReproCheck* c : checks)
+    if (!c->consistency.empty()) {
+      const MutantInfo* m = MutantByName(spec_.self_test);
+      return CConsistencyStep(i, op, {c->consistency, c->page, c->vma_start, c->vma_end},
+                              m ? m->mutant : Mutant::kNone, AllCategoriesC(), &uses_);
+    }
   std::string comment = " /* " + Cut(PrintOp(op), 100) + " */\n", at = "\tstep = " + std::to_string(i);
   bool whole = false;  // a check of the result itself: it makes the step
   for (const ReproCheck* c : checks) whole |= !c->single_bit && !c->allowed.empty();
@@ -643,7 +663,7 @@ std::string CompactWriter::Includes(const std::string& body) const {
   if (has("\\b(mmap|munmap|mprotect|madvise|mremap|memfd_create)\\(")) inc.insert("sys/mman.h");
   if (has("\\bioctl\\(")) inc.insert("sys/ioctl.h");
   if (has("\\bsyscall\\(")) inc.insert("sys/syscall.h");
-  if (has("\\b(strlen|strstr|strerror|strcmp|strerrorname_np)\\(")) inc.insert("string.h");
+  if (has("\\b(strlen|strstr|strerror|strcmp|strncmp|strerrorname_np)\\(")) inc.insert("string.h");
   if (has("uffdio_|UFFD_")) inc.insert("linux/userfaultfd.h");
   if (has("pthread_")) inc.insert("pthread.h");
   if (has("\\bpoll\\(")) inc.insert("poll.h");
@@ -718,6 +738,11 @@ std::string CompactWriter::Write() {
                          ? Fmt("; %#x: every category the kernel it was found on accepts", spec_.scan_categories)
                          : "";
   if (scan_calls_) add(CScan(vec_, scan_const_, scan_varies_, note) + (check_scan_ ? kCCheckScan : ""));
+  if (consistency_)
+    add(CConsistencyHelpers(prog_.ops[consistency_->op_index],
+                            {consistency_->consistency, consistency_->page, consistency_->vma_start,
+                             consistency_->vma_end},
+                            AllCategoriesC(), &uses_));
   if (expect_) add(kCExpect);
   std::string bits = expect_page_ || expect_multi_ ? CPagemapBitTable() : "";  // once, before the first
   if (expect_page_) add(std::exchange(bits, "") + kCExpectPage);

@@ -6,6 +6,7 @@
 #include <regex>
 
 #include "fuzz/repro.h"
+#include "fuzz/repro_consistency.h"
 #include "fuzz/repro_fmt.h"
 #include "fuzz/repro_uapi.h"
 #include "model/replay.h"
@@ -260,6 +261,25 @@ ReproCheck CheckFromPrediction(const Program& prog, size_t op_index, const Predi
 }
 
 ReproCheck CheckFromDivergence(const Program& prog, const Divergence& d) {
+  repro_detail::ConsistencyCheck cc;
+  if (d.cls == DivergenceClass::kInconsistent && repro_detail::ParseConsistency(d.line, &cc)) {
+    // The kernel against itself: the step's answer and a second look must
+    // agree (its answer against itself would pass on the broken kernel).
+    ReproCheck c;
+    c.op_index = d.op_index;
+    c.consistency = cc.field;
+    c.page = cc.page;
+    c.vma_start = cc.vma_start;
+    c.vma_end = cc.vma_end;
+    c.because = cc.field == "mask"  ? "a filtered scan reports a page exactly when its unfiltered categories pass the "
+                                      "filter, with them masked by ret="
+                : cc.field == "huge" ? "the pages PAGEMAP_SCAN reports huge and present, not the huge zero page, are "
+                                       "the ones smaps counts as PMD- or hugetlb-mapped"
+                : cc.field == "split" ? "a scan cut by max= or vec= and resumed at its walk_end gives what the same "
+                                        "scan gives unsplit"
+                                      : "pagemap's " + cc.field + " bit and PAGEMAP_SCAN's category read the same entry";
+    return c;
+  }
   Prediction contract = WithoutQuirks(d.model);
   const Op& op = prog.ops[d.op_index];
   size_t index = 0;

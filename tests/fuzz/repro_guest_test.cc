@@ -6,7 +6,8 @@
 //     has the quirk (corpus/QUIRKS.md), and PASS where it has the fix;
 //   - the guest-only model mutant (clear-refs-keeps-soft-dirty): its
 //     divergence's C FAILs on the correct kernel, the unmutated contract's
-//     C for the same program PASSes.
+//     C for the same program PASSes; and so every mutant's minimized
+//     finding on each guest that has what it uses (mutant_findings.h).
 // One boot per guest serves every case (a boot costs seconds).
 #include <gtest/gtest.h>
 
@@ -14,6 +15,7 @@
 #include <memory>
 
 #include "model/mutant.h"
+#include "tests/fuzz/mutant_findings.h"
 #include "tests/fuzz/repro_test_util.h"
 
 namespace mmdiff {
@@ -135,6 +137,32 @@ INSTANTIATE_TEST_SUITE_P(
         if (c == '.') c = '_';
       return name;
     });
+
+class ReproGuestMutants : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(ReproGuestMutants, FindingsFailAndTheirContractPasses) {
+  if (FindCCompiler().empty()) GTEST_SKIP() << "no C compiler";
+  const BootedGuest& g = Boot(GetParam());
+  ASSERT_TRUE(g.profile) << g.error;
+  int checked = 0;
+  for (const MutantFinding& f : kMutantFindings) {
+    std::string r = CheckMutantFinding(g.target.get(), *g.profile, f);
+    if (r.rfind("skip: ", 0) == 0) {
+      std::printf("[ guest %s mutant ] %s: %s\n", GetParam(), f.mutant, r.c_str());
+      continue;
+    }
+    EXPECT_EQ(r, "") << f.mutant;
+    checked++;
+  }
+  // 6.12 has every mechanism; 6.1 those of fork-drops-uffd-wp,
+  // dontneed-keeps-anon, cow-write-shares-page and clear-refs-keeps-soft-dirty.
+  EXPECT_EQ(checked, std::string(GetParam()) == "6.12" ? 9 : 4);
+}
+
+INSTANTIATE_TEST_SUITE_P(Guests, ReproGuestMutants, ::testing::Values("6.1", "6.12"),
+                         [](const ::testing::TestParamInfo<const char*>& info) {
+                           return std::string(info.param) == "6.1" ? "Debian_6_1" : "Debian_6_12";
+                         });
 
 TEST_F(ReproGuestTest, SoftDirtyMutantFailsAndTheContractPasses) {
   Program prog = Parse("requires soft_dirty\nmmap 0 2 rw anon private\nwrite 0\nwrite 1\nclear_refs 4\nwrite 1\npagemap 0 2\n");

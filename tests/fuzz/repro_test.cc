@@ -29,6 +29,7 @@
 #include "model/profile.h"
 #include "prog/text.h"
 #include "target/target.h"
+#include "tests/fuzz/mutant_findings.h"
 #include "tests/fuzz/repro_test_util.h"
 #include "tests/temp_dir.h"
 
@@ -241,6 +242,55 @@ TEST_F(ReproTest, ForksWhoseParentGoesOnHandOver) {
   EXPECT_EQ(out, "FAIL: step 6: p1: read 1 should give = 0x00, gave 6 \n") << out;
   EXPECT_EQ(RunExpectations(text("= 0x00", "= 0x06", "= 0x06"), "handover_grandchild", &out), 1) << out;
   EXPECT_EQ(out, "FAIL: step 7: p2: read 1 should give = 0x06, gave 0 \n") << out;
+}
+
+// Each model mutant's finding, as its campaign minimized it: its C FAILs on
+// this (correct) kernel, the contract's PASSes (tests/fuzz/mutant_findings.h).
+TEST_F(ReproTest, MutantFindingsFailAndTheirContractPasses) {
+  KernelProfile profile;
+  auto target = LocalTarget(&profile);
+  ASSERT_TRUE(target);
+  int checked = 0;
+  for (const MutantFinding& f : kMutantFindings) {
+    std::string r = CheckMutantFinding(target.get(), profile, f);
+    if (r.rfind("skip: ", 0) == 0) {
+      std::printf("[ mutant ] %s: %s\n", f.mutant, r.c_str());
+      continue;
+    }
+    EXPECT_EQ(r, "") << f.mutant;
+    checked++;
+  }
+  // All but the soft-dirty one where the kernel has uffd-wp, WP_ASYNC, PAGEMAP_SCAN and THP.
+  if ((profile.features & (kFeatUffdWp | kFeatWpAsync | kFeatPagemapScan | kFeatThp)) ==
+      (kFeatUffdWp | kFeatWpAsync | kFeatPagemapScan | kFeatThp))
+    EXPECT_GE(checked, 7);
+}
+
+// A kernel at odds with itself (pagemap against PAGEMAP_SCAN): the C redoes
+// the step and the second look, and checks they agree, which a correct
+// kernel does; checking the step's answer against itself could not fail.
+TEST_F(ReproTest, AnInconsistentFindingRedoesItsSecondLook) {
+  KernelProfile profile;
+  auto target = LocalTarget(&profile);
+  ASSERT_TRUE(target);
+  if (!(profile.features & kFeatPagemapScan)) GTEST_SKIP() << "no PAGEMAP_SCAN";
+  for (const char* text : {"mmap 0 2 rw anon private\nwrite 1\nscan 0 2\n", "mmap 0 2 rw anon private\nwrite 1\npagemap 0 2\n"}) {
+    Program prog = Parse(text);
+    Divergence d;
+    d.op_index = 2;
+    d.cls = DivergenceClass::kInconsistent;
+    d.line = "DIVERGENCE inconsistent op=2 \"" + PrintOp(prog.ops[2]) + "\" page=1 field=present pagemap=0 scan=1";
+    ReproCheck c = CheckFromDivergence(prog, d);
+    ASSERT_EQ(c.consistency, "present");
+    ReproSpec spec{d.line, {}, {c}};
+    spec.scan_categories = profile.scan_categories;
+    std::string source = WriteReproC(prog, spec), out;
+    EXPECT_NE(source.find("pagemap(ADDR(1)) >> 63 & 1"), std::string::npos) << source;
+    auto bin = Compile("consistent", source);
+    ASSERT_FALSE(bin.empty());
+    EXPECT_EQ(Run(bin, &out), 0) << out << source;
+    EXPECT_EQ(out, "PASS\n");
+  }
 }
 
 TEST_F(ReproTest, MissingRequirementSkips) {
