@@ -262,18 +262,29 @@ TEST(MinimizeSignature, ExpectationFailuresKeepOpAndField) {
   EXPECT_EQ(MinimizeSignature(Judgement{}), "");
 }
 
+// The running kernel through a local executor, and its profile.
+class MinimizeLocal : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    TargetOptions options;
+    options.executor_path = MMDIFF_EXECUTOR_PATH;
+    target_ = MakeLocalTarget(options, &err);
+    ASSERT_TRUE(target_) << err;
+    KernelFeatures features;
+    ASSERT_TRUE(target_->Probe(&features, &err)) << err;
+    profile_ = MakeProfile(features);
+  }
+  std::unique_ptr<Target> target_;
+  KernelProfile profile_;
+  std::string err;
+};
+
 // The running kernel, with a real divergence: the huge zero page reads as a
 // file page (quirk huge_zero_page_pagemap_file), which a profile without
 // quirks does not allow.
-TEST(MinimizeOnTarget, LocalKernelQuirkDivergence) {
-  TargetOptions options;
-  options.executor_path = MMDIFF_EXECUTOR_PATH;
-  std::string err;
-  auto target = MakeLocalTarget(options, &err);
-  ASSERT_TRUE(target) << err;
-  KernelFeatures features;
-  ASSERT_TRUE(target->Probe(&features, &err)) << err;
-  KernelProfile profile = MakeProfile(features);
+TEST_F(MinimizeLocal, LocalKernelQuirkDivergence) {
+  Target* target = target_.get();
+  KernelProfile profile = profile_;
   if (!(profile.features & kFeatThp)) GTEST_SKIP() << "no THP on this kernel";
   profile.quirks = {};
   // `requires` as the generator writes it: thp (which the bug needs) among
@@ -292,7 +303,7 @@ pagemap 0 4
 )");
   MinimizeStats stats;
   TargetMinimizeResult out;
-  ASSERT_TRUE(MinimizeOnTarget(prog, target.get(), profile, {}, &stats, nullptr, &out, &err)) << err;
+  ASSERT_TRUE(MinimizeOnTarget(prog, target, profile, {}, &stats, nullptr, &out, &err)) << err;
   std::string text = PrintProgram(out.program);
   EXPECT_LE(out.program.ops.size(), 8u) << text;
   EXPECT_LE(out.program.ops.size(), 5u) << text;  // requires, mmap, madvise, read, pagemap
@@ -309,15 +320,9 @@ pagemap 0 4
 // child's write raises a wp fault the model says it cannot, and its pages
 // read uffd-wp; a wrong answer only PAGEMAP_SCAN gives keeps its scan, and
 // a wrong byte its read.
-TEST(MinimizeOnTarget, ObservesThroughPagemapWhereItShowsTheSameState) {
-  TargetOptions options;
-  options.executor_path = MMDIFF_EXECUTOR_PATH;
-  std::string err;
-  auto target = MakeLocalTarget(options, &err);
-  ASSERT_TRUE(target) << err;
-  KernelFeatures features;
-  ASSERT_TRUE(target->Probe(&features, &err)) << err;
-  KernelProfile profile = MakeProfile(features);
+TEST_F(MinimizeLocal, ObservesThroughPagemapWhereItShowsTheSameState) {
+  Target* target = target_.get();
+  KernelProfile profile = profile_;
   if (!(profile.features & kFeatUffdWp) || !(profile.features & kFeatPagemapScan))
     GTEST_SKIP() << "no uffd-wp or no PAGEMAP_SCAN";
   profile.mutant = Mutant::kForkDropsUffdWp;
@@ -325,7 +330,7 @@ TEST(MinimizeOnTarget, ObservesThroughPagemapWhereItShowsTheSameState) {
     Program prog = Parse(std::string("mmap 0 1 rw anon shared populate\nuffd_open event_fork\n"
                                      "uffd_register 0 1 wp\nuffd_wp 0 1 on\nfork\n") + last + "\n");
     TargetMinimizeResult out;
-    ASSERT_TRUE(MinimizeOnTarget(prog, target.get(), profile, {}, nullptr, nullptr, &out, &err)) << err;
+    ASSERT_TRUE(MinimizeOnTarget(prog, target, profile, {}, nullptr, nullptr, &out, &err)) << err;
     EXPECT_EQ(PrintOp(out.program.ops.back()), "p1: pagemap 0 1") << PrintProgram(out.program);
     EXPECT_EQ(out.reproduced, 5) << out.judgement.line;
     EXPECT_EQ(out.signature.rfind("wrong-wp|pagemap|W|", 0), 0u) << out.signature;
@@ -333,13 +338,13 @@ TEST(MinimizeOnTarget, ObservesThroughPagemapWhereItShowsTheSameState) {
   profile.mutant = Mutant::kScanIgnoresMaxPages;
   Program prog = Parse("mmap 1 8 rw anon private\nscan 0 9 max=7\n");
   TargetMinimizeResult out;
-  ASSERT_TRUE(MinimizeOnTarget(prog, target.get(), profile, {}, nullptr, nullptr, &out, &err)) << err;
+  ASSERT_TRUE(MinimizeOnTarget(prog, target, profile, {}, nullptr, nullptr, &out, &err)) << err;
   EXPECT_EQ(PrintOp(out.program.ops.back()).rfind("scan ", 0), 0u) << PrintProgram(out.program);
   // A byte read back wrong is the finding itself, though pagemap's
   // exclusive bit differs too.
   profile.mutant = Mutant::kCowWriteSharesPage;
   prog = Parse("mmap 0 1 rw anon private populate\nfork\nwrite 0\np1: read 0\n");
-  ASSERT_TRUE(MinimizeOnTarget(prog, target.get(), profile, {}, nullptr, nullptr, &out, &err)) << err;
+  ASSERT_TRUE(MinimizeOnTarget(prog, target, profile, {}, nullptr, nullptr, &out, &err)) << err;
   EXPECT_EQ(PrintOp(out.program.ops.back()), "p1: read 0") << PrintProgram(out.program);
 }
 
@@ -364,17 +369,11 @@ TEST(Minimize, DropsOnlyUnneededRequires) {
   EXPECT_EQ(DropUnneededRequires(prog, guest, keeps_requires).ops.size(), 4u);
 }
 
-TEST(MinimizeOnTarget, RefusesAPassingProgram) {
-  TargetOptions options;
-  options.executor_path = MMDIFF_EXECUTOR_PATH;
-  std::string err;
-  auto target = MakeLocalTarget(options, &err);
-  ASSERT_TRUE(target) << err;
-  KernelFeatures features;
-  ASSERT_TRUE(target->Probe(&features, &err)) << err;
+TEST_F(MinimizeLocal, RefusesAPassingProgram) {
+  Target* target = target_.get();
   Program prog = Parse("mmap 0 1 rw anon private\nwrite 0\npagemap 0 1\n");
   TargetMinimizeResult out;
-  EXPECT_FALSE(MinimizeOnTarget(prog, target.get(), MakeProfile(features), {}, nullptr, nullptr, &out, &err));
+  EXPECT_FALSE(MinimizeOnTarget(prog, target, profile_, {}, nullptr, nullptr, &out, &err));
   EXPECT_NE(err.find("does not fail"), std::string::npos) << err;
 }
 
