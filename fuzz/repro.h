@@ -8,9 +8,13 @@
 // helper per op kind that needs more than one call, a userfaultfd handler
 // thread only where a sync fault or an event can happen, fault-around pinned
 // only where the program depends on it; steps that only observe and are not
-// checked are left out; the processes of a program that forks take turns
+// checked are left out; a program whose forks each leave their process
+// only steps of its own before the child's runs as one line of descent (the
+// child waits on a pipe for its parent's steps), the others take turns
 // through pipes (sharing the handler's records in memory where its children
-// use a userfaultfd). After the steps it prints
+// use a userfaultfd); an inconsistent finding (the kernel against itself)
+// redoes the step's second look and checks the relation
+// (fuzz/repro_consistency.h). After the steps it prints
 // one line and exits:
 //
 //   FAIL: page 2: soft-dirty is 0 after a write at step 5 (expected 1: written since clear_refs at step 3)

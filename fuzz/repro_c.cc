@@ -4,11 +4,14 @@
 // needs more than one call (fuzz/repro_clib.h); steps that only observe and
 // are not checked are left out; a handler thread only where a sync
 // userfaultfd fault or an event can happen; fault-around pinned only where a
-// read of a file page and a look at another page depend on it. The
-// processes of a program that forks take turns through pipes; where its
-// children use a uffd they share the handler's records (CHandler), and where
-// p0 exits its parent waits for them all and reports. What it checks and
-// why: repro_explain.cc.
+// read of a file page and a look at another page depend on it. A program
+// whose forks leave their process only a block of its own steps before the
+// child's is a chain (no turns: the parent runs its block, hands over on a
+// pipe and waits); the processes of other programs that fork take turns
+// through pipes; where its children use a uffd they share the handler's
+// records (CHandler), and where p0 exits its parent waits for them all and
+// reports. An inconsistent finding's step is repro_consistency.cc's block.
+// What it checks and why: repro_explain.cc.
 #include <cinttypes>
 #include <regex>
 #include <set>
