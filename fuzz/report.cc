@@ -292,6 +292,11 @@ std::string ReportSubject(const Program& prog, const Judgement& j, size_t cause,
     case DivergenceClass::kHang: return Subsystem(op) + ": " + name + " hangs" + on;
     case DivergenceClass::kLost: return Subsystem(op) + ": the process dies in " + name + on;
     case DivergenceClass::kInconsistent:
+      // The relation its check found broken (CheckFromDivergence).
+      if (c.consistency == "mask") return "fs/proc/task_mmu: PAGEMAP_SCAN's filter disagrees with its unfiltered answer" + on;
+      if (c.consistency == "huge") return "fs/proc/task_mmu: PAGEMAP_SCAN's huge pages disagree with smaps" + on;
+      if (c.consistency == "split")
+        return "fs/proc/task_mmu: PAGEMAP_SCAN resumed at walk_end disagrees with one unsplit scan" + on;
       return "fs/proc/task_mmu: pagemap and PAGEMAP_SCAN disagree after " +
              (c.after.empty() ? name : StripStep(c.after)) + on;
     case DivergenceClass::kKernelDiffers: return "mm: " + name + " answers differently on two kernels" + on;
@@ -466,7 +471,11 @@ std::string WriteReport(const ReportInput& in) {
                                            : prog.expect[index].kind;
     refused = got.kind == ResultKind::kErr && want == ResultKind::kOk;
   }
-  bool looks = have_op && (Observes(prog.ops[index]) || prog.ops[index].kind == OpKind::kRead || refused);
+  // The kernel against itself where the contract alone cannot tell: the
+  // observing step's two answers are the finding.
+  bool inconsistent = spec.checks.size() == 1 && !spec.checks[0].consistency.empty();
+  bool looks = have_op && !inconsistent &&
+               (Observes(prog.ops[index]) || prog.ops[index].kind == OpKind::kRead || refused);
   size_t prev = SIZE_MAX;  // the change before the cause's
   size_t cause = looks ? CauseStep(prog, in.trace, in.profile, index, pages, &before, &after, &prev) : SIZE_MAX;
 
@@ -511,10 +520,15 @@ std::string WriteReport(const ReportInput& in) {
     const Op& op = prog.ops[d.op_index];
     r += "step " + std::to_string(d.op_index) + ": " + PrintOp(op) + "\n";
     r += "  kernel   => " + PrintResult(op, d.kernel).substr(0, 300) + "\n";
+    if (inconsistent) {  // what the second look saw: the line after its quoted op
+      size_t q = d.line.find('"'), close = q == std::string::npos ? q : d.line.find("\" ", q + 1);
+      r += Wrap("and then " + (close == std::string::npos ? d.line : d.line.substr(close + 2)).substr(0, 400), 76, "  ");
+    }
     Result want = WithoutQuirks(d.model).expected;
     bool either = false;
     for (uint64_t e : want.either) either |= e != 0;
-    r += "  expected => " + PrintResult(op, want).substr(0, 300) + (either ? "   ('?': either)" : "") + "\n";
+    if (!inconsistent)
+      r += "  expected => " + PrintResult(op, want).substr(0, 300) + (either ? "   ('?': either)" : "") + "\n";
   } else {
     r += Wrap(j.line.substr(0, 400), 76, "");
   }

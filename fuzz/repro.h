@@ -83,6 +83,9 @@ std::string WriteReproC(const Program& prog, const ReproSpec& spec);
 // Checks from a divergence: the diverging pagemap bit (when the model allowed
 // only one answer), else every whole result the contract allows (quirks not).
 ReproCheck CheckFromDivergence(const Program& prog, const Divergence& d);
+// The contract's check of a divergence's step alone (what
+// CheckFromDivergence gives but for an inconsistent finding's relation).
+ReproCheck ContractCheck(const Program& prog, const Divergence& d);
 // The model's contract for op `op_index` (for a program that passes).
 ReproCheck CheckFromPrediction(const Program& prog, size_t op_index, const Prediction& pred);
 // One check per "=> RESULT" of the program.

@@ -260,11 +260,32 @@ ReproCheck CheckFromPrediction(const Program& prog, size_t op_index, const Predi
   return c;
 }
 
+namespace {
+
+// Whether the kernel's answer `got` fails check `c` (a result no allowed
+// one matches, or the wrong pagemap bit).
+bool KernelFails(const Program& prog, const ReproCheck& c, const Result& got) {
+  if (c.single_bit) {
+    const Op& op = prog.ops[c.op_index];
+    size_t k = c.page - op.page;
+    return k < got.pagemap.size() && ((got.pagemap[k] & Bit(c.bit)->bit) != 0) != c.value;
+  }
+  for (const Result& r : c.allowed)
+    if (!ExpectationMismatch(prog.ops[c.op_index], r, got)) return false;
+  return !c.allowed.empty();
+}
+
+}  // namespace
+
 ReproCheck CheckFromDivergence(const Program& prog, const Divergence& d) {
+  ReproCheck contract = ContractCheck(prog, d);
   repro_detail::ConsistencyCheck cc;
-  if (d.cls == DivergenceClass::kInconsistent && repro_detail::ParseConsistency(d.line, &cc)) {
-    // The kernel against itself: the step's answer and a second look must
-    // agree (its answer against itself would pass on the broken kernel).
+  // The kernel against itself: where the contract's check of the step also
+  // fails on its answer, that check (what the documentation says); else
+  // the step's answer and its second look must agree (its answer against
+  // the contract would pass on the broken kernel).
+  if (d.cls == DivergenceClass::kInconsistent && !KernelFails(prog, contract, d.kernel) &&
+      repro_detail::ParseConsistency(d.line, &cc)) {
     ReproCheck c;
     c.op_index = d.op_index;
     c.consistency = cc.field;
@@ -280,6 +301,10 @@ ReproCheck CheckFromDivergence(const Program& prog, const Divergence& d) {
                                       : "pagemap's " + cc.field + " bit and PAGEMAP_SCAN's category read the same entry";
     return c;
   }
+  return contract;
+}
+
+ReproCheck ContractCheck(const Program& prog, const Divergence& d) {
   Prediction contract = WithoutQuirks(d.model);
   const Op& op = prog.ops[d.op_index];
   size_t index = 0;
