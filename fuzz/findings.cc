@@ -234,6 +234,13 @@ std::string FindingStore::NameOf(const std::string& signature) const {
   return it == by_signature_.end() ? "" : FindingName(signature, it->second.cls);
 }
 
+std::string FindingStore::SignatureNamed(const std::string& name) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& [sig, e] : by_signature_)
+    if (FindingName(sig, e.cls) == name) return sig;
+  return "";
+}
+
 size_t FindingStore::unique() const {
   std::lock_guard<std::mutex> lock(mu_);
   size_t n = 0;

@@ -84,6 +84,9 @@ class FindingStore {
   // The directory name of the finding recorded under `signature` (its class
   // and hash; "" when there is none).
   std::string NameOf(const std::string& signature) const;
+  // The signature recorded under directory `name` ("" when there is none):
+  // a finding's own, which its minimized program may observe otherwise.
+  std::string SignatureNamed(const std::string& name) const;
   std::string dir() const { return dir_; }
 
   size_t unique() const;  // distinct confirmed signatures

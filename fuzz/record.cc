@@ -78,7 +78,12 @@ bool MinimizeFinding(FindingStore* store, const std::string& dir, const Program&
              std::to_string(r.reproduced) + "/" + std::to_string(r.runs) + ")";
   // The same root cause seen through another observation is the finding
   // already recorded; it shows the shorter of the two minimized programs.
-  std::string signature = store->SignatureOf(r.judgement);
+  // The finding's own signature: the minimizer may have moved the divergence
+  // to a simpler observer (a pagemap read), whose signature can be another
+  // finding's.
+  std::string name = dir.substr(0, dir.find_last_not_of('/') + 1);
+  std::string signature = store->SignatureNamed(name.substr(name.rfind('/') + 1));
+  if (signature.empty()) signature = store->SignatureOf(r.judgement);
   std::string kept = store->Fold(signature, FoldKey(r.program, r.judgement, target, profile));
   if (kept != signature) {
     std::string to = store->dir() + "/findings/" + store->NameOf(kept);

@@ -185,6 +185,32 @@ TEST_F(RootCauseKernel, AScanPastTheKernelsWalkEndDiffersInExtent) {
   EXPECT_EQ(FoldKey(hugetlb, jh, target_.get(), profile_), ke) << jh.line;
 }
 
+// A finding minimized to a simpler observer (its scan became a pagemap
+// read) whose signature is another finding's folds into that one by its own
+// signature, the one its directory was recorded under.
+TEST_F(RootCauseKernel, AFindingSeenThroughPagemapAfterMinimizingFoldsByItsOwnName) {
+  if (!(profile_.features & kFeatWpAsync) || !(profile_.features & kFeatPagemapScan))
+    GTEST_SKIP() << "no WP_ASYNC or no PAGEMAP_SCAN";
+  profile_.mutant = Mutant::kAsyncWriteKeepsWp;
+  const std::string setup = "mmap 0 1 rw anon shared\nuffd_open wp_async\nuffd_register 0 1 wp\nuffd_wp 0 1 on\nwrite 0\n";
+  Program read = Parse((setup + "pagemap 0 1\n").c_str()), scan = Parse((setup + "mmap 4 1 rw anon private\nscan 0 1\n").c_str());
+  Judgement jr = Run(read), js = Run(scan);
+  ASSERT_TRUE(jr.verdict.divergence && js.verdict.divergence) << jr.line << " / " << js.line;
+  testutil::TempDir seen{"seen"};
+  std::string dir = seen.path(), err, summary;
+  FindingStore store;
+  ASSERT_TRUE(store.Open(dir, &err)) << err;
+  store.SetMutant(std::string(MutantName(profile_.mutant)));
+  Trace trace;
+  ASSERT_TRUE(store.Record(read, trace, jr, 3, 3));
+  ASSERT_TRUE(store.Record(scan, trace, js, 3, 3));
+  store.Fold(store.SignatureOf(jr), FoldKey(read, jr, target_.get(), profile_));
+  std::string scan_dir = dir + "/findings/" + store.NameOf(store.SignatureOf(js));
+  ASSERT_TRUE(MinimizeFinding(&store, scan_dir, scan, target_.get(), profile_, nullptr, &summary, &err)) << err;
+  EXPECT_NE(summary.find("folded into " + store.NameOf(store.SignatureOf(jr))), std::string::npos) << summary;
+  EXPECT_EQ(store.unique(), 1u);
+}
+
 // A campaign's end: a finding the minimizer had no time for still folds.
 TEST_F(RootCauseKernel, AFindingLeftUnminimizedStillFolds) {
   Program bit = Parse("mmap 0 2 rw anon private\nwrite 0 =0x41\nmadvise 0 2 dontneed\npagemap 0 1\n");
