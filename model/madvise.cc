@@ -253,6 +253,15 @@ Result Model::DoMadvise(Step& s) {
           if (v.IsShmem() && !pg.dirty) pg.maybe_dropped = true;
           Variant gone;
           if (pte.uffd_wp && v.UffdWp() && !v.IsAnonymous()) gone = Pte{PteKind::kUffdMarker, false, true, kZeroPage};
+          // A page already in doubt (an earlier reclaim may have unmapped it,
+          // and uffd_wp then left a marker there): this one makes a third
+          // state, which one doubt cannot carry; keeping either would
+          // forbid the other ([EMP] 6.18: the marker stayed, under a VMA no
+          // longer registered for WP).
+          if (const Doubt* d = p.doubts.Find(page); d && (d->alt_none != !gone || (gone && !(d->alt == *gone)))) {
+            s.pred->unmodelled = "MADV_PAGEOUT of a page whose state is already in doubt";
+            continue;
+          }
           SetDoubt(op.proc, page, gone, Grant::Of(Allowance::kReclaimMayUnmap));
         }
         break;

@@ -628,6 +628,30 @@ fork
   EXPECT_EQ(m.Predict(prog.ops[4], 7).unmodelled, "fork copying a PTE the model cannot pin down");
 }
 
+// A page whose first MADV_PAGEOUT may have unmapped it, and which uffd_wp
+// then marked where it did: a second pageout under a VMA no longer WP
+// registered would make a third state, which the model does not hold: it
+// says so instead of forbidding the marker the kernel keeps.
+TEST(Reclaim, PageoutOfAPageInDoubtIsUnmodelled) {
+  Program prog = MustParse(R"(
+mmap 0 1 rw anon shared
+write 0
+madvise 0 1 pageout
+uffd_open
+uffd_register 0 1 wp
+uffd_wp 0 1 on
+uffd_register 0 1 missing
+madvise 0 1 pageout
+pagemap 0 1
+)");
+  Trace t = Predicted(prog, HostProfile618());
+  EXPECT_EQ(t.results[7].kind, ResultKind::kNone);  // the second pageout is not predicted
+  t.results[7] = Result{.kind = ResultKind::kOk};
+  t.results[8] = Result{.kind = ResultKind::kPagemap, .pagemap = {kPmSwap | kPmUffdWp}};  // the marker stayed
+  Verdict v = CheckTrace(prog, t, HostProfile618());
+  EXPECT_EQ(v.status, Verdict::Status::kUnmodelled) << (v.divergence ? v.divergence->line : v.note);
+}
+
 TEST(Reclaim, PageoutUnmapIsACountedAllowance) {
   Program prog = MustParse(R"(
 mmap 0 2 rw anon shared

@@ -1,0 +1,54 @@
+// Programs on which a campaign found the model wrong on this machine's
+// kernel (a false divergence, docs/CONTRACT.md §12 triage), run here and
+// judged with the measured profile: never a divergence again (passing, or
+// declared unmodelled where the model cannot follow the kernel).
+#include <gtest/gtest.h>
+
+#include "model/checker.h"
+#include "model/profile.h"
+#include "prog/text.h"
+#include "target/target.h"
+
+namespace mmdiff {
+namespace {
+
+struct Found {
+  const char* what;
+  const char* program;
+};
+
+constexpr Found kFound[] = {
+    // fork-drops-uffd-wp campaign, 6.18.44: the first MADV_PAGEOUT may unmap
+    // the shmem page (a doubt), uffd_wp then leaves a marker where it did;
+    // re-registered for MISSING only, the second MADV_PAGEOUT's doubt
+    // replaced the first and the marker's state was forbidden.
+    {"a second pageout of a page in doubt",
+     "requires uffd_wp\nmmap 0 1 rw anon shared\nwrite 0\nmadvise 0 1 pageout\nuffd_open\nuffd_register 0 1 wp\n"
+     "uffd_wp 0 1 on\nuffd_register 0 1 missing\nmadvise 0 1 pageout\npagemap 0 1\n"},
+};
+
+TEST(FalseDivergenceKernel, FoundOnceNeverAgain) {
+  TargetOptions options;
+  options.executor_path = MMDIFF_EXECUTOR_PATH;
+  std::string err;
+  std::unique_ptr<Target> target = MakeLocalTarget(options, &err);
+  ASSERT_TRUE(target) << err;
+  KernelFeatures features;
+  ASSERT_TRUE(target->Probe(&features, &err)) << err;
+  KernelProfile profile = MakeProfile(features);
+  for (const Found& f : kFound) {
+    Program prog;
+    TextError perr;
+    ASSERT_TRUE(ParseProgram(f.program, f.what, &prog, &perr)) << perr.ToString();
+    if ((prog.Requires() & features.features) != prog.Requires()) continue;
+    for (int run = 0; run < 3; run++) {
+      Trace trace;
+      ASSERT_TRUE(target->Run(prog, &trace, &err)) << err;
+      Verdict v = CheckTrace(prog, trace, profile);
+      EXPECT_NE(v.status, Verdict::Status::kDivergence) << f.what << ": " << v.divergence->line;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace mmdiff
