@@ -62,6 +62,17 @@ Result Model::DoMprotect(Step& s) {
         if (!it->second.alt.soft_dirty) it->second.alt.sd_silent = false;
       // mm/mprotect.c change_pte_range(): PTE soft-dirty and uffd-wp bits are
       // kept (pte_modify(), _PAGE_CHG_MASK; §4.2, §5.6).
+      // A stale uffd-wp bit (the VMA no longer registered for WP) does not
+      // keep the PTE write-protected: pte_modify() takes vm_page_prot, which
+      // is writable for a shared VMA without write-notify, and
+      // can_change_pte_writable() (userfaultfd_pte_wp() false) upgrades an
+      // exclusive anon or dirty shared one. Registered for WP again, its
+      // write would take no fault ([EMP] 6.18, a fork-drops-uffd-wp
+      // campaign): the stale_wp_writable case DoUffdRegister does not model.
+      // Conservative: every such PTE may be writable now.
+      if (v.Writable() && !v.UffdWp())
+        for (auto it = p.ptes.LowerBound(addr); it != p.ptes.end() && it->first < vend; ++it)
+          if (it->second.kind == PteKind::kPresent && it->second.uffd_wp) it->second.stale_wp_writable = true;
     }
     addr = vend;
   }

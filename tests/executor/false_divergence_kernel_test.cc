@@ -25,6 +25,12 @@ constexpr Found kFound[] = {
     {"a second pageout of a page in doubt",
      "requires uffd_wp\nmmap 0 1 rw anon shared\nwrite 0\nmadvise 0 1 pageout\nuffd_open\nuffd_register 0 1 wp\n"
      "uffd_wp 0 1 on\nuffd_register 0 1 missing\nmadvise 0 1 pageout\npagemap 0 1\n"},
+    // fork-drops-uffd-wp campaign, 6.18.44: mprotect made a PTE whose
+    // uffd-wp bit went stale (re-registered for MISSING) writable; after
+    // registering for WP again the model expected a wp fault on the write.
+    {"mprotect of a stale uffd-wp bit",
+     "requires uffd_wp\nmemfd 4 1\nmmap 0 1 rw memfd:4+0 shared\nuffd_open\nuffd_register 0 1 wp\nwrite 0\n"
+     "uffd_wp 0 1 on\nuffd_register 0 1 missing\nmprotect 0 1 rwx\nuffd_register 0 1 wp\nwrite 0\n"},
 };
 
 TEST(FalseDivergenceKernel, FoundOnceNeverAgain) {

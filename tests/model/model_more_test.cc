@@ -530,6 +530,33 @@ scan 512 4 ret=written,present => = 1 [512,516):- end=516
 };
 
 class ModelCaseMore : public testing::TestWithParam<ModelRow> {};
+// mprotect of a PTE whose uffd-wp bit went stale (its VMA re-registered
+// for MISSING only) may map it writable; registered for WP again, a write
+// takes no fault: the model says it does not follow (6.18, 6.12, 6.1 all
+// write without a fault and keep the bit).
+TEST(StaleUffdWp, MprotectMayMapAStaleBitWritable) {
+  Program prog = MustParse(R"(
+memfd 4 1
+mmap 0 1 rw memfd:4+0 shared
+uffd_open
+uffd_register 0 1 wp
+write 0
+uffd_wp 0 1 on
+uffd_register 0 1 missing
+mprotect 0 1 rwx
+uffd_register 0 1 wp
+)");
+  Model m(HostProfile618());
+  AdvanceTo(m, prog, 8);
+  EXPECT_EQ(m.Predict(prog.ops[8], 8).unmodelled, "uffd_register wp over a writable PTE with a stale uffd-wp bit");
+  // Without the mprotect the bit still write-protects: modelled.
+  Program kept = MustParse("memfd 4 1\nmmap 0 1 rw memfd:4+0 shared\nuffd_open\nuffd_register 0 1 wp\nwrite 0\n"
+                           "uffd_wp 0 1 on\nuffd_register 0 1 missing\nuffd_register 0 1 wp\n");
+  Model k(HostProfile618());
+  AdvanceTo(k, kept, 7);
+  EXPECT_EQ(k.Predict(kept.ops[7], 7).unmodelled, "");
+}
+
 TEST_P(ModelCaseMore, Predicts) { RunModelRow(GetParam()); }
 INSTANTIATE_TEST_SUITE_P(Table, ModelCaseMore, testing::ValuesIn(kCases), ModelRowName);
 
