@@ -512,9 +512,14 @@ std::string CompactWriter::Step(size_t i) {
     size_t end = parent_block_end_[i];
     if (end > i + 1) {  // its process's steps first, then the child's
       std::string block;
-      for (size_t j = i + 1; j < end; j++)
-        for (std::string b = StepBody(j), line; !b.empty(); b.erase(0, b.find('\n') + 1))
-          block += "\t" + b.substr(0, b.find('\n') + 1);
+      for (size_t j = i + 1; j < end; j++) {  // one tab deeper, line by line
+        std::string b = StepBody(j);
+        for (size_t a = 0, nl; a < b.size(); a = nl + 1) {
+          nl = b.find('\n', a);
+          if (nl == std::string::npos) nl = b.size() - 1;
+          block += "\t" + b.substr(a, nl - a + 1);
+        }
+      }
       return "\tif (pipe(go))\n\t\treturn 2;\n" + at + "if (fork()) { /* fork: " + (end == i + 2 ? "step " + std::to_string(i + 1)
                                                                : Fmt("steps %zu-%zu", i + 1, end - 1)) +
              " in p" + p + ", then the child's */\n" + block + "\t\treturn hand_over(), child_status();\n\t}\n" +
