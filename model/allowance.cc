@@ -12,6 +12,7 @@ constexpr std::string_view kAllowanceNames[] = {
     "large-folio-exclusive",
     "thp-may-fall-back",
     "khugepaged-may-collapse",
+    "large-folio-split-may-unmap",
 };
 static_assert(std::size(kAllowanceNames) == kNumAllowances);
 

@@ -55,8 +55,14 @@ enum class Allowance : uint8_t {
   // collapse_huge_page()). The model does not and, after a divergence,
   // walks again with one collapse placed before an op (CheckTrace).
   kKhugepagedMayCollapse,
+  // §3.4: truncating or punching part of a large page-cache folio splits it
+  // (mm/truncate.c truncate_inode_partial_folio() → split_folio()), and a
+  // split leaves a file folio's pages unmapped in every mapping, to be
+  // faulted back (mm/huge_memory.c unmap_folio(): "file pages can simply be
+  // left unmapped"). Which folios are large the model cannot know.
+  kLargeFolioSplitMayUnmap,
 };
-constexpr int kNumAllowances = 8;
+constexpr int kNumAllowances = 9;
 
 std::string_view AllowanceName(Allowance a);
 using AllowanceCounts = std::array<uint32_t, kNumAllowances>;

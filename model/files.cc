@@ -122,6 +122,7 @@ Result Model::DoFtruncate(Step& s) {
     // the pages.
     UnmapMapping(obj, op.npages, UINT32_MAX, /*even_cows=*/true);
     st_.DropCache(obj, op.npages, UINT32_MAX);
+    MaySplitLargeFolios(obj, op.npages, op.npages + 1);  // the folio the new end cuts
   }
   f.size = op.npages;
   return Ok();
@@ -141,6 +142,37 @@ Result Model::DoFwrite(Step& s) {
   return Ok();
 }
 
+void Model::MaySplitLargeFolios(int32_t obj, uint32_t lo, uint32_t hi) {
+  // truncate_inode_partial_folio() splits a large folio the range cuts;
+  // split_folio() → unmap_folio() leaves every page of a file folio unmapped
+  // in every mapping (try_to_unmap(), no migration entries: "file pages can
+  // simply be left unmapped, then faulted back on demand", mm/huge_memory.c).
+  // A folio is at most PMD-sized and naturally aligned in the file: the
+  // pages of the 2 MiB-aligned file blocks holding lo and hi - 1 may go.
+  // Private COW copies are anonymous folios of their own ([EMP] 6.18.44 on
+  // ext4: a hole at file page 3 of a MADV_HUGEPAGE mapping written at pages
+  // 1 and 3 unmapped page 1).
+  if (lo >= hi) return;
+  for (uint32_t block : {lo / kPagesPerPmd, (hi - 1) / kPagesPerPmd}) {
+    uint32_t b_lo = block * kPagesPerPmd, b_hi = b_lo + kPagesPerPmd;
+    for (size_t pi = 0; pi < st_.procs.size(); pi++) {
+      Process& p = st_.procs[pi];
+      if (!p.alive) continue;
+      for (const Vma& v : std::vector<Vma>(p.vmas)) {
+        if (v.obj != obj || !MayHaveLargeFolios(v)) continue;
+        for (auto it = p.ptes.LowerBound(v.start); it != p.ptes.end() && it->first < v.end; ++it) {
+          uint32_t fp = v.FilePage(it->first);
+          const Pte& pte = it->second;
+          if (fp < b_lo || fp >= b_hi || (fp >= lo && fp < hi) || pte.kind != PteKind::kPresent ||
+              pte.page == kZeroPage || st_.pages[pte.page].anon || p.doubts.Find(it->first))
+            continue;
+          SetDoubt(static_cast<int>(pi), it->first, std::nullopt, Grant::Of(Allowance::kLargeFolioSplitMayUnmap));
+        }
+      }
+    }
+  }
+}
+
 Result Model::DoFpunch(Step& s) {
   const Op& op = s.op;
   int32_t obj = st_.procs[op.proc].fds[op.file];
@@ -150,6 +182,7 @@ Result Model::DoFpunch(Step& s) {
   uint32_t lo = op.page, hi = op.page + op.npages;
   UnmapMapping(obj, lo, hi, /*even_cows=*/false);
   st_.DropCache(obj, lo, hi);
+  MaySplitLargeFolios(obj, lo, hi);
   return Ok();
 }
 

@@ -188,6 +188,10 @@ class Model {
   // Unmaps file pages [lo, hi) of `obj` in every process (unmap_mapping_range);
   // `even_cows` also zaps private COW copies (truncate).
   void UnmapMapping(int32_t obj, uint32_t lo, uint32_t hi, bool even_cows);
+  // A truncation or hole of file pages [lo, hi) in a file a VMA may hold
+  // large folios of: the other pages of the folios it cuts may lose their
+  // PTEs (kLargeFolioSplitMayUnmap).
+  void MaySplitLargeFolios(int32_t obj, uint32_t lo, uint32_t hi);
   // UFFDIO_WRITEPROTECT over [lo, hi) of one VMA's pages.
   void WriteProtect(int proc, uint32_t lo, uint32_t hi, bool on);
   // Drops uffd-wp bits and markers of [lo, hi) (unregister, close).

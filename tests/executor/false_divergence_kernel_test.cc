@@ -31,6 +31,12 @@ constexpr Found kFound[] = {
     {"mprotect of a stale uffd-wp bit",
      "requires uffd_wp\nmemfd 4 1\nmmap 0 1 rw memfd:4+0 shared\nuffd_open\nuffd_register 0 1 wp\nwrite 0\n"
      "uffd_wp 0 1 on\nuffd_register 0 1 missing\nmprotect 0 1 rwx\nuffd_register 0 1 wp\nwrite 0\n"},
+    // cow-write-shares-page campaign, 6.18.44 (ext4 /tmp): writes through a
+    // MADV_HUGEPAGE mapping of a regular file made a large folio; a hole
+    // punched in it split it, which unmapped its other pages.
+    {"a hole that splits a large file folio",
+     "file 7 4\nmmap 680 1 rw file:7+0 shared\nmremap 680 1 4 move 178\nmadvise 181 1 hugepage\nwrite 181\n"
+     "write 179\nfpunch 7 3 1\npagemap 179 1\n"},
 };
 
 TEST(FalseDivergenceKernel, FoundOnceNeverAgain) {

@@ -557,6 +557,34 @@ uffd_register 0 1 wp
   EXPECT_EQ(k.Predict(kept.ops[7], 7).unmodelled, "");
 }
 
+// A hole punched in a file whose mapping may hold large folios: the
+// folio it cuts may be split, and a split leaves the folio's other pages
+// unmapped (mm/huge_memory.c unmap_folio()): kept or unmapped, counted.
+TEST(LargeFolio, AHoleMaySplitAndUnmapItsNeighbours) {
+  Program prog = MustParse(R"(
+file 7 4
+mmap 0 4 rw file:7+0 shared
+madvise 0 4 hugepage
+write 3
+write 1
+fpunch 7 3 1
+pagemap 1 1
+)");
+  KernelProfile h = HostProfile618();
+  Trace t = Predicted(prog, h);
+  EXPECT_TRUE(t.results[6].pagemap[0] & kPmPresent);  // kept: the contract's first answer
+  t.results[6].pagemap[0] = 0;                        // unmapped by the split
+  Verdict v = CheckTrace(prog, t, h);
+  EXPECT_EQ(v.status, Verdict::Status::kPass) << (v.divergence ? v.divergence->line : v.note);
+  EXPECT_EQ(v.taken[static_cast<int>(Allowance::kLargeFolioSplitMayUnmap)], 1u);
+  // A page of another 2 MiB block of the file is not in the cut folio.
+  Program far = MustParse("file 7 1024\nmmap 0 1024 rw file:7+0 shared\nmadvise 0 1024 hugepage\nwrite 3\n"
+                          "write 600\nfpunch 7 3 1\npagemap 600 1\n");
+  Trace tf = Predicted(far, h);
+  tf.results[6].pagemap[0] = 0;
+  EXPECT_EQ(CheckTrace(far, tf, h).status, Verdict::Status::kDivergence);
+}
+
 TEST_P(ModelCaseMore, Predicts) { RunModelRow(GetParam()); }
 INSTANTIATE_TEST_SUITE_P(Table, ModelCaseMore, testing::ValuesIn(kCases), ModelRowName);
 
