@@ -124,6 +124,8 @@ class CompactWriter {
   std::vector<size_t> parent_block_end_;
   bool handover_ = false;
   const ReproCheck* consistency_ = nullptr;  // an inconsistent finding's check
+  // The thread only reads events, of p0's only uffd: it reads `uffd`, no adopt().
+  bool one_reader_ = false;
   uint32_t req_ = 0, vec_ = 1;
   // The arguments of the scans emitted: the first's, and which differ in another.
   bool scan_calls_ = false;
@@ -295,6 +297,10 @@ void CompactWriter::Analyze() {
     for (size_t k = j; chain_ && k < prog_.ops.size(); k++) chain_ = prog_.ops[k].proc != prog_.ops[i].proc;
     handover_ |= j > i + 1;
   }
+  size_t opens = 0;
+  for (const Op& op : prog_.ops) opens += op.kind == OpKind::kUffdOpen;
+  one_reader_ = thread_ && !sync_faults_ && !procs_ && start_thread_at_.empty() && opens == 1;
+  for (const Op& op : prog_.ops) one_reader_ &= op.kind != OpKind::kUffdOpen || op.proc == 0;
   if (thread_) uffd_ = true;  // the thread polls every uffd: adopt() gives it one
   if (req_ & kFeatSoftDirty) pm_ = cr_ = true;
   if (req_ & (kFeatPagemapScan | kFeatScanSoftDirty)) scan_ = pm_ = true;
@@ -335,7 +341,7 @@ std::string CompactWriter::Code(size_t i) {
     case OpKind::kUffdOpen:
       return "(ok(uffd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK)) ?: ok(ioctl(uffd, UFFDIO_API, "
              "&(struct uffdio_api){.api = UFFD_API, .features = " +
-             UffdApiFeaturesC(op.uffd_features, " | ", &uses_) + "}))" + (thread_ ? " ?: " + Adopt(i) : "") + ")";
+             UffdApiFeaturesC(op.uffd_features, " | ", &uses_) + "}))" + (thread_ && !one_reader_ ? " ?: " + Adopt(i) : "") + ")";
     case OpKind::kClearRefs: case OpKind::kFile: case OpKind::kScan:
       return Call(i);
     default: return "ok(" + Call(i) + ")";
@@ -427,7 +433,7 @@ std::string CompactWriter::Statement(size_t i) {
   if (op.kind == OpKind::kUffdOpen)
     return "uffd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK), ioctl(uffd, UFFDIO_API, &(struct uffdio_api){.api = "
            "UFFD_API, .features = " + UffdApiFeaturesC(op.uffd_features, " | ", &uses_) + "})" +
-           (thread_ ? ", " + Adopt(i) + ";" : ";");
+           (thread_ && !one_reader_ ? ", " + Adopt(i) + ";" : ";");
   return Call(i) + ";";
 }
 
@@ -506,9 +512,10 @@ std::string CompactWriter::Step(size_t i) {
   if (chain_ && op.kind == OpKind::kFork) {
     // A child has no alarm of its own (fork() clears it): its own, so that a
     // hang names its step. /proc/self names the opener.
-    std::string reopen = Fmt("\talarm(%d);\n", spec_.timeout_s);
-    if (pm_) reopen += "\tpm = open(\"/proc/self/pagemap\", O_RDONLY);\n";
-    if (cr_) reopen += "\tcr = open(\"/proc/self/clear_refs\", O_WRONLY);\n";
+    std::string reopen = Fmt("\talarm(%d)", spec_.timeout_s);
+    if (pm_) reopen += ", pm = open(\"/proc/self/pagemap\", O_RDONLY)";
+    if (cr_) reopen += ", cr = open(\"/proc/self/clear_refs\", O_WRONLY)";
+    reopen += ";\n";
     size_t end = parent_block_end_[i];
     if (end > i + 1) {  // its process's steps first, then the child's
       std::string block;
@@ -735,7 +742,10 @@ std::string CompactWriter::Write() {
     add(Fmt("static int me, holding = 1, turns[%d][2]; /* this process (p0, p1, ...), whether it has the turn, a pipe each */\n",
             prog_.NumProcs()) +
         (child_exits_ ? kCTurnsExit : kCTurns) + "\n" + kCReap);
-  if (thread_) add(procs_ || sync_faults_ ? CHandler(procs_, prog_.NumProcs(), fault_kinds_, sync_faults_) : kCEventReader);
+  if (thread_)
+    add(procs_ || sync_faults_ ? CHandler(procs_, prog_.NumProcs(), fault_kinds_, sync_faults_)
+        : one_reader_          ? kCOneEventReader
+                               : kCEventReader);
   if (!borrow_at_.empty() || !wait_held_at_.empty()) add(kCHeld);
   if (!borrow_at_.empty()) add(kCBorrow);
   if (acc_) add(sync_faults_ ? CAccessFaults(procs_, signals_) : kCAccess);

@@ -90,6 +90,16 @@ static void *handler(void *arg)
 }
 )C";
 
+const char kCOneEventReader[] = R"C(/* Reads the userfaultfd's events (fork, mremap, ...): the kernel waits until they are read. */
+static void *handler(void *arg)
+{
+	for (struct uffd_msg m;; usleep(1000))
+		while (read(uffd, &m, sizeof m) == sizeof m)
+			;
+	return arg;
+}
+)C";
+
 const char kCHandler[] = R"C(static int uffds[16], nuffds, faults[3]; /* wp, missing, minor faults resolved */
 static int adopt(int fd) { uffds[nuffds] = fd, __atomic_add_fetch(&nuffds, 1, __ATOMIC_RELEASE); return 0; }
 static char zeros[2 << 20] __attribute__((aligned(1 << 21)));

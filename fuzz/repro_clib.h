@@ -20,6 +20,8 @@ extern const char kCReap[];
 // The handler thread of a program whose uffds only report events; both
 // handlers poll the fds adopt() gives them.
 extern const char kCEventReader[];
+// kCEventReader for a program whose only uffd is p0's one: it reads `uffd`.
+extern const char kCOneEventReader[];
 // The userfaultfd handler thread: resolves sync faults as the executor's
 // does (counting them for the steps' results) and reads events.
 extern const char kCHandler[];
