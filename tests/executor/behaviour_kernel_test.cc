@@ -9,19 +9,17 @@
 #include "prog/behaviour.h"
 #include "prog/text.h"
 #include "target/target.h"
+#include "tests/executor/exec_test_util.h"
 
 namespace mmdiff {
 namespace {
 
 TEST(BehaviourKernel, ProbesAreMeasuredAndTheModelAgrees) {
-  TargetOptions options;
-  options.executor_path = MMDIFF_EXECUTOR_PATH;
-  std::string err;
-  std::unique_ptr<Target> target = MakeLocalTarget(options, &err);
-  ASSERT_TRUE(target) << err;
   KernelFeatures features;
-  ASSERT_TRUE(target->Probe(&features, &err)) << err;
+  std::unique_ptr<Target> target = exectest::LocalTarget(&features);
+  ASSERT_TRUE(target);
   KernelProfile profile = MakeProfile(features);
+  std::string err;
   for (const BehaviourProbe& b : BehaviourProbes()) {
     Program prog;
     TextError perr;

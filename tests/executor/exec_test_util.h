@@ -178,4 +178,16 @@ inline std::unique_ptr<Target> MakeTestTarget(int timeout_ms = 5000, int memory_
   return target;
 }
 
+// The running kernel through a local executor, with its measured features
+// (null, a test failure, when it cannot start).
+inline std::unique_ptr<Target> LocalTarget(KernelFeatures* features) {
+  TargetOptions options;
+  options.executor_path = MMDIFF_EXECUTOR_PATH;
+  std::string err;
+  std::unique_ptr<Target> target = MakeLocalTarget(options, &err);
+  EXPECT_TRUE(target) << err;
+  if (target && !target->Probe(features, &err)) ADD_FAILURE() << err;
+  return target;
+}
+
 }  // namespace mmdiff::exectest

@@ -8,6 +8,7 @@
 #include "model/profile.h"
 #include "prog/text.h"
 #include "target/target.h"
+#include "tests/executor/exec_test_util.h"
 
 namespace mmdiff {
 namespace {
@@ -40,14 +41,11 @@ constexpr Found kFound[] = {
 };
 
 TEST(FalseDivergenceKernel, FoundOnceNeverAgain) {
-  TargetOptions options;
-  options.executor_path = MMDIFF_EXECUTOR_PATH;
-  std::string err;
-  std::unique_ptr<Target> target = MakeLocalTarget(options, &err);
-  ASSERT_TRUE(target) << err;
   KernelFeatures features;
-  ASSERT_TRUE(target->Probe(&features, &err)) << err;
+  std::unique_ptr<Target> target = exectest::LocalTarget(&features);
+  ASSERT_TRUE(target);
   KernelProfile profile = MakeProfile(features);
+  std::string err;
   for (const Found& f : kFound) {
     Program prog;
     TextError perr;
