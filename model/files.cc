@@ -109,6 +109,7 @@ Result Model::DoFileCreate(Step& s) {
   st_.files[obj].size = op.npages;  // ftruncate(N pages)
   st_.files[obj].readahead.clear();
   p.fds[op.file] = obj;
+  p.fd_open[op.file] = st_.next_open++;  // a new struct file, even of the slot's old inode
   return Ok();
 }
 

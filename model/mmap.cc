@@ -71,6 +71,7 @@ Result Model::DoMmap(Step& s) {
   } else {
     v.kind = st_.files[obj].kind;
     v.obj = obj;
+    v.open = p.fd_open[op.file];
     v.pgoff = op.file_pgoff;
   }
   // mm/mmap.c accountable_mapping(): private writable mappings without MAP_NORESERVE.

@@ -78,6 +78,8 @@ bool MmState::Mergeable(const Vma& a, const Vma& b) {
   if (a.end != b.start) return false;
   if (a.kind == MemKind::kHugetlb) return false;  // VM_DONTEXPAND (VM_SPECIAL): hugetlb never merges
   if (a.prot != b.prot || a.shared != b.shared || a.kind != b.kind || a.obj != b.obj) return false;
+  // vm_file: one inode opened twice (a file slot created again) is two files.
+  if (a.open != b.open) return false;
   if (b.pgoff != a.pgoff + (a.end - a.start)) return false;
   if (a.account != b.account || a.noreserve != b.noreserve || a.dontfork != b.dontfork ||
       a.wipeonfork != b.wipeonfork || a.hugepage != b.hugepage || a.nohugepage != b.nohugepage)

@@ -116,6 +116,7 @@ struct Vma {
   MemKind kind = MemKind::kAnon;
   int32_t obj = -1;          // FileObj index (shmem, memfd, file); -1 for private anon
   uint32_t pgoff = 0;        // file page at `start`; for anon the virtual page (merge rule)
+  uint32_t open = 0;         // the struct file (Process::fd_open) a file mapping was made through
   bool soft_dirty = false;   // VM_SOFTDIRTY
   // soft_dirty is the contract's answer, but a known quirk (this Quirk + 1;
   // 0 = none) lets the kernel have lost it in a merge.
@@ -181,6 +182,10 @@ struct Process {
   std::vector<Vma> vmas;  // sorted, non-overlapping
   FlatMap<uint32_t, Pte> ptes;
   std::array<int32_t, kMaxFiles> fds{};  // FileObj index or -1
+  // Per slot, the open file description its fd names (MmState::next_open):
+  // a file mapping's VMA merges only with one mapped through the same
+  // struct file (is_mergeable_vma() compares vm_file).
+  std::array<uint32_t, kMaxFiles> fd_open{};
   int32_t uffd = -1;                     // UffdCtx index or -1: the one uffd ops use
   // Contexts this process opened before `uffd`: the executor keeps their fds
   // open (its handler thread polls them), so they stay registered until exit.
@@ -216,6 +221,7 @@ class MmState {
   std::vector<FileObj> files;
   std::array<int32_t, kMaxFiles> named_files{};  // regular file per slot name, -1 none
   std::vector<UffdCtx> uffds;
+  uint32_t next_open = 1;  // struct file identities, one per memfd/file op
   uint32_t next_anon_vma = 1;
   uint32_t next_folio = 1;
   uint32_t thp_faults = 0;  // THP faults so far (KernelProfile::thp_fallbacks numbers them)

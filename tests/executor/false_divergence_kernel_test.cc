@@ -38,6 +38,11 @@ constexpr Found kFound[] = {
     {"a hole that splits a large file folio",
      "file 7 4\nmmap 680 1 rw file:7+0 shared\nmremap 680 1 4 move 178\nmadvise 181 1 hugepage\nwrite 181\n"
      "write 179\nfpunch 7 3 1\npagemap 179 1\n"},
+    // mask-ignores-inverted campaign, 6.18.44: the file slot created again
+    // (the same inode, O_TRUNC) and mapped next to its first mapping: two
+    // struct files, so the VMAs do not merge and an mremap over both fails.
+    {"two opens of one file do not merge",
+     "file 0 1\nmmap 0 1 rw file:0+0 private\nfile 0 1\nmmap 1 6 rw file:0+1 private\nmremap 0 7 8\n"},
 };
 
 TEST(FalseDivergenceKernel, FoundOnceNeverAgain) {

@@ -4,6 +4,8 @@
 // every expectation): H = the 6.18 host profile, G = the 6.1 guest profile.
 #include <gtest/gtest.h>
 
+#include <cerrno>
+
 #include "model_test_util.h"
 
 namespace mmdiff {
@@ -583,6 +585,18 @@ pagemap 1 1
   Trace tf = Predicted(far, h);
   tf.results[6].pagemap[0] = 0;
   EXPECT_EQ(CheckTrace(far, tf, h).status, Verdict::Status::kDivergence);
+}
+
+// is_mergeable_vma() compares vm_file: mappings of one inode through two
+// opens stay apart (an mremap over both fails), through one fd they merge.
+TEST(Merge, OneInodeOpenedTwiceDoesNotMerge) {
+  KernelProfile h = HostProfile618();
+  Trace apart = Predicted(
+      MustParse("file 0 1\nmmap 0 1 rw file:0+0 private\nfile 0 1\nmmap 1 6 rw file:0+1 private\nmremap 0 7 8\n"), h);
+  EXPECT_EQ(apart.results[4].kind, ResultKind::kErr);
+  EXPECT_EQ(apart.results[4].err, EFAULT);
+  Trace merged = Predicted(MustParse("file 0 2\nmmap 0 1 rw file:0+0 private\nmmap 1 1 rw file:0+1 private\nmremap 0 2 3\n"), h);
+  EXPECT_EQ(merged.results[3].kind, ResultKind::kOk);
 }
 
 TEST_P(ModelCaseMore, Predicts) { RunModelRow(GetParam()); }
