@@ -372,7 +372,7 @@ std::string CScanUapi(const std::string& body) {
   std::string defs;
   if (used("PM_SCAN_WP_MATCHING")) defs += Fmt("#define PM_SCAN_WP_MATCHING %d\n", PM_SCAN_WP_MATCHING);
   if (used("PM_SCAN_CHECK_WPASYNC")) defs += Fmt("#define PM_SCAN_CHECK_WPASYNC %d\n", PM_SCAN_CHECK_WPASYNC);
-  // The categories used, as one enum wrapped at about 100 columns.
+  // The categories used, as one enum wrapped at about 140 columns.
   auto names = ScanCategoryNames();
   std::string cats, line = "enum {";
   for (size_t b = 0; b < names.size(); b++) {
@@ -380,7 +380,7 @@ std::string CScanUapi(const std::string& body) {
     for (char& c : name) c = static_cast<char>(toupper(c));
     if (!used(name)) continue;
     std::string item = Fmt(" %s = 1 << %zu,", name.c_str(), b);
-    if (line.size() + item.size() > 100) cats += line + "\n", line = "\t", item.erase(0, 1);
+    if (line.size() + item.size() > 140) cats += line + "\n", line = "\t", item.erase(0, 1);
     line += item;
   }
   if (line != "enum {") defs += cats + line.substr(0, line.size() - 1) + " };\n";
