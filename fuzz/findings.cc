@@ -120,13 +120,25 @@ std::string MetaText(const std::string& signature, const std::string& cls, const
 }
 
 bool WriteFileAtomically(const std::string& path, const std::string& content) {
-  std::string tmp = path + ".tmp." + std::to_string(getpid());
+  // The temporary file is hidden (a leading dot) so that no one listing the
+  // directory meanwhile (a user's ls, a test's snapshot of the corpus, a
+  // merge) takes it for a file that was there and then lost; the thread id
+  // keeps two threads writing the same file apart.
+  size_t slash = path.rfind('/');
+  std::string dir = slash == std::string::npos ? "" : path.substr(0, slash + 1);
+  std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
+  std::string tmp = dir + "." + base + ".tmp." + std::to_string(getpid()) + "." + std::to_string(gettid());
   {
     std::ofstream out(tmp, std::ios::binary);
     out << content;
-    if (!out.flush()) return false;
+    if (!out.flush()) {
+      unlink(tmp.c_str());
+      return false;
+    }
   }
-  return rename(tmp.c_str(), path.c_str()) == 0;
+  if (rename(tmp.c_str(), path.c_str()) == 0) return true;
+  unlink(tmp.c_str());
+  return false;
 }
 
 bool FindingStore::Open(const std::string& dir, std::string* err) {
