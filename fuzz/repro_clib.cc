@@ -392,6 +392,16 @@ struct pm_scan_arg { unsigned long long size, flags, start, end, walk_end, vec, 
 )C") + defs;
 }
 
+std::string CWrappedFields(const std::vector<std::string>& fields, size_t width) {
+  std::string out, line;
+  for (const std::string& f : fields) {
+    if (!line.empty() && line.size() + f.size() > width) out += ",\n\t\t\t\t  " + std::exchange(line, "");
+    line += (line.empty() ? "" : ", ") + f;
+  }
+  if (!line.empty()) out += ",\n\t\t\t\t  " + line;
+  return out;
+}
+
 std::string CScan(uint32_t vec_len, const ScanArgList& constant, const std::array<bool, kNumScanArgs>& varies,
                   const std::string& note) {
   static constexpr const char* kParam[kNumScanArgs] = {"flags", "req", "inv", "any", "ret", "vec", "max"};
@@ -410,12 +420,7 @@ std::string CScan(uint32_t vec_len, const ScanArgList& constant, const std::arra
   // The initializer: .start and .end on its first line, the rest wrapped under its brace.
   std::string init = "\tstruct pm_scan_arg arg = {.size = sizeof arg, .start = (unsigned long)ADDR(page), "
                      ".end = (unsigned long)ADDR(page + n)";
-  std::string line;
-  for (const std::string& f : fields) {
-    if (!line.empty() && line.size() + f.size() > 80) init += ",\n\t\t\t\t  " + std::exchange(line, "");
-    line += (line.empty() ? "" : ", ") + f;
-  }
-  if (!line.empty()) init += ",\n\t\t\t\t  " + line;
+  init += CWrappedFields(fields, 80);
   std::string letters(ScanCategoryLetters().begin(), ScanCategoryLetters().end());
   return Fmt("static struct page_region regions[%u]; static char got[%u]; /* the last scan: \"= 2 [0,3):wp [3,4):p end=4\", "
              "\"err EINVAL\" */\n",

@@ -8,6 +8,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace mmdiff::repro_detail {
 
@@ -50,6 +51,10 @@ extern const char kCFileDir[];
 // pin_fault_around(): fault_around_bytes 4096 while the program runs,
 // restored at exit, on its timeout and on SIGINT/SIGTERM/SIGHUP.
 extern const char kCFaultAround[];
+// The rest of a struct initializer after its first line: `fields`, each
+// line under the brace holding as many as fit in about `width` columns, each
+// line starting ",\n".
+std::string CWrappedFields(const std::vector<std::string>& fields, size_t width);
 // scan(page, n, ...): one PAGEMAP_SCAN into regions[] and got[], taking as
 // parameters only the arguments (ScanArg order) that differ between the
 // program's scans (`varies`), the others fixed to `constant`'s C; regions[]

@@ -4,6 +4,7 @@
 #include <utility>
 #include <vector>
 
+#include "fuzz/repro_clib.h"
 #include "fuzz/repro_fmt.h"
 #include "fuzz/repro_uapi.h"
 #include "prog/op_table.h"
@@ -50,30 +51,6 @@ bool ParseConsistency(const std::string& line, ConsistencyCheck* out) {
 
 std::string CConsistencyHelpers(const Op& op, const ConsistencyCheck& c, const std::string& all,
                                 std::set<std::string>* uses) {
-  // The executor's second looks ask only check_wpasync of the step's flags
-  // (executor/ops.cc CrossUnfiltered, CrossPagemap); the step's own scan
-  // asks its wp_matching too, which no check but a field's follows.
-  Op flags_only = op;
-  flags_only.flags &= ~uint32_t{kFlagWpMatching};
-  std::string flags = op.kind == OpKind::kScan ? ScanFlagsC(c.field == "mask" || c.field == "split" ? flags_only : op,
-                                                            " | ", uses)
-                                               : "0";
-  std::string ret = op.kind == OpKind::kScan && (op.flags & kFlagHasRet) ? CategoriesC(op.scan_ret, " | ", uses) : all;
-  // Only the arguments its scans set, wrapped at about 100 columns.
-  std::vector<std::string> set = {".vec = (unsigned long)v", ".vec_len = len", ".max_pages = max",
-                                  ".return_mask = filtered ? " + ret + " : " + all};
-  if (flags != "0") set.push_back(".flags = " + flags);
-  if (op.kind == OpKind::kScan)
-    for (auto [name, mask] : {std::pair{".category_mask", op.scan_req}, std::pair{".category_inverted", op.scan_inv},
-                              std::pair{".category_anyof_mask", op.scan_any}})
-      if (mask) set.push_back(std::string(name) + " = filtered ? " + CategoriesC(mask, " | ", uses) + " : 0");
-  std::string fields = ".size = sizeof arg, .start = (unsigned long)ADDR(from), .end = (unsigned long)ADDR(to)", line;
-  for (const std::string& f : set) {
-    if (line.size() + f.size() > 130) fields += ",\n\t\t\t\t  " + std::exchange(line, "");
-    line += (line.empty() ? "" : ", ") + f;
-  }
-  fields += ",\n\t\t\t\t  " + line;
-  std::string params = "long from, long to, int filtered, long max, struct page_region *v, long len, long *end";
   // A huge check scans once: in its block, and needs no helper.
   if (c.field == "huge")
     return "/* smaps' PMD- and hugetlb-mapped pages of the VMA at page lo (fs/proc/task_mmu.c smaps_pmd_entry()) */\n"
@@ -86,6 +63,26 @@ std::string CConsistencyHelpers(const Op& op, const ConsistencyCheck& c, const s
            "\t\tfor (int k = (sscanf(line, \"%lx-%*x \", &a) == 1 ? in = a == (unsigned long)ADDR(lo) : 0); in && k < 5; k++)\n"
            "\t\t\tkb += !strncmp(line, f[k], strlen(f[k])) && sscanf(line + strlen(f[k]), \"%lu\", &v) == 1 ? v : 0;\n"
            "\treturn s && !fclose(s) ? kb / 4 : -1;\n}\n";
+  // The executor's second looks ask only check_wpasync of the step's flags
+  // (executor/ops.cc CrossUnfiltered, CrossPagemap); the step's own scan
+  // asks its wp_matching too, which no check but a field's follows.
+  Op flags_only = op;
+  flags_only.flags &= ~uint32_t{kFlagWpMatching};
+  std::string flags = op.kind == OpKind::kScan ? ScanFlagsC(c.field == "mask" || c.field == "split" ? flags_only : op,
+                                                            " | ", uses)
+                                               : "0";
+  std::string ret = op.kind == OpKind::kScan && (op.flags & kFlagHasRet) ? CategoriesC(op.scan_ret, " | ", uses) : all;
+  // Only the arguments its scans set.
+  std::vector<std::string> set = {".vec = (unsigned long)v", ".vec_len = len", ".max_pages = max",
+                                  ".return_mask = filtered ? " + ret + " : " + all};
+  if (flags != "0") set.push_back(".flags = " + flags);
+  if (op.kind == OpKind::kScan)
+    for (auto [name, mask] : {std::pair{".category_mask", op.scan_req}, std::pair{".category_inverted", op.scan_inv},
+                              std::pair{".category_anyof_mask", op.scan_any}})
+      if (mask) set.push_back(std::string(name) + " = filtered ? " + CategoriesC(mask, " | ", uses) + " : 0");
+  std::string fields = ".size = sizeof arg, .start = (unsigned long)ADDR(from), .end = (unsigned long)ADDR(to)" +
+                       CWrappedFields(set, 130);
+  std::string params = "long from, long to, int filtered, long max, struct page_region *v, long len, long *end";
   std::string h =
       "/* PAGEMAP_SCAN of pages [from, to) into v[len] (Documentation/admin-guide/mm/pagemap.rst), with the step's "
       "filters or none: the region count; *end: walk_end */\n"

@@ -159,7 +159,7 @@ void Model::MaySplitLargeFolios(int32_t obj, uint32_t lo, uint32_t hi) {
     for (size_t pi = 0; pi < st_.procs.size(); pi++) {
       Process& p = st_.procs[pi];
       if (!p.alive) continue;
-      for (const Vma& v : std::vector<Vma>(p.vmas)) {
+      for (const Vma& v : p.vmas) {  // SetDoubt() changes no VMA and no PTE
         if (v.obj != obj || !MayHaveLargeFolios(v)) continue;
         for (auto it = p.ptes.LowerBound(v.start); it != p.ptes.end() && it->first < v.end; ++it) {
           uint32_t fp = v.FilePage(it->first);
