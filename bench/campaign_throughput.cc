@@ -13,9 +13,10 @@
 // The mix is generated programs (fixed seed) that pass on this kernel, so
 // neither side pays for hangs or confirmation re-runs. Raw: Target::Run
 // alone. Campaign: what a campaign's worker does per program (fuzz/campaign.cc
-// Worker): Run, the model's verdict and model-state coverage on one walk of
-// the model (JudgeKernelRun with a CoverageVisitor) and the corpus
-// bookkeeping (CoverageMap::Merge, under the lock the workers share).
+// Worker): each program sent to the target before the one before it is
+// judged (PipelinedTarget), the model's verdict and model-state coverage on
+// one walk of the model (JudgeKernelRun with a CoverageVisitor) and the
+// corpus bookkeeping (CoverageMap::Merge, under the lock the workers share).
 // Interleaved in rounds, each the whole mix on each side.
 #include <atomic>
 #include <cstdio>
@@ -31,6 +32,7 @@
 #include "fuzz/coverage.h"
 #include "fuzz/generator.h"
 #include "model/judge.h"
+#include "target/pipelined_target.h"
 #include "target/target.h"
 
 namespace {
@@ -43,11 +45,9 @@ struct Campaign {
   std::mutex mu;  // the corpus's coverage, shared by the workers
   mmdiff::CoverageMap coverage;
 
-  // One program as a campaign worker handles it.
-  void Exec(mmdiff::Target* target, const mmdiff::Program& p) {
-    mmdiff::Trace t;
-    std::string err;
-    target->Run(p, &t, &err);
+  // A trace as a campaign worker judges it: the model's verdict and
+  // model-state coverage on one walk, and the corpus bookkeeping.
+  void Judge(const mmdiff::Program& p, const mmdiff::Trace& t) {
     mmdiff::CoverageVisitor features;
     mmdiff::Judgement j = mmdiff::JudgeKernelRun(p, t, *profile, &features);
     if (j.kind != mmdiff::Judgement::Kind::kPass) return;
@@ -56,6 +56,20 @@ struct Campaign {
     coverage.Merge(f);
   }
 
+  // The mix from `start` (wrapping) as a worker runs it: each program is
+  // sent before the one before it is judged (mmdiff::PipelinedTarget).
+  void ExecAll(mmdiff::Target* target, size_t start) {
+    mmdiff::PipelinedTarget pipe(target);
+    size_t n = mix->size();
+    mmdiff::Trace t;
+    std::string err;
+    pipe.Send((*mix)[start % n], &err);
+    for (size_t i = 0; i < n; i++) {
+      pipe.Receive(&t, &err);
+      if (i + 1 < n) pipe.Send((*mix)[(start + i + 1) % n], &err);
+      Judge((*mix)[(start + i) % n], t);
+    }
+  }
   // Each of `targets` runs the whole mix (from its own offset, so they do
   // not run the same program at the same moment), on a thread of its own;
   // returns programs/s over all of them.
@@ -64,8 +78,7 @@ struct Campaign {
     std::vector<std::thread> workers;
     for (size_t w = 0; w < targets.size(); w++)
       workers.emplace_back([this, &targets, w] {
-        size_t n = mix->size(), start = w * n / targets.size();
-        for (size_t i = 0; i < n; i++) Exec(targets[w], (*mix)[(start + i) % n]);
+        ExecAll(targets[w], w * mix->size() / targets.size());
       });
     for (auto& th : workers) th.join();
     return targets.size() * mix->size() / (Now() - t0);
@@ -152,7 +165,7 @@ int main(int argc, char** argv) {
       raw_s += Now() - t0;
       raw += mix.size();
       t0 = Now();
-      for (const mmdiff::Program& p : mix) campaign.Exec(target, p);
+      campaign.ExecAll(target, 0);
       campaign_s += Now() - t0;
       done += mix.size();
     }

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 #include <tuple>
@@ -26,6 +27,7 @@
 #include "model/judge.h"
 #include "model/kernel_compare.h"
 #include "prog/text.h"
+#include "target/pipelined_target.h"
 
 namespace mmdiff {
 namespace {
@@ -170,7 +172,7 @@ class CampaignRun {
           if (o_.second) compare.push_back({prog, trace, j});
         });
     for (auto& [prog, trace] : failed) Consider(prog, trace, pool_->first());
-    for (auto& [prog, trace, j] : compare) CompareOnSecond(0, prog, trace, j);
+    for (auto& [prog, trace, j] : compare) CompareOnSecond(0, pool_->first(), prog, trace, j);
   }
 
   // A mutation of a corpus program most of the time; `which` says which
@@ -195,27 +197,50 @@ class CampaignRun {
     return gen.Next();
   }
 
+  // A program runs on the kernel while the one before is judged on the
+  // model (PipelinedTarget): the worker sends the next program as soon as
+  // the trace before it is in. The kernel still runs one program at a
+  // time; the corpus a program is mutated from lags one program behind.
   void Worker(int w) {
-    Target* target = pool_->at(w);
+    PipelinedTarget target(pool_->at(w));
     Generator gen(GeneratorOptions{seed_ * 1000003 + static_cast<uint64_t>(w), 10, 60, profile_});
     Rng rng(seed_ ^ (0x5851f42d4c957f2dULL * (w + 1)));
-    while (!Done()) {
-      int which;
-      Program prog = NextProgram(gen, rng, &which);
-      if (!TakeExec()) break;
+    struct Job {
+      Program prog;
+      int which;  // the corpus program it came from (-1: generated)
+    };
+    std::optional<Job> running;
+    for (;;) {
+      std::optional<Job> next;
+      if (!Done()) {
+        int which;
+        Program prog = NextProgram(gen, rng, &which);
+        if (TakeExec()) next = Job{std::move(prog), which};
+      }
+      if (!running && !next) break;
       Trace trace;
       std::string err;
-      bool ok = target->Run(prog, &trace, &err);
-      execs_++;
-      if (!ok) {
+      bool ok = running && target.Receive(&trace, &err);
+      if (next && !target.Send(next->prog, &err)) {
+        // The target failed taking it: counted as a run that failed.
+        execs_++;
         restarts_++;
-        continue;
+        next.reset();
       }
-      // A splat or a silent guest reboots it; a limit does not.
-      if (trace.end == TraceEnd::kKernelSplat || trace.end == TraceEnd::kGuestHang) restarts_++;
-      Judgement j;
-      if (Consider(prog, trace, target, &j) && which >= 0 && o_.credit) o_.credit(which);
-      if (o_.second) CompareOnSecond(w, prog, trace, j);
+      if (running) {
+        execs_++;
+        if (!ok) {
+          restarts_++;
+        } else {
+          // A splat or a silent guest reboots it; a limit does not.
+          if (trace.end == TraceEnd::kKernelSplat || trace.end == TraceEnd::kGuestHang) restarts_++;
+          Judgement j;
+          if (Consider(running->prog, trace, &target, &j) && running->which >= 0 && o_.credit)
+            o_.credit(running->which);
+          if (o_.second) CompareOnSecond(w, &target, running->prog, trace, j);
+        }
+      }
+      running = std::move(next);
     }
   }
 
@@ -226,11 +251,10 @@ class CampaignRun {
   }
 
   // Kernel against kernel: `prog`, which gave `ta` (judged `ja`) on the
-  // first kernel's target `w`, runs on the second's target `w`. Its own
+  // first kernel's target `a` (worker `w`'s), runs on the second's target `w`. Its own
   // divergences there are recorded, then the two traces are compared; a
   // difference is re-run on both before it is recorded.
-  void CompareOnSecond(int w, const Program& prog, const Trace& ta, const Judgement& ja) {
-    Target* a = pool_->at(w);
+  void CompareOnSecond(int w, Target* a, const Program& prog, const Trace& ta, const Judgement& ja) {
     Target* b = o_.second->at(w);
     Trace tb;
     std::string err;

@@ -8,12 +8,18 @@ namespace mmdiff {
 
 bool ExecutorClient::Call(MsgType type, std::span<const uint8_t> payload, MsgType want, int timeout_ms,
                           std::vector<uint8_t>* reply, std::string* err) {
+  return Request(type, payload, err) && Reply(want, timeout_ms, reply, err);
+}
+
+bool ExecutorClient::Request(MsgType type, std::span<const uint8_t> payload, std::string* err) {
+  if (channel_->Send(type, payload)) return true;
+  *err = "executor stopped answering (write failed)";
+  return false;
+}
+
+bool ExecutorClient::Reply(MsgType want, int timeout_ms, std::vector<uint8_t>* reply, std::string* err) {
   MsgType got;
   std::string why;
-  if (!channel_->Send(type, payload)) {
-    *err = "executor stopped answering (write failed)";
-    return false;
-  }
   if (!channel_->Recv(&got, reply, timeout_ms, &why)) {
     *err = "executor stopped answering (" + why + ")";
     return false;
@@ -68,13 +74,21 @@ bool ExecutorClient::MeasureBehaviours(KernelFeatures* f, std::string* err) {
 
 bool ExecutorClient::Run(const Program& prog, int program_timeout_ms, int reply_timeout_ms, Trace* out,
                          std::string* err) {
+  return SendRun(prog, program_timeout_ms, err) && ReceiveTrace(prog.ops.size(), reply_timeout_ms, out, err);
+}
+
+bool ExecutorClient::SendRun(const Program& prog, int program_timeout_ms, std::string* err) {
   ByteWriter w;
   w.U64(static_cast<uint64_t>(program_timeout_ms));
   w.Bytes(EncodeProgram(prog));
+  return Request(MsgType::kRun, w.buffer(), err);
+}
+
+bool ExecutorClient::ReceiveTrace(size_t nops, int reply_timeout_ms, Trace* out, std::string* err) {
   std::vector<uint8_t> reply;
-  if (!Call(MsgType::kRun, w.buffer(), MsgType::kTrace, reply_timeout_ms, &reply, err)) return false;
+  if (!Reply(MsgType::kTrace, reply_timeout_ms, &reply, err)) return false;
   ByteReader r(reply);
-  if (!DecodeTrace(&r, out) || out->results.size() != prog.ops.size()) {
+  if (!DecodeTrace(&r, out) || out->results.size() != nops) {
     *err = "executor sent a malformed trace";
     return false;
   }

@@ -21,6 +21,10 @@ class ExecutorClient {
   bool Probe(KernelFeatures* out, int reply_timeout_ms, std::string* err);
   bool Run(const Program& prog, int program_timeout_ms, int reply_timeout_ms, Trace* out,
            std::string* err);
+  // Run's halves (Target::Send, Target::Receive): the request, then its
+  // trace for a program of `nops` ops.
+  bool SendRun(const Program& prog, int program_timeout_ms, std::string* err);
+  bool ReceiveTrace(size_t nops, int reply_timeout_ms, Trace* out, std::string* err);
   bool BareLoop(int ms, long* programs, std::string* err);
   bool Timings(RunTimings* out, std::string* err);
   bool RunBinary(const std::vector<uint8_t>& binary, const std::vector<std::string>& args, int timeout_ms,
@@ -32,6 +36,8 @@ class ExecutorClient {
   bool MeasureBehaviours(KernelFeatures* f, std::string* err);
   bool Call(MsgType type, std::span<const uint8_t> payload, MsgType want, int timeout_ms,
             std::vector<uint8_t>* reply, std::string* err);
+  bool Request(MsgType type, std::span<const uint8_t> payload, std::string* err);
+  bool Reply(MsgType want, int timeout_ms, std::vector<uint8_t>* reply, std::string* err);
   Channel* channel_;
 };
 

@@ -65,10 +65,19 @@ class LocalTarget : public Target {
     return Ready(err) && Check(client_->Probe(out, 30000, err), err);
   }
 
-  bool Run(const Program& prog, Trace* out, std::string* err) override {
+  bool Send(const Program& prog, std::string* err) override {
+    sent_ops_ = prog.ops.size();
+    return Ready(err) && Check(client_->SendRun(prog, options_.program_timeout_ms, err), err);
+  }
+
+  bool Receive(Trace* out, std::string* err) override {
     // The executor enforces the program timeout; allow it time to kill and reap.
-    return Ready(err) && Check(client_->Run(prog, options_.program_timeout_ms,
-                                            options_.program_timeout_ms * kSlowBoundFactor + 10000, out, err),
+    if (!client_) {
+      *err = "no program was sent to the executor";
+      return false;
+    }
+    return Check(client_->ReceiveTrace(sent_ops_, options_.program_timeout_ms * kSlowBoundFactor + 10000,
+                                                     out, err),
                                err);
   }
 
@@ -121,6 +130,7 @@ class LocalTarget : public Target {
   }
 
   TargetOptions options_;
+  size_t sent_ops_ = 0;  // the ops of the program Send sent
   pid_t pid_ = -1;
   int to_fd_ = -1;
   int from_fd_ = -1;

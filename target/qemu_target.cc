@@ -144,22 +144,38 @@ class QemuTarget : public Target {
     return true;
   }
 
-  bool Run(const Program& prog, Trace* out, std::string* err) override {
+  bool Send(const Program& prog, std::string* err) override {
+    sent_ = Sent{.nops = prog.ops.size()};
     if (!qemu_pid_ && !Boot(err)) {
       // A kernel that panics on the way up is a finding about the kernel,
-      // not a failure of the harness.
+      // not a failure of the harness: Receive gives it as the trace.
       if (boot_splat_.empty()) return false;
+      sent_.boot_splat = true;
+      return true;
+    }
+    sent_.console_pos = console_->Position();
+    // A request the guest did not take is its answer's failure (Receive).
+    sent_.failed = !client_->SendRun(prog, options_.program_timeout_ms, &sent_.why);
+    return true;
+  }
+
+  bool Receive(Trace* out, std::string* err) override {
+    if (sent_.boot_splat) {
       *out = Trace{};
-      out->results.resize(prog.ops.size());
+      out->results.resize(sent_.nops);
       out->end = TraceEnd::kKernelSplat;
       out->console = boot_splat_;
       return true;
     }
-    uint64_t console_pos = console_->Position();
-    std::string why;
-    if (!client_->Run(prog, options_.program_timeout_ms,
-                      options_.program_timeout_ms * kSlowBoundFactor + options_.guest_margin_ms,
-                      out, &why)) {
+    if (!qemu_pid_) {
+      *err = "no program was sent to the guest";
+      return false;
+    }
+    uint64_t console_pos = sent_.console_pos;
+    std::string why = sent_.why;
+    if (sent_.failed ||
+        !client_->ReceiveTrace(sent_.nops, options_.program_timeout_ms * kSlowBoundFactor + options_.guest_margin_ms,
+                               out, &why)) {
       // A panic reboots the guest (QEMU exits); a deadlock leaves it silent.
       usleep(200 * 1000);  // let the console catch up with a dying kernel (and QEMU exit)
       // QEMU killed or stopped from outside (the host's OOM killer, a user,
@@ -171,7 +187,7 @@ class QemuTarget : public Target {
         return false;
       }
       *out = Trace{};
-      out->results.resize(prog.ops.size());
+      out->results.resize(sent_.nops);
       std::string splat = console_->FindSplat(console_pos);
       out->end = splat.empty() ? TraceEnd::kGuestHang : TraceEnd::kKernelSplat;
       out->console = splat.empty() ? why + "\n" + Tail(console_->Since(console_pos)) : splat;
@@ -472,6 +488,14 @@ class QemuTarget : public Target {
   std::unique_ptr<ExecutorClient> client_;
   KernelFeatures features_;
   int64_t boot_ms_ = 0;
+  // The program Send sent, for Receive.
+  struct Sent {
+    size_t nops = 0;
+    bool boot_splat = false;   // the guest panicked on the way up: that is the trace
+    uint64_t console_pos = 0;  // the console before the program
+    bool failed = false;       // the request did not go out (why)
+    std::string why;
+  } sent_;
 };
 
 }  // namespace

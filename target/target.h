@@ -74,7 +74,14 @@ class Target {
   virtual bool Probe(KernelFeatures* out, std::string* err) = 0;
   // Runs a validated program. False only when the target itself failed (the
   // executor died or stopped answering); it restarts on the next call.
-  virtual bool Run(const Program& prog, Trace* out, std::string* err) = 0;
+  virtual bool Run(const Program& prog, Trace* out, std::string* err) { return Send(prog, err) && Receive(out, err); }
+  // Run's two halves, for a caller that judges one program while the next
+  // runs (fuzz/campaign.cc Worker, through PipelinedTarget): Send starts
+  // `prog` and returns; Receive waits for its trace. One program at a time:
+  // after a Send that returned true, the next call must be Receive. Either
+  // returns false only when the target itself failed, as Run.
+  virtual bool Send(const Program& prog, std::string* err) = 0;
+  virtual bool Receive(Trace* out, std::string* err) = 0;
   // Benchmarks: how many programs the executor's bare C loop
   // (executor/bare_loop.h) runs in `ms` on this target's kernel.
   virtual bool BareLoop(int ms, long* programs, std::string* err) = 0;
