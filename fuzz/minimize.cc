@@ -580,13 +580,20 @@ bool MinimizeOnTarget(const Program& prog, Target* target, const KernelProfile& 
   if (FindingClass(j) != "expectation")
     for (Result& r : start.expect) r = Result{};
   bool fully = ModelAccepts(start, profile, true);
+  // The last program that still failed, with its judgement: the minimized
+  // program's, which the observer substitution below starts from.
+  Program last_failed = start;
+  Judgement last_judgement = j;
   auto still_fails = [&](const Program& cand) {
     if (stop && stop->load()) return false;
     if (!ModelAccepts(cand, profile, fully)) return false;
     Trace t;
     Judgement cj;
     std::string e;
-    return run(cand, &t, &cj, &e) && MinimizeSignature(cj) == sig;
+    if (!run(cand, &t, &cj, &e) || MinimizeSignature(cj) != sig) return false;
+    last_failed = cand;
+    last_judgement = cj;
+    return true;
   };
   out->program = Minimize(start, still_fails, stats, stop);
   if (!(stop && stop->load())) {
@@ -596,10 +603,11 @@ bool MinimizeOnTarget(const Program& prog, Target* target, const KernelProfile& 
     // its reproducer needs no PAGEMAP_SCAN machinery, no handler thread for
     // a fault's count. A scan-only or data-only wrong answer keeps its op.
     Trace t;
-    Judgement cj;
+    Judgement cj = last_judgement;
     std::string e;
-    if (FindingClass(j) != "expectation" && run(out->program, &t, &cj, &e) && MinimizeSignature(cj) == sig &&
-        cj.verdict.divergence) {
+    bool judged = out->program == last_failed ||
+                  (run(out->program, &t, &cj, &e) && MinimizeSignature(cj) == sig);
+    if (FindingClass(j) != "expectation" && judged && cj.verdict.divergence) {
       const Divergence& dv = *cj.verdict.divergence;
       size_t d = dv.op_index;
       OpKind k = d < out->program.ops.size() ? out->program.ops[d].kind : OpKind::kRequires;
