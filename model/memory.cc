@@ -514,6 +514,11 @@ Result Model::DoAccess(Step& s, bool write) {
     }
     std::vector<Result> results;
     for (World& w : worlds) results.push_back(w.m.AccessNow(op, s.index, write));
+    // As on the path below: a userfault in any world whose reader has exited
+    // waits forever (handle_userfault()). The worlds share their VMAs and
+    // contexts, so this state answers for all of them.
+    for (const Result& r : results)
+      if (r.uffd_faults && NobodyReads(op.proc, page, page + 1, 0)) s.pred->unmodelled = "a userfault nobody answers";
     for (size_t k = 1; k < worlds.size(); k++) {
       bool dup = results[k] == results[0];
       for (const Alternative& a : s.pred->alternatives) dup |= a.result == results[k];

@@ -652,6 +652,29 @@ pagemap 0 1
   EXPECT_EQ(v.status, Verdict::Status::kUnmodelled) << (v.divergence ? v.divergence->line : v.note);
 }
 
+// p1, the reader of p2's uffd, exited: p2's minor fault waits forever. The
+// model says so (unmodelled) also where the pageout left it unsure whether
+// the page is still cached and it runs the access once per possibility.
+TEST(Reclaim, AUserfaultNobodyAnswersIsUnmodelledInEveryWorld) {
+  Program prog = MustParse(R"(
+memfd 2 1
+mmap 0 1 rw memfd:2+0 shared populate
+madvise 0 1 pageout
+fork
+madvise 0 1 populate_read
+p1: uffd_open event_fork
+p1: uffd_register 0 1 minor
+p1: fork
+p2: uffd_unregister 2 1
+p1: exit
+p2: write 0
+)");
+  Trace t = Predicted(prog, HostProfile618());
+  t.results[10] = Result{.kind = ResultKind::kHang};
+  Verdict v = CheckTrace(prog, t, HostProfile618());
+  EXPECT_EQ(v.status, Verdict::Status::kUnmodelled) << (v.divergence ? v.divergence->line : v.note);
+}
+
 TEST(Reclaim, PageoutUnmapIsACountedAllowance) {
   Program prog = MustParse(R"(
 mmap 0 2 rw anon shared
