@@ -13,8 +13,8 @@
 // The mix is generated programs (fixed seed) that pass on this kernel, so
 // neither side pays for hangs or confirmation re-runs. Raw: Target::Run
 // alone. Campaign: what a campaign's worker does per program (fuzz/campaign.cc
-// Worker): each program sent to the target before the one before it is
-// judged (PipelinedTarget), the model's verdict and model-state coverage on
+// Worker): the next programs sent to the target before one is judged
+// (PipelinedTarget), the model's verdict and model-state coverage on
 // one walk of the model (JudgeKernelRun with a CoverageVisitor) and the
 // corpus bookkeeping (CoverageMap::Merge, under the lock the workers share).
 // Interleaved in rounds, each the whole mix on each side.
@@ -56,20 +56,24 @@ struct Campaign {
     coverage.Merge(f);
   }
 
-  // The mix from `start` (wrapping) as a worker runs it: each program is
-  // sent before the one before it is judged (mmdiff::PipelinedTarget).
+  // The mix from `start` (wrapping) as a worker runs it: the next programs
+  // are sent before one is judged (mmdiff::PipelinedTarget).
   void ExecAll(mmdiff::Target* target, size_t start) {
     mmdiff::PipelinedTarget pipe(target);
-    size_t n = mix->size();
+    size_t n = mix->size(), sent = 0;
     mmdiff::Trace t;
     std::string err;
-    pipe.Send((*mix)[start % n], &err);
+    auto fill = [&] {
+      while (sent < n && pipe.in_flight() < pipe.MaxInFlight()) pipe.Send((*mix)[(start + sent++) % n], &err);
+    };
     for (size_t i = 0; i < n; i++) {
+      fill();
       pipe.Receive(&t, &err);
-      if (i + 1 < n) pipe.Send((*mix)[(start + i + 1) % n], &err);
+      fill();
       Judge((*mix)[(start + i) % n], t);
     }
   }
+
   // Each of `targets` runs the whole mix (from its own offset, so they do
   // not run the same program at the same moment), on a thread of its own;
   // returns programs/s over all of them.

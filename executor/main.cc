@@ -1,5 +1,6 @@
 // mmdiff-executor: runs .mmp programs on the kernel it runs on. Started by
 // mmdiff (local target) with pipes on stdin/stdout, or as a guest's /init.
+#include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <unistd.h>
@@ -17,14 +18,15 @@
 namespace {
 
 const char kUsage[] =
-    "usage: mmdiff-executor [serve [--pin-fault-around] [--memory-max BYTES] | probe]\n"
+    "usage: mmdiff-executor [serve [--pin-fault-around] [--memory-max BYTES] [--cpu N] | probe]\n"
     "\n"
     "The executor half of mmdiff; you normally do not run it yourself.\n"
     "  serve   answer framed requests on stdin, replies on stdout (default);\n"
     "          --pin-fault-around: set fault_around_bytes to 4096 while serving\n"
     "          (restored at the end, or by the next executor after a crash);\n"
     "          --memory-max caps each program's memory (a memory cgroup of\n"
-    "          its own where the kernel has one, else RLIMIT_AS)\n"
+    "          its own where the kernel has one, else RLIMIT_AS);\n"
+    "          --cpu N runs the server and its programs on CPU N only\n"
     "  probe   print the kernel features this executor measures\n";
 
 }  // namespace
@@ -45,6 +47,14 @@ int main(int argc, char** argv) {
     for (int i = 2; i < argc; i++) {
       if (strcmp(argv[i], "--pin-fault-around") == 0) {
         options.pin_fault_around = true;
+      } else if (strcmp(argv[i], "--cpu") == 0 && i + 1 < argc) {
+        char* end;
+        long cpu = strtol(argv[++i], &end, 10);
+        if (*end || !*argv[i] || cpu < 0 || cpu >= CPU_SETSIZE) {
+          fprintf(stderr, "mmdiff-executor: --cpu wants a CPU number: '%s'\n", argv[i]);
+          return 2;
+        }
+        options.cpu = static_cast<int>(cpu);
       } else if (strcmp(argv[i], "--memory-max") == 0 && i + 1 < argc) {
         char* end;
         options.memory_max = strtoull(argv[++i], &end, 10);

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -88,7 +89,9 @@ bool ProgramRunner::Init(std::string* err, uint64_t memory_max, bool may_swap) {
   // Forking the next p0 while a program runs pays where another CPU is
   // free to run the program meanwhile; with one CPU (a guest) it is forked
   // after the answer, while the host checks the trace (AfterAnswer).
-  spawn_while_running_ = sysconf(_SC_NPROCESSORS_ONLN) > 1;
+  cpu_set_t mine;
+  spawn_while_running_ = sched_getaffinity(0, sizeof mine, &mine) == 0 ? CPU_COUNT(&mine) > 1
+                                                                       : sysconf(_SC_NPROCESSORS_ONLN) > 1;
   return true;
 }
 

@@ -1,6 +1,7 @@
 #include "executor/server.h"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -58,6 +59,13 @@ std::string NewSplat(int kmsg) {
 
 int Serve(Channel* channel, const ServeOptions& options) {
   bool watch_kmsg = options.guest;
+  if (options.cpu >= 0) {
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(options.cpu, &one);
+    if (sched_setaffinity(0, sizeof one, &one) != 0)
+      fprintf(stderr, "mmdiff-executor: cannot run on CPU %d only: %s\n", options.cpu, strerror(errno));
+  }
   ProgramRunner runner;
   std::string err;
   if (!runner.Init(&err, options.memory_max, options.may_swap)) {

@@ -29,6 +29,12 @@ struct ServeOptions {
   // (kcov.h); sent after the trace in the kTrace reply (prog/binary.h
   // EncodeKernelCoverage). Off: the device is never opened.
   bool kcov = false;
+  // The CPU the server and its programs run on (-1: any). mmdiff gives each
+  // local executor its own (target/local_target.cc): a program's processes,
+  // its uffd handler and the server then hand over to each other on one
+  // CPU, where a wake-up is cheap, instead of between CPUs, where it costs
+  // tens of microseconds on a virtual machine.
+  int cpu = -1;
 };
 
 // Returns the process exit code: 0 after kQuit or end of stream, 1 when the

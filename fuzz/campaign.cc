@@ -12,8 +12,8 @@
 #include <cstdio>
 #include <cstring>
 #include <condition_variable>
+#include <deque>
 #include <mutex>
-#include <optional>
 #include <set>
 #include <thread>
 #include <tuple>
@@ -197,10 +197,10 @@ class CampaignRun {
     return gen.Next();
   }
 
-  // A program runs on the kernel while the one before is judged on the
-  // model (PipelinedTarget): the worker sends the next program as soon as
-  // the trace before it is in. The kernel still runs one program at a
-  // time; the corpus a program is mutated from lags one program behind.
+  // The kernel runs programs while the one before them is judged on the
+  // model (PipelinedTarget): the worker keeps as many programs sent as the
+  // target takes. The kernel still runs one program at a time; the corpus a program
+  // is mutated from lags that many programs behind.
   void Worker(int w) {
     PipelinedTarget target(pool_->at(w));
     Generator gen(GeneratorOptions{seed_ * 1000003 + static_cast<uint64_t>(w), 10, 60, profile_});
@@ -209,38 +209,49 @@ class CampaignRun {
       Program prog;
       int which;  // the corpus program it came from (-1: generated)
     };
-    std::optional<Job> running;
-    for (;;) {
-      std::optional<Job> next;
-      if (!Done()) {
+    std::deque<Job> sent;
+    // Sends programs until the target holds as many as it takes.
+    auto fill = [&] {
+      while (static_cast<int>(sent.size()) < target.MaxInFlight() && !Done()) {
         int which;
         Program prog = NextProgram(gen, rng, &which);
-        if (TakeExec()) next = Job{std::move(prog), which};
+        if (!TakeExec()) return;
+        std::string err;
+        if (!target.Send(prog, &err)) {
+          // The target failed taking it: a run that failed.
+          execs_++;
+          restarts_++;
+          return;
+        }
+        sent.push_back(Job{std::move(prog), which});
       }
-      if (!running && !next) break;
+    };
+    for (;;) {
+      fill();
+      if (sent.empty()) {
+        if (Done()) break;
+        continue;
+      }
+      Job job = std::move(sent.front());
+      sent.pop_front();
       Trace trace;
       std::string err;
-      bool ok = running && target.Receive(&trace, &err);
-      if (next && !target.Send(next->prog, &err)) {
-        // The target failed taking it: counted as a run that failed.
-        execs_++;
+      bool ok = target.Receive(&trace, &err);
+      execs_++;
+      if (!ok) {
+        // The target failed: the programs sent after this one went with it.
         restarts_++;
-        next.reset();
+        execs_ += sent.size();
+        sent.clear();
+        continue;
       }
-      if (running) {
-        execs_++;
-        if (!ok) {
-          restarts_++;
-        } else {
-          // A splat or a silent guest reboots it; a limit does not.
-          if (trace.end == TraceEnd::kKernelSplat || trace.end == TraceEnd::kGuestHang) restarts_++;
-          Judgement j;
-          if (Consider(running->prog, trace, &target, &j) && running->which >= 0 && o_.credit)
-            o_.credit(running->which);
-          if (o_.second) CompareOnSecond(w, &target, running->prog, trace, j);
-        }
-      }
-      running = std::move(next);
+      // The next programs run while this one is judged.
+      fill();
+      // A splat or a silent guest reboots it; a limit does not.
+      if (trace.end == TraceEnd::kKernelSplat || trace.end == TraceEnd::kGuestHang) restarts_++;
+      Judgement j;
+      if (Consider(job.prog, trace, &target, &j) && job.which >= 0 && o_.credit) o_.credit(job.which);
+      if (o_.second) CompareOnSecond(w, &target, job.prog, trace, j);
     }
   }
 

@@ -5,38 +5,41 @@
 namespace mmdiff {
 
 void PipelinedTarget::Settle() {
-  if (!in_flight_) return;
-  in_flight_ = false;
-  kept_trace_ = Trace{};
-  kept_err_.clear();
-  kept_ok_ = inner_->Receive(&kept_trace_, &kept_err_);
-  kept_ = true;
+  while (in_flight_ > 0) {
+    Kept k;
+    bool ok = k.ok = inner_->Receive(&k.trace, &k.err);
+    in_flight_--;
+    kept_.push_back(std::move(k));
+    if (!ok) in_flight_ = 0;  // the rest are lost with the target; the caller hears it at this one
+  }
 }
 
 bool PipelinedTarget::Send(const Program& prog, std::string* err) {
-  Settle();
-  if (kept_) {
-    // Two Sends without a Receive: the caller lost a trace.
-    *err = "a program was sent while the trace of the one before was not taken";
+  if (in_flight() >= depth_) {
+    *err = "a program was sent while " + std::to_string(depth_) + " were in flight";
     return false;
   }
-  in_flight_ = inner_->Send(prog, err);
-  return in_flight_;
+  if (!inner_->Send(prog, err)) return false;
+  in_flight_++;
+  return true;
 }
 
 bool PipelinedTarget::Receive(Trace* out, std::string* err) {
-  if (kept_) {
-    kept_ = false;
-    *out = std::move(kept_trace_);
-    *err = std::move(kept_err_);
-    return kept_ok_;
+  if (!kept_.empty()) {
+    Kept k = std::move(kept_.front());
+    kept_.pop_front();
+    *out = std::move(k.trace);
+    *err = std::move(k.err);
+    return k.ok;
   }
-  if (!in_flight_) {
+  if (in_flight_ == 0) {
     *err = "no program was sent";
     return false;
   }
-  in_flight_ = false;
-  return inner_->Receive(out, err);
+  in_flight_--;
+  if (inner_->Receive(out, err)) return true;
+  in_flight_ = 0;  // the target failed: the programs sent after this one are lost with it
+  return false;
 }
 
 bool PipelinedTarget::Run(const Program& prog, Trace* out, std::string* err) {

@@ -240,6 +240,11 @@ class QemuTarget : public Target {
 
   std::string ChannelInUse() const override { return channel_in_use_; }
 
+  // One: a program that panics or hangs the guest reboots it, and a request
+  // already sent would be lost with it. The host still judges one program
+  // while the guest runs the next.
+  int MaxInFlight() const override { return 1; }
+
   int64_t boot_ms() const { return boot_ms_; }
 
  private:

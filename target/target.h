@@ -30,6 +30,10 @@ struct TargetOptions {
   // local: the executor pins fault_around_bytes to one page while it runs (a
   // system-wide knob, restored when it ends). A guest always pins it.
   bool pin_fault_around = false;
+  // local: the executor and its programs run on one CPU, each local target
+  // of this process on the next of the CPUs it may use (executor/server.h
+  // ServeOptions::cpu); false: wherever the scheduler puts them.
+  bool executor_on_one_cpu = true;
   // qemu:
   std::string kernel;           // bzImage; empty: Debian's cloud kernel `guest` (vmimages/fetch-kernel)
   std::string guest;            // which Debian cloud kernel: "6.12" (empty: the default) or "6.1"
@@ -77,11 +81,15 @@ class Target {
   virtual bool Run(const Program& prog, Trace* out, std::string* err) { return Send(prog, err) && Receive(out, err); }
   // Run's two halves, for a caller that judges one program while the next
   // runs (fuzz/campaign.cc Worker, through PipelinedTarget): Send starts
-  // `prog` and returns; Receive waits for its trace. One program at a time:
-  // after a Send that returned true, the next call must be Receive. Either
-  // returns false only when the target itself failed, as Run.
+  // `prog` and returns; Receive waits for the oldest program's trace. Up to
+  // MaxInFlight() programs sent, then Receive; no other call while any is
+  // in flight. Either returns false only when the target itself failed, as
+  // Run; the programs in flight are then lost.
   virtual bool Send(const Program& prog, std::string* err) = 0;
   virtual bool Receive(Trace* out, std::string* err) = 0;
+  // How many programs may be sent before the first is received (through
+  // PipelinedTarget, which keeps the order and the bound).
+  virtual int MaxInFlight() const { return 1; }
   // Benchmarks: how many programs the executor's bare C loop
   // (executor/bare_loop.h) runs in `ms` on this target's kernel.
   virtual bool BareLoop(int ms, long* programs, std::string* err) = 0;

@@ -1,5 +1,6 @@
 // PipelinedTarget on the running kernel: each trace is its own program's,
-// also when a re-run (Run) comes while the next program is in flight.
+// in the order sent, also when a re-run (Run) comes while programs are in
+// flight.
 #include "target/pipelined_target.h"
 
 #include <gtest/gtest.h>
@@ -47,23 +48,38 @@ class Pipelined : public testing::Test {
 
 TEST_F(Pipelined, EachTraceIsItsProgramsAlsoWithARunBetween) {
   PipelinedTarget pipe(inner_.get());
+  ASSERT_EQ(pipe.MaxInFlight(), 2);  // a local executor: one running, one waiting
   Trace t;
   std::string err;
   ASSERT_TRUE(pipe.Send(a_, &err)) << err;
+  ASSERT_TRUE(pipe.Send(b_, &err)) << err;
   ASSERT_TRUE(pipe.Receive(&t, &err)) << err;
   EXPECT_EQ(Present(t), "P-P");
-  // b runs while the caller works; a re-run of c in between waits for b,
-  // then runs, and b's trace is still Receive's.
-  ASSERT_TRUE(pipe.Send(b_, &err)) << err;
+  // b runs while the caller works; a re-run of c in between waits for b
+  // (and a, sent after it), then runs, and their traces are still
+  // Receive's, in order.
+  ASSERT_TRUE(pipe.Send(a_, &err)) << err;
   Trace tc;
   ASSERT_TRUE(pipe.Run(c_, &tc, &err)) << err;
   EXPECT_EQ(Present(tc), "-");
+  EXPECT_EQ(pipe.in_flight(), 2);
   ASSERT_TRUE(pipe.Receive(&t, &err)) << err;
   EXPECT_EQ(Present(t), "-P");
-  // And on, as a campaign's worker goes.
-  ASSERT_TRUE(pipe.Send(a_, &err)) << err;
+  ASSERT_TRUE(pipe.Send(c_, &err)) << err;
   ASSERT_TRUE(pipe.Receive(&t, &err)) << err;
   EXPECT_EQ(Present(t), "P-P");
+  ASSERT_TRUE(pipe.Receive(&t, &err)) << err;
+  EXPECT_EQ(Present(t), "-");
+  EXPECT_EQ(pipe.in_flight(), 0);
+}
+
+TEST_F(Pipelined, OneInFlightWhenAsked) {
+  PipelinedTarget pipe(inner_.get(), 1);
+  Trace t;
+  std::string err;
+  ASSERT_TRUE(pipe.Send(b_, &err)) << err;
+  ASSERT_TRUE(pipe.Receive(&t, &err)) << err;
+  EXPECT_EQ(Present(t), "-P");
 }
 
 TEST_F(Pipelined, ATraceNotTakenIsAnErrorNotAMixUp) {
@@ -73,12 +89,15 @@ TEST_F(Pipelined, ATraceNotTakenIsAnErrorNotAMixUp) {
   EXPECT_FALSE(pipe.Receive(&t, &err));
   EXPECT_NE(err.find("no program was sent"), std::string::npos) << err;
   ASSERT_TRUE(pipe.Send(a_, &err)) << err;
+  ASSERT_TRUE(pipe.Send(b_, &err)) << err;
   err.clear();
-  EXPECT_FALSE(pipe.Send(b_, &err));
-  EXPECT_NE(err.find("not taken"), std::string::npos) << err;
-  // a's trace is still there to take.
+  EXPECT_FALSE(pipe.Send(c_, &err));
+  EXPECT_NE(err.find("in flight"), std::string::npos) << err;
+  // a's and b's traces are still there to take, in order.
   ASSERT_TRUE(pipe.Receive(&t, &err)) << err;
   EXPECT_EQ(Present(t), "P-P");
+  ASSERT_TRUE(pipe.Receive(&t, &err)) << err;
+  EXPECT_EQ(Present(t), "-P");
 }
 
 }  // namespace
