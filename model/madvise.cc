@@ -245,7 +245,13 @@ Result Model::DoMadvise(Step& s) {
             }
             continue;
           }
-          uint32_t sure = pg.mapcount - DoubtfulMaps(pte.page) + (p.doubts.Find(page) ? 1 : 0);
+          // The mappings sure to exist besides this one: DoubtfulMaps()
+          // leaves out those reclaim may already have removed, this one's
+          // too when its doubt is such (a doubt between two present PTEs,
+          // the uffd-wp bit, say, is a sure mapping, counted once).
+          const Doubt* mine = p.doubts.Find(page);
+          bool mine_left_out = mine && (mine->alt_none || mine->alt.kind != PteKind::kPresent);
+          uint32_t sure = pg.mapcount - DoubtfulMaps(pte.page) + (mine_left_out ? 1 : 0);
           if (sure > 1) continue;
           // A clean shmem folio is not written out but dropped from the page
           // cache (__remove_mapping()): its data is zeros, so only MISSING and

@@ -44,6 +44,13 @@ constexpr Found kFound[] = {
     // struct files, so the VMAs do not merge and an mremap over both fails.
     {"two opens of one file do not merge",
      "file 0 1\nmmap 0 1 rw file:0+0 private\nfile 0 1\nmmap 1 6 rw file:0+1 private\nmremap 0 7 8\n"},
+    // dontneed-keeps-anon campaign, 6.18.44: after the write the page's
+    // doubt was only its stale uffd-wp bit (two present PTEs), which the
+    // second pageout counted as a second mapping and left the page alone;
+    // reclaim unmapped it.
+    {"a pageout of a page whose uffd-wp bit is in doubt",
+     "requires uffd_wp\nmmap 0 1 rw anon shared\nwrite 0\nmadvise 0 1 pageout\nuffd_open\nuffd_register 0 1 wp\n"
+     "uffd_wp 0 1 on\nuffd_register 0 1 missing\nwrite 0\nmadvise 0 1 pageout\npagemap 0 1\n"},
     // huge-counts-zero-page and dontneed-keeps-anon campaigns, 6.18.44: p2
     // fetched its uffd (the unregister) from p1's handler, p1 exited, and
     // p2's minor fault waits for a reader that is gone. The model said so

@@ -675,6 +675,31 @@ p2: write 0
   EXPECT_EQ(v.status, Verdict::Status::kUnmodelled) << (v.divergence ? v.divergence->line : v.note);
 }
 
+// The page's only doubt is its stale uffd-wp bit (both worlds present):
+// one mapping, not two, so the second pageout may unmap it too, which one
+// doubt cannot carry beside the bit's: unmodelled, not "stays mapped".
+TEST(Reclaim, APageWhoseWpBitIsInDoubtIsMappedOnce) {
+  Program prog = MustParse(R"(
+mmap 0 1 rw anon shared
+write 0
+madvise 0 1 pageout
+uffd_open
+uffd_register 0 1 wp
+uffd_wp 0 1 on
+uffd_register 0 1 missing
+write 0
+madvise 0 1 pageout
+pagemap 0 1
+)");
+  Trace t = Predicted(prog, HostProfile618());
+  ASSERT_EQ(t.results.size(), 10u);
+  t.results[7] = Result{.kind = ResultKind::kOk};
+  t.results[8] = Result{.kind = ResultKind::kOk};
+  t.results[9] = Result{.kind = ResultKind::kPagemap, .pagemap = {0}};  // unmapped
+  Verdict v = CheckTrace(prog, t, HostProfile618());
+  EXPECT_EQ(v.status, Verdict::Status::kUnmodelled) << (v.divergence ? v.divergence->line : v.note);
+}
+
 TEST(Reclaim, PageoutUnmapIsACountedAllowance) {
   Program prog = MustParse(R"(
 mmap 0 2 rw anon shared
