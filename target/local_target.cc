@@ -34,7 +34,7 @@ void CountOthers(int* on) {
   while (dirent* e = readdir(proc)) {
     if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
     std::ifstream status(std::string("/proc/") + e->d_name + "/status");
-    std::string line, name;
+    std::string line;
     bool executor = false, ours = false;
     while (std::getline(status, line)) {
       if (line.rfind("Name:", 0) == 0) executor = line.find("mmdiff-executor") != std::string::npos;
@@ -136,8 +136,9 @@ class LocalTarget : public Target {
   }
 
   bool Send(const Program& prog, std::string* err) override {
+    if (!Ready(err) || !Check(client_->SendRun(prog, options_.program_timeout_ms, err), err)) return false;
     sent_ops_.push_back(prog.ops.size());
-    return Ready(err) && Check(client_->SendRun(prog, options_.program_timeout_ms, err), err);
+    return true;
   }
 
   bool Receive(Trace* out, std::string* err) override {
@@ -148,9 +149,7 @@ class LocalTarget : public Target {
     }
     size_t nops = sent_ops_.empty() ? 0 : sent_ops_.front();
     if (!sent_ops_.empty()) sent_ops_.pop_front();
-    return Check(client_->ReceiveTrace(nops, options_.program_timeout_ms * kSlowBoundFactor + 10000,
-                                                     out, err),
-                               err);
+    return Check(client_->ReceiveTrace(nops, options_.program_timeout_ms * kSlowBoundFactor + 10000, out, err), err);
   }
 
   bool BareLoop(int ms, long* programs, std::string* err) override {
