@@ -181,37 +181,64 @@ std::string RootCause(const Program& prog, const Judgement& j, Target* target, c
   uint32_t lo, n;
   if (!ObservedPages(seen, &lo, &n)) return key;
   if (!target) return "";
-  std::vector<size_t> probe_of;
-  Program probe = WithPagemapReads(prog, d->op_index, lo, n, (profile.features & kFeatPagemapScan) != 0, &probe_of);
-  if (Validate(probe)) return "";
-  Trace trace;
-  std::string err;
-  if (!target->Run(probe, &trace, &err)) return "";
-  Judgement pj = JudgeKernelRun(probe, trace, profile);
-  if (pj.kind == Judgement::Kind::kPass) {
-    // Every read agreed, but one only through a doubt whether a page is
-    // still mapped (a lazyfree page reclaim may have discarded or unmapped,
-    // a write that may have copied): the model could not say there and
-    // took the kernel's answer, and the state it then followed is what the
-    // diverging op shows wrong, so the step before that read is the cause.
-    Grants mapped;
-    for (Allowance a : {Allowance::kLazyfreeMayBeDiscarded, Allowance::kReclaimMayUnmap, Allowance::kReuseMayCopy})
-      mapped.Add(Grant::Of(a));
-    std::string state = WrongState(seen, *d);
-    for (auto [k, bits] : pj.verdict.allowance_ops)
-      if ((bits & mapped.bits) && k < probe_of.size() && probe_of[k] != SIZE_MAX &&
-          (state == "mapping" || state == "uffd-wp" || state == "soft-dirty"))
-        return "cause|" + StepWithoutNumbers(prog.ops[probe_of[k]]) + "|" + state + "|" + CodePathKind(f[4]);
-    return key;
+  // The probe of pages [plo, plo + pn): the cause it names (`key` where it
+  // names none; "" where it cannot say) and that step's index in `prog`
+  // (SIZE_MAX: none).
+  auto probe_cause = [&](uint32_t plo, uint32_t pn, size_t* step) -> std::string {
+    *step = SIZE_MAX;
+    std::vector<size_t> probe_of;
+    Program probe =
+        WithPagemapReads(prog, d->op_index, plo, pn, (profile.features & kFeatPagemapScan) != 0, &probe_of);
+    if (Validate(probe)) return "";
+    Trace trace;
+    std::string err;
+    if (!target->Run(probe, &trace, &err)) return "";
+    Judgement pj = JudgeKernelRun(probe, trace, profile);
+    if (pj.kind == Judgement::Kind::kPass) {
+      // Every read agreed, but one only through a doubt whether a page is
+      // still mapped (a lazyfree page reclaim may have discarded or
+      // unmapped, a write that may have copied): the model could not say
+      // there and took the kernel's answer, and the state it then followed
+      // is what the diverging op shows wrong, so the step before that read
+      // is the cause.
+      Grants mapped;
+      for (Allowance a : {Allowance::kLazyfreeMayBeDiscarded, Allowance::kReclaimMayUnmap, Allowance::kReuseMayCopy})
+        mapped.Add(Grant::Of(a));
+      std::string state = WrongState(seen, *d);
+      for (auto [k, bits] : pj.verdict.allowance_ops)
+        if ((bits & mapped.bits) && k < probe_of.size() && probe_of[k] != SIZE_MAX &&
+            (state == "mapping" || state == "uffd-wp" || state == "soft-dirty")) {
+          *step = probe_of[k];
+          return "cause|" + StepWithoutNumbers(prog.ops[*step]) + "|" + state + "|" + CodePathKind(f[4]);
+        }
+      return key;
+    }
+    const auto& pd = pj.verdict.divergence;
+    if (!pd || pd->op_index >= probe_of.size() || probe_of[pd->op_index] == SIZE_MAX) return "";
+    std::vector<std::string> pf = Fields(pd->signature);
+    if (pf.size() < 5) return "";
+    // What state went wrong, not which bit shows it: a page left present is
+    // wrong in P, in X and in a scan's categories alike.
+    *step = probe_of[pd->op_index];
+    return "cause|" + StepWithoutNumbers(prog.ops[*step]) + "|" + WrongState(probe.ops[pd->op_index], *pd) + "|" +
+           CodePathKind(pf[4]);
+  };
+  size_t step;
+  std::string cause = probe_cause(lo, n, &step);
+  // A page mapped wrong by an access: a fault maps a THP or the huge zero
+  // page only where the PMD has no page table (mm/memory.c
+  // __handle_mm_fault(): pmd_none() → create_huge_pmd()), and that depends
+  // on the other pages of its 2 MiB block (an earlier step that left one of
+  // them mapped, or a uffd-wp marker, keeps the table). Where the probe of
+  // the whole block names an earlier step, that step is the cause.
+  if (step != SIZE_MAX && (prog.ops[step].kind == OpKind::kRead || prog.ops[step].kind == OpKind::kWrite) &&
+      cause.find("|mapping|") != std::string::npos) {
+    uint32_t block = lo / kPagesPerPmd * kPagesPerPmd;
+    size_t earlier;
+    std::string wider = probe_cause(block, kPagesPerPmd, &earlier);
+    if (!wider.empty() && earlier != SIZE_MAX && earlier < step) return wider;
   }
-  const auto& pd = pj.verdict.divergence;
-  if (!pd || pd->op_index >= probe_of.size() || probe_of[pd->op_index] == SIZE_MAX) return "";
-  f = Fields(pd->signature);
-  if (f.size() < 5) return "";
-  // What state went wrong, not which bit shows it: a page left present is
-  // wrong in P, in X and in a scan's categories alike.
-  return "cause|" + StepWithoutNumbers(prog.ops[probe_of[pd->op_index]]) + "|" +
-         WrongState(probe.ops[pd->op_index], *pd) + "|" + CodePathKind(f[4]);
+  return cause;
 }
 
 std::string FoldKey(const Program& prog, const Judgement& j, Target* target, const KernelProfile& profile) {

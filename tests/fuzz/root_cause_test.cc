@@ -212,6 +212,22 @@ TEST_F(RootCauseKernel, AFindingSeenThroughPagemapAfterMinimizingFoldsByItsOwnNa
 }
 
 // A campaign's end: a finding the minimizer had no time for still folds.
+// dontneed-keeps-anon's table campaign (6.18.44): the mutant's DONTNEED
+// keeps the uffd-wp marker at page 511, so the model keeps the PMD's page
+// table, and the read of page 365 maps one 4 KiB zero page where the kernel,
+// its table gone, maps the huge zero page. Page 364 reads the same in both
+// until the read; the block around it shows the marker first: the cause is
+// the DONTNEED, the wrong-wp finding's.
+TEST_F(RootCauseKernel, AMappingAFaultMadeIsCausedWhereItsBlockWentWrong) {
+  if (!(profile_.features & kFeatWpUnpopulated) || !(profile_.features & kFeatThp)) GTEST_SKIP() << "no WP_UNPOPULATED or THP";
+  Program prog = Parse(
+      "mmap 0 512 rw anon private\nmadvise 0 512 hugepage\nuffd_open wp_unpopulated\nuffd_register 0 512 wp\n"
+      "uffd_wp 511 1 on\nmadvise 0 512 dontneed\nread 365\npagemap 364 1\n");
+  Judgement j = Run(prog);
+  ASSERT_TRUE(j.verdict.divergence) << j.line;
+  EXPECT_EQ(FoldKey(prog, j, target_.get(), profile_), "cause|madvise # # dontneed|uffd-wp|private");
+}
+
 TEST_F(RootCauseKernel, AFindingLeftUnminimizedStillFolds) {
   Program bit = Parse("mmap 0 2 rw anon private\nwrite 0 =0x41\nmadvise 0 2 dontneed\npagemap 0 1\n");
   Program data = Parse("mmap 0 4 rw anon private\nwrite 3\nwrite 1 =0x41\nread 3\nmadvise 0 2 dontneed\nread 1\n");
